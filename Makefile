@@ -1,0 +1,47 @@
+# Workbench: `make demo` and `make test` do all set-up on a fresh machine.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.setup-done
+APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids
+DEMO_ROOT := .demo/root
+
+.PHONY: setup demo test lint typecheck pytest bench-probe clean
+
+setup: apt $(STAMP)
+
+.PHONY: apt
+apt:
+	@scripts/apt-deps.sh $(APT_PKGS)
+
+$(STAMP): pyproject.toml requirements.lock
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	@touch $@
+
+$(DEMO_ROOT)/.built: $(STAMP) snapshots/hosts/demo-workstation.json workbench/machines.py
+	@rm -rf $(DEMO_ROOT)
+	$(BIN)/python -m workbench.machines snapshots/hosts/demo-workstation.json $(DEMO_ROOT)
+	@touch $@
+
+demo: setup $(DEMO_ROOT)/.built
+	$(BIN)/workbench probe --root $(DEMO_ROOT)
+
+lint: setup
+	$(BIN)/ruff check workbench probes tests bench
+	$(BIN)/ruff format --check workbench probes tests bench
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+bench-probe: setup
+	$(BIN)/python bench/bench_probe.py
+
+clean:
+	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

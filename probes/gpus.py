@@ -1,0 +1,178 @@
+"""`pci.gpus`: every GPU, its driver and IOMMU group, and whether it can be passed through alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.pci import PciDevice, PciInventory
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome
+from probes.cmdline import vfio_ids
+from probes.names import describe, device_name
+from probes.parsers import parse_cmdline
+
+VFIO_DRIVER = "vfio-pci"
+
+
+def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
+    """One GPU in the `pci.gpus` facts contract (design.md)."""
+    functions = inv.slot_functions(gpu)
+    slot = {f.bdf for f in functions}
+    if gpu.iommu_group is None:
+        blockers: list[str] | None = None
+    else:
+        blockers = []
+        for bdf in inv.group_members(gpu.iommu_group):
+            if bdf == gpu.bdf or bdf in slot:
+                continue
+            member = inv.by_bdf.get(bdf)
+            if member is not None and member.is_bridge:
+                continue
+            blockers.append(bdf)
+    return {
+        "bdf": gpu.bdf,
+        "vendor": gpu.vendor,
+        "device": gpu.device,
+        "class": gpu.class4,
+        "name": device_name(gpu),
+        "driver": gpu.driver,
+        "iommu_group": gpu.iommu_group,
+        "boot_vga": gpu.boot_vga,
+        "functions": [f.bdf for f in functions],
+        "isolated": None if blockers is None else not blockers,
+        "blockers": blockers,
+    }
+
+
+def is_candidate(gpu: dict[str, Any], count: int) -> bool:
+    """A GPU meant for a guest: bound to vfio-pci, or not the host's boot GPU when there are two."""
+    return gpu["driver"] == VFIO_DRIVER or (count > 1 and gpu["boot_vga"] is not True)
+
+
+def gpus(inv: PciInventory) -> list[dict[str, Any]]:
+    return [gpu_facts(inv, d) for d in inv.devices if d.is_gpu]
+
+
+class PciGpus(Probe):
+    id = "pci.gpus"
+    title = "GPUs and isolation"
+    area = "gpu"
+    order = 60
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        inv = ctx.host.pci()
+        found = gpus(inv)
+        facts: dict[str, Any] = {"gpus": found, "enumerated_by": inv.enumerated_by}
+        if not found:
+            finding = Finding(
+                "GPU_NONE",
+                "fail",
+                f"No GPU (PCI class 03) among the {len(inv.devices)} PCI devices.",
+                "Check that the card is seated and powered and that the slot is enabled in the "
+                "firmware; `lspci -nn | grep -e VGA -e 3D` should list it.",
+            )
+            return Outcome("fail", f"no GPU among {len(inv.devices)} PCI devices", facts, [finding])
+        findings: list[Finding] = []
+        cmdline, _ = ctx.host.try_read("proc/cmdline")
+        params = parse_cmdline(cmdline or "")
+        acs = any(name == "pcie_acs_override" for name, _ in params)
+        candidates = [g for g in found if is_candidate(g, len(found))]
+        for gpu in found:
+            findings += self._judge(inv, gpu, gpu in candidates, acs, vfio_ids(params))
+        if len(found) == 1 and not candidates:
+            findings.append(
+                Finding(
+                    "GPU_SINGLE",
+                    "warn",
+                    f"Only one GPU ({found[0]['bdf']}), and the host boots on it: passing it "
+                    "through leaves the host without a display (single-GPU passthrough).",
+                    "Add a second GPU for the guest, or follow a single-GPU passthrough guide "
+                    "(hooks that stop the display manager and unbind the GPU before the VM starts).",
+                )
+            )
+        if any(g["isolated"] is None for g in found) and not inv.groups:
+            findings.append(
+                Finding(
+                    "GPU_NO_GROUPS",
+                    "warn",
+                    "There are no IOMMU groups, so no GPU can be passed through (see iommu.enabled).",
+                    None,
+                )
+            )
+        status = "pass"
+        if any(f.severity == "warn" for f in findings):
+            status = "warn"
+        if candidates and not any(g["isolated"] for g in candidates):
+            status = "fail"
+        elif any(f.severity == "fail" for f in findings):
+            status = "fail"
+        isolated = [g["bdf"] for g in candidates if g["isolated"]]
+        if isolated:
+            summary = f"{len(found)} GPU(s); passthrough-ready: {', '.join(isolated)}"
+        elif candidates:
+            summary = f"{len(found)} GPU(s); none of the guest candidates is isolated"
+        else:
+            summary = f"{len(found)} GPU(s); no second GPU for a guest"
+        return Outcome(status, summary, facts, findings)
+
+    def _judge(
+        self,
+        inv: PciInventory,
+        gpu: dict[str, Any],
+        candidate: bool,
+        acs_override: bool,
+        cmdline_ids: list[str],
+    ) -> list[Finding]:
+        out: list[Finding] = []
+        label = f"{gpu['bdf']} ({gpu['name'] or gpu['vendor'] + ':' + gpu['device']})"
+        if gpu["isolated"] is False:
+            blockers = [describe(inv.by_bdf[b]) if b in inv.by_bdf else b for b in gpu["blockers"]]
+            role = "guest GPU candidate" if candidate else "host GPU"
+            severity: Any = "fail" if gpu["driver"] == VFIO_DRIVER else "warn" if candidate else "info"
+            out.append(
+                Finding(
+                    "GPU_NOT_ISOLATED",
+                    severity,
+                    f"{role} {label} shares IOMMU group {gpu['iommu_group']} with "
+                    f"{len(blockers)} other device(s): " + "; ".join(blockers),
+                    "Move the card to a CPU-attached slot (usually the top x16 slot) whose group "
+                    "holds only the GPU and its own functions, or pass the whole group through; "
+                    "a host GPU there is fine as long as it stays with the host."
+                    if candidate
+                    else None,
+                )
+            )
+        elif gpu["isolated"] and candidate and acs_override:
+            out.append(
+                Finding(
+                    "GPU_ISOLATED_BY_ACS_OVERRIDE",
+                    "warn",
+                    f"{label} is isolated only because pcie_acs_override splits its group.",
+                    "See kernel.cmdline: the isolation is not enforced by hardware.",
+                )
+            )
+        if candidate and gpu["driver"] is None:
+            out.append(
+                Finding(
+                    "GPU_NO_DRIVER",
+                    "info",
+                    f"{label} has no driver bound.",
+                    None,
+                )
+            )
+        if candidate and gpu["driver"] not in (None, VFIO_DRIVER):
+            ids = ",".join(
+                f"{d.vendor}:{d.device}"
+                for d in [inv.by_bdf[gpu["bdf"]], *inv.slot_functions(inv.by_bdf[gpu["bdf"]])]
+            )
+            if f"{gpu['vendor']}:{gpu['device']}" not in cmdline_ids:
+                out.append(
+                    Finding(
+                        "GPU_ON_HOST_DRIVER",
+                        "info",
+                        f"{label} is driven by {gpu['driver']}; libvirt's managed hostdev rebinds it "
+                        "at VM start, or bind it to vfio-pci at boot.",
+                        f"To bind at boot: add vfio-pci.ids={ids} to the kernel command line.",
+                    )
+                )
+        return out

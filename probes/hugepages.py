@@ -1,0 +1,101 @@
+"""`memory.hugepages`: hugepages configured and free per page size, against total memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome
+
+GIB = 1024**3
+WARN_SHARE = 0.75
+FAIL_SHARE = 0.90
+
+
+def _int(text: str | None) -> int | None:
+    value = (text or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _size(kb: int) -> str:
+    return f"{kb // (1024 * 1024)}G" if kb >= 1024 * 1024 else f"{kb // 1024}M"
+
+
+class Hugepages(Probe):
+    id = "memory.hugepages"
+    title = "Hugepages"
+    area = "memory"
+    order = 80
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        host = ctx.host
+        base = "sys/kernel/mm/hugepages"
+        sizes: list[dict[str, Any]] = []
+        findings: list[Finding] = []
+        for entry in host.listdir(base):
+            if not (entry.startswith("hugepages-") and entry.endswith("kB")):
+                continue
+            digits = entry[len("hugepages-") : -2]
+            if not digits.isdigit():
+                continue
+            kb = int(digits)
+            values = {}
+            for key in ("nr_hugepages", "free_hugepages", "resv_hugepages"):
+                text, problem = host.try_read(f"{base}/{entry}/{key}")
+                values[key] = _int(text)
+                if problem:
+                    findings.append(Finding("HUGEPAGES_UNREADABLE", "warn", problem))
+            total = values["nr_hugepages"] or 0
+            sizes.append(
+                {
+                    "page_size": _size(kb),
+                    "page_kb": kb,
+                    "total": values["nr_hugepages"],
+                    "free": values["free_hugepages"],
+                    "reserved": values["resv_hugepages"],
+                    "bytes": total * kb * 1024,
+                }
+            )
+        memory = host.memory_total_bytes()
+        reserved = sum(s["bytes"] for s in sizes)
+        facts: dict[str, Any] = {
+            "sizes": sorted(sizes, key=lambda s: s["page_kb"]),
+            "memory_total_bytes": memory,
+            "hugepages_bytes": reserved,
+            "share_of_memory": round(reserved / memory, 3) if memory else None,
+        }
+        if not sizes:
+            return Outcome("skip", "no hugepage sizes exposed (not recorded?)", facts, findings)
+        if reserved == 0:
+            findings.append(
+                Finding(
+                    "HUGEPAGES_NONE",
+                    "info",
+                    "No hugepages reserved: guests use normal pages (works; hugepages make guest "
+                    "memory faster and avoid fragmentation).",
+                    "Optionally reserve them for the guest's RAM: hugepagesz=1G hugepages=N on the "
+                    "kernel command line, and <memoryBacking><hugepages/></memoryBacking> in the "
+                    "domain.",
+                )
+            )
+            return Outcome("pass", "none reserved", facts, findings)
+        share = reserved / memory if memory else None
+        shown = ", ".join(
+            f"{s['total']}x{s['page_size']} ({s['free']} free)" for s in facts["sizes"] if s["total"]
+        )
+        status = "pass"
+        if share is not None and share >= WARN_SHARE:
+            status = "fail" if share >= FAIL_SHARE else "warn"
+            findings.append(
+                Finding(
+                    "HUGEPAGES_TOO_MANY",
+                    status,
+                    f"Hugepages hold {reserved / GIB:.1f} GiB of {memory / GIB:.1f} GiB "
+                    f"({share:.0%}): little is left for the host.",
+                    "Reserve only the guest's RAM in hugepages; leave the host at least a few GiB.",
+                )
+            )
+        summary = f"{reserved / GIB:.1f} GiB reserved: {shown}"
+        if share is not None:
+            summary += f"; {share:.0%} of {memory / GIB:.1f} GiB"
+        return Outcome(status, summary, facts, findings)

@@ -1,0 +1,94 @@
+"""`kvm.device`: /dev/kvm is there, a character device this user can open; kvm modules; nesting."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome
+from probes.cpu import cpu_vendor
+from probes.processes import process_facts
+
+HYPERVISOR_PROCESSES = ("qemu-system", "libvirtd", "virtqemud")
+
+
+def _module_remedy(vendor: str | None) -> str:
+    module = {"intel": "kvm_intel", "amd": "kvm_amd"}.get(vendor or "", "kvm_intel or kvm_amd")
+    return (
+        f"Load the KVM module (`modprobe {module}`); if it fails, enable virtualization in the "
+        "firmware setup (see cpu.virtualization)."
+    )
+
+
+class KvmDevice(Probe):
+    id = "kvm.device"
+    title = "KVM device"
+    area = "cpu"
+    order = 20
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        host = ctx.host
+        modules = [m for m in host.listdir("sys/module") if m == "kvm" or m.startswith("kvm_")]
+        nested: dict[str, bool | None] = {}
+        for mod in ("kvm_intel", "kvm_amd"):
+            if mod in modules:
+                text, _ = host.try_read(f"sys/module/{mod}/parameters/nested")
+                nested[mod] = None if text is None else text.strip() in ("1", "Y", "y")
+        node = host.device_node("/dev/kvm")
+        facts: dict[str, Any] = {
+            "device": None if node is None else {
+                "kind": node.kind,
+                "mode": node.mode,
+                "owner": node.owner,
+                "group": node.group,
+                "accessible": node.accessible,
+            },
+            "modules": modules,
+            "nested": nested,
+            "processes": process_facts(host, HYPERVISOR_PROCESSES),
+        }
+        vendor = cpu_vendor(host)
+        if node is None:
+            if not host.live and not modules:
+                return Outcome("skip", "/dev/kvm not recorded for this machine", facts)
+            finding = Finding(
+                "KVM_NO_DEVICE", "fail", "/dev/kvm does not exist.", _module_remedy(vendor)
+            )
+            return Outcome("fail", "/dev/kvm missing", facts, [finding])
+        if node.kind != "char":
+            finding = Finding(
+                "KVM_NOT_CHAR_DEVICE",
+                "fail",
+                f"/dev/kvm is a {node.kind}, not a character device.",
+                "Remove the bogus /dev/kvm and reload the module (`modprobe -r kvm_intel kvm_amd; "
+                "modprobe kvm`), or reboot so udev recreates it.",
+            )
+            return Outcome("fail", f"/dev/kvm is a {node.kind}", facts, [finding])
+        findings: list[Finding] = []
+        if node.accessible is False:
+            group = node.group or "kvm"
+            findings.append(
+                Finding(
+                    "KVM_NO_ACCESS",
+                    "fail",
+                    f"/dev/kvm (mode {node.mode}, {node.owner}:{group}) is not readable and "
+                    "writable by this user.",
+                    f"Add the user to the '{group}' group (`sudo usermod -aG {group} $USER`, then "
+                    "log in again), or use qemu:///system through libvirt.",
+                )
+            )
+        if modules and not [m for m in modules if m != "kvm"]:
+            findings.append(
+                Finding(
+                    "KVM_NO_VENDOR_MODULE",
+                    "warn",
+                    "Only the generic kvm module is loaded, no vendor module (kvm_intel, kvm_amd).",
+                    _module_remedy(vendor),
+                )
+            )
+        if any(f.severity == "fail" for f in findings):
+            return Outcome("fail", "/dev/kvm not accessible", facts, findings)
+        where = "accessible" if node.accessible else "present (access not recorded)"
+        status = "warn" if findings else "pass"
+        summary = f"/dev/kvm {where}; modules: {', '.join(modules) or 'none listed'}"
+        return Outcome(status, summary, facts, findings)

@@ -1,0 +1,94 @@
+"""Pure parsers for the text files probes read (cpuinfo, the kernel command line, meminfo)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class CpuInfo:
+    vendor: str | None  # "intel", "amd" or the raw vendor_id
+    vendor_id: str | None
+    model: str | None
+    flags: frozenset[str]
+    processors: int
+
+
+_VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "amd"}
+
+
+def parse_cpuinfo(text: str) -> CpuInfo:
+    """The CPU vendor, model and the flags every processor reports (intersection)."""
+    vendor_id = model = None
+    flag_sets: list[frozenset[str]] = []
+    processors = 0
+    for line in text.splitlines():
+        key, sep, value = line.partition(":")
+        if not sep:
+            continue
+        key = key.strip()
+        value = value.strip()
+        if key == "processor":
+            processors += 1
+        elif key == "vendor_id" and vendor_id is None:
+            vendor_id = value or None
+        elif key == "model name" and model is None:
+            model = value or None
+        elif key == "flags":
+            flag_sets.append(frozenset(value.split()))
+    flags = frozenset.intersection(*flag_sets) if flag_sets else frozenset()
+    vendor = _VENDORS.get(vendor_id, vendor_id) if vendor_id else None
+    return CpuInfo(vendor, vendor_id, model, flags, processors or len(flag_sets))
+
+
+def parse_cmdline(text: str) -> list[tuple[str, str | None]]:
+    """Kernel parameters in order as (name, value); `"..."` quoting as the kernel does it.
+
+    Names are normalised the way the kernel matches module parameters: `-` and `_` are the
+    same before the first `=` (vfio-pci.ids == vfio_pci.ids). Everything after a bare `--`
+    belongs to init and is dropped.
+    """
+    params: list[tuple[str, str | None]] = []
+    i, n = 0, len(text)
+    while i < n:
+        while i < n and text[i].isspace():
+            i += 1
+        if i >= n:
+            break
+        start, quoted = i, False
+        while i < n and (quoted or not text[i].isspace()):
+            if text[i] == '"':
+                quoted = not quoted
+            i += 1
+        token = text[start:i].replace('"', "")
+        if token == "--":
+            break
+        name, eq, value = token.partition("=")
+        params.append((name.replace("-", "_"), value if eq else None))
+    return params
+
+
+def parse_meminfo(text: str) -> dict[str, int]:
+    """`/proc/meminfo` as {key: value}; values in kB lines are converted to bytes."""
+    out: dict[str, int] = {}
+    for line in text.splitlines():
+        key, sep, rest = line.partition(":")
+        fields = rest.split()
+        if not sep or not fields or not fields[0].isdigit():
+            continue
+        value = int(fields[0])
+        if len(fields) > 1 and fields[1] == "kB":
+            value *= 1024
+        out[key.strip()] = value
+    return out
+
+
+def parse_resolution(text: str) -> tuple[int, int] | None:
+    """`2560x1440` -> (2560, 1440); None when malformed or out of range."""
+    width, sep, height = text.strip().lower().partition("x")
+    if not sep or not width.isdigit() or not height.isdigit():
+        return None
+    w, h = int(width), int(height)
+    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+        return None
+    return w, h

@@ -1,0 +1,101 @@
+"""`vfio.binding`: vfio-pci loaded, what it drives, whole cards on one driver, reset methods."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome
+from probes.gpus import VFIO_DRIVER, gpus, is_candidate
+from probes.names import describe
+
+# Reset methods the kernel can use on its own; without one a GPU may not come back after a VM.
+USABLE_RESETS = {"flr", "af_flr", "pm", "bus", "cxl_bus", "acpi", "device_specific"}
+
+
+class VfioBinding(Probe):
+    id = "vfio.binding"
+    title = "vfio-pci binding"
+    area = "gpu"
+    order = 70
+    requires = ("iommu.enabled",)
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        host = ctx.host
+        inv = host.pci()
+        modules = host.listdir("sys/module")
+        loaded = "vfio_pci" in modules
+        bound = [d.bdf for d in inv.devices if d.driver == VFIO_DRIVER]
+        found = gpus(inv)
+        candidates = [g for g in found if is_candidate(g, len(found))]
+        findings: list[Finding] = []
+        cards: list[dict[str, Any]] = []
+        for gpu in candidates:
+            dev = inv.by_bdf[gpu["bdf"]]
+            members = [dev, *inv.slot_functions(dev)]
+            drivers = {m.bdf: m.driver for m in members}
+            resets = {
+                m.bdf: None if m.reset_method is None else list(m.reset_method) for m in members
+            }
+            cards.append({"gpu": dev.bdf, "drivers": drivers, "reset_method": resets})
+            if len({d for d in drivers.values()}) > 1:
+                shown = ", ".join(f"{b} on {d or 'no driver'}" for b, d in drivers.items())
+                ids = ",".join(m.ids for m in members)
+                findings.append(
+                    Finding(
+                        "VFIO_SPLIT_CARD",
+                        "warn",
+                        f"The functions of {dev.bdf} are on different drivers ({shown}); a card is "
+                        "passed through whole.",
+                        f"Bind every function to vfio-pci: vfio-pci.ids={ids} on the kernel command "
+                        "line, or `driverctl set-override <address> vfio-pci` for each.",
+                    )
+                )
+            gpu_reset = dev.reset_method
+            if gpu_reset is not None and not (set(gpu_reset) & USABLE_RESETS):
+                findings.append(
+                    Finding(
+                        "VFIO_NO_RESET",
+                        "warn",
+                        f"{describe(dev)} offers no usable reset method "
+                        f"({' '.join(gpu_reset) or 'none'}): it may not work again after the VM "
+                        "stops until the host reboots.",
+                        "For AMD Polaris/Vega/Navi cards install vendor-reset (DKMS); otherwise "
+                        "avoid restarting the VM without a host reboot.",
+                    )
+                )
+        facts: dict[str, Any] = {
+            "module_loaded": loaded,
+            "bound": bound,
+            "candidates": cards,
+        }
+        if bound and not loaded:
+            findings.append(
+                Finding(
+                    "VFIO_MODULE_NOT_LISTED",
+                    "info",
+                    "Devices are on vfio-pci but /sys/module/vfio_pci is not listed (not recorded?).",
+                )
+            )
+        if not bound:
+            ids = ",".join(
+                m.ids
+                for g in candidates
+                for m in [inv.by_bdf[g["bdf"]], *inv.slot_functions(inv.by_bdf[g["bdf"]])]
+            )
+            remedy = (
+                f"Bind the guest GPU at boot: vfio-pci.ids={ids} on the kernel command line "
+                "(and softdep the GPU driver on vfio-pci), or let libvirt do it with "
+                "<hostdev managed='yes'>."
+                if ids
+                else "Load vfio-pci (`modprobe vfio-pci`) and bind the device to pass through."
+            )
+            findings.append(
+                Finding("VFIO_NONE_BOUND", "warn", "No device is bound to vfio-pci.", remedy)
+            )
+            status = "warn"
+            summary = "vfio-pci " + ("loaded" if loaded else "not loaded") + "; nothing bound"
+        else:
+            status = "warn" if any(f.severity == "warn" for f in findings) else "pass"
+            summary = f"{len(bound)} device(s) on vfio-pci: {', '.join(bound)}"
+        return Outcome(status, summary, facts, findings)

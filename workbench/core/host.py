@@ -1,0 +1,415 @@
+"""A machine root: `/` for the live machine, or a directory laid out like `/` (a recorded machine).
+
+Probes read only through a Host. Under a directory root every path is resolved inside the root
+(symlinks included, absolute ones relative to the root), so a hostile or broken root can never
+make a probe read the live machine or hang on a FIFO.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.errors import HostReadError, RootNotUsableError
+from workbench.core.pci import PciDevice, PciInventory, is_bdf, parse_bool_attr, parse_hex
+
+MAX_FILE_BYTES = 16 * 1024 * 1024
+_MAX_LINK_HOPS = 40
+
+
+@dataclass(frozen=True)
+class DeviceNode:
+    """What is known about a device node such as /dev/kvm. None means not known."""
+
+    path: str
+    kind: str  # "char", "block", "file", "dir", "other"
+    mode: str | None = None  # octal permission bits, "0660"
+    owner: str | None = None
+    group: str | None = None
+    accessible: bool | None = None  # can this user open it read-write
+    size: int | None = None
+
+
+@dataclass(frozen=True)
+class ProcessInfo:
+    pid: int
+    name: str
+    user: str | None
+    cmdline: tuple[str, ...] = ()
+
+
+class Host:
+    """Read-only access to a machine, live (`/`) or recorded (any directory laid out like `/`)."""
+
+    def __init__(self, root: str | os.PathLike[str] = "/") -> None:
+        path = Path(root)
+        if not path.exists():
+            raise RootNotUsableError(
+                f"machine root {str(path)!r} does not exist", details={"root": str(path)}
+            )
+        if not path.is_dir():
+            raise RootNotUsableError(
+                f"machine root {str(path)!r} is not a directory", details={"root": str(path)}
+            )
+        self.root = path.resolve()
+        self.live = self.root == Path("/")
+        self._resolved: dict[tuple[str, ...], tuple[str, ...]] = {}
+        self._lock = threading.Lock()
+        self._inventory: PciInventory | None = None
+        self._manifest: dict[str, Any] | None = None
+        self.problems: list[str] = []
+
+    def __repr__(self) -> str:
+        return f"Host({str(self.root)!r})"
+
+    # --- paths ------------------------------------------------------------------------------
+
+    def path(self, rel: str) -> Path:
+        """The real path of `rel` (a path relative to the root, such as `sys/bus/pci`)."""
+        if self.live:
+            return Path("/", rel)
+        parts = tuple(p for p in rel.split("/") if p and p != ".")
+        return self.root.joinpath(*self._resolve(parts, 0))
+
+    def _resolve(self, parts: tuple[str, ...], hops: int) -> tuple[str, ...]:
+        """Resolve `parts` below the root as if the root were `/` (a chroot, in user space)."""
+        if not parts:
+            return ()
+        cached = self._resolved.get(parts)
+        if cached is not None:
+            return cached
+        parent = self._resolve(parts[:-1], hops)
+        name = parts[-1]
+        if name == "..":
+            result = parent[:-1]
+        else:
+            candidate = self.root.joinpath(*parent, name)
+            try:
+                st = os.lstat(candidate)
+            except OSError:
+                return (*parent, name)  # does not exist (yet): reading it reports that
+            if stat.S_ISLNK(st.st_mode):
+                if hops >= _MAX_LINK_HOPS:
+                    raise HostReadError(
+                        f"too many levels of symbolic links at {'/'.join(parts)}",
+                        details={"path": "/".join(parts), "reason": "loop"},
+                    )
+                target = os.readlink(candidate)
+                base = () if target.startswith("/") else parent
+                tparts = tuple(p for p in target.split("/") if p and p != ".")
+                result = self._resolve(base + tparts, hops + 1)
+            else:
+                result = (*parent, name)
+        self._resolved[parts] = result
+        return result
+
+    def exists(self, rel: str) -> bool:
+        try:
+            return self.path(rel).exists()
+        except (HostReadError, OSError):
+            return False
+
+    def is_dir(self, rel: str) -> bool:
+        try:
+            return self.path(rel).is_dir()
+        except (HostReadError, OSError):
+            return False
+
+    def listdir(self, rel: str) -> list[str]:
+        """Sorted names in a directory; [] when it does not exist."""
+        try:
+            return sorted(os.listdir(self.path(rel)))
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        except PermissionError as exc:
+            raise self._read_error(rel, "permission", exc) from exc
+        except OSError as exc:
+            raise self._read_error(rel, "io", exc) from exc
+
+    def link_name(self, rel: str) -> str | None:
+        """The last component of a symlink's target (a driver or group name); None if no link."""
+        try:
+            if self.live:
+                target = os.readlink(Path("/", rel))
+            else:
+                parts = tuple(p for p in rel.split("/") if p and p != ".")
+                parent = self._resolve(parts[:-1], 0)
+                target = os.readlink(self.root.joinpath(*parent, parts[-1]))
+        except OSError:
+            return None
+        name = target.rstrip("/").rsplit("/", 1)[-1]
+        return name or None
+
+    def read_text(self, rel: str, *, missing_ok: bool = True) -> str | None:
+        """A file's text; None when it does not exist (and `missing_ok`).
+
+        Raises HostReadError when it exists but cannot be read or is not a regular file.
+        """
+        try:
+            real = self.path(rel)
+            fd = os.open(real, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except FileNotFoundError as exc:
+            if missing_ok:
+                return None
+            raise self._read_error(rel, "missing", exc) from exc
+        except PermissionError as exc:
+            raise self._read_error(rel, "permission", exc) from exc
+        except OSError as exc:
+            raise self._read_error(rel, "io", exc) from exc
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                raise self._read_error(rel, "not a regular file", None)
+            chunks: list[bytes] = []
+            size = 0
+            while chunk := os.read(fd, 1 << 20):
+                chunks.append(chunk)
+                size += len(chunk)
+                if size > MAX_FILE_BYTES:
+                    raise self._read_error(rel, "too large", None)
+            data = b"".join(chunks)
+        except OSError as exc:
+            raise self._read_error(rel, "io", exc) from exc
+        finally:
+            os.close(fd)
+        return data.decode("utf-8", errors="replace")
+
+    def read_required(self, rel: str) -> str:
+        """A file's text; HostReadError when it is missing too."""
+        text = self.read_text(rel, missing_ok=False)
+        if text is None:  # pragma: no cover - read_text raises instead when missing_ok=False
+            raise self._read_error(rel, "missing", None)
+        return text
+
+    def _read_error(self, rel: str, reason: str, exc: BaseException | None) -> HostReadError:
+        shown = f"/{rel}" if self.live else f"{self.root}/{rel}"
+        detail = f": {exc.strerror}" if isinstance(exc, OSError) and exc.strerror else ""
+        return HostReadError(
+            f"cannot read {shown} ({reason}{detail})",
+            details={"path": rel, "root": str(self.root), "reason": reason},
+            cause=exc,
+        )
+
+    def try_read(self, rel: str) -> tuple[str | None, str | None]:
+        """(text, problem): never raises; the problem says why a present file gave no text."""
+        try:
+            return self.read_text(rel), None
+        except HostReadError as exc:
+            return None, exc.message
+
+    # --- facts that are not plain files ----------------------------------------------------
+
+    @property
+    def manifest(self) -> dict[str, Any]:
+        """`manifest.json` of a recorded machine ({} when absent or live)."""
+        if self._manifest is None:
+            self._manifest = {}
+            if not self.live:
+                text, problem = self.try_read("manifest.json")
+                if problem:
+                    self.problems.append(problem)
+                elif text is not None:
+                    try:
+                        loaded = json.loads(text)
+                    except ValueError as exc:
+                        self.problems.append(f"manifest.json is not valid JSON: {exc}")
+                    else:
+                        if isinstance(loaded, dict):
+                            self._manifest = loaded
+                        else:
+                            self.problems.append("manifest.json is not a JSON object")
+        return self._manifest
+
+    def _facts(self, key: str) -> Any:
+        facts = self.manifest.get("facts")
+        return facts.get(key) if isinstance(facts, dict) else None
+
+    def device_node(self, path: str) -> DeviceNode | None:
+        """A /dev node: stat on the live machine; the manifest's facts or the file in a root."""
+        if self.live:
+            return _stat_node(path, Path(path), check_access=True)
+        recorded = self._facts("device_nodes")
+        if isinstance(recorded, dict) and isinstance(recorded.get(path), dict):
+            entry = recorded[path]
+            return DeviceNode(
+                path=path,
+                kind=str(entry.get("kind", "other")),
+                mode=_opt_str(entry.get("mode")),
+                owner=_opt_str(entry.get("owner")),
+                group=_opt_str(entry.get("group")),
+                accessible=entry.get("accessible") if isinstance(entry.get("accessible"), bool) else None,
+                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+            )
+        try:
+            real = self.path(path.lstrip("/"))
+        except HostReadError:
+            return None
+        return _stat_node(path, real, check_access=False)
+
+    def processes(self, names: tuple[str, ...]) -> list[ProcessInfo] | None:
+        """Running processes whose name starts with one of `names`; None when not known."""
+        if self.live:
+            import psutil  # live-only: not imported for recorded machines
+
+            found = []
+            for proc in psutil.process_iter(["pid", "name", "username", "cmdline"]):
+                info = proc.info
+                name = info.get("name") or ""
+                if name.startswith(names):
+                    found.append(
+                        ProcessInfo(info["pid"], name, info.get("username"), tuple(info.get("cmdline") or ()))
+                    )
+            return found
+        recorded = self._facts("processes")
+        if not isinstance(recorded, list):
+            return None
+        return [
+            ProcessInfo(int(p.get("pid", 0)), str(p["name"]), _opt_str(p.get("user")))
+            for p in recorded
+            if isinstance(p, dict) and isinstance(p.get("name"), str) and p["name"].startswith(names)
+        ]
+
+    def memory_total_bytes(self) -> int | None:
+        if self.live:
+            import psutil
+
+            return int(psutil.virtual_memory().total)
+        text, _ = self.try_read("proc/meminfo")
+        for line in (text or "").splitlines():
+            key, _, rest = line.partition(":")
+            if key == "MemTotal":
+                fields = rest.split()
+                if fields and fields[0].isdigit():
+                    return int(fields[0]) * 1024
+        return None
+
+    # --- PCI ----------------------------------------------------------------------------------
+
+    def pci(self) -> PciInventory:
+        """Every PCI function and IOMMU group, read once per Host."""
+        with self._lock:
+            if self._inventory is None:
+                self._inventory = self._scan_pci()
+            return self._inventory
+
+    def _scan_pci(self) -> PciInventory:
+        problems: list[str] = []
+        enumerated_by = "sysfs"
+        entries: list[tuple[str, str, str | None]] = []  # (bdf, rel dir, driver or None)
+        udev = self._udev_pci() if self.live else None
+        if udev is not None:
+            enumerated_by = "udev"
+            entries = udev
+        else:
+            for name in self.listdir("sys/bus/pci/devices"):
+                if not is_bdf(name):
+                    problems.append(f"sys/bus/pci/devices/{name}: not a PCI address, ignored")
+                    continue
+                rel = f"sys/bus/pci/devices/{name}"
+                entries.append((name, rel, self.link_name(f"{rel}/driver")))
+        devices = [self._read_device(bdf, rel, driver) for bdf, rel, driver in entries]
+        groups: dict[int, tuple[str, ...]] = {}
+        for name in self.listdir("sys/kernel/iommu_groups"):
+            if not name.isdigit():
+                problems.append(f"sys/kernel/iommu_groups/{name}: not a group number, ignored")
+                continue
+            members = [m for m in self.listdir(f"sys/kernel/iommu_groups/{name}/devices") if is_bdf(m)]
+            groups[int(name)] = tuple(members)
+        return PciInventory(tuple(devices), groups, enumerated_by, tuple(problems))
+
+    def _udev_pci(self) -> list[tuple[str, str, str | None]] | None:
+        """libudev's view of the PCI bus (what lspci and udev rules see); None if unavailable."""
+        try:
+            import pyudev
+
+            context = pyudev.Context()
+            found = []
+            for dev in context.list_devices(subsystem="pci"):
+                bdf = str(dev.sys_name)
+                if is_bdf(bdf):
+                    found.append((bdf, str(dev.sys_path).lstrip("/"), dev.driver))
+        except (ImportError, OSError) as exc:
+            self.problems.append(f"udev unavailable ({exc}); PCI devices read from sysfs")
+            return None
+        return sorted(found)
+
+    def _read_device(self, bdf: str, rel: str, driver: str | None) -> PciDevice:
+        problems: list[str] = []
+
+        def attr(name: str) -> str | None:
+            text, problem = self.try_read(f"{rel}/{name}")
+            if problem:
+                problems.append(problem)
+            return text
+
+        def hex_attr(name: str, digits: int) -> str | None:
+            text = attr(name)
+            value = parse_hex(text, digits)
+            if text is not None and value is None:
+                problems.append(f"{bdf} {name}: unparseable value {text.strip()[:40]!r}")
+            return value
+
+        group_name = self.link_name(f"{rel}/iommu_group")
+        group = int(group_name) if group_name and group_name.isdigit() else None
+        reset = attr("reset_method")
+        return PciDevice(
+            bdf=bdf,
+            vendor=hex_attr("vendor", 4),
+            device=hex_attr("device", 4),
+            pci_class=hex_attr("class", 6),
+            driver=driver,
+            iommu_group=group,
+            boot_vga=parse_bool_attr(attr("boot_vga")),
+            reset_method=None if reset is None else tuple(reset.split()),
+            subsystem_vendor=hex_attr("subsystem_vendor", 4),
+            subsystem_device=hex_attr("subsystem_device", 4),
+            problems=tuple(problems),
+        )
+
+
+def _opt_str(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _stat_node(shown: str, real: Path, *, check_access: bool) -> DeviceNode | None:
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    if stat.S_ISCHR(st.st_mode):
+        kind = "char"
+    elif stat.S_ISBLK(st.st_mode):
+        kind = "block"
+    elif stat.S_ISREG(st.st_mode):
+        kind = "file"
+    elif stat.S_ISDIR(st.st_mode):
+        kind = "dir"
+    else:
+        kind = "other"
+    owner = group = None
+    if check_access:
+        import grp
+        import pwd
+
+        try:
+            owner = pwd.getpwuid(st.st_uid).pw_name
+        except KeyError:
+            owner = str(st.st_uid)
+        try:
+            group = grp.getgrgid(st.st_gid).gr_name
+        except KeyError:
+            group = str(st.st_gid)
+    return DeviceNode(
+        path=shown,
+        kind=kind,
+        mode=f"{stat.S_IMODE(st.st_mode):04o}",
+        owner=owner,
+        group=group,
+        accessible=os.access(real, os.R_OK | os.W_OK) if check_access else None,
+        size=st.st_size if kind == "file" else None,
+    )

@@ -1,0 +1,112 @@
+"""structlog configured once: JSON lines into a size-rotated file under the user's state dir."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import os
+from pathlib import Path
+from typing import Any
+
+import structlog
+from structlog.stdlib import BoundLogger
+from structlog.typing import EventDict, WrappedLogger
+
+from workbench.core.errors import WorkbenchError
+
+ROOT_LOGGER = "workbench"
+DEFAULT_MAX_BYTES = 5 * 1024 * 1024
+DEFAULT_BACKUPS = 5
+_handler: logging.Handler | None = None
+
+
+def default_log_path() -> Path:
+    """`$WORKBENCH_LOG_FILE`, else `$XDG_STATE_HOME/workbench/workbench.log` (~/.local/state)."""
+    override = os.environ.get("WORKBENCH_LOG_FILE")
+    if override:
+        return Path(override)
+    state = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(state) / "workbench" / "workbench.log"
+
+
+def _errors_as_data(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """Any WorkbenchError under `error` is written as its `to_dict()`."""
+    error = event.get("error")
+    if isinstance(error, WorkbenchError):
+        event["error"] = error.to_dict()
+    elif isinstance(error, BaseException):
+        event["error"] = {"error": type(error).__name__, "message": str(error)}
+    return event
+
+
+_SHARED: list[Any] = [
+    structlog.contextvars.merge_contextvars,
+    structlog.stdlib.add_log_level,
+    structlog.stdlib.add_logger_name,
+    structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+    _errors_as_data,
+]
+
+
+def configure_logging(
+    path: Path | None = None,
+    *,
+    level: int = logging.INFO,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+    backups: int = DEFAULT_BACKUPS,
+) -> Path | None:
+    """Send Workbench's records to `path` as JSON lines; returns the file, or None if unwritable.
+
+    Nothing ever goes to the terminal: an unwritable file means records are dropped (the caller
+    says so once), never that they are printed over a UI.
+    """
+    global _handler
+    target = path or default_log_path()
+    root = logging.getLogger(ROOT_LOGGER)
+    if _handler is not None:
+        root.removeHandler(_handler)
+        _handler.close()
+        _handler = None
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+            target, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
+        )
+        written: Path | None = target
+    except OSError:
+        handler = logging.NullHandler()
+        written = None
+    handler.setFormatter(
+        structlog.stdlib.ProcessorFormatter(
+            processors=[
+                structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+                structlog.processors.format_exc_info,
+                structlog.processors.JSONRenderer(default=str),
+            ],
+            foreign_pre_chain=_SHARED,
+        )
+    )
+    _handler = handler
+    root.addHandler(handler)
+    root.setLevel(level)
+    root.propagate = False
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *_SHARED,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    return written
+
+
+def get_logger(name: str) -> BoundLogger:
+    """A logger under `workbench.` (so its records reach the rotating file)."""
+    if _handler is None:
+        configure_logging()  # never fall back to structlog's default, which prints to stdout
+    full = name if name.startswith(ROOT_LOGGER) else f"{ROOT_LOGGER}.{name}"
+    logger: BoundLogger = structlog.stdlib.get_logger(full)
+    return logger

@@ -1,0 +1,98 @@
+"""PCI devices as a probe sees them, and the pure parsers for their sysfs attributes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+BRIDGE_CLASSES = frozenset({"0600", "0604", "0609"})
+_BDF = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
+_HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
+
+
+def is_bdf(text: str) -> bool:
+    """True for a full PCI address in sysfs form, such as `0000:01:00.0`."""
+    return _BDF.match(text) is not None
+
+
+def parse_hex(text: str | None, digits: int) -> str | None:
+    """`0x10de\\n` -> `10de`; None for anything that is not a hex number of at most `digits`."""
+    if text is None:
+        return None
+    match = _HEX.match(text.strip())
+    if match is None or len(match.group(1)) > digits:
+        return None
+    return match.group(1).lower().rjust(digits, "0")
+
+
+def parse_bool_attr(text: str | None) -> bool | None:
+    """sysfs booleans: `1`/`0` (also `Y`/`N`); None for anything else."""
+    if text is None:
+        return None
+    value = text.strip()
+    if value in ("1", "Y", "y"):
+        return True
+    if value in ("0", "N", "n"):
+        return False
+    return None
+
+
+@dataclass(frozen=True)
+class PciDevice:
+    """One PCI function. Ids are lower-case hex without `0x`; unknown facts are None."""
+
+    bdf: str
+    vendor: str | None
+    device: str | None
+    pci_class: str | None  # 6 hex digits: base class, subclass, programming interface
+    driver: str | None = None
+    iommu_group: int | None = None
+    boot_vga: bool | None = None
+    reset_method: tuple[str, ...] | None = None
+    subsystem_vendor: str | None = None
+    subsystem_device: str | None = None
+    problems: tuple[str, ...] = ()
+
+    @property
+    def slot(self) -> str:
+        """domain:bus:device, shared by the functions of one card."""
+        return self.bdf.rsplit(".", 1)[0]
+
+    @property
+    def class4(self) -> str | None:
+        return None if self.pci_class is None else self.pci_class[:4]
+
+    @property
+    def is_gpu(self) -> bool:
+        return self.pci_class is not None and self.pci_class.startswith("03")
+
+    @property
+    def is_bridge(self) -> bool:
+        return self.class4 in BRIDGE_CLASSES
+
+    @property
+    def ids(self) -> str:
+        return f"{self.vendor or '????'}:{self.device or '????'}"
+
+
+@dataclass(frozen=True)
+class PciInventory:
+    """Every PCI function of a machine and its IOMMU groups, as read once from the Host."""
+
+    devices: tuple[PciDevice, ...]
+    groups: dict[int, tuple[str, ...]]  # group number -> member addresses, as the kernel lists them
+    enumerated_by: str  # "udev" or "sysfs"
+    problems: tuple[str, ...] = ()
+    by_bdf: dict[str, PciDevice] = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "by_bdf", {d.bdf: d for d in self.devices})
+
+    def slot_functions(self, dev: PciDevice) -> list[PciDevice]:
+        """The other functions of `dev`'s slot (same domain:bus:device)."""
+        return [d for d in self.devices if d.slot == dev.slot and d.bdf != dev.bdf]
+
+    def group_members(self, group: int | None) -> list[str]:
+        if group is None:
+            return []
+        return list(self.groups.get(group, ()))

@@ -1,0 +1,102 @@
+"""The report model: probe results and the `workbench.report/1` document (a contract)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+SCHEMA = "workbench.report/1"
+Status = Literal["pass", "warn", "fail", "skip", "error"]
+Severity = Literal["info", "warn", "fail"]
+STATUSES: tuple[Status, ...] = ("pass", "warn", "fail", "skip", "error")
+FAILING: frozenset[str] = frozenset({"fail", "error"})
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One thing a probe noticed, with what to do about it."""
+
+    code: str
+    severity: Severity
+    message: str
+    remedy: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity,
+            "message": self.message,
+            "remedy": self.remedy,
+        }
+
+
+@dataclass
+class Outcome:
+    """What a probe's `run` returns: the verdict and the facts behind it."""
+
+    status: Status
+    summary: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+
+
+@dataclass
+class ProbeResult:
+    id: str
+    title: str
+    status: Status
+    summary: str
+    facts: dict[str, Any] = field(default_factory=dict)
+    findings: list[Finding] = field(default_factory=list)
+    blocked_by: list[str] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+    duration_ms: float = 0.0
+
+    @property
+    def remedies(self) -> list[str]:
+        out = [f.remedy for f in self.findings if f.remedy and f.severity != "info"]
+        if self.error and self.error.get("remedy"):
+            out.append(str(self.error["remedy"]))
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "status": self.status,
+            "summary": self.summary,
+            "facts": self.facts,
+            "findings": [f.to_dict() for f in self.findings],
+            "blocked_by": list(self.blocked_by),
+            "error": self.error,
+            "duration_ms": round(self.duration_ms, 3),
+        }
+
+
+@dataclass
+class Report:
+    host: dict[str, Any]
+    probes: list[ProbeResult]
+
+    def get(self, probe_id: str) -> ProbeResult:
+        for result in self.probes:
+            if result.id == probe_id:
+                return result
+        raise KeyError(probe_id)
+
+    @property
+    def failed(self) -> bool:
+        return any(r.status in FAILING for r in self.probes)
+
+    def counts(self) -> dict[str, int]:
+        counts = dict.fromkeys(STATUSES, 0)
+        for result in self.probes:
+            counts[result.status] += 1
+        return counts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA,
+            "host": self.host,
+            "probes": [r.to_dict() for r in self.probes],
+        }

@@ -1,0 +1,179 @@
+"""Runs registered probes in dependency order, each in a thread with a timeout."""
+
+from __future__ import annotations
+
+import platform
+import threading
+import time
+import traceback
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from importlib.metadata import entry_points
+from typing import Any
+
+from workbench import __version__
+from workbench.core.errors import ConfigError, ProbeError, ProbeTimeoutError, WorkbenchError
+from workbench.core.host import Host
+from workbench.core.logging import get_logger
+from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
+from workbench.core.report import FAILING, Outcome, ProbeResult, Report
+
+ProbeClass = type[Probe]
+Listener = Callable[[ProbeResult], None]
+BLOCKING = FAILING | {"skip"}
+
+
+def discover_probes() -> list[ProbeClass]:
+    """Every probe registered under the `workbench.probes` entry-point group."""
+    found: list[ProbeClass] = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        cls = ep.load()
+        if not (isinstance(cls, type) and issubclass(cls, Probe)):
+            raise ConfigError(
+                f"entry point {ep.name!r} ({ep.value}) is not a Probe subclass",
+                details={"entry_point": ep.value},
+            )
+        found.append(cls)
+    return sorted(found, key=lambda p: (p.order, p.id))
+
+
+def order_probes(probes: Sequence[ProbeClass], only: Iterable[str] | None = None) -> list[ProbeClass]:
+    """Topological order (prerequisites first, otherwise as given); `only` pulls in prerequisites.
+
+    Raises ConfigError for an unknown id in `only` or a dependency cycle.
+    """
+    by_id = {p.id: p for p in probes}
+    wanted = list(by_id) if only is None else list(only)
+    unknown = [pid for pid in wanted if pid not in by_id]
+    if unknown:
+        raise ConfigError(
+            f"unknown probe id: {', '.join(unknown)}",
+            details={"unknown": unknown, "known": sorted(by_id)},
+            remedy=f"Known probe ids: {', '.join(sorted(by_id))}.",
+        )
+    ordered: list[ProbeClass] = []
+    state: dict[str, str] = {}
+
+    def visit(pid: str, chain: tuple[str, ...]) -> None:
+        if state.get(pid) == "done" or pid not in by_id:
+            return  # an unregistered prerequisite is reported by the runner as a blocker
+        if state.get(pid) == "visiting":
+            raise ConfigError(f"probe dependency cycle: {' -> '.join((*chain, pid))}")
+        state[pid] = "visiting"
+        for dep in by_id[pid].requires:
+            visit(dep, (*chain, pid))
+        state[pid] = "done"
+        ordered.append(by_id[pid])
+
+    for pid in wanted:
+        visit(pid, ())
+    return ordered
+
+
+def _call_with_timeout(fn: Callable[[], Outcome], timeout_s: float) -> Outcome:
+    """Run `fn` in a daemon thread; a probe that hangs is abandoned, never waited for."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["outcome"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as data
+            box["exc"] = exc
+
+    thread = threading.Thread(target=target, name="probe", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise ProbeTimeoutError(
+            f"probe did not finish within {timeout_s:g} s", details={"timeout_s": timeout_s}
+        )
+    if "exc" in box:
+        raise box["exc"]
+    outcome: Outcome = box["outcome"]
+    return outcome
+
+
+def run_probes(
+    host: Host,
+    probes: Sequence[ProbeClass] | None = None,
+    *,
+    only: Iterable[str] | None = None,
+    options: dict[str, Any] | None = None,
+    timeout_s: float | None = None,
+    on_result: Listener | None = None,
+) -> Report:
+    """Run probes against `host` and return the report.
+
+    A probe whose prerequisite failed, errored or was skipped is `skip` with `blocked_by`; one that
+    raises or times out is `error` with the error's `to_dict()`. `on_result` sees each result as it
+    is made (for progress).
+    """
+    log = get_logger("core.runner")
+    classes = order_probes(list(probes) if probes is not None else discover_probes(), only)
+    results: dict[str, ProbeResult] = {}
+    for cls in classes:
+        result = _run_one(cls, host, results, options or {}, timeout_s, log)
+        results[cls.id] = result
+        if on_result is not None:
+            on_result(result)
+    return Report(host=describe_host(host), probes=list(results.values()))
+
+
+def _run_one(
+    cls: ProbeClass,
+    host: Host,
+    results: dict[str, ProbeResult],
+    options: dict[str, Any],
+    timeout_s: float | None,
+    log: Any,
+) -> ProbeResult:
+    blockers = [d for d in cls.requires if d not in results or results[d].status in BLOCKING]
+    if blockers:
+        names = ", ".join(blockers)
+        log.info("probe.blocked", probe=cls.id, blocked_by=blockers)
+        return ProbeResult(cls.id, cls.title, "skip", f"blocked by {names}", blocked_by=blockers)
+    plog = log.bind(probe=cls.id)
+    ctx = ProbeContext(host=host, results=dict(results), log=plog, options=options)
+    start = time.perf_counter()
+    try:
+        outcome = _call_with_timeout(lambda: cls().run(ctx), timeout_s or cls.timeout_s)
+    except WorkbenchError as exc:
+        exc.add_context(f"probes.{cls.id}", "run")
+        result = ProbeResult(cls.id, cls.title, "error", exc.message, error=exc.to_dict())
+        plog.warning("probe.error", error=exc)
+    except Exception as exc:  # noqa: BLE001 - a broken probe must not take the report down
+        err = ProbeError(
+            f"probe crashed: {type(exc).__name__}: {exc}",
+            cause=exc,
+            details={"traceback": traceback.format_exception(exc)[-3:]},
+        )
+        err.add_context(f"probes.{cls.id}", "run")
+        result = ProbeResult(cls.id, cls.title, "error", err.message, error=err.to_dict())
+        plog.error("probe.crashed", error=err)
+    else:
+        result = ProbeResult(
+            cls.id, cls.title, outcome.status, outcome.summary, outcome.facts, outcome.findings
+        )
+    result.duration_ms = (time.perf_counter() - start) * 1000
+    plog.info("probe.finished", status=result.status, duration_ms=round(result.duration_ms, 3))
+    return result
+
+
+def describe_host(host: Host) -> dict[str, Any]:
+    """The report's `host` object: which machine, seen how, when, by which version."""
+    hostname, _ = host.try_read("proc/sys/kernel/hostname")
+    kernel, _ = host.try_read("proc/sys/kernel/osrelease")
+    info: dict[str, Any] = {
+        "root": str(host.root),
+        "live": host.live,
+        "hostname": (hostname or "").strip() or (platform.node() if host.live else None),
+        "kernel": (kernel or "").strip() or (platform.release() if host.live else None),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "workbench_version": __version__,
+    }
+    source = host.manifest.get("source")
+    if isinstance(source, str):
+        info["source"] = source
+    if host.problems:
+        info["problems"] = list(host.problems)
+    return info
