@@ -49,7 +49,7 @@ class KvmDevice(Probe):
         }
         vendor = cpu_vendor(host)
         if node is None:
-            if not host.live and not modules:
+            if not host.device_recorded("/dev/kvm"):
                 return Outcome("skip", "/dev/kvm not recorded for this machine", facts)
             finding = Finding(
                 "KVM_NO_DEVICE", "fail", "/dev/kvm does not exist.", _module_remedy(vendor)

@@ -38,15 +38,16 @@ class VfioBinding(Probe):
                 m.bdf: None if m.reset_method is None else list(m.reset_method) for m in members
             }
             cards.append({"gpu": dev.bdf, "drivers": drivers, "reset_method": resets})
-            if len({d for d in drivers.values()}) > 1:
+            on_vfio = [d == VFIO_DRIVER for d in drivers.values()]
+            if any(on_vfio) and not all(on_vfio):
                 shown = ", ".join(f"{b} on {d or 'no driver'}" for b, d in drivers.items())
                 ids = ",".join(m.ids for m in members)
                 findings.append(
                     Finding(
                         "VFIO_SPLIT_CARD",
                         "warn",
-                        f"The functions of {dev.bdf} are on different drivers ({shown}); a card is "
-                        "passed through whole.",
+                        f"The card at {dev.slot} is only partly on vfio-pci ({shown}); a card is "
+                        "passed through whole, and a host driver on one function keeps it busy.",
                         f"Bind every function to vfio-pci: vfio-pci.ids={ids} on the kernel command "
                         "line, or `driverctl set-override <address> vfio-pci` for each.",
                     )

@@ -229,13 +229,31 @@ class Host:
         facts = self.manifest.get("facts")
         return facts.get(key) if isinstance(facts, dict) else None
 
+    def device_recorded(self, path: str) -> bool:
+        """Whether this machine says anything about /dev node `path` (present or absent)."""
+        if self.live:
+            return True
+        recorded = self._facts("device_nodes")
+        if isinstance(recorded, dict) and path in recorded:
+            return True
+        try:
+            real = self.path(path.lstrip("/"))
+        except HostReadError:
+            return False
+        return real.is_symlink() or real.exists()
+
     def device_node(self, path: str) -> DeviceNode | None:
-        """A /dev node: stat on the live machine; the manifest's facts or the file in a root."""
+        """A /dev node: stat on the live machine; the manifest's facts or the file in a root.
+
+        None when it does not exist, or is not recorded (see `device_recorded`).
+        """
         if self.live:
             return _stat_node(path, Path(path), check_access=True)
         recorded = self._facts("device_nodes")
-        if isinstance(recorded, dict) and isinstance(recorded.get(path), dict):
+        if isinstance(recorded, dict) and path in recorded:
             entry = recorded[path]
+            if not isinstance(entry, dict):
+                return None  # recorded as absent
             return DeviceNode(
                 path=path,
                 kind=str(entry.get("kind", "other")),

@@ -51,6 +51,8 @@ def order_probes(probes: Sequence[ProbeClass], only: Iterable[str] | None = None
             details={"unknown": unknown, "known": sorted(by_id)},
             remedy=f"Known probe ids: {', '.join(sorted(by_id))}.",
         )
+    chosen = set(wanted)
+    wanted = [pid for pid in by_id if pid in chosen]  # report order, whatever order `only` had
     ordered: list[ProbeClass] = []
     state: dict[str, str] = {}
 

@@ -1,0 +1,112 @@
+"""Shared fixtures: machine roots built from recorded facts, an isolated state dir, the CLI."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from workbench.core import pciids
+from workbench.core.host import Host
+from workbench.core.report import Report
+from workbench.core.runner import run_probes
+from workbench.machines import build_root
+
+REPO = Path(__file__).resolve().parent.parent
+HOSTS = REPO / "snapshots" / "hosts"
+SHARED = REPO.parent / "shared"
+SHARED_TOOL = SHARED / "tools" / "hostfacts_to_root.py"
+RECORDED = sorted(p.stem for p in HOSTS.glob("*.json") if not p.stem.startswith("demo"))
+WORKBENCH = Path(sys.executable).parent / "workbench"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Logs go to a throwaway state dir, never to the developer's."""
+    state = tmp_path_factory.mktemp("state")
+    monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.delenv("WORKBENCH_LOG_FILE", raising=False)
+
+
+def load_facts(name: str) -> dict[str, Any]:
+    facts: dict[str, Any] = json.loads((HOSTS / f"{name}.json").read_text())
+    return facts
+
+
+@pytest.fixture
+def make_root(tmp_path: Path) -> Callable[..., Path]:
+    """Build a machine root from a facts dict (or a recorded machine's name) with our builder."""
+    counter = iter(range(10_000))
+
+    def make(facts: dict[str, Any] | str, **changes: Any) -> Path:
+        data = load_facts(facts) if isinstance(facts, str) else copy.deepcopy(facts)
+        data.update(changes)
+        root = tmp_path / f"root{next(counter)}"
+        return build_root(data, root)
+
+    return make
+
+
+@pytest.fixture(params=["ours", "shared-tool"])
+def root_builder(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[str], Path]:
+    """Roots from our builder and from ../shared's tool (skipped when ../shared is absent)."""
+    if request.param == "shared-tool" and not SHARED_TOOL.exists():
+        pytest.skip("../shared/tools/hostfacts_to_root.py not present")
+
+    def make(name: str) -> Path:
+        root = tmp_path / f"{request.param}-{name}"
+        if request.param == "ours":
+            return build_root(load_facts(name), root)
+        subprocess.run(
+            [sys.executable, str(SHARED_TOOL), str(HOSTS / f"{name}.json"), str(root)], check=True
+        )
+        return root
+
+    return make
+
+
+def report_for(root: Path | str, **kwargs: Any) -> Report:
+    return run_probes(Host(root), **kwargs)
+
+
+@pytest.fixture
+def minimal_facts() -> dict[str, Any]:
+    """A small Intel machine: host iGPU, one guest GPU with audio alone in its group."""
+    return {
+        "source": "test",
+        "cpu_vendor": "intel",
+        "kernel_cmdline": "ro quiet intel_iommu=on",
+        "devices": [
+            {"bdf": "0000:00:01.0", "class": "0604", "vendor": "8086", "device": "1901",
+             "iommu_group": 1, "driver": "pcieport"},
+            {"bdf": "0000:00:02.0", "class": "0300", "vendor": "8086", "device": "3e92",
+             "iommu_group": 0, "driver": "i915"},
+            {"bdf": "0000:01:00.0", "class": "0300", "vendor": "10de", "device": "1d01",
+             "iommu_group": 1, "driver": "vfio-pci"},
+            {"bdf": "0000:01:00.1", "class": "0403", "vendor": "10de", "device": "0fb8",
+             "iommu_group": 1, "driver": "vfio-pci"},
+        ],
+    }
+
+
+def run_cli(*args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    """The installed `workbench` command, as a user runs it."""
+    env = {**os.environ, **kwargs.pop("env", {})}
+    return subprocess.run(
+        [str(WORKBENCH), *args], capture_output=True, text=True, env=env, timeout=60, **kwargs
+    )
+
+
+@pytest.fixture
+def no_pci_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Run as if pci.ids were not installed."""
+    monkeypatch.setattr(pciids, "_shared", None)
+    monkeypatch.setattr(pciids, "_shared_loaded", True)
+    yield

@@ -1,0 +1,136 @@
+"""Build a machine root (ROOT/sys, ROOT/proc, ROOT/manifest.json) from a host-facts JSON file.
+
+The layout is the one a live Linux host exposes and the one ../shared/tools/hostfacts_to_root.py
+writes (relative symlinks, driver and iommu_group links, groups, class/iommu units, modules), so
+probes read the result exactly as they read `/`. Facts files may carry more than the published
+listings (hostname, memory, hugepages, modules and parameters, device nodes, processes, reset
+methods, /dev/shm files); what a file does not say is left out, never invented, except: subsystem
+ids default to 0x0000 and, among VGA-class devices, boot_vga=1 goes to the first one on bus 00
+(else the lowest address) unless a device says `boot_vga` itself.
+
+Usage: python -m workbench.machines FACTS.json OUT_DIR
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+MANIFEST_SCHEMA = "workbench.machine/1"
+
+
+def _write(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+
+
+def _link(link: Path, target: Path) -> None:
+    link.parent.mkdir(parents=True, exist_ok=True)
+    link.symlink_to(os.path.relpath(target, link.parent))
+
+
+def _boot_vga(devices: list[dict[str, Any]]) -> str | None:
+    vga = sorted((d for d in devices if d.get("class") == "0300"), key=lambda d: d["bdf"])
+    if any("boot_vga" in d for d in vga):
+        return next((d["bdf"] for d in vga if d.get("boot_vga")), None)
+    boot = next((d for d in vga if d["bdf"][5:7] == "00"), vga[0] if vga else None)
+    return None if boot is None else str(boot["bdf"])
+
+
+def build_root(facts: dict[str, Any], root: Path) -> Path:
+    """Write the machine described by `facts` under `root` (created; must not hold a machine)."""
+    sys_ = root / "sys"
+    devices: list[dict[str, Any]] = facts["devices"]
+    boot = _boot_vga(devices)
+    for dev in devices:
+        if not dev.get("class"):
+            continue
+        bdf = dev["bdf"]
+        ddir = sys_ / "devices" / f"pci{bdf[:4]}:00" / bdf
+        _write(ddir / "vendor", f"0x{dev['vendor']}\n")
+        _write(ddir / "device", f"0x{dev['device']}\n")
+        _write(ddir / "class", f"0x{dev['class']}00\n")
+        _write(ddir / "revision", f"0x{dev.get('rev') or '00'}\n")
+        _write(ddir / "subsystem_vendor", "0x0000\n")
+        _write(ddir / "subsystem_device", "0x0000\n")
+        if dev["class"] == "0300":
+            _write(ddir / "boot_vga", "1\n" if bdf == boot else "0\n")
+        if dev.get("reset_method") is not None:
+            _write(ddir / "reset_method", f"{dev['reset_method']}\n")
+        _link(sys_ / "bus/pci/devices" / bdf, ddir)
+        if dev.get("driver"):
+            drv = sys_ / "bus/pci/drivers" / dev["driver"]
+            _link(ddir / "driver", drv)
+            _link(drv / bdf, ddir)
+        if dev.get("iommu_group") is not None:
+            grp = sys_ / "kernel/iommu_groups" / str(dev["iommu_group"])
+            _write(grp / "type", "DMA\n")
+            _link(ddir / "iommu_group", grp)
+            _link(grp / "devices" / bdf, ddir)
+    vendor = facts.get("cpu_vendor")
+    if (sys_ / "kernel/iommu_groups").exists():
+        unit = "ivhd0" if vendor == "amd" else "dmar0"
+        target = sys_ / "devices/virtual/iommu" / unit
+        target.mkdir(parents=True, exist_ok=True)
+        _link(sys_ / "class/iommu" / unit, target)
+    else:
+        (sys_ / "kernel/iommu_groups").mkdir(parents=True, exist_ok=True)
+    modules = ["kvm", "kvm_amd" if vendor == "amd" else "kvm_intel", *facts.get("modules", [])]
+    if any(d.get("driver") == "vfio-pci" for d in devices):
+        modules.append("vfio_pci")
+    for mod in modules:
+        (sys_ / "module" / mod).mkdir(parents=True, exist_ok=True)
+    for mod, params in facts.get("module_params", {}).items():
+        for name, value in params.items():
+            _write(sys_ / "module" / mod / "parameters" / name, f"{value}\n")
+    for table in facts.get("acpi_tables", []):
+        _write(sys_ / "firmware/acpi/tables" / table, "")
+    for size_kb, pages in facts.get("hugepages", {}).items():
+        hdir = sys_ / "kernel/mm/hugepages" / f"hugepages-{size_kb}kB"
+        _write(hdir / "nr_hugepages", f"{pages.get('nr', 0)}\n")
+        _write(hdir / "free_hugepages", f"{pages.get('free', 0)}\n")
+        _write(hdir / "resv_hugepages", f"{pages.get('resv', 0)}\n")
+    for name, size in facts.get("shm", {}).items():
+        shm = root / "dev/shm" / name
+        shm.parent.mkdir(parents=True, exist_ok=True)
+        with shm.open("wb") as fh:
+            fh.truncate(int(size))  # sparse: the size is what the probe reads
+    cmdline = facts.get("kernel_cmdline") or "BOOT_IMAGE=/boot/vmlinuz root=/dev/sda2 ro quiet"
+    _write(root / "proc/cmdline", cmdline.strip() + "\n")
+    vendor_id, flag = ("AuthenticAMD", "svm") if vendor == "amd" else ("GenuineIntel", "vmx")
+    cpu = (
+        "processor\t: {n}\nvendor_id\t: {v}\nmodel name\t: test cpu\n"
+        "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep {f} sse sse2 ht\n\n"
+    )
+    _write(root / "proc/cpuinfo", "".join(cpu.format(n=n, v=vendor_id, f=flag) for n in range(2)))
+    if facts.get("memory_kb"):
+        _write(root / "proc/meminfo", f"MemTotal:       {facts['memory_kb']} kB\n")
+    for key, rel in (("hostname", "proc/sys/kernel/hostname"), ("kernel", "proc/sys/kernel/osrelease")):
+        if facts.get(key):
+            _write(root / rel, f"{facts[key]}\n")
+    manifest: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "source": facts.get("source")}
+    recorded = {k: facts[k] for k in ("device_nodes", "processes") if k in facts}
+    if recorded:
+        manifest["facts"] = recorded
+    _write(root / "manifest.json", json.dumps(manifest, indent=1) + "\n")
+    return root
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) != 3:
+        print("usage: python -m workbench.machines FACTS.json OUT_DIR", file=sys.stderr)
+        return 2
+    try:
+        facts = json.loads(Path(argv[1]).read_text())
+        build_root(facts, Path(argv[2]))
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        print(f"workbench.machines: cannot build {argv[2]} from {argv[1]}: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))
