@@ -5,9 +5,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
 from probes.parsers import parse_cmdline
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
 
 _ID = re.compile(r"^[0-9a-fA-F]{4}:[0-9a-fA-F]{4}(?::[0-9a-fA-F]{4}:[0-9a-fA-F]{4})?$")
 FRAMEBUFFER = {"video", "nofb", "initcall_blacklist"}
@@ -18,7 +18,8 @@ ISOLATION = {"isolcpus", "nohz_full", "rcu_nocbs", "irqaffinity"}
 
 def split_ids(value: str | None) -> tuple[list[str], list[str]]:
     """`10de:2484,10de:228b` -> (valid ids lower-cased, malformed entries)."""
-    good, bad = [], []
+    good: list[str] = []
+    bad: list[str] = []
     for item in (value or "").split(","):
         item = item.strip()
         if not item:
@@ -140,5 +141,5 @@ class KernelCmdline(Probe):
             summary_bits.append(f"pcie_acs_override={found['pcie_acs_override']}")
         summary_bits += found["framebuffer"]
         summary = " ".join(summary_bits) or "no passthrough-related parameters"
-        status = "warn" if any(f.severity != "info" for f in findings) else "pass"
+        status = worst(findings)
         return Outcome(status, summary, found, findings)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from probes.parsers import CpuInfo, parse_cpuinfo
 from workbench.core.errors import HostReadError
 from workbench.core.host import Host
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome
-from probes.parsers import CpuInfo, parse_cpuinfo
 
 FIRMWARE_SETTING = {
     "intel": "Enable 'Intel Virtualization Technology' (VT-x) in the firmware setup "
@@ -27,7 +27,7 @@ def read_cpuinfo(host: Host) -> CpuInfo:
 
 
 def cpu_vendor(host: Host) -> str | None:
-    """"intel", "amd", another vendor id, or None when cpuinfo cannot be read."""
+    """ "intel", "amd", another vendor id, or None when cpuinfo cannot be read."""
     try:
         return read_cpuinfo(host).vendor
     except HostReadError:

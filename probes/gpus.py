@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.pci import PciDevice, PciInventory
-from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
 from probes.cmdline import vfio_ids
 from probes.names import describe, device_name
 from probes.parsers import parse_cmdline
+from workbench.core.pci import PciDevice, PciInventory
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
 
 VFIO_DRIVER = "vfio-pci"
 
@@ -99,12 +99,8 @@ class PciGpus(Probe):
                     None,
                 )
             )
-        status = "pass"
-        if any(f.severity == "warn" for f in findings):
-            status = "warn"
+        status = worst(findings)
         if candidates and not any(g["isolated"] for g in candidates):
-            status = "fail"
-        elif any(f.severity == "fail" for f in findings):
             status = "fail"
         isolated = [g["bdf"] for g in candidates if g["isolated"]]
         if isolated:
@@ -128,7 +124,9 @@ class PciGpus(Probe):
         if gpu["isolated"] is False:
             blockers = [describe(inv.by_bdf[b]) if b in inv.by_bdf else b for b in gpu["blockers"]]
             role = "guest GPU candidate" if candidate else "host GPU"
-            severity: Any = "fail" if gpu["driver"] == VFIO_DRIVER else "warn" if candidate else "info"
+            severity: Any = (
+                "fail" if gpu["driver"] == VFIO_DRIVER else "warn" if candidate else "info"
+            )
             out.append(
                 Finding(
                     "GPU_NOT_ISOLATED",

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
+from workbench.core.report import Finding, Outcome, worst
 
 GIB = 1024**3
 WARN_SHARE = 0.75
@@ -80,22 +80,23 @@ class Hugepages(Probe):
             )
             return Outcome("pass", "none reserved", facts, findings)
         share = reserved / memory if memory else None
+        gib = (memory or 0) / GIB
         shown = ", ".join(
-            f"{s['total']}x{s['page_size']} ({s['free']} free)" for s in facts["sizes"] if s["total"]
+            f"{s['total']}x{s['page_size']} ({s['free']} free)"
+            for s in facts["sizes"]
+            if s["total"]
         )
-        status = "pass"
         if share is not None and share >= WARN_SHARE:
-            status = "fail" if share >= FAIL_SHARE else "warn"
             findings.append(
                 Finding(
                     "HUGEPAGES_TOO_MANY",
-                    status,
-                    f"Hugepages hold {reserved / GIB:.1f} GiB of {memory / GIB:.1f} GiB "
+                    "fail" if share >= FAIL_SHARE else "warn",
+                    f"Hugepages hold {reserved / GIB:.1f} GiB of {gib:.1f} GiB "
                     f"({share:.0%}): little is left for the host.",
                     "Reserve only the guest's RAM in hugepages; leave the host at least a few GiB.",
                 )
             )
         summary = f"{reserved / GIB:.1f} GiB reserved: {shown}"
         if share is not None:
-            summary += f"; {share:.0%} of {memory / GIB:.1f} GiB"
-        return Outcome(status, summary, facts, findings)
+            summary += f"; {share:.0%} of {gib:.1f} GiB"
+        return Outcome(worst(findings), summary, facts, findings)

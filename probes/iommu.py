@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.errors import HostReadError
-from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
 from probes.cpu import read_cpuinfo
 from probes.names import device_name
 from probes.parsers import parse_cmdline
+from workbench.core.errors import HostReadError
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome
 
 IOMMU_PARAMS = ("intel_iommu", "amd_iommu", "iommu")
 
@@ -97,7 +97,12 @@ class IommuEnabled(Probe):
             why += f"; the kernel command line turns it off ({', '.join(off)})"
         elif acpi:
             why += f"; the firmware describes one (ACPI {'/'.join(acpi)}) but the kernel did not enable it"
-        finding = Finding("IOMMU_OFF", "fail", f"The IOMMU is off: {why}.", enable_remedy(vendor, bool(acpi), virtual))
+        finding = Finding(
+            "IOMMU_OFF",
+            "fail",
+            f"The IOMMU is off: {why}.",
+            enable_remedy(vendor, bool(acpi), virtual),
+        )
         return Outcome("fail", "IOMMU is off", facts, [finding])
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
 from probes.cpu import cpu_vendor
 from probes.processes import process_facts
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
 
 HYPERVISOR_PROCESSES = ("qemu-system", "libvirtd", "virtqemud")
 
@@ -36,7 +36,9 @@ class KvmDevice(Probe):
                 nested[mod] = None if text is None else text.strip() in ("1", "Y", "y")
         node = host.device_node("/dev/kvm")
         facts: dict[str, Any] = {
-            "device": None if node is None else {
+            "device": None
+            if node is None
+            else {
                 "kind": node.kind,
                 "mode": node.mode,
                 "owner": node.owner,
@@ -89,6 +91,6 @@ class KvmDevice(Probe):
         if any(f.severity == "fail" for f in findings):
             return Outcome("fail", "/dev/kvm not accessible", facts, findings)
         where = "accessible" if node.accessible else "present (access not recorded)"
-        status = "warn" if findings else "pass"
+        status = worst(findings)
         summary = f"/dev/kvm {where}; modules: {', '.join(modules) or 'none listed'}"
         return Outcome(status, summary, facts, findings)

@@ -5,10 +5,10 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
 from probes.parsers import parse_resolution
 from probes.processes import process_facts
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
 
 MIB = 1024 * 1024
 DEFAULT_RESOLUTION = "1920x1080"
@@ -38,7 +38,7 @@ class LookingGlass(Probe):
         static_sizes = [int(s) for s in (static_text or "").strip().split(",") if s.isdigit()]
         node = host.device_node("/dev/kvmfr0")
         shm_names = [n for n in host.listdir("dev/shm") if n.startswith("looking-glass")]
-        shm = [host.device_node(f"/dev/shm/{n}") for n in shm_names]
+        shm = [host.device_node(f"/dev/shm/{n}") for n in shm_names]  # noqa: S108
         facts: dict[str, Any] = {
             "resolution": f"{parsed[0]}x{parsed[1]}",
             "required_mib": need,
@@ -46,8 +46,12 @@ class LookingGlass(Probe):
             "kvmfr_static_size_mb": static_sizes,
             "kvmfr_device": None
             if node is None
-            else {"kind": node.kind, "mode": node.mode, "owner": node.owner,
-                  "accessible": node.accessible},
+            else {
+                "kind": node.kind,
+                "mode": node.mode,
+                "owner": node.owner,
+                "accessible": node.accessible,
+            },
             "shm_files": [
                 {"path": s.path, "kind": s.kind, "size": s.size} for s in shm if s is not None
             ],
@@ -56,24 +60,24 @@ class LookingGlass(Probe):
         findings: list[Finding] = []
         if resolution != facts["resolution"]:
             findings.append(
-                Finding("LG_BAD_RESOLUTION", "warn", f"Resolution {resolution!r} is not WIDTHxHEIGHT; "
-                        f"judged for {facts['resolution']}.")
+                Finding(
+                    "LG_BAD_RESOLUTION",
+                    "warn",
+                    f"Resolution {resolution!r} is not WIDTHxHEIGHT; "
+                    f"judged for {facts['resolution']}.",
+                )
             )
         if not kvmfr and node is None and not shm_names:
-            return Outcome("skip", "Looking Glass is not set up (no kvmfr, no /dev/shm file)", facts,
-                           findings)
+            return Outcome(
+                "skip", "Looking Glass is not set up (no kvmfr, no /dev/shm file)", facts, findings
+            )
         if kvmfr or node is not None:
             findings += self._kvmfr(node, static_sizes, need)
         for s in shm:
             if s is not None:
                 findings += self._shm(s.path, s.kind, s.size, need)
-        if any(f.severity == "fail" for f in findings):
-            status = "fail"
-        elif any(f.severity == "warn" for f in findings):
-            status = "warn"
-        else:
-            status = "pass"
-        via = "kvmfr" if node is not None else "/dev/shm"
+        status = worst(findings)
+        via = "kvmfr" if node is not None else "/dev/shm"  # noqa: S108 - a name shown to the user
         summary = {
             "pass": f"{via} ready for {facts['resolution']} (needs {need} MiB)",
             "warn": f"{via} usable with warnings",
@@ -132,11 +136,23 @@ class LookingGlass(Probe):
     @staticmethod
     def _shm(path: str, kind: str, size: int | None, need: int) -> list[Finding]:
         if kind != "file":
-            return [Finding("LG_SHM_NOT_FILE", "fail", f"{path} is a {kind}, not a file.",
-                            f"Remove {path}; QEMU recreates it when the VM starts.")]
+            return [
+                Finding(
+                    "LG_SHM_NOT_FILE",
+                    "fail",
+                    f"{path} is a {kind}, not a file.",
+                    f"Remove {path}; QEMU recreates it when the VM starts.",
+                )
+            ]
         if size is None or size == 0:
-            return [Finding("LG_SHM_EMPTY", "warn", f"{path} is empty (VM not started yet?).",
-                            "Start the VM; QEMU sizes the file from the ivshmem device.")]
+            return [
+                Finding(
+                    "LG_SHM_EMPTY",
+                    "warn",
+                    f"{path} is empty (VM not started yet?).",
+                    "Start the VM; QEMU sizes the file from the ivshmem device.",
+                )
+            ]
         mib = size / MIB
         if mib < need:
             return [
@@ -149,6 +165,12 @@ class LookingGlass(Probe):
                 )
             ]
         if size & (size - 1):
-            return [Finding("LG_SHM_NOT_POW2", "warn", f"{path} is {mib:g} MiB, not a power of two.",
-                            f"Use {need} MiB.")]
+            return [
+                Finding(
+                    "LG_SHM_NOT_POW2",
+                    "warn",
+                    f"{path} is {mib:g} MiB, not a power of two.",
+                    f"Use {need} MiB.",
+                )
+            ]
         return []

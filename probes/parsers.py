@@ -60,10 +60,14 @@ def parse_cmdline(text: str) -> list[tuple[str, str | None]]:
             if text[i] == '"':
                 quoted = not quoted
             i += 1
-        token = text[start:i].replace('"', "")
-        if token == "--":
+        word = text[start:i].replace('"', "")
+        if word == "--":
             break
-        name, eq, value = token.partition("=")
+        if not word:
+            continue  # a lone `""`
+        name, eq, value = word.partition("=")
+        if not name:
+            continue  # `=value` names nothing
         params.append((name.replace("-", "_"), value if eq else None))
     return params
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
 from probes.gpus import VFIO_DRIVER, gpus, is_candidate
 from probes.names import describe
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
 
 # Reset methods the kernel can use on its own; without one a GPU may not come back after a VM.
 USABLE_RESETS = {"flr", "af_flr", "pm", "bus", "cxl_bus", "acpi", "device_specific"}
@@ -94,9 +94,9 @@ class VfioBinding(Probe):
             findings.append(
                 Finding("VFIO_NONE_BOUND", "warn", "No device is bound to vfio-pci.", remedy)
             )
-            status = "warn"
+            status = worst(findings)
             summary = "vfio-pci " + ("loaded" if loaded else "not loaded") + "; nothing bound"
         else:
-            status = "warn" if any(f.severity == "warn" for f in findings) else "pass"
+            status = worst(findings)
             summary = f"{len(bound)} device(s) on vfio-pci: {', '.join(bound)}"
         return Outcome(status, summary, facts, findings)

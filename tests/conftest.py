@@ -28,7 +28,9 @@ WORKBENCH = Path(sys.executable).parent / "workbench"
 
 
 @pytest.fixture(autouse=True)
-def _isolated_state(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+def _isolated_state(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Logs go to a throwaway state dir, never to the developer's."""
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
@@ -84,14 +86,38 @@ def minimal_facts() -> dict[str, Any]:
         "cpu_vendor": "intel",
         "kernel_cmdline": "ro quiet intel_iommu=on",
         "devices": [
-            {"bdf": "0000:00:01.0", "class": "0604", "vendor": "8086", "device": "1901",
-             "iommu_group": 1, "driver": "pcieport"},
-            {"bdf": "0000:00:02.0", "class": "0300", "vendor": "8086", "device": "3e92",
-             "iommu_group": 0, "driver": "i915"},
-            {"bdf": "0000:01:00.0", "class": "0300", "vendor": "10de", "device": "1d01",
-             "iommu_group": 1, "driver": "vfio-pci"},
-            {"bdf": "0000:01:00.1", "class": "0403", "vendor": "10de", "device": "0fb8",
-             "iommu_group": 1, "driver": "vfio-pci"},
+            {
+                "bdf": "0000:00:01.0",
+                "class": "0604",
+                "vendor": "8086",
+                "device": "1901",
+                "iommu_group": 1,
+                "driver": "pcieport",
+            },
+            {
+                "bdf": "0000:00:02.0",
+                "class": "0300",
+                "vendor": "8086",
+                "device": "3e92",
+                "iommu_group": 0,
+                "driver": "i915",
+            },
+            {
+                "bdf": "0000:01:00.0",
+                "class": "0300",
+                "vendor": "10de",
+                "device": "1d01",
+                "iommu_group": 1,
+                "driver": "vfio-pci",
+            },
+            {
+                "bdf": "0000:01:00.1",
+                "class": "0403",
+                "vendor": "10de",
+                "device": "0fb8",
+                "iommu_group": 1,
+                "driver": "vfio-pci",
+            },
         ],
     }
 

@@ -48,7 +48,9 @@ def test_unreadable_attribute_is_a_problem_not_a_crash(
     assert gpu["isolated"] is True
 
 
-def test_dangling_driver_and_group_links(make_root: MakeRoot, minimal_facts: dict[str, Any]) -> None:
+def test_dangling_driver_and_group_links(
+    make_root: MakeRoot, minimal_facts: dict[str, Any]
+) -> None:
     """Dangling driver/iommu_group links still name the driver and group (as readlink does)."""
     root = make_root(minimal_facts)
     shutil.rmtree(root / "sys/bus/pci/drivers/vfio-pci")
@@ -108,8 +110,9 @@ def test_cli_root_is_a_file(tmp_path: Path) -> None:
     """`--root FILE`: exit 2, one clear line on stderr, no traceback."""
     path = tmp_path / "file"
     path.write_text("x")
-    proc = subprocess.run([str(WORKBENCH), "probe", "--root", str(path)],
-                          capture_output=True, text=True, timeout=60)
+    proc = subprocess.run(
+        [str(WORKBENCH), "probe", "--root", str(path)], capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert len(proc.stderr.strip().splitlines()) == 1
@@ -123,7 +126,7 @@ def _report_as(uid: int, root: Path) -> dict[str, Any]:
     pid = os.fork()
     if pid == 0:  # child: drop privileges for good, probe, hand the JSON back
         code = 1
-        try:  # noqa: SIM105 - whatever happens, the child must not return into pytest
+        try:
             os.close(read_fd)
             os.setgroups([])
             os.setresgid(uid, uid, uid)

@@ -22,17 +22,32 @@ def test_json_report_on_a_recorded_machine(make_root: MakeRoot) -> None:
     assert doc["schema"] == "workbench.report/1"
     gpus = next(p for p in doc["probes"] if p["id"] == "pci.gpus")
     assert {g["bdf"]: g["isolated"] for g in gpus["facts"]["gpus"]} == {
-        "0000:04:00.0": False, "0000:08:00.0": True}
+        "0000:04:00.0": False,
+        "0000:08:00.0": True,
+    }
     assert set(gpus["facts"]["gpus"][0]) == {
-        "bdf", "vendor", "device", "class", "name", "driver", "iommu_group", "boot_vga",
-        "functions", "isolated", "blockers"}
+        "bdf",
+        "vendor",
+        "device",
+        "class",
+        "name",
+        "driver",
+        "iommu_group",
+        "boot_vga",
+        "functions",
+        "isolated",
+        "blockers",
+    }
 
 
-def test_text_report_lists_probes_and_remedies(make_root: MakeRoot,
-                                               minimal_facts: dict[str, Any]) -> None:
+def test_text_report_lists_probes_and_remedies(
+    make_root: MakeRoot, minimal_facts: dict[str, Any]
+) -> None:
     """Text output: a line per probe, the remedy under a failure, a tally; no colour in a pipe."""
     root = make_root(minimal_facts, kernel_cmdline="ro quiet")
-    (root / "proc/cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu\n")
+    (root / "proc/cpuinfo").write_text(
+        "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu\n"
+    )
     proc = run_cli("probe", "--root", str(root))
     assert proc.returncode == 1
     lines = proc.stdout.splitlines()
@@ -50,8 +65,14 @@ def test_color_always(make_root: MakeRoot) -> None:
 
 def test_only_runs_the_chosen_probes_and_their_prerequisites(make_root: MakeRoot) -> None:
     """--only pci.gpus,iommu.groups runs those plus iommu.enabled."""
-    proc = run_cli("probe", "--json", "--only", "pci.gpus,iommu.groups",
-                   "--root", str(make_root("asrock-z170-gtx960")))
+    proc = run_cli(
+        "probe",
+        "--json",
+        "--only",
+        "pci.gpus,iommu.groups",
+        "--root",
+        str(make_root("asrock-z170-gtx960")),
+    )
     ids = [p["id"] for p in json.loads(proc.stdout)["probes"]]
     assert ids == ["iommu.enabled", "iommu.groups", "pci.gpus"]
 
@@ -76,12 +97,19 @@ def test_bad_usage_exits_2_without_traceback(args: list[str], message: str) -> N
     assert "Traceback" not in proc.stderr
 
 
-def test_unwritable_log_dir_warns_once_and_still_reports(make_root: MakeRoot, tmp_path: Path) -> None:
+def test_unwritable_log_dir_warns_once_and_still_reports(
+    make_root: MakeRoot, tmp_path: Path
+) -> None:
     """A log file that cannot be created costs a warning on stderr, not the report."""
     blocker = tmp_path / "state"
     blocker.write_text("a file where the state dir should be")
-    proc = run_cli("probe", "--json", "--root", str(make_root("asrock-z170-gtx960")),
-                   env={"XDG_STATE_HOME": str(blocker)})
+    proc = run_cli(
+        "probe",
+        "--json",
+        "--root",
+        str(make_root("asrock-z170-gtx960")),
+        env={"XDG_STATE_HOME": str(blocker)},
+    )
     assert proc.returncode == 0
     assert "log file not writable" in proc.stderr
     assert json.loads(proc.stdout)["schema"] == "workbench.report/1"
@@ -90,8 +118,12 @@ def test_unwritable_log_dir_warns_once_and_still_reports(make_root: MakeRoot, tm
 def test_probe_writes_json_log_records(make_root: MakeRoot, tmp_path: Path) -> None:
     """Each probe leaves a probe.finished JSON line in the rotating log file."""
     log = tmp_path / "wb.log"
-    run_cli("probe", "--root", str(make_root("asrock-z170-gtx960")),
-            env={"WORKBENCH_LOG_FILE": str(log)})
+    run_cli(
+        "probe",
+        "--root",
+        str(make_root("asrock-z170-gtx960")),
+        env={"WORKBENCH_LOG_FILE": str(log)},
+    )
     records = [json.loads(line) for line in log.read_text().splitlines()]
     finished = [r for r in records if r["event"] == "probe.finished"]
     assert len(finished) == 9

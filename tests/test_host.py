@@ -112,13 +112,23 @@ def test_live_pci_enumeration_matches_sysfs() -> None:
         assert dev.vendor == vendor[2:].lower()
 
 
-def test_recorded_device_nodes(make_root: Callable[..., Path], minimal_facts: dict[str, Any]) -> None:
+def test_recorded_device_nodes(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
     """Device nodes come from the manifest's facts; null there means absent."""
-    root = make_root(minimal_facts, device_nodes={
-        "/dev/kvm": {"kind": "char", "mode": "0660", "owner": "root", "group": "kvm",
-                     "accessible": False},
-        "/dev/kvmfr0": None,
-    })
+    root = make_root(
+        minimal_facts,
+        device_nodes={
+            "/dev/kvm": {
+                "kind": "char",
+                "mode": "0660",
+                "owner": "root",
+                "group": "kvm",
+                "accessible": False,
+            },
+            "/dev/kvmfr0": None,
+        },
+    )
     host = Host(root)
     node = host.device_node("/dev/kvm")
     assert node is not None and (node.kind, node.group, node.accessible) == ("char", "kvm", False)
@@ -126,8 +136,9 @@ def test_recorded_device_nodes(make_root: Callable[..., Path], minimal_facts: di
     assert not host.device_recorded("/dev/vfio/vfio")
 
 
-def test_garbage_manifest_is_noted_not_fatal(make_root: Callable[..., Path],
-                                             minimal_facts: dict[str, Any]) -> None:
+def test_garbage_manifest_is_noted_not_fatal(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
     """A manifest.json that is not JSON is recorded as a problem; the machine is still read."""
     root = make_root(minimal_facts)
     (root / "manifest.json").write_bytes(b"\x00\xffnot json")

@@ -33,7 +33,9 @@ def test_live_iommu_verdict_matches_sysfs() -> None:
     """iommu.enabled fails exactly when /sys/kernel/iommu_groups is empty and no unit exists, and
     then the groups and vfio probes are blocked by it, not failed on their own."""
     report = report_for("/")
-    groups = os.listdir("/sys/kernel/iommu_groups") if Path("/sys/kernel/iommu_groups").is_dir() else []
+    groups = (
+        os.listdir("/sys/kernel/iommu_groups") if Path("/sys/kernel/iommu_groups").is_dir() else []
+    )
     units = os.listdir("/sys/class/iommu") if Path("/sys/class/iommu").is_dir() else []
     enabled = report.get("iommu.enabled")
     if not groups and not units:
@@ -47,7 +49,8 @@ def test_live_iommu_verdict_matches_sysfs() -> None:
 def test_live_gpu_list_matches_sysfs() -> None:
     """pci.gpus lists exactly the class-03 devices in /sys; none means fail with a remedy."""
     expected = sorted(
-        d for d in os.listdir("/sys/bus/pci/devices")
+        d
+        for d in os.listdir("/sys/bus/pci/devices")
         if Path(f"/sys/bus/pci/devices/{d}/class").read_text().startswith("0x03")
     )
     result = report_for("/").get("pci.gpus")

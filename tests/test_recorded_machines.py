@@ -75,7 +75,10 @@ def test_ashtonian_two_radeons_isolated_one_on_vfio(root_builder: Builder) -> No
     assert (rx6700["isolated"], rx6700["iommu_group"], rx6700["driver"]) == (True, 21, "amdgpu")
     rx560 = gpu(report, "0000:04:00.0")
     assert (rx560["isolated"], rx560["driver"], rx560["functions"]) == (
-        True, "vfio-pci", ["0000:04:00.1"])
+        True,
+        "vfio-pci",
+        ["0000:04:00.1"],
+    )
     assert report.get("pci.gpus").status == "pass"
     vfio = report.get("vfio.binding")
     assert vfio.status == "pass"
@@ -116,8 +119,13 @@ def test_renoir_acs_override_single_gpu(root_builder: Builder) -> None:
     assert "CMDLINE_ACS_OVERRIDE" in codes(report, "kernel.cmdline")
     apu = gpu(report, "0000:05:00.0")
     assert apu["isolated"] is True
-    assert apu["functions"] == ["0000:05:00.1", "0000:05:00.2", "0000:05:00.3", "0000:05:00.4",
-                                "0000:05:00.6"]
+    assert apu["functions"] == [
+        "0000:05:00.1",
+        "0000:05:00.2",
+        "0000:05:00.3",
+        "0000:05:00.4",
+        "0000:05:00.6",
+    ]
     gpus = report.get("pci.gpus")
     assert gpus.status == "warn"
     assert "GPU_SINGLE" in codes(report, "pci.gpus")

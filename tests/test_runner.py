@@ -15,8 +15,15 @@ from workbench.core.report import Outcome, ProbeResult, Status
 from workbench.core.runner import discover_probes, order_probes, run_probes
 
 EXPECTED_IDS = {
-    "cpu.virtualization", "kvm.device", "iommu.enabled", "iommu.groups", "kernel.cmdline",
-    "pci.gpus", "vfio.binding", "memory.hugepages", "display.looking_glass",
+    "cpu.virtualization",
+    "kvm.device",
+    "iommu.enabled",
+    "iommu.groups",
+    "kernel.cmdline",
+    "pci.gpus",
+    "vfio.binding",
+    "memory.hugepages",
+    "display.looking_glass",
 }
 
 
@@ -132,8 +139,9 @@ def test_hung_probe_times_out_and_dependants_skip(tmp_path: Path) -> None:
             return Outcome("pass", "late")
 
     try:
-        report = run_probes(Host(tmp_path), [Hangs, fixed("x.next", "pass", ("x.hang",))],
-                            timeout_s=0.2)
+        report = run_probes(
+            Host(tmp_path), [Hangs, fixed("x.next", "pass", ("x.hang",))], timeout_s=0.2
+        )
     finally:
         release.set()
     result = report.get("x.hang")
@@ -155,5 +163,14 @@ def test_report_document_shape(tmp_path: Path) -> None:
     doc = run_probes(Host(tmp_path), [fixed("a", "pass")]).to_dict()
     assert doc["schema"] == "workbench.report/1"
     assert set(doc["host"]) >= {"root", "live", "generated_at", "workbench_version"}
-    assert set(doc["probes"][0]) == {"id", "title", "status", "summary", "facts", "findings",
-                                     "blocked_by", "error", "duration_ms"}
+    assert set(doc["probes"][0]) == {
+        "id",
+        "title",
+        "status",
+        "summary",
+        "facts",
+        "findings",
+        "blocked_by",
+        "error",
+        "duration_ms",
+    }

@@ -26,18 +26,37 @@ def build_parser() -> argparse.ArgumentParser:
         description="Run the probes against a machine and print a report. Exit 0 when nothing "
         "failed, 1 when a probe failed or broke, 2 for bad usage or unreadable input.",
     )
-    probe.add_argument("--root", default="/", metavar="DIR",
-                       help="machine root to read (default: / , the live machine)")
-    probe.add_argument("--only", metavar="ID,...",
-                       help="run only these probes (and what they require)")
-    probe.add_argument("--json", action="store_true",
-                       help="print the workbench.report/1 JSON document")
-    probe.add_argument("--lg-resolution", default="1920x1080", metavar="WxH",
-                       help="guest resolution Looking Glass is judged for (default 1920x1080)")
-    probe.add_argument("--timeout", type=float, default=None, metavar="S",
-                       help="per-probe time limit in seconds (default: each probe's own)")
-    probe.add_argument("--color", choices=("auto", "always", "never"), default="auto",
-                       help="colour the text report (default: auto, on a terminal)")
+    probe.add_argument(
+        "--root",
+        default="/",
+        metavar="DIR",
+        help="machine root to read (default: / , the live machine)",
+    )
+    probe.add_argument(
+        "--only", metavar="ID,...", help="run only these probes (and what they require)"
+    )
+    probe.add_argument(
+        "--json", action="store_true", help="print the workbench.report/1 JSON document"
+    )
+    probe.add_argument(
+        "--lg-resolution",
+        default="1920x1080",
+        metavar="WxH",
+        help="guest resolution Looking Glass is judged for (default 1920x1080)",
+    )
+    probe.add_argument(
+        "--timeout",
+        type=float,
+        default=None,
+        metavar="S",
+        help="per-probe time limit in seconds (default: each probe's own)",
+    )
+    probe.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text report (default: auto, on a terminal)",
+    )
     probe.set_defaults(func=cmd_probe)
     return parser
 
@@ -50,7 +69,9 @@ def cmd_probe(args: argparse.Namespace) -> int:
     from workbench.textreport import render_text
 
     if parse_resolution(args.lg_resolution) is None:
-        return _usage(f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}")
+        return _usage(
+            f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}"
+        )
     if args.timeout is not None and not args.timeout > 0:
         return _usage("--timeout: expected a positive number of seconds")
     if configure_logging() is None:

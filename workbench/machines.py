@@ -108,7 +108,10 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     _write(root / "proc/cpuinfo", "".join(cpu.format(n=n, v=vendor_id, f=flag) for n in range(2)))
     if facts.get("memory_kb"):
         _write(root / "proc/meminfo", f"MemTotal:       {facts['memory_kb']} kB\n")
-    for key, rel in (("hostname", "proc/sys/kernel/hostname"), ("kernel", "proc/sys/kernel/osrelease")):
+    for key, rel in (
+        ("hostname", "proc/sys/kernel/hostname"),
+        ("kernel", "proc/sys/kernel/osrelease"),
+    ):
         if facts.get(key):
             _write(root / rel, f"{facts[key]}\n")
     manifest: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "source": facts.get("source")}

@@ -28,7 +28,9 @@ def render_text(report: Report, *, colour: bool = False) -> str:
 
 
 def _render_probe(result: ProbeResult, width: int, colour: bool) -> list[str]:
-    status = _paint(f"{GLYPH[result.status]} {result.status.upper():<5}", COLOUR[result.status], colour)
+    status = _paint(
+        f"{GLYPH[result.status]} {result.status.upper():<5}", COLOUR[result.status], colour
+    )
     lines = [f"{status} {result.id:<{width}}  {result.summary}  ({result.duration_ms:.1f} ms)"]
     indent = " " * 8
     if result.status in ("pass", "skip"):
@@ -41,8 +43,10 @@ def _render_probe(result: ProbeResult, width: int, colour: bool) -> list[str]:
             lines.append(f"{indent}→ {finding.remedy}")
     if result.error:
         context = " < ".join(result.error.get("context") or [])
-        lines.append(f"{indent}[{result.error['error']}] {result.error['message']}"
-                     + (f" (in {context})" if context else ""))
+        lines.append(
+            f"{indent}[{result.error['error']}] {result.error['message']}"
+            + (f" (in {context})" if context else "")
+        )
         if result.error.get("remedy"):
             lines.append(f"{indent}→ {result.error['remedy']}")
     return lines

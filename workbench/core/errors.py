@@ -140,7 +140,9 @@ class RootNotUsableError(ConfigError):
 
 class PermissionDeniedError(WorkbenchError):
     code = "PERMISSION_DENIED"
-    default_remedy = "Run as a user with access (for example in the kvm or libvirt group) or as root."
+    default_remedy = (
+        "Run as a user with access (for example in the kvm or libvirt group) or as root."
+    )
 
 
 class CaptureError(WorkbenchError):

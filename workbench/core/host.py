@@ -20,6 +20,15 @@ from workbench.core.pci import PciDevice, PciInventory, is_bdf, parse_bool_attr,
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _MAX_LINK_HOPS = 40
+# Processes the probes ask about; the live table keeps only these (psutil reads each one's owner).
+WATCHED_PROCESSES = (
+    "qemu-system",
+    "qemu-kvm",
+    "libvirtd",
+    "virtqemud",
+    "looking-glass",
+    "virtlogd",
+)
 
 
 @dataclass(frozen=True)
@@ -40,7 +49,6 @@ class ProcessInfo:
     pid: int
     name: str
     user: str | None
-    cmdline: tuple[str, ...] = ()
 
 
 class Host:
@@ -62,6 +70,7 @@ class Host:
         self._lock = threading.Lock()
         self._inventory: PciInventory | None = None
         self._manifest: dict[str, Any] | None = None
+        self._process_table: list[ProcessInfo] | None = None
         self.problems: list[str] = []
 
     def __repr__(self) -> str:
@@ -260,7 +269,9 @@ class Host:
                 mode=_opt_str(entry.get("mode")),
                 owner=_opt_str(entry.get("owner")),
                 group=_opt_str(entry.get("group")),
-                accessible=entry.get("accessible") if isinstance(entry.get("accessible"), bool) else None,
+                accessible=entry.get("accessible")
+                if isinstance(entry.get("accessible"), bool)
+                else None,
                 size=entry.get("size") if isinstance(entry.get("size"), int) else None,
             )
         try:
@@ -270,27 +281,39 @@ class Host:
         return _stat_node(path, real, check_access=False)
 
     def processes(self, names: tuple[str, ...]) -> list[ProcessInfo] | None:
-        """Running processes whose name starts with one of `names`; None when not known."""
+        """Running processes whose name starts with one of `names` (each a prefix of one of
+        WATCHED_PROCESSES on the live machine); None when not known."""
         if self.live:
-            import psutil  # live-only: not imported for recorded machines
-
-            found = []
-            for proc in psutil.process_iter(["pid", "name", "username", "cmdline"]):
-                info = proc.info
-                name = info.get("name") or ""
-                if name.startswith(names):
-                    found.append(
-                        ProcessInfo(info["pid"], name, info.get("username"), tuple(info.get("cmdline") or ()))
-                    )
-            return found
+            return [p for p in self._live_processes() if p.name.startswith(names)]
         recorded = self._facts("processes")
         if not isinstance(recorded, list):
             return None
         return [
             ProcessInfo(int(p.get("pid", 0)), str(p["name"]), _opt_str(p.get("user")))
             for p in recorded
-            if isinstance(p, dict) and isinstance(p.get("name"), str) and p["name"].startswith(names)
+            if isinstance(p, dict)
+            and isinstance(p.get("name"), str)
+            and p["name"].startswith(names)
         ]
+
+    def _live_processes(self) -> list[ProcessInfo]:
+        """The live process table, read once per Host (names first; owners only for those kept)."""
+        with self._lock:
+            if self._process_table is None:
+                import psutil  # live-only: never imported for recorded machines
+
+                table = []
+                for proc in psutil.process_iter(["pid", "name"]):
+                    name = proc.info.get("name") or ""
+                    if not name.startswith(WATCHED_PROCESSES):
+                        continue
+                    try:
+                        user: str | None = proc.username()
+                    except (psutil.Error, KeyError):
+                        user = None
+                    table.append(ProcessInfo(proc.info["pid"], name, user))
+                self._process_table = table
+            return self._process_table
 
     def memory_total_bytes(self) -> int | None:
         if self.live:
@@ -336,7 +359,9 @@ class Host:
             if not name.isdigit():
                 problems.append(f"sys/kernel/iommu_groups/{name}: not a group number, ignored")
                 continue
-            members = [m for m in self.listdir(f"sys/kernel/iommu_groups/{name}/devices") if is_bdf(m)]
+            members = [
+                m for m in self.listdir(f"sys/kernel/iommu_groups/{name}/devices") if is_bdf(m)
+            ]
             groups[int(name)] = tuple(members)
         return PciInventory(tuple(devices), groups, enumerated_by, tuple(problems))
 

@@ -30,6 +30,16 @@ class Finding:
         }
 
 
+def worst(findings: list[Finding], default: Status = "pass") -> Status:
+    """The status the findings call for: `fail` or `warn` by the worst severity, else `default`."""
+    severities = {f.severity for f in findings}
+    if "fail" in severities:
+        return "fail"
+    if "warn" in severities:
+        return "warn"
+    return default
+
+
 @dataclass
 class Outcome:
     """What a probe's `run` returns: the verdict and the facts behind it."""
@@ -89,7 +99,7 @@ class Report:
         return any(r.status in FAILING for r in self.probes)
 
     def counts(self) -> dict[str, int]:
-        counts = dict.fromkeys(STATUSES, 0)
+        counts: dict[str, int] = dict.fromkeys(STATUSES, 0)
         for result in self.probes:
             counts[result.status] += 1
         return counts

@@ -37,7 +37,9 @@ def discover_probes() -> list[ProbeClass]:
     return sorted(found, key=lambda p: (p.order, p.id))
 
 
-def order_probes(probes: Sequence[ProbeClass], only: Iterable[str] | None = None) -> list[ProbeClass]:
+def order_probes(
+    probes: Sequence[ProbeClass], only: Iterable[str] | None = None
+) -> list[ProbeClass]:
     """Topological order (prerequisites first, otherwise as given); `only` pulls in prerequisites.
 
     Raises ConfigError for an unknown id in `only` or a dependency cycle.

@@ -1,0 +1,39 @@
+"""Domain code never imports the UI: checked in a fresh interpreter."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "probes",
+        "workbench.core.runner",
+        "workbench.cli",
+        "workbench.machines",
+        "probes.gpus",
+        "probes.looking_glass",
+    ],
+)
+def test_no_textual_import(module: str) -> None:
+    """Importing the engine (and the CLI's headless path) loads no textual."""
+    code = f"import sys, {module}; print('textual' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
+
+
+def test_probe_command_loads_no_textual(tmp_path: object) -> None:
+    """A whole `workbench probe` run stays off textual (and rich), which would slow start-up."""
+    code = (
+        "import sys\n"
+        "from workbench.cli import main\n"
+        "try:\n    main(['probe', '--json'])\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(repr(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'rich'))))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.stderr.strip().splitlines()[-1] == "[]"
