@@ -6,11 +6,21 @@ from typing import Any
 
 from probes.gpus import VFIO_DRIVER, gpus, is_candidate
 from probes.names import describe
+from workbench.core.host import Host
+from workbench.core.pci import PciDevice
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
 
 # Reset methods the kernel can use on its own; without one a GPU may not come back after a VM.
 USABLE_RESETS = {"flr", "af_flr", "pm", "bus", "cxl_bus", "acpi", "device_specific"}
+
+
+def reset_methods(host: Host, dev: PciDevice) -> list[str] | None:
+    """The kernel's reset methods for a device (`reset_method`); None when not exposed."""
+    if dev.sysfs is None:
+        return None
+    text, _ = host.try_read(f"{dev.sysfs}/reset_method")
+    return None if text is None else text.split()
 
 
 class VfioBinding(Probe):
@@ -34,9 +44,7 @@ class VfioBinding(Probe):
             dev = inv.by_bdf[gpu["bdf"]]
             members = [dev, *inv.slot_functions(dev)]
             drivers = {m.bdf: m.driver for m in members}
-            resets = {
-                m.bdf: None if m.reset_method is None else list(m.reset_method) for m in members
-            }
+            resets = {m.bdf: reset_methods(host, m) for m in members}
             cards.append({"gpu": dev.bdf, "drivers": drivers, "reset_method": resets})
             on_vfio = [d == VFIO_DRIVER for d in drivers.values()]
             if any(on_vfio) and not all(on_vfio):
@@ -52,7 +60,7 @@ class VfioBinding(Probe):
                         "line, or `driverctl set-override <address> vfio-pci` for each.",
                     )
                 )
-            gpu_reset = dev.reset_method
+            gpu_reset = resets[dev.bdf]
             if gpu_reset is not None and not (set(gpu_reset) & USABLE_RESETS):
                 findings.append(
                     Finding(

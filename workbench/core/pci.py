@@ -48,9 +48,7 @@ class PciDevice:
     driver: str | None = None
     iommu_group: int | None = None
     boot_vga: bool | None = None
-    reset_method: tuple[str, ...] | None = None
-    subsystem_vendor: str | None = None
-    subsystem_device: str | None = None
+    sysfs: str | None = None  # its directory relative to the machine root, for further reads
     problems: tuple[str, ...] = ()
 
     @property
@@ -84,13 +82,18 @@ class PciInventory:
     enumerated_by: str  # "udev" or "sysfs"
     problems: tuple[str, ...] = ()
     by_bdf: dict[str, PciDevice] = field(init=False, repr=False, compare=False)
+    by_slot: dict[str, list[PciDevice]] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_bdf", {d.bdf: d for d in self.devices})
+        slots: dict[str, list[PciDevice]] = {}
+        for dev in self.devices:
+            slots.setdefault(dev.slot, []).append(dev)
+        object.__setattr__(self, "by_slot", slots)
 
     def slot_functions(self, dev: PciDevice) -> list[PciDevice]:
         """The other functions of `dev`'s slot (same domain:bus:device)."""
-        return [d for d in self.devices if d.slot == dev.slot and d.bdf != dev.bdf]
+        return [d for d in self.by_slot.get(dev.slot, ()) if d.bdf != dev.bdf]
 
     def group_members(self, group: int | None) -> list[str]:
         if group is None:

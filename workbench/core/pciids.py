@@ -33,6 +33,7 @@ class PciIds:
     def __init__(self, data: bytes) -> None:
         self._data = b"\n" + data
         self._cache: dict[tuple[str, str | None], tuple[str | None, str | None]] = {}
+        self._blocks: dict[str, tuple[str, int, int] | None] = {}
 
     @classmethod
     def load(cls, path: Path | None = None) -> PciIds | None:
@@ -53,18 +54,29 @@ class PciIds:
             self._cache[key] = self._find(*key)
         return self._cache[key]
 
+    def _vendor(self, vendor: str) -> tuple[str, int, int] | None:
+        """(name, start, end) of a vendor's block, found once per vendor."""
+        if vendor not in self._blocks:
+            data = self._data
+            start = data.find(b"\n" + vendor.encode("ascii", "replace") + b"  ")
+            if start < 0:
+                self._blocks[vendor] = None
+            else:
+                line_end = data.find(b"\n", start + 1)
+                name = data[start + 7 : line_end].decode("utf-8", "replace").strip()
+                # The block ends at the next line that starts with neither a tab nor '#'.
+                block = _NEXT_TOP_LEVEL.search(data, line_end)
+                self._blocks[vendor] = (name, line_end, block.start() if block else len(data))
+        return self._blocks[vendor]
+
     def _find(self, vendor: str, device: str | None) -> tuple[str | None, str | None]:
         data = self._data
-        start = data.find(b"\n" + vendor.encode("ascii", "replace") + b"  ")
-        if start < 0:
+        found = self._vendor(vendor)
+        if found is None:
             return None, None
-        line_end = data.find(b"\n", start + 1)
-        vendor_name = data[start + 7 : line_end].decode("utf-8", "replace").strip()
+        vendor_name, line_end, block_end = found
         if device is None:
             return vendor_name, None
-        # The vendor's block ends at the next line that starts with neither a tab nor '#'.
-        block = _NEXT_TOP_LEVEL.search(data, line_end)
-        block_end = block.start() if block else len(data)
         needle = b"\n\t" + device.encode("ascii", "replace") + b"  "
         at = data.find(needle, line_end, block_end)
         if at < 0:
