@@ -174,3 +174,37 @@ def test_report_document_shape(tmp_path: Path) -> None:
         "error",
         "duration_ms",
     }
+
+
+def test_hung_pci_scan_costs_one_wait_not_one_per_probe(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A scan stuck in a read times its probe out; the next PCI probes get a `hung` read error
+    with the context chain instead of each hanging until its own timeout."""
+    from workbench.core import host as host_module
+
+    release = threading.Event()
+
+    def stuck(self: Host) -> None:
+        release.wait(30)
+
+    monkeypatch.setattr(Host, "_scan_pci", stuck)
+    monkeypatch.setattr(host_module, "SCAN_WAIT_S", 0.2)
+
+    class UsesPci(Probe):
+        title = "pci"
+
+        def run(self, ctx: ProbeContext) -> Outcome:
+            return Outcome("pass", f"{len(ctx.host.pci().devices)} devices")
+
+    probes = [type(f"P{n}", (UsesPci,), {"id": f"x.pci{n}"}) for n in range(4)]
+    try:
+        report = run_probes(Host(tmp_path), probes, timeout_s=1.0)
+    finally:
+        release.set()
+    errors = [r.error for r in report.probes]
+    assert errors[0] is not None and errors[0]["error"] == "PROBE_TIMEOUT"
+    for n, err in enumerate(errors[1:], start=1):
+        assert err is not None
+        assert (err["error"], err["details"]["reason"]) == ("HOST_READ_ERROR", "hung")
+        assert err["context"] == ["core.host::scan_pci", f"probes.x.pci{n}::run"]

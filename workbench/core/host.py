@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from workbench.core.errors import HostReadError, RootNotUsableError
+from workbench.core.errors import HostReadError, RootNotUsableError, error_context
 from workbench.core.pci import PciDevice, PciInventory, is_bdf, parse_bool_attr, parse_hex
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _MAX_LINK_HOPS = 40
 _CHUNK = 1 << 16
+SCAN_WAIT_S = 5.0
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 # Processes the probes ask about; the live table keeps only these (psutil reads each one's owner).
 WATCHED_PROCESSES = (
@@ -72,6 +73,8 @@ class Host:
         self._rootstr = "" if self.live else str(self.root)
         self._resolved: dict[tuple[str, ...], tuple[str, ...]] = {}
         self._lock = threading.Lock()
+        self._scan_lock = threading.Lock()
+        self._scan_hung = False
         self._inventory: PciInventory | None = None
         self._manifest: dict[str, Any] | None = None
         self._process_table: list[ProcessInfo] | None = None
@@ -369,11 +372,25 @@ class Host:
     # --- PCI ----------------------------------------------------------------------------------
 
     def pci(self) -> PciInventory:
-        """Every PCI function and IOMMU group, read once per Host."""
-        with self._lock:
-            if self._inventory is None:
-                self._inventory = self._scan_pci()
-            return self._inventory
+        """Every PCI function and IOMMU group, read once per Host.
+
+        Raises HostReadError (reason "hung") when an earlier scan is still stuck in a read: the
+        first caller waits SCAN_WAIT_S for it, later ones are told at once.
+        """
+        with error_context("core.host", "scan_pci"):
+            if self._scan_hung or not self._scan_lock.acquire(timeout=SCAN_WAIT_S):
+                self._scan_hung = True
+                raise HostReadError(
+                    "the PCI scan of this machine has not finished (a hung sysfs read?)",
+                    details={"root": str(self.root), "reason": "hung", "waited_s": SCAN_WAIT_S},
+                    recoverable=True,
+                )
+            try:
+                if self._inventory is None:
+                    self._inventory = self._scan_pci()
+                return self._inventory
+            finally:
+                self._scan_lock.release()
 
     def _scan_pci(self) -> PciInventory:
         problems: list[str] = []
