@@ -57,6 +57,17 @@ def test_text_report_lists_probes_and_remedies(
     assert "\x1b[" not in proc.stdout
 
 
+def test_text_report_shows_notes_under_a_pass(make_root: MakeRoot) -> None:
+    """Informational findings are shown under passing probes too: the B550's host GPU shares its
+    group, which an operator should know before moving cards."""
+    proc = run_cli("probe", "--root", str(make_root("mapmanagement-b550-chipset-gpu")))
+    lines = proc.stdout.splitlines()
+    at = next(i for i, line in enumerate(lines) if "pci.gpus" in line)
+    assert lines[at].startswith("✔ PASS")
+    assert lines[at + 1].lstrip().startswith("· host GPU 0000:04:00.0")
+    assert "0000:05:00.0 Ethernet controller [10ec:8125]" in lines[at + 1]
+
+
 def test_color_always(make_root: MakeRoot) -> None:
     """--color always paints statuses."""
     proc = run_cli("probe", "--color", "always", "--root", str(make_root("asrock-z170-gtx960")))

@@ -103,6 +103,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except WorkbenchError as exc:
         hint = f" ({exc.remedy})" if exc.remedy else ""
         return _usage(f"{exc.message}{hint}")
+    except KeyboardInterrupt:
+        print("workbench: interrupted", file=sys.stderr)
+        return 130
     except BrokenPipeError:
         # `workbench probe | head`: the reader left; nothing more to say.
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

@@ -33,10 +33,9 @@ def _render_probe(result: ProbeResult, width: int, colour: bool) -> list[str]:
     )
     lines = [f"{status} {result.id:<{width}}  {result.summary}  ({result.duration_ms:.1f} ms)"]
     indent = " " * 8
-    if result.status in ("pass", "skip"):
-        return lines
     for finding in result.findings:
-        if finding.severity == "info":
+        if finding.severity == "info":  # context worth knowing; the remedy only where it matters
+            lines.append(f"{indent}· {finding.message}")
             continue
         lines.append(f"{indent}{finding.message}")
         if finding.remedy:
