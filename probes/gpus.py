@@ -159,10 +159,7 @@ class PciGpus(Probe):
                 )
             )
         if candidate and gpu["driver"] not in (None, VFIO_DRIVER):
-            ids = ",".join(
-                f"{d.vendor}:{d.device}"
-                for d in [inv.by_bdf[gpu["bdf"]], *inv.slot_functions(inv.by_bdf[gpu["bdf"]])]
-            )
+            ids = inv.card_ids(gpu["bdf"])
             if f"{gpu['vendor']}:{gpu['device']}" not in cmdline_ids:
                 out.append(
                     Finding(

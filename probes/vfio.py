@@ -41,22 +41,22 @@ class VfioBinding(Probe):
         findings: list[Finding] = []
         cards: list[dict[str, Any]] = []
         for gpu in candidates:
-            dev = inv.by_bdf[gpu["bdf"]]
-            members = [dev, *inv.slot_functions(dev)]
+            members = inv.card(gpu["bdf"])
+            dev = members[0]
             drivers = {m.bdf: m.driver for m in members}
             resets = {m.bdf: reset_methods(host, m) for m in members}
             cards.append({"gpu": dev.bdf, "drivers": drivers, "reset_method": resets})
             on_vfio = [d == VFIO_DRIVER for d in drivers.values()]
             if any(on_vfio) and not all(on_vfio):
                 shown = ", ".join(f"{b} on {d or 'no driver'}" for b, d in drivers.items())
-                ids = ",".join(m.ids for m in members)
                 findings.append(
                     Finding(
                         "VFIO_SPLIT_CARD",
                         "warn",
                         f"The card at {dev.slot} is only partly on vfio-pci ({shown}); a card is "
                         "passed through whole, and a host driver on one function keeps it busy.",
-                        f"Bind every function to vfio-pci: vfio-pci.ids={ids} on the kernel command "
+                        f"Bind every function to vfio-pci: vfio-pci.ids={inv.card_ids(dev.bdf)} on the "
+                        "kernel command "
                         "line, or `driverctl set-override <address> vfio-pci` for each.",
                     )
                 )
@@ -87,11 +87,7 @@ class VfioBinding(Probe):
                 )
             )
         if not bound:
-            ids = ",".join(
-                m.ids
-                for g in candidates
-                for m in [inv.by_bdf[g["bdf"]], *inv.slot_functions(inv.by_bdf[g["bdf"]])]
-            )
+            ids = ",".join(inv.card_ids(g["bdf"]) for g in candidates)
             remedy = (
                 f"Bind the guest GPU at boot: vfio-pci.ids={ids} on the kernel command line "
                 "(and softdep the GPU driver on vfio-pci), or let libvirt do it with "

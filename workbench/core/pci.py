@@ -95,6 +95,15 @@ class PciInventory:
         """The other functions of `dev`'s slot (same domain:bus:device)."""
         return [d for d in self.by_slot.get(dev.slot, ()) if d.bdf != dev.bdf]
 
+    def card(self, bdf: str) -> list[PciDevice]:
+        """The function at `bdf` followed by the other functions of its slot (a whole card)."""
+        dev = self.by_bdf[bdf]
+        return [dev, *self.slot_functions(dev)]
+
+    def card_ids(self, bdf: str) -> str:
+        """`vendor:device,...` of a whole card, as vfio-pci.ids wants them."""
+        return ",".join(d.ids for d in self.card(bdf))
+
     def group_members(self, group: int | None) -> list[str]:
         if group is None:
             return []
