@@ -185,10 +185,10 @@ def test_hung_pci_scan_costs_one_wait_not_one_per_probe(
 
     release = threading.Event()
 
-    def stuck(self: Host) -> None:
+    def stuck(host: Host) -> None:
         release.wait(30)
 
-    monkeypatch.setattr(Host, "_scan_pci", stuck)
+    monkeypatch.setattr(host_module, "scan_pci", stuck)
     monkeypatch.setattr(host_module, "SCAN_WAIT_S", 0.2)
 
     class UsesPci(Probe):
