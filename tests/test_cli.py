@@ -53,7 +53,7 @@ def test_text_report_lists_probes_and_remedies(
     lines = proc.stdout.splitlines()
     assert any(line.startswith("✘ FAIL  cpu.virtualization") for line in lines)
     assert any("Intel Virtualization Technology" in line and "→" in line for line in lines)
-    assert lines[-1].startswith("9 probes:")
+    assert lines[-1].startswith("12 probes:")
     assert "\x1b[" not in proc.stdout
 
 
@@ -127,7 +127,7 @@ def test_unwritable_log_dir_warns_once_and_still_reports(
 
 
 def test_probe_writes_json_log_records(make_root: MakeRoot, tmp_path: Path) -> None:
-    """Each probe leaves a probe.finished JSON line in the rotating log file."""
+    """Each probe, run or blocked, leaves one probe.finished JSON line in the rotating log."""
     log = tmp_path / "wb.log"
     run_cli(
         "probe",
@@ -137,5 +137,5 @@ def test_probe_writes_json_log_records(make_root: MakeRoot, tmp_path: Path) -> N
     )
     records = [json.loads(line) for line in log.read_text().splitlines()]
     finished = [r for r in records if r["event"] == "probe.finished"]
-    assert len(finished) == 9
+    assert len(finished) == 12
     assert {"timestamp", "level", "event", "logger", "probe", "status"} <= set(finished[0])

@@ -24,6 +24,9 @@ EXPECTED_IDS = {
     "vfio.binding",
     "memory.hugepages",
     "display.looking_glass",
+    "libvirt.connection",
+    "libvirt.domains",
+    "guest.agent",
 }
 
 
@@ -42,11 +45,11 @@ def fixed(pid: str, status: Status, requires: tuple[str, ...] = ()) -> type[Prob
 
 
 def test_entry_points_register_every_probe() -> None:
-    """The installed package registers the nine hardware probes in report order."""
+    """The installed package registers the hardware and hypervisor probes in report order."""
     found = discover_probes()
     assert {p.id for p in found} == EXPECTED_IDS
     assert found[0].id == "cpu.virtualization"
-    assert found[-1].id == "display.looking_glass"
+    assert found[-1].id == "guest.agent"
 
 
 def test_prerequisites_run_first_and_only_pulls_them_in() -> None:

@@ -1,25 +1,29 @@
-"""The `workbench` command. Headless verbs import no UI code."""
+"""The `workbench` command. Each verb imports its own code; headless verbs import no UI code."""
 
 from __future__ import annotations
 
 import argparse
-import json
+import importlib
 import os
 import sys
 from collections.abc import Sequence
 
 from workbench import __version__
+from workbench.commands.common import usage_error
 from workbench.core.errors import WorkbenchError
+
+DEFAULT_URI = "qemu:///system"
+ACTIONS = ("start", "shutdown", "destroy", "reboot", "suspend", "resume")
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="workbench",
-        description="Diagnose Linux hosts that run VMs with GPU passthrough.",
+        prog="workbench", description="Diagnose Linux hosts that run VMs with GPU passthrough."
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
+
     probe = sub.add_parser(
         "probe",
         help="run the probes and print a report",
@@ -31,6 +35,11 @@ def build_parser() -> argparse.ArgumentParser:
         default="/",
         metavar="DIR",
         help="machine root to read (default: / , the live machine)",
+    )
+    probe.add_argument(
+        "--connect",
+        metavar="URI",
+        help=f"libvirt URI (default: {DEFAULT_URI} on the live machine, none for a recorded one)",
     )
     probe.add_argument(
         "--only", metavar="ID,...", help="run only these probes (and what they require)"
@@ -57,52 +66,61 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="colour the text report (default: auto, on a terminal)",
     )
-    probe.set_defaults(func=cmd_probe)
-    return parser
+    probe.set_defaults(module="probe")
 
-
-def cmd_probe(args: argparse.Namespace) -> int:
-    from probes.parsers import parse_resolution
-    from workbench.core.host import Host
-    from workbench.core.logging import configure_logging
-    from workbench.core.runner import run_probes
-    from workbench.textreport import render_text
-
-    if parse_resolution(args.lg_resolution) is None:
-        return _usage(
-            f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}"
-        )
-    if args.timeout is not None and not args.timeout > 0:
-        return _usage("--timeout: expected a positive number of seconds")
-    if configure_logging() is None:
-        print("workbench: warning: log file not writable; records are dropped", file=sys.stderr)
-    only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
-    host = Host(args.root)
-    report = run_probes(
-        host, only=only, timeout_s=args.timeout, options={"lg_resolution": args.lg_resolution}
+    events = sub.add_parser(
+        "events",
+        help="stream VM state transitions as they happen",
+        description="Print every VM state transition and connection change until SIGINT or "
+        "SIGTERM (exit 0). Reconnects with backoff when the daemon goes away.",
     )
-    if args.json:
-        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
-    else:
-        colour = args.color == "always" or (
-            args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
-        )
-        sys.stdout.write(render_text(report, colour=colour))
-    return 1 if report.failed else 0
+    events.add_argument(
+        "--connect",
+        default=DEFAULT_URI,
+        metavar="URI",
+        help=f"libvirt URI (default: {DEFAULT_URI})",
+    )
+    events.add_argument("--json", action="store_true", help="one JSON object per line")
+    events.set_defaults(module="events")
 
-
-def _usage(message: str) -> int:
-    print(f"workbench: {message}", file=sys.stderr)
-    return 2
+    vm = sub.add_parser(
+        "vm",
+        help="start, stop, reboot, suspend or resume a VM",
+        description="Act on a VM through libvirt, retrying transient errors. Exit 0 on success, "
+        "1 when the action failed, 2 for bad usage or an unknown VM.",
+    )
+    vm.add_argument("action", choices=ACTIONS)
+    vm.add_argument("name")
+    vm.add_argument(
+        "--connect",
+        default=DEFAULT_URI,
+        metavar="URI",
+        help=f"libvirt URI (default: {DEFAULT_URI})",
+    )
+    vm.add_argument(
+        "--retries",
+        type=int,
+        default=2,
+        metavar="N",
+        help="retries of a transient failure (default 2)",
+    )
+    vm.add_argument(
+        "--fallback",
+        choices=("tcg",),
+        help="start: fall back to software emulation (TCG) if KVM fails",
+    )
+    vm.set_defaults(module="vm")
+    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    command = importlib.import_module(f"workbench.commands.{args.module}")
     try:
-        code: int = args.func(args)
+        code: int = command.run(args)
     except WorkbenchError as exc:
         hint = f" ({exc.remedy})" if exc.remedy else ""
-        return _usage(f"{exc.message}{hint}")
+        return usage_error(f"{exc.message}{hint}")
     except KeyboardInterrupt:
         print("workbench: interrupted", file=sys.stderr)
         return 130

@@ -8,10 +8,12 @@ make a probe read the live machine or hang on a FIFO.
 from __future__ import annotations
 
 import errno
+import itertools
 import json
 import os
 import stat
 import threading
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -356,6 +358,38 @@ class Host:
                 self._process_table = table
             return self._process_table
 
+    def qemu_processes(self) -> dict[str, dict[str, Any]] | None:
+        """Running QEMU processes by guest name (libvirt starts them with `-name guest=NAME`):
+        pid, user, average CPU % since start, resident memory, threads. None off the live host."""
+        if not self.live:
+            return None
+        import psutil
+
+        found: dict[str, dict[str, Any]] = {}
+        for proc in self._live_processes():
+            if not proc.name.startswith(("qemu-system", "qemu-kvm")):
+                continue
+            try:
+                handle = psutil.Process(proc.pid)
+                with handle.oneshot():
+                    cmdline = handle.cmdline()
+                    times = handle.cpu_times()
+                    age = max(1e-6, time.time() - handle.create_time())
+                    rss = handle.memory_info().rss
+                    threads = handle.num_threads()
+            except (psutil.Error, OSError):
+                continue  # gone or not ours to read
+            name = _guest_name(cmdline)
+            if name:
+                found[name] = {
+                    "pid": proc.pid,
+                    "user": proc.user,
+                    "cpu_percent_avg": round(100 * (times.user + times.system) / age, 1),
+                    "rss_bytes": rss,
+                    "threads": threads,
+                }
+        return found
+
     def memory_total_bytes(self) -> int | None:
         if self.live:
             import psutil
@@ -392,6 +426,15 @@ class Host:
                 return self._inventory
             finally:
                 self._scan_lock.release()
+
+
+def _guest_name(cmdline: list[str]) -> str | None:
+    """`-name guest=win11,debug-threads=on` (or `-name win11`) -> `win11`."""
+    for flag, value in itertools.pairwise(cmdline):
+        if flag == "-name":
+            first = value.split(",", 1)[0]
+            return first.removeprefix("guest=") or None
+    return None
 
 
 def _opt_str(value: Any) -> str | None:

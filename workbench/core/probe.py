@@ -23,6 +23,9 @@ class ProbeContext:
     results: dict[str, ProbeResult]
     log: BoundLogger
     options: dict[str, Any] = field(default_factory=dict)
+    # One dict for the whole run: a probe may leave a resource (a connection) for the probes that
+    # require it; callables appended to shared["cleanup"] run when the run ends.
+    shared: dict[str, Any] = field(default_factory=dict)
 
 
 class Probe(ABC):

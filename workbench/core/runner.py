@@ -115,11 +115,19 @@ def run_probes(
     log = get_logger("core.runner")
     classes = order_probes(list(probes) if probes is not None else discover_probes(), only)
     results: dict[str, ProbeResult] = {}
-    for cls in classes:
-        result = _run_one(cls, host, results, options or {}, timeout_s, log)
-        results[cls.id] = result
-        if on_result is not None:
-            on_result(result)
+    shared: dict[str, Any] = {"cleanup": []}
+    try:
+        for cls in classes:
+            result = _run_one(cls, host, results, options or {}, shared, timeout_s, log)
+            results[cls.id] = result
+            if on_result is not None:
+                on_result(result)
+    finally:
+        for cleanup in reversed(shared["cleanup"]):
+            try:
+                cleanup()
+            except Exception as exc:  # noqa: BLE001 - a failed close must not lose the report
+                log.warning("probe.cleanup_failed", error=exc)
     return Report(host=describe_host(host), probes=list(results.values()))
 
 
@@ -128,16 +136,17 @@ def _run_one(
     host: Host,
     results: dict[str, ProbeResult],
     options: dict[str, Any],
+    shared: dict[str, Any],
     timeout_s: float | None,
     log: Any,
 ) -> ProbeResult:
     blockers = [d for d in cls.requires if d not in results or results[d].status in BLOCKING]
     if blockers:
         names = ", ".join(blockers)
-        log.info("probe.blocked", probe=cls.id, blocked_by=blockers)
+        log.info("probe.finished", probe=cls.id, status="skip", blocked_by=blockers)
         return ProbeResult(cls.id, cls.title, "skip", f"blocked by {names}", blocked_by=blockers)
     plog = log.bind(probe=cls.id)
-    ctx = ProbeContext(host=host, results=dict(results), log=plog, options=options)
+    ctx = ProbeContext(host=host, results=dict(results), log=plog, options=options, shared=shared)
     start = time.perf_counter()
     try:
         outcome = _call_with_timeout(lambda: cls().run(ctx), timeout_s or cls.timeout_s)

@@ -1,0 +1,90 @@
+"""`guest.agent`: the QEMU guest agent of each running domain answers (libvirt, then socket)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from probes.libvirt_conn import connect_uri
+from probes.libvirt_domains import SHARED_DOMAINS
+from workbench.core.errors import WorkbenchError
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
+
+
+class GuestAgent(Probe):
+    id = "guest.agent"
+    title = "Guest agents"
+    area = "libvirt"
+    order = 120
+    requires = ("libvirt.domains",)
+    timeout_s = 30.0  # a few guests, each allowed a few seconds
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        from workbench.virt.agent import agent_chain, ask_agent, summarize
+
+        domains: list[dict[str, Any]] = ctx.shared[SHARED_DOMAINS]
+        running = [d for d in domains if d["state"] == "running"]
+        if not running:
+            return Outcome("skip", "no running domain", {"agents": {}})
+        timeout = float(ctx.options.get("agent_timeout") or 3.0)
+        rw, rw_problem = self._rw_connection(ctx)
+        agents: dict[str, Any] = {}
+        findings: list[Finding] = []
+        for dom in running:
+            name = dom["name"]
+            channel = dom["agent_channel"] or {}
+            path = channel.get("path") if channel.get("type") == "unix" else None
+            libvirt_query = None
+            if rw is not None:
+                libvirt_query = self._libvirt_query(rw, name, timeout)
+            chain = agent_chain(name, libvirt_query, rw_problem, path, timeout)
+            try:
+                answers, served_by, tried = ask_agent(chain)
+            except WorkbenchError as exc:
+                agents[name] = {"reachable": False, "error": exc.to_dict()}
+                findings.append(Finding(exc.code, "fail", exc.message, exc.remedy))
+                continue
+            agents[name] = {
+                "reachable": True,
+                "via": served_by,
+                **summarize(answers),
+                "tried": [t["name"] for t in tried],
+            }
+        ok = [n for n, a in agents.items() if a["reachable"]]
+        summary = f"{len(ok)} of {len(running)} running guest agent(s) answer"
+        if ok:
+            summary += ": " + ", ".join(f"{n} ({agents[n]['via']})" for n in ok)
+        return Outcome(worst(findings), summary, {"agents": agents}, findings)
+
+    @staticmethod
+    def _rw_connection(ctx: ProbeContext) -> tuple[Any, str | None]:
+        """libvirt allows agent commands only on a read-write connection. Workbench sends the
+        agent nothing but its read-only queries (workbench.virt.agent.QUERIES)."""
+        from workbench.virt.connection import open_connection
+
+        uri = connect_uri(ctx)
+        if uri is None:
+            return None, "no libvirt connection"
+        try:
+            conn = open_connection(uri, readonly=False)
+        except WorkbenchError as exc:
+            return None, f"no read-write libvirt connection ({exc.message})"
+        ctx.shared["cleanup"].append(conn.close)
+        return conn, None
+
+    @staticmethod
+    def _libvirt_query(conn: Any, name: str, timeout: float) -> Callable[[], dict[str, Any]]:
+        def query() -> dict[str, Any]:
+            import libvirt
+
+            from workbench.virt.agent import via_libvirt
+            from workbench.virt.connection import from_libvirt
+
+            try:
+                dom = conn.lookupByName(name)
+            except libvirt.libvirtError as exc:
+                raise from_libvirt(exc, f"look up {name}") from exc
+            return via_libvirt(dom, timeout_s=timeout)
+
+        return query

@@ -1,0 +1,1 @@
+"""The `workbench` subcommands; each module is imported only when its command runs."""

@@ -1,0 +1,58 @@
+"""`workbench events`: stream VM transitions and connection changes until stopped."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import threading
+from typing import Any
+
+from workbench.commands.common import stop_on_signals
+
+
+def _printer(as_json: bool) -> Any:
+    lock = threading.Lock()
+
+    def emit(record: dict[str, Any]) -> None:
+        if as_json:
+            line = json.dumps(record)
+        elif "connection" in record:
+            extra = ""
+            if record.get("retry_in_s") is not None:
+                extra = f" (attempt {record['attempt']}, next in {record['retry_in_s']:.1f} s)"
+            elif record.get("reason"):
+                extra = f" ({record['reason']})"
+            line = f"{record['timestamp']}  connection {record['connection']}{extra}"
+        elif "agent" in record:
+            line = f"{record['timestamp']}  {record['vm']}: guest agent {record['agent']}"
+        else:
+            detail = f" ({record['cause']}: {record['detail']})" if record.get("detail") else ""
+            line = (
+                f"{record['timestamp']}  {record['vm']}: {record['from']} -> {record['to']}{detail}"
+            )
+        with lock:  # listeners run on the session's threads
+            try:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+            except BrokenPipeError:
+                pass  # the reader left; the main thread notices at the next signal
+
+    return emit
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.core.logging import configure_logging
+    from workbench.virt.session import VirtSession
+
+    configure_logging()
+    stop = stop_on_signals()
+    emit = _printer(args.json)
+    session = VirtSession(args.connect)
+    session.connection_listeners.append(emit)
+    session.agent_listeners.append(emit)
+    session.lifecycles.listeners.append(lambda t: emit(t.to_dict()))
+    session.start()
+    stop.wait()
+    session.stop()
+    return 0

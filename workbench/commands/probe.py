@@ -1,0 +1,45 @@
+"""`workbench probe`: run the probes, print the report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+
+from workbench.commands.common import usage_error
+
+
+def run(args: argparse.Namespace) -> int:
+    from probes.parsers import parse_resolution
+    from workbench.core.host import Host
+    from workbench.core.logging import configure_logging
+    from workbench.core.runner import run_probes
+    from workbench.textreport import render_text
+
+    if parse_resolution(args.lg_resolution) is None:
+        return usage_error(
+            f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}"
+        )
+    if args.timeout is not None and not args.timeout > 0:
+        return usage_error("--timeout: expected a positive number of seconds")
+    if configure_logging() is None:
+        print("workbench: warning: log file not writable; records are dropped", file=sys.stderr)
+    only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
+    host = Host(args.root)
+    # The live machine's own hypervisor by default; a recorded machine has none unless named.
+    connect = args.connect or ("qemu:///system" if host.live else None)
+    report = run_probes(
+        host,
+        only=only,
+        timeout_s=args.timeout,
+        options={"lg_resolution": args.lg_resolution, "connect": connect},
+    )
+    if args.json:
+        sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
+    else:
+        colour = args.color == "always" or (
+            args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        )
+        sys.stdout.write(render_text(report, colour=colour))
+    return 1 if report.failed else 0

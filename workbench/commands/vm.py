@@ -1,0 +1,47 @@
+"""`workbench vm ACTION NAME`: act on a VM, with retries and (on request) a TCG fallback."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from workbench.commands.common import usage_error
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.logging import configure_logging
+    from workbench.core.recovery import Attempt
+    from workbench.virt.actions import run_action
+
+    if args.retries < 0:
+        return usage_error("--retries: expected 0 or more")
+    configure_logging()
+
+    def show(attempt: Attempt) -> None:
+        if not attempt.ok and attempt.delay_s is not None and attempt.error:
+            print(
+                f"workbench: attempt {attempt.number}/{attempt.attempts} failed: "
+                f"{attempt.error['message']}; retrying in {attempt.delay_s:.1f} s",
+                file=sys.stderr,
+            )
+
+    try:
+        result = run_action(
+            args.connect,
+            args.action,
+            args.name,
+            retries=args.retries,
+            allow_tcg=args.fallback == "tcg",
+            observer=show,
+        )
+    except WorkbenchError as exc:
+        if exc.code == "VM_NOT_FOUND":
+            return usage_error(f"no VM named {args.name!r} on {args.connect}")
+        print(f"workbench: {args.action} {args.name} failed: {exc.message}", file=sys.stderr)
+        if exc.remedy:
+            print(f"workbench: → {exc.remedy}", file=sys.stderr)
+        return 1
+    via = " (software emulation, TCG)" if result.served_by == "tcg" else ""
+    print(f"{args.action} {args.name}: done{via}")
+    return 0

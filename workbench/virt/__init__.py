@@ -1,0 +1,1 @@
+"""The hypervisor side: libvirt connections and events, domains, the guest agent, VM actions."""

@@ -1,0 +1,130 @@
+"""Operator actions on VMs, through the recovery layer: retries for transient errors, and the
+KVM -> TCG fallback for a start, only when the operator asks for it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import libvirt
+
+from workbench.core.errors import VMError, WorkbenchError
+from workbench.core.recovery import (
+    Alternative,
+    Attempt,
+    CancelToken,
+    FallbackChain,
+    NoAlternativeError,
+    RetryPolicy,
+    retry,
+)
+from workbench.virt.connection import from_libvirt, open_connection
+
+# action -> (virDomain method, the state it leads to)
+ACTIONS: dict[str, tuple[str, str]] = {
+    "start": ("create", "running"),
+    "shutdown": ("shutdown", "shutdown"),
+    "destroy": ("destroy", "shutoff"),
+    "reboot": ("reboot", "running"),
+    "suspend": ("suspend", "paused"),
+    "resume": ("resume", "running"),
+}
+DESTRUCTIVE = frozenset({"shutdown", "destroy", "reboot"})
+TRANSIENT_CODES = frozenset({"LIBVIRT_ERROR", "OPERATION_TIMEOUT", "LIBVIRT_DISCONNECTED"})
+
+
+@dataclass
+class ActionResult:
+    vm: str
+    action: str
+    served_by: str
+    attempts: list[Attempt] = field(default_factory=list)
+    tried: list[dict[str, Any]] = field(default_factory=list)
+
+
+def tcg_xml(xml: str) -> str:
+    """The domain's XML for software emulation: type qemu, and no host-passthrough CPU (which
+    needs KVM)."""
+    out = re.sub(r"(<domain\b[^>]*\btype=)(['\"])kvm\2", r"\1\2qemu\2", xml, count=1)
+    return re.sub(
+        r"<cpu\b[^>]*mode=(['\"])host-(passthrough|model)\1[^>]*?(/>|>.*?</cpu>)",
+        "",
+        out,
+        flags=re.S,
+    )
+
+
+def run_action(
+    uri: str,
+    action: str,
+    vm: str,
+    *,
+    retries: int = 2,
+    allow_tcg: bool = False,
+    cancel: CancelToken | None = None,
+    observer: Callable[[Attempt], None] | None = None,
+) -> ActionResult:
+    """Do `action` to `vm` on a read-write connection. Raises VMError (code VM_NOT_FOUND for an
+    unknown name) or the last WorkbenchError when retries and fallbacks are spent."""
+    if action not in ACTIONS:
+        raise VMError(
+            f"unknown action {action!r}",
+            code="VM_UNKNOWN_ACTION",
+            details={"actions": sorted(ACTIONS)},
+        )
+    conn = open_connection(uri, readonly=False)
+    try:
+        try:
+            dom = conn.lookupByName(vm)
+        except libvirt.libvirtError as exc:
+            raise from_libvirt(exc, f"look up {vm}", uri) from exc
+        method, _ = ACTIONS[action]
+        attempts: list[Attempt] = []
+
+        def observe(attempt: Attempt) -> None:
+            attempts.append(attempt)
+            if observer is not None:
+                observer(attempt)
+
+        policy = RetryPolicy(
+            attempts=retries + 1, base_delay=1.0, max_delay=10.0, retry_on=TRANSIENT_CODES
+        )
+
+        def call(fn: Callable[[], Any], what: str) -> Callable[[], None]:
+            def run() -> None:
+                try:
+                    fn()
+                except libvirt.libvirtError as exc:
+                    raise from_libvirt(exc, what, uri) from exc
+
+            return lambda: retry(run, policy, operation=what, cancel=cancel, observer=observe)
+
+        primary = call(getattr(dom, method), f"{action} {vm}")
+        if action != "start":
+            primary()
+            return ActionResult(vm, action, "libvirt", attempts)
+        chain = FallbackChain(
+            f"start {vm}",
+            [
+                Alternative("kvm", primary),
+                Alternative(
+                    "tcg",
+                    call(
+                        lambda: conn.createXML(tcg_xml(dom.XMLDesc(0)), 0), f"start {vm} with TCG"
+                    ),
+                    lambda: None if allow_tcg else "software emulation not chosen by the operator",
+                ),
+            ],
+        )
+        try:
+            result = chain.run()
+        except NoAlternativeError as exc:
+            if isinstance(exc.cause, WorkbenchError):
+                exc.cause.details["fallbacks"] = exc.details.get("tried", [])
+                raise exc.cause from exc
+            raise
+        return ActionResult(vm, action, result.served_by, attempts, result.tried)
+    finally:
+        conn.close()

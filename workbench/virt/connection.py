@@ -1,0 +1,155 @@
+"""Opening libvirt connections that never prompt, never print and never hang the caller."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import libvirt
+
+from workbench.core.errors import (
+    LibvirtError,
+    PermissionDeniedError,
+    VirtConnectionError,
+    WorkbenchError,
+)
+from workbench.virt.eventloop import ensure_event_loop
+
+T = TypeVar("T")
+DEFAULT_URI = "qemu:///system"
+CALL_TIMEOUT_S = 10.0
+
+# Error codes that say the link to the daemon broke or stalled: retrying may help.
+_TRANSIENT = {
+    libvirt.VIR_ERR_SYSTEM_ERROR,
+    libvirt.VIR_ERR_RPC,
+    libvirt.VIR_ERR_OPERATION_TIMEOUT,
+    libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
+    libvirt.VIR_ERR_NO_CONNECT,
+    libvirt.VIR_ERR_INTERNAL_ERROR,
+}
+_quiet = False
+
+
+def silence_libvirt() -> None:
+    """libvirt prints every error to stderr by default; errors are data here, never output."""
+    global _quiet
+    if not _quiet:
+        libvirt.registerErrorHandler(lambda _ctx, _err: None, None)
+        _quiet = True
+
+
+def from_libvirt(exc: libvirt.libvirtError, operation: str, uri: str | None = None) -> LibvirtError:
+    """A libvirtError as a WorkbenchError with a code, details and a remedy."""
+    code = exc.get_error_code()
+    message = exc.get_error_message() or str(exc)
+    details: dict[str, Any] = {
+        "libvirt_code": code,
+        "libvirt_domain": exc.get_error_domain(),
+        "operation": operation,
+    }
+    if uri:
+        details["uri"] = uri
+    remedy = None
+    error_code = "LIBVIRT_ERROR"
+    if code == libvirt.VIR_ERR_NO_DOMAIN:
+        error_code = "VM_NOT_FOUND"
+        remedy = "Check the name with `virsh list --all` (and the connection URI)."
+    elif code == libvirt.VIR_ERR_OPERATION_DENIED or "access denied" in message.lower():
+        error_code = "LIBVIRT_DENIED"
+        remedy = "Add the user to the libvirt group, or run with the right --connect URI."
+    elif code == libvirt.VIR_ERR_NO_SUPPORT:
+        error_code = "LIBVIRT_UNSUPPORTED"
+    elif code == libvirt.VIR_ERR_OPERATION_INVALID:
+        error_code = "VM_INVALID_STATE"
+    return LibvirtError(
+        f"{operation}: {message}",
+        code=error_code,
+        details=details,
+        cause=exc,
+        recoverable=code in _TRANSIENT,
+        remedy=remedy,
+    )
+
+
+def connect_error(exc: libvirt.libvirtError, uri: str) -> WorkbenchError:
+    """Why a connection could not be opened, with what to do."""
+    message = exc.get_error_message() or str(exc)
+    lowered = message.lower()
+    details = {"uri": uri, "libvirt_code": exc.get_error_code()}
+    if "permission denied" in lowered or "authentication" in lowered or "polkit" in lowered:
+        return PermissionDeniedError(
+            f"cannot connect to {uri}: {message}",
+            details=details,
+            cause=exc,
+            remedy="Add the user to the 'libvirt' group (then log in again), or use "
+            "qemu:///session for your own VMs.",
+        )
+    remedy = (
+        "Start the libvirt daemon (`sudo systemctl start libvirtd` or virtqemud.socket) and "
+        "check the URI."
+        if "no such file" in lowered
+        or "connection refused" in lowered
+        or "failed to connect" in lowered
+        else "Check the URI and that the libvirt daemon runs."
+    )
+    return VirtConnectionError(
+        f"cannot connect to {uri}: {message}",
+        code="LIBVIRT_UNREACHABLE",
+        details=details,
+        cause=exc,
+        remedy=remedy,
+        recoverable=True,
+    )
+
+
+def call_with_timeout(fn: Callable[[], T], timeout_s: float, what: str) -> T:
+    """Run a libvirt call that may block (a hung daemon) in a helper thread; give up after
+    `timeout_s` with a recoverable OPERATION_TIMEOUT instead of hanging the caller."""
+    box: dict[str, Any] = {}
+
+    def target() -> None:
+        try:
+            box["value"] = fn()
+        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
+            box["exc"] = exc
+
+    thread = threading.Thread(target=target, name=f"libvirt:{what}", daemon=True)
+    thread.start()
+    thread.join(timeout_s)
+    if thread.is_alive():
+        raise VirtConnectionError(
+            f"{what}: no answer within {timeout_s:g} s",
+            code="OPERATION_TIMEOUT",
+            details={"operation": what, "timeout_s": timeout_s},
+            recoverable=True,
+            remedy="The libvirt daemon is not answering: check `systemctl status libvirtd`.",
+        )
+    if "exc" in box:
+        raise box["exc"]
+    value: T = box["value"]
+    return value
+
+
+def _no_interactive_auth(_creds: list[Any], _data: object) -> int:
+    return -1  # never prompt: a diagnostic tool must not wait for a password
+
+
+def open_connection(
+    uri: str, *, readonly: bool = True, timeout_s: float = CALL_TIMEOUT_S
+) -> libvirt.virConnect:
+    """Open `uri` (read-only unless asked) without prompting, within `timeout_s`."""
+    silence_libvirt()
+    ensure_event_loop()  # before any connection, or its events and keepalives never arrive
+    auth = [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], _no_interactive_auth, None]
+    flags = libvirt.VIR_CONNECT_RO if readonly else 0
+
+    def opener() -> libvirt.virConnect:
+        try:
+            return libvirt.openAuth(uri, auth, flags)
+        except libvirt.libvirtError as exc:
+            raise connect_error(exc, uri) from exc
+
+    conn: libvirt.virConnect = call_with_timeout(opener, timeout_s, f"connect {uri}")
+    return conn

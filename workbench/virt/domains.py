@@ -1,0 +1,143 @@
+"""What a domain's XML says about passthrough: PCI hostdevs, Looking Glass shmem, agent channel."""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+AGENT_CHANNEL = "org.qemu.guest_agent.0"
+
+
+@dataclass(frozen=True)
+class Hostdev:
+    bdf: str  # "0000:01:00.0"
+    managed: bool
+
+
+@dataclass(frozen=True)
+class Shmem:
+    name: str
+    model: str | None
+    size_mib: int | None
+
+
+@dataclass(frozen=True)
+class AgentChannel:
+    kind: str  # "unix", "pty", ...
+    path: str | None  # the host-side socket for type unix
+
+
+@dataclass(frozen=True)
+class Graphics:
+    kind: str  # "spice", "vnc"
+    port: int | None
+    listen: str | None
+
+
+@dataclass(frozen=True)
+class DomainConfig:
+    name: str
+    uuid: str | None
+    virt_type: str | None  # "kvm", "qemu", "test"
+    hostdevs: list[Hostdev] = field(default_factory=list)
+    shmem: list[Shmem] = field(default_factory=list)
+    agent: AgentChannel | None = None
+    graphics: list[Graphics] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "uuid": self.uuid,
+            "type": self.virt_type,
+            "hostdevs": [{"bdf": h.bdf, "managed": h.managed} for h in self.hostdevs],
+            "shmem": [
+                {"name": s.name, "model": s.model, "size_mib": s.size_mib} for s in self.shmem
+            ],
+            "agent_channel": None
+            if self.agent is None
+            else {"type": self.agent.kind, "path": self.agent.path},
+            "graphics": [
+                {"type": g.kind, "port": g.port, "listen": g.listen} for g in self.graphics
+            ],
+        }
+
+
+def _int(text: str | None, base: int = 10) -> int | None:
+    try:
+        return None if text is None else int(text, base)
+    except ValueError:
+        return None
+
+
+_UNIT_MIB = {
+    "b": 1 / 1048576,
+    "bytes": 1 / 1048576,
+    "k": 1 / 1024,
+    "kib": 1 / 1024,
+    "kb": 1 / 1024,
+    "m": 1,
+    "mib": 1,
+    "mb": 1,
+    "g": 1024,
+    "gib": 1024,
+    "gb": 1024,
+}
+
+
+def parse_domain_xml(text: str) -> DomainConfig:
+    """The passthrough-relevant parts of a domain's XML. Raises ValueError for non-XML."""
+    try:
+        root = ET.fromstring(text)  # noqa: S314 - see import
+    except ET.ParseError as exc:
+        raise ValueError(f"domain XML does not parse: {exc}") from exc
+    devices = root.find("devices")
+    hostdevs: list[Hostdev] = []
+    shmem: list[Shmem] = []
+    graphics: list[Graphics] = []
+    agent = None
+    for dev in [] if devices is None else list(devices):
+        if dev.tag == "hostdev" and dev.get("type") == "pci":
+            addr = dev.find("source/address")
+            if addr is None:
+                continue
+            parts = [_int(addr.get(k), 16) for k in ("domain", "bus", "slot", "function")]
+            if any(p is None for p in parts):
+                continue
+            dom, bus, slot, fn = (p or 0 for p in parts)
+            hostdevs.append(
+                Hostdev(f"{dom:04x}:{bus:02x}:{slot:02x}.{fn:x}", dev.get("managed") == "yes")
+            )
+        elif dev.tag == "shmem":
+            size = dev.find("size")
+            mib = None
+            if size is not None and size.text and size.text.strip().isdigit():
+                factor = _UNIT_MIB.get((size.get("unit") or "b").lower())
+                mib = None if factor is None else int(int(size.text.strip()) * factor)
+            model = dev.find("model")
+            shmem.append(
+                Shmem(dev.get("name") or "", None if model is None else model.get("type"), mib)
+            )
+        elif dev.tag == "channel":
+            target = dev.find("target")
+            if target is not None and target.get("name") == AGENT_CHANNEL:
+                source = dev.find("source")
+                agent = AgentChannel(
+                    dev.get("type") or "", None if source is None else source.get("path")
+                )
+        elif dev.tag == "graphics":
+            listen = dev.get("listen")
+            listen_el = dev.find("listen")
+            if listen is None and listen_el is not None:
+                listen = listen_el.get("address")
+            graphics.append(Graphics(dev.get("type") or "", _int(dev.get("port")), listen))
+    uuid = root.find("uuid")
+    return DomainConfig(
+        name=(root.findtext("name") or "").strip(),
+        uuid=None if uuid is None or not uuid.text else uuid.text.strip(),
+        virt_type=root.get("type"),
+        hostdevs=hostdevs,
+        shmem=shmem,
+        agent=agent,
+        graphics=graphics,
+    )

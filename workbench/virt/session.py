@@ -1,0 +1,307 @@
+"""A live libvirt session: events into lifecycle machines, reconnect with backoff, resync."""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import queue
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import libvirt
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.lifecycle import Lifecycles, event_name, state_name
+from workbench.core.logging import get_logger
+from workbench.core.recovery import Attempt, CancelledError, CancelToken, RetryPolicy, retry
+from workbench.virt.connection import (
+    CALL_TIMEOUT_S,
+    call_with_timeout,
+    from_libvirt,
+    open_connection,
+)
+
+# virDomainEventType -> its detail names, by number.
+EVENT_DETAILS: dict[str, tuple[str, ...]] = {
+    "defined": ("added", "updated", "renamed", "from-snapshot"),
+    "undefined": ("removed", "renamed"),
+    "started": ("booted", "migrated", "restored", "from-snapshot", "wakeup"),
+    "suspended": (
+        "paused",
+        "migrated",
+        "io-error",
+        "watchdog",
+        "restored",
+        "from-snapshot",
+        "api-error",
+        "postcopy",
+        "postcopy-failed",
+    ),
+    "resumed": ("unpaused", "migrated", "from-snapshot", "postcopy", "postcopy-failed"),
+    "stopped": ("shutdown", "destroyed", "crashed", "migrated", "saved", "failed", "from-snapshot"),
+    "shutdown": ("finished", "guest", "host"),
+    "pmsuspended": ("memory", "disk"),
+    "crashed": ("panicked", "crashloaded"),
+}
+CLOSE_REASONS = ("error", "eof", "keepalive", "client")
+RECONNECT_POLICY = RetryPolicy(
+    attempts=10**9, base_delay=0.5, factor=2.0, max_delay=10.0, jitter=0.2
+)
+ConnectionListener = Callable[[dict[str, Any]], None]
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def detail_name(event: str, detail: int) -> str:
+    names = EVENT_DETAILS.get(event, ())
+    return names[detail] if 0 <= detail < len(names) else str(detail)
+
+
+class VirtSession:
+    """Watches one hypervisor: every domain's lifecycle, the connection's own state.
+
+    `start()` returns at once; connecting, reconnecting (RetryPolicy with backoff and jitter)
+    and resyncing run on the session's thread, events are applied on its dispatcher thread,
+    and listeners are called from those threads (a UI must hand them to its own loop).
+    """
+
+    def __init__(
+        self,
+        uri: str,
+        *,
+        readonly: bool = True,
+        policy: RetryPolicy = RECONNECT_POLICY,
+        keepalive: tuple[int, int] = (5, 3),
+        call_timeout_s: float = CALL_TIMEOUT_S,
+    ) -> None:
+        self.uri = uri
+        self.readonly = readonly
+        self.policy = policy
+        self.keepalive = keepalive
+        self.call_timeout_s = call_timeout_s
+        self.lifecycles = Lifecycles()
+        self.agent_state: dict[str, str] = {}
+        self.state = "disconnected"
+        self.connection_listeners: list[ConnectionListener] = []
+        self.agent_listeners: list[ConnectionListener] = []
+        self.last_error: WorkbenchError | None = None
+        self._conn: Any = None
+        self._callbacks: list[int] = []
+        self._lock = threading.Lock()
+        self._stop = CancelToken()
+        self._wake = threading.Event()
+        self._events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
+        self._threads: list[threading.Thread] = []
+        self._log = get_logger("virt.session").bind(uri=uri)
+        self._generation = 0
+
+    # --- life of the session ---------------------------------------------------------------
+
+    def start(self) -> None:
+        for name, target in (("libvirt-session", self._run), ("libvirt-dispatch", self._dispatch)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
+
+    def stop(self, timeout_s: float = 5.0) -> None:
+        self._stop.cancel()
+        self._wake.set()
+        self._events.put(None)
+        for thread in self._threads:
+            thread.join(timeout_s)
+        with self._lock:
+            self._drop_connection()
+
+    def wait_for(self, state: str, timeout_s: float) -> bool:
+        """Block until the connection reaches `state` (for scripts and tests)."""
+        done = threading.Event()
+
+        def check(_: dict[str, Any]) -> None:
+            if self.state == state:
+                done.set()
+
+        self.connection_listeners.append(check)
+        try:
+            return self.state == state or done.wait(timeout_s)
+        finally:
+            self.connection_listeners.remove(check)
+
+    def _run(self) -> None:
+        """Connect, then wait; each time the connection closes, reconnect and resync."""
+        first = True
+        while not self._stop.cancelled:
+            try:
+                retry(
+                    functools.partial(self._connect, first),
+                    self.policy,
+                    operation="libvirt.connect",
+                    cancel=self._stop,
+                    observer=self._on_attempt,
+                )
+            except CancelledError:
+                return
+            except WorkbenchError as exc:  # the policy gave up
+                self.last_error = exc
+                self._set_state("disconnected", error=exc.to_dict())
+                return
+            first = False
+            self._wake.wait()  # set by the close callback, or by stop()
+            self._wake.clear()
+
+    def _on_attempt(self, attempt: Attempt) -> None:
+        if not attempt.ok:
+            self._set_state(
+                "reconnecting",
+                attempt=attempt.number,
+                retry_in_s=attempt.delay_s,
+                error=attempt.error,
+            )
+
+    def _set_state(self, state: str, **extra: Any) -> None:
+        self.state = state
+        record = {"timestamp": _now(), "connection": state, "uri": self.uri, **extra}
+        self._log.info(
+            "connection.state", connection=state, **{k: v for k, v in extra.items() if k != "error"}
+        )
+        for listener in list(self.connection_listeners):
+            listener(record)
+
+    # --- connecting ------------------------------------------------------------------------
+
+    def _connect(self, first: bool) -> None:
+        conn = open_connection(self.uri, readonly=self.readonly, timeout_s=self.call_timeout_s)
+        with self._lock:
+            self._drop_connection()
+            self._generation += 1
+            generation = self._generation
+            self._conn = conn
+            # Local drivers (test:///) have no keepalive: there is no link to watch.
+            with contextlib.suppress(libvirt.libvirtError):
+                conn.setKeepAlive(*self.keepalive)
+            conn.registerCloseCallback(self._on_close, generation)
+            self._callbacks = [
+                conn.domainEventRegisterAny(
+                    None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_lifecycle, generation
+                )
+            ]
+            # Drivers without agent events still give lifecycle events.
+            with contextlib.suppress(libvirt.libvirtError):
+                self._callbacks.append(
+                    conn.domainEventRegisterAny(
+                        None,
+                        libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+                        self._on_agent,
+                        generation,
+                    )
+                )
+        actual = self._read_states()
+        detail = "initial state" if first else "resync after reconnect"
+        if first:
+            for vm, state in actual.items():
+                self.lifecycles.get(vm).resync(state, detail)
+        else:
+            self.lifecycles.resync_all(actual)
+        self._set_state("connected")
+
+    def _drop_connection(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is None:
+            return
+        for callback in self._callbacks:
+            with contextlib.suppress(libvirt.libvirtError):  # the connection is already gone
+                conn.domainEventDeregisterAny(callback)
+        self._callbacks = []
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.unregisterCloseCallback()
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+
+    def _read_states(self) -> dict[str, str]:
+        def read() -> dict[str, str]:
+            states = {}
+            for dom in self.connection().listAllDomains():
+                states[dom.name()] = state_name(dom.state()[0])
+            return states
+
+        states: dict[str, str] = self.call(read, "list domains")
+        return states
+
+    def connection(self) -> Any:
+        """The current libvirt connection; a recoverable error while there is none."""
+        conn = self._conn
+        if conn is None:
+            raise WorkbenchError(
+                f"not connected to {self.uri} ({self.state})",
+                code="LIBVIRT_DISCONNECTED",
+                recoverable=True,
+            )
+        return conn
+
+    def call(self, fn: Callable[[], Any], what: str) -> Any:
+        """Run a libvirt call with the session's timeout; libvirt errors become WorkbenchErrors."""
+
+        def guarded() -> Any:
+            try:
+                return fn()
+            except libvirt.libvirtError as exc:
+                raise from_libvirt(exc, what, self.uri) from exc
+
+        return call_with_timeout(guarded, self.call_timeout_s, what)
+
+    # --- callbacks (libvirt's event thread: queue and return) ------------------------------
+
+    def _on_close(self, _conn: Any, reason: int, generation: int) -> None:
+        if generation != self._generation:
+            return
+        why = CLOSE_REASONS[reason] if 0 <= reason < len(CLOSE_REASONS) else str(reason)
+        self._events.put(("closed", why))
+
+    def _on_lifecycle(self, _conn: Any, dom: Any, event: int, detail: int, _gen: int) -> None:
+        name = event_name(event)
+        self._events.put(("lifecycle", (dom.name(), name, detail_name(name, detail))))
+
+    def _on_agent(self, _conn: Any, dom: Any, state: int, reason: int, _gen: int) -> None:
+        connected = state == libvirt.VIR_CONNECT_DOMAIN_EVENT_AGENT_LIFECYCLE_STATE_CONNECTED
+        self._events.put(
+            ("agent", (dom.name(), "connected" if connected else "disconnected", reason))
+        )
+
+    def _dispatch(self) -> None:
+        """Apply queued events in order; API calls (re-reading a state) are safe here."""
+        while (item := self._events.get()) is not None:
+            kind, payload = item
+            try:
+                if kind == "closed":
+                    self._set_state("disconnected", reason=payload)
+                    with self._lock:
+                        self._drop_connection()
+                    self._wake.set()
+                elif kind == "lifecycle":
+                    vm, event, detail = payload
+                    self.lifecycles.get(vm).on_event(
+                        event, detail, reread=functools.partial(self._reread, vm)
+                    )
+                elif kind == "agent":
+                    vm, state, reason = payload
+                    self.agent_state[vm] = state
+                    record = {"timestamp": _now(), "vm": vm, "agent": state, "reason": reason}
+                    for listener in list(self.agent_listeners):
+                        listener(record)
+            except WorkbenchError as exc:
+                self._log.warning("event.unapplied", kind=kind, error=exc)
+
+    def _reread(self, vm: str) -> str:
+        def read() -> str:
+            try:
+                return state_name(self.connection().lookupByName(vm).state()[0])
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() == libvirt.VIR_ERR_NO_DOMAIN:
+                    return "undefined"
+                raise
+
+        state: str = self.call(read, f"re-read state of {vm}")
+        return state
