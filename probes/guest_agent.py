@@ -17,7 +17,7 @@ class GuestAgent(Probe):
     title = "Guest agents"
     area = "libvirt"
     order = 120
-    requires = ("libvirt.domains",)
+    uses = ("libvirt.domains",)  # needs the domain list, whatever the domains' verdicts
     timeout_s = 30.0  # a few guests, each allowed a few seconds
 
     def run(self, ctx: ProbeContext) -> Outcome:

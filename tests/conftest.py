@@ -136,3 +136,31 @@ def no_pci_ids(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setattr(pciids, "_shared", None)
     monkeypatch.setattr(pciids, "_shared_loaded", True)
     yield
+
+
+@pytest.fixture
+def qga(tmp_path: Path) -> Iterator[Path]:
+    """A real qemu-ga serving a unix socket; destructive commands blocked."""
+    from tests.virt_helpers import QEMU_GA, run_qemu_ga
+
+    if not Path(QEMU_GA).exists():
+        pytest.skip("qemu-ga not installed (make setup installs qemu-guest-agent)")
+    workdir = tmp_path / "qga"
+    workdir.mkdir()
+    with run_qemu_ga(workdir) as sock:
+        yield sock
+
+
+@pytest.fixture
+def libvirtd() -> Iterator[Any]:
+    """A real session libvirtd, started for the test and killed afterwards."""
+    from tests.virt_helpers import LIBVIRTD, SessionDaemon
+
+    if not Path(LIBVIRTD).exists():
+        pytest.skip("libvirtd not installed (make setup installs libvirt-daemon)")
+    daemon = SessionDaemon()
+    try:
+        daemon.start()
+        yield daemon
+    finally:
+        daemon.close()

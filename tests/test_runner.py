@@ -211,3 +211,19 @@ def test_hung_pci_scan_costs_one_wait_not_one_per_probe(
         assert err is not None
         assert (err["error"], err["details"]["reason"]) == ("HOST_READ_ERROR", "hung")
         assert err["context"] == ["core.host::scan_pci", f"probes.x.pci{n}::run"]
+
+
+@pytest.mark.parametrize(
+    ("source", "blocked"), [("pass", False), ("fail", False), ("error", True), ("skip", True)]
+)
+def test_uses_blocks_only_when_the_source_did_not_run(
+    tmp_path: Path, source: Status, blocked: bool
+) -> None:
+    """A probe that only reads another's output runs after it even when it failed; it is
+    blocked only when the source produced nothing (error or skip)."""
+    src = fixed("x.src", source)
+    reader = fixed("x.reader", "pass")
+    reader.uses = ("x.src",)
+    report = run_probes(Host(tmp_path), [reader, src])
+    assert [r.id for r in report.probes] == ["x.src", "x.reader"]
+    assert report.get("x.reader").blocked_by == (["x.src"] if blocked else [])

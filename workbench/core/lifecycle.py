@@ -44,17 +44,18 @@ EVENT_TARGET = {
     "pmsuspended": "pmsuspended",
     "crashed": "crashed",
 }
-# Which state may follow which. Anything else means an event was missed.
-VALID: dict[str, frozenset[str]] = {
-    "nostate": frozenset(STATES) | {UNDEFINED},
-    "running": frozenset({"blocked", "paused", "shutdown", "shutoff", "crashed", "pmsuspended"}),
-    "blocked": frozenset({"running", "paused", "shutdown", "shutoff", "crashed"}),
-    "paused": frozenset({"running", "shutdown", "shutoff", "crashed"}),
-    "shutdown": frozenset({"shutoff", "running", "crashed"}),
-    "shutoff": frozenset({"running", "paused", UNDEFINED}),
-    "crashed": frozenset({"shutoff", "running", UNDEFINED}),
-    "pmsuspended": frozenset({"running", "shutoff", "crashed"}),
-    UNDEFINED: frozenset({"shutoff", "running", "paused"}),
+# The states each event may come from. An event from any other state means one was missed.
+_ACTIVE = frozenset({"running", "blocked", "paused", "shutdown", "pmsuspended"})
+EVENT_FROM: dict[str, frozenset[str]] = {
+    "defined": frozenset(STATES) | {UNDEFINED},
+    "undefined": frozenset({"shutoff", "crashed", "nostate"}),
+    "started": frozenset({"shutoff", "crashed", UNDEFINED, "pmsuspended"}),
+    "suspended": frozenset({"running", "blocked"}),
+    "resumed": frozenset({"paused", "pmsuspended"}),
+    "stopped": _ACTIVE | {"crashed"},
+    "shutdown": frozenset({"running", "blocked", "paused"}),
+    "pmsuspended": frozenset({"running", "blocked"}),
+    "crashed": _ACTIVE,
 }
 # How long a state may last before it counts as stuck.
 STUCK_AFTER_S = {"shutdown": 120.0, "nostate": 30.0}
@@ -137,7 +138,8 @@ class VmLifecycle:
                 else:
                     return []
             made: list[Transition] = []
-            if target != self.state and target not in VALID[self.state]:
+            allowed = EVENT_FROM.get(event, frozenset())
+            if self.state != "nostate" and self.state not in allowed:
                 actual = reread() if reread is not None else target
                 healed = self._move(
                     actual, "resync", f"missed event: {what} cannot follow {self.state}"

@@ -33,7 +33,8 @@ class Probe(ABC):
 
     Subclasses set `id` (stable, dotted: `area.name`), `title`, and `requires` (ids of probes
     that must not fail or error first; when one does, the runner marks this probe `skip` with
-    `blocked_by` and never calls `run`).
+    `blocked_by` and never calls `run`) and `uses` (probes it reads from, which need only to
+    have run).
 
     `run` returns an Outcome (status, summary, facts, findings). It reads the machine only
     through `ctx.host`. It raises WorkbenchError (for example HostReadError) when it cannot
@@ -44,6 +45,9 @@ class Probe(ABC):
     title: ClassVar[str]
     area: ClassVar[str] = "host"
     requires: ClassVar[tuple[str, ...]] = ()
+    # Probes whose output this one reads but whose verdict it does not depend on: it runs after
+    # them and is blocked only when they could not run at all (error or skip).
+    uses: ClassVar[tuple[str, ...]] = ()
     timeout_s: ClassVar[float] = 10.0
     order: ClassVar[int] = 100  # where it stands in a report: root causes first
 

@@ -20,7 +20,8 @@ from workbench.core.report import FAILING, Outcome, ProbeResult, Report
 
 ProbeClass = type[Probe]
 Listener = Callable[[ProbeResult], None]
-BLOCKING = FAILING | {"skip"}
+BLOCKING = FAILING | {"skip"}  # a `requires` prerequisite with this status blocks
+UNUSABLE = frozenset({"error", "skip"})  # a `uses` source with this status produced nothing
 
 
 def discover_probes() -> list[ProbeClass]:
@@ -64,7 +65,7 @@ def order_probes(
         if state.get(pid) == "visiting":
             raise ConfigError(f"probe dependency cycle: {' -> '.join((*chain, pid))}")
         state[pid] = "visiting"
-        for dep in by_id[pid].requires:
+        for dep in (*by_id[pid].requires, *by_id[pid].uses):
             visit(dep, (*chain, pid))
         state[pid] = "done"
         ordered.append(by_id[pid])
@@ -141,6 +142,7 @@ def _run_one(
     log: Any,
 ) -> ProbeResult:
     blockers = [d for d in cls.requires if d not in results or results[d].status in BLOCKING]
+    blockers += [d for d in cls.uses if d not in results or results[d].status in UNUSABLE]
     if blockers:
         names = ", ".join(blockers)
         log.info("probe.finished", probe=cls.id, status="skip", blocked_by=blockers)

@@ -32,7 +32,9 @@ ACTIONS: dict[str, tuple[str, str]] = {
     "resume": ("resume", "running"),
 }
 DESTRUCTIVE = frozenset({"shutdown", "destroy", "reboot"})
-TRANSIENT_CODES = frozenset({"LIBVIRT_ERROR", "OPERATION_TIMEOUT", "LIBVIRT_DISCONNECTED"})
+TRANSIENT_CODES = frozenset(
+    {"LIBVIRT_ERROR", "OPERATION_TIMEOUT", "LIBVIRT_DISCONNECTED", "LIBVIRT_UNREACHABLE"}
+)
 
 
 @dataclass
@@ -74,23 +76,29 @@ def run_action(
             code="VM_UNKNOWN_ACTION",
             details={"actions": sorted(ACTIONS)},
         )
-    conn = open_connection(uri, readonly=False)
+    attempts: list[Attempt] = []
+
+    def observe(attempt: Attempt) -> None:
+        attempts.append(attempt)
+        if observer is not None:
+            observer(attempt)
+
+    policy = RetryPolicy(
+        attempts=retries + 1, base_delay=0.5, max_delay=10.0, retry_on=TRANSIENT_CODES
+    )
+    conn = retry(
+        lambda: open_connection(uri, readonly=False),
+        policy,
+        operation=f"connect {uri}",
+        cancel=cancel,
+        observer=observe,
+    )
     try:
         try:
             dom = conn.lookupByName(vm)
         except libvirt.libvirtError as exc:
             raise from_libvirt(exc, f"look up {vm}", uri) from exc
         method, _ = ACTIONS[action]
-        attempts: list[Attempt] = []
-
-        def observe(attempt: Attempt) -> None:
-            attempts.append(attempt)
-            if observer is not None:
-                observer(attempt)
-
-        policy = RetryPolicy(
-            attempts=retries + 1, base_delay=1.0, max_delay=10.0, retry_on=TRANSIENT_CODES
-        )
 
         def call(fn: Callable[[], Any], what: str) -> Callable[[], None]:
             def run() -> None:

@@ -1,0 +1,125 @@
+"""A live libvirt session: events become transitions; a killed daemon is reconnected and resynced."""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import libvirt
+
+from tests.virt_helpers import SessionDaemon
+from workbench.core.lifecycle import Transition
+from workbench.core.recovery import RetryPolicy
+from workbench.virt.connection import open_connection
+from workbench.virt.session import VirtSession
+
+
+class Recorder:
+    """Collects what a session reports, and lets a test wait for a condition."""
+
+    def __init__(self, session: VirtSession) -> None:
+        self.transitions: list[Transition] = []
+        self.connection: list[dict[str, Any]] = []
+        self._changed = threading.Condition()
+        session.lifecycles.listeners.append(self._add(self.transitions))
+        session.connection_listeners.append(self._add(self.connection))
+
+    def _add(self, into: list[Any]) -> Any:
+        def add(item: Any) -> None:
+            with self._changed:
+                into.append(item)
+                self._changed.notify_all()
+
+        return add
+
+    def wait(self, predicate: Any, timeout_s: float = 20) -> bool:
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout_s)
+
+
+def test_events_become_transitions_in_order() -> None:
+    """Actions on another connection arrive as lifecycle events, in order, with details."""
+    session = VirtSession("test:///default")
+    seen = Recorder(session)
+    session.start()
+    try:
+        assert session.wait_for("connected", 10)
+        dom = open_connection("test:///default", readonly=False).lookupByName("test")
+        dom.suspend()
+        dom.resume()
+        dom.destroy()
+        assert seen.wait(lambda: len(seen.transitions) >= 4)
+    finally:
+        session.stop()
+    assert [(t.from_state, t.to_state, t.cause) for t in seen.transitions] == [
+        ("nostate", "running", "resync"),
+        ("running", "paused", "event"),
+        ("paused", "running", "event"),
+        ("running", "shutoff", "event"),
+    ]
+    assert seen.transitions[3].detail == "stopped: destroyed"
+    assert session.lifecycles.get("test").state == "shutoff"
+
+
+def test_unreachable_daemon_reconnects_with_backoff(tmp_path: Path) -> None:
+    """No daemon: the session says `reconnecting` with attempt numbers and growing delays, and
+    stop() ends it promptly."""
+    uri = f"test+unix:///default?socket={tmp_path}/none.sock"
+    policy = RetryPolicy(attempts=100, base_delay=0.05, factor=2, max_delay=0.2, jitter=0)
+    session = VirtSession(uri, policy=policy)
+    seen = Recorder(session)
+    session.start()
+    try:
+        assert seen.wait(lambda: len(seen.connection) >= 3)
+    finally:
+        session.stop()
+    first, second, third = seen.connection[:3]
+    assert [r["connection"] for r in (first, second, third)] == ["reconnecting"] * 3
+    assert [r["attempt"] for r in (first, second, third)] == [1, 2, 3]
+    assert [r["retry_in_s"] for r in (first, second, third)] == [0.05, 0.1, 0.2]
+    assert first["error"]["error"] == "LIBVIRT_UNREACHABLE"
+
+
+def test_killed_daemon_reconnects_and_resyncs(libvirtd: SessionDaemon) -> None:
+    """The real session libvirtd is killed mid-session: the session goes disconnected, then
+    reconnecting, and once the daemon is back it resyncs, recording what changed as `resync`."""
+    # test:///default is one driver instance shared by every connection to the daemon (a node
+    # file would give each connection its own), so the suspend below is seen by the session.
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    policy = RetryPolicy(attempts=1000, base_delay=0.1, factor=2, max_delay=0.5, jitter=0.1)
+    session = VirtSession(uri, policy=policy, keepalive=(1, 2))
+    seen = Recorder(session)
+    session.start()
+    try:
+        assert session.wait_for("connected", 20)
+        rw = open_connection(uri, readonly=False)
+        rw.lookupByName("test").suspend()  # the daemon forgets this when it restarts
+        assert seen.wait(lambda: session.lifecycles.get("test").state == "paused")
+        rw.close()
+        libvirtd.kill()
+        assert seen.wait(lambda: any(r["connection"] == "reconnecting" for r in seen.connection))
+        states = [r["connection"] for r in seen.connection]
+        assert states[:3] == ["connected", "disconnected", "reconnecting"]
+        libvirtd.start()
+        assert seen.wait(lambda: seen.connection[-1]["connection"] == "connected", 30)
+    finally:
+        session.stop()
+    resynced = [t for t in seen.transitions if t.cause == "resync" and t.vm == "test"]
+    assert (resynced[-1].from_state, resynced[-1].to_state) == ("paused", "running")
+    assert resynced[-1].detail == "resync after reconnect"
+
+
+def test_calls_fail_cleanly_while_disconnected(tmp_path: Path) -> None:
+    """Asking a session with no connection gives a recoverable error, not a crash or a hang."""
+    session = VirtSession(f"test+unix:///default?socket={tmp_path}/none.sock")
+    try:
+        session.connection()
+    except Exception as exc:  # noqa: BLE001 - the type is what is tested
+        assert getattr(exc, "code", None) == "LIBVIRT_DISCONNECTED"
+        assert getattr(exc, "recoverable", None) is True
+    else:
+        raise AssertionError("expected an error")
+    assert libvirt.getVersion() > 0
+    time.sleep(0)

@@ -1,0 +1,124 @@
+"""`workbench events` and `workbench vm` as a user runs them, against a real session libvirtd."""
+
+from __future__ import annotations
+
+import json
+import queue
+import signal
+import subprocess
+import threading
+from typing import Any
+
+from tests.conftest import WORKBENCH, run_cli
+from tests.virt_helpers import SessionDaemon
+from workbench.virt.connection import open_connection
+
+
+class Lines:
+    """A running command whose stdout lines a test reads with a timeout."""
+
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [str(WORKBENCH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        self.seen: list[dict[str, Any]] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line)
+
+    def until(self, predicate: Any, timeout_s: float = 20) -> dict[str, Any]:
+        while True:
+            record: dict[str, Any] = json.loads(self.lines.get(timeout=timeout_s))
+            self.seen.append(record)
+            if predicate(record):
+                return record
+
+    def stop(self, sig: int = signal.SIGTERM) -> tuple[int, str]:
+        self.proc.send_signal(sig)
+        _, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, err
+
+
+def test_events_stream_transitions_and_connection_changes(libvirtd: SessionDaemon) -> None:
+    """JSON lines: connected, the initial state, a suspend from another client, the daemon's
+    death and return; SIGTERM ends it with exit 0."""
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    events = Lines("events", "--json", "--connect", uri)
+    try:
+        events.until(lambda r: r.get("connection") == "connected")
+        rw = open_connection(uri, readonly=False)
+        rw.lookupByName("test").suspend()
+        rw.close()
+        paused = events.until(lambda r: r.get("to") == "paused")
+        assert set(paused) == {"timestamp", "vm", "from", "to", "cause", "detail"}
+        assert (paused["vm"], paused["from"], paused["cause"]) == ("test", "running", "event")
+        libvirtd.kill()
+        events.until(lambda r: r.get("connection") == "disconnected")
+        libvirtd.start()
+        events.until(lambda r: r.get("to") == "running" and r.get("cause") == "resync")
+    finally:
+        code, err = events.stop()
+    assert code == 0, err
+    assert "Traceback" not in err
+    initial = next(r for r in events.seen if r.get("vm") == "test")
+    assert (initial["to"], initial["cause"], initial["detail"]) == (
+        "running",
+        "resync",
+        "initial state",
+    )
+
+
+def test_events_sigint_exits_0(tmp_path: Any) -> None:
+    """SIGINT while still trying to reach a daemon: exit 0, no traceback."""
+    events = Lines(
+        "events", "--json", "--connect", f"test+unix:///default?socket={tmp_path}/none.sock"
+    )
+    events.until(lambda r: r.get("connection") == "reconnecting")
+    code, err = events.stop(signal.SIGINT)
+    assert code == 0
+    assert "Traceback" not in err
+
+
+def test_vm_actions(libvirtd: SessionDaemon) -> None:
+    """suspend works (exit 0); suspending again is refused by libvirt (exit 1 with the reason);
+    an unknown VM is exit 2."""
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    # The daemon frees test:///default with its last client: hold it across the commands.
+    keeper = open_connection(uri)
+    done = run_cli("vm", "suspend", "test", "--connect", uri)
+    assert (done.returncode, done.stdout.strip()) == (0, "suspend test: done"), done.stderr
+    again = run_cli("vm", "suspend", "test", "--connect", uri)
+    assert again.returncode == 1
+    assert "suspend test failed" in again.stderr
+    unknown = run_cli("vm", "start", "nosuchvm", "--connect", uri)
+    assert unknown.returncode == 2
+    assert "no VM named 'nosuchvm'" in unknown.stderr
+    assert keeper.lookupByName("test").state()[0] == 3  # paused
+    keeper.close()
+
+
+def test_vm_retries_an_unreachable_daemon(tmp_path: Any) -> None:
+    """With --retries 1 against no daemon: one retry announced, then exit 1 with the remedy."""
+    proc = run_cli(
+        "vm",
+        "start",
+        "test",
+        "--retries",
+        "1",
+        "--connect",
+        f"test+unix:///default?socket={tmp_path}/none.sock",
+    )
+    assert proc.returncode == 1
+    assert "attempt 1/2 failed" in proc.stderr
+    assert "systemctl start libvirtd" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_vm_bad_usage() -> None:
+    """An unknown action or a negative retry count is exit 2."""
+    assert run_cli("vm", "explode", "x").returncode == 2
+    assert run_cli("vm", "start", "x", "--retries", "-1").returncode == 2

@@ -1,0 +1,178 @@
+"""Real parts for the hypervisor tests: qemu-ga on a socket, a session libvirtd, node XML files."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+QEMU_GA = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
+LIBVIRTD = shutil.which("libvirtd") or "/usr/sbin/libvirtd"
+# Guest-agent commands that could change this machine: the test agent refuses them.
+BLOCKED_RPCS = (
+    "guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-exec,"
+    "guest-exec-status,guest-file-open,guest-file-write,guest-fsfreeze-freeze,"
+    "guest-fsfreeze-freeze-list,guest-set-time,guest-set-user-password,guest-set-vcpus,"
+    "guest-set-memory-blocks,guest-network-get-route,guest-ssh-add-authorized-keys,"
+    "guest-ssh-remove-authorized-keys"
+)
+
+
+def wait_for_path(path: Path, timeout_s: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if path.exists():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+@contextmanager
+def run_qemu_ga(workdir: Path) -> Iterator[Path]:
+    """A real qemu-ga listening on a unix socket (what the host side of a channel looks like)."""
+    sock = workdir / "qga.sock"
+    with (workdir / "qga.log").open("w") as log:
+        proc = subprocess.Popen(
+            [
+                QEMU_GA,
+                "-m",
+                "unix-listen",
+                "-p",
+                str(sock),
+                "-t",
+                str(workdir),
+                "-f",
+                str(workdir / "qga.pid"),
+                "-b",
+                BLOCKED_RPCS,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    try:
+        if not wait_for_path(sock):
+            raise RuntimeError(f"qemu-ga did not start: {(workdir / 'qga.log').read_text()}")
+        yield sock
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+@dataclass
+class Domain:
+    name: str
+    running: bool = True
+    hostdevs: list[str] = field(default_factory=list)  # "0000:01:00.0"
+    shmem_mib: int | None = None
+    agent_socket: Path | None = None
+
+
+def node_xml(domains: list[Domain]) -> str:
+    """A libvirt test-driver node file holding `domains`."""
+    parts = ["<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"]
+    for dom in domains:
+        devices = []
+        for bdf in dom.hostdevs:
+            d, b, rest = bdf.split(":")
+            s, f = rest.split(".")
+            devices.append(
+                "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
+                f"<address domain='0x{d}' bus='0x{b}' slot='0x{s}' function='0x{f}'/>"
+                "</source></hostdev>"
+            )
+        if dom.shmem_mib is not None:
+            devices.append(
+                "<shmem name='looking-glass'><model type='ivshmem-plain'/>"
+                f"<size unit='M'>{dom.shmem_mib}</size></shmem>"
+            )
+        if dom.agent_socket is not None:
+            devices.append(
+                f"<channel type='unix'><source mode='bind' path='{dom.agent_socket}'/>"
+                "<target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
+            )
+        parts.append(
+            f"<domain type='test'><name>{dom.name}</name><uuid>{uuid.uuid4()}</uuid>"
+            "<memory>1048576</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
+            f"<devices>{''.join(devices)}</devices>"
+            f"<test:runstate>{1 if dom.running else 5}</test:runstate></domain>"
+        )
+    parts.append("</node>")
+    return "".join(parts)
+
+
+class SessionDaemon:
+    """A real libvirtd in session mode, in its own temp dirs, as an unprivileged user when the
+    tests run as root. Its test driver serves node files through `test+unix:///PATH?socket=`."""
+
+    def __init__(self) -> None:
+        self.base = Path(tempfile.mkdtemp(prefix="workbench-libvirtd-"))
+        self.base.chmod(0o755)
+        self.run_dir = self.base / "run"
+        self.home = self.base / "home"
+        for d in (self.run_dir, self.home):
+            d.mkdir()
+        self.socket = self.run_dir / "libvirt" / "libvirt-sock"
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.user: str | None = "nobody" if os.geteuid() == 0 else None
+        if self.user:
+            shutil.chown(self.run_dir, self.user)
+            shutil.chown(self.home, self.user)
+
+    def uri(self, node_file: Path) -> str:
+        return f"test+unix://{node_file}?socket={self.socket}"
+
+    def start(self) -> None:
+        env = {
+            "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+            "HOME": str(self.home),
+            "XDG_RUNTIME_DIR": str(self.run_dir),
+            "XDG_CONFIG_HOME": str(self.home / ".config"),
+            "XDG_CACHE_HOME": str(self.home / ".cache"),
+        }
+        self.socket.unlink(missing_ok=True)
+        cmd = [LIBVIRTD, "--timeout", "0"]
+        if self.user:
+            cmd = ["runuser", "-u", self.user, "--", *cmd]
+        with (self.base / "libvirtd.log").open("a") as log:
+            self.proc = subprocess.Popen(
+                cmd, env=env, cwd=str(self.base), stdout=subprocess.DEVNULL, stderr=log
+            )
+        if not wait_for_path(self.socket, 20):
+            self.kill()
+            raise RuntimeError(
+                "libvirtd did not start: " + (self.base / "libvirtd.log").read_text()
+            )
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: no goodbye to clients."""
+        if self.proc is not None and self.proc.poll() is None:
+            # runuser passes no SIGKILL on: kill the daemon (its child) itself.
+            for pid in _children(self.proc.pid):
+                os.kill(pid, signal.SIGKILL)
+            self.proc.kill()
+            self.proc.wait(10)
+        self.proc = None
+
+    def close(self) -> None:
+        self.kill()
+        shutil.rmtree(self.base, ignore_errors=True)
+
+
+def _children(pid: int) -> list[int]:
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
+    kids = [int(p) for p in out.stdout.split()]
+    return kids + [g for k in kids for g in _children(k)]
+
+
+def write_node(path: Path, domains: list[Domain]) -> Path:
+    path.write_text(node_xml(domains))
+    path.chmod(0o644)
+    return path
