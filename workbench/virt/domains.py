@@ -101,7 +101,11 @@ def parse_domain_xml(text: str) -> DomainConfig:
             addr = dev.find("source/address")
             if addr is None:
                 continue
-            parts = [_int(addr.get(k), 16) for k in ("domain", "bus", "slot", "function")]
+            # libvirt treats an omitted domain (and function) as 0
+            parts = [
+                _int(addr.get(k) or ("0" if k in ("domain", "function") else None), 16)
+                for k in ("domain", "bus", "slot", "function")
+            ]
             if any(p is None for p in parts):
                 continue
             dom, bus, slot, fn = (p or 0 for p in parts)
