@@ -123,3 +123,22 @@ def test_calls_fail_cleanly_while_disconnected(tmp_path: Path) -> None:
         raise AssertionError("expected an error")
     assert libvirt.getVersion() > 0
     time.sleep(0)
+
+
+def test_stuck_shutdown_is_reported_once() -> None:
+    """A VM left in `shutdown` past the limit is reported stuck, once per episode."""
+    session = VirtSession("test:///default", stuck_after={"shutdown": 0.1}, stuck_check_s=0.05)
+    stuck: list[dict[str, Any]] = []
+    got = threading.Event()
+    session.stuck_listeners.append(lambda r: (stuck.append(r), got.set()))
+    session.start()
+    try:
+        assert session.wait_for("connected", 10)
+        session.lifecycles.get("test").on_action("operator: shutdown", "shutdown")
+        assert got.wait(10)
+        time.sleep(0.3)  # more checks pass; the same episode is not reported again
+    finally:
+        session.stop()
+    assert len(stuck) == 1
+    assert (stuck[0]["vm"], stuck[0]["stuck"]) == ("test", "shutdown")
+    assert stuck[0]["for_s"] >= 0.1

@@ -24,6 +24,11 @@ def _printer(as_json: bool) -> Any:
             elif record.get("reason"):
                 extra = f" ({record['reason']})"
             line = f"{record['timestamp']}  connection {record['connection']}{extra}"
+        elif "stuck" in record:
+            line = (
+                f"{record['timestamp']}  {record['vm']}: stuck in {record['stuck']} for "
+                f"{record['for_s']:.0f} s"
+            )
         elif "agent" in record:
             line = f"{record['timestamp']}  {record['vm']}: guest agent {record['agent']}"
         else:
@@ -51,6 +56,7 @@ def run(args: argparse.Namespace) -> int:
     session = VirtSession(args.connect)
     session.connection_listeners.append(emit)
     session.agent_listeners.append(emit)
+    session.stuck_listeners.append(emit)
     session.lifecycles.listeners.append(lambda t: emit(t.to_dict()))
     session.start()
     stop.wait()

@@ -165,9 +165,11 @@ class VmLifecycle:
             moved = self._move(actual, "resync", detail)
         return self._emit([moved] if moved else [])
 
-    def stuck(self, now: float | None = None) -> float | None:
+    def stuck(
+        self, now: float | None = None, limits: dict[str, float] | None = None
+    ) -> float | None:
         """Seconds spent in a state that should not last this long; None when not stuck."""
-        limit = STUCK_AFTER_S.get(self.state)
+        limit = (STUCK_AFTER_S if limits is None else limits).get(self.state)
         spent = (now if now is not None else time.monotonic()) - self.since
         return spent if limit is not None and spent > limit else None
 
@@ -203,11 +205,14 @@ class Lifecycles:
             made += self.get(vm).resync(actual.get(vm, UNDEFINED), "resync after reconnect")
         return made
 
-    def stuck(self, now: float | None = None) -> dict[str, tuple[str, float]]:
+    def stuck(
+        self, now: float | None = None, limits: dict[str, float] | None = None
+    ) -> dict[str, tuple[str, float]]:
+        """{vm: (state, seconds in it)} for every VM stuck past its state's limit."""
         out = {}
         for vm in self.names():
             machine = self.get(vm)
-            spent = machine.stuck(now)
+            spent = machine.stuck(now, limits)
             if spent is not None:
                 out[vm] = (machine.state, spent)
         return out

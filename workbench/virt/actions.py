@@ -11,6 +11,7 @@ from typing import Any
 import libvirt
 
 from workbench.core.errors import VMError, WorkbenchError
+from workbench.core.lifecycle import VmLifecycle
 from workbench.core.recovery import (
     Alternative,
     Attempt,
@@ -67,9 +68,11 @@ def run_action(
     allow_tcg: bool = False,
     cancel: CancelToken | None = None,
     observer: Callable[[Attempt], None] | None = None,
+    lifecycle: VmLifecycle | None = None,
 ) -> ActionResult:
     """Do `action` to `vm` on a read-write connection. Raises VMError (code VM_NOT_FOUND for an
-    unknown name) or the last WorkbenchError when retries and fallbacks are spent."""
+    unknown name) or the last WorkbenchError when retries and fallbacks are spent. With a
+    `lifecycle`, the action's effect is recorded in the VM's history (cause `action`)."""
     if action not in ACTIONS:
         raise VMError(
             f"unknown action {action!r}",
@@ -110,8 +113,11 @@ def run_action(
             return lambda: retry(run, policy, operation=what, cancel=cancel, observer=observe)
 
         primary = call(getattr(dom, method), f"{action} {vm}")
+        target = ACTIONS[action][1]
         if action != "start":
             primary()
+            if lifecycle is not None:
+                lifecycle.on_action(f"operator: {action}", target)
             return ActionResult(vm, action, "libvirt", attempts)
         chain = FallbackChain(
             f"start {vm}",
@@ -133,6 +139,8 @@ def run_action(
                 exc.cause.details["fallbacks"] = exc.details.get("tried", [])
                 raise exc.cause from exc
             raise
+        if lifecycle is not None:
+            lifecycle.on_action(f"operator: start ({result.served_by})", target)
         return ActionResult(vm, action, result.served_by, attempts, result.tried)
     finally:
         conn.close()

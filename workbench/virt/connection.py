@@ -27,7 +27,6 @@ _TRANSIENT = {
     libvirt.VIR_ERR_OPERATION_TIMEOUT,
     libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
     libvirt.VIR_ERR_NO_CONNECT,
-    libvirt.VIR_ERR_INTERNAL_ERROR,
 }
 _quiet = False
 

@@ -77,6 +77,8 @@ class VirtSession:
         policy: RetryPolicy = RECONNECT_POLICY,
         keepalive: tuple[int, int] = (5, 3),
         call_timeout_s: float = CALL_TIMEOUT_S,
+        stuck_after: dict[str, float] | None = None,
+        stuck_check_s: float = 5.0,
     ) -> None:
         self.uri = uri
         self.readonly = readonly
@@ -84,6 +86,10 @@ class VirtSession:
         self.keepalive = keepalive
         self.call_timeout_s = call_timeout_s
         self.lifecycles = Lifecycles()
+        self.stuck_after = stuck_after  # None: the lifecycle module's limits
+        self.stuck_check_s = stuck_check_s
+        self.stuck_listeners: list[ConnectionListener] = []
+        self._reported_stuck: set[tuple[str, str, float]] = set()
         self.agent_state: dict[str, str] = {}
         self.state = "disconnected"
         self.connection_listeners: list[ConnectionListener] = []
@@ -149,8 +155,23 @@ class VirtSession:
                 self._set_state("disconnected", error=exc.to_dict())
                 return
             first = False
-            self._wake.wait()  # set by the close callback, or by stop()
+            # Until the close callback (or stop) wakes us, look for VMs stuck in a state.
+            while not self._wake.wait(self.stuck_check_s):
+                self._report_stuck()
             self._wake.clear()
+
+    def _report_stuck(self) -> None:
+        """Tell listeners once per episode that a VM has been in a state too long."""
+        stuck = self.lifecycles.stuck(limits=self.stuck_after)
+        for vm, (state, spent) in stuck.items():
+            episode = (vm, state, self.lifecycles.get(vm).since)
+            if episode in self._reported_stuck:
+                continue
+            self._reported_stuck.add(episode)
+            record = {"timestamp": _now(), "vm": vm, "stuck": state, "for_s": round(spent, 1)}
+            self._log.warning("vm.stuck", vm=vm, state=state, for_s=round(spent, 1))
+            for listener in list(self.stuck_listeners):
+                listener(record)
 
     def _on_attempt(self, attempt: Attempt) -> None:
         if not attempt.ok:
