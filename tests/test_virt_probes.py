@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from tests.conftest import report_for
 from tests.virt_helpers import Domain, SessionDaemon, write_node
+from workbench.core.errors import WorkbenchError
 from workbench.core.report import Report
+from workbench.virt.connection import open_connection
 
 VIRT = ["libvirt.connection", "libvirt.domains", "guest.agent"]
 
@@ -102,3 +108,35 @@ def test_group_not_viable(libvirtd: SessionDaemon, make_root: Callable[..., Path
     viable = [f for f in findings if f.code == "DOMAIN_GROUP_NOT_VIABLE"]
     assert len(viable) == 2  # once per function passed
     assert "0000:05:00.0" in viable[0].message
+
+
+def test_socket_permission_denied_names_the_group(libvirtd: SessionDaemon) -> None:
+    """A user who may not open the daemon's socket gets PERMISSION_DENIED with the group remedy
+    (run in a child that drops to another user, as a real unprivileged operator would be)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user")
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: become uid 1 (daemon), who does not own the socket
+        code = 1
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setresgid(1, 1, 1)
+            os.setresuid(1, 1, 1)
+            try:
+                open_connection(uri)
+                out = {"error": None}
+            except WorkbenchError as exc:
+                out = exc.to_dict()
+            os.write(write_fd, json.dumps(out).encode())
+            code = 0
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd) as pipe:
+        result = json.loads(pipe.read() or "{}")
+    os.waitpid(pid, 0)
+    assert result["error"] == "PERMISSION_DENIED"
+    assert "libvirt" in result["remedy"]
