@@ -154,8 +154,7 @@ class SessionDaemon:
     def kill(self) -> None:
         """SIGKILL, as a crash would: no goodbye to clients."""
         if self.proc is not None and self.proc.poll() is None:
-            # runuser passes no SIGKILL on: kill the daemon (its child) itself.
-            for pid in _children(self.proc.pid):
+            for pid in _children(self.proc.pid):  # helpers it may have started
                 os.kill(pid, signal.SIGKILL)
             self.proc.kill()
             self.proc.wait(10)
