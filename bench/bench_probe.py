@@ -39,9 +39,15 @@ def timed(cmd: list[str]) -> tuple[float, str]:
     return wall, proc.stdout
 
 
-def measure(root: str) -> dict[str, float]:
+HARDWARE = (
+    "cpu.virtualization,kvm.device,iommu.enabled,kernel.cmdline,iommu.groups,pci.gpus,"
+    "vfio.binding,memory.hugepages,display.looking_glass"
+)
+
+
+def measure(root: str, *extra: str) -> dict[str, float]:
     walls, works = [], []
-    cmd = [WORKBENCH, "probe", "--json", "--root", root]
+    cmd = [WORKBENCH, "probe", "--json", "--root", root, *extra]
     timed(cmd)  # warm the page cache and bytecode once
     for _ in range(RUNS):
         wall, out = timed(cmd)
@@ -72,8 +78,9 @@ def main() -> int:
     rows = [
         ("generated: 300 PCI functions, 120 groups", measure(str(big))),
         ("demo workstation (15 functions)", measure(str(demo))),
-        ("live machine (/)", measure("/")),
+        ("live machine (/), hardware probes", measure("/", "--only", HARDWARE)),
     ]
+    everything = measure("/")
     lines = [
         "## `workbench probe --json` (issue 2)",
         "",
@@ -92,6 +99,13 @@ def main() -> int:
             f"| {name} | {m['wall']:.0f} ms | {m['wall_max']:.0f} ms | {m['work']:.1f} ms "
             f"| {ok} (< {TARGET_WALL_MS} ms wall, < {TARGET_WORK_MS} ms work) |"
         )
+    lines += [
+        "",
+        f"For information, the live machine with every probe, including the libvirt ones "
+        f"(`qemu:///system` is unreachable here): {everything['wall']:.0f} ms wall, "
+        f"{everything['work']:.1f} ms probe work (median). The targets are for the hardware "
+        "probes; connecting to libvirt costs its import and a socket attempt.",
+    ]
     text = "\n".join(lines) + "\n"
     results = REPO / "bench" / "RESULTS.md"
     header = "# Benchmark results\n\nEach section is rewritten by its make target.\n\n"
