@@ -125,6 +125,20 @@ def _record(
         observer(attempt)
 
 
+def _failed(
+    exc: Exception, number: int, policy: RetryPolicy, operation: str, observer: Observer | None
+) -> float:
+    """Record failed try `number`; re-raise `exc` when no try follows, else return the delay."""
+    last = number == policy.attempts or not policy.retries(exc)
+    delay = None if last else policy.delay(number)
+    _record(operation, number, policy, exc, delay, observer)
+    if delay is None:
+        if isinstance(exc, WorkbenchError):
+            exc.details.setdefault("attempts", number)
+        raise exc
+    return delay
+
+
 def retry(
     fn: Callable[[], T],
     policy: RetryPolicy,
@@ -142,14 +156,8 @@ def retry(
         try:
             result = fn()
         except Exception as exc:
-            last = number == policy.attempts or not policy.retries(exc)
-            delay = None if last else policy.delay(number)
-            _record(operation, number, policy, exc, delay, observer)
-            if last:
-                if isinstance(exc, WorkbenchError):
-                    exc.details.setdefault("attempts", number)
-                raise
-            if delay is not None and token.wait(delay):
+            delay = _failed(exc, number, policy, operation, observer)  # raises when it is over
+            if token.wait(delay):
                 raise CancelledError(f"{operation} cancelled after attempt {number}") from exc
             continue
         _record(operation, number, policy, None, None, observer)
@@ -173,14 +181,8 @@ async def retry_async(
         try:
             result = await fn()
         except Exception as exc:
-            last = number == policy.attempts or not policy.retries(exc)
-            delay = None if last else policy.delay(number)
-            _record(operation, number, policy, exc, delay, observer)
-            if last:
-                if isinstance(exc, WorkbenchError):
-                    exc.details.setdefault("attempts", number)
-                raise
-            deadline = time.monotonic() + (delay or 0)
+            delay = _failed(exc, number, policy, operation, observer)  # raises when it is over
+            deadline = time.monotonic() + delay
             while (left := deadline - time.monotonic()) > 0:
                 if token.cancelled:
                     raise CancelledError(f"{operation} cancelled after attempt {number}") from exc
