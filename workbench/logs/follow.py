@@ -1,0 +1,141 @@
+"""Following a growing log: appended lines promptly, through rotation, truncation and deletion,
+never losing or repeating a line.
+
+Polling (a few milliseconds apart) rather than inotify: it sees renames, truncation and
+re-creation the same way on every filesystem, NFS included, at the cost of idle wake-ups.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+import threading
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+READ = 1 << 20
+Notice = Callable[[str], None]
+
+
+class Follower:
+    """Yields each complete line appended to `path` (without its newline), in order.
+
+    - rotation (rename, then a new file at the path): the old file is read to its end first;
+    - copytruncate / truncation: noticed by the size shrinking or the byte before our position
+      no longer being a newline; reading starts again at 0;
+    - deletion: the old file is read to its end, then the path is watched until it is back;
+    - a partial last line waits for its newline (or for its file to be rotated away).
+    """
+
+    def __init__(
+        self,
+        path: str | Path,
+        *,
+        from_start: bool = False,
+        poll_s: float = 0.005,
+        notice: Notice | None = None,
+    ) -> None:
+        self.path = str(path)
+        self.poll_s = poll_s
+        self.notice = notice or (lambda _msg: None)
+        self._fd: int | None = None
+        self._ino: tuple[int, int] | None = None
+        self._pos = 0
+        self._partial = b""
+        self._from_start = from_start
+        self.stopped = threading.Event()
+
+    def close(self) -> None:
+        self.stopped.set()
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+    def _open(self) -> bool:
+        try:
+            fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            return False
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            os.close(fd)
+            return False
+        first = self._ino is None
+        self._fd, self._ino = fd, (st.st_dev, st.st_ino)
+        self._pos = 0 if (self._from_start or not first) else st.st_size
+        self._partial = b""
+        return True
+
+    def _read_new(self, fd: int, finished: bool = False) -> list[bytes]:
+        """Lines appended since the last read; with `finished`, a final partial line too."""
+        chunks = [self._partial]
+        while True:
+            data = os.pread(fd, READ, self._pos)
+            if not data:
+                break
+            self._pos += len(data)
+            chunks.append(data)
+        joined = b"".join(chunks)
+        lines = joined.split(b"\n")
+        self._partial = lines.pop()
+        if finished and self._partial:
+            lines.append(self._partial)
+            self._partial = b""
+        return lines
+
+    def _truncated(self, fd: int) -> bool:
+        size = os.fstat(fd).st_size
+        if size < self._pos:
+            return True
+        consumed = self._pos - len(self._partial)
+        return consumed > 0 and os.pread(fd, 1, consumed - 1) != b"\n"
+
+    def poll(self) -> list[bytes]:
+        """Everything new since the last call (possibly nothing)."""
+        if self._fd is None and not self._open():
+            return []
+        fd = self._fd
+        if fd is None:  # pragma: no cover - _open() set it
+            return []
+        if self._truncated(fd):
+            self.notice("truncated: reading from the start")
+            self._pos = 0
+            self._partial = b""
+        lines = self._read_new(fd)
+        try:
+            st = os.stat(self.path)
+            current: tuple[int, int] | None = (st.st_dev, st.st_ino)
+        except OSError:
+            current = None
+        if current != self._ino:
+            # The file we hold was renamed away or deleted: its writer has moved on. Drain it,
+            # then continue with whatever is at the path now.
+            lines += self._read_new(fd, finished=True)
+            os.close(fd)
+            self._fd = None
+            self.notice("rotated" if current is not None else "deleted: waiting for it")
+            if current is not None and self._open():
+                lines += self.poll()
+        return lines
+
+    def __iter__(self) -> Iterator[bytes]:
+        """Lines as they come, until close() (or `stopped` is set)."""
+        while not self.stopped.is_set():
+            lines = self.poll()
+            if lines:
+                yield from lines
+            else:
+                self.stopped.wait(self.poll_s)
+
+
+def follow_lines(
+    path: str | Path, stop: threading.Event, from_start: bool = False, poll_s: float = 0.005
+) -> Iterator[bytes]:
+    """Convenience: follow until `stop` is set."""
+    follower = Follower(path, from_start=from_start, poll_s=poll_s)
+    follower.stopped = stop
+    try:
+        yield from follower
+    finally:
+        if follower._fd is not None:
+            os.close(follower._fd)
