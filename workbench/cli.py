@@ -110,6 +110,27 @@ def build_parser() -> argparse.ArgumentParser:
         help="start: fall back to software emulation (TCG) if KVM fails",
     )
     vm.set_defaults(module="vm")
+
+    logs = sub.add_parser(
+        "logs",
+        help="filter (and follow) a JSON-lines log file",
+        description="Print the records of a JSON-lines log that match every filter given: "
+        "pretty on a terminal, the original lines with --json. Lines that are not JSON are "
+        "shown raw, marked '??'. With --follow, keeps printing new records until SIGINT or "
+        "SIGTERM (exit 0), through rotation and truncation.",
+    )
+    logs.add_argument("file", metavar="FILE")
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new records")
+    logs.add_argument("--level", metavar="LEVEL", help="at least this level (e.g. warning)")
+    logs.add_argument("--logger", metavar="NAME", help="only this logger")
+    logs.add_argument("--vm", metavar="NAME", help="only records about this VM")
+    logs.add_argument("--probe", metavar="ID", help="only records about this probe")
+    logs.add_argument("--grep", metavar="RE", help="regular expression over the raw line")
+    logs.add_argument("--since", metavar="T", help="not before T (ISO time, or 10m, 2h, 1d ago)")
+    logs.add_argument("--until", metavar="T", help="not after T")
+    logs.add_argument("--json", action="store_true", help="print the original JSON lines")
+    logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    logs.set_defaults(module="logs")
     return parser
 
 

@@ -32,6 +32,7 @@ class Follower:
         path: str | Path,
         *,
         from_start: bool = False,
+        start_at: int | None = None,
         poll_s: float = 0.005,
         notice: Notice | None = None,
     ) -> None:
@@ -43,6 +44,7 @@ class Follower:
         self._pos = 0
         self._partial = b""
         self._from_start = from_start
+        self._start_at = start_at  # where to begin in the file first opened
         self.stopped = threading.Event()
 
     def close(self) -> None:
@@ -62,7 +64,12 @@ class Follower:
             return False
         first = self._ino is None
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
-        self._pos = 0 if (self._from_start or not first) else st.st_size
+        if not first or self._from_start:
+            self._pos = 0
+        elif self._start_at is not None and self._start_at <= st.st_size:
+            self._pos = self._start_at
+        else:
+            self._pos = st.st_size
         self._partial = b""
         return True
 

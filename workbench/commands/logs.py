@@ -1,0 +1,102 @@
+"""`workbench logs FILE`: filter a JSON-lines log, and follow it."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from workbench.commands.common import stop_on_signals, usage_error
+
+if TYPE_CHECKING:
+    from workbench.logs.filters import LogFilter
+
+FLUSH_BYTES = 1 << 20
+
+
+def _filter(args: argparse.Namespace) -> LogFilter:
+    from workbench.logs.filters import LogFilter, parse_time
+    from workbench.logs.records import RANK, normalise_level
+
+    level = None
+    if args.level:
+        level = normalise_level(args.level)
+        if level is None:
+            raise ValueError(f"--level: unknown level {args.level!r} (one of {', '.join(RANK)})")
+    grep = None
+    if args.grep:
+        try:
+            grep = re.compile(args.grep)
+        except re.error as exc:
+            raise ValueError(f"--grep: bad regular expression: {exc}") from exc
+    times = {}
+    for name in ("since", "until"):
+        value = getattr(args, name)
+        if value:
+            parsed = parse_time(value)
+            if parsed is None:
+                raise ValueError(f"--{name}: expected an ISO time or 10m / 2h / 1d, got {value!r}")
+            times[name] = parsed
+    return LogFilter(
+        level=level, logger=args.logger, vm=args.vm, probe=args.probe, grep=grep, **times
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.logs.filters import scan
+    from workbench.logs.follow import Follower
+    from workbench.logs.records import parse_line
+    from workbench.logs.render import render
+    from workbench.logs.source import LogFileError, open_log
+
+    try:
+        flt = _filter(args)
+    except ValueError as exc:
+        return usage_error(str(exc))
+    try:
+        fd = open_log(args.file)
+    except LogFileError as exc:
+        return usage_error(exc.message)
+    colour = args.color == "always" or (
+        args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    )
+    out = sys.stdout.buffer
+
+    def emit(lines: Iterable[bytes]) -> None:
+        pending: list[bytes] = []
+        size = 0
+        for line in lines:
+            if args.json:
+                pending.append(line)
+            else:
+                pending.append(
+                    render(parse_line(0, line), colour=colour).encode("utf-8", "replace")
+                )
+            size += len(pending[-1])
+            if size > FLUSH_BYTES:
+                out.write(b"\n".join(pending) + b"\n")
+                pending, size = [], 0
+        if pending:
+            out.write(b"\n".join(pending) + b"\n")
+        out.flush()
+
+    try:
+        end = os.fstat(fd).st_size
+        emit(scan(fd, flt, 0, end))
+        if not args.follow:
+            return 0
+        stop = stop_on_signals()
+        # Continue exactly where the scan stopped: nothing written meanwhile is missed.
+        follower = Follower(args.file, start_at=end)
+        while not stop.is_set():
+            lines = follower.poll()
+            if lines:
+                emit(line for line in lines if flt.empty or flt.matches(parse_line(0, line)))
+            else:
+                stop.wait(follower.poll_s)
+        return 0
+    finally:
+        os.close(fd)
