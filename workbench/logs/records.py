@@ -106,13 +106,13 @@ class LogRecord:
 
 def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]:
     for key in keys:
-        if key in obj:
+        if obj.get(key) is not None:
             return key, obj[key]
     for nest in NESTED_KEYS:
         inner = obj.get(nest)
         if isinstance(inner, dict):
             for key in keys:
-                if key in inner:
+                if inner.get(key) is not None:
                     return key, inner[key]
     return None, None
 

@@ -1,0 +1,147 @@
+"""Following a log through rotation, truncation and deletion: no line lost, none repeated."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from workbench.core import logging as wlog
+from workbench.logs.follow import Follower
+
+
+def collect(
+    follower: Follower, until: Callable[[list[bytes]], bool], timeout_s: float = 30
+) -> list[bytes]:
+    got: list[bytes] = []
+    deadline = time.monotonic() + timeout_s
+    while not until(got) and time.monotonic() < deadline:
+        got += follower.poll()
+        time.sleep(0.001)
+    return got
+
+
+def numbers(lines: list[bytes]) -> list[int]:
+    return [json.loads(line)["n"] for line in lines]
+
+
+def numbered_writer(path: Path, count: int, rotate_every: int, how: str) -> threading.Thread:
+    """Writes {"n": i} lines, rotating every `rotate_every` lines by `how`:
+    rename (logrotate create), copytruncate, or delete (and re-create)."""
+
+    def run() -> None:
+        fh = path.open("a")
+        for i in range(count):
+            fh.write(json.dumps({"n": i}) + "\n")
+            fh.flush()
+            if i % rotate_every == rotate_every - 1:
+                if how == "rename":
+                    fh.close()
+                    path.rename(path.with_name(f"{path.name}.{i}"))
+                    fh = path.open("a")
+                elif how == "delete":
+                    fh.close()
+                    path.unlink()
+                    time.sleep(0.02)
+                    fh = path.open("a")
+            if i % 50 == 0:
+                time.sleep(0.001)
+        fh.close()
+
+    return threading.Thread(target=run)
+
+
+def test_rotation_by_rename_loses_and_repeats_nothing(tmp_path: Path) -> None:
+    """20,000 numbered lines, the file renamed away and re-created every 997 lines: the follower
+    sees 0..19999 exactly once, in order."""
+    path = tmp_path / "app.log"
+    path.touch()
+    follower = Follower(path, from_start=True, poll_s=0.001)
+    writer = numbered_writer(path, 20_000, 997, "rename")
+    writer.start()
+    got = collect(follower, lambda g: len(g) >= 20_000)
+    writer.join()
+    got += follower.poll()
+    assert numbers(got) == list(range(20_000))
+
+
+def test_deletion_and_recreation(tmp_path: Path) -> None:
+    """The file deleted and created again: lines before and after all arrive once."""
+    path = tmp_path / "app.log"
+    path.touch()
+    follower = Follower(path, from_start=True, poll_s=0.001)
+    writer = numbered_writer(path, 3_000, 1000, "delete")
+    writer.start()
+    got = collect(follower, lambda g: len(g) >= 3_000)
+    writer.join()
+    assert numbers(got) == list(range(3_000))
+
+
+def test_truncation_starts_again_from_the_top(tmp_path: Path) -> None:
+    """copytruncate: after the file is cut to zero and written again, the new lines arrive and
+    the follower says it noticed."""
+    path = tmp_path / "app.log"
+    path.write_text("".join(json.dumps({"n": i}) + "\n" for i in range(5)))
+    notes: list[str] = []
+    follower = Follower(path, from_start=True, notice=notes.append)
+    assert numbers(follower.poll()) == [0, 1, 2, 3, 4]
+    path.write_text(json.dumps({"n": 100}) + "\n" + json.dumps({"n": 101}) + "\n")
+    assert numbers(follower.poll()) == [100, 101]
+    assert notes == ["truncated: reading from the start"]
+
+
+def test_truncated_and_refilled_past_our_position(tmp_path: Path) -> None:
+    """Truncated and refilled beyond where we were before we looked: still noticed (the byte
+    before our position is no longer a newline)."""
+    path = tmp_path / "app.log"
+    path.write_text('{"n": 0}\n')
+    follower = Follower(path, from_start=True)
+    assert numbers(follower.poll()) == [0]
+    path.write_text('{"n": 1, "pad": "xxxxxxxx"}\n')
+    assert numbers(follower.poll()) == [1]
+
+
+def test_partial_line_waits_for_its_newline(tmp_path: Path) -> None:
+    """Half a line is held back until the rest arrives."""
+    path = tmp_path / "app.log"
+    path.write_text("")
+    follower = Follower(path, from_start=True)
+    with path.open("a") as fh:
+        fh.write('{"n": 7')
+        fh.flush()
+        assert follower.poll() == []
+        fh.write("}\n")
+    assert numbers(follower.poll()) == [7]
+
+
+def test_starts_at_the_end_by_default(tmp_path: Path) -> None:
+    """Like tail -f: existing lines are not repeated, new ones come."""
+    path = tmp_path / "app.log"
+    path.write_text('{"n": 0}\n')
+    follower = Follower(path)
+    assert follower.poll() == []
+    with path.open("a") as fh:
+        fh.write('{"n": 1}\n')
+    assert numbers(follower.poll()) == [1]
+
+
+def test_our_own_rotating_log_never_loses_a_record(tmp_path: Path) -> None:
+    """Workbench's structlog file, rotated by size while a follower reads: every record, once."""
+    path = tmp_path / "workbench.log"
+    wlog.configure_logging(path, max_bytes=20_000, backups=1000)
+    follower = Follower(path, from_start=True, poll_s=0.001)
+    log = wlog.get_logger("followtest")
+
+    def write() -> None:
+        for n in range(5_000):
+            log.info("tick", n=n)
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    got = collect(follower, lambda g: len([x for x in g if b'"tick"' in x]) >= 5_000)
+    writer.join()
+    ticks = [json.loads(x)["n"] for x in got if b'"tick"' in x]
+    assert ticks == list(range(5_000))
+    assert len(list(tmp_path.glob("workbench.log.*"))) > 10
