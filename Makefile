@@ -6,7 +6,7 @@ STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids
 DEMO_ROOT := .demo/root
 
-.PHONY: setup demo test lint typecheck pytest bench-probe clean
+.PHONY: setup demo test lint typecheck pytest bench-probe bench-logs clean
 
 setup: apt $(STAMP)
 
@@ -42,6 +42,9 @@ test: lint typecheck pytest
 
 bench-probe: setup
 	$(BIN)/python bench/bench_probe.py
+
+bench-logs: setup
+	$(BIN)/python bench/bench_logs.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

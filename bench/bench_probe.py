@@ -67,6 +67,17 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def write_section(marker: str, text: str) -> None:
+    """Replace (or add) the section starting with `marker` in bench/RESULTS.md."""
+    results = REPO / "bench" / "RESULTS.md"
+    header = "# Benchmark results\n\nEach section is rewritten by its make target.\n"
+    old = results.read_text() if results.exists() else header
+    before, found, after = old.partition(marker)
+    rest = after.split("\n## ", 1) if found else [""]
+    tail = ("\n## " + rest[1]) if len(rest) > 1 else ""
+    results.write_text(before.rstrip("\n") + "\n\n" + text.rstrip("\n") + "\n" + tail)
+
+
 def main() -> int:
     out = REPO / "bench" / "out"
     shutil.rmtree(out, ignore_errors=True)
@@ -107,14 +118,7 @@ def main() -> int:
         "probes; connecting to libvirt costs its import and a socket attempt.",
     ]
     text = "\n".join(lines) + "\n"
-    results = REPO / "bench" / "RESULTS.md"
-    header = "# Benchmark results\n\nEach section is rewritten by its make target.\n\n"
-    old = results.read_text() if results.exists() else header
-    marker = "## `workbench probe --json` (issue 2)"
-    before, _, after = old.partition(marker)
-    rest = after.split("\n## ", 1)
-    tail = ("\n## " + rest[1]) if len(rest) > 1 else ""
-    results.write_text((before or header).rstrip("\n") + "\n\n" + text + tail)
+    write_section("## `workbench probe --json` (issue 2)", text)
     print(text)
     return 0
 

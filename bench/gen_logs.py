@@ -13,10 +13,23 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 LEVELS = ["debug"] * 10 + ["info"] * 80 + ["warning"] * 7 + ["error"] * 2 + ["critical"]
-EVENTS = ["probe.finished", "connection.state", "attempt.failed", "vm.transition",
-          "agent.query", "capture.collector", "fallback.served", "event.unapplied"]
-LOGGERS = ["workbench.core.runner", "workbench.virt.session", "workbench.core.recovery",
-           "workbench.virt.agent", "workbench.logs.follow"]
+EVENTS = [
+    "probe.finished",
+    "connection.state",
+    "attempt.failed",
+    "vm.transition",
+    "agent.query",
+    "capture.collector",
+    "fallback.served",
+    "event.unapplied",
+]
+LOGGERS = [
+    "workbench.core.runner",
+    "workbench.virt.session",
+    "workbench.core.recovery",
+    "workbench.virt.agent",
+    "workbench.logs.follow",
+]
 VMS = ["win11", "gaming", "ubuntu-dev", "truenas", "macos"]
 PROBES = ["pci.gpus", "iommu.groups", "vfio.binding", "guest.agent", "libvirt.domains"]
 
@@ -28,8 +41,9 @@ def lines(n: int, seed: int = 7, offset: int = 0) -> list[str]:
     for i in range(offset, offset + n):
         level = rng.choice(LEVELS)
         record = {
-            "timestamp": (start + timedelta(milliseconds=37 * i)).isoformat(
-                timespec="milliseconds").replace("+00:00", "Z"),
+            "timestamp": (start + timedelta(milliseconds=37 * i))
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
             "level": level,
             "event": rng.choice(EVENTS),
             "logger": rng.choice(LOGGERS),
@@ -40,8 +54,11 @@ def lines(n: int, seed: int = 7, offset: int = 0) -> list[str]:
             "seq": i,
         }
         if level in ("error", "critical"):
-            record["error"] = {"error": "GUEST_AGENT_TIMEOUT", "message": "no answer within 3 s",
-                               "recoverable": True}
+            record["error"] = {
+                "error": "GUEST_AGENT_TIMEOUT",
+                "message": "no answer within 3 s",
+                "recoverable": True,
+            }
         out.append(json.dumps(record))
     return out
 
@@ -51,7 +68,12 @@ def main(argv: list[str]) -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as fh:
         for chunk_start in range(0, n, 100_000):
-            fh.write("\n".join(lines(min(100_000, n - chunk_start), seed=chunk_start, offset=chunk_start)) + "\n")
+            fh.write(
+                "\n".join(
+                    lines(min(100_000, n - chunk_start), seed=chunk_start, offset=chunk_start)
+                )
+                + "\n"
+            )
     return 0
 
 

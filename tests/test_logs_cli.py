@@ -140,3 +140,16 @@ def test_follow_prints_new_records_and_exits_0_on_sigterm(tmp_path: Path) -> Non
         _, err = proc.communicate(timeout=10)
     assert proc.returncode == 0
     assert "Traceback" not in err
+
+
+def test_large_file_split_across_two_processes_keeps_order(tmp_path: Path) -> None:
+    """A 40 MB file is scanned by two processes; the output is every match, once, in order."""
+    path = tmp_path / "big.jsonl"
+    levels = ["info", "info", "error", "debug", "critical", "warning"]
+    with path.open("w") as fh:
+        for n in range(180_000):
+            fh.write(json.dumps({"level": levels[n % 6], "event": "x" * 180, "n": n}) + "\n")
+    assert path.stat().st_size > 32 << 20
+    proc = run_cli("logs", str(path), "--level", "error", "--json")
+    got = [json.loads(line)["n"] for line in proc.stdout.splitlines()]
+    assert got == [n for n in range(180_000) if n % 6 in (2, 4)]

@@ -112,9 +112,9 @@ def test_vm_retries_an_unreachable_daemon(tmp_path: Any) -> None:
         "--connect",
         f"test+unix:///default?socket={tmp_path}/none.sock",
     )
-    assert proc.returncode == 1
-    assert "attempt 1/2 failed" in proc.stderr
-    assert "systemctl start libvirtd" in proc.stderr
+    assert proc.returncode == 1, proc.stderr
+    assert "attempt 1/2 failed" in proc.stderr, proc.stderr
+    assert "systemctl start libvirtd" in proc.stderr, proc.stderr
     assert "Traceback" not in proc.stderr
 
 

@@ -6,7 +6,7 @@ import argparse
 import os
 import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
 from workbench.commands.common import stop_on_signals, usage_error
@@ -46,8 +46,8 @@ def _filter(args: argparse.Namespace) -> LogFilter:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.logs.filters import scan
     from workbench.logs.follow import Follower
+    from workbench.logs.parallel import scan_to
     from workbench.logs.records import parse_line
     from workbench.logs.render import render
     from workbench.logs.source import LogFileError, open_log
@@ -65,27 +65,25 @@ def run(args: argparse.Namespace) -> int:
     )
     out = sys.stdout.buffer
 
-    def emit(lines: Iterable[bytes]) -> None:
+    def render_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
+        """Matching lines as output chunks of about a megabyte."""
         pending: list[bytes] = []
         size = 0
         for line in lines:
-            if args.json:
-                pending.append(line)
-            else:
-                pending.append(
-                    render(parse_line(0, line), colour=colour).encode("utf-8", "replace")
-                )
-            size += len(pending[-1])
+            if not args.json:
+                line = render(parse_line(0, line), colour=colour).encode("utf-8", "replace")
+            pending.append(line)
+            size += len(line)
             if size > FLUSH_BYTES:
-                out.write(b"\n".join(pending) + b"\n")
+                yield b"\n".join(pending) + b"\n"
                 pending, size = [], 0
         if pending:
-            out.write(b"\n".join(pending) + b"\n")
-        out.flush()
+            yield b"\n".join(pending) + b"\n"
 
     try:
         end = os.fstat(fd).st_size
-        emit(scan(fd, flt, 0, end))
+        scan_to(fd, flt, 0, end, render_lines, out)
+        out.flush()
         if not args.follow:
             return 0
         stop = stop_on_signals()
@@ -94,7 +92,10 @@ def run(args: argparse.Namespace) -> int:
         while not stop.is_set():
             lines = follower.poll()
             if lines:
-                emit(line for line in lines if flt.empty or flt.matches(parse_line(0, line)))
+                chosen = (line for line in lines if flt.empty or flt.matches(parse_line(0, line)))
+                for chunk in render_lines(chosen):
+                    out.write(chunk)
+                out.flush()
             else:
                 stop.wait(follower.poll_s)
         return 0

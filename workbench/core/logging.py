@@ -6,13 +6,14 @@ import logging
 import logging.handlers
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import structlog
-from structlog.stdlib import BoundLogger
-from structlog.typing import EventDict, WrappedLogger
-
+from workbench.core._structlog import structlog
 from workbench.core.errors import WorkbenchError
+
+if TYPE_CHECKING:  # type names only: the import above must be the first to load structlog
+    from structlog.stdlib import BoundLogger
+    from structlog.typing import EventDict, WrappedLogger
 
 ROOT_LOGGER = "workbench"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024

@@ -1,0 +1,64 @@
+"""Scanning a large file on two cores: a forked child takes the second half."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterable, Iterator
+from typing import BinaryIO
+
+from workbench.logs.filters import LogFilter, scan
+
+MIN_SPLIT_BYTES = 32 << 20  # below this a second process costs more than it saves
+Render = Callable[[Iterable[bytes]], Iterator[bytes]]
+
+
+def _write(chunks: Iterator[bytes], out: BinaryIO) -> None:
+    for chunk in chunks:
+        out.write(chunk)
+
+
+def _boundary(fd: int, pos: int, end: int) -> int:
+    """The start of the first line at or after `pos`."""
+    while pos < end:
+        block = os.pread(fd, 1 << 16, pos)
+        if not block:
+            return end
+        cut = block.find(b"\n")
+        if cut >= 0:
+            return pos + cut + 1
+        pos += len(block)
+    return end
+
+
+def scan_to(fd: int, flt: LogFilter, start: int, end: int, render: Render, out: BinaryIO) -> None:
+    """Write `render(matching lines)` for [start, end) to `out`, in file order.
+
+    Large files are split at a line boundary: the parent scans the first half while a forked
+    child scans the second into a temporary file, which is copied out after. If the child
+    fails, its half is scanned again here, so the output is complete either way.
+    """
+    if end - start < MIN_SPLIT_BYTES or not hasattr(os, "fork"):
+        _write(render(scan(fd, flt, start, end)), out)
+        return
+    mid = _boundary(fd, (start + end) // 2, end)
+    out.flush()
+    with tempfile.TemporaryFile() as spill:
+        pid = os.fork()
+        if pid == 0:  # the child: never returns into the caller
+            code = 1
+            try:
+                _write(render(scan(fd, flt, mid, end)), spill)
+                spill.flush()
+                code = 0
+            finally:
+                os._exit(code)
+        _write(render(scan(fd, flt, start, mid)), out)
+        _, status = os.waitpid(pid, 0)
+        if os.waitstatus_to_exitcode(status) == 0:
+            out.flush()
+            spill.seek(0)
+            shutil.copyfileobj(spill, out, 1 << 20)
+        else:
+            _write(render(scan(fd, flt, mid, end)), out)
