@@ -25,8 +25,8 @@ $(DEMO_ROOT)/.built: $(STAMP) snapshots/hosts/demo-workstation.json workbench/ma
 	$(BIN)/python -m workbench.machines snapshots/hosts/demo-workstation.json $(DEMO_ROOT)
 	@touch $@
 
-demo: setup $(DEMO_ROOT)/.built
-	$(BIN)/workbench probe --root $(DEMO_ROOT)
+demo: setup
+	$(BIN)/workbench demo
 
 lint: setup
 	$(BIN)/ruff check workbench probes tests bench

@@ -8,11 +8,13 @@ import signal
 import subprocess
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
+
+from workbench.virt.testdriver import Domain, node_xml, write_node
+
+__all__ = ["Domain", "SessionDaemon", "node_xml", "run_qemu_ga", "write_node"]
 
 QEMU_GA = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
 LIBVIRTD = shutil.which("libvirtd") or "/usr/sbin/libvirtd"
@@ -64,48 +66,6 @@ def run_qemu_ga(workdir: Path) -> Iterator[Path]:
     finally:
         proc.terminate()
         proc.wait(10)
-
-
-@dataclass
-class Domain:
-    name: str
-    running: bool = True
-    hostdevs: list[str] = field(default_factory=list)  # "0000:01:00.0"
-    shmem_mib: int | None = None
-    agent_socket: Path | None = None
-
-
-def node_xml(domains: list[Domain]) -> str:
-    """A libvirt test-driver node file holding `domains`."""
-    parts = ["<node xmlns:test='http://libvirt.org/schemas/domain/test/1.0'>"]
-    for dom in domains:
-        devices = []
-        for bdf in dom.hostdevs:
-            d, b, rest = bdf.split(":")
-            s, f = rest.split(".")
-            devices.append(
-                "<hostdev mode='subsystem' type='pci' managed='yes'><source>"
-                f"<address domain='0x{d}' bus='0x{b}' slot='0x{s}' function='0x{f}'/>"
-                "</source></hostdev>"
-            )
-        if dom.shmem_mib is not None:
-            devices.append(
-                "<shmem name='looking-glass'><model type='ivshmem-plain'/>"
-                f"<size unit='M'>{dom.shmem_mib}</size></shmem>"
-            )
-        if dom.agent_socket is not None:
-            devices.append(
-                f"<channel type='unix'><source mode='bind' path='{dom.agent_socket}'/>"
-                "<target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
-            )
-        parts.append(
-            f"<domain type='test'><name>{dom.name}</name><uuid>{uuid.uuid4()}</uuid>"
-            "<memory>1048576</memory><vcpu>1</vcpu><os><type>hvm</type></os>"
-            f"<devices>{''.join(devices)}</devices>"
-            f"<test:runstate>{1 if dom.running else 5}</test:runstate></domain>"
-        )
-    parts.append("</node>")
-    return "".join(parts)
 
 
 class SessionDaemon:
@@ -169,9 +129,3 @@ def _children(pid: int) -> list[int]:
     out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False)
     kids = [int(p) for p in out.stdout.split()]
     return kids + [g for k in kids for g in _children(k)]
-
-
-def write_node(path: Path, domains: list[Domain]) -> Path:
-    path.write_text(node_xml(domains))
-    path.chmod(0o644)
-    return path

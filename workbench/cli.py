@@ -21,8 +21,30 @@ def build_parser() -> argparse.ArgumentParser:
         prog="workbench", description="Diagnose Linux hosts that run VMs with GPU passthrough."
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
+    parser.add_argument(
+        "--root",
+        default="/",
+        metavar="DIR",
+        help="the workbench on a recorded machine root (default: /)",
+    )
+    parser.add_argument(
+        "--connect", metavar="URI", help=f"libvirt URI (default: {DEFAULT_URI} on the live machine)"
+    )
+    parser.add_argument(
+        "--allow-actions",
+        action="store_true",
+        help="allow VM actions (start, shutdown, ...) in the workbench",
+    )
+    parser.set_defaults(module="ui")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    sub.required = True
+    demo = sub.add_parser(
+        "demo",
+        help="the workbench on the bundled demo machine and its demo hypervisor",
+        description="Open the workbench on the demo machine: a composed workstation, a "
+        "test-driver hypervisor with a GPU-passthrough VM, a real qemu-ga for it when installed.",
+    )
+    demo.add_argument("--allow-actions", action="store_true", help="allow VM actions")
+    demo.set_defaults(module="ui", demo=True)
 
     probe = sub.add_parser(
         "probe",

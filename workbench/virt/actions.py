@@ -69,10 +69,12 @@ def run_action(
     cancel: CancelToken | None = None,
     observer: Callable[[Attempt], None] | None = None,
     lifecycle: VmLifecycle | None = None,
+    conn: Any = None,
 ) -> ActionResult:
     """Do `action` to `vm` on a read-write connection. Raises VMError (code VM_NOT_FOUND for an
     unknown name) or the last WorkbenchError when retries and fallbacks are spent. With a
-    `lifecycle`, the action's effect is recorded in the VM's history (cause `action`)."""
+    `lifecycle`, the action's effect is recorded in the VM's history (cause `action`). With
+    `conn`, that read-write connection is used (and left open) instead of a new one."""
     if action not in ACTIONS:
         raise VMError(
             f"unknown action {action!r}",
@@ -89,12 +91,17 @@ def run_action(
     policy = RetryPolicy(
         attempts=retries + 1, base_delay=0.5, max_delay=10.0, retry_on=TRANSIENT_CODES
     )
-    conn = retry(
-        lambda: open_connection(uri, readonly=False),
-        policy,
-        operation=f"connect {uri}",
-        cancel=cancel,
-        observer=observe,
+    own = conn is None
+    conn = (
+        conn
+        if conn is not None
+        else retry(
+            lambda: open_connection(uri, readonly=False),
+            policy,
+            operation=f"connect {uri}",
+            cancel=cancel,
+            observer=observe,
+        )
     )
     try:
         try:
@@ -143,4 +150,5 @@ def run_action(
             lifecycle.on_action(f"operator: start ({result.served_by})", target)
         return ActionResult(vm, action, result.served_by, attempts, result.tried)
     finally:
-        conn.close()
+        if own:
+            conn.close()

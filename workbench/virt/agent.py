@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from workbench.core.errors import GuestAgentError, WorkbenchError
+from workbench.core.errors import GuestAgentError
 from workbench.core.recovery import Alternative, FallbackChain, NoAlternativeError
 
 # Read-only questions: the only commands Workbench ever sends to a guest.
@@ -252,10 +252,12 @@ def ask_agent(
     try:
         result = chain.run()
     except NoAlternativeError as exc:
-        cause = exc.cause if isinstance(exc.cause, WorkbenchError) else None
+        tried = exc.details.get("tried", [])
+        why = "; ".join(
+            f"{t['name']}: {t['skipped'] if 'skipped' in t else t['error']['message']}"
+            for t in tried
+        )
         raise GuestAgentError(
-            f"{chain.operation}: unavailable" + (f" ({cause.message})" if cause else ""),
-            details={"tried": exc.details.get("tried", [])},
-            cause=exc.cause,
+            f"{chain.operation}: unavailable ({why})", details={"tried": tried}, cause=exc.cause
         ) from exc
     return result.value, result.served_by, result.tried

@@ -1,0 +1,51 @@
+"""`workbench` (no command) and `workbench demo`: the Textual workbench."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
+
+from workbench.commands.common import usage_error
+
+if TYPE_CHECKING:
+    from workbench.ui.config import UiConfig
+
+
+@contextlib.contextmanager
+def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
+    """The UiConfig for these arguments (with the demo's environment around it)."""
+    from workbench.core.host import Host
+    from workbench.core.logging import configure_logging
+    from workbench.ui.config import UiConfig
+
+    log_path = configure_logging()
+    if getattr(args, "demo", False):
+        from workbench.demo import demo_environment
+
+        with demo_environment() as env:
+            yield UiConfig(
+                root=str(env.root),
+                connect=env.uri,
+                allow_actions=args.allow_actions,
+                log_path=log_path,
+                title="Workbench — demo machine",
+            )
+        return
+    host = Host(args.root)  # refuses a missing root with a clear error before the UI starts
+    connect = args.connect or ("qemu:///system" if host.live else None)
+    yield UiConfig(
+        root=str(host.root), connect=connect, allow_actions=args.allow_actions, log_path=log_path
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        from workbench.ui.app import WorkbenchApp
+    except ImportError as exc:  # pragma: no cover - textual is a dependency
+        return usage_error(f"the workbench UI needs textual: {exc}")
+    with ui_config(args) as config:
+        app = WorkbenchApp(config)
+        app.run()
+    return 0

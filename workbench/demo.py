@@ -1,0 +1,109 @@
+"""The demo: the composed demo machine, a test-driver hypervisor whose running VM passes its GPU
+through, a real qemu-ga answering for that VM (when installed), and the app's own log."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import workbench
+from workbench.core.errors import DependencyError
+from workbench.machines import build_root
+from workbench.virt.testdriver import Domain, write_node
+
+FACTS = (
+    Path(workbench.__file__).resolve().parent.parent
+    / "snapshots"
+    / "hosts"
+    / "demo-workstation.json"
+)
+# The guest agent answers only read-only questions in the demo: everything that could change
+# this machine is refused by qemu-ga itself.
+BLOCKED_RPCS = (
+    "guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-exec,"
+    "guest-exec-status,guest-file-open,guest-file-write,guest-fsfreeze-freeze,"
+    "guest-fsfreeze-freeze-list,guest-set-time,guest-set-user-password,guest-set-vcpus,"
+    "guest-set-memory-blocks,guest-ssh-add-authorized-keys,guest-ssh-remove-authorized-keys"
+)
+
+
+@dataclass
+class DemoEnv:
+    root: Path
+    uri: str
+    agent_socket: Path | None
+
+
+def _start_agent(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, Path | None]:
+    qga = shutil.which("qemu-ga") or (
+        "/usr/sbin/qemu-ga" if Path("/usr/sbin/qemu-ga").exists() else None
+    )
+    if qga is None:
+        return None, None
+    sock = workdir / "qga.sock"
+    with (workdir / "qga.log").open("w") as log:
+        proc = subprocess.Popen(  # noqa: S603 - our own fixed command line
+            [
+                qga,
+                "-m",
+                "unix-listen",
+                "-p",
+                str(sock),
+                "-t",
+                str(workdir),
+                "-f",
+                str(workdir / "qga.pid"),
+                "-b",
+                BLOCKED_RPCS,
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+        )
+    deadline = time.monotonic() + 5
+    while not sock.exists() and time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(0.02)
+    return (proc, sock) if sock.exists() else (proc, None)
+
+
+@contextmanager
+def demo_environment(workdir: Path | None = None, with_agent: bool = True) -> Iterator[DemoEnv]:
+    """Build the demo in a private directory; stop its agent and remove it afterwards."""
+    if not FACTS.exists():
+        raise DependencyError(
+            f"demo machine facts not found at {FACTS}",
+            remedy="Run the demo from a checkout of the repository.",
+        )
+    owned = workdir is None
+    base = Path(tempfile.mkdtemp(prefix="workbench-demo-")) if workdir is None else workdir
+    agent: subprocess.Popen[bytes] | None = None
+    try:
+        root = build_root(json.loads(FACTS.read_text()), base / "root")
+        agent, sock = _start_agent(base) if with_agent else (None, None)
+        node = write_node(
+            base / "hypervisor.xml",
+            [
+                Domain(
+                    "win11-gaming",
+                    hostdevs=["0000:01:00.0", "0000:01:00.1"],
+                    shmem_mib=32,
+                    agent_socket=sock or base / "no-agent.sock",
+                    spice_port=5900,
+                ),
+                Domain("ubuntu-dev", agent_socket=base / "ubuntu-dev-agent.sock"),
+                Domain("truenas", running=False, hostdevs=["0000:02:00.0"]),
+            ],
+        )
+        yield DemoEnv(root=root, uri=f"test://{node}", agent_socket=sock)
+    finally:
+        if agent is not None:
+            agent.terminate()
+            agent.wait(5)
+        if owned:
+            shutil.rmtree(base, ignore_errors=True)

@@ -1,0 +1,1 @@
+"""The Textual workbench. Nothing below this package imports textual."""

@@ -1,0 +1,167 @@
+"""Logs: the live JSON log on the log engine, level filter, search, follow and record details."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import TYPE_CHECKING, cast
+
+from rich.markup import escape
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Input, Label, Static
+
+from workbench.logs.filters import LogFilter
+from workbench.ui.messages import LogGrew
+from workbench.ui.widgets.log_view import LogView
+
+if TYPE_CHECKING:
+    from workbench.ui.app import WorkbenchApp
+
+
+class LogsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("e", "level('error')", "Errors", id="logs.errors"),
+        Binding("w", "level('warning')", "Warnings+", id="logs.warnings"),
+        Binding("a", "level(None)", "All", id="logs.all"),
+        Binding("slash", "search", "Search", id="logs.search"),
+        Binding("n", "next_error", "Next error", id="logs.next"),
+        Binding("F", "toggle_follow", "Follow", id="logs.follow"),
+        Binding("escape", "close_search", "Close search", show=False),
+    ]
+    DEFAULT_CSS = """
+    LogsScreen #filterline { padding: 0 1; background: $boost; }
+    LogsScreen #detail { height: 8; border-top: solid $accent; padding: 0 1; }
+    LogsScreen #search { display: none; }
+    LogsScreen #search.-open { display: block; }
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.level: str | None = None
+        self.pattern: str | None = None
+
+    @property
+    def wb(self) -> WorkbenchApp:
+        return cast("WorkbenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield Label(id="filterline")
+        yield Input(placeholder="regular expression, enter to apply", id="search")
+        yield LogView(self.wb.log_index, id="lines")
+        yield Static(id="detail")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        view = self.query_one(LogView)
+        view.refresh_size()
+        view.focus()
+        self.call_after_refresh(view.action_jump, -1)  # once the view knows its height
+        self.update_filterline()
+
+    def update_filterline(self, counting: bool = False) -> None:
+        view = self.query_one(LogView)
+        index = self.wb.log_index
+        shown = "no log" if index is None else f"{index.path}"
+        rows = view._count()
+        parts = [shown, f"level ≥ {self.level}" if self.level else "all levels"]
+        if self.pattern:
+            parts.append(f"/{self.pattern}/")
+        parts.append(f"{rows} line(s)" + (" …" if counting else ""))
+        parts.append("following" if view.follow else "[yellow]paused[/]")
+        self.query_one("#filterline", Label).update(
+            escape("  ·  ".join(parts[:-1])) + "  ·  " + parts[-1]
+        )
+
+    def current_filter(self) -> LogFilter:
+        return LogFilter(level=self.level, grep=re.compile(self.pattern) if self.pattern else None)
+
+    @work(thread=True, exclusive=True, group="log-filter", exit_on_error=False)
+    def apply_filter(self) -> None:
+        index = self.wb.log_index
+        flt = self.current_filter()
+        if index is None:
+            return
+        rows = (
+            None
+            if flt.empty
+            else [n for n in range(index.line_count) if flt.matches(index.record(n))]
+        )
+        self.app.call_from_thread(self._filtered, rows)
+
+    def _filtered(self, rows: list[int] | None) -> None:
+        self.query_one(LogView).set_rows(rows)
+        self.update_filterline()
+
+    def on_log_grew(self, message: LogGrew) -> None:
+        view = self.query_one(LogView)
+        if view.rows is None:
+            view.grew()
+        else:
+            self.apply_filter()
+        self.update_filterline()
+
+    def on_log_view_selected(self, message: LogView.Selected) -> None:
+        index = self.wb.log_index
+        if index is None:
+            return
+        record = index.record(message.number)
+        if record.malformed:
+            text = f"[dim]line {message.number + 1} is not JSON:[/]\n{escape(record.display(500))}"
+        else:
+            text = escape(json.dumps(record.fields, indent=1, ensure_ascii=False)[:2000])
+        self.query_one("#detail", Static).update(text)
+
+    def action_level(self, level: str | None) -> None:
+        self.level = level
+        self.update_filterline(counting=True)
+        self.apply_filter()
+
+    def action_search(self) -> None:
+        box = self.query_one("#search", Input)
+        box.add_class("-open")
+        box.focus()
+
+    def action_close_search(self) -> None:
+        self.query_one("#search", Input).remove_class("-open")
+        self.query_one(LogView).focus()
+
+    def on_input_submitted(self, event: Input.Submitted) -> None:
+        try:
+            re.compile(event.value)
+        except re.error as exc:
+            self.notify(f"not a regular expression: {exc}", severity="error")
+            return
+        self.pattern = event.value or None
+        self.action_close_search()
+        self.apply_filter()
+
+    def action_next_error(self) -> None:
+        view = self.query_one(LogView)
+        index = self.wb.log_index
+        if index is None:
+            return
+        start = (view.number_at(view.cursor) or 0) + 1
+        found = index.next_match(start, lambda r: r.at_least("error"))
+        if found is None:
+            self.notify("no further error")
+            return
+        row = (
+            found
+            if view.rows is None
+            else next((i for i, n in enumerate(view.rows) if n == found), None)
+        )
+        if row is None:
+            self.notify("the next error is hidden by the filter")
+            return
+        view.action_jump(row)
+
+    def action_toggle_follow(self) -> None:
+        view = self.query_one(LogView)
+        view.follow = not view.follow
+        if view.follow:
+            view.action_jump(-1)
+        self.update_filterline()

@@ -1,0 +1,92 @@
+"""Overview: every probe's verdict, root causes first, dependants saying what blocks them."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header
+
+from workbench.core.report import ProbeResult
+from workbench.ui.widgets.status_bar import ICONS, StatusBar
+
+if TYPE_CHECKING:
+    from workbench.ui.app import WorkbenchApp
+
+
+class OverviewScreen(Screen[None]):
+    BINDINGS = [
+        Binding("enter", "details", "Details", id="probe.details"),
+        Binding("R", "app.rerun", "Rerun all", id="probe.rerun"),
+    ]
+
+    @property
+    def wb(self) -> WorkbenchApp:
+        return cast("WorkbenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusBar(id="status")
+        table: DataTable[str] = DataTable(id="probes", cursor_type="row", zebra_stripes=True)
+        yield table
+        yield Footer()
+
+    def on_mount(self) -> None:
+        table = self.query_one("#probes", DataTable)
+        table.add_column("", key="icon", width=1)
+        table.add_column("Area", key="area", width=8)
+        table.add_column("Probe", key="probe", width=21)
+        table.add_column("Verdict", key="summary")
+        if not self.wb.config.stable:
+            table.add_column("ms", key="ms", width=7)
+        self.refresh_all()
+
+    def refresh_all(self) -> None:
+        table = self.query_one("#probes", DataTable)
+        for probe in self.wb.probe_classes:
+            result = self.wb.results.get(probe.id)
+            cells = self._cells(probe.id, probe.area, result)
+            if probe.id in table.rows:
+                for column, value in zip(table.columns, cells, strict=False):
+                    table.update_cell(probe.id, column, value, update_width=True)
+            else:
+                table.add_row(*cells, key=probe.id)
+        self.refresh_status()
+
+    def _cells(self, probe_id: str, area: str, result: ProbeResult | None) -> list[str]:
+        if result is None:
+            cells = [ICONS["running"], area, probe_id, "[dim]running…[/]"]
+        else:
+            summary = result.summary
+            if result.blocked_by:
+                summary = f"[dim]blocked by {', '.join(result.blocked_by)}[/]"
+            cells = [ICONS[result.status], area, probe_id, summary]
+        if not self.wb.config.stable:
+            cells.append("" if result is None else f"{result.duration_ms:.1f}")
+        return cells
+
+    def refresh_status(self) -> None:
+        counts = dict.fromkeys(("pass", "warn", "fail", "skip", "error"), 0)
+        for result in self.wb.results.values():
+            counts[result.status] += 1
+        running = len(self.wb.probe_classes) - len(self.wb.results)
+        self.query_one(StatusBar).show(
+            self.wb.host_label, self.wb.connection_label(), counts, running
+        )
+
+    def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
+        if event.row_key.value is not None:
+            self.wb.show_details(str(event.row_key.value))
+
+    def action_details(self) -> None:
+        table = self.query_one("#probes", DataTable)
+        if table.row_count == 0:
+            return
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        if key is not None:
+            self.wb.show_details(str(key))
+
+    def on_screen_resume(self) -> None:
+        self.refresh_all()

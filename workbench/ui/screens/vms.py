@@ -1,0 +1,148 @@
+"""VMs: each domain's state, GPU hostdevs and agent, and the selected VM's transitions, live."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Header, Label
+
+from workbench.core.lifecycle import Transition
+from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.widgets.status_bar import StatusBar
+
+if TYPE_CHECKING:
+    from workbench.ui.app import WorkbenchApp
+
+STATE_STYLE = {
+    "running": "green",
+    "paused": "yellow",
+    "shutoff": "dim",
+    "crashed": "red",
+    "shutdown": "yellow",
+    "undefined": "red",
+    "pmsuspended": "cyan",
+}
+
+
+class VmsScreen(Screen[None]):
+    BINDINGS = [
+        Binding("f", "fallback", "Display…", id="vm.display"),
+        Binding("s", "act('start')", "Start", id="vm.start"),
+        Binding("d", "act('shutdown')", "Shutdown", id="vm.shutdown"),
+        Binding("D", "act('destroy')", "Force off", id="vm.destroy", show=False),
+        Binding("t", "act('reboot')", "Reboot", id="vm.reboot", show=False),
+        Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
+        Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
+    ]
+    DEFAULT_CSS = """
+    VmsScreen #domains { height: 1fr; }
+    VmsScreen #timeline { height: 1fr; }
+    VmsScreen #mode { padding: 0 1; color: $text-muted; }
+    """
+
+    @property
+    def wb(self) -> WorkbenchApp:
+        return cast("WorkbenchApp", self.app)
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        yield StatusBar(id="status")
+        yield DataTable(id="domains", cursor_type="row")
+        yield Label(id="mode")
+        yield DataTable(id="timeline", cursor_type="row")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        domains = self.query_one("#domains", DataTable)
+        for key, label in (
+            ("name", "VM"),
+            ("state", "State"),
+            ("gpu", "PCI passthrough"),
+            ("agent", "Agent channel"),
+            ("display", "Display"),
+        ):
+            domains.add_column(label, key=key)
+        timeline = self.query_one("#timeline", DataTable)
+        for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
+            timeline.add_column(label, key=key)
+        mode = (
+            "actions allowed"
+            if self.wb.config.allow_actions
+            else "read-only: start with --allow-actions to act on VMs"
+        )
+        self.query_one("#mode", Label).update(mode)
+        self.refresh_domains()
+
+    def selected(self) -> str | None:
+        table = self.query_one("#domains", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else str(key)
+
+    def refresh_domains(self) -> None:
+        table = self.query_one("#domains", DataTable)
+        for dom in self.wb.domains:
+            name = dom["name"]
+            state = self.wb.vm_state(name)
+            cells = [
+                name,
+                f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
+                ", ".join(h["bdf"] for h in dom["hostdevs"]) or "[dim]none[/]",
+                (dom["agent_channel"] or {}).get("type") or "[red]missing[/]",
+                self.wb.display_choice.get(name, "[dim]auto[/]"),
+            ]
+            if name in table.rows:
+                for column, value in zip(table.columns, cells, strict=False):
+                    table.update_cell(name, column, value, update_width=True)
+            else:
+                table.add_row(*cells, key=name)
+        self.refresh_timeline()
+        self.query_one(StatusBar).show(
+            self.wb.host_label, self.wb.connection_label(), {"pass": len(self.wb.domains)}, 0
+        )
+
+    def refresh_timeline(self) -> None:
+        timeline = self.query_one("#timeline", DataTable)
+        timeline.clear()
+        vm = self.selected()
+        if vm is None:
+            return
+        for transition in self.wb.history(vm)[-200:]:
+            timeline.add_row(*self._row(transition))
+        if timeline.row_count:
+            timeline.move_cursor(row=timeline.row_count - 1)
+
+    def _row(self, t: Transition) -> list[str]:
+        when = "--:--:--" if self.wb.config.stable else t.timestamp[11:19]
+        detail = f" ({t.detail})" if t.detail else ""
+        return [when, f"{t.from_state} → [b]{t.to_state}[/]", f"{t.cause}{detail}"]
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        if event.data_table.id == "domains":
+            self.refresh_timeline()
+
+    def on_vm_transition(self, message: VmTransition) -> None:
+        self.refresh_domains()
+
+    def on_domains_loaded(self, message: DomainsLoaded) -> None:
+        self.refresh_domains()
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self.refresh_domains()
+
+    def action_act(self, action: str) -> None:
+        vm = self.selected()
+        if vm is not None:
+            self.wb.request_action(action, vm)
+
+    def action_fallback(self) -> None:
+        vm = self.selected()
+        if vm is not None:
+            self.wb.choose_display(vm)
+
+    def on_screen_resume(self) -> None:
+        self.refresh_domains()

@@ -1,0 +1,122 @@
+"""The UI's side of the hypervisor: a VirtSession whose events become messages, domain configs
+loaded on threads, actions and display choices."""
+
+from __future__ import annotations
+
+import threading
+from typing import TYPE_CHECKING, Any
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.lifecycle import Transition
+from workbench.core.recovery import FallbackChain
+from workbench.ui.config import UiConfig
+from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+
+if TYPE_CHECKING:
+    from workbench.ui.app import WorkbenchApp
+    from workbench.virt.display import DisplayPlan
+    from workbench.virt.session import VirtSession
+
+
+class VirtBridge:
+    def __init__(self, app: WorkbenchApp, config: UiConfig) -> None:
+        self.app = app
+        self.config = config
+        self.session: VirtSession | None = None
+        self.connection: dict[str, Any] | None = None
+        self.domains: list[dict[str, Any]] = []
+        self._configs: dict[str, Any] = {}
+
+    def start(self) -> None:
+        if self.config.connect is None:
+            return
+        from workbench.virt.session import VirtSession
+
+        # Actions need a read-write connection: only when the operator allowed them.
+        session = VirtSession(self.config.connect, readonly=not self.config.allow_actions)
+        session.connection_listeners.append(self._on_connection)
+        session.lifecycles.listeners.append(self._on_transition)
+        self.session = session
+        session.start()
+
+    def stop(self) -> None:
+        if self.session is not None:
+            self.session.stop(timeout_s=2)
+
+    # Called on the session's threads: only post messages from here.
+    def _on_connection(self, record: dict[str, Any]) -> None:
+        self.connection = record
+        self.app.post_message(ConnectionChanged(record))
+
+    def _on_transition(self, transition: Transition) -> None:
+        self.app.post_message(VmTransition(transition))
+
+    def state(self, vm: str) -> str:
+        return "unknown" if self.session is None else self.session.lifecycles.get(vm).state
+
+    def history(self, vm: str) -> list[Transition]:
+        return [] if self.session is None else list(self.session.lifecycles.get(vm).history)
+
+    def load_domains(self) -> None:
+        threading.Thread(target=self._load, name="load-domains", daemon=True).start()
+
+    def _load(self) -> None:
+        from workbench.virt.domains import parse_domain_xml
+
+        session = self.session
+        if session is None:
+            return
+        try:
+            xmls = session.call(
+                lambda: [d.XMLDesc(0) for d in session.connection().listAllDomains()],
+                "read domain configurations",
+            )
+        except WorkbenchError as exc:
+            self.app.call_from_thread(self.app.notify, exc.message, severity="warning")
+            return
+        configs = {}
+        for xml in xmls:
+            try:
+                config = parse_domain_xml(xml)
+            except ValueError:
+                continue
+            configs[config.name] = config
+        self._configs = configs
+        self.app.post_message(DomainsLoaded([c.to_dict() for c in configs.values()]))
+
+    def act(self, action: str, vm: str) -> None:
+        threading.Thread(target=self._act, args=(action, vm), daemon=True).start()
+
+    def _act(self, action: str, vm: str) -> None:
+        from workbench.virt.actions import run_action
+
+        session = self.session
+        if session is None or self.config.connect is None:
+            return
+        try:
+            result = run_action(
+                self.config.connect,
+                action,
+                vm,
+                retries=2,
+                lifecycle=session.lifecycles.get(vm),
+                conn=session.connection(),
+            )
+        except WorkbenchError as exc:
+            detail = f" → {exc.remedy}" if exc.remedy else ""
+            self.app.call_from_thread(
+                self.app.notify,
+                f"{action} {vm} failed: {exc.message}{detail}",
+                severity="error",
+                timeout=10,
+            )
+            return
+        self.app.call_from_thread(self.app.notify, f"{action} {vm}: done via {result.served_by}")
+
+    def display_chain(self, vm: str) -> FallbackChain[DisplayPlan] | None:
+        from workbench.virt.display import display_chain
+
+        config = self._configs.get(vm)
+        if config is None or self.config.connect is None:
+            return None
+        return display_chain(config, self.config.connect)
