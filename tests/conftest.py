@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import shutil
 import json
 import os
 import subprocess
@@ -164,3 +165,61 @@ def libvirtd() -> Iterator[Any]:
         yield daemon
     finally:
         daemon.close()
+
+
+# --- UI ---------------------------------------------------------------------------------------
+
+def _snapshot_dirname(cls: type, *, test_location: Any) -> str:
+    """Snapshot SVGs live in the top-level snapshots/ folder, one folder per test module."""
+    return str(REPO / "snapshots" / "ui" / test_location.basename)
+
+
+try:
+    import pytest_textual_snapshot
+
+    pytest_textual_snapshot.SVGImageExtension.dirname = classmethod(  # type: ignore[method-assign,assignment]
+        _snapshot_dirname
+    )
+except ImportError:  # pragma: no cover - the plugin is pinned in requirements.lock
+    pass
+
+
+def sample_log(path: Path) -> Path:
+    """A deterministic JSON-lines log with every level, a VM, a malformed line."""
+    levels = ["info", "debug", "info", "warning", "info", "error", "info", "critical"]
+    lines = []
+    for n in range(40):
+        record = {"timestamp": f"2026-11-22T10:{n // 60:02d}:{n % 60:02d}.000Z",
+                  "level": levels[n % 8], "event": f"step {n}", "logger": "workbench.demo",
+                  "vm": "win11-gaming" if n % 3 else "ubuntu-dev"}
+        lines.append(json.dumps(record))
+    lines.insert(20, "this line is not JSON")
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def demo_env() -> Iterator[Any]:
+    """The demo environment at a fixed path (snapshots must not show random temp names)."""
+    from workbench.demo import demo_environment
+
+    base = Path("/tmp/workbench-ui-demo")
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    with demo_environment(base) as env:
+        yield env
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
+def make_app(tmp_path: Path) -> Any:
+    """Build the app through the same config object the CLI builds."""
+    from workbench.ui.app import WorkbenchApp
+    from workbench.ui.config import UiConfig
+
+    def make(root: str | Path, connect: str | None = None, **kw: Any) -> WorkbenchApp:
+        kw.setdefault("log_path", sample_log(tmp_path / "workbench.log"))
+        config = UiConfig(root=str(root), connect=connect, stable=True, **kw)
+        return WorkbenchApp(config)
+
+    return make

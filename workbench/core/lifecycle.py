@@ -153,6 +153,14 @@ class VmLifecycle:
                 made.append(moved)
         return self._emit(made)
 
+    def note(self, cause: str, detail: str) -> list[Transition]:
+        """Record something that happened to the VM without a state change (an operator's
+        request, before its effect arrives as an event)."""
+        with self._lock:
+            transition = Transition(_now(), self.vm, self.state, self.state, cause, detail)
+            self.history.append(transition)
+        return self._emit([transition])
+
     def on_action(self, action: str, to: str) -> list[Transition]:
         """Record an operator action that put the VM in state `to` (e.g. shutdown requested)."""
         with self._lock:

@@ -241,6 +241,8 @@ class WorkbenchApp(App[int]):
 
     def _forward(self, message: Message) -> None:
         """Hand a state change to the screen on show; the others refresh when shown again."""
+        if not self.screen_stack:
+            return  # shutting down: late messages from threads have nowhere to go
         screen = self.screen
         if isinstance(screen, OverviewScreen):
             screen.refresh_all()

@@ -1,4 +1,8 @@
-"""Messages the workers and the libvirt threads send to the UI ("attributes down, messages up")."""
+"""Messages the workers and the libvirt threads send to the UI ("attributes down, messages up").
+
+They go to the app, which hands copies to the screen on show; none of them bubbles, or a copy
+would come back up to the app and be handed down again.
+"""
 
 from __future__ import annotations
 
@@ -13,45 +17,45 @@ from workbench.core.report import ProbeResult, Report
 
 
 @dataclass
-class ProbeFinished(Message):
+class ProbeFinished(Message, bubble=False):
     result: ProbeResult
 
 
 @dataclass
-class ProbesDone(Message):
+class ProbesDone(Message, bubble=False):
     report: Report
 
 
 @dataclass
-class VmTransition(Message):
+class VmTransition(Message, bubble=False):
     transition: Transition
 
 
 @dataclass
-class ConnectionChanged(Message):
+class ConnectionChanged(Message, bubble=False):
     record: dict[str, Any]
 
 
 @dataclass
-class DomainsLoaded(Message):
+class DomainsLoaded(Message, bubble=False):
     domains: list[dict[str, Any]]
 
 
 @dataclass
-class RetryProgress(Message):
+class RetryProgress(Message, bubble=False):
     """One attempt of a retry the operator started (for the countdown)."""
 
     attempt: Attempt
 
 
 @dataclass
-class RetryFinished(Message):
+class RetryFinished(Message, bubble=False):
     ok: bool
     detail: str
 
 
 @dataclass
-class LogGrew(Message):
+class LogGrew(Message, bubble=False):
     """New lines were indexed; replaces an earlier one still in the queue."""
 
     lines: int

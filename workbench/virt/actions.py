@@ -119,6 +119,8 @@ def run_action(
 
             return lambda: retry(run, policy, operation=what, cancel=cancel, observer=observe)
 
+        if lifecycle is not None:
+            lifecycle.note("action", f"operator: {action} requested")
         primary = call(getattr(dom, method), f"{action} {vm}")
         target = ACTIONS[action][1]
         if action != "start":

@@ -1,0 +1,160 @@
+"""The workbench driven with Textual's Pilot: behaviour, not pixels."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from textual.message import Message
+from textual.pilot import Pilot
+from textual.widgets import DataTable
+
+from tests.virt_helpers import SessionDaemon
+from workbench.ui.messages import ProbeFinished, ProbesDone, RetryFinished, RetryProgress
+from workbench.ui.screens.details import DetailsScreen
+from workbench.ui.widgets.log_view import LogView
+from workbench.ui.widgets.status_bar import StatusBar
+
+
+async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached")
+        await pilot.pause(0.05)
+
+
+async def test_probe_results_arrive_in_report_order(make_app: Callable[..., Any],
+                                                     make_root: Callable[..., Path]) -> None:
+    """Each probe's result is a message, in report order, then ProbesDone; the table fills."""
+    seen: list[Message] = []
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(message_hook=seen.append) as pilot:
+        await until(pilot, lambda: app.report is not None)
+        await pilot.pause()
+        table = app.screen.query_one("#probes", DataTable)
+        assert table.row_count == len(app.probe_classes)
+    finished = [m.result.id for m in seen if isinstance(m, ProbeFinished)]
+    assert finished == [p.id for p in app.probe_classes]
+    done = [i for i, m in enumerate(seen) if isinstance(m, ProbesDone)]
+    last_finished = max(i for i, m in enumerate(seen) if isinstance(m, ProbeFinished))
+    assert done and done[0] > last_finished
+
+
+async def test_retry_with_backoff_counts_attempts(make_app: Callable[..., Any],
+                                                  make_root: Callable[..., Path],
+                                                  minimal_facts: dict[str, Any]) -> None:
+    """b on a failing probe: three attempts reported with their countdown, then it gives up."""
+    root = make_root(minimal_facts)
+    (root / "proc/cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t: fpu\n")
+    seen: list[Message] = []
+    app = make_app(root, retry_attempts=3, retry_base_delay_s=0.05)
+    async with app.run_test(message_hook=seen.append) as pilot:
+        await until(pilot, lambda: app.report is not None)
+        app.show_details("cpu.virtualization")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        await pilot.press("b")
+        await until(pilot, lambda: any(isinstance(m, RetryFinished) for m in seen))
+    attempts = [m.attempt for m in seen if isinstance(m, RetryProgress)]
+    assert [(a.number, a.ok) for a in attempts] == [(1, False), (2, False), (3, False)]
+    assert [a.delay_s is not None for a in attempts] == [True, True, False]
+    finished = next(m for m in seen if isinstance(m, RetryFinished))
+    assert not finished.ok and "still fail" in finished.detail
+
+
+async def test_cancel_stops_a_waiting_retry(make_app: Callable[..., Any],
+                                            make_root: Callable[..., Path],
+                                            minimal_facts: dict[str, Any]) -> None:
+    """x during the countdown cancels: no further attempt."""
+    root = make_root(minimal_facts)
+    (root / "proc/cpuinfo").write_text("processor\t: 0\nflags\t: fpu\n")
+    seen: list[Message] = []
+    app = make_app(root, retry_attempts=5, retry_base_delay_s=30)
+    async with app.run_test(message_hook=seen.append) as pilot:
+        await until(pilot, lambda: app.report is not None)
+        app.show_details("cpu.virtualization")
+        await pilot.pause()
+        await pilot.press("b")
+        await until(pilot, lambda: any(isinstance(m, RetryProgress) for m in seen))
+        await pilot.press("x")
+        await until(pilot, lambda: any(isinstance(m, RetryFinished) for m in seen))
+    assert len([m for m in seen if isinstance(m, RetryProgress)]) == 1
+    assert "cancelled" in next(m for m in seen if isinstance(m, RetryFinished)).detail
+
+
+async def test_fallback_choice_changes_the_display(make_app: Callable[..., Any],
+                                                   demo_env: Any) -> None:
+    """f on a VM lists the display alternatives; choosing the URI records it in the table."""
+    app = make_app(demo_env.root, demo_env.uri)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(app.domains) == 3)
+        await pilot.press("v")
+        await pilot.pause()
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("win11-gaming"))
+        await pilot.press("f")
+        await pilot.pause()
+        await pilot.press("down", "down", "enter")  # looking-glass and viewer are unavailable
+        await until(pilot, lambda: "win11-gaming" in app.display_choice)
+        assert app.display_choice["win11-gaming"] == "uri"
+        assert table.get_cell("win11-gaming", "display") == "uri"
+
+
+async def test_read_only_refuses_actions(make_app: Callable[..., Any], demo_env: Any) -> None:
+    """Without --allow-actions the VM screen says so and nothing changes."""
+    app = make_app(demo_env.root, demo_env.uri)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(app.domains) == 3)
+        await pilot.press("v", "p")
+        await pilot.pause()
+        assert app.vm_state("ubuntu-dev") == "running"
+        assert any("allow-actions" in str(n.message) for n in app._notifications)
+
+
+async def test_allowed_action_moves_the_vm(make_app: Callable[..., Any], demo_env: Any) -> None:
+    """With --allow-actions, p suspends the selected VM; the timeline records the operator."""
+    app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(app.domains) == 3)
+        await pilot.press("v")
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("ubuntu-dev"))
+        await pilot.press("p")
+        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "paused")
+        causes = [t.cause for t in app.history("ubuntu-dev")]
+        assert "action" in causes
+
+
+async def test_logs_filter_to_errors(make_app: Callable[..., Any],
+                                     make_root: Callable[..., Path]) -> None:
+    """e shows only errors and worse; a shows everything again."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        view = app.screen.query_one(LogView)
+        await until(pilot, lambda: view._count() == 41)
+        await pilot.press("e")
+        await until(pilot, lambda: view.rows is not None)
+        assert view._count() == 10  # 5 error + 5 critical of 40
+        await pilot.press("a")
+        await until(pilot, lambda: view.rows is None)
+
+
+async def test_killed_daemon_shows_reconnecting_then_recovers(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], libvirtd: SessionDaemon
+) -> None:
+    """The real session libvirtd dies under the workbench: the bar says reconnecting; when the
+    daemon is back it says connected again."""
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    app = make_app(make_root("asrock-z170-gtx960"), uri)
+    async with app.run_test(size=(120, 30)) as pilot:
+        bar = app.screen.query_one(StatusBar)
+        await until(pilot, lambda: "connected" in str(bar.render()))
+        libvirtd.kill()
+        await until(pilot, lambda: "reconnecting" in str(bar.render()))
+        libvirtd.start()
+        await until(pilot, lambda: "libvirt: connected" in str(bar.render()), 30)
