@@ -100,10 +100,14 @@ class PciGpus(Probe):
                 )
             )
         status = worst(findings)
-        if candidates and not any(g["isolated"] for g in candidates):
+        if not inv.groups:
+            status = "warn"  # isolation cannot be judged; iommu.enabled fails with the cause
+        elif candidates and not any(g["isolated"] for g in candidates):
             status = "fail"
         isolated = [g["bdf"] for g in candidates if g["isolated"]]
-        if isolated:
+        if not inv.groups:
+            summary = f"{len(found)} GPU(s); isolation unknown without IOMMU groups"
+        elif isolated:
             summary = f"{len(found)} GPU(s); passthrough-ready: {', '.join(isolated)}"
         elif candidates:
             summary = f"{len(found)} GPU(s); none of the guest candidates is isolated"

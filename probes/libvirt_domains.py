@@ -108,7 +108,7 @@ class LibvirtDomains(Probe):
             listed = conn.listAllDomains()
         except libvirt.libvirtError as exc:
             raise from_libvirt(exc, "list domains", uri) from exc
-        for dom in listed:
+        for dom in sorted(listed, key=lambda d: d.name()):  # a stable order for reports
             try:
                 state = state_name(dom.state()[0])
                 config = parse_domain_xml(dom.XMLDesc(0))

@@ -212,13 +212,32 @@ def demo_env() -> Iterator[Any]:
 
 
 @pytest.fixture
+def fixed_root() -> Iterator[Callable[..., Path]]:
+    """Like make_root, at a fixed path: snapshots must not show random temp names."""
+    base = Path("/tmp/workbench-ui-roots")
+    shutil.rmtree(base, ignore_errors=True)
+    counter = iter(range(100))
+
+    def make(facts: dict[str, Any] | str, **changes: Any) -> Path:
+        data = load_facts(facts) if isinstance(facts, str) else copy.deepcopy(facts)
+        data.update(changes)
+        return build_root(data, base / f"root{next(counter)}")
+
+    yield make
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture
 def make_app(tmp_path: Path) -> Any:
     """Build the app through the same config object the CLI builds."""
     from workbench.ui.app import WorkbenchApp
     from workbench.ui.config import UiConfig
 
     def make(root: str | Path, connect: str | None = None, **kw: Any) -> WorkbenchApp:
-        kw.setdefault("log_path", sample_log(tmp_path / "workbench.log"))
+        if "log_path" not in kw:  # a fixed path: the log view shows it in snapshots
+            log_dir = Path("/tmp/workbench-ui-log")
+            log_dir.mkdir(exist_ok=True)
+            kw["log_path"] = sample_log(log_dir / "workbench.log")
         config = UiConfig(root=str(root), connect=connect, stable=True, **kw)
         return WorkbenchApp(config)
 

@@ -82,7 +82,8 @@ class VirtBridge:
                 continue
             configs[config.name] = config
         self._configs = configs
-        self.app.post_message(DomainsLoaded([c.to_dict() for c in configs.values()]))
+        ordered = sorted(configs.values(), key=lambda c: c.name)
+        self.app.post_message(DomainsLoaded([c.to_dict() for c in ordered]))
 
     def act(self, action: str, vm: str) -> None:
         threading.Thread(target=self._act, args=(action, vm), daemon=True).start()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -34,25 +35,29 @@ class OverviewScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        table = self.query_one("#probes", DataTable)
-        table.add_column("", key="icon", width=1)
-        table.add_column("Area", key="area", width=8)
-        table.add_column("Probe", key="probe", width=21)
-        table.add_column("Verdict", key="summary")
-        if not self.wb.config.stable:
-            table.add_column("ms", key="ms", width=7)
         self.refresh_all()
 
     def refresh_all(self) -> None:
+        """Rebuild the table from the results (12 rows: cheap), so column widths always fit the
+        current verdicts exactly; the cursor stays where the operator left it."""
         table = self.query_one("#probes", DataTable)
-        for probe in self.wb.probe_classes:
-            result = self.wb.results.get(probe.id)
-            cells = self._cells(probe.id, probe.area, result)
-            if probe.id in table.rows:
-                for column, value in zip(table.columns, cells, strict=False):
-                    table.update_cell(probe.id, column, value, update_width=True)
-            else:
-                table.add_row(*cells, key=probe.id)
+        cursor = table.cursor_coordinate
+        table.clear(columns=True)
+        table.add_column("", key="icon", width=1)
+        table.add_column("Area", key="area", width=8)
+        table.add_column("Probe", key="probe", width=21)
+        rows = [
+            (p.id, self._cells(p.id, p.area, self.wb.results.get(p.id)))
+            for p in self.wb.probe_classes
+        ]
+        # Widths measured here, not lazily by the table: the layout is the same on every refresh.
+        verdict = max([7, *(Text.from_markup(cells[3]).cell_len for _, cells in rows)])
+        table.add_column("Verdict", key="summary", width=verdict)
+        if not self.wb.config.stable:
+            table.add_column("ms", key="ms", width=7)
+        for key, cells in rows:
+            table.add_row(*cells, key=key)
+        table.cursor_coordinate = cursor
         self.refresh_status()
 
     def _cells(self, probe_id: str, area: str, result: ProbeResult | None) -> list[str]:

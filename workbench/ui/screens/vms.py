@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, cast
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.screen import Screen
@@ -16,6 +17,7 @@ from workbench.ui.widgets.status_bar import StatusBar
 if TYPE_CHECKING:
     from workbench.ui.app import WorkbenchApp
 
+COLUMNS = ("name", "state", "gpu", "agent", "display")
 STATE_STYLE = {
     "running": "green",
     "paused": "yellow",
@@ -56,15 +58,6 @@ class VmsScreen(Screen[None]):
         yield Footer()
 
     def on_mount(self) -> None:
-        domains = self.query_one("#domains", DataTable)
-        for key, label in (
-            ("name", "VM"),
-            ("state", "State"),
-            ("gpu", "PCI passthrough"),
-            ("agent", "Agent channel"),
-            ("display", "Display"),
-        ):
-            domains.add_column(label, key=key)
         timeline = self.query_one("#timeline", DataTable)
         for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
             timeline.add_column(label, key=key)
@@ -84,25 +77,41 @@ class VmsScreen(Screen[None]):
         return None if key is None else str(key)
 
     def refresh_domains(self) -> None:
+        """Rebuild the VM table (a handful of rows) with widths measured here, keeping the
+        operator's row: the same layout on every refresh."""
         table = self.query_one("#domains", DataTable)
+        selected = self.selected()
+        rows = []
         for dom in self.wb.domains:
             name = dom["name"]
             state = self.wb.vm_state(name)
-            cells = [
-                name,
-                f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
-                ", ".join(h["bdf"] for h in dom["hostdevs"]) or "[dim]none[/]",
-                (dom["agent_channel"] or {}).get("type") or "[red]missing[/]",
-                self.wb.display_choice.get(name, "[dim]auto[/]"),
-            ]
-            if name in table.rows:
-                for column, value in zip(table.columns, cells, strict=False):
-                    table.update_cell(name, column, value, update_width=True)
-            else:
-                table.add_row(*cells, key=name)
+            rows.append(
+                (
+                    name,
+                    [
+                        name,
+                        f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
+                        ", ".join(h["bdf"] for h in dom["hostdevs"]) or "[dim]none[/]",
+                        (dom["agent_channel"] or {}).get("type") or "[red]missing[/]",
+                        self.wb.display_choice.get(name, "[dim]auto[/]"),
+                    ],
+                )
+            )
+        table.clear(columns=True)
+        labels = ("VM", "State", "PCI passthrough", "Agent channel", "Display")
+        for i, (key, label) in enumerate(zip(COLUMNS, labels, strict=True)):
+            width = max([len(label), *(Text.from_markup(c[i]).cell_len for _, c in rows)])
+            table.add_column(label, key=key, width=width)
+        for name, cells in rows:
+            table.add_row(*cells, key=name)
+        if selected is not None and selected in table.rows:
+            table.move_cursor(row=table.get_row_index(selected))
         self.refresh_timeline()
-        self.query_one(StatusBar).show(
-            self.wb.host_label, self.wb.connection_label(), {"pass": len(self.wb.domains)}, 0
+        running = sum(self.wb.vm_state(d["name"]) == "running" for d in self.wb.domains)
+        self.query_one(StatusBar).show_text(
+            self.wb.host_label,
+            self.wb.connection_label(),
+            f"{len(self.wb.domains)} VMs, {running} running",
         )
 
     def refresh_timeline(self) -> None:
