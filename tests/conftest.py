@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import copy
-import shutil
 import json
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -169,6 +169,7 @@ def libvirtd() -> Iterator[Any]:
 
 # --- UI ---------------------------------------------------------------------------------------
 
+
 def _snapshot_dirname(cls: type, *, test_location: Any) -> str:
     """Snapshot SVGs live in the top-level snapshots/ folder, one folder per test module."""
     return str(REPO / "snapshots" / "ui" / test_location.basename)
@@ -189,9 +190,13 @@ def sample_log(path: Path) -> Path:
     levels = ["info", "debug", "info", "warning", "info", "error", "info", "critical"]
     lines = []
     for n in range(40):
-        record = {"timestamp": f"2026-11-22T10:{n // 60:02d}:{n % 60:02d}.000Z",
-                  "level": levels[n % 8], "event": f"step {n}", "logger": "workbench.demo",
-                  "vm": "win11-gaming" if n % 3 else "ubuntu-dev"}
+        record = {
+            "timestamp": f"2026-11-22T10:{n // 60:02d}:{n % 60:02d}.000Z",
+            "level": levels[n % 8],
+            "event": f"step {n}",
+            "logger": "workbench.demo",
+            "vm": "win11-gaming" if n % 3 else "ubuntu-dev",
+        }
         lines.append(json.dumps(record))
     lines.insert(20, "this line is not JSON")
     path.write_text("\n".join(lines) + "\n")

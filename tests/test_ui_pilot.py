@@ -27,8 +27,9 @@ async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: flo
         await pilot.pause(0.05)
 
 
-async def test_probe_results_arrive_in_report_order(make_app: Callable[..., Any],
-                                                     make_root: Callable[..., Path]) -> None:
+async def test_probe_results_arrive_in_report_order(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
     """Each probe's result is a message, in report order, then ProbesDone; the table fills."""
     seen: list[Message] = []
     app = make_app(make_root("asrock-z170-gtx960"))
@@ -44,9 +45,9 @@ async def test_probe_results_arrive_in_report_order(make_app: Callable[..., Any]
     assert done and done[0] > last_finished
 
 
-async def test_retry_with_backoff_counts_attempts(make_app: Callable[..., Any],
-                                                  make_root: Callable[..., Path],
-                                                  minimal_facts: dict[str, Any]) -> None:
+async def test_retry_with_backoff_counts_attempts(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
     """b on a failing probe: three attempts reported with their countdown, then it gives up."""
     root = make_root(minimal_facts)
     (root / "proc/cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t: fpu\n")
@@ -66,9 +67,9 @@ async def test_retry_with_backoff_counts_attempts(make_app: Callable[..., Any],
     assert not finished.ok and "still fail" in finished.detail
 
 
-async def test_cancel_stops_a_waiting_retry(make_app: Callable[..., Any],
-                                            make_root: Callable[..., Path],
-                                            minimal_facts: dict[str, Any]) -> None:
+async def test_cancel_stops_a_waiting_retry(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
     """x during the countdown cancels: no further attempt."""
     root = make_root(minimal_facts)
     (root / "proc/cpuinfo").write_text("processor\t: 0\nflags\t: fpu\n")
@@ -86,8 +87,9 @@ async def test_cancel_stops_a_waiting_retry(make_app: Callable[..., Any],
     assert "cancelled" in next(m for m in seen if isinstance(m, RetryFinished)).detail
 
 
-async def test_fallback_choice_changes_the_display(make_app: Callable[..., Any],
-                                                   demo_env: Any) -> None:
+async def test_fallback_choice_changes_the_display(
+    make_app: Callable[..., Any], demo_env: Any
+) -> None:
     """f on a VM lists the display alternatives; choosing the URI records it in the table."""
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(120, 30)) as pilot:
@@ -129,8 +131,9 @@ async def test_allowed_action_moves_the_vm(make_app: Callable[..., Any], demo_en
         assert "action" in causes
 
 
-async def test_logs_filter_to_errors(make_app: Callable[..., Any],
-                                     make_root: Callable[..., Path]) -> None:
+async def test_logs_filter_to_errors(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
     """e shows only errors and worse; a shows everything again."""
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(size=(120, 30)) as pilot:

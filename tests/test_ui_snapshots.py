@@ -43,8 +43,9 @@ def domains_loaded(pilot: Pilot[Any]) -> bool:
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_overview_demo(snap_compare: Any, make_app: Callable[..., Any], demo_env: Any,
-                       size: tuple[int, int]) -> None:
+def test_overview_demo(
+    snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, size: tuple[int, int]
+) -> None:
     """The demo machine's overview: every hardware probe passes (green), libvirt connected,
     libvirt.domains warns, guest.agent fails for ubuntu-dev (no agent); the tally in the bar."""
 
@@ -55,8 +56,12 @@ def test_overview_demo(snap_compare: Any, make_app: Callable[..., Any], demo_env
     assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_overview_no_iommu(snap_compare: Any, make_app: Callable[..., Any],
-                           fixed_root: Callable[..., Path], minimal_facts: dict[str, Any]) -> None:
+def test_overview_no_iommu(
+    snap_compare: Any,
+    make_app: Callable[..., Any],
+    fixed_root: Callable[..., Path],
+    minimal_facts: dict[str, Any],
+) -> None:
     """A machine without an IOMMU: iommu.enabled fails with its remedy first; iommu.groups and
     vfio.binding say 'blocked by iommu.enabled' instead of failing on their own."""
     devices = [{**d, "iommu_group": None} for d in minimal_facts["devices"]]
@@ -68,8 +73,12 @@ def test_overview_no_iommu(snap_compare: Any, make_app: Callable[..., Any],
     assert snap_compare(make_app(root), terminal_size=(100, 24), run_before=run_before)
 
 
-def test_details_error_chain(snap_compare: Any, make_app: Callable[..., Any],
-                             fixed_root: Callable[..., Path], minimal_facts: dict[str, Any]) -> None:
+def test_details_error_chain(
+    snap_compare: Any,
+    make_app: Callable[..., Any],
+    fixed_root: Callable[..., Path],
+    minimal_facts: dict[str, Any],
+) -> None:
     """Probe details of cpu.virtualization on a root without cpuinfo: status ERROR, the
     HOST_READ_ERROR message, its context (probes.cpu.virtualization::run), its cause and remedy."""
     root = fixed_root(minimal_facts, hostname="broken-root")
@@ -93,12 +102,14 @@ def test_vms_with_timeline(snap_compare: Any, make_app: Callable[..., Any], demo
         await pilot.press("v")  # the VMs screen
         await select_vm(pilot, "win11-gaming")
 
-    assert snap_compare(make_app(demo_env.root, demo_env.uri), terminal_size=(100, 24),
-                        run_before=run_before)
+    assert snap_compare(
+        make_app(demo_env.root, demo_env.uri), terminal_size=(100, 24), run_before=run_before
+    )
 
 
-def test_logs_errors_only(snap_compare: Any, make_app: Callable[..., Any],
-                          fixed_root: Callable[..., Path]) -> None:
+def test_logs_errors_only(
+    snap_compare: Any, make_app: Callable[..., Any], fixed_root: Callable[..., Path]
+) -> None:
     """The log view filtered to errors: only ERROR and CRITICAL lines (red), the filter line
     says 'level ≥ error · 10 line(s)', the detail pane shows the selected record."""
 
@@ -114,8 +125,12 @@ def test_logs_errors_only(snap_compare: Any, make_app: Callable[..., Any],
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
 
 
-def test_retry_countdown(snap_compare: Any, make_app: Callable[..., Any],
-                         fixed_root: Callable[..., Path], minimal_facts: dict[str, Any]) -> None:
+def test_retry_countdown(
+    snap_compare: Any,
+    make_app: Callable[..., Any],
+    fixed_root: Callable[..., Path],
+    minimal_facts: dict[str, Any],
+) -> None:
     """Probe details during a retry with backoff: 'attempt 1/3 failed: … retrying in 30s
     (x to cancel)' under the verdict."""
     root = fixed_root(minimal_facts, hostname="retry-box")
@@ -144,11 +159,14 @@ def test_fallback_chooser(snap_compare: Any, make_app: Callable[..., Any], demo_
         await pilot.press("f")  # the chooser
         await pilot.pause()
 
-    assert snap_compare(make_app(demo_env.root, demo_env.uri), terminal_size=(100, 24),
-                        run_before=run_before)
+    assert snap_compare(
+        make_app(demo_env.root, demo_env.uri), terminal_size=(100, 24), run_before=run_before
+    )
 
 
-def test_help(snap_compare: Any, make_app: Callable[..., Any], fixed_root: Callable[..., Path]) -> None:
+def test_help(
+    snap_compare: Any, make_app: Callable[..., Any], fixed_root: Callable[..., Path]
+) -> None:
     """The help screen over the overview: every key of every screen."""
 
     async def run_before(pilot: Pilot[Any]) -> None:

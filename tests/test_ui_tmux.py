@@ -1,0 +1,81 @@
+"""`workbench demo` in a real terminal (tmux), driven as a user would: keys in, screen out."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import WORKBENCH
+
+
+@pytest.fixture
+def tmux(tmp_path: Path) -> Iterator[str]:
+    if shutil.which("tmux") is None:
+        pytest.skip("tmux not installed")
+    name = f"wb-{uuid.uuid4().hex[:8]}"
+    env = {**os.environ, "XDG_STATE_HOME": str(tmp_path), "TERM": "xterm-256color"}
+    subprocess.run(
+        [
+            "tmux",
+            "new-session",
+            "-d",
+            "-s",
+            name,
+            "-x",
+            "120",
+            "-y",
+            "32",
+            f"{WORKBENCH} demo; echo EXITED $?; sleep 30",
+        ],
+        check=True,
+        env=env,
+    )
+    yield name
+    subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+def screen(session: str) -> str:
+    return subprocess.run(
+        ["tmux", "capture-pane", "-t", session, "-p"], capture_output=True, text=True, check=True
+    ).stdout
+
+
+def wait_for(session: str, text: str, timeout_s: float = 30) -> str:
+    deadline = time.monotonic() + timeout_s
+    shown = ""
+    while time.monotonic() < deadline:
+        shown = screen(session)
+        if text in shown:
+            return shown
+        time.sleep(0.1)
+    raise AssertionError(f"{text!r} never appeared; the screen was:\n{shown}")
+
+
+def keys(session: str, *names: str) -> None:
+    subprocess.run(["tmux", "send-keys", "-t", session, *names], check=True)
+
+
+def test_demo_as_a_user(tmux: str) -> None:
+    """Overview with every verdict, the VMs with the passed-through GPU, the log, help; q quits."""
+    shown = wait_for(tmux, "answer: win11-gaming")
+    assert "pci.gpus" in shown and "passthrough-ready: 0000:01:00.0" in shown
+    assert "libvirt: connected" in shown
+    keys(tmux, "v")
+    shown = wait_for(tmux, "Agent channel")  # the VMs screen
+    assert "0000:01:00.0, 0000:01:00.1" in wait_for(tmux, "win11-gaming")
+    assert "read-only" in shown
+    keys(tmux, "l")
+    wait_for(tmux, "following")
+    keys(tmux, "?")
+    wait_for(tmux, "retry with backoff")
+    keys(tmux, "Escape")  # alone: escape then q at once would read as alt+q
+    time.sleep(0.3)
+    keys(tmux, "q")
+    wait_for(tmux, "EXITED 0")
