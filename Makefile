@@ -4,9 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux
-DEMO_ROOT := .demo/root
 
-.PHONY: setup demo test lint typecheck pytest bench-probe bench-logs clean
+.PHONY: setup demo test lint typecheck pytest bench-probe bench-logs bench-ui clean
 
 setup: apt $(STAMP)
 
@@ -18,11 +17,6 @@ $(STAMP): pyproject.toml requirements.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
-	@touch $@
-
-$(DEMO_ROOT)/.built: $(STAMP) snapshots/hosts/demo-workstation.json workbench/machines.py
-	@rm -rf $(DEMO_ROOT)
-	$(BIN)/python -m workbench.machines snapshots/hosts/demo-workstation.json $(DEMO_ROOT)
 	@touch $@
 
 demo: setup
@@ -45,6 +39,9 @@ bench-probe: setup
 
 bench-logs: setup
 	$(BIN)/python bench/bench_logs.py
+
+bench-ui: setup
+	$(BIN)/python bench/bench_ui.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

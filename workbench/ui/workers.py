@@ -79,7 +79,7 @@ def probe_retry(
 class LogFeeder:
     """Indexes the log in time-boxed batches, then watches it grow; posts LogGrew."""
 
-    def __init__(self, index: LogIndex, post: Post, poll_s: float = 0.02) -> None:
+    def __init__(self, index: LogIndex, post: Post, poll_s: float = 0.005) -> None:
         self.index = index
         self.post = post
         self.poll_s = poll_s
