@@ -20,6 +20,7 @@ from workbench.ui.config import UiConfig
 from workbench.ui.messages import (
     ConnectionChanged,
     DomainsLoaded,
+    HardwareChanged,
     LogGrew,
     ProbeFinished,
     ProbesDone,
@@ -80,6 +81,7 @@ class WorkbenchApp(App[int]):
         self.log_index: LogIndex | None = None
         self._feeder: LogFeeder | None = None
         self._retry_cancel: CancelToken | None = None
+        self._watcher: Any = None
 
     # --- shared state the screens read -----------------------------------------------------
 
@@ -109,10 +111,39 @@ class WorkbenchApp(App[int]):
                 self._feeder.start()
         self.run_all_probes()
         self.virt.start()
+        if self.config.root == "/":
+            from workbench.core.hwwatch import HardwareWatcher
+
+            self._watcher = HardwareWatcher(
+                lambda c: self.post_message(HardwareChanged(c.action, c.bdf, c.driver))
+            )
+            self._watcher.start()
+
+    # Probes whose verdict depends on which PCI devices exist and which driver holds them.
+    PCI_PROBES = ("iommu.groups", "pci.gpus", "vfio.binding")
+
+    def on_hardware_changed(self, message: HardwareChanged) -> None:
+        """A device came or went, or a driver changed: say so, and judge the PCI probes again."""
+        driver = f" ({message.driver})" if message.driver else ""
+        self.notify(f"PCI {message.bdf}: {message.action}{driver}; checking again")
+        self.run_worker(
+            lambda: probe_run(
+                self.config.root,
+                self.probe_classes,
+                self._options(),
+                self.post_message,
+                only=list(self.PCI_PROBES),
+            ),
+            thread=True,
+            group="hw-rerun",
+            exit_on_error=False,
+        )
 
     def on_unmount(self) -> None:
         if self._feeder is not None:
             self._feeder.stop.set()
+        if self._watcher is not None:
+            self._watcher.stop()
         if self._retry_cancel is not None:
             self._retry_cancel.cancel()
         self.virt.stop()
@@ -131,7 +162,8 @@ class WorkbenchApp(App[int]):
         self._forward(message)
 
     def on_probes_done(self, message: ProbesDone) -> None:
-        self.report = message.report
+        if len(message.report.probes) == len(self.probe_classes):  # not a partial re-run
+            self.report = message.report
 
     def action_rerun(self) -> None:
         self.results.clear()

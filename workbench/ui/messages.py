@@ -55,6 +55,15 @@ class RetryFinished(Message, bubble=False):
 
 
 @dataclass
+class HardwareChanged(Message, bubble=False):
+    """A PCI device appeared or went, or a driver bound or unbound (live machine only)."""
+
+    action: str
+    bdf: str
+    driver: str | None
+
+
+@dataclass
 class LogGrew(Message, bubble=False):
     """New lines were indexed; replaces an earlier one still in the queue."""
 
