@@ -9,7 +9,7 @@ from typing import Any
 
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Input
 
 from tests.virt_helpers import SessionDaemon
 from workbench.ui.messages import ProbeFinished, ProbesDone, RetryFinished, RetryProgress
@@ -161,3 +161,42 @@ async def test_killed_daemon_shows_reconnecting_then_recovers(
         await until(pilot, lambda: "reconnecting" in str(bar.render()))
         libvirtd.start()
         await until(pilot, lambda: "libvirt: connected" in str(bar.render()), 30)
+
+
+async def test_destructive_action_asks_first(make_app: Callable[..., Any], demo_env: Any) -> None:
+    """d (shutdown) asks; n leaves the VM running; y shuts it down."""
+    from workbench.ui.screens.modals import ConfirmScreen
+
+    app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: len(app.domains) == 3)
+        await pilot.press("v")
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("ubuntu-dev"))
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        assert app.vm_state("ubuntu-dev") == "running"
+        await pilot.press("d")
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "shutoff")
+
+
+async def test_logs_search_and_next_error(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """/ with a regex keeps matching lines only; n from the top jumps to the first error."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        view = app.screen.query_one(LogView)
+        await until(pilot, lambda: view._count() == 41)
+        view.action_jump(0)
+        await pilot.press("n")
+        await until(pilot, lambda: view.number_at(view.cursor) == 5)  # "step 5" is an error
+        await pilot.press("slash")
+        app.screen.query_one("#search", Input).value = 'step 1[0-9]"'
+        await pilot.press("enter")
+        await until(pilot, lambda: view.rows is not None and view._count() == 10)

@@ -123,9 +123,11 @@ def run_action(
             lifecycle.note("action", f"operator: {action} requested")
         primary = call(getattr(dom, method), f"{action} {vm}")
         target = ACTIONS[action][1]
+        before = None if lifecycle is None else lifecycle.state
         if action != "start":
             primary()
-            if lifecycle is not None:
+            # The hypervisor's own event may have arrived already: then it has the last word.
+            if lifecycle is not None and lifecycle.state == before:
                 lifecycle.on_action(f"operator: {action}", target)
             return ActionResult(vm, action, "libvirt", attempts)
         chain = FallbackChain(
@@ -148,7 +150,7 @@ def run_action(
                 exc.cause.details["fallbacks"] = exc.details.get("tried", [])
                 raise exc.cause from exc
             raise
-        if lifecycle is not None:
+        if lifecycle is not None and lifecycle.state == before:
             lifecycle.on_action(f"operator: start ({result.served_by})", target)
         return ActionResult(vm, action, result.served_by, attempts, result.tried)
     finally:
