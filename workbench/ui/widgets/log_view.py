@@ -80,7 +80,10 @@ class LogView(ScrollView, can_focus=True):
         """More lines were indexed: keep the end in view when following."""
         self.refresh_size()
         if self.follow:
-            self.call_after_refresh(self.action_jump, -1)
+            if self.size.height:
+                self.action_jump(-1)  # laid out already: no need to wait a frame
+            else:
+                self.call_after_refresh(self.action_jump, -1)
 
     def render_line(self, y: int) -> Strip:
         row = self.scroll_offset.y + y
