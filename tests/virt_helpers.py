@@ -12,20 +12,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from workbench.demo import start_agent
 from workbench.virt.testdriver import Domain, node_xml, write_node
 
 __all__ = ["Domain", "SessionDaemon", "node_xml", "run_qemu_ga", "write_node"]
 
 QEMU_GA = shutil.which("qemu-ga") or "/usr/sbin/qemu-ga"
 LIBVIRTD = shutil.which("libvirtd") or "/usr/sbin/libvirtd"
-# Guest-agent commands that could change this machine: the test agent refuses them.
-BLOCKED_RPCS = (
-    "guest-shutdown,guest-suspend-disk,guest-suspend-ram,guest-suspend-hybrid,guest-exec,"
-    "guest-exec-status,guest-file-open,guest-file-write,guest-fsfreeze-freeze,"
-    "guest-fsfreeze-freeze-list,guest-set-time,guest-set-user-password,guest-set-vcpus,"
-    "guest-set-memory-blocks,guest-network-get-route,guest-ssh-add-authorized-keys,"
-    "guest-ssh-remove-authorized-keys"
-)
 
 
 def wait_for_path(path: Path, timeout_s: float = 10.0) -> bool:
@@ -39,33 +32,17 @@ def wait_for_path(path: Path, timeout_s: float = 10.0) -> bool:
 
 @contextmanager
 def run_qemu_ga(workdir: Path) -> Iterator[Path]:
-    """A real qemu-ga listening on a unix socket (what the host side of a channel looks like)."""
-    sock = workdir / "qga.sock"
-    with (workdir / "qga.log").open("w") as log:
-        proc = subprocess.Popen(
-            [
-                QEMU_GA,
-                "-m",
-                "unix-listen",
-                "-p",
-                str(sock),
-                "-t",
-                str(workdir),
-                "-f",
-                str(workdir / "qga.pid"),
-                "-b",
-                BLOCKED_RPCS,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=log,
-        )
+    """A real qemu-ga listening on a unix socket (what the host side of a channel looks like),
+    started as the demo starts it."""
+    proc, sock = start_agent(workdir)
     try:
-        if not wait_for_path(sock):
+        if proc is None or sock is None or not wait_for_path(sock):
             raise RuntimeError(f"qemu-ga did not start: {(workdir / 'qga.log').read_text()}")
         yield sock
     finally:
-        proc.terminate()
-        proc.wait(10)
+        if proc is not None:
+            proc.terminate()
+            proc.wait(10)
 
 
 class SessionDaemon:

@@ -40,7 +40,9 @@ class DemoEnv:
     agent_socket: Path | None
 
 
-def _start_agent(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, Path | None]:
+def start_agent(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, Path | None]:
+    """A real qemu-ga on a unix socket in `workdir` (destructive commands refused); (None,
+    None) when qemu-ga is not installed. The socket appears shortly after."""
     qga = shutil.which("qemu-ga") or (
         "/usr/sbin/qemu-ga" if Path("/usr/sbin/qemu-ga").exists() else None
     )
@@ -83,7 +85,7 @@ def demo_environment(workdir: Path | None = None, with_agent: bool = True) -> It
     agent: subprocess.Popen[bytes] | None = None
     try:
         root = build_root(json.loads(FACTS.read_text()), base / "root")
-        agent, sock = _start_agent(base) if with_agent else (None, None)
+        agent, sock = start_agent(base) if with_agent else (None, None)
         node = write_node(
             base / "hypervisor.xml",
             [
