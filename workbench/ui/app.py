@@ -168,7 +168,7 @@ class WorkbenchApp(App[int]):
     def action_rerun(self) -> None:
         self.results.clear()
         if isinstance(self.screen, OverviewScreen):
-            self.screen.refresh_all()
+            self.screen.mark_dirty()
         self.run_all_probes()
 
     def show_details(self, probe_id: str) -> None:
@@ -277,7 +277,8 @@ class WorkbenchApp(App[int]):
             return  # shutting down: late messages from threads have nowhere to go
         screen = self.screen
         if isinstance(screen, OverviewScreen):
-            screen.refresh_all()
+            if isinstance(message, ProbeFinished | ConnectionChanged):
+                screen.mark_dirty()  # redrawn on its next tick, however many arrive meanwhile
         elif isinstance(screen, DetailsScreen | VmsScreen):
             screen.post_message(dataclasses.replace(message))  # type: ignore[type-var]
 

@@ -34,8 +34,19 @@ class OverviewScreen(Screen[None]):
         yield table
         yield Footer()
 
+    _dirty = False
+
     def on_mount(self) -> None:
         self.refresh_all()
+        self.set_interval(0.05, self._redraw_if_dirty)
+
+    def mark_dirty(self) -> None:
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.refresh_all()
 
     def refresh_all(self) -> None:
         """Rebuild the table from the results (12 rows: cheap), so column widths always fit the

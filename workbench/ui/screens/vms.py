@@ -57,7 +57,10 @@ class VmsScreen(Screen[None]):
         yield DataTable(id="timeline", cursor_type="row")
         yield Footer()
 
+    _dirty = False
+
     def on_mount(self) -> None:
+        self.set_interval(0.1, self._redraw_if_dirty)
         timeline = self.query_one("#timeline", DataTable)
         for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
             timeline.add_column(label, key=key)
@@ -135,7 +138,13 @@ class VmsScreen(Screen[None]):
             self.refresh_timeline()
 
     def on_vm_transition(self, message: VmTransition) -> None:
-        self.refresh_domains()
+        # Events may come a thousand a second: mark, and redraw at most ten times a second.
+        self._dirty = True
+
+    def _redraw_if_dirty(self) -> None:
+        if self._dirty:
+            self._dirty = False
+            self.refresh_domains()
 
     def on_domains_loaded(self, message: DomainsLoaded) -> None:
         self.refresh_domains()
