@@ -101,6 +101,12 @@ class WorkbenchApp(App[int]):
     # --- life ------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
+        self.run_all_probes()
+        # Everything else after the first frame: the operator sees the workbench at once.
+        self.call_after_refresh(self._start_watchers)
+
+    def _start_watchers(self) -> None:
+        """The log follower, the hypervisor session and the udev watcher."""
         if self.config.log_path is not None:
             try:
                 self.log_index = LogIndex(self.config.log_path, following=True)
@@ -109,7 +115,6 @@ class WorkbenchApp(App[int]):
             else:
                 self._feeder = LogFeeder(self.log_index, self.post_message)
                 self._feeder.start()
-        self.run_all_probes()
         self.virt.start()
         if self.config.root == "/":
             from workbench.core.hwwatch import HardwareWatcher

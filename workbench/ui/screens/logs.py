@@ -61,6 +61,7 @@ class LogsScreen(Screen[None]):
         view.focus()
         self.call_after_refresh(view.action_jump, -1)  # once the view knows its height
         self.update_filterline()
+        self.set_interval(0.2, self._filterline_tick)
 
     def update_filterline(self, counting: bool = False) -> None:
         view = self.query_one(LogView)
@@ -96,13 +97,22 @@ class LogsScreen(Screen[None]):
         self.query_one(LogView).set_rows(rows)
         self.update_filterline()
 
+    _line_dirty = False
+
     def on_log_grew(self, message: LogGrew) -> None:
         view = self.query_one(LogView)
+        if view.index is None:  # the screen was opened before the log was
+            view.index = self.wb.log_index
         if view.rows is None:
             view.grew()
         else:
             self.apply_filter()
-        self.update_filterline()
+        self._line_dirty = True  # the counts line is redrawn on its own tick
+
+    def _filterline_tick(self) -> None:
+        if self._line_dirty:
+            self._line_dirty = False
+            self.update_filterline()
 
     def on_log_view_selected(self, message: LogView.Selected) -> None:
         index = self.wb.log_index

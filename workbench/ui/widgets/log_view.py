@@ -81,9 +81,9 @@ class LogView(ScrollView, can_focus=True):
         self.refresh_size()
         if self.follow:
             if self.size.height:
-                self.action_jump(-1)  # laid out already: no need to wait a frame
+                self._jump(-1, announce=False)  # laid out already: no need to wait a frame
             else:
-                self.call_after_refresh(self.action_jump, -1)
+                self.call_after_refresh(self._jump, -1, False)
 
     def render_line(self, y: int) -> Strip:
         row = self.scroll_offset.y + y
@@ -102,6 +102,11 @@ class LogView(ScrollView, can_focus=True):
         self.action_jump(max(0, min(self._count() - 1, self.cursor + delta)))
 
     def action_jump(self, row: int) -> None:
+        self._jump(row, announce=True)
+
+    def _jump(self, row: int, announce: bool) -> None:
+        """Move the cursor (and the view) to `row`; -1 is the last line. Following new lines
+        does not announce each move: the detail pane would be rebuilt a hundred times a second."""
         count = self._count()
         if count == 0:
             self.cursor = 0
@@ -116,5 +121,5 @@ class LogView(ScrollView, can_focus=True):
             self.scroll_to(y=self.cursor - height + 1, animate=False)
         self.refresh()
         number = self.number_at(self.cursor)
-        if number is not None:
+        if number is not None and announce:
             self.post_message(self.Selected(number))
