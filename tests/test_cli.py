@@ -139,3 +139,11 @@ def test_probe_writes_json_log_records(make_root: MakeRoot, tmp_path: Path) -> N
     finished = [r for r in records if r["event"] == "probe.finished"]
     assert len(finished) == 12
     assert {"timestamp", "level", "event", "logger", "probe", "status"} <= set(finished[0])
+
+
+def test_workbench_on_a_missing_root_exits_2() -> None:
+    """The TUI refuses a root that does not exist before it takes over the terminal."""
+    proc = run_cli("--root", "/definitely/not/here")
+    assert proc.returncode == 2
+    assert "does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr

@@ -73,11 +73,13 @@ def test_overview_no_iommu(
     assert snap_compare(make_app(root), terminal_size=(100, 24), run_before=run_before)
 
 
+@pytest.mark.parametrize("size", SIZES)
 def test_details_error_chain(
     snap_compare: Any,
     make_app: Callable[..., Any],
     fixed_root: Callable[..., Path],
     minimal_facts: dict[str, Any],
+    size: tuple[int, int],
 ) -> None:
     """Probe details of cpu.virtualization on a root without cpuinfo: status ERROR, the
     HOST_READ_ERROR message, its context (probes.cpu.virtualization::run), its cause and remedy."""
@@ -90,10 +92,13 @@ def test_details_error_chain(
         await pilot.pause()
 
     app = make_app(root)
-    assert snap_compare(app, terminal_size=(100, 30), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
-def test_vms_with_timeline(snap_compare: Any, make_app: Callable[..., Any], demo_env: Any) -> None:
+@pytest.mark.parametrize("size", SIZES)
+def test_vms_with_timeline(
+    snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, size: tuple[int, int]
+) -> None:
     """VMs of the demo hypervisor (read-only): win11-gaming with both GPU functions, its
     timeline below with the initial state read at connect (times hidden in snapshots)."""
 
@@ -103,12 +108,16 @@ def test_vms_with_timeline(snap_compare: Any, make_app: Callable[..., Any], demo
         await select_vm(pilot, "win11-gaming")
 
     assert snap_compare(
-        make_app(demo_env.root, demo_env.uri), terminal_size=(100, 24), run_before=run_before
+        make_app(demo_env.root, demo_env.uri), terminal_size=size, run_before=run_before
     )
 
 
+@pytest.mark.parametrize("size", SIZES)
 def test_logs_errors_only(
-    snap_compare: Any, make_app: Callable[..., Any], fixed_root: Callable[..., Path]
+    snap_compare: Any,
+    make_app: Callable[..., Any],
+    fixed_root: Callable[..., Path],
+    size: tuple[int, int],
 ) -> None:
     """The log view filtered to errors: only ERROR and CRITICAL lines (red), the filter line
     says 'level ≥ error · 10 line(s)', the detail pane shows the selected record."""
@@ -122,7 +131,7 @@ def test_logs_errors_only(
         await settle(pilot, lambda: view.rows is not None and "10 line" in str(line.render()))
 
     app = make_app(fixed_root("asrock-z170-gtx960", hostname="asrock"))
-    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+    assert snap_compare(app, terminal_size=size, run_before=run_before)
 
 
 def test_retry_countdown(
