@@ -79,3 +79,15 @@ def test_demo_as_a_user(tmux: str) -> None:
     time.sleep(0.3)
     keys(tmux, "q")
     wait_for(tmux, "EXITED 0")
+
+
+def test_closing_the_terminal_leaves_nothing_behind(tmux: str) -> None:
+    """A closed terminal (SIGHUP) quits like q: the demo's temp dir and its agent are gone."""
+    wait_for(tmux, "answer: win11-gaming")
+    before = set(Path("/tmp").glob("workbench-demo-*"))
+    assert before  # the running demo's own directory
+    subprocess.run(["tmux", "kill-session", "-t", tmux], check=True)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and set(Path("/tmp").glob("workbench-demo-*")) & before:
+        time.sleep(0.1)
+    assert not set(Path("/tmp").glob("workbench-demo-*")) & before

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import signal
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -17,10 +18,11 @@ if TYPE_CHECKING:
 def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
     """The UiConfig for these arguments (with the demo's environment around it)."""
     from workbench.core.host import Host
-    from workbench.core.logging import configure_logging
+    from workbench.core.logging import default_log_path
     from workbench.ui.config import UiConfig
 
-    log_path = configure_logging()
+    # The log file is set up by the first record (on a worker thread, after the first frame).
+    log_path = default_log_path()
     if getattr(args, "demo", False):
         from workbench.demo import demo_environment
 
@@ -47,5 +49,9 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(f"the workbench UI needs textual: {exc}")
     with ui_config(args) as config:
         app = WorkbenchApp(config)
+        # A closed terminal (SIGHUP) or a kill (SIGTERM) quits like `q`: the demo's agent is
+        # stopped and its temporary files removed, nothing is left behind.
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(sig, lambda _signum, _frame: app.exit())
         app.run()
     return 0

@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 import logging.handlers
 import os
+import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.core._structlog import structlog
 from workbench.core.errors import WorkbenchError
 
-if TYPE_CHECKING:  # type names only: the import above must be the first to load structlog
+if TYPE_CHECKING:  # type names only: structlog itself loads on first use (see _structlog)
     from structlog.stdlib import BoundLogger
     from structlog.typing import EventDict, WrappedLogger
 
@@ -19,6 +19,7 @@ ROOT_LOGGER = "workbench"
 DEFAULT_MAX_BYTES = 5 * 1024 * 1024
 DEFAULT_BACKUPS = 5
 _handler: logging.Handler | None = None
+_lock = threading.RLock()  # the UI's first log record may come from any thread
 
 
 def default_log_path() -> Path:
@@ -40,15 +41,6 @@ def _errors_as_data(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
-_SHARED: list[Any] = [
-    structlog.contextvars.merge_contextvars,
-    structlog.stdlib.add_log_level,
-    structlog.stdlib.add_logger_name,
-    structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
-    _errors_as_data,
-]
-
-
 def configure_logging(
     path: Path | None = None,
     *,
@@ -61,7 +53,29 @@ def configure_logging(
     Nothing ever goes to the terminal: an unwritable file means records are dropped (the caller
     says so once), never that they are printed over a UI.
     """
+    with _lock:
+        return _configure(path, level, max_bytes, backups)
+
+
+def _shared_processors() -> list[Any]:
+    from workbench.core._structlog import structlog
+
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True, key="timestamp"),
+        _errors_as_data,
+    ]
+
+
+def _configure(path: Path | None, level: int, max_bytes: int, backups: int) -> Path | None:
     global _handler
+    # Imported here, not at module level: commands that never log (or log only after their
+    # first screen is up) do not pay for structlog on their way to it.
+    from workbench.core._structlog import structlog
+
+    shared = _shared_processors()
     target = path or default_log_path()
     root = logging.getLogger(ROOT_LOGGER)
     if _handler is not None:
@@ -84,7 +98,7 @@ def configure_logging(
                 structlog.processors.format_exc_info,
                 structlog.processors.JSONRenderer(default=str),
             ],
-            foreign_pre_chain=_SHARED,
+            foreign_pre_chain=shared,
         )
     )
     _handler = handler
@@ -94,7 +108,7 @@ def configure_logging(
     structlog.configure(
         processors=[
             structlog.stdlib.filter_by_level,
-            *_SHARED,
+            *shared,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -106,8 +120,11 @@ def configure_logging(
 
 def get_logger(name: str) -> BoundLogger:
     """A logger under `workbench.` (so its records reach the rotating file)."""
-    if _handler is None:
-        configure_logging()  # never fall back to structlog's default, which prints to stdout
+    from workbench.core._structlog import structlog
+
+    with _lock:
+        if _handler is None:
+            configure_logging()  # never fall back to structlog's default: it prints to stdout
     full = name if name.startswith(ROOT_LOGGER) else f"{ROOT_LOGGER}.{name}"
     logger: BoundLogger = structlog.stdlib.get_logger(full)
     return logger

@@ -107,6 +107,10 @@ class WorkbenchApp(App[int]):
 
     def _start_watchers(self) -> None:
         """The log follower, the hypervisor session and the udev watcher."""
+        from workbench.core.logging import get_logger
+
+        # The first record sets the log file up (now, after the first frame, not before it).
+        get_logger("ui").info("ui.started", root=self.config.root, connect=self.config.connect)
         if self.config.log_path is not None:
             try:
                 self.log_index = LogIndex(self.config.log_path, following=True)
