@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -83,11 +84,13 @@ def test_demo_as_a_user(tmux: str) -> None:
 
 def test_closing_the_terminal_leaves_nothing_behind(tmux: str) -> None:
     """A closed terminal (SIGHUP) quits like q: the demo's temp dir and its agent are gone."""
-    wait_for(tmux, "answer: win11-gaming")
-    before = set(Path("/tmp").glob("workbench-demo-*"))
-    assert before  # the running demo's own directory
+    shown = wait_for(tmux, "answer: win11-gaming")
+    match = re.search(r"/tmp/(workbench-demo-\w+)/hypervisor", shown)
+    assert match, shown
+    workdir = Path("/tmp") / match.group(1)
+    assert workdir.exists()
     subprocess.run(["tmux", "kill-session", "-t", tmux], check=True)
     deadline = time.monotonic() + 10
-    while time.monotonic() < deadline and set(Path("/tmp").glob("workbench-demo-*")) & before:
+    while time.monotonic() < deadline and workdir.exists():
         time.sleep(0.1)
-    assert not set(Path("/tmp").glob("workbench-demo-*")) & before
+    assert not workdir.exists()
