@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import platform
-import threading
 import time
 import traceback
 from collections.abc import Callable, Iterable, Sequence
@@ -12,11 +11,12 @@ from importlib.metadata import entry_points
 from typing import Any
 
 from workbench import __version__
+from workbench.core.deadline import call_with_deadline
 from workbench.core.errors import ConfigError, ProbeError, ProbeTimeoutError, WorkbenchError
 from workbench.core.host import Host
 from workbench.core.logging import get_logger
 from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
-from workbench.core.report import FAILING, Outcome, ProbeResult, Report
+from workbench.core.report import FAILING, ProbeResult, Report
 
 ProbeClass = type[Probe]
 Listener = Callable[[ProbeResult], None]
@@ -75,29 +75,6 @@ def order_probes(
     return ordered
 
 
-def _call_with_timeout(fn: Callable[[], Outcome], timeout_s: float) -> Outcome:
-    """Run `fn` in a daemon thread; a probe that hangs is abandoned, never waited for."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["outcome"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller's thread as data
-            box["exc"] = exc
-
-    thread = threading.Thread(target=target, name="probe", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise ProbeTimeoutError(
-            f"probe did not finish within {timeout_s:g} s", details={"timeout_s": timeout_s}
-        )
-    if "exc" in box:
-        raise box["exc"]
-    outcome: Outcome = box["outcome"]
-    return outcome
-
-
 def run_probes(
     host: Host,
     probes: Sequence[ProbeClass] | None = None,
@@ -151,7 +128,15 @@ def _run_one(
     ctx = ProbeContext(host=host, results=dict(results), log=plog, options=options, shared=shared)
     start = time.perf_counter()
     try:
-        outcome = _call_with_timeout(lambda: cls().run(ctx), timeout_s or cls.timeout_s)
+        limit = timeout_s or cls.timeout_s
+        outcome = call_with_deadline(
+            lambda: cls().run(ctx),
+            limit,
+            lambda: ProbeTimeoutError(
+                f"probe did not finish within {limit:g} s", details={"timeout_s": limit}
+            ),
+            name=f"probe:{cls.id}",
+        )
     except WorkbenchError as exc:
         exc.add_context(f"probes.{cls.id}", "run")
         result = ProbeResult(cls.id, cls.title, "error", exc.message, error=exc.to_dict())

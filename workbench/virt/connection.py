@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import libvirt
 
+from workbench.core.deadline import call_with_deadline
 from workbench.core.errors import (
     LibvirtError,
     PermissionDeniedError,
@@ -106,29 +106,18 @@ def connect_error(exc: libvirt.libvirtError, uri: str) -> WorkbenchError:
 def call_with_timeout(fn: Callable[[], T], timeout_s: float, what: str) -> T:
     """Run a libvirt call that may block (a hung daemon) in a helper thread; give up after
     `timeout_s` with a recoverable OPERATION_TIMEOUT instead of hanging the caller."""
-    box: dict[str, Any] = {}
-
-    def target() -> None:
-        try:
-            box["value"] = fn()
-        except BaseException as exc:  # noqa: BLE001 - handed back to the caller's thread
-            box["exc"] = exc
-
-    thread = threading.Thread(target=target, name=f"libvirt:{what}", daemon=True)
-    thread.start()
-    thread.join(timeout_s)
-    if thread.is_alive():
-        raise VirtConnectionError(
+    return call_with_deadline(
+        fn,
+        timeout_s,
+        lambda: VirtConnectionError(
             f"{what}: no answer within {timeout_s:g} s",
             code="OPERATION_TIMEOUT",
             details={"operation": what, "timeout_s": timeout_s},
             recoverable=True,
             remedy="The libvirt daemon is not answering: check `systemctl status libvirtd`.",
-        )
-    if "exc" in box:
-        raise box["exc"]
-    value: T = box["value"]
-    return value
+        ),
+        name=f"libvirt:{what}",
+    )
 
 
 def _no_interactive_auth(_creds: list[Any], _data: object) -> int:
