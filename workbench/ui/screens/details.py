@@ -3,22 +3,19 @@ retry now or with a visible backoff countdown."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, cast
+from typing import Any
 
 from rich.markup import escape
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Static, Tree
 
 from workbench.core.report import ProbeResult
 from workbench.ui.messages import ProbeFinished, RetryFinished, RetryProgress
+from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.countdown import RetryCountdown
 from workbench.ui.widgets.status_bar import ICONS
-
-if TYPE_CHECKING:
-    from workbench.ui.app import WorkbenchApp
 
 
 def _add(node: Any, key: str, value: Any) -> None:
@@ -50,7 +47,7 @@ def error_text(error: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-class DetailsScreen(Screen[None]):
+class DetailsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="details.back"),
         Binding("r", "retry(False)", "Retry now", id="probe.retry"),
@@ -66,10 +63,6 @@ class DetailsScreen(Screen[None]):
     def __init__(self, probe_id: str) -> None:
         super().__init__()
         self.probe_id = probe_id
-
-    @property
-    def wb(self) -> WorkbenchApp:
-        return cast("WorkbenchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import json
 import re
-from typing import TYPE_CHECKING, cast
 
 from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, Static
 
 from workbench.logs.filters import LogFilter
 from workbench.ui.messages import LogGrew
+from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.log_view import LogView
 
-if TYPE_CHECKING:
-    from workbench.ui.app import WorkbenchApp
 
-
-class LogsScreen(Screen[None]):
+class LogsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("e", "level('error')", "Errors", id="logs.errors"),
         Binding("w", "level('warning')", "Warnings+", id="logs.warnings"),
@@ -42,10 +38,6 @@ class LogsScreen(Screen[None]):
         super().__init__()
         self.level: str | None = None
         self.pattern: str | None = None
-
-    @property
-    def wb(self) -> WorkbenchApp:
-        return cast("WorkbenchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

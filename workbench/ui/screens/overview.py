@@ -2,30 +2,21 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header
 
 from workbench.core.report import ProbeResult
+from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import ICONS, StatusBar
 
-if TYPE_CHECKING:
-    from workbench.ui.app import WorkbenchApp
 
-
-class OverviewScreen(Screen[None]):
+class OverviewScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("enter", "details", "Details", id="probe.details"),
         Binding("R", "app.rerun", "Rerun all", id="probe.rerun"),
     ]
-
-    @property
-    def wb(self) -> WorkbenchApp:
-        return cast("WorkbenchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, cast
-
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import StatusBar
-
-if TYPE_CHECKING:
-    from workbench.ui.app import WorkbenchApp
 
 COLUMNS = ("name", "state", "gpu", "agent", "display")
 STATE_STYLE = {
@@ -29,7 +24,7 @@ STATE_STYLE = {
 }
 
 
-class VmsScreen(Screen[None]):
+class VmsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("f", "fallback", "Display…", id="vm.display"),
         Binding("s", "act('start')", "Start", id="vm.start"),
@@ -44,10 +39,6 @@ class VmsScreen(Screen[None]):
     VmsScreen #timeline { height: 1fr; }
     VmsScreen #mode { padding: 0 1; color: $text-muted; }
     """
-
-    @property
-    def wb(self) -> WorkbenchApp:
-        return cast("WorkbenchApp", self.app)
 
     def compose(self) -> ComposeResult:
         yield Header()
