@@ -45,20 +45,29 @@ async def test_probe_results_arrive_in_report_order(
     assert done and done[0] > last_finished
 
 
+def no_vtx(root: Path) -> Path:
+    """The machine's CPU without vmx/svm: cpu.virtualization fails, every time it is asked."""
+    (root / "proc/cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t: fpu\n")
+    return root
+
+
+async def retry_with_backoff(pilot: Pilot[Any], app: Any, probe_id: str) -> None:
+    """Wait for the report, open `probe_id`'s details, press b."""
+    await until(pilot, lambda: app.report is not None)
+    app.show_details(probe_id)
+    await pilot.pause()
+    assert isinstance(app.screen, DetailsScreen)
+    await pilot.press("b")
+
+
 async def test_retry_with_backoff_counts_attempts(
     make_app: Callable[..., Any], make_root: Callable[..., Path], minimal_facts: dict[str, Any]
 ) -> None:
     """b on a failing probe: three attempts reported with their countdown, then it gives up."""
-    root = make_root(minimal_facts)
-    (root / "proc/cpuinfo").write_text("processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t: fpu\n")
     seen: list[Message] = []
-    app = make_app(root, retry_attempts=3, retry_base_delay_s=0.05)
+    app = make_app(no_vtx(make_root(minimal_facts)), retry_attempts=3, retry_base_delay_s=0.05)
     async with app.run_test(message_hook=seen.append) as pilot:
-        await until(pilot, lambda: app.report is not None)
-        app.show_details("cpu.virtualization")
-        await pilot.pause()
-        assert isinstance(app.screen, DetailsScreen)
-        await pilot.press("b")
+        await retry_with_backoff(pilot, app, "cpu.virtualization")
         await until(pilot, lambda: any(isinstance(m, RetryFinished) for m in seen))
     attempts = [m.attempt for m in seen if isinstance(m, RetryProgress)]
     assert [(a.number, a.ok) for a in attempts] == [(1, False), (2, False), (3, False)]
@@ -71,15 +80,10 @@ async def test_cancel_stops_a_waiting_retry(
     make_app: Callable[..., Any], make_root: Callable[..., Path], minimal_facts: dict[str, Any]
 ) -> None:
     """x during the countdown cancels: no further attempt."""
-    root = make_root(minimal_facts)
-    (root / "proc/cpuinfo").write_text("processor\t: 0\nflags\t: fpu\n")
     seen: list[Message] = []
-    app = make_app(root, retry_attempts=5, retry_base_delay_s=30)
+    app = make_app(no_vtx(make_root(minimal_facts)), retry_attempts=5, retry_base_delay_s=30)
     async with app.run_test(message_hook=seen.append) as pilot:
-        await until(pilot, lambda: app.report is not None)
-        app.show_details("cpu.virtualization")
-        await pilot.pause()
-        await pilot.press("b")
+        await retry_with_backoff(pilot, app, "cpu.virtualization")
         await until(pilot, lambda: any(isinstance(m, RetryProgress) for m in seen))
         await pilot.press("x")
         await until(pilot, lambda: any(isinstance(m, RetryFinished) for m in seen))
