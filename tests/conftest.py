@@ -247,3 +247,30 @@ def make_app(tmp_path: Path) -> Any:
         return WorkbenchApp(config)
 
     return make
+
+
+def run_as(uid: int, fn: Callable[[], Any]) -> Any:
+    """`fn()` in a forked child that has dropped to `uid` for good (as an unprivileged operator
+    would run); its JSON-able result comes back through a pipe. Needs root."""
+    read_fd, write_fd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the child: never returns into pytest
+        code = 1
+        try:
+            os.close(read_fd)
+            os.setgroups([])
+            os.setresgid(uid, uid, uid)
+            os.setresuid(uid, uid, uid)
+            with os.fdopen(write_fd, "wb") as out:
+                out.write(json.dumps(fn()).encode())
+            code = 0
+        except BaseException as exc:  # noqa: BLE001 - shown by the parent's assertion
+            os.write(2, f"child failed: {exc!r}\n".encode())
+        finally:
+            os._exit(code)
+    os.close(write_fd)
+    with os.fdopen(read_fd, "rb") as pipe:
+        data = pipe.read()
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    return json.loads(data)

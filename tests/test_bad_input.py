@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WORKBENCH, report_for
+from tests.conftest import WORKBENCH, report_for, run_as
 
 MakeRoot = Callable[..., Path]
 GPU = "sys/devices/pci0000:00/0000:01:00.0"
@@ -120,34 +119,6 @@ def test_cli_root_is_a_file(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
-def _report_as(uid: int, root: Path) -> dict[str, Any]:
-    """Run the probes in a forked child that has dropped to `uid`; return the report's dict."""
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: drop privileges for good, probe, hand the JSON back
-        code = 1
-        try:
-            os.close(read_fd)
-            os.setgroups([])
-            os.setresgid(uid, uid, uid)
-            os.setresuid(uid, uid, uid)
-            data = json.dumps(report_for(root).to_dict()).encode()
-            with os.fdopen(write_fd, "wb") as out:
-                out.write(data)
-            code = 0
-        except BaseException as exc:  # noqa: BLE001 - shown by the parent's assertion
-            os.write(2, f"child failed: {exc!r}\n".encode())
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd, "rb") as pipe:
-        data = pipe.read()
-    _, status = os.waitpid(pid, 0)
-    assert os.waitstatus_to_exitcode(status) == 0
-    result: dict[str, Any] = json.loads(data)
-    return result
-
-
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
 def test_unreadable_files_as_an_unprivileged_user(
     make_root: MakeRoot, minimal_facts: dict[str, Any]
@@ -161,7 +132,7 @@ def test_unreadable_files_as_an_unprivileged_user(
         shared.chmod(0o755)
         (root / "proc/cpuinfo").chmod(0o000)
         (root / GPU / "class").chmod(0o000)
-        report = _report_as(65534, root)
+        report = run_as(65534, lambda: report_for(root).to_dict())
     finally:
         shutil.rmtree(shared)
     cpu = next(p for p in report["probes"] if p["id"] == "cpu.virtualization")

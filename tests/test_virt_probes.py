@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from collections.abc import Callable
 from pathlib import Path
@@ -10,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import report_for
+from tests.conftest import report_for, run_as
 from tests.virt_helpers import Domain, SessionDaemon, write_node
 from workbench.core.errors import WorkbenchError
 from workbench.core.report import Report
@@ -116,27 +115,14 @@ def test_socket_permission_denied_names_the_group(libvirtd: SessionDaemon) -> No
     if os.geteuid() != 0:
         pytest.skip("needs root to become another user")
     uri = f"test+unix:///default?socket={libvirtd.socket}"
-    read_fd, write_fd = os.pipe()
-    pid = os.fork()
-    if pid == 0:  # child: become uid 1 (daemon), who does not own the socket
-        code = 1
+
+    def connect() -> dict[str, Any]:
         try:
-            os.close(read_fd)
-            os.setgroups([])
-            os.setresgid(1, 1, 1)
-            os.setresuid(1, 1, 1)
-            try:
-                open_connection(uri)
-                out = {"error": None}
-            except WorkbenchError as exc:
-                out = exc.to_dict()
-            os.write(write_fd, json.dumps(out).encode())
-            code = 0
-        finally:
-            os._exit(code)
-    os.close(write_fd)
-    with os.fdopen(read_fd) as pipe:
-        result = json.loads(pipe.read() or "{}")
-    os.waitpid(pid, 0)
+            open_connection(uri)
+        except WorkbenchError as exc:
+            return exc.to_dict()
+        return {"error": None}
+
+    result = run_as(1, connect)  # uid 1 (daemon) does not own the daemon's socket
     assert result["error"] == "PERMISSION_DENIED"
     assert "libvirt" in result["remedy"]
