@@ -94,3 +94,31 @@ def test_closing_the_terminal_leaves_nothing_behind(tmux: str) -> None:
     while time.monotonic() < deadline and workdir.exists():
         time.sleep(0.1)
     assert not workdir.exists()
+
+
+def test_closing_the_terminal_while_it_redraws_leaves_nothing_behind(
+    tmux: str, tmp_path: Path
+) -> None:
+    """The terminal closes while the log view follows thousands of lines a second: writes to the
+    hung-up terminal fail, and the workbench must still quit, stop its agent and clean up."""
+    shown = wait_for(tmux, "answer: win11-gaming")
+    match = re.search(r"/tmp/(workbench-demo-\w+)/hypervisor", shown)
+    assert match, shown
+    workdir = Path("/tmp") / match.group(1)
+    agent = subprocess.run(["pgrep", "-f", f"qemu-ga.*{workdir}"], capture_output=True, text=True)
+    pid = int(agent.stdout.split()[0])  # the demo's agent, a child of the workbench
+    keys(tmux, "l")
+    wait_for(tmux, "following")
+    log = tmp_path / "workbench" / "workbench.log"
+    with log.open("a") as fh:
+        for i in range(3000):  # ~1.5 s of redraws at full speed
+            fh.write(f'{{"level": "info", "event": "flood {i}"}}\n')
+            fh.flush()
+            if i == 1500:
+                subprocess.run(["tmux", "kill-session", "-t", tmux], check=True)
+            time.sleep(0.0005)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and (workdir.exists() or Path(f"/proc/{pid}").exists()):
+        time.sleep(0.1)
+    assert not workdir.exists(), "the demo's temporary directory was left behind"
+    assert not Path(f"/proc/{pid}").exists(), "the demo's qemu-ga was left running"

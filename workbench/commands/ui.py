@@ -45,10 +45,11 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
 def run(args: argparse.Namespace) -> int:
     try:
         from workbench.ui.app import WorkbenchApp
+        from workbench.ui.terminal import driver_class
     except ImportError as exc:  # pragma: no cover - textual is a dependency
         return usage_error(f"the workbench UI needs textual: {exc}")
     with ui_config(args) as config:
-        app = WorkbenchApp(config)
+        app = WorkbenchApp(config, driver_class=driver_class())
         # A closed terminal (SIGHUP) or a kill (SIGTERM) quits like `q`: the demo's agent is
         # stopped and its temporary files removed, nothing is left behind.
         for sig in (signal.SIGHUP, signal.SIGTERM):

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 from textual import work
 from textual.app import App
 from textual.binding import Binding, BindingType
+from textual.driver import Driver
 from textual.message import Message
 
 from workbench.core.lifecycle import Transition
@@ -68,8 +69,8 @@ class WorkbenchApp(App[int]):
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
-    def __init__(self, config: UiConfig) -> None:
-        super().__init__()
+    def __init__(self, config: UiConfig, driver_class: type[Driver] | None = None) -> None:
+        super().__init__(driver_class=driver_class)
         self.config = config
         self.title = config.title
         self.probe_classes: list[ProbeClass] = order_probes(discover_probes())
@@ -101,8 +102,9 @@ class WorkbenchApp(App[int]):
     # --- life ------------------------------------------------------------------------------------
 
     def on_mount(self) -> None:
-        self.run_all_probes()
-        # Everything else after the first frame: the operator sees the workbench at once.
+        # Probes and watchers start after the first frame: their threads would otherwise take
+        # the GIL from the first render, and the operator should see the workbench at once.
+        self.call_after_refresh(self.run_all_probes)
         self.call_after_refresh(self._start_watchers)
 
     def _start_watchers(self) -> None:

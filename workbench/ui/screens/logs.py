@@ -56,18 +56,17 @@ class LogsScreen(WorkbenchScreen):
         self.set_interval(0.2, self._filterline_tick)
 
     def update_filterline(self, counting: bool = False) -> None:
+        """Filter, line count and follow state first, the file last: a long path is cut off,
+        never the state the operator acts on."""
         view = self.query_one(LogView)
         index = self.wb.log_index
-        shown = "no log" if index is None else f"{index.path}"
-        rows = view._count()
-        parts = [shown, f"level ≥ {self.level}" if self.level else "all levels"]
+        parts = [escape(f"level ≥ {self.level}") if self.level else "all levels"]
         if self.pattern:
-            parts.append(f"/{self.pattern}/")
-        parts.append(f"{rows} line(s)" + (" …" if counting else ""))
+            parts.append(escape(f"/{self.pattern}/"))
+        parts.append(f"{view._count()} line(s)" + (" …" if counting else ""))
         parts.append("following" if view.follow else "[yellow]paused[/]")
-        self.query_one("#filterline", Label).update(
-            escape("  ·  ".join(parts[:-1])) + "  ·  " + parts[-1]
-        )
+        parts.append(escape("no log" if index is None else str(index.path)))
+        self.query_one("#filterline", Label).update("  ·  ".join(parts))
 
     def current_filter(self) -> LogFilter:
         return LogFilter(level=self.level, grep=re.compile(self.pattern) if self.pattern else None)
