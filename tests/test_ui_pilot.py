@@ -204,3 +204,42 @@ async def test_logs_search_and_next_error(
         app.screen.query_one("#search", Input).value = 'step 1[0-9]"'
         await pilot.press("enter")
         await until(pilot, lambda: view.rows is not None and view._count() == 10)
+
+
+FREEZE_SCRIPT = """
+import asyncio, gc, sys
+from workbench.ui.app import WorkbenchApp
+from workbench.ui.config import UiConfig
+
+async def main():
+    app = WorkbenchApp(UiConfig(root=sys.argv[1], owns_process=sys.argv[2] == "owns"))
+    async with app.run_test() as pilot:
+        while app.report is None:
+            await pilot.pause(0.05)
+    print(gc.get_freeze_count())
+
+asyncio.run(main())
+"""
+
+
+def test_an_app_that_owns_its_process_freezes_its_startup_heap(
+    make_root: Callable[..., Path],
+) -> None:
+    """Once start-up is over, the CLI's app moves its long-lived objects out of the collector's
+    full passes (those passes were the log view's slowest frames); an embedded app leaves the
+    host process's collector alone."""
+    import subprocess
+    import sys
+
+    root = str(make_root("asrock-z170-gtx960"))
+    counts = {}
+    for mode in ("owns", "embedded"):
+        out = subprocess.run(
+            [sys.executable, "-c", FREEZE_SCRIPT, root, mode],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        )
+        counts[mode] = int(out.stdout.split()[-1])
+    assert counts["owns"] > 20_000 and counts["embedded"] == 0, counts

@@ -33,12 +33,17 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
                 allow_actions=args.allow_actions,
                 log_path=log_path,
                 title="Workbench — demo machine",
+                owns_process=True,
             )
         return
     host = Host(args.root)  # refuses a missing root with a clear error before the UI starts
     connect = args.connect or ("qemu:///system" if host.live else None)
     yield UiConfig(
-        root=str(host.root), connect=connect, allow_actions=args.allow_actions, log_path=log_path
+        root=str(host.root),
+        connect=connect,
+        allow_actions=args.allow_actions,
+        log_path=log_path,
+        owns_process=True,
     )
 
 

@@ -19,5 +19,8 @@ class UiConfig:
     probe_options: dict[str, Any] = field(default_factory=dict)
     # For snapshot tests: hide what changes from run to run (durations, clock times).
     stable: bool = False
+    # The app owns its process (the CLI): after start-up its long-lived objects are frozen
+    # out of the garbage collector's full passes. Not when embedded (tests, notebooks).
+    owns_process: bool = False
     retry_attempts: int = 3
     retry_base_delay_s: float = 2.0
