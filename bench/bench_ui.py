@@ -146,6 +146,13 @@ def main() -> int:
         f"({len(keys)} switches) | stays responsive |",
         "",
         "The latency includes tmux redrawing its pane and `capture-pane` (a few ms each).",
+        "",
+        "What moved these numbers (2026-11-22, from 549 ms first frame and a 119 ms log p99): "
+        "`make setup` compiles our bytecode (this sandbox sets PYTHONDONTWRITEBYTECODE, so "
+        "every start compiled 63 modules, ~50 ms); the probe thread starts after the first frame "
+        "(it took the GIL from the first render); after start-up the CLI's app calls "
+        "`gc.freeze()` (full collections walked every start-up object, 45-60 ms pauses every "
+        "~0.6 s while following the flood; found with a slow-callback and `gc.callbacks` trace).",
     ]
     text = "\n".join(lines) + "\n"
     write_section("## `workbench demo` UI (issue 5)", text)
