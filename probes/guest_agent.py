@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from probes.libvirt_conn import connect_uri
+from probes.libvirt_conn import SHARED_CONN, connect_uri
 from probes.libvirt_domains import SHARED_DOMAINS
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, worst
+from workbench.core.report import STATUSES, Finding, Outcome, worst
+from workbench.virt.recorded import RecordedHypervisor
 
 
 class GuestAgent(Probe):
@@ -27,6 +28,9 @@ class GuestAgent(Probe):
         running = [d for d in domains if d["state"] == "running"]
         if not running:
             return Outcome("skip", "no running domain", {"agents": {}})
+        recorded = ctx.shared.get(SHARED_CONN)
+        if isinstance(recorded, RecordedHypervisor):
+            return self._recorded(recorded)
         timeout = float(ctx.options.get("agent_timeout") or 3.0)
         rw, rw_problem = self._rw_connection(ctx)
         agents: dict[str, Any] = {}
@@ -56,6 +60,28 @@ class GuestAgent(Probe):
         if ok:
             summary += ": " + ", ".join(f"{n} ({agents[n]['via']})" for n in ok)
         return Outcome(worst(findings), summary, {"agents": agents}, findings)
+
+    @staticmethod
+    def _recorded(recorded: RecordedHypervisor) -> Outcome:
+        """What the agents answered when the capture was made."""
+        saved = recorded.agents
+        if saved is None:
+            return Outcome("skip", "the capture holds no guest-agent answers", {"agents": {}})
+        findings = [
+            Finding(
+                str(f.get("code")),
+                f.get("severity", "fail"),
+                str(f.get("message")),
+                f.get("remedy"),
+            )
+            for f in saved.get("findings", [])
+            if isinstance(f, dict)
+        ]
+        status = next((s for s in STATUSES if s == saved.get("status")), worst(findings))
+        facts = saved.get("facts")
+        if not isinstance(facts, dict):
+            facts = {"agents": {}}
+        return Outcome(status, f"{saved.get('summary', '')} (recorded)", facts, findings)
 
     @staticmethod
     def _rw_connection(ctx: ProbeContext) -> tuple[Any, str | None]:

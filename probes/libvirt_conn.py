@@ -30,7 +30,7 @@ class LibvirtConnection(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         uri = connect_uri(ctx)
         if uri is None:
-            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+            return self._recorded(ctx)
         from workbench.virt.connection import open_connection
 
         try:
@@ -53,5 +53,32 @@ class LibvirtConnection(Probe):
         summary = (
             f"{facts['uri']}: {facts['hypervisor']} {facts['hypervisor_version']}, "
             f"libvirt {facts['libvirt_version']}"
+        )
+        return Outcome("pass", summary, facts)
+
+    @staticmethod
+    def _recorded(ctx: ProbeContext) -> Outcome:
+        """A capture's hypervisor, as it answered when the capture was made."""
+        from workbench.virt.recorded import load_recorded
+
+        recorded = load_recorded(ctx.host)
+        if recorded is None:
+            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+        uri = str(recorded.info.get("uri") or "")
+        error = recorded.error
+        if error is not None:
+            finding = Finding(
+                str(error.get("error") or "LIBVIRT_ERROR"),
+                "fail",
+                str(error.get("message") or "unreachable"),
+                error.get("remedy") if isinstance(error.get("remedy"), str) else None,
+            )
+            facts = {"uri": uri, "error": error, "recorded": True}
+            return Outcome("fail", f"{uri} was unreachable (recorded)", facts, [finding])
+        ctx.shared[SHARED_CONN] = recorded
+        facts = {**recorded.info, "readonly": True, "recorded": True}
+        summary = (
+            f"{facts.get('uri')}: {facts.get('hypervisor')} {facts.get('hypervisor_version')}, "
+            f"libvirt {facts.get('libvirt_version')} (recorded)"
         )
         return Outcome("pass", summary, facts)

@@ -59,6 +59,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="machine root to read (default: / , the live machine)",
     )
     probe.add_argument(
+        "--capture",
+        metavar="FILE",
+        help="read a capture made by `workbench capture` (instead of --root)",
+    )
+    probe.add_argument(
         "--connect",
         metavar="URI",
         help=f"libvirt URI (default: {DEFAULT_URI} on the live machine, none for a recorded one)",
@@ -141,7 +146,8 @@ def build_parser() -> argparse.ArgumentParser:
         "shown raw, marked '??'. With --follow, keeps printing new records until SIGINT or "
         "SIGTERM (exit 0), through rotation and truncation.",
     )
-    logs.add_argument("file", metavar="FILE")
+    logs.add_argument("file", metavar="FILE", nargs="?", help="the log (or use --capture)")
+    logs.add_argument("--capture", metavar="FILE", help="the log inside a capture")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new records")
     logs.add_argument("--level", metavar="LEVEL", help="at least this level (e.g. warning)")
     logs.add_argument("--logger", metavar="NAME", help="only this logger")
@@ -153,6 +159,57 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--json", action="store_true", help="print the original JSON lines")
     logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     logs.set_defaults(module="logs")
+
+    capture = sub.add_parser(
+        "capture",
+        help="collect this machine into one file for a support engineer",
+        description="Write a .tar.gz with what the probes read (sysfs, /proc, device facts), the "
+        "hypervisor (versions, capabilities, domain XML, read-only), guest-agent answers and the "
+        "tail of the workbench log. Passwords, secrets and URI credentials are always removed. "
+        "Exit 0 when written (a slow or failing collector is recorded, not fatal), 2 otherwise.",
+    )
+    capture.add_argument(
+        "-o", "--output", metavar="FILE", help="default: workbench-HOST-TIME.tar.gz"
+    )
+    capture.add_argument("--root", default="/", metavar="DIR", help="machine root (default: /)")
+    capture.add_argument(
+        "--connect",
+        metavar="URI",
+        help=f"libvirt URI (default: {DEFAULT_URI} on the live machine, none for a recorded one)",
+    )
+    capture.add_argument(
+        "--redact",
+        metavar="KINDS",
+        help="also replace hostnames, macs and/or serials by pseudonyms (comma-separated)",
+    )
+    capture.add_argument(
+        "--timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="time limit of each collector in seconds (default 30)",
+    )
+    capture.set_defaults(module="capture")
+
+    diff = sub.add_parser(
+        "diff",
+        help="what changed between two captures of a machine",
+        description="Compare two captures (before and after a fix): probe statuses, drivers "
+        "bound, IOMMU groups, kernel command line, domains. Exit 0 when nothing changed, 1 when "
+        "something did, 2 for bad usage or an unusable capture.",
+    )
+    diff.add_argument("before", metavar="A")
+    diff.add_argument("after", metavar="B")
+    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    diff.set_defaults(module="diff")
+
+    open_ = sub.add_parser(
+        "open",
+        help="the workbench on a capture",
+        description="Open the workbench on a capture file as if on the machine it came from.",
+    )
+    open_.add_argument("capture", metavar="FILE")
+    open_.set_defaults(module="ui", allow_actions=False)
     return parser
 
 

@@ -46,6 +46,25 @@ def _filter(args: argparse.Namespace) -> LogFilter:
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.capture is None:
+        if args.file is None:
+            return usage_error("logs: give a log FILE or --capture FILE")
+        return _run(args)
+    if args.file is not None:
+        return usage_error("logs: give a log FILE or --capture FILE, not both")
+    if args.follow:
+        return usage_error("logs: --follow needs a live log; a capture never grows")
+    from workbench.capture.archive import open_capture
+    from workbench.capture.collectors import LOG_MEMBER
+
+    with open_capture(args.capture) as root:
+        if not (root / LOG_MEMBER).is_file():
+            return usage_error(f"{args.capture}: the capture holds no workbench log")
+        args.file = str(root / LOG_MEMBER)
+        return _run(args)
+
+
+def _run(args: argparse.Namespace) -> int:
     from workbench.logs.follow import Follower
     from workbench.logs.parallel import scan_to
     from workbench.logs.records import parse_line

@@ -8,14 +8,12 @@ import os
 import sys
 
 from workbench.commands.common import usage_error
+from workbench.core.host import Host
 
 
 def run(args: argparse.Namespace) -> int:
     from probes.parsers import parse_resolution
-    from workbench.core.host import Host
     from workbench.core.logging import configure_logging
-    from workbench.core.runner import run_probes
-    from workbench.textreport import render_text
 
     if parse_resolution(args.lg_resolution) is None:
         return usage_error(
@@ -26,7 +24,20 @@ def run(args: argparse.Namespace) -> int:
     if configure_logging() is None:
         print("workbench: warning: log file not writable; records are dropped", file=sys.stderr)
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
-    host = Host(args.root)
+    if args.capture is not None:
+        if args.root != "/":
+            return usage_error("probe: give --root DIR or --capture FILE, not both")
+        from workbench.capture.archive import open_capture
+
+        with open_capture(args.capture) as root:
+            return _report(args, Host(root), only)
+    return _report(args, Host(args.root), only)
+
+
+def _report(args: argparse.Namespace, host: Host, only: list[str] | None) -> int:
+    from workbench.core.runner import run_probes
+    from workbench.textreport import render_text
+
     # The live machine's own hypervisor by default; a recorded machine has none unless named.
     connect = args.connect or ("qemu:///system" if host.live else None)
     report = run_probes(

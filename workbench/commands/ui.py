@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import signal
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.commands.common import usage_error
@@ -33,6 +34,20 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
                 allow_actions=args.allow_actions,
                 log_path=log_path,
                 title="Workbench — demo machine",
+                owns_process=True,
+            )
+        return
+    if getattr(args, "capture", None):
+        from workbench.capture.archive import open_capture
+        from workbench.capture.collectors import LOG_MEMBER
+
+        with open_capture(args.capture) as root:  # refused with exit 2 before the UI starts
+            log = root / LOG_MEMBER
+            yield UiConfig(
+                root=str(root),
+                connect=None,
+                log_path=log if log.is_file() else None,
+                title=f"Workbench — capture {Path(args.capture).name}",
                 owns_process=True,
             )
         return

@@ -1,0 +1,3 @@
+"""Captures: collect what the probes read into an archive, redact it, open it anywhere safely."""
+
+SCHEMA = "workbench.capture/1"

@@ -1,0 +1,136 @@
+"""`workbench capture`: run the collectors (each with a deadline), redact, write the archive."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import workbench
+from workbench.capture import SCHEMA
+from workbench.capture.archive import write_archive
+from workbench.capture.collectors import COLLECTORS, Collected, Collector, Source
+from workbench.capture.redact import Redactor
+from workbench.capture.tree import Tree
+from workbench.core.deadline import call_with_deadline
+from workbench.core.errors import WorkbenchError
+
+DEFAULT_TIMEOUT_S = 30.0
+Progress = Callable[[str, dict[str, Any]], None]
+
+
+class CollectorTimeout(Exception):
+    pass
+
+
+@dataclass
+class CaptureResult:
+    path: Path
+    manifest: dict[str, Any]
+
+
+def _created() -> datetime:
+    """Now, or SOURCE_DATE_EPOCH (reproducible builds' convention) for a reproducible capture."""
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch and epoch.isdigit():
+        return datetime.fromtimestamp(int(epoch), UTC)
+    return datetime.now(UTC)
+
+
+def capture(
+    source: Source,
+    out: Path,
+    *,
+    redactor: Redactor | None = None,
+    collectors: dict[str, Collector] | None = None,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+    progress: Progress | None = None,
+) -> CaptureResult:
+    """Collect `source` into the archive `out`. A collector that fails or passes its deadline
+    is recorded in the manifest (and abandoned); the capture still completes."""
+    redactor = redactor or Redactor()
+    tree = Tree()
+    facts: dict[str, Any] = {}
+    report: dict[str, Any] = {}
+    for name, collector in (collectors or COLLECTORS).items():
+        if progress:
+            progress("start", {"collector": name})
+        got = Collected()
+        started = time.perf_counter()
+        entry: dict[str, Any] = {"timed_out": False, "error": None}
+        try:
+            call_with_deadline(
+                lambda c=collector, g=got: c(source, g),  # type: ignore[misc]
+                timeout_s,
+                lambda n=name: CollectorTimeout(f"{n}: no result within {timeout_s:g} s"),  # type: ignore[misc]
+                name=f"capture-{name}",
+            )
+        except CollectorTimeout as exc:
+            entry["timed_out"] = True
+            entry["error"] = str(exc)
+            got = Collected()  # what it gathered before is incomplete: left out
+        except WorkbenchError as exc:
+            entry["error"] = exc.to_dict()
+            got = Collected()
+        except Exception as exc:  # noqa: BLE001 - one broken collector must not lose the rest
+            entry["error"] = {"error": type(exc).__name__, "message": str(exc)}
+            got = Collected()
+        entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
+        entry["files"] = len(got.tree.files)
+        if got.tree.problems:
+            entry["problems"] = got.tree.problems[:50]
+        report[name] = entry
+        tree.merge(got.tree)
+        facts.update(got.facts)
+        if progress:
+            progress("done", {"collector": name, **entry})
+    redactor.hostnames |= _hostnames(tree, facts)
+    for rel in sorted(tree.files):
+        tree.files[rel] = redactor.redact(tree.files[rel])
+    redacted_facts = json.loads(redactor.redact(json.dumps(facts).encode()))
+    sparse = {f"dev/shm/{n}": size for n, size in redacted_facts.pop("shm_sizes", {}).items()}
+    manifest: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool_version": workbench.__version__,
+        "created": _created().isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "source": {
+            "live": source.host.live,
+            "connect": redactor.redact((source.connect or "").encode()).decode() or None,
+        },
+        "collectors": report,
+        "facts": redacted_facts,
+        "redaction": {
+            "always": ["passwords and secrets", "credentials in URIs"],
+            "optional": sorted(redactor.optional),
+            "replaced": redactor.summary(),
+        },
+    }
+    return CaptureResult(out, write_archive(out, tree, manifest, sparse))
+
+
+def _hostnames(tree: Tree, facts: dict[str, Any]) -> set[str]:
+    """The names this capture knows for the machine and its guests (for --redact hostnames)."""
+    names: set[str] = set()
+    own = tree.files.get("proc/sys/kernel/hostname")
+    if own:
+        names.add(own.decode(errors="replace").strip())
+    conn = tree.files.get("libvirt/connection.json")
+    if conn:
+        with contextlib.suppress(ValueError, AttributeError):
+            names.add(str(json.loads(conn).get("hostname") or ""))
+    agents = tree.files.get("libvirt/agents.json")
+    if agents:
+        try:
+            for entry in json.loads(agents).get("facts", {}).get("agents", {}).values():
+                if isinstance(entry, dict) and isinstance(entry.get("hostname"), str):
+                    names.add(entry["hostname"])
+        except (ValueError, AttributeError):
+            pass
+    names |= {n.split(".")[0] for n in names if "." in n}
+    return {n for n in names if len(n) >= 2 and n not in ("localhost", "localhost.localdomain")}

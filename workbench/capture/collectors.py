@@ -1,0 +1,290 @@
+"""What a capture collects: each collector fills its own Tree (and facts) from one source.
+
+A collector reads exactly what the probes read (see ../shared/design.md, machine roots); on a
+recorded source (a directory root) it copies what that root holds, so a capture of a capture is
+the same machine."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from workbench.capture.tree import Copier, Tree
+from workbench.core.host import WATCHED_PROCESSES, Host
+from workbench.core.pci import is_bdf
+from workbench.virt.recorded import LIBVIRT_DIR, domain_member
+
+PCI_ATTRS = (
+    "vendor",
+    "device",
+    "class",
+    "revision",
+    "subsystem_vendor",
+    "subsystem_device",
+    "boot_vga",
+    "reset_method",
+)
+MODULES_WITH_PARAMS = (
+    "kvm",
+    "kvm_intel",
+    "kvm_amd",
+    "vfio",
+    "vfio_pci",
+    "vfio_iommu_type1",
+    "kvmfr",
+)
+DEVICE_NODES = ("/dev/kvm", "/dev/kvmfr0", "/dev/vfio/vfio")
+LOG_TAIL_BYTES = 4 * 1024 * 1024
+LOG_MEMBER = "logs/workbench.log"
+
+
+@dataclass
+class Source:
+    """Where a capture reads from."""
+
+    host: Host
+    connect: str | None = None
+    log_path: Path | None = None
+    agent_timeout_s: float = 3.0
+
+
+@dataclass
+class Collected:
+    tree: Tree = field(default_factory=Tree)
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+Collector = Callable[[Source, Collected], None]
+
+
+def collect_pci(src: Source, out: Collected) -> None:
+    """Every PCI function's directory (the attributes probes read), its driver and group links."""
+    copy = Copier(src.host, out.tree)
+    for name in copy.listdir("sys/bus/pci/devices"):
+        if not is_bdf(name):
+            continue
+        rel = f"sys/bus/pci/devices/{name}"
+        for attr in PCI_ATTRS:
+            copy.file(f"{rel}/{attr}")
+        copy.link(f"{rel}/driver")
+        copy.link(f"{rel}/iommu_group")
+    for driver in copy.listdir("sys/bus/pci/drivers"):
+        out.tree.add_dir(f"sys/bus/pci/drivers/{driver}")
+
+
+def collect_iommu(src: Source, out: Collected) -> None:
+    """IOMMU groups and their members, IOMMU units, the names of the ACPI tables (DMAR, IVRS)."""
+    copy = Copier(src.host, out.tree)
+    for group in copy.listdir("sys/kernel/iommu_groups"):
+        base = f"sys/kernel/iommu_groups/{group}"
+        copy.file(f"{base}/type")
+        for member in copy.listdir(f"{base}/devices"):
+            copy.link(f"{base}/devices/{member}")
+    for unit in copy.listdir("sys/class/iommu"):
+        copy.link(f"sys/class/iommu/{unit}")
+    for table in copy.listdir("sys/firmware/acpi/tables"):
+        if table.isalnum():  # the tables themselves are binary and root-only: names suffice
+            out.tree.add_bytes(f"sys/firmware/acpi/tables/{table}", b"")
+
+
+def collect_kernel(src: Source, out: Collected) -> None:
+    """Command line, CPU, memory, host name, kernel release, modules and their parameters,
+    hugepages."""
+    copy = Copier(src.host, out.tree)
+    for rel in (
+        "proc/cmdline",
+        "proc/cpuinfo",
+        "proc/meminfo",
+        "proc/sys/kernel/hostname",
+        "proc/sys/kernel/osrelease",
+    ):
+        copy.file(rel)
+    for module in copy.listdir("sys/module"):
+        out.tree.add_dir(f"sys/module/{module}")
+        if module in MODULES_WITH_PARAMS:
+            for param in copy.listdir(f"sys/module/{module}/parameters"):
+                copy.file(f"sys/module/{module}/parameters/{param}")
+    base = "sys/kernel/mm/hugepages"
+    for size in copy.listdir(base):
+        for key in ("nr_hugepages", "free_hugepages", "resv_hugepages"):
+            copy.file(f"{base}/{size}/{key}")
+
+
+def collect_devices(src: Source, out: Collected) -> None:
+    """/dev nodes as facts (type, mode, owner, whether this user can open them), the Looking
+    Glass shared-memory files as sparse files of their size, the watched processes."""
+    host = src.host
+    nodes: dict[str, Any] = {}
+    for path in DEVICE_NODES:
+        if not host.device_recorded(path):
+            continue
+        node = host.device_node(path)
+        nodes[path] = (
+            None
+            if node is None
+            else {
+                "kind": node.kind,
+                "mode": node.mode,
+                "owner": node.owner,
+                "group": node.group,
+                "accessible": node.accessible,
+                "size": node.size,
+            }
+        )
+    out.facts["device_nodes"] = nodes
+    copy = Copier(host, out.tree)
+    sizes: dict[str, int] = {}
+    for name in copy.listdir("dev/shm"):
+        if name.startswith("looking-glass"):
+            real = copy.resolve(f"dev/shm/{name}")
+            try:
+                sizes[name] = os.stat(host.path(real or f"dev/shm/{name}")).st_size
+            except OSError:
+                continue
+    out.facts["shm_sizes"] = sizes  # written as sparse files by the archive
+    processes = host.processes(WATCHED_PROCESSES)
+    if processes is not None:
+        out.facts["processes"] = [{"pid": p.pid, "name": p.name, "user": p.user} for p in processes]
+
+
+def collect_libvirt(src: Source, out: Collected) -> None:
+    """The hypervisor through a read-only connection: versions, capabilities, each domain's XML
+    and state. Never secrets, keys or the secure XML (passwords). On a recorded source: what it
+    recorded."""
+    if src.connect is None:
+        Copier(src.host, out.tree).listdir(LIBVIRT_DIR)
+        _copy_recorded_libvirt(src, out)
+        return
+    import libvirt
+
+    from workbench.core.errors import WorkbenchError
+    from workbench.virt.connection import from_libvirt, open_connection
+
+    base = LIBVIRT_DIR
+    try:
+        conn = open_connection(src.connect, readonly=True)
+    except WorkbenchError as exc:
+        out.tree.add_bytes(
+            f"{base}/connection.json", _json({"uri": src.connect, "error": exc.to_dict()})
+        )
+        return
+    try:
+
+        def read() -> tuple[dict[str, Any], str, list[tuple[str, int, int, bool, str]]]:
+            from probes.libvirt_conn import version_text
+
+            info = {
+                "uri": conn.getURI(),
+                "hypervisor": conn.getType(),
+                "hypervisor_version": version_text(conn.getVersion()),
+                "libvirt_version": version_text(conn.getLibVersion()),
+                "hostname": conn.getHostname(),
+            }
+            domains = []
+            for dom in conn.listAllDomains():
+                state, reason = dom.state()
+                domains.append(
+                    (dom.name(), state, reason, bool(dom.isPersistent()), dom.XMLDesc(0))
+                )
+            return info, conn.getCapabilities(), domains
+
+        info, caps, domains = read()  # the collector's own deadline bounds a silent daemon
+    except libvirt.libvirtError as exc:
+        error = from_libvirt(exc, "read the hypervisor", src.connect)
+        out.tree.add_bytes(
+            f"{base}/connection.json", _json({"uri": src.connect, "error": error.to_dict()})
+        )
+        return
+    except WorkbenchError as exc:
+        out.tree.add_bytes(
+            f"{base}/connection.json", _json({"uri": src.connect, "error": exc.to_dict()})
+        )
+        return
+    finally:
+        conn.close()
+    out.tree.add_bytes(f"{base}/connection.json", _json(info))
+    out.tree.add_bytes(f"{base}/capabilities.xml", caps.encode())
+    listing = []
+    for name, state, reason, persistent, xml in sorted(domains):
+        listing.append({"name": name, "state": state, "reason": reason, "persistent": persistent})
+        out.tree.add_bytes(domain_member(name), xml.encode())
+    out.tree.add_bytes(f"{base}/domains.json", _json(listing))
+
+
+def collect_agents(src: Source, out: Collected) -> None:
+    """What each running domain's guest agent answers (the guest.agent probe's own queries)."""
+    if src.connect is None:
+        return  # a recorded source's answers came with its libvirt directory
+    from workbench.core.runner import run_probes
+
+    report = run_probes(
+        src.host,
+        only=["libvirt.connection", "libvirt.domains", "guest.agent"],
+        options={"connect": src.connect, "agent_timeout": src.agent_timeout_s},
+    )
+    result = next(p for p in report.probes if p.id == "guest.agent")
+    out.tree.add_bytes(
+        f"{LIBVIRT_DIR}/agents.json",
+        _json(
+            {
+                "status": result.status,
+                "summary": result.summary,
+                "facts": result.facts,
+                "findings": [f.to_dict() for f in result.findings],
+            }
+        ),
+    )
+
+
+def collect_log(src: Source, out: Collected) -> None:
+    """The last few MiB of the workbench log, whole lines only, read from one open file (a
+    rotation meanwhile renames the file under us, which changes nothing for an open one)."""
+    path = src.log_path
+    if path is None:
+        return
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except FileNotFoundError:
+        return
+    except OSError as exc:
+        out.tree.problems.append(f"log {path}: {exc.strerror}")
+        return
+    try:
+        size = os.fstat(fd).st_size
+        start = max(0, size - LOG_TAIL_BYTES)
+        data = os.pread(fd, size - start, start)
+    finally:
+        os.close(fd)
+    if start > 0:
+        data = data.partition(b"\n")[2]  # the first line was cut
+    end = data.rfind(b"\n")
+    out.tree.add_bytes(LOG_MEMBER, data[: end + 1] if end >= 0 else b"")
+
+
+def _copy_recorded_libvirt(src: Source, out: Collected) -> None:
+    root = src.host.root
+    base = root / LIBVIRT_DIR
+    if src.host.live or not base.is_dir():
+        return
+    for path in sorted(base.rglob("*")):
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= 16 * 1024 * 1024:
+            out.tree.add_bytes(str(path.relative_to(root)), path.read_bytes())
+
+
+def _json(value: Any) -> bytes:
+    return (json.dumps(value, indent=1, sort_keys=True) + "\n").encode()
+
+
+COLLECTORS: dict[str, Collector] = {
+    "pci": collect_pci,
+    "iommu": collect_iommu,
+    "kernel": collect_kernel,
+    "devices": collect_devices,
+    "libvirt": collect_libvirt,
+    "agents": collect_agents,
+    "log": collect_log,
+}

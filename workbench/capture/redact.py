@@ -1,0 +1,118 @@
+"""Redaction: secrets are always removed; host names, MAC addresses and serial numbers are
+replaced by pseudonyms when asked (the same value gets the same token in one capture)."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+OPTIONAL = ("hostnames", "macs", "serials")
+Sub = Callable[[re.Match[bytes]], bytes]
+MARK = "REDACTED"
+
+# passwd='…' on <graphics>, password/secret attributes anywhere (XML, either quote).
+_SECRET_ATTR = re.compile(
+    rb"""(\b(?:passwd|password|secret|passphrase)\s*=\s*)(['"])(.*?)\2""", re.IGNORECASE
+)
+# "password": "…" in JSON (agent answers, log records).
+_SECRET_JSON = re.compile(
+    rb"""("(?:passwd|password|secret|passphrase|token)"\s*:\s*)"((?:[^"\\]|\\.)*)\"""",
+    re.IGNORECASE,
+)
+# scheme://user:password@host
+_URI_CREDENTIALS = re.compile(rb"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"<>]*:)([^/\s@'\"<>]+)(@)", re.I)
+_MAC = re.compile(rb"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])")
+_SERIAL_ELEMENT = re.compile(rb"(<serial>)([^<]*)(</serial>)")
+_SERIAL_ENTRY = re.compile(rb"(<entry name=['\"]serial['\"]>)([^<]*)(</entry>)")
+_SERIAL_JSON = re.compile(rb"""("serial(?:[-_]?number)?"\s*:\s*)"([^"]*)\"""", re.IGNORECASE)
+
+
+@dataclass
+class Redactor:
+    optional: frozenset[str] = frozenset()
+    hostnames: set[str] = field(default_factory=set)  # known names of this machine and guests
+    counts: Counter[str] = field(default_factory=Counter)
+    _tokens: dict[tuple[str, bytes], bytes] = field(default_factory=dict)
+
+    def pseudonym(self, kind: str, value: bytes) -> bytes:
+        key = (kind, value.lower() if kind == "macs" else value)
+        token = self._tokens.get(key)
+        if token is None:
+            n = sum(1 for k in self._tokens if k[0] == kind) + 1
+            if kind == "macs":
+                token = f"02:00:00:{n >> 16 & 255:02x}:{n >> 8 & 255:02x}:{n & 255:02x}".encode()
+            else:
+                token = f"{kind[:-1]}-{n}".encode()
+            self._tokens[key] = token
+        return token
+
+    def redact(self, data: bytes) -> bytes:
+        """`data` with secrets removed (always) and pseudonyms for the optional kinds."""
+
+        def secret(kind: str, group: int) -> Sub:
+            def sub(m: re.Match[bytes]) -> bytes:
+                if m.group(group) in (b"", MARK.encode()):
+                    return m.group(0)
+                self.counts[kind] += 1
+                start, end = m.span(group)
+                base = m.start(0)
+                return m.group(0)[: start - base] + MARK.encode() + m.group(0)[end - base :]
+
+            return sub
+
+        data = _SECRET_ATTR.sub(secret("passwords", 3), data)
+        data = _SECRET_JSON.sub(secret("passwords", 2), data)
+        data = _URI_CREDENTIALS.sub(secret("uri credentials", 2), data)
+        if "macs" in self.optional:
+            data = _MAC.sub(self._pseudo("macs", 0), data)
+        if "serials" in self.optional:
+            for pattern in (_SERIAL_ELEMENT, _SERIAL_ENTRY, _SERIAL_JSON):
+                data = pattern.sub(self._pseudo("serials", 2), data)
+        if "hostnames" in self.optional:
+            for name in sorted(self.hostnames, key=len, reverse=True):
+                raw = name.encode()
+                if raw and raw in data:
+                    n = len(re.findall(rb"(?<![\w.-])" + re.escape(raw) + rb"(?![\w-])", data))
+                    if n:
+                        token = self.pseudonym("hostnames", raw)
+                        data = re.sub(rb"(?<![\w.-])" + re.escape(raw) + rb"(?![\w-])", token, data)
+                        self.counts["hostnames"] += n
+        return data
+
+    def _pseudo(self, kind: str, group: int) -> Sub:
+        def sub(m: re.Match[bytes]) -> bytes:
+            value = m.group(group)
+            if not value.strip():
+                return m.group(0)
+            self.counts[kind] += 1
+            token = self.pseudonym(kind, value)
+            if group == 0:
+                return token
+            start, end = m.span(group)
+            base = m.start(0)
+            return m.group(0)[: start - base] + token + m.group(0)[end - base :]
+
+        return sub
+
+    def summary(self) -> dict[str, int]:
+        """How many values of each kind were replaced (and, for pseudonyms, how many distinct)."""
+        out = {kind: n for kind, n in sorted(self.counts.items())}
+        for kind in self.optional:
+            out.setdefault(kind, 0)
+            out[f"distinct {kind}"] = sum(1 for k in self._tokens if k[0] == kind)
+        return out
+
+
+def parse_redact(text: str | None) -> frozenset[str]:
+    """`hostnames,macs` -> the set; ValueError naming what is unknown."""
+    if not text:
+        return frozenset()
+    kinds = {k.strip() for k in text.split(",") if k.strip()}
+    unknown = kinds - set(OPTIONAL)
+    if unknown:
+        raise ValueError(
+            f"unknown redaction {', '.join(sorted(unknown))}; choose from {', '.join(OPTIONAL)}"
+        )
+    return frozenset(kinds)

@@ -1,0 +1,128 @@
+"""The files of a capture, gathered in memory before they are written: regular files, symbolic
+links (always relative, always inside the root) and directories."""
+
+from __future__ import annotations
+
+import os
+import posixpath
+import stat
+from dataclasses import dataclass, field
+
+from workbench.core.errors import HostReadError
+from workbench.core.host import Host
+
+MAX_LINK_HOPS = 40
+
+
+@dataclass
+class Tree:
+    """Paths are relative to the machine root, '/'-separated, without '.' or '..'."""
+
+    files: dict[str, bytes] = field(default_factory=dict)
+    links: dict[str, str] = field(default_factory=dict)
+    dirs: set[str] = field(default_factory=set)
+    problems: list[str] = field(default_factory=list)
+
+    def add_bytes(self, rel: str, data: bytes) -> None:
+        self.files[_clean(rel)] = data
+
+    def add_dir(self, rel: str) -> None:
+        self.dirs.add(_clean(rel))
+
+    def merge(self, other: Tree) -> None:
+        self.files.update(other.files)
+        self.links.update(other.links)
+        self.dirs |= other.dirs
+        self.problems += other.problems
+
+    def names(self) -> set[str]:
+        return set(self.files) | set(self.links) | self.dirs
+
+
+def _clean(rel: str) -> str:
+    parts = [p for p in rel.split("/") if p and p != "."]
+    if not parts or ".." in parts:
+        raise ValueError(f"not a path inside the root: {rel!r}")
+    return "/".join(parts)
+
+
+class Copier:
+    """Copies paths of a machine root (live `/` or a directory) into a Tree, keeping each
+    symbolic link met on the way as a link, so the copy resolves exactly like the original."""
+
+    def __init__(self, host: Host, tree: Tree) -> None:
+        self.host = host
+        self.tree = tree
+        self._prefix = "" if host.live else str(host.root)
+
+    def _real(self, parts: list[str]) -> str:
+        return self._prefix + "/" + "/".join(parts)
+
+    def resolve(self, rel: str) -> str | None:
+        """Follow `rel` inside the root, recording every link; the real path, or None when a
+        component is missing or the links loop."""
+        done: list[str] = []
+        todo = [p for p in rel.split("/") if p and p != "."]
+        hops = 0
+        while todo:
+            name = todo.pop(0)
+            if name == "..":
+                if done:
+                    done.pop()
+                continue
+            path = self._real([*done, name])
+            try:
+                st = os.lstat(path)
+            except OSError:
+                return None
+            if stat.S_ISLNK(st.st_mode):
+                hops += 1
+                if hops > MAX_LINK_HOPS:
+                    self.tree.problems.append(f"{rel}: too many levels of symbolic links")
+                    return None
+                target = os.readlink(path)
+                base = [] if target.startswith("/") else done
+                joined = posixpath.normpath("/" + "/".join([*base, target.lstrip("/")]))
+                link_rel = "/".join([*done, name])
+                # Stored relative to the link's directory, so it never names a host path.
+                self.tree.links[link_rel] = posixpath.relpath(joined, "/" + "/".join(done))
+                todo = [p for p in joined.split("/") if p] + todo
+                done = []
+            else:
+                done.append(name)
+        return "/".join(done)
+
+    def file(self, rel: str) -> bool:
+        """Copy one file (through its links); False when it is missing or unreadable."""
+        real = self.resolve(rel)
+        if real is None:
+            return False
+        try:
+            text = self.host.read_text(real)
+        except HostReadError as exc:
+            self.tree.problems.append(exc.message)
+            return False
+        if text is None:
+            return False
+        self.tree.files[real] = text.encode()
+        return True
+
+    def listdir(self, rel: str) -> list[str]:
+        """The names in a directory (through its links); recorded as a directory."""
+        real = self.resolve(rel)
+        if real is None:
+            return []
+        try:
+            names = self.host.listdir(real)
+        except HostReadError as exc:
+            self.tree.problems.append(exc.message)
+            return []
+        self.tree.dirs.add(real)
+        return names
+
+    def link(self, rel: str) -> None:
+        """Keep `rel` if it is a link (a driver or group link), and what it points to as a
+        directory, without copying the target's contents."""
+        real = self.resolve(rel)
+        if real is not None and os.path.isdir(self._real(real.split("/"))):
+            self.tree.dirs.add(real)

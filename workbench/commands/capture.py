@@ -1,0 +1,73 @@
+"""`workbench capture`: collect a machine into one file (redacted), with progress on a TTY."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import re
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from workbench.commands.common import usage_error
+
+
+def default_name(host_root: Path) -> str:
+    hostname = ""
+    with contextlib.suppress(OSError):
+        hostname = (host_root / "proc/sys/kernel/hostname").read_text().strip()
+    safe = re.sub(r"[^A-Za-z0-9.-]+", "-", hostname)[:40] or "machine"
+    return f"workbench-{safe}-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.capture.collect import capture
+    from workbench.capture.collectors import Source
+    from workbench.capture.redact import Redactor, parse_redact
+    from workbench.core.host import Host
+    from workbench.core.logging import default_log_path
+
+    try:
+        optional = parse_redact(args.redact)
+    except ValueError as exc:
+        return usage_error(f"--redact: {exc}")
+    if not args.timeout > 0:
+        return usage_error("--timeout: expected a positive number of seconds")
+    host = Host(args.root)
+    connect = args.connect or ("qemu:///system" if host.live else None)
+    out = Path(args.output or default_name(host.root))
+    if out.exists() and out.is_dir():
+        return usage_error(f"{out} is a directory; give a file name with -o")
+    tty = sys.stderr.isatty()
+
+    def progress(phase: str, info: dict[str, Any]) -> None:
+        name = info["collector"]
+        if phase == "start" and tty:
+            sys.stderr.write(f"\r\x1b[Kcollecting {name}…")
+            sys.stderr.flush()
+        elif phase == "done":
+            problem = " TIMED OUT" if info["timed_out"] else (" failed" if info["error"] else "")
+            line = f"{name:<8} {info['files']:>5} file(s) {info['duration_ms']:>8.1f} ms{problem}"
+            if tty:
+                sys.stderr.write(f"\r\x1b[K{line}\n")
+            elif problem:
+                sys.stderr.write(f"workbench: collector {line}\n")
+
+    source = Source(host=host, connect=connect, log_path=default_log_path())
+    result = capture(
+        source,
+        out,
+        redactor=Redactor(optional=optional),
+        timeout_s=args.timeout,
+        progress=progress,
+    )
+    manifest = result.manifest
+    replaced = manifest["redaction"]["replaced"]
+    said = ", ".join(f"{n} {kind}" for kind, n in replaced.items()) or "nothing found to redact"
+    late = [n for n, c in manifest["collectors"].items() if c["timed_out"] or c["error"]]
+    print(f"wrote {out} ({out.stat().st_size} bytes, {len(manifest['files'])} files)")
+    print(f"redacted: {said}")
+    if late:
+        print(f"incomplete: {', '.join(late)} (see manifest.json)")
+    return 0
