@@ -26,9 +26,12 @@ class VirtBridge:
         self.connection: dict[str, Any] | None = None
         self.domains: list[dict[str, Any]] = []
         self._configs: dict[str, Any] = {}
+        self._recorded_states: dict[str, str] = {}
 
     def start(self) -> None:
         if self.config.connect is None:
+            # A capture's hypervisor, as recorded (read on a thread like every file).
+            threading.Thread(target=self._load_recorded, name="load-recorded", daemon=True).start()
             return
         from workbench.virt.session import VirtSession
 
@@ -52,7 +55,9 @@ class VirtBridge:
         self.app.post_message(VmTransition(transition))
 
     def state(self, vm: str) -> str:
-        return "unknown" if self.session is None else self.session.lifecycles.get(vm).state
+        if self.session is None:
+            return self._recorded_states.get(vm, "unknown")
+        return self.session.lifecycles.get(vm).state
 
     def history(self, vm: str) -> list[Transition]:
         return [] if self.session is None else list(self.session.lifecycles.get(vm).history)
@@ -61,8 +66,6 @@ class VirtBridge:
         threading.Thread(target=self._load, name="load-domains", daemon=True).start()
 
     def _load(self) -> None:
-        from workbench.virt.domains import parse_domain_xml
-
         session = self.session
         if session is None:
             return
@@ -74,6 +77,11 @@ class VirtBridge:
         except WorkbenchError as exc:
             self.app.call_from_thread(self.app.notify, exc.message, severity="warning")
             return
+        self._publish(xmls)
+
+    def _publish(self, xmls: list[str]) -> None:
+        from workbench.virt.domains import parse_domain_xml
+
         configs = {}
         for xml in xmls:
             try:
@@ -84,6 +92,24 @@ class VirtBridge:
         self._configs = configs
         ordered = sorted(configs.values(), key=lambda c: c.name)
         self.app.post_message(DomainsLoaded([c.to_dict() for c in ordered]))
+
+    def _load_recorded(self) -> None:
+        from workbench.core.host import Host
+        from workbench.core.lifecycle import state_name
+        from workbench.virt.recorded import load_recorded
+
+        try:
+            recorded = load_recorded(Host(self.config.root))
+        except WorkbenchError:
+            return
+        if recorded is None or recorded.error is not None:
+            return
+        xmls = []
+        for dom in recorded.listAllDomains():
+            self._recorded_states[dom.name()] = state_name(dom.state()[0])
+            xmls.append(dom.XMLDesc())
+        self._publish(xmls)
+        self._on_connection({"connection": "recorded", "uri": recorded.info.get("uri")})
 
     def act(self, action: str, vm: str) -> None:
         threading.Thread(target=self._act, args=(action, vm), daemon=True).start()

@@ -18,6 +18,8 @@ ICONS = {
 
 def connection_text(record: dict[str, Any] | None, uri: str | None) -> str:
     if uri is None:
+        if record is not None and record.get("connection") == "recorded":
+            return "libvirt: [cyan]recorded[/]"
         return "libvirt: [dim]none[/]"
     if record is None:
         return "libvirt: [cyan]connecting[/]"

@@ -1,0 +1,80 @@
+"""`workbench open FILE`: the workbench on a capture, as on the machine it came from."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+from textual.widgets import DataTable
+
+from tests.conftest import WORKBENCH
+from workbench.commands.ui import ui_config
+from workbench.demo import demo_environment
+from workbench.ui.app import WorkbenchApp
+from workbench.ui.widgets.log_view import LogView
+
+
+async def until(pilot: Any, predicate: Any, timeout_s: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        assert loop.time() < deadline, "condition not reached"
+        await pilot.pause(0.05)
+
+
+async def test_the_workbench_on_a_capture_of_the_demo(tmp_path: Path, monkeypatch: Any) -> None:
+    """Probes judged from the capture, libvirt 'recorded', the VMs with their recorded states
+    and passthrough, the captured log in the log view; the unpacked files go when it closes."""
+    import subprocess
+
+    log = tmp_path / "wb.log"
+    log.write_text(
+        "".join(json.dumps({"level": "error", "event": f"vm broke {n}"}) + "\n" for n in range(5))
+    )
+    monkeypatch.setenv("WORKBENCH_LOG_FILE", str(log))
+    archive = tmp_path / "demo.tar.gz"
+    with demo_environment(tmp_path / "demo") as env:
+        made = subprocess.run(
+            [str(WORKBENCH), "capture", "--root", str(env.root), "--connect", env.uri, "-o"]
+            + [str(archive)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert made.returncode == 0, made.stderr
+    args = argparse.Namespace(capture=str(archive), demo=False, allow_actions=False)
+    with ui_config(args) as config:
+        root = Path(config.root)
+        assert config.owns_process  # the CLI's app; not this test's process:
+        config.owns_process = False
+        app = WorkbenchApp(config)
+        async with app.run_test(size=(160, 48)) as pilot:
+            await until(pilot, lambda: app.report is not None)
+            statuses = {p.id: p.status for p in app.report.probes}  # type: ignore[union-attr]
+            assert statuses["libvirt.connection"] == "pass"
+            assert statuses["pci.gpus"] == "pass"
+            assert "recorded" in app.results["libvirt.connection"].summary
+            await until(pilot, lambda: len(app.domains) == 3)
+            assert "recorded" in app.connection_label()
+            await pilot.press("v")
+            await pilot.pause()
+            table = app.screen.query_one("#domains", DataTable)
+            rows = [[str(c) for c in table.get_row_at(i)] for i in range(table.row_count)]
+            win = next(r for r in rows if r[0] == "win11-gaming")
+            assert "running" in win[1] and "0000:01:00.0" in win[2]
+            nas = next(r for r in rows if r[0] == "truenas")
+            assert "shutoff" in nas[1]
+            await pilot.press("l")
+            view = app.screen.query_one(LogView)
+            # The capture's own run logged too (its agent probe): the five errors come first.
+            await until(pilot, lambda: view._count() >= 5)
+            index = app.log_index
+            assert index is not None and Path(index.path).is_relative_to(root)
+            events = [index.record(n).fields.get("event") for n in range(5)]
+            assert events == [f"vm broke {n}" for n in range(5)]
+            assert "Workbench — capture demo.tar.gz" in app.title
+        assert root.exists()
+    assert not root.exists()

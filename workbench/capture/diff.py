@@ -1,0 +1,75 @@
+"""What changed between two captures of one machine: the before and after of a fix."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from workbench.core.host import Host
+from workbench.core.runner import run_probes
+
+
+def state_of(root: Path) -> dict[str, Any]:
+    """The comparable state of a machine root: probe verdicts, drivers, groups, cmdline, VMs."""
+    host = Host(root)
+    report = run_probes(host)
+    inv = host.pci()
+    cmdline, _ = host.try_read("proc/cmdline")
+    domains: dict[str, Any] = {}
+    for probe in report.probes:
+        if probe.id == "libvirt.domains":
+            for dom in probe.facts.get("domains", []):
+                domains[dom["name"]] = {
+                    "state": dom.get("state"),
+                    "hostdevs": sorted(h["bdf"] for h in dom.get("hostdevs", [])),
+                }
+    return {
+        "probes": {p.id: {"status": p.status, "summary": p.summary} for p in report.probes},
+        "drivers": {d.bdf: d.driver for d in inv.devices},
+        "groups": {d.bdf: d.iommu_group for d in inv.devices},
+        "cmdline": (cmdline or "").strip(),
+        "domains": domains,
+        "created": host.manifest.get("created"),
+    }
+
+
+@dataclass
+class Change:
+    area: str  # probes, drivers, groups, cmdline, domains
+    item: str
+    before: Any
+    after: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"area": self.area, "item": self.item, "before": self.before, "after": self.after}
+
+    def text(self) -> str:
+        def show(value: Any) -> str:
+            if value is None:
+                return "no driver" if self.area == "drivers" else "(absent)"
+            if isinstance(value, dict):
+                return ", ".join(f"{k}={v}" for k, v in value.items() if k != "summary") or "{}"
+            return str(value)
+
+        if self.area == "cmdline":
+            return f"cmdline  removed: {show(self.before)}; added: {show(self.after)}"
+        return f"{self.area:<8} {self.item}: {show(self.before)} -> {show(self.after)}"
+
+
+def compare(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
+    changes: list[Change] = []
+    for area in ("probes", "drivers", "groups", "domains"):
+        a, b = before[area], after[area]
+        for item in sorted(set(a) | set(b)):
+            old, new = a.get(item), b.get(item)
+            if area == "probes" and old and new and old["status"] == new["status"]:
+                continue  # the same verdict; a summary that says a time or a count is noise
+            if old != new:
+                changes.append(Change(area, item, old, new))
+    if before["cmdline"] != after["cmdline"]:
+        old_args, new_args = set(before["cmdline"].split()), set(after["cmdline"].split())
+        removed = " ".join(sorted(old_args - new_args)) or None
+        added = " ".join(sorted(new_args - old_args)) or None
+        changes.append(Change("cmdline", "arguments", removed, added))
+    return changes

@@ -1,0 +1,36 @@
+"""`workbench diff A B`: what changed between two captures of one machine."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.capture.archive import open_capture
+    from workbench.capture.diff import compare, state_of
+    from workbench.core.logging import configure_logging
+
+    configure_logging()
+    with open_capture(args.before) as a_root:
+        before = state_of(a_root)
+    with open_capture(args.after) as b_root:
+        after = state_of(b_root)
+    changes = compare(before, after)
+    if args.json:
+        doc = {
+            "schema": "workbench.diff/1",
+            "before": {"file": args.before, "created": before["created"]},
+            "after": {"file": args.after, "created": after["created"]},
+            "changes": [c.to_dict() for c in changes],
+        }
+        sys.stdout.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        print(f"before: {args.before} ({before['created']})")
+        print(f"after:  {args.after} ({after['created']})")
+        if not changes:
+            print("no changes")
+        for change in changes:
+            print(change.text())
+    return 1 if changes else 0
