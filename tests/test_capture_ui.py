@@ -5,9 +5,11 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.widgets import DataTable
 
 from tests.conftest import WORKBENCH
@@ -25,11 +27,9 @@ async def until(pilot: Any, predicate: Any, timeout_s: float = 15) -> None:
         await pilot.pause(0.05)
 
 
-async def test_the_workbench_on_a_capture_of_the_demo(tmp_path: Path, monkeypatch: Any) -> None:
-    """Probes judged from the capture, libvirt 'recorded', the VMs with their recorded states
-    and passthrough, the captured log in the log view; the unpacked files go when it closes."""
-    import subprocess
-
+@pytest.fixture
+def demo_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A capture of the demo machine and its hypervisor, with five errors in its log."""
     log = tmp_path / "wb.log"
     log.write_text(
         "".join(json.dumps({"level": "error", "event": f"vm broke {n}"}) + "\n" for n in range(5))
@@ -37,14 +37,21 @@ async def test_the_workbench_on_a_capture_of_the_demo(tmp_path: Path, monkeypatc
     monkeypatch.setenv("WORKBENCH_LOG_FILE", str(log))
     archive = tmp_path / "demo.tar.gz"
     with demo_environment(tmp_path / "demo") as env:
+        argv = ["capture", "--root", str(env.root), "--connect", env.uri, "-o", str(archive)]
         made = subprocess.run(
-            [str(WORKBENCH), "capture", "--root", str(env.root), "--connect", env.uri, "-o"]
-            + [str(archive)],
+            [str(WORKBENCH), *argv],
             capture_output=True,
             text=True,
             check=False,
         )
         assert made.returncode == 0, made.stderr
+    return archive
+
+
+async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> None:
+    """Probes judged from the capture, libvirt 'recorded', the VMs with their recorded states
+    and passthrough, the captured log in the log view."""
+    archive = demo_capture
     args = argparse.Namespace(capture=str(archive), demo=False, allow_actions=False)
     with ui_config(args) as config:
         root = Path(config.root)
@@ -76,5 +83,3 @@ async def test_the_workbench_on_a_capture_of_the_demo(tmp_path: Path, monkeypatc
             events = [index.record(n).fields.get("event") for n in range(5)]
             assert events == [f"vm broke {n}" for n in range(5)]
             assert "Workbench — capture demo.tar.gz" in app.title
-        assert root.exists()
-    assert not root.exists()
