@@ -7,6 +7,7 @@ import json
 import logging
 import logging.handlers
 import os
+import re
 import subprocess
 import tarfile
 import threading
@@ -354,3 +355,40 @@ def test_logs_from_a_capture(
 def test_probe_refuses_root_and_capture_together(tmp_path: Path) -> None:
     out = cli("probe", "--root", str(tmp_path), "--capture", str(tmp_path / "x.tar.gz"))
     assert out.returncode == 2 and "not both" in out.stderr
+
+
+def test_progress_on_a_terminal_and_the_report_names_the_capture(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """On a TTY each collector says what it took; the text report of a capture says which file
+    it is and when it was made."""
+    import pty
+
+    archive = tmp_path / "c.tar.gz"
+    root = make_root("asrock-z170-gtx960")
+    primary, secondary = pty.openpty()
+    proc = subprocess.Popen(
+        [str(WORKBENCH), "capture", "--root", str(root), "-o", str(archive)],
+        stdin=secondary,
+        stdout=secondary,
+        stderr=secondary,
+    )
+    os.close(secondary)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(primary, 4096)
+        except OSError:  # EIO: the other side closed
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(primary)
+    assert proc.wait(30) == 0
+    text = shown.decode()
+    for name in ("pci", "iommu", "kernel", "devices", "libvirt", "agents", "log"):
+        assert re.search(rf"{name}\s+\d+ file\(s\)\s+[\d.]+ ms", text), text
+    assert "collecting pci" in text
+    report = cli("probe", "--capture", str(archive))
+    first = report.stdout.splitlines()[0]
+    assert f"report for capture {archive} (made 20" in first

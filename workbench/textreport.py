@@ -14,7 +14,10 @@ def _paint(text: str, code: str, colour: bool) -> str:
 
 def render_text(report: Report, *, colour: bool = False) -> str:
     host = report.host
-    where = f"{host['root']} ({'live machine' if host['live'] else 'recorded machine'})"
+    if host.get("capture"):
+        where = f"capture {host['capture']} (made {host.get('captured_at') or 'at an unknown time'})"
+    else:
+        where = f"{host['root']} ({'live machine' if host['live'] else 'recorded machine'})"
     lines = [f"Workbench {host['workbench_version']} report for {where}"]
     if host.get("hostname") or host.get("kernel"):
         lines.append(f"  host {host.get('hostname') or '?'}, kernel {host.get('kernel') or '?'}")

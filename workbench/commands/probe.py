@@ -30,11 +30,13 @@ def run(args: argparse.Namespace) -> int:
         from workbench.capture.archive import open_capture
 
         with open_capture(args.capture) as root:
-            return _report(args, Host(root), only)
+            return _report(args, Host(root), only, capture=args.capture)
     return _report(args, Host(args.root), only)
 
 
-def _report(args: argparse.Namespace, host: Host, only: list[str] | None) -> int:
+def _report(
+    args: argparse.Namespace, host: Host, only: list[str] | None, capture: str | None = None
+) -> int:
     from workbench.core.runner import run_probes
     from workbench.textreport import render_text
 
@@ -46,6 +48,8 @@ def _report(args: argparse.Namespace, host: Host, only: list[str] | None) -> int
         timeout_s=args.timeout,
         options={"lg_resolution": args.lg_resolution, "connect": connect},
     )
+    if capture is not None:  # the unpacked root is a temp dir, gone after this command
+        report.host.update(capture=capture, captured_at=host.manifest.get("created"))
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
