@@ -6,7 +6,7 @@ STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux \
 	umockdev gir1.2-umockdev-1.0 python3-gi
 
-.PHONY: setup demo test lint typecheck pytest bench-probe bench-logs bench-ui clean
+.PHONY: setup demo test lint typecheck pytest bench-probe bench-logs bench-ui bench-capture clean
 
 setup: apt $(STAMP) bytecode
 
@@ -49,6 +49,9 @@ bench-logs: setup
 
 bench-ui: setup
 	$(BIN)/python bench/bench_ui.py
+
+bench-capture: setup
+	$(BIN)/python bench/bench_capture.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

@@ -15,7 +15,9 @@ def _paint(text: str, code: str, colour: bool) -> str:
 def render_text(report: Report, *, colour: bool = False) -> str:
     host = report.host
     if host.get("capture"):
-        where = f"capture {host['capture']} (made {host.get('captured_at') or 'at an unknown time'})"
+        where = (
+            f"capture {host['capture']} (made {host.get('captured_at') or 'at an unknown time'})"
+        )
     else:
         where = f"{host['root']} ({'live machine' if host['live'] else 'recorded machine'})"
     lines = [f"Workbench {host['workbench_version']} report for {where}"]

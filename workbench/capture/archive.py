@@ -29,6 +29,7 @@ from workbench.core.errors import CaptureError
 
 MANIFEST = "manifest.json"
 MTIME = 0
+SHM = "/dev/shm"  # noqa: S108 - only ever holds our private mkdtemp (mode 0700)
 
 
 def sha256(data: bytes) -> str:
@@ -133,7 +134,7 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             details={"archive": str(path)},
             remedy="Give the path of a .tar.gz made by `workbench capture`.",
         )
-    tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-"))
+    tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-", dir=_temp_base()))
     try:
         root = tmp / "root"
         root.mkdir()
@@ -143,12 +144,27 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
+def _temp_base() -> str | None:
+    """Where captures unpack: $TMPDIR when the operator set it; else the user's runtime dir
+    (tmpfs, private to the user), else the system's temp dir. A capture is thousands of small
+    files; on a disk each costs a journaled create (0.1-0.6 ms here), in tmpfs ~10 µs."""
+    if os.environ.get("TMPDIR"):
+        return None
+    runtime = os.environ.get("XDG_RUNTIME_DIR")
+    if runtime and os.path.isdir(runtime) and os.access(runtime, os.W_OK | os.X_OK):
+        return runtime
+    if os.path.isdir(SHM) and os.access(SHM, os.W_OK | os.X_OK):
+        return SHM
+    return None
+
+
 def _unpack(archive: Path, root: Path, limits: Limits) -> None:
     files: dict[str, str] = {}
     links: dict[str, str] = {}
     dirs: set[str] = set()
     total = 0
     manifest_bytes: bytes | None = None
+    made = _Dirs(root)
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
             for count, member in enumerate(tar, 1):
@@ -171,7 +187,7 @@ def _unpack(archive: Path, root: Path, limits: Limits) -> None:
                         raise _refuse(archive, f"member {name!r} is inside the file {prefix!r}")
                 if member.isdir():
                     dirs.add(name)
-                    (root / name).mkdir(parents=True, exist_ok=True, mode=0o755)
+                    made.ensure(name)
                 elif member.issym():
                     if not _link_stays_inside(name, member.linkname):
                         raise _refuse(
@@ -200,7 +216,7 @@ def _unpack(archive: Path, root: Path, limits: Limits) -> None:
                         manifest_bytes = data
                         continue
                     target_path = root / name
-                    target_path.parent.mkdir(parents=True, exist_ok=True)
+                    made.ensure(posixpath.dirname(name))
                     fd = os.open(
                         target_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644
                     )
@@ -220,12 +236,28 @@ def _unpack(archive: Path, root: Path, limits: Limits) -> None:
     manifest = _check_manifest(archive, manifest_bytes, files, links)
     for name, target in sorted(links.items()):  # links last: nothing is ever written through one
         link = root / name
-        link.parent.mkdir(parents=True, exist_ok=True)
+        made.ensure(posixpath.dirname(name))
         os.symlink(target, link)
     for name, size in manifest.get("sparse", {}).items():
         with open(root / name, "r+b") as fh:
             fh.truncate(int(size))
     (root / MANIFEST).write_bytes(manifest_bytes or b"")
+
+
+class _Dirs:
+    """Directories made under the root so far (each made once, parents first)."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = str(root)
+        self.made = {""}
+
+    def ensure(self, rel: str) -> None:
+        if rel in self.made:
+            return
+        self.ensure(posixpath.dirname(rel))
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(f"{self.root}/{rel}", 0o755)
+        self.made.add(rel)
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:

@@ -246,12 +246,18 @@ def collect_log(src: Source, out: Collected) -> None:
     path = src.log_path
     if path is None:
         return
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
-    except FileNotFoundError:
-        return
-    except OSError as exc:
-        out.tree.problems.append(f"log {path}: {exc.strerror}")
+    # Mid-rotation the log is briefly missing (renamed to .1, not yet re-created): then the
+    # file just rotated holds the newest records.
+    for candidate in (path, path.with_name(path.name + ".1")):
+        try:
+            fd = os.open(candidate, os.O_RDONLY | os.O_NONBLOCK)
+            break
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            out.tree.problems.append(f"log {candidate}: {exc.strerror}")
+            return
+    else:
         return
     try:
         size = os.fstat(fd).st_size
