@@ -123,18 +123,7 @@ def collect_devices(src: Source, out: Collected) -> None:
         if not host.device_recorded(path):
             continue
         node = host.device_node(path)
-        nodes[path] = (
-            None
-            if node is None
-            else {
-                "kind": node.kind,
-                "mode": node.mode,
-                "owner": node.owner,
-                "group": node.group,
-                "accessible": node.accessible,
-                "size": node.size,
-            }
-        )
+        nodes[path] = None if node is None else node.to_dict()
     out.facts["device_nodes"] = nodes
     copy = Copier(host, out.tree)
     sizes: dict[str, int] = {}

@@ -50,6 +50,17 @@ class DeviceNode:
     accessible: bool | None = None  # can this user open it read-write
     size: int | None = None
 
+    def to_dict(self) -> dict[str, Any]:
+        """As recorded in a manifest's `facts.device_nodes` (the path is the key there)."""
+        return {
+            "kind": self.kind,
+            "mode": self.mode,
+            "owner": self.owner,
+            "group": self.group,
+            "accessible": self.accessible,
+            "size": self.size,
+        }
+
 
 @dataclass(frozen=True)
 class ProcessInfo:
