@@ -1,0 +1,64 @@
+"""The Python API: the same engine as the CLI, for scripts and notebooks (no Textual on this path).
+
+    import workbench
+    report = workbench.diagnose()                  # the live machine (or root=, capture=)
+    report["pci.gpus"].facts                       # one probe's facts
+    workbench.vms("qemu:///system")                # domains and their transition timelines
+    workbench.logs(path).filter(level="error").tail(20)
+
+Each result renders as an HTML table in Jupyter (`_repr_html_`) and as readable text in a REPL.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from workbench.api.logs import LogsView
+from workbench.api.report import Diagnosis, ProbeView
+from workbench.api.vms import VmsView
+
+__all__ = ["Diagnosis", "LogsView", "ProbeView", "VmsView", "diagnose", "logs", "vms"]
+
+
+def diagnose(
+    root: str | Path | None = None,
+    connect: str | None = None,
+    capture: str | Path | None = None,
+    *,
+    only: list[str] | None = None,
+) -> Diagnosis:
+    """Run the probes on the live machine, a machine root or a capture file.
+
+    `connect` names the hypervisor (default: qemu:///system on the live machine; a capture
+    answers from its recording). Raises WorkbenchError for an unusable root or capture."""
+    from workbench.core.host import Host
+    from workbench.core.runner import run_probes
+
+    if capture is not None:
+        if root is not None:
+            raise ValueError("diagnose: give root or capture, not both")
+        from workbench.capture.archive import open_capture
+
+        with open_capture(capture) as unpacked:
+            host = Host(unpacked)
+            report = run_probes(host, only=only, options={"connect": connect})
+            report.host.update(capture=str(capture), captured_at=host.manifest.get("created"))
+            return Diagnosis(report, f"capture {capture}")
+    host = Host(root or "/")
+    uri = connect or ("qemu:///system" if host.live else None)
+    report = run_probes(host, only=only, options={"connect": uri})
+    return Diagnosis(report, "this machine" if host.live else str(host.root))
+
+
+def vms(
+    connect: str = "qemu:///system", *, watch_s: float = 0.0, timeout_s: float = 10.0
+) -> VmsView:
+    """The hypervisor's domains (state, GPU hostdevs, agent channel) and each one's transition
+    timeline, watched for `watch_s` seconds after connecting (read-only)."""
+    return VmsView.collect(connect, watch_s=watch_s, timeout_s=timeout_s)
+
+
+def logs(path: str | Path) -> LogsView:
+    """A JSON-lines log (any file `workbench logs` reads); `.filter(...)` and `.tail(n)` narrow
+    it; nothing is read until the view is shown or its records asked for."""
+    return LogsView(Path(path))

@@ -1,0 +1,110 @@
+"""The hypervisor's domains and their transition timelines, for notebooks and scripts."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.api.html import table, text
+from workbench.core.errors import VirtConnectionError
+from workbench.core.lifecycle import Transition
+
+
+@dataclass
+class VmsView:
+    uri: str
+    domains: list[dict[str, Any]]  # parsed config (name, hostdevs, agent_channel, ...) + state
+    timelines: dict[str, list[Transition]]
+
+    @classmethod
+    def collect(cls, uri: str, *, watch_s: float = 0.0, timeout_s: float = 10.0) -> VmsView:
+        from workbench.virt.domains import parse_domain_xml
+        from workbench.virt.session import VirtSession
+
+        session = VirtSession(uri, readonly=True)
+        last: dict[str, Any] = {}
+        session.connection_listeners.append(last.update)
+        session.start()
+        try:
+            if not session.wait_for("connected", timeout_s):
+                found = last.get("error")
+                error: dict[str, Any] = found if isinstance(found, dict) else {}
+                raise VirtConnectionError(
+                    f"{uri}: not connected within {timeout_s:g} s"
+                    + (f" ({error['message']})" if error.get("message") else ""),
+                    code="LIBVIRT_UNREACHABLE",
+                    details={"uri": uri, "timeout_s": timeout_s, "last_error": error or None},
+                    remedy=error.get("remedy")
+                    or "Check the URI and that the libvirt daemon runs "
+                    "(`systemctl status libvirtd`).",
+                )
+            if watch_s > 0:
+                time.sleep(watch_s)
+            xmls = session.call(
+                lambda: [d.XMLDesc(0) for d in session.connection().listAllDomains()],
+                "read domain configurations",
+            )
+            domains = []
+            for xml in xmls:
+                try:
+                    config = parse_domain_xml(xml).to_dict()
+                except ValueError:
+                    continue
+                config["state"] = session.lifecycles.get(config["name"]).state
+                domains.append(config)
+            domains.sort(key=lambda d: d["name"])
+            timelines = {
+                d["name"]: list(session.lifecycles.get(d["name"]).history) for d in domains
+            }
+        finally:
+            session.stop(timeout_s=2)
+        return cls(uri, domains, timelines)
+
+    def timeline(self, vm: str) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in self.timelines.get(vm, [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "domains": self.domains,
+            "timelines": {vm: self.timeline(vm) for vm in self.timelines},
+        }
+
+    def __repr__(self) -> str:
+        lines = [f"{self.uri}: {len(self.domains)} domain(s)"]
+        for dom in self.domains:
+            gpus = ", ".join(h["bdf"] for h in dom["hostdevs"]) or "no PCI passthrough"
+            agent = "agent channel" if dom.get("agent_channel") else "no agent channel"
+            lines.append(f"  {dom['name']:<16} {dom['state']:<10} {gpus}; {agent}")
+            for t in self.timelines.get(dom["name"], []):
+                lines.append(
+                    f"    {t.timestamp}  {t.from_state} -> {t.to_state}  ({t.cause}"
+                    + (f": {t.detail})" if t.detail else ")")
+                )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        rows = []
+        for dom in self.domains:
+            steps = "<br>".join(
+                f"{text(t.timestamp[11:23])} {text(t.from_state)} → <b>{text(t.to_state)}</b> "
+                f"<i>{text(t.cause)}{': ' + text(t.detail) if t.detail else ''}</i>"
+                for t in self.timelines.get(dom["name"], [])
+            )
+            rows.append(
+                [
+                    f"<b>{text(dom['name'])}</b>",
+                    text(dom["state"]),
+                    text(", ".join(h["bdf"] for h in dom["hostdevs"]) or "none"),
+                    text((dom.get("agent_channel") or {}).get("type") or "missing"),
+                    steps,
+                ]
+            )
+        return (
+            f"<div class='wb-vms'><b>{text(self.uri)}</b>"
+            + table(
+                ["VM", "state", "PCI passthrough", "agent channel", "timeline"], rows, cls="wb-vms"
+            )
+            + "</div>"
+        )
