@@ -139,6 +139,11 @@ def test_probe_writes_json_log_records(make_root: MakeRoot, tmp_path: Path) -> N
     finished = [r for r in records if r["event"] == "probe.finished"]
     assert len(finished) == 12
     assert {"timestamp", "level", "event", "logger", "probe", "status"} <= set(finished[0])
+    # The verdict is the level: a failed probe is an error record, a warning a warning.
+    expected = {"fail": "error", "error": "error", "warn": "warning", "pass": "info", "skip": "info"}
+    assert {r["status"] for r in finished} >= {"fail", "pass"}
+    for record in finished:
+        assert record["level"] == expected[record["status"]], record
 
 
 def test_workbench_on_a_missing_root_exits_2() -> None:

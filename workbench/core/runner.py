@@ -155,7 +155,15 @@ def _run_one(
             cls.id, cls.title, outcome.status, outcome.summary, outcome.facts, outcome.findings
         )
     result.duration_ms = (time.perf_counter() - start) * 1000
-    plog.info("probe.finished", status=result.status, duration_ms=round(result.duration_ms, 3))
+    # The verdict sets the level: `workbench logs --level error` (or `e` in the log view) then
+    # lists what is wrong with the machine, not only what went wrong in the tool.
+    level = {"fail": "error", "error": "error", "warn": "warning"}.get(result.status, "info")
+    getattr(plog, level)(
+        "probe.finished",
+        status=result.status,
+        summary=result.summary,
+        duration_ms=round(result.duration_ms, 3),
+    )
     return result
 
 
