@@ -140,7 +140,13 @@ def test_probe_writes_json_log_records(make_root: MakeRoot, tmp_path: Path) -> N
     assert len(finished) == 12
     assert {"timestamp", "level", "event", "logger", "probe", "status"} <= set(finished[0])
     # The verdict is the level: a failed probe is an error record, a warning a warning.
-    expected = {"fail": "error", "error": "error", "warn": "warning", "pass": "info", "skip": "info"}
+    expected = {
+        "fail": "error",
+        "error": "error",
+        "warn": "warning",
+        "pass": "info",
+        "skip": "info",
+    }
     assert {r["status"] for r in finished} >= {"warn", "pass"}
     for record in finished:
         assert record["level"] == expected[record["status"]], record
