@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux \
-	umockdev gir1.2-umockdev-1.0 python3-gi
+	umockdev gir1.2-umockdev-1.0 python3-gi chromium
 
 .PHONY: setup demo test lint typecheck pytest bench-probe bench-logs bench-ui bench-capture clean
 

@@ -1,7 +1,5 @@
-"""`python -m workbench` is the `workbench` command."""
-
-import sys
+"""`python -m workbench`: the same as the `workbench` command."""
 
 from workbench.cli import main
 
-sys.exit(main())
+raise SystemExit(main())

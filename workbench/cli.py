@@ -210,6 +210,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     open_.add_argument("capture", metavar="FILE")
     open_.set_defaults(module="ui", allow_actions=False)
+
+    serve = sub.add_parser(
+        "serve",
+        help="the workbench in a web browser",
+        description="Serve the workbench to web browsers (textual-serve): each browser tab gets "
+        "its own workbench. Binds to 127.0.0.1 unless --host says otherwise; there is no "
+        "password, so prefer an SSH tunnel to exposing it.",
+    )
+    serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
+    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
+    target = serve.add_mutually_exclusive_group()
+    target.add_argument("--demo", action="store_true", help="serve the demo machine")
+    target.add_argument("--root", default="/", metavar="DIR", help="machine root (default: /)")
+    target.add_argument("--capture", metavar="FILE", help="serve a capture")
+    serve.add_argument("--connect", metavar="URI", help="libvirt URI (as for the workbench)")
+    serve.add_argument("--allow-actions", action="store_true", help="allow VM actions")
+    serve.set_defaults(module="serve")
     return parser
 
 

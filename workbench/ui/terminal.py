@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import IO, Any
 
@@ -40,8 +41,9 @@ class HangupSafe:
 
 
 def driver_class() -> type[Driver] | None:
-    """The driver for a real terminal (None: let Textual choose, as on other platforms)."""
-    if sys.platform != "linux":
+    """The driver for a real terminal (None: let Textual choose, as on other platforms and
+    under `workbench serve`, where textual-serve names its web driver in TEXTUAL_DRIVER)."""
+    if sys.platform != "linux" or os.environ.get("TEXTUAL_DRIVER"):
         return None
     from textual.drivers.linux_driver import LinuxDriver
 
