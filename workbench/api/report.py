@@ -43,8 +43,10 @@ class ProbeView:
             else ""
         )
         facts = text(json.dumps(r.facts, indent=1, default=str))
+        blocked = f"<p>blocked by {text(', '.join(r.blocked_by))}</p>" if r.blocked_by else ""
         return (
             f"<div class='wb-probe'><b>{text(r.id)}</b> {badge(r.status)} {text(r.summary)}"
+            f"{blocked}"
             f"{findings}<details><summary>facts</summary><pre>{facts}</pre></details></div>"
         )
 
