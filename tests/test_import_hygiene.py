@@ -17,6 +17,10 @@ import pytest
         "workbench.machines",
         "probes.gpus",
         "probes.looking_glass",
+        "workbench.api",
+        "workbench.capture.collect",
+        "workbench.capture.archive",
+        "workbench.capture.diff",
     ],
 )
 def test_no_textual_import(module: str) -> None:
