@@ -61,4 +61,4 @@ def vms(
 def logs(path: str | Path) -> LogsView:
     """A JSON-lines log (any file `workbench logs` reads); `.filter(...)` and `.tail(n)` narrow
     it; nothing is read until the view is shown or its records asked for."""
-    return LogsView(Path(path))
+    return LogsView(Path(path).expanduser())
