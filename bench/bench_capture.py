@@ -19,9 +19,9 @@ sys.path.insert(0, str(REPO))
 
 from bench.bench_probe import cpu_model, write_section  # noqa: E402
 from bench.gen_machine import generate  # noqa: E402
-from workbench.capture.archive import open_capture  # noqa: E402
 from workbench.capture.collect import capture  # noqa: E402
 from workbench.capture.collectors import Source  # noqa: E402
+from workbench.capture.unpack import open_capture  # noqa: E402
 from workbench.core.host import Host  # noqa: E402
 from workbench.core.runner import run_probes  # noqa: E402
 from workbench.machines import build_root  # noqa: E402

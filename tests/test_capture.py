@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import RECORDED, WORKBENCH
-from workbench.capture.archive import open_capture
 from workbench.capture.collect import capture
 from workbench.capture.collectors import COLLECTORS, LOG_MEMBER, Collected, Source
+from workbench.capture.unpack import open_capture
 from workbench.core.host import Host
 from workbench.demo import demo_environment
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WORKBENCH
-from workbench.capture.archive import Limits, open_capture
 from workbench.capture.collect import capture
 from workbench.capture.collectors import COLLECTORS, Source
+from workbench.capture.unpack import Limits, open_capture
 from workbench.core.errors import CaptureError
 from workbench.core.host import Host
 

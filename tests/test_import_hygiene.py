@@ -20,6 +20,7 @@ import pytest
         "workbench.api",
         "workbench.capture.collect",
         "workbench.capture.archive",
+        "workbench.capture.unpack",
         "workbench.capture.diff",
     ],
 )

@@ -37,7 +37,7 @@ def diagnose(
     if capture is not None:
         if root is not None:
             raise ValueError("diagnose: give root or capture, not both")
-        from workbench.capture.archive import open_capture
+        from workbench.capture.unpack import open_capture
 
         with open_capture(capture) as unpacked:
             host = Host(unpacked)

@@ -8,8 +8,8 @@ import sys
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.capture.archive import open_capture
     from workbench.capture.diff import compare, state_of
+    from workbench.capture.unpack import open_capture
     from workbench.core.logging import configure_logging
 
     configure_logging()

@@ -54,8 +54,8 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("logs: give a log FILE or --capture FILE, not both")
     if args.follow:
         return usage_error("logs: --follow needs a live log; a capture never grows")
-    from workbench.capture.archive import open_capture
     from workbench.capture.collectors import LOG_MEMBER
+    from workbench.capture.unpack import open_capture
 
     with open_capture(args.capture) as root:
         if not (root / LOG_MEMBER).is_file():

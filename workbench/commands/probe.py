@@ -27,7 +27,7 @@ def run(args: argparse.Namespace) -> int:
     if args.capture is not None:
         if args.root != "/":
             return usage_error("probe: give --root DIR or --capture FILE, not both")
-        from workbench.capture.archive import open_capture
+        from workbench.capture.unpack import open_capture
 
         with open_capture(args.capture) as root:
             return _report(args, Host(root), only, capture=args.capture)

@@ -38,8 +38,8 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
             )
         return
     if getattr(args, "capture", None):
-        from workbench.capture.archive import open_capture
         from workbench.capture.collectors import LOG_MEMBER
+        from workbench.capture.unpack import open_capture
 
         with open_capture(args.capture) as root:  # refused with exit 2 before the UI starts
             log = root / LOG_MEMBER
