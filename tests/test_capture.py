@@ -392,3 +392,26 @@ def test_progress_on_a_terminal_and_the_report_names_the_capture(
     report = cli("probe", "--capture", str(archive))
     first = report.stdout.splitlines()[0]
     assert f"report for capture {archive} (made 20" in first
+
+
+def test_an_unwritable_output_is_refused_before_collecting(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A directory that is missing or a file: said at once (exit 2), nothing collected."""
+    root = make_root("asrock-z170-gtx960")
+    (tmp_path / "a-file").write_text("x")
+    for out in (tmp_path / "missing" / "c.tar.gz", tmp_path / "a-file" / "c.tar.gz"):
+        made = cli("capture", "--root", str(root), "-o", str(out))
+        assert made.returncode == 2, made.stdout
+        assert f"cannot write {out}" in made.stderr and "Traceback" not in made.stderr
+        assert "wrote" not in made.stdout
+
+
+def test_a_failed_write_is_a_capture_error(make_root: Callable[..., Path], tmp_path: Path) -> None:
+    """Through the API, where no pre-check ran: a CaptureError with a remedy, no stray temp."""
+    from workbench.core.errors import CaptureError
+
+    with pytest.raises(CaptureError) as caught:
+        capture(Source(Host(make_root("asrock-z170-gtx960"))), tmp_path / "gone" / "c.tar.gz")
+    assert caught.value.code == "CAPTURE_UNWRITABLE" and caught.value.remedy
+    assert list(tmp_path.iterdir()) == [tmp_path / "root0"]

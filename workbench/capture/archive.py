@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.capture.tree import Tree
+from workbench.core.errors import CaptureError
 
 MANIFEST = "manifest.json"
 MTIME = 0
@@ -24,6 +25,17 @@ MTIME = 0
 
 def sha256(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
+
+
+def _unwritable(path: Path, exc: OSError) -> CaptureError:
+    return CaptureError(
+        f"cannot write {path}: {exc.strerror or exc}",
+        code="CAPTURE_UNWRITABLE",
+        details={"path": str(path)},
+        cause=exc,
+        recoverable=True,
+        remedy="Write the capture to a directory you can write to, with free space (-o FILE).",
+    )
 
 
 def write_archive(
@@ -51,8 +63,10 @@ def write_archive(
     entries.append(
         (MANIFEST, "file", (json.dumps(manifest, indent=1, sort_keys=True) + "\n").encode())
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    except OSError as exc:
+        raise _unwritable(path, exc) from exc
     try:
         with (
             os.fdopen(fd, "wb") as raw,
@@ -77,8 +91,10 @@ def write_archive(
                     info.mode, info.size = 0o644, len(value)
                     tar.addfile(info, io.BytesIO(value))
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):  # a full disk, a vanished directory
+            raise _unwritable(path, exc) from exc
         raise
     return manifest

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import re
 import sys
 import time
@@ -37,8 +38,12 @@ def run(args: argparse.Namespace) -> int:
     host = Host(args.root)
     connect = args.connect or ("qemu:///system" if host.live else None)
     out = Path(args.output or default_name(host.root))
-    if out.exists() and out.is_dir():
+    if out.is_dir():
         return usage_error(f"{out} is a directory; give a file name with -o")
+    folder = out.parent
+    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+        # Said before collecting, not after: a capture is never made only to be lost.
+        return usage_error(f"cannot write {out}: {folder} is not a directory this user can write")
     tty = sys.stderr.isatty()
 
     def progress(phase: str, info: dict[str, Any]) -> None:
