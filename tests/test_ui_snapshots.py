@@ -184,3 +184,27 @@ def test_help(
 
     app = make_app(fixed_root("asrock-z170-gtx960", hostname="asrock"))
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+
+
+def test_vms_of_a_capture(
+    snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, tmp_path: Path
+) -> None:
+    """`workbench open` on a capture of the demo: the bar says libvirt 'recorded'; the three VMs
+    with the states and GPUs the capture recorded (truenas shut off, two running); no live
+    timeline (nothing happens in a capture); read-only."""
+    from workbench.capture.collect import capture
+    from workbench.capture.collectors import Source
+    from workbench.capture.unpack import open_capture
+    from workbench.core.host import Host
+
+    made = capture(Source(Host(demo_env.root), connect=demo_env.uri), tmp_path / "demo.tar.gz")
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: domains_loaded(pilot))
+        await pilot.press("v")
+        await settle(pilot, lambda: True)
+        await select_vm(pilot, "win11-gaming")
+
+    with open_capture(made.path) as root:
+        app = make_app(root, None, title="Workbench — capture demo.tar.gz")
+        assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
