@@ -243,3 +243,24 @@ def test_an_app_that_owns_its_process_freezes_its_startup_heap(
         )
         counts[mode] = int(out.stdout.split()[-1])
     assert counts["owns"] > 20_000 and counts["embedded"] == 0, counts
+
+
+async def test_the_command_palette_runs_a_command(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """ctrl+p, "logs: errors only", enter: the logs screen, filtered to errors and worse."""
+    from workbench.ui.screens.logs import LogsScreen
+
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await until(pilot, lambda: app.report is not None)
+        await pilot.press("ctrl+p")
+        await pilot.pause()
+        await pilot.press(*"errors only")
+        await pilot.pause(0.3)
+        await pilot.press("enter")
+        await until(pilot, lambda: isinstance(app.screen, LogsScreen))
+        view = app.screen.query_one(LogView)
+        await until(pilot, lambda: view.rows is not None)
+        assert app.screen.level == "error"
+        assert view._count() == 10  # 5 error + 5 critical of the sample log's 40

@@ -1,7 +1,8 @@
-"""Command palette entries, "category: action", each one a method of the app."""
+"""Command palette entries, "category: action", each a call on the app."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 from typing import TYPE_CHECKING, cast
 
@@ -10,17 +11,31 @@ from textual.command import DiscoveryHit, Hit, Hits, Provider
 if TYPE_CHECKING:
     from workbench.ui.app import WorkbenchApp
 
-COMMANDS = [
-    ("probe: rerun all", "action_rerun", "Run every probe again"),
-    ("view: overview", "action_overview", "Probe verdicts"),
-    ("view: VMs", "action_vms", "Domains and their transitions"),
-    ("view: logs", "action_logs", "The live JSON log"),
-    ("vm: start", "action_vm_start", "Start the selected VM (with --allow-actions)"),
-    ("vm: shutdown", "action_vm_shutdown", "Shut the selected VM down"),
-    ("vm: display fallback", "action_vm_display", "Choose how to show the VM's screen"),
-    ("logs: errors only", "action_logs_errors", "Show errors and worse"),
-    ("logs: follow", "action_logs_follow", "Follow the log on or off"),
-    ("help: keys", "action_help", "Every key binding"),
+Command = Callable[["WorkbenchApp"], object]
+
+COMMANDS: list[tuple[str, Command, str]] = [
+    ("probe: rerun all", lambda app: app.action_rerun(), "Run every probe again"),
+    ("view: overview", lambda app: app.switch_mode("overview"), "Probe verdicts"),
+    ("view: VMs", lambda app: app.switch_mode("vms"), "Domains and their transitions"),
+    ("view: logs", lambda app: app.switch_mode("logs"), "The live JSON log"),
+    (
+        "vm: start",
+        lambda app: app.run_on("vms", "act('start')"),
+        "Start the selected VM (with --allow-actions)",
+    ),
+    ("vm: shutdown", lambda app: app.run_on("vms", "act('shutdown')"), "Shut the selected VM down"),
+    (
+        "vm: display fallback",
+        lambda app: app.run_on("vms", "fallback"),
+        "Choose how to show the VM's screen",
+    ),
+    (
+        "logs: errors only",
+        lambda app: app.run_on("logs", "level('error')"),
+        "Show errors and worse",
+    ),
+    ("logs: follow", lambda app: app.run_on("logs", "toggle_follow"), "Follow the log on or off"),
+    ("help: keys", lambda app: app.action_help(), "Every key binding"),
 ]
 
 
@@ -30,17 +45,17 @@ class WorkbenchCommands(Provider):
         return cast("WorkbenchApp", self.app)
 
     async def discover(self) -> Hits:
-        for name, method, help_text in COMMANDS:
-            yield DiscoveryHit(name, partial(getattr(self.wb, method)), help=help_text)
+        for name, command, help_text in COMMANDS:
+            yield DiscoveryHit(name, partial(command, self.wb), help=help_text)
 
     async def search(self, query: str) -> Hits:
         matcher = self.matcher(query)
-        for name, method, help_text in COMMANDS:
+        for name, command, help_text in COMMANDS:
             score = matcher.match(name)
             if score > 0:
                 yield Hit(
                     score,
                     matcher.highlight(name),
-                    partial(getattr(self.wb, method)),
+                    partial(command, self.wb),
                     help=help_text,
                 )

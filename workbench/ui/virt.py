@@ -27,6 +27,7 @@ class VirtBridge:
         self.domains: list[dict[str, Any]] = []
         self._configs: dict[str, Any] = {}
         self._recorded_states: dict[str, str] = {}
+        self.display_choice: dict[str, str] = {}  # VM -> the display the operator chose
 
     def start(self) -> None:
         if self.config.connect is None:
@@ -147,3 +148,47 @@ class VirtBridge:
         if config is None or self.config.connect is None:
             return None
         return display_chain(config, self.config.connect)
+
+    # --- the operator's requests (on the UI thread) -----------------------------------------
+
+    def request_action(self, action: str, vm: str) -> None:
+        """Act on `vm` if actions are allowed; destructive actions ask first."""
+        from workbench.ui.screens.modals import ConfirmScreen
+        from workbench.virt.actions import DESTRUCTIVE
+
+        if not self.config.allow_actions:
+            self.app.notify(
+                "Read-only: start the workbench with --allow-actions to act on VMs.",
+                severity="warning",
+            )
+            return
+        if action not in DESTRUCTIVE:
+            self.act(action, vm)
+            return
+
+        def confirmed(yes: bool | None) -> None:
+            if yes:
+                self.act(action, vm)
+
+        self.app.push_screen(ConfirmScreen(f"{action} {vm}? This cannot be undone."), confirmed)
+
+    def choose_display(self, vm: str) -> None:
+        """The fallback chooser for `vm`'s screen: Looking Glass, virt-viewer, the URI."""
+        from workbench.ui.screens.modals import FallbackScreen
+
+        chain = self.display_chain(vm)
+        if chain is None:
+            self.app.notify(f"{vm}: its configuration is not loaded yet", severity="warning")
+            return
+
+        def chosen(name: str | None) -> None:
+            if name:
+                self.display_choice[vm] = name
+                plan = chain.run(start_at=name)
+                shown = " ".join(plan.value.argv) if plan.value.argv else plan.value.uri
+                self.app.notify(f"{vm}: display via {plan.served_by}: {shown}")
+                self.app.post_message(DomainsLoaded(self.domains))
+
+        self.app.push_screen(
+            FallbackScreen(f"Show {vm}'s screen with…", chain.availability()), chosen
+        )

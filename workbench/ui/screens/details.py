@@ -114,7 +114,7 @@ class DetailsScreen(WorkbenchScreen):
         self.query_one(RetryCountdown).finish(message.detail)
 
     def action_retry(self, backoff: bool) -> None:
-        self.wb.retry_probe(self.probe_id, backoff=backoff)
+        self.wb.probes.retry(self.probe_id, backoff=backoff)
 
     def action_cancel(self) -> None:
-        self.wb.cancel_retry()
+        self.wb.probes.cancel_retry()

@@ -146,12 +146,12 @@ class VmsScreen(WorkbenchScreen):
     def action_act(self, action: str) -> None:
         vm = self.selected()
         if vm is not None:
-            self.wb.request_action(action, vm)
+            self.wb.virt.request_action(action, vm)
 
     def action_fallback(self) -> None:
         vm = self.selected()
         if vm is not None:
-            self.wb.choose_display(vm)
+            self.wb.virt.choose_display(vm)
 
     def on_screen_resume(self) -> None:
         self.refresh_domains()
