@@ -9,7 +9,7 @@ from workbench.core.recovery import CancelToken, RetryPolicy
 from workbench.core.report import ProbeResult, Report
 from workbench.core.runner import ProbeClass, discover_probes, order_probes
 from workbench.ui.config import UiConfig
-from workbench.ui.workers import probe_retry, probe_run
+from workbench.ui.workers import Post, probe_retry, probe_run
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -27,16 +27,13 @@ class ProbeControl:
         self.report: Report | None = None
         self._retry_cancel: CancelToken | None = None
 
-    def _options(self) -> dict[str, Any]:
-        return {**self.config.probe_options, "connect": self.config.connect}
+    def _inputs(self) -> tuple[str, list[ProbeClass], dict[str, Any], Post]:
+        """What a worker thread needs, read here on the UI thread."""
+        options = {**self.config.probe_options, "connect": self.config.connect}
+        return self.config.root, self.classes, options, self.app.post_message
 
     def _run(self, only: list[str] | None, group: str, *, exclusive: bool) -> None:
-        root, classes, options, post = (
-            self.config.root,
-            self.classes,
-            self._options(),
-            self.app.post_message,
-        )
+        root, classes, options, post = self._inputs()
         self.app.run_worker(
             lambda: probe_run(root, classes, options, post, only=only),
             thread=True,
@@ -70,12 +67,7 @@ class ProbeControl:
             max_delay=60.0,
             jitter=0.0 if self.config.stable else 0.1,
         )
-        root, classes, options, post = (
-            self.config.root,
-            self.classes,
-            self._options(),
-            self.app.post_message,
-        )
+        root, classes, options, post = self._inputs()
         self.app.run_worker(
             lambda: probe_retry(root, classes, options, probe_id, policy, token, post),
             thread=True,
