@@ -74,6 +74,10 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
             assert "running" in win[1] and "0000:01:00.0" in win[2]
             nas = next(r for r in rows if r[0] == "truenas")
             assert "shutoff" in nas[1]
+            await pilot.press("s")  # start: there is nothing live to start
+            await pilot.pause()
+            said = [str(n.message) for n in app._notifications]
+            assert any("recorded machine" in m for m in said), said
             await pilot.press("l")
             view = app.screen.query_one(LogView)
             # The capture's own run logged too (its agent probe): the five errors come first.

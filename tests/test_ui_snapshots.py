@@ -190,8 +190,8 @@ def test_vms_of_a_capture(
     snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, tmp_path: Path
 ) -> None:
     """`workbench open` on a capture of the demo: the bar says libvirt 'recorded'; the three VMs
-    with the states and GPUs the capture recorded (truenas shut off, two running); no live
-    timeline (nothing happens in a capture); read-only."""
+    with the states and GPUs the capture recorded (truenas shut off, two running); an empty
+    timeline, and the line above it says why: recorded, no live transitions, no actions."""
     from workbench.capture.collect import capture
     from workbench.capture.collectors import Source
     from workbench.capture.unpack import open_capture

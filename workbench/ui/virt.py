@@ -156,6 +156,11 @@ class VirtBridge:
         from workbench.ui.screens.modals import ConfirmScreen
         from workbench.virt.actions import DESTRUCTIVE
 
+        if self.config.connect is None:
+            self.app.notify(
+                "A recorded machine: there is no live VM to act on.", severity="warning"
+            )
+            return
         if not self.config.allow_actions:
             self.app.notify(
                 "Read-only: start the workbench with --allow-actions to act on VMs.",

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
+from workbench.ui.config import UiConfig
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import StatusBar
@@ -22,6 +23,14 @@ STATE_STYLE = {
     "undefined": "red",
     "pmsuspended": "cyan",
 }
+
+
+def mode_text(config: UiConfig) -> str:
+    if config.connect is None:  # a capture or a recorded root: nothing live to act on
+        return "recorded: the VMs as captured; no live transitions, no actions"
+    if config.allow_actions:
+        return "actions allowed"
+    return "read-only: start with --allow-actions to act on VMs"
 
 
 class VmsScreen(WorkbenchScreen):
@@ -55,12 +64,7 @@ class VmsScreen(WorkbenchScreen):
         timeline = self.query_one("#timeline", DataTable)
         for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
             timeline.add_column(label, key=key)
-        mode = (
-            "actions allowed"
-            if self.wb.config.allow_actions
-            else "read-only: start with --allow-actions to act on VMs"
-        )
-        self.query_one("#mode", Label).update(mode)
+        self.query_one("#mode", Label).update(mode_text(self.wb.config))
         self.refresh_domains()
 
     def selected(self) -> str | None:
