@@ -415,3 +415,37 @@ def test_a_failed_write_is_a_capture_error(make_root: Callable[..., Path], tmp_p
         capture(Source(Host(make_root("asrock-z170-gtx960"))), tmp_path / "gone" / "c.tar.gz")
     assert caught.value.code == "CAPTURE_UNWRITABLE" and caught.value.remedy
     assert list(tmp_path.iterdir()) == [tmp_path / "root0"]
+
+
+def test_a_dev_shm_behind_a_link_round_trips(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Older systems have /dev/shm -> /run/shm: the Looking Glass file is recorded where the
+    link leads, so the capture opens (nothing inside a link) and judges Looking Glass the same."""
+    root = make_root("asrock-z170-gtx960", shm={"looking-glass": 64 << 20})
+    (root / "run").mkdir()
+    (root / "dev/shm").rename(root / "run/shm")
+    (root / "dev/shm").symlink_to("../run/shm")
+    direct = cli("probe", "--root", str(root), "--only", "display.looking_glass", "--json")
+    archive = tmp_path / "c.tar.gz"
+    assert cli("capture", "--root", str(root), "-o", str(archive)).returncode == 0
+    opened = cli("probe", "--capture", str(archive), "--only", "display.looking_glass", "--json")
+    assert opened.returncode == direct.returncode, opened.stderr
+    assert verdicts(json.loads(opened.stdout)) == verdicts(json.loads(direct.stdout))
+    lg = json.loads(opened.stdout)["probes"][-1]
+    assert lg["id"] == "display.looking_glass"
+    assert [f["size"] for f in lg["facts"]["shm_files"]] == [64 << 20], lg
+
+
+def test_members_are_stored_where_their_links_lead() -> None:
+    """A file under a recorded link is stored at the link's target; one under a loop of links is
+    left out with a problem, never written inside a link."""
+    from workbench.capture.tree import Tree
+
+    tree = Tree(
+        files={"dev/shm/lg": b"", "a/x": b"1", "proc/cmdline": b"quiet\n"},
+        links={"dev/shm": "../run/shm", "a": "b", "b": "a"},
+    )
+    settled = tree.settled()
+    assert settled.files == {"run/shm/lg": b"", "proc/cmdline": b"quiet\n"}
+    assert settled.problems == ["a/x: left out, its links loop"]

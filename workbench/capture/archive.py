@@ -43,6 +43,12 @@ def write_archive(
 ) -> dict[str, Any]:
     """Write `tree` and `manifest` (its `files`, `links` and `sparse` filled here) to `path`,
     atomically (a temp file renamed into place)."""
+    tree = tree.settled()
+    settled_sparse = {}
+    for rel, size in sparse.items():
+        with contextlib.suppress(ValueError):  # under a loop of links: left out
+            settled_sparse[tree.real(rel)] = size
+    sparse = settled_sparse
     manifest = {
         **manifest,
         "files": {rel: sha256(data) for rel, data in sorted(tree.files.items())},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import os
 import time
@@ -66,9 +67,10 @@ def capture(
         entry: dict[str, Any] = {"timed_out": False, "error": None}
         try:
             call_with_deadline(
-                lambda c=collector, g=got: c(source, g),  # type: ignore[misc]
+                # Bound now: an abandoned collector keeps its own Collected, never the next one's.
+                functools.partial(collector, source, got),
                 timeout_s,
-                lambda n=name: CollectorTimeout(f"{n}: no result within {timeout_s:g} s"),  # type: ignore[misc]
+                functools.partial(CollectorTimeout, f"{name}: no result within {timeout_s:g} s"),
                 name=f"capture-{name}",
             )
         except CollectorTimeout as exc:

@@ -125,15 +125,12 @@ def collect_devices(src: Source, out: Collected) -> None:
         node = host.device_node(path)
         nodes[path] = None if node is None else node.to_dict()
     out.facts["device_nodes"] = nodes
-    copy = Copier(host, out.tree)
     sizes: dict[str, int] = {}
-    for name in copy.listdir("dev/shm"):
+    for name in Copier(host, out.tree).listdir("dev/shm"):  # records a /dev/shm link too
         if name.startswith("looking-glass"):
-            real = copy.resolve(f"dev/shm/{name}")
-            try:
-                sizes[name] = os.stat(host.path(real or f"dev/shm/{name}")).st_size
-            except OSError:
-                continue
+            node = host.device_node(f"/dev/shm/{name}")  # noqa: S108 - read, never created
+            if node is not None and node.size is not None:
+                sizes[name] = node.size
     out.facts["shm_sizes"] = sizes  # written as sparse files by the archive
     processes = host.processes(WATCHED_PROCESSES)
     if processes is not None:
@@ -145,7 +142,6 @@ def collect_libvirt(src: Source, out: Collected) -> None:
     and state. Never secrets, keys or the secure XML (passwords). On a recorded source: what it
     recorded."""
     if src.connect is None:
-        Copier(src.host, out.tree).listdir(LIBVIRT_DIR)
         _copy_recorded_libvirt(src, out)
         return
     import libvirt

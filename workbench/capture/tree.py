@@ -3,6 +3,7 @@ links (always relative, always inside the root) and directories."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import posixpath
 import stat
@@ -37,6 +38,35 @@ class Tree:
 
     def names(self) -> set[str]:
         return set(self.files) | set(self.links) | self.dirs
+
+    def real(self, rel: str) -> str:
+        """`rel` with every recorded link among its parents followed: where the member must be
+        stored (an archive never holds a member inside a link; /dev/shm may be one)."""
+        parts = rel.split("/")
+        for _ in range(MAX_LINK_HOPS):
+            for i in range(1, len(parts)):
+                target = self.links.get("/".join(parts[:i]))
+                if target is not None:
+                    joined = posixpath.join(posixpath.dirname("/".join(parts[:i])), target)
+                    parts = [*posixpath.normpath(joined).split("/"), *parts[i:]]
+                    break
+            else:
+                return "/".join(parts)
+        raise ValueError(f"{rel}: too many levels of symbolic links")
+
+    def settled(self) -> Tree:
+        """The same tree with every file and directory stored where its links lead (what sits
+        under a loop of links is left out, with a problem saying so)."""
+        out = Tree(links=dict(self.links), problems=list(self.problems))
+        for rel, data in self.files.items():
+            try:
+                out.files[self.real(rel)] = data
+            except ValueError:
+                out.problems.append(f"{rel}: left out, its links loop")
+        for rel in self.dirs:
+            with contextlib.suppress(ValueError):
+                out.dirs.add(self.real(rel))
+        return out
 
 
 def _clean(rel: str) -> str:

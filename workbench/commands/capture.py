@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import re
 import sys
@@ -12,12 +11,12 @@ from pathlib import Path
 from typing import Any
 
 from workbench.commands.common import usage_error
+from workbench.core.host import Host
 
 
-def default_name(host_root: Path) -> str:
-    hostname = ""
-    with contextlib.suppress(OSError):
-        hostname = (host_root / "proc/sys/kernel/hostname").read_text().strip()
+def default_name(host: Host) -> str:
+    text, _ = host.try_read("proc/sys/kernel/hostname")  # confined to the root, never raises
+    hostname = (text or "").strip()
     safe = re.sub(r"[^A-Za-z0-9.-]+", "-", hostname)[:40] or "machine"
     return f"workbench-{safe}-{time.strftime('%Y%m%d-%H%M%S')}.tar.gz"
 
@@ -26,7 +25,6 @@ def run(args: argparse.Namespace) -> int:
     from workbench.capture.collect import capture
     from workbench.capture.collectors import Source
     from workbench.capture.redact import Redactor, parse_redact
-    from workbench.core.host import Host
     from workbench.core.logging import default_log_path
 
     try:
@@ -37,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("--timeout: expected a positive number of seconds")
     host = Host(args.root)
     connect = args.connect or ("qemu:///system" if host.live else None)
-    out = Path(args.output or default_name(host.root))
+    out = Path(args.output or default_name(host))
     if out.is_dir():
         return usage_error(f"{out} is a directory; give a file name with -o")
     folder = out.parent
