@@ -19,7 +19,6 @@ class VmsView:
 
     @classmethod
     def collect(cls, uri: str, *, watch_s: float = 0.0, timeout_s: float = 10.0) -> VmsView:
-        from workbench.virt.domains import parse_domain_xml
         from workbench.virt.session import VirtSession
 
         session = VirtSession(uri, readonly=True)
@@ -41,19 +40,11 @@ class VmsView:
                 )
             if watch_s > 0:
                 time.sleep(watch_s)
-            xmls = session.call(
-                lambda: [d.XMLDesc(0) for d in session.connection().listAllDomains()],
-                "read domain configurations",
-            )
             domains = []
-            for xml in xmls:
-                try:
-                    config = parse_domain_xml(xml).to_dict()
-                except ValueError:
-                    continue
-                config["state"] = session.lifecycles.get(config["name"]).state
-                domains.append(config)
-            domains.sort(key=lambda d: d["name"])
+            for config in session.domain_configs():
+                entry = config.to_dict()
+                entry["state"] = session.lifecycles.get(config.name).state
+                domains.append(entry)
             timelines = {
                 d["name"]: list(session.lifecycles.get(d["name"]).history) for d in domains
             }

@@ -15,6 +15,7 @@ from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
 if TYPE_CHECKING:
     from workbench.ui.app import WorkbenchApp
     from workbench.virt.display import DisplayPlan
+    from workbench.virt.domains import DomainConfig
     from workbench.virt.session import VirtSession
 
 
@@ -71,28 +72,15 @@ class VirtBridge:
         if session is None:
             return
         try:
-            xmls = session.call(
-                lambda: [d.XMLDesc(0) for d in session.connection().listAllDomains()],
-                "read domain configurations",
-            )
+            configs = session.domain_configs()
         except WorkbenchError as exc:
             self.app.call_from_thread(self.app.notify, exc.message, severity="warning")
             return
-        self._publish(xmls)
+        self._publish(configs)
 
-    def _publish(self, xmls: list[str]) -> None:
-        from workbench.virt.domains import parse_domain_xml
-
-        configs = {}
-        for xml in xmls:
-            try:
-                config = parse_domain_xml(xml)
-            except ValueError:
-                continue
-            configs[config.name] = config
-        self._configs = configs
-        ordered = sorted(configs.values(), key=lambda c: c.name)
-        self.app.post_message(DomainsLoaded([c.to_dict() for c in ordered]))
+    def _publish(self, configs: list[DomainConfig]) -> None:
+        self._configs = {c.name: c for c in configs}
+        self.app.post_message(DomainsLoaded([c.to_dict() for c in configs]))
 
     def _load_recorded(self) -> None:
         from workbench.core.host import Host
@@ -105,11 +93,11 @@ class VirtBridge:
             return
         if recorded is None or recorded.error is not None:
             return
-        xmls = []
-        for dom in recorded.listAllDomains():
-            self._recorded_states[dom.name()] = state_name(dom.state()[0])
-            xmls.append(dom.XMLDesc())
-        self._publish(xmls)
+        from workbench.virt.domains import parse_domains
+
+        listed = recorded.listAllDomains()
+        self._recorded_states = {d.name(): state_name(d.state()[0]) for d in listed}
+        self._publish(parse_domains(d.XMLDesc() for d in listed))
         self._on_connection({"connection": "recorded", "uri": recorded.info.get("uri")})
 
     def act(self, action: str, vm: str) -> None:

@@ -22,6 +22,7 @@ from workbench.virt.connection import (
     from_libvirt,
     open_connection,
 )
+from workbench.virt.domains import DomainConfig, parse_domains
 
 # virDomainEventType -> its detail names, by number.
 EVENT_DETAILS: dict[str, tuple[str, ...]] = {
@@ -272,6 +273,14 @@ class VirtSession:
                 raise from_libvirt(exc, what, self.uri) from exc
 
         return call_with_timeout(guarded, self.call_timeout_s, what)
+
+    def domain_configs(self) -> list[DomainConfig]:
+        """Every domain's configuration, read now (a WorkbenchError when not connected)."""
+        xmls = self.call(
+            lambda: [d.XMLDesc(0) for d in self.connection().listAllDomains()],
+            "read domain configurations",
+        )
+        return parse_domains(xmls)
 
     # --- callbacks (libvirt's event thread: queue and return) ------------------------------
 
