@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from workbench.api.html import badge, table, text
-from workbench.core.report import ProbeResult, Report
+from workbench.core.report import FAILING, ProbeResult, Report
 
 
 class ProbeView:
@@ -64,12 +65,12 @@ class Diagnosis:
 
     @property
     def failed(self) -> list[ProbeView]:
-        return [p for p in self.probes if p.result.status in ("fail", "error")]
+        return [p for p in self.probes if p.result.status in FAILING]
 
     def __getitem__(self, probe_id: str) -> ProbeView:
         return ProbeView(self.report.get(probe_id))
 
-    def __iter__(self) -> Any:
+    def __iter__(self) -> Iterator[ProbeView]:
         return iter(self.probes)
 
     def __len__(self) -> int:
