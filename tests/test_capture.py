@@ -449,3 +449,21 @@ def test_members_are_stored_where_their_links_lead() -> None:
     settled = tree.settled()
     assert settled.files == {"run/shm/lg": b"", "proc/cmdline": b"quiet\n"}
     assert settled.problems == ["a/x: left out, its links loop"]
+
+
+def test_a_recorded_hypervisor_with_a_link_loop_is_copied_once(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Capturing a recorded machine whose libvirt/ holds a link back to itself finishes, and
+    a link out of the root is not followed out of it."""
+    root = secret_source(make_root)
+    (root / "libvirt/again").symlink_to(".")
+    (tmp_path / "outside.xml").write_text("<secret-from-outside/>")
+    (root / "libvirt/domains/out.xml").symlink_to(tmp_path / "outside.xml")
+    archive = tmp_path / "c.tar.gz"
+    made = cli("capture", "--root", str(root), "-o", str(archive), "--timeout", "10")
+    assert made.returncode == 0, made.stderr
+    assert "incomplete" not in made.stdout
+    assert b"secret-from-outside" not in archive_bytes(archive)
+    with open_capture(archive) as opened:
+        assert (opened / "libvirt/domains/win11.xml").is_file()

@@ -257,13 +257,23 @@ def collect_log(src: Source, out: Collected) -> None:
 
 
 def _copy_recorded_libvirt(src: Source, out: Collected) -> None:
-    root = src.host.root
-    base = root / LIBVIRT_DIR
-    if src.host.live or not base.is_dir():
+    """A recorded source's hypervisor recording, read through the Host (inside its root)."""
+    if src.host.live:
         return
-    for path in sorted(base.rglob("*")):
-        if path.is_file() and not path.is_symlink() and path.stat().st_size <= 16 * 1024 * 1024:
-            out.tree.add_bytes(str(path.relative_to(root)), path.read_bytes())
+    copy = Copier(src.host, out.tree)
+    todo, seen = [LIBVIRT_DIR], set()
+    while todo:
+        folder = todo.pop()
+        real = copy.resolve(folder)
+        if real is None or real in seen:  # a link back up would walk for ever
+            continue
+        seen.add(real)
+        for name in copy.listdir(folder):
+            rel = f"{folder}/{name}"
+            if src.host.is_dir(rel):
+                todo.append(rel)
+            else:
+                copy.file(rel)
 
 
 def _json(value: Any) -> bytes:

@@ -114,8 +114,11 @@ class Copier:
                 base = [] if target.startswith("/") else done
                 joined = posixpath.normpath("/" + "/".join([*base, target.lstrip("/")]))
                 link_rel = "/".join([*done, name])
-                # Stored relative to the link's directory, so it never names a host path.
-                self.tree.links[link_rel] = posixpath.relpath(joined, "/" + "/".join(done))
+                # Stored relative to the link's directory, so it never names a host path; a
+                # link to its own directory (".") is followed but not kept (nothing needs it).
+                target_rel = posixpath.relpath(joined, "/" + "/".join(done))
+                if target_rel != ".":
+                    self.tree.links[link_rel] = target_rel
                 todo = [p for p in joined.split("/") if p] + todo
                 done = []
             else:
