@@ -131,13 +131,13 @@ class Copier:
         if real is None:
             return False
         try:
-            text = self.host.read_text(real)
+            data = self.host.read_bytes(real)  # byte for byte: a capture never re-encodes
         except HostReadError as exc:
             self.tree.problems.append(exc.message)
             return False
-        if text is None:
+        if data is None:
             return False
-        self.tree.files[real] = text.encode()
+        self.tree.files[real] = data
         return True
 
     def listdir(self, rel: str) -> list[str]:

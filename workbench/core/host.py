@@ -187,6 +187,11 @@ class Host:
 
         Raises HostReadError when it exists but cannot be read or is not a regular file.
         """
+        data = self.read_bytes(rel, missing_ok=missing_ok)
+        return None if data is None else data.decode("utf-8", errors="replace")
+
+    def read_bytes(self, rel: str, *, missing_ok: bool = True) -> bytes | None:
+        """A file's bytes, exactly (a capture copies them so); as `read_text` otherwise."""
         try:
             fd = self._open(rel)
         except FileNotFoundError as exc:
@@ -221,7 +226,7 @@ class Host:
             raise self._read_error(rel, "io", exc) from exc
         finally:
             os.close(fd)
-        return data.decode("utf-8", errors="replace")
+        return data
 
     def _require_regular(self, fd: int, rel: str) -> None:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
