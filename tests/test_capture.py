@@ -113,20 +113,18 @@ def secret_source(make_root: Callable[..., Path]) -> Path:
     return root
 
 
-def test_secrets_never_reach_the_archive(
-    make_root: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_secrets_never_reach_the_archive(make_root: Callable[..., Path], tmp_path: Path) -> None:
     """passwd='hunter2' in domain XML, in a URI and in a log record: gone from every byte of the
     archive; the summary is printed and stored in the manifest."""
     root = secret_source(make_root)
-    log = tmp_path / "wb.log"
+    log = root / LOG_MEMBER  # a recorded root brings its own log
+    log.parent.mkdir()
     log.write_text(
         json.dumps({"level": "info", "event": "connect", "uri": "spice://op:hunter2@10.0.0.5"})
         + "\n"
         + json.dumps({"level": "info", "event": "login", "password": "hunter2"})
         + "\n"
     )
-    monkeypatch.setenv("WORKBENCH_LOG_FILE", str(log))
     archive = tmp_path / "c.tar.gz"
     made = cli("capture", "--root", str(root), "-o", str(archive))
     assert made.returncode == 0, made.stderr
@@ -236,7 +234,9 @@ def test_capture_while_the_log_rotates_keeps_whole_records(
 ) -> None:
     """The log is written and rotated (rename, then a new file) while captures are made: each
     captured tail is whole JSON records, never a cut line."""
-    log = tmp_path / "wb.log"
+    root = make_root("asrock-z170-gtx960")
+    log = root / LOG_MEMBER  # the recorded root's own log, rotating while it is captured
+    log.parent.mkdir()
     handler = logging.handlers.RotatingFileHandler(log, maxBytes=20_000, backupCount=2)
     logger = logging.getLogger("capture-rotation-test")
     logger.propagate = False
@@ -251,7 +251,7 @@ def test_capture_while_the_log_rotates_keeps_whole_records(
 
     writer = threading.Thread(target=write)
     writer.start()
-    source = Source(Host(make_root("asrock-z170-gtx960")), log_path=log)
+    source = Source(Host(root))
     tails = []
     try:
         for i in range(8):
@@ -330,19 +330,19 @@ def test_diff_shows_the_fix(make_root: Callable[..., Path], tmp_path: Path) -> N
     assert same.returncode == 0 and "no changes" in same.stdout
 
 
-def test_logs_from_a_capture(
-    make_root: Callable[..., Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    log = tmp_path / "wb.log"
+def test_logs_from_a_capture(make_root: Callable[..., Path], tmp_path: Path) -> None:
+    """logs --capture filters the captured log (the recorded root's own)."""
+    root = make_root("asrock-z170-gtx960")
+    log = root / LOG_MEMBER
+    log.parent.mkdir()
     log.write_text(
         "".join(
             json.dumps({"level": lvl, "event": f"e{n}", "logger": "t"}) + "\n"
             for n, lvl in enumerate(["info", "error", "warning", "error"])
         )
     )
-    monkeypatch.setenv("WORKBENCH_LOG_FILE", str(log))
     archive = tmp_path / "c.tar.gz"
-    assert cli("capture", "--root", str(make_root("asrock-z170-gtx960")), "-o", str(archive))
+    assert cli("capture", "--root", str(root), "-o", str(archive))
     out = cli("logs", "--capture", str(archive), "--level", "error", "--json")
     assert out.returncode == 0, out.stderr
     assert [json.loads(line)["event"] for line in out.stdout.splitlines()] == ["e1", "e3"]

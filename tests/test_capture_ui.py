@@ -13,6 +13,7 @@ import pytest
 from textual.widgets import DataTable
 
 from tests.conftest import WORKBENCH
+from workbench.capture.collectors import LOG_MEMBER
 from workbench.commands.ui import ui_config
 from workbench.demo import demo_environment
 from workbench.ui.app import WorkbenchApp
@@ -28,15 +29,17 @@ async def until(pilot: Any, predicate: Any, timeout_s: float = 15) -> None:
 
 
 @pytest.fixture
-def demo_capture(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """A capture of the demo machine and its hypervisor, with five errors in its log."""
-    log = tmp_path / "wb.log"
-    log.write_text(
-        "".join(json.dumps({"level": "error", "event": f"vm broke {n}"}) + "\n" for n in range(5))
-    )
-    monkeypatch.setenv("WORKBENCH_LOG_FILE", str(log))
+def demo_capture(tmp_path: Path) -> Path:
+    """A capture of the demo machine and its hypervisor, with five errors in its own log."""
     archive = tmp_path / "demo.tar.gz"
     with demo_environment(tmp_path / "demo") as env:
+        log = env.root / LOG_MEMBER  # a recorded root brings its own log, never the analyst's
+        log.parent.mkdir()
+        log.write_text(
+            "".join(
+                json.dumps({"level": "error", "event": f"vm broke {n}"}) + "\n" for n in range(5)
+            )
+        )
         argv = ["capture", "--root", str(env.root), "--connect", env.uri, "-o", str(archive)]
         made = subprocess.run(
             [str(WORKBENCH), *argv],

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from workbench.capture.tree import Copier, Tree
+from workbench.core.errors import HostReadError
 from workbench.core.host import WATCHED_PROCESSES, Host
 from workbench.core.pci import is_bdf
 from workbench.virt.recorded import LIBVIRT_DIR, domain_member
@@ -226,34 +228,64 @@ def collect_agents(src: Source, out: Collected) -> None:
 
 
 def collect_log(src: Source, out: Collected) -> None:
-    """The last few MiB of the workbench log, whole lines only, read from one open file (a
-    rotation meanwhile renames the file under us, which changes nothing for an open one)."""
-    path = src.log_path
-    if path is None:
+    """The last few MiB of a workbench log, whole lines only: the capturing user's own log only
+    when capturing the live machine (a recorded root is somebody else's machine: it brings its
+    own `logs/workbench.log` or none). The manifest's `facts.log` says which."""
+    if src.host.live:
+        path, origin = src.log_path, "the capturing user's workbench log"
+        if path is None:
+            out.facts["log"] = {"source": None, "note": "no log file was named"}
+            return
+    else:
+        try:
+            path = src.host.path(LOG_MEMBER)  # resolved inside the root, links included
+        except HostReadError as exc:
+            out.tree.problems.append(exc.message)
+            path = None
+        origin = f"root:{LOG_MEMBER}"
+    data = None if path is None else _log_tail(path, out)
+    if data is None:
+        note = (
+            "the live machine's log was not found"
+            if src.host.live
+            else f"the recorded root has no log of its own ({LOG_MEMBER}); "
+            "the analyst's own log is never bundled"
+        )
+        out.facts["log"] = {"source": None, "note": note}
         return
+    out.facts["log"] = {"source": origin}
+    out.tree.add_bytes(LOG_MEMBER, data)
+
+
+def _log_tail(path: Path, out: Collected) -> bytes | None:
+    """The tail of the log at `path`, read from one open file (a rotation meanwhile renames the
+    file under us, which changes nothing for an open one); None when there is none."""
     # Mid-rotation the log is briefly missing (renamed to .1, not yet re-created): then the
     # file just rotated holds the newest records.
     for candidate in (path, path.with_name(path.name + ".1")):
         try:
-            fd = os.open(candidate, os.O_RDONLY | os.O_NONBLOCK)
+            fd = os.open(candidate, os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW)
             break
         except FileNotFoundError:
             continue
         except OSError as exc:
             out.tree.problems.append(f"log {candidate}: {exc.strerror}")
-            return
+            return None
     else:
-        return
+        return None
     try:
-        size = os.fstat(fd).st_size
-        start = max(0, size - LOG_TAIL_BYTES)
-        data = os.pread(fd, size - start, start)
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            out.tree.problems.append(f"log {candidate}: not a regular file")
+            return None
+        start = max(0, st.st_size - LOG_TAIL_BYTES)
+        data = os.pread(fd, st.st_size - start, start)
     finally:
         os.close(fd)
     if start > 0:
         data = data.partition(b"\n")[2]  # the first line was cut
     end = data.rfind(b"\n")
-    out.tree.add_bytes(LOG_MEMBER, data[: end + 1] if end >= 0 else b"")
+    return data[: end + 1] if end >= 0 else b""
 
 
 def _copy_recorded_libvirt(src: Source, out: Collected) -> None:
