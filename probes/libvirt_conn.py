@@ -6,7 +6,7 @@ from typing import Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
+from workbench.core.report import Finding, Outcome, worst
 
 SHARED_CONN = "libvirt.conn"
 
@@ -81,4 +81,14 @@ class LibvirtConnection(Probe):
             f"{facts.get('uri')}: {facts.get('hypervisor')} {facts.get('hypervisor_version')}, "
             f"libvirt {facts.get('libvirt_version')} (recorded)"
         )
-        return Outcome("pass", summary, facts)
+        # What the recording got wrong was read around (see workbench.virt.recorded): said here.
+        findings = [
+            Finding(
+                "RECORDING_INVALID",
+                "warn",
+                f"invalid recording: {problem}",
+                "Capture the machine again with `workbench capture`.",
+            )
+            for problem in recorded.problems
+        ]
+        return Outcome(worst(findings), summary, facts, findings)

@@ -1,16 +1,25 @@
 """A hypervisor as a capture recorded it (`libvirt/` in a machine root): the few calls of the
 libvirt API the probes make, answered from the recording, so a capture's report matches the
-machine's."""
+machine's. A recording is customer data: every value is checked before it is answered, and
+what is wrong is kept as a problem for the probes to report (never a crash)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.host import Host
+from workbench.core.lifecycle import STATES
+from workbench.core.report import STATUSES
+from workbench.core.text import mask_uri, mask_uris
 
 LIBVIRT_DIR = "libvirt"
+INFO_KEYS = ("uri", "hypervisor", "hypervisor_version", "libvirt_version", "hostname")
+SEVERITIES = ("info", "warn", "fail")
+MAX_LEAF = 200  # bytes of a member's name before it is shortened with a digest
+_PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+.")
 
 
 @dataclass
@@ -39,6 +48,7 @@ class RecordedHypervisor:
     info: dict[str, Any]  # uri, hypervisor, versions, hostname; or {"uri", "error"}
     domains: list[RecordedDomain]
     agents: dict[str, Any] | None  # the guest.agent probe's recorded outcome
+    problems: list[str] = field(default_factory=list)  # what the recording got wrong
 
     @property
     def error(self) -> dict[str, Any] | None:
@@ -56,42 +66,209 @@ def load_recorded(host: Host) -> RecordedHypervisor | None:
     """The recorded hypervisor of a machine root; None when it recorded none (or is live)."""
     if host.live:
         return None
-    info = _json(host, f"{LIBVIRT_DIR}/connection.json")
-    if not isinstance(info, dict):
+    problems: list[str] = []
+    conn_rel = f"{LIBVIRT_DIR}/connection.json"
+    raw = _json(host, conn_rel, problems)
+    if raw is _MISSING:
         return None
-    domains = []
-    listing = _json(host, f"{LIBVIRT_DIR}/domains.json")
-    for entry in listing if isinstance(listing, list) else []:
-        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
-            continue
-        name = entry["name"]
-        xml, _ = host.try_read(domain_member(name))
-        if xml is None:
-            continue
-        domains.append(
-            RecordedDomain(
-                name,
-                int(entry.get("state") or 0),
-                int(entry.get("reason") or 0),
-                bool(entry.get("persistent")),
-                xml,
-            )
-        )
-    agents = _json(host, f"{LIBVIRT_DIR}/agents.json")
-    return RecordedHypervisor(info, domains, agents if isinstance(agents, dict) else None)
+    if not isinstance(raw, dict):
+        message = problems[-1] if problems else f"{conn_rel} is not a JSON object"
+        error = {
+            "error": "RECORDING_INVALID",
+            "message": f"invalid recording: {message}",
+            "remedy": "Capture the machine again with `workbench capture`.",
+        }
+        return RecordedHypervisor({"uri": "", "error": error}, [], None)
+    info = _info(raw, problems)
+    domains = _domains(host, problems)
+    agents = _agents(_json(host, f"{LIBVIRT_DIR}/agents.json", problems), problems)
+    return RecordedHypervisor(info, domains, agents, problems)
 
 
 def domain_member(name: str) -> str:
-    """Where a domain's XML is recorded (a file name that is safe whatever the domain is called)."""
+    """Where a domain's XML is recorded: one plain file name per domain name, never shared
+    (`vm a` and `vm_a` differ): bytes outside [A-Za-z0-9-_+.] and a leading dot are written
+    %XX; a name too long for a file name keeps its start and a digest of the whole."""
+    data = name.encode()
+    leaf = "".join(
+        chr(b) if chr(b) in _PLAIN and not (i == 0 and b == 0x2E) else f"%{b:02X}"
+        for i, b in enumerate(data)
+    )
+    if len(leaf) > MAX_LEAF:  # "~" never comes out of the escaping above: no collision
+        leaf = f"{leaf[:120]}~{hashlib.sha256(data).hexdigest()[:32]}"
+    return f"{LIBVIRT_DIR}/domains/{leaf or '%'}.xml"
+
+
+def _legacy_member(name: str) -> str:
+    """Where captures before 0.x recorded a domain (lossy: `vm a` and `vm_a` shared one)."""
     safe = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in name).lstrip(".") or "_"
     return f"{LIBVIRT_DIR}/domains/{safe}.xml"
 
 
-def _json(host: Host, rel: str) -> Any:
-    text, _ = host.try_read(rel)
-    if text is None:
+def _info(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
+    where = f"{LIBVIRT_DIR}/connection.json"
+    info: dict[str, Any] = {}
+    for key in INFO_KEYS:
+        value = raw.get(key)
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            problems.append(f"{where}: {key} is {_kind(value)}, not text; left out")
+            continue
+        info[key] = mask_uri(value) if key == "uri" else mask_uris(value)
+    error = raw.get("error")
+    if error is not None:
+        if isinstance(error, dict):
+            info["error"] = {
+                k: mask_uris(v) if isinstance(v, str) else None
+                for k, v in error.items()
+                if k in ("error", "message", "remedy", "code")
+            }
+        else:
+            problems.append(f"{where}: error is {_kind(error)}, not an object; left out")
+    return info
+
+
+def _domains(host: Host, problems: list[str]) -> list[RecordedDomain]:
+    where = f"{LIBVIRT_DIR}/domains.json"
+    listing = _json(host, where, problems)
+    if listing is _MISSING:
+        return []
+    if not isinstance(listing, list):
+        if listing is not None:
+            problems.append(f"{where} is {_kind(listing)}, not a list of domains; none read")
+        return []
+    entries = [e for e in listing if isinstance(e, dict) and isinstance(e.get("name"), str)]
+    legacy = [_legacy_member(e["name"]) for e in entries]
+    domains = []
+    for n, entry in enumerate(listing):
+        if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
+            problems.append(f"{where}: entry {n} has no name (it is {_kind(entry)}); left out")
+            continue
+        name = entry["name"]
+        state = _state(entry.get("state"), f"{where}: {name}", problems)
+        reason = entry.get("reason")
+        if reason is None:
+            reason = 0
+        elif isinstance(reason, bool) or not isinstance(reason, int):
+            problems.append(f"{where}: {name}: reason {_shown(reason)} is not a number; read as 0")
+            reason = 0
+        persistent = entry.get("persistent")
+        if not isinstance(persistent, bool):
+            if persistent is not None:
+                problems.append(
+                    f"{where}: {name}: persistent {_shown(persistent)} is not true or false; "
+                    "read as false"
+                )
+            persistent = False
+        xml, problem = host.try_read(domain_member(name))
+        old = _legacy_member(name)
+        if xml is None and problem is None and legacy.count(old) == 1:
+            xml, problem = host.try_read(old)  # an older capture, where the name was unique
+        if xml is None:
+            problems.append(f"{name}: {problem or 'its recorded XML is missing'}; left out")
+            continue
+        domains.append(RecordedDomain(name, state, reason, persistent, xml))
+    return domains
+
+
+def _state(value: Any, where: str, problems: list[str]) -> int:
+    """libvirt's state number; a state recorded by its name is understood (and said)."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value < len(STATES):
+        return value
+    if isinstance(value, str) and value in STATES:
+        problems.append(f"{where}: state {value!r} is a name, not libvirt's number; read as such")
+        return STATES.index(value)
+    problems.append(
+        f"{where}: state {_shown(value)} is not a libvirt domain state; read as nostate"
+    )
+    return 0
+
+
+def _agents(raw: Any, problems: list[str]) -> dict[str, Any] | None:
+    """The guest.agent probe's recorded outcome, with every field of the expected type."""
+    where = f"{LIBVIRT_DIR}/agents.json"
+    if raw is _MISSING or raw is None:
         return None
+    if not isinstance(raw, dict):
+        problems.append(f"{where} is {_kind(raw)}, not an object; left out")
+        return None
+    agents: dict[str, Any] = {}
+    status = raw.get("status")
+    if status in STATUSES:
+        agents["status"] = status
+    elif status is not None:
+        problems.append(f"{where}: status {_shown(status)} is not a probe status; left out")
+    summary = raw.get("summary")
+    if not isinstance(summary, str):
+        if summary is not None:
+            problems.append(f"{where}: summary is {_kind(summary)}, not text; left out")
+        summary = ""
+    agents["summary"] = mask_uris(summary)
+    facts = raw.get("facts")
+    if not isinstance(facts, dict) or not isinstance(facts.get("agents", {}), dict):
+        if facts is not None:
+            problems.append(f"{where}: facts are not an object of agents; left out")
+        facts = {"agents": {}}
+    agents["facts"] = facts
+    findings = raw.get("findings")
+    if not isinstance(findings, list):
+        if findings is not None:
+            problems.append(f"{where}: findings are {_kind(findings)}, not a list; left out")
+        findings = []
+    agents["findings"] = [_finding(f, where, problems) for f in findings if isinstance(f, dict)]
+    if len(agents["findings"]) != len(findings):
+        problems.append(f"{where}: findings that are not objects were left out")
+    return agents
+
+
+def _finding(raw: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+    def text(key: str, default: str | None) -> str | None:
+        value = raw.get(key)
+        if isinstance(value, str):
+            return mask_uris(value)
+        if value is not None:
+            problems.append(f"{where}: a finding's {key} is {_kind(value)}, not text")
+        return default
+
+    severity = raw.get("severity")
+    if severity not in SEVERITIES:
+        problems.append(
+            f"{where}: a finding's severity {_shown(severity)} is unknown; read as warn"
+        )
+        severity = "warn"
+    return {
+        "code": text("code", "RECORDED_FINDING"),
+        "severity": severity,
+        "message": text("message", "(no message recorded)"),
+        "remedy": text("remedy", None),
+    }
+
+
+_MISSING: Any = object()
+
+
+def _json(host: Host, rel: str, problems: list[str]) -> Any:
+    """The parsed file; _MISSING when absent; None (and a problem) when unreadable or not JSON."""
+    text, problem = host.try_read(rel)
+    if problem is not None:
+        problems.append(problem)
+        return None
+    if text is None:
+        return _MISSING
     try:
         return json.loads(text)
-    except ValueError:
+    except ValueError as exc:
+        problems.append(f"{rel} is not valid JSON ({exc})")
         return None
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false"}.get(
+        type(value), "null" if value is None else "a number"
+    )
+
+
+def _shown(value: Any) -> str:
+    shown = json.dumps(value) if not isinstance(value, str) else repr(value)
+    return shown if len(shown) <= 40 else shown[:37] + "..."
