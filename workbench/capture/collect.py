@@ -108,7 +108,11 @@ def capture(
         "collectors": report,
         "facts": redacted_facts,
         "redaction": {
-            "always": ["passwords and secrets", "credentials in URIs"],
+            "always": [
+                "values of keys that say secret (password, passphrase, secret, token, API key)",
+                "credentials in URIs",
+                "QEMU secret objects, ceph keys, private keys, cloud-init passwords",
+            ],
             "optional": sorted(redactor.optional),
             "replaced": redactor.summary(),
         },

@@ -8,21 +8,13 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from workbench.capture.secrets import MARK as SECRET_MARK
+from workbench.capture.secrets import redact_secrets
+
 OPTIONAL = ("hostnames", "macs", "serials")
 Sub = Callable[[re.Match[bytes]], bytes]
-MARK = "REDACTED"
+MARK = SECRET_MARK.decode()
 
-# passwd='…' on <graphics>, password/secret attributes anywhere (XML, either quote).
-_SECRET_ATTR = re.compile(
-    rb"""(\b(?:passwd|password|secret|passphrase)\s*=\s*)(['"])(.*?)\2""", re.IGNORECASE
-)
-# "password": "…" in JSON (agent answers, log records).
-_SECRET_JSON = re.compile(
-    rb"""("(?:passwd|password|secret|passphrase|token)"\s*:\s*)"((?:[^"\\]|\\.)*)\"""",
-    re.IGNORECASE,
-)
-# scheme://user:password@host
-_URI_CREDENTIALS = re.compile(rb"(\b[a-z][a-z0-9+.-]*://[^/\s:@'\"<>]*:)([^/\s@'\"<>]+)(@)", re.I)
 _MAC = re.compile(rb"(?<![0-9A-Fa-f:])(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}(?![0-9A-Fa-f:])")
 _SERIAL_ELEMENT = re.compile(rb"(<serial>)([^<]*)(</serial>)")
 _SERIAL_ENTRY = re.compile(rb"(<entry name=['\"]serial['\"]>)([^<]*)(</entry>)")
@@ -51,20 +43,7 @@ class Redactor:
     def redact(self, data: bytes) -> bytes:
         """`data` with secrets removed (always) and pseudonyms for the optional kinds."""
 
-        def secret(kind: str, group: int) -> Sub:
-            def sub(m: re.Match[bytes]) -> bytes:
-                if m.group(group) in (b"", MARK.encode()):
-                    return m.group(0)
-                self.counts[kind] += 1
-                start, end = m.span(group)
-                base = m.start(0)
-                return m.group(0)[: start - base] + MARK.encode() + m.group(0)[end - base :]
-
-            return sub
-
-        data = _SECRET_ATTR.sub(secret("passwords", 3), data)
-        data = _SECRET_JSON.sub(secret("passwords", 2), data)
-        data = _URI_CREDENTIALS.sub(secret("uri credentials", 2), data)
+        data = redact_secrets(data, self._count)
         if "macs" in self.optional:
             data = _MAC.sub(self._pseudo("macs", 0), data)
         if "serials" in self.optional:
@@ -80,6 +59,9 @@ class Redactor:
                         data = re.sub(rb"(?<![\w.-])" + re.escape(raw) + rb"(?![\w-])", token, data)
                         self.counts["hostnames"] += n
         return data
+
+    def _count(self, kind: str) -> None:
+        self.counts[kind] += 1
 
     def _pseudo(self, kind: str, group: int) -> Sub:
         def sub(m: re.Match[bytes]) -> bytes:
