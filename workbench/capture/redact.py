@@ -8,6 +8,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from workbench.capture.hostnames import replace_hostnames
 from workbench.capture.secrets import MARK as SECRET_MARK
 from workbench.capture.secrets import redact_secrets
 
@@ -50,15 +51,12 @@ class Redactor:
             for pattern in (_SERIAL_ELEMENT, _SERIAL_ENTRY, _SERIAL_JSON):
                 data = pattern.sub(self._pseudo("serials", 2), data)
         if "hostnames" in self.optional:
-            for name in sorted(self.hostnames, key=len, reverse=True):
-                raw = name.encode()
-                if raw and raw in data:
-                    n = len(re.findall(rb"(?<![\w.-])" + re.escape(raw) + rb"(?![\w-])", data))
-                    if n:
-                        token = self.pseudonym("hostnames", raw)
-                        data = re.sub(rb"(?<![\w.-])" + re.escape(raw) + rb"(?![\w-])", token, data)
-                        self.counts["hostnames"] += n
+            data = replace_hostnames(data, [n.encode() for n in self.hostnames], self._host)
         return data
+
+    def _host(self, name: bytes) -> bytes:
+        self.counts["hostnames"] += 1
+        return self.pseudonym("hostnames", name)
 
     def _count(self, kind: str) -> None:
         self.counts[kind] += 1
