@@ -228,7 +228,9 @@ GOOD = {"name": "nas", "state": 5, "reason": 0, "persistent": True}
         ([{"name": 7, "state": 1}, "nas", None, GOOD], {}, "name"),
         ({"win11": 1}, {}, "domains.json"),
         ("[{not json", {}, "domains.json"),
+        ("[" * 100_000, {}, "domains.json"),
         ([GOOD], {"connection": ["not", "an", "object"]}, "connection.json"),
+        ([GOOD], {"connection": "[" * 100_000, "agents": "{" * 100_000}, "connection.json"),
         ([GOOD], {"connection": {"uri": 5, "hostname": ["x"], "error": "boom"}}, "uri"),
         ([GOOD], {"agents": {"status": 3, "summary": [], "facts": "x", "findings": 5}}, "agents"),
         (
@@ -236,6 +238,22 @@ GOOD = {"name": "nas", "state": 5, "reason": 0, "persistent": True}
             {"agents": {"findings": [{"code": {}, "severity": 9, "message": None}]}},
             "agents",
         ),
+    ],
+    ids=[
+        "state-name",
+        "state-garbage",
+        "wrong-types",
+        "float-state",
+        "reason-text",
+        "bad-entries",
+        "listing-object",
+        "listing-not-json",
+        "listing-too-deep",
+        "connection-list",
+        "connection-too-deep",
+        "connection-types",
+        "agents-types",
+        "agent-finding-types",
     ],
 )
 def test_a_broken_recording_is_a_reported_problem_never_a_crash(

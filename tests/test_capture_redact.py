@@ -175,6 +175,16 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["JsonPw1", "JsonKey2", "JsonTok3"],
     ),
     (
+        "qemu command line inside a json log record",
+        json.dumps({"event": "started", "cmd": '-spice port=5900,password="Sp1ce Json",addr=::1'}),
+        ["Sp1ce Json"],
+    ),
+    (
+        "json value ending in a backslash",
+        json.dumps({"cmd": "-vnc :0,password=Vnc\\"}),
+        ["Vnc"],
+    ),
+    (
         "environment assignment",
         "SPICE_PASSWORD=EnvPw3 qemu-system-x86_64 -name win11",
         ["EnvPw3"],
@@ -222,6 +232,8 @@ def test_every_secret_is_removed_and_nothing_else_changes(
     redactor = Redactor()
     assert redactor.redact(text.encode()).decode() == expected
     assert sum(redactor.counts.values()) >= len(secrets)
+    if text.startswith("{"):
+        json.loads(expected)  # a JSON document stays one
 
 
 @pytest.mark.parametrize("text", UNTOUCHED)

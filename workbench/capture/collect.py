@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
@@ -95,7 +94,7 @@ def capture(
     redactor.hostnames |= _hostnames(tree, facts)
     for rel in sorted(tree.files):
         tree.files[rel] = redactor.redact(tree.files[rel])
-    redacted_facts = json.loads(redactor.redact(json.dumps(facts).encode()))
+    redacted_facts = _redact_facts(redactor, facts)
     sparse = {f"dev/shm/{n}": size for n, size in redacted_facts.pop("shm_sizes", {}).items()}
     manifest: dict[str, Any] = {
         "schema": SCHEMA,
@@ -120,23 +119,53 @@ def capture(
     return CaptureResult(out, write_archive(out, tree, manifest, sparse))
 
 
+def _redact_facts(redactor: Redactor, facts: dict[str, Any]) -> dict[str, Any]:
+    """The facts redacted as one JSON document (keys give host names their context); should a
+    rule ever break the document, each text value alone."""
+    try:
+        redacted = json.loads(redactor.redact(json.dumps(facts).encode()))
+    except ValueError:
+        redacted = None
+    if isinstance(redacted, dict):
+        return redacted
+
+    def walk(value: Any) -> Any:
+        if isinstance(value, str):
+            return redactor.redact(value.encode()).decode(errors="replace")
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        return value
+
+    result: dict[str, Any] = walk(facts)
+    return result
+
+
 def _hostnames(tree: Tree, facts: dict[str, Any]) -> set[str]:
     """The names this capture knows for the machine and its guests (for --redact hostnames)."""
     names: set[str] = set()
     own = tree.files.get("proc/sys/kernel/hostname")
     if own:
         names.add(own.decode(errors="replace").strip())
-    conn = tree.files.get("libvirt/connection.json")
-    if conn:
-        with contextlib.suppress(ValueError, AttributeError):
-            names.add(str(json.loads(conn).get("hostname") or ""))
-    agents = tree.files.get("libvirt/agents.json")
-    if agents:
-        try:
-            for entry in json.loads(agents).get("facts", {}).get("agents", {}).values():
-                if isinstance(entry, dict) and isinstance(entry.get("hostname"), str):
-                    names.add(entry["hostname"])
-        except (ValueError, AttributeError):
-            pass
+    conn = _load(tree.files.get("libvirt/connection.json"))
+    if isinstance(conn, dict) and isinstance(conn.get("hostname"), str):
+        names.add(conn["hostname"])
+    agents = _load(tree.files.get("libvirt/agents.json"))
+    found = agents.get("facts") if isinstance(agents, dict) else None
+    found = found.get("agents") if isinstance(found, dict) else None
+    for entry in found.values() if isinstance(found, dict) else ():
+        if isinstance(entry, dict) and isinstance(entry.get("hostname"), str):
+            names.add(entry["hostname"])
     names |= {n.split(".")[0] for n in names if "." in n}
     return {n for n in names if len(n) >= 2 and n not in ("localhost", "localhost.localdomain")}
+
+
+def _load(data: bytes | None) -> Any:
+    """Recorded JSON (customer data): None when absent, invalid or nested beyond reason."""
+    if not data:
+        return None
+    try:
+        return json.loads(data)
+    except (ValueError, RecursionError):
+        return None

@@ -52,7 +52,12 @@ _NOT_VALUES = frozenset(
     | {b"|", b">", b"|-", b">-", b"|+", b">+", b"{", b"["}
 )
 
-_QUOTED_OR_BARE = rb"""(?:"((?:[^"\\\n]|\\.)*)"|'([^'\n]*)'|((?:[^\s,&;'"<>]|,,)+))"""
+# A value in quotes, in JSON-escaped quotes (a command line inside a JSON string), or bare
+# (up to a space, `,` (`,,` is QEMU's escaped comma), `&`, `;`, a quote, `<` or `>`).
+_QUOTED_OR_BARE = (
+    rb"(?:\"((?:[^\"\\\n]|\\.)*)\"|'([^'\n]*)'|\\\"((?:[^\"\\\n]|\\[^\"])*)\\\""
+    rb"|((?:[^\s,&;'\"<>\\]|,,)+))"
+)
 # key=value, key = "value", key='value' (XML attributes, qemu.conf, QEMU options, URL queries).
 _KV = re.compile(rb"(?<![\w.-])(" + _NAME + rb")\s*=\s*" + _QUOTED_OR_BARE, re.I)
 # "key": "value" (JSON).
@@ -111,6 +116,10 @@ _CHPASSWD = re.compile(rb"^([ \t]*)chpasswd:[ \t]*\r?\n((?:\1[ \t]+\S[^\n]*\n?|[
 _USER_PASSWORD = re.compile(rb"^[ \t]+(?:-[ \t]+)?[A-Za-z_][\w.-]*:(?![ \t])(\S+)[ \t]*$", re.M)
 
 
+# Every rule above needs one of these (lower case) in the text.
+_TRIGGERS = (b"pass", b"secret", b"token", b"key", b"cred", b"://", b"auth")
+
+
 def is_secret_name(name: bytes) -> bool:
     """Whether a key named `name` holds a secret (not a reference to one, nor a flag)."""
     low = name.lower()
@@ -119,6 +128,9 @@ def is_secret_name(name: bytes) -> bool:
 
 def redact_secrets(data: bytes, count: Count) -> bytes:
     """`data` with every secret value replaced by MARK; `count(kind)` once per value."""
+    low = data.lower()
+    if not any(word in low for word in _TRIGGERS):  # most of a capture: sysfs numbers
+        return data
     data = _values(_URI_CREDENTIALS, data, count, "uri credentials")
     data = _values(_ISCSI_CREDENTIALS, data, count, "uri credentials")
     data = _values(_PRIVATE_KEY, data, count, "private keys")
@@ -133,7 +145,7 @@ def redact_secrets(data: bytes, count: Count) -> bytes:
     data = _values(_NAMED_TEXT, data, count, "passwords", values=(4,), name=3)
     data = _values(_ELEMENT, data, count, "passwords", values=(2,), name=1)
     data = _values(_JSON, data, count, "passwords", values=(2,), name=1)
-    data = _values(_KV, data, count, "passwords", values=(2, 3, 4), name=1)
+    data = _values(_KV, data, count, "passwords", values=(2, 3, 4, 5), name=1)
     data = _values(_YAML, data, count, "passwords", values=(2,), name=1)
     return _values(_COLON, data, count, "passwords", values=(2, 3, 4), name=1)
 

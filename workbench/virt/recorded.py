@@ -261,6 +261,9 @@ def _json(host: Host, rel: str, problems: list[str]) -> Any:
     except ValueError as exc:
         problems.append(f"{rel} is not valid JSON ({exc})")
         return None
+    except RecursionError:
+        problems.append(f"{rel} is not valid JSON (nested too deep)")
+        return None
 
 
 def _kind(value: Any) -> str:
