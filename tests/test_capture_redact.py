@@ -288,6 +288,11 @@ HOSTNAME_CASES: list[tuple[str, str, str | None]] = [
     ),
     (
         "bench-7",
+        'not json "half\n{"host": "bench-7", "event": "up on bench-7"}\nhostname=bench-7\n',
+        'not json "half\n{"host": "hostname-1", "event": "up on hostname-1"}\nhostname=hostname-1\n',
+    ),
+    (
+        "bench-7",
         "<description>built on bench-7 by ops</description><name>bench-7</name>",
         "<description>built on hostname-1 by ops</description><name>bench-7</name>",
     ),

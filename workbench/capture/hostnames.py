@@ -30,7 +30,7 @@ HOST_KEYS = frozenset(
         b"peer",
     }
 )
-_JSON_STRING = re.compile(rb'"((?:[^"\\]|\\.)*)"(\s*:)?')
+_JSON_STRING = re.compile(rb'"((?:[^"\\\n]|\\.)*)"(\s*:)?')  # one line: a broken one stays one
 _TAG = re.compile(rb"<([\w:.-]+)((?:\s+[\w:.-]+\s*=\s*(?:'[^']*'|\"[^\"]*\"))*)(\s*/?>)")
 _ATTR = re.compile(rb"""([\w:.-]+)(\s*=\s*)(?:'([^']*)'|"([^"]*)")""")
 _LEAF = re.compile(rb"(<([\w:.-]+)(?:\s[^>]*)?>)([^<]+)(?=</\2\s*>)")
@@ -57,21 +57,28 @@ def replace_hostnames(data: bytes, names: list[bytes], replace: Replace) -> byte
 
     data = anywhere.sub(lambda m: replace(m.group(0)), data)
     head = data.lstrip()[:1]
-    if head in (b"{", b"["):
-        return _json(data, words, free)
     if head == b"<":
         return _xml(data, words, free)
+    if head in (b"{", b"["):  # a document, or JSON lines
+        return _json(data, words, free)
     stripped = data.strip()
     if stripped in names:  # a hostname file
         return data.replace(stripped, replace(stripped), 1)
-    return _TEXT_FIELD.sub(
-        lambda m: (
-            m.group(1) + m.group(2) + words(m.group(3))
-            if m.group(1).lower() in HOST_KEYS
-            else m.group(0)
-        ),
-        data,
-    )
+
+    def line(text: bytes) -> bytes:
+        """A JSON line (a log whose first line is broken) or `key=value` text."""
+        if text.lstrip()[:1] in (b"{", b"["):
+            return _json(text, words, free)
+        return _TEXT_FIELD.sub(
+            lambda m: (
+                m.group(1) + m.group(2) + words(m.group(3))
+                if m.group(1).lower() in HOST_KEYS
+                else m.group(0)
+            ),
+            text,
+        )
+
+    return b"".join(line(text) for text in data.splitlines(keepends=True))
 
 
 def _json(data: bytes, words: Replace, free: Replace) -> bytes:

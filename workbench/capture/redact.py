@@ -43,7 +43,6 @@ class Redactor:
 
     def redact(self, data: bytes) -> bytes:
         """`data` with secrets removed (always) and pseudonyms for the optional kinds."""
-
         data = redact_secrets(data, self._count)
         if "macs" in self.optional:
             data = _MAC.sub(self._pseudo("macs", 0), data)
