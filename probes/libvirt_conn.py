@@ -65,22 +65,6 @@ class LibvirtConnection(Probe):
         if recorded is None:
             return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
         uri = str(recorded.info.get("uri") or "")
-        error = recorded.error
-        if error is not None:
-            finding = Finding(
-                str(error.get("error") or "LIBVIRT_ERROR"),
-                "fail",
-                str(error.get("message") or "unreachable"),
-                error.get("remedy") if isinstance(error.get("remedy"), str) else None,
-            )
-            facts = {"uri": uri, "error": error, "recorded": True}
-            return Outcome("fail", f"{uri} was unreachable (recorded)", facts, [finding])
-        ctx.shared[SHARED_CONN] = recorded
-        facts = {**recorded.info, "readonly": True, "recorded": True}
-        summary = (
-            f"{facts.get('uri')}: {facts.get('hypervisor')} {facts.get('hypervisor_version')}, "
-            f"libvirt {facts.get('libvirt_version')} (recorded)"
-        )
         # What the recording got wrong was read around (see workbench.virt.recorded): said here.
         findings = [
             Finding(
@@ -91,4 +75,20 @@ class LibvirtConnection(Probe):
             )
             for problem in recorded.problems
         ]
+        error = recorded.error
+        if error is not None:
+            finding = Finding(
+                str(error.get("error") or "LIBVIRT_ERROR"),
+                "fail",
+                str(error.get("message") or "unreachable"),
+                error.get("remedy") if isinstance(error.get("remedy"), str) else None,
+            )
+            facts = {"uri": uri, "error": error, "recorded": True}
+            return Outcome("fail", f"{uri} was unreachable (recorded)", facts, [finding, *findings])
+        ctx.shared[SHARED_CONN] = recorded
+        facts = {**recorded.info, "readonly": True, "recorded": True}
+        summary = (
+            f"{facts.get('uri')}: {facts.get('hypervisor')} {facts.get('hypervisor_version')}, "
+            f"libvirt {facts.get('libvirt_version')} (recorded)"
+        )
         return Outcome(worst(findings), summary, facts, findings)

@@ -232,6 +232,7 @@ GOOD = {"name": "nas", "state": 5, "reason": 0, "persistent": True}
         ([GOOD], {"connection": ["not", "an", "object"]}, "connection.json"),
         ([GOOD], {"connection": "[" * 100_000, "agents": "{" * 100_000}, "connection.json"),
         ([GOOD], {"connection": {"uri": 5, "hostname": ["x"], "error": "boom"}}, "uri"),
+        ([GOOD], {"connection": {"uri": "qemu:///system", "error": {"message": 5}}}, "message"),
         ([GOOD], {"agents": {"status": 3, "summary": [], "facts": "x", "findings": 5}}, "agents"),
         (
             [GOOD],
@@ -252,6 +253,7 @@ GOOD = {"name": "nas", "state": 5, "reason": 0, "persistent": True}
         "connection-list",
         "connection-too-deep",
         "connection-types",
+        "connection-error-types",
         "agents-types",
         "agent-finding-types",
     ],

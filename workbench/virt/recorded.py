@@ -100,7 +100,7 @@ def domain_member(name: str) -> str:
 
 
 def _legacy_member(name: str) -> str:
-    """Where captures before 0.x recorded a domain (lossy: `vm a` and `vm_a` shared one)."""
+    """Where older captures recorded a domain (lossy: `vm a` and `vm_a` shared one member)."""
     safe = "".join(c if c.isalnum() or c in "-_.+" else "_" for c in name).lstrip(".") or "_"
     return f"{LIBVIRT_DIR}/domains/{safe}.xml"
 
@@ -119,11 +119,11 @@ def _info(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     error = raw.get("error")
     if error is not None:
         if isinstance(error, dict):
-            info["error"] = {
-                k: mask_uris(v) if isinstance(v, str) else None
-                for k, v in error.items()
-                if k in ("error", "message", "remedy", "code")
-            }
+            info["error"] = {k: mask_uris(v) if isinstance(v, str) else v for k, v in error.items()}
+            for key in ("error", "message", "remedy"):  # what the probe shows: text or nothing
+                if not isinstance(info["error"].get(key), str | None):
+                    problems.append(f"{where}: error {key} is {_kind(error[key])}, not text")
+                    info["error"][key] = None
         else:
             problems.append(f"{where}: error is {_kind(error)}, not an object; left out")
     return info
