@@ -295,3 +295,18 @@ def test_a_bad_session_limit_is_bad_usage(value: str) -> None:
     assert out.returncode == 2
     assert "--max-sessions" in out.stderr and len(out.stderr.splitlines()) == 1
     assert "Traceback" not in out.stderr
+
+
+def test_a_bad_capture_is_refused_before_serving(tmp_path: Path) -> None:
+    """A file that is not a capture is one line and exit 2 at start (not a broken tab each
+    time), and leaves no temporary copy behind."""
+    bogus = tmp_path / "not-a-capture.tar.gz"
+    bogus.write_bytes(b"this is not gzip")
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    port = free_port()
+    out = run_cli("serve", "--capture", str(bogus), "--port", str(port), env={"TMPDIR": str(temp)})
+    assert out.returncode == 2
+    assert "not-a-capture.tar.gz" in out.stderr and len(out.stderr.splitlines()) == 1
+    assert "Traceback" not in out.stderr
+    assert list(temp.iterdir()) == []

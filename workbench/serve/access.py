@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 LOOPBACK_NAMES = frozenset({"localhost", "127.0.0.1", "::1"})
+HOST_REFUSED = "Host is not a name this server listens on (use the address given to --host)"
+ORIGIN_REFUSED = "the request comes from another web page (Origin)"
 WILDCARDS = frozenset({"", "0.0.0.0", "::"})  # noqa: S104 - names, not a bind
 
 
@@ -86,20 +88,20 @@ class Access:
         """Why a request with these Host and Origin headers is refused; None when it is not."""
         own = split_host(host)
         if own is None or own[0] not in self.names:
-            return "Host is not a name this server listens on"
+            return HOST_REFUSED
         port = 80 if own[1] is None else own[1]
         if port != self.port and not (self.loopback and is_loopback(own[0])):
-            return "Host is not a name this server listens on"
+            return HOST_REFUSED
         if origin is None:  # not sent by a browser: no web page is behind it
             return None
         try:
             parts = urlsplit(origin)
         except ValueError:
-            return "Origin is not this server's page"
+            return ORIGIN_REFUSED
         default = {"http": 80, "https": 443}.get(parts.scheme)
         theirs = split_host(parts.netloc) if parts.path == "" and default else None
         if theirs is None or (theirs[0], theirs[1] or default) != (own[0], own[1] or default):
-            return "Origin is not this server's page"
+            return ORIGIN_REFUSED
         return None
 
 
