@@ -310,3 +310,21 @@ def test_a_bad_capture_is_refused_before_serving(tmp_path: Path) -> None:
     assert "not-a-capture.tar.gz" in out.stderr and len(out.stderr.splitlines()) == 1
     assert "Traceback" not in out.stderr
     assert list(temp.iterdir()) == []
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "expected"),
+    [
+        ({"demo": True, "allow_actions": True}, ["--demo", "--allow-actions"]),
+        ({"root": "/r", "allow_actions": True}, ["--root", "/r", "--allow-actions"]),
+        ({"root": "/r"}, ["--root", "/r"]),
+        # A served capture is read-only, whatever serve was told.
+        ({"root": "/u", "capture_name": "c.tar.gz", "allow_actions": True},
+         ["--root", "/u", "--capture-name", "c.tar.gz"]),
+    ],
+)  # fmt: skip
+def test_what_a_tab_runs(kwargs: dict[str, Any], expected: list[str]) -> None:
+    """A tab runs this Python's workbench.serve.child with only these options (never a URI)."""
+    from workbench.serve.child import child_argv
+
+    assert child_argv(**kwargs) == [sys.executable, "-m", "workbench.serve.child", *expected]
