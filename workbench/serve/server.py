@@ -32,8 +32,20 @@ class Session(AppService):
     """One browser tab's workbench: `argv` run directly (no shell, so one process, not two),
     with `env` added to its environment."""
 
-    def __init__(self, argv: list[str], env: dict[str, str], **kwargs: object) -> None:
-        super().__init__(shlex.join(argv), **kwargs)  # type: ignore[arg-type]
+    def __init__(
+        self, argv: list[str], env: dict[str, str], websocket: web.WebSocketResponse, server: Server
+    ) -> None:
+        async def close() -> None:
+            await websocket.close()
+
+        super().__init__(
+            shlex.join(argv),
+            write_bytes=websocket.send_bytes,
+            write_str=websocket.send_str,
+            close=close,
+            download_manager=server.download_manager,
+            debug=server.debug,
+        )
         self.argv = argv
         self.extra_env = env
 
@@ -150,15 +162,7 @@ class WorkbenchServer(Server):
         height = to_int(request.query.get("height", "24"), 24)
         await websocket.prepare(request)
         self.sockets.add(websocket)
-        session = Session(
-            self.argv,
-            self.env,
-            write_bytes=websocket.send_bytes,
-            write_str=websocket.send_str,
-            close=websocket.close,
-            download_manager=self.download_manager,
-            debug=self.debug,
-        )
+        session = Session(self.argv, self.env, websocket, self)
         try:
             await session.start(width, height)
             await self._process_messages(websocket, session)
