@@ -231,11 +231,12 @@ def python_sessions(served: Any) -> list[psutil.Process]:
     return [p for p in served.sessions() if "workbench" in " ".join(p.cmdline())]
 
 
-async def test_a_capture_is_unpacked_once_and_removed_on_sigterm(
-    tmp_path: Path, make_root: MakeRoot
+@pytest.mark.parametrize("stop", [signal.SIGTERM, signal.SIGHUP])  # kill; a closed terminal
+async def test_a_capture_is_unpacked_once_and_removed_on_exit(
+    tmp_path: Path, make_root: MakeRoot, stop: signal.Signals
 ) -> None:
-    """Two tabs on a served capture share one unpacked copy; SIGTERM stops the sessions and
-    removes it."""
+    """Two tabs on a served capture share one unpacked copy; SIGTERM or SIGHUP stops the
+    sessions and removes it."""
     archive = tmp_path / "machine.tar.gz"
     made = run_cli("capture", "--root", str(make_root("asrock-z170-gtx960")), "-o", str(archive))
     assert made.returncode == 0, made.stderr
@@ -250,7 +251,7 @@ async def test_a_capture_is_unpacked_once_and_removed_on_sigterm(
             sessions = python_sessions(served)
             assert len(sessions) == 2
             assert all(str(archive) not in " ".join(p.cmdline()) for p in sessions)
-            served.proc.send_signal(signal.SIGTERM)
+            served.proc.send_signal(stop)
             assert served.proc.wait(20) == 0
             for tab in tabs:
                 await tab.close()

@@ -117,3 +117,4 @@ async def test_a_wildcard_bind_hands_the_browser_its_own_address(
             html = await page.text()
     assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in html
     assert "0.0.0.0" not in html  # noqa: S104
+    assert "http://0.0.0.0" not in served.output()  # the operator is told a usable address

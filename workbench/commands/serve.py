@@ -37,7 +37,7 @@ def sessions_of(args: argparse.Namespace) -> Iterator[tuple[list[str], dict[str,
 
 
 def _interrupted(_signum: int, _frame: object) -> NoReturn:
-    raise KeyboardInterrupt  # SIGTERM while unpacking: the temporary copy is still removed
+    raise KeyboardInterrupt  # a signal while unpacking: the temporary copy is still removed
 
 
 def run(args: argparse.Namespace) -> int:
@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
             probe.bind((args.host, args.port))
         except OSError as exc:
             return usage_error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
-    signal.signal(signal.SIGTERM, _interrupted)
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
     with sessions_of(args) as (argv, env):
         server = WorkbenchServer(
             argv,

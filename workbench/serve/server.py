@@ -8,6 +8,8 @@ import asyncio
 import contextlib
 import logging
 import shlex
+import signal
+import socket
 from asyncio.subprocess import PIPE, Process
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -18,7 +20,7 @@ from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
 from workbench.core.text import safe_text
-from workbench.serve.access import Access
+from workbench.serve.access import WILDCARDS, Access
 
 log = logging.getLogger("workbench.serve")
 
@@ -89,12 +91,22 @@ class WorkbenchServer(Server):
         super().__init__(
             shlex.join(argv), host=host, port=port, title=title, templates_path=TEMPLATES
         )
+        # Printed at start-up (the page's own URLs follow each request's Host).
+        self.public_url = f"http://{shown_host(host)}:{port}"
         self.argv = argv
         self.env = env
         self.access = Access.for_bind(host, port)
         self.max_sessions = max_sessions
         self.sessions = 0
         self.sockets: set[web.WebSocketResponse] = set()
+
+    def serve(self, debug: bool = False) -> None:
+        """Until SIGINT, SIGTERM or SIGHUP (a closed terminal): each stops every session, then
+        returns, so what `workbench serve` unpacked is removed."""
+        loop = asyncio.new_event_loop()
+        asyncio.set_event_loop(loop)  # the one Server.serve takes and adds SIGINT, SIGTERM to
+        loop.add_signal_handler(signal.SIGHUP, self.request_exit)
+        super().serve(debug)
 
     async def _make_app(self) -> web.Application:
         app = await super()._make_app()
@@ -179,3 +191,10 @@ class WorkbenchServer(Server):
         """SIGINT/SIGTERM: close every tab, so each session is stopped (not waited for)."""
         for websocket in list(self.sockets):
             await websocket.close(code=WSCloseCode.GOING_AWAY, message=b"server stopped")
+
+
+def shown_host(host: str) -> str:
+    """`host` as a browser's address: this machine's name for a wildcard, IPv6 in brackets."""
+    if host in WILDCARDS:
+        return socket.gethostname()
+    return f"[{host}]" if ":" in host else host
