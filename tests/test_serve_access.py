@@ -118,3 +118,25 @@ async def test_a_wildcard_bind_hands_the_browser_its_own_address(
     assert f'data-session-websocket-url="ws://127.0.0.1:{served.port}/ws"' in html
     assert "0.0.0.0" not in html  # noqa: S104
     assert "http://0.0.0.0" not in served.output()  # the operator is told a usable address
+
+
+async def test_an_absurd_terminal_size_is_bounded(served_root: Served) -> None:
+    """A tab asking for 100000x100000 cells (at start or by resizing) gets a bounded terminal,
+    not a workbench that eats the machine's memory drawing it."""
+    url = f"{served_root.ws}?width=100000&height=٣"
+    async with (
+        aiohttp.ClientSession() as http,
+        http.ws_connect(url, origin=served_root.origin) as ws,
+    ):
+        await first_frame(ws)
+        (session,) = served_root.sessions()
+        env = session.environ()
+        assert 1 <= int(env["COLUMNS"]) <= 1000 and env["ROWS"] == "24"
+        await ws.send_json(["resize", {"width": 10**6, "height": 10**6}])
+        await asyncio.sleep(5)
+        assert session.memory_info().rss < 300 * 2**20
+        await ws.send_json(["ping", "still there"])
+        async with asyncio.timeout(20):
+            while (msg := await ws.receive()).type != aiohttp.WSMsgType.TEXT:
+                assert msg.type == aiohttp.WSMsgType.BINARY, msg
+        assert msg.json() == ["pong", "still there"]

@@ -19,12 +19,15 @@ from aiohttp import WSCloseCode, hdrs, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server, to_int
 
-from workbench.core.text import safe_text
+from workbench.core.text import parse_uint, safe_text
 from workbench.serve.access import WILDCARDS, Access
 
 log = logging.getLogger("workbench.serve")
 
 TEMPLATES = Path(__file__).parent / "templates"
+# A tab's terminal: what a browser can show, not what a request asks (100000x100000 cells
+# took a workbench past 1 GB within seconds).
+MAX_COLUMNS, MAX_ROWS = 1000, 400
 STOP_TIMEOUT_S = 10.0  # a session that does not quit when asked is killed after this
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -50,6 +53,9 @@ class Session(AppService):
         )
         self.argv = argv
         self.extra_env = env
+
+    async def set_terminal_size(self, width: object, height: object) -> None:
+        await super().set_terminal_size(*terminal_size(width, height))
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         return {**super()._build_environment(width, height), **self.extra_env}
@@ -170,8 +176,7 @@ class WorkbenchServer(Server):
 
     async def _session(self, request: web.Request) -> web.WebSocketResponse:
         websocket = web.WebSocketResponse(heartbeat=15)
-        width = to_int(request.query.get("width", "80"), 80)
-        height = to_int(request.query.get("height", "24"), 24)
+        width, height = terminal_size(request.query.get("width"), request.query.get("height"))
         await websocket.prepare(request)
         self.sockets.add(websocket)
         session = Session(self.argv, self.env, websocket, self)
@@ -198,3 +203,13 @@ def shown_host(host: str) -> str:
     if host in WILDCARDS:
         return socket.gethostname()
     return f"[{host}]" if ":" in host else host
+
+
+def terminal_size(width: object, height: object) -> tuple[int, int]:
+    """A size a tab may have: ASCII digits, at most MAX_COLUMNS x MAX_ROWS; 80x24 otherwise."""
+
+    def one(value: object, default: int, limit: int) -> int:
+        number = parse_uint(str(value)) if isinstance(value, str | int) else None
+        return default if not number else min(number, limit)
+
+    return one(width, 80, MAX_COLUMNS), one(height, 24, MAX_ROWS)
