@@ -226,6 +226,9 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--capture", metavar="FILE", help="serve a capture")
     serve.add_argument("--connect", metavar="URI", help="libvirt URI (as for the workbench)")
     serve.add_argument("--allow-actions", action="store_true", help="allow VM actions")
+    serve.add_argument(
+        "--max-sessions", default="4", metavar="N", help="browser tabs served at once (4)"
+    )
     serve.set_defaults(module="serve")
     return parser
 

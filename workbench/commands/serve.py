@@ -3,46 +3,55 @@
 from __future__ import annotations
 
 import argparse
-import ipaddress
-import shlex
+import contextlib
+import signal
 import socket
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import NoReturn
 
 from workbench.commands.common import usage_error
+from workbench.core.text import parse_uint
+from workbench.serve.access import is_loopback
+from workbench.serve.child import CONNECT_ENV, child_argv
+
+MAX_SESSIONS = 64  # each session is a Python process (~45 MB)
 
 
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
-def tui_command(args: argparse.Namespace) -> str:
-    """The command each browser session runs: this Python's workbench, same options."""
-    actions = ["--allow-actions"] if args.allow_actions else []
-    argv = [sys.executable, "-m", "workbench"]
+@contextlib.contextmanager
+def sessions_of(args: argparse.Namespace) -> Iterator[tuple[list[str], dict[str, str]]]:
+    """What each tab runs (argv, extra environment). A capture is unpacked once, here, and
+    removed when serve exits; the URI (maybe with a password) goes in the environment."""
+    actions = bool(args.allow_actions)
     if args.demo:
-        argv += ["demo", *actions]
+        yield child_argv(demo=True, allow_actions=actions), {}
     elif args.capture:
-        argv += ["open", str(Path(args.capture).resolve())]  # a capture is read-only
+        from workbench.capture.unpack import open_capture
+
+        with open_capture(args.capture) as root:  # CaptureError: one line, exit 2
+            yield child_argv(root=str(root), capture_name=Path(args.capture).name), {}
     else:
-        argv += ["--root", str(Path(args.root).resolve()), *actions]
-        if args.connect:
-            argv += ["--connect", args.connect]
-    return shlex.join(argv)
+        env = {CONNECT_ENV: args.connect} if args.connect else {}
+        yield child_argv(root=str(Path(args.root).resolve()), allow_actions=actions), env
+
+
+def _interrupted(_signum: int, _frame: object) -> NoReturn:
+    raise KeyboardInterrupt  # a signal while unpacking: the temporary copy is still removed
 
 
 def run(args: argparse.Namespace) -> int:
     try:
-        from textual_serve.server import Server
+        from workbench.serve.server import WorkbenchServer
     except ImportError as exc:
         return usage_error(f"serve needs textual-serve ({exc}); run `make setup`")
     if not 0 < args.port < 65536:
         return usage_error(f"--port: expected 1-65535, got {args.port}")
+    max_sessions = parse_uint(args.max_sessions, limit=MAX_SESSIONS)
+    if not max_sessions:
+        return usage_error(
+            f"--max-sessions: expected a number from 1 to {MAX_SESSIONS}, got {args.max_sessions!r}"
+        )
     if args.capture and not Path(args.capture).is_file():
         return usage_error(f"{args.capture}: no such capture file")
     if not args.demo and not args.capture and not Path(args.root).is_dir():
@@ -62,6 +71,16 @@ def run(args: argparse.Namespace) -> int:
             probe.bind((args.host, args.port))
         except OSError as exc:
             return usage_error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
-    server = Server(tui_command(args), host=args.host, port=args.port, title="Workbench")
-    server.serve()
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _interrupted)
+    with sessions_of(args) as (argv, env):
+        server = WorkbenchServer(
+            argv,
+            host=args.host,
+            port=args.port,
+            title="Workbench",
+            max_sessions=max_sessions,
+            env=env,
+        )
+        server.serve()  # until SIGINT or SIGTERM, which close every session first
     return 0

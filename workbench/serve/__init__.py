@@ -1,0 +1,1 @@
+"""`workbench serve`'s pieces: who is answered, the server around textual-serve, a session."""

@@ -1,0 +1,96 @@
+"""The workbench one browser tab runs under `workbench serve` (`python -m workbench.serve.child`).
+
+Its argv is readable by every local user (ps, /proc/PID/cmdline), so the libvirt URI, which may
+hold a password, comes in the environment (readable by its user only) and leaves it at once. A
+served capture is unpacked once by the server; each tab reads that root as recorded: no
+hypervisor but the recorded one, no actions."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import signal
+import sys
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workbench.ui.config import UiConfig
+
+CONNECT_ENV = "WORKBENCH_SERVE_CONNECT"
+
+
+def child_argv(
+    *,
+    demo: bool = False,
+    root: str | None = None,
+    capture_name: str | None = None,
+    allow_actions: bool = False,
+) -> list[str]:
+    """The command a tab runs: this Python, this module; never a URI."""
+    argv = [sys.executable, "-m", "workbench.serve.child"]
+    if demo:
+        argv.append("--demo")
+    elif root is not None:
+        argv += ["--root", root]
+        if capture_name is not None:
+            argv += ["--capture-name", capture_name]
+    if allow_actions and capture_name is None:  # a capture is read-only
+        argv.append("--allow-actions")
+    return argv
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workbench.serve.child")
+    target = parser.add_mutually_exclusive_group(required=True)
+    target.add_argument("--demo", action="store_true")
+    target.add_argument("--root", metavar="DIR")
+    parser.add_argument("--capture-name", metavar="NAME", help="DIR is this capture, unpacked")
+    parser.add_argument("--allow-actions", action="store_true")
+    return parser
+
+
+@contextlib.contextmanager
+def _config(args: argparse.Namespace, connect: str | None) -> Iterator[UiConfig]:
+    from workbench.commands.ui import ui_config
+
+    if args.capture_name is None:
+        ns = argparse.Namespace(
+            demo=args.demo, root=args.root, connect=connect, allow_actions=args.allow_actions
+        )
+        with ui_config(ns) as config:
+            yield config
+        return
+    from workbench.capture.collectors import LOG_MEMBER
+    from workbench.ui.config import UiConfig
+
+    log = Path(args.root) / LOG_MEMBER
+    yield UiConfig(
+        root=args.root,
+        connect=None,
+        allow_actions=False,
+        log_path=log if log.is_file() else None,
+        title=f"Workbench — capture {args.capture_name}",
+        owns_process=True,
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    connect = os.environ.pop(CONNECT_ENV, None) or None  # nothing this starts inherits it
+    from workbench.ui.app import WorkbenchApp
+    from workbench.ui.terminal import driver_class
+
+    with _config(args, connect) as config:
+        app = WorkbenchApp(config, driver_class=driver_class())
+        # serve stops a tab with a quit message; a signal quits the same way (see commands.ui).
+        for sig in (signal.SIGHUP, signal.SIGTERM):
+            signal.signal(sig, lambda _signum, _frame: app.exit())
+        app.run()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
