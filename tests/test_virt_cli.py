@@ -122,3 +122,12 @@ def test_vm_bad_usage() -> None:
     """An unknown action or a negative retry count is exit 2."""
     assert run_cli("vm", "explode", "x").returncode == 2
     assert run_cli("vm", "start", "x", "--retries", "-1").returncode == 2
+
+
+def test_vm_start_of_a_running_vm_with_fallback_says_it_is_running() -> None:
+    """`vm start RUNNING --fallback tcg`: exit 1 saying it is already running; TCG not tried."""
+    proc = run_cli("vm", "start", "test", "--fallback", "tcg", "--connect", "test:///default")
+    assert proc.returncode == 1, proc.stderr
+    assert "test is already running" in proc.stderr
+    assert "TCG" not in proc.stderr
+    assert "Traceback" not in proc.stderr
