@@ -131,3 +131,41 @@ def test_vm_start_of_a_running_vm_with_fallback_says_it_is_running() -> None:
     assert "test is already running" in proc.stderr
     assert "TCG" not in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def _events_until_exit(*args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(WORKBENCH), "events", *args], capture_output=True, text=True, timeout=timeout_s
+    )
+
+
+def test_events_with_an_unusable_uri_exits_2_at_once() -> None:
+    """A URI libvirt cannot use (no driver named, unknown transport) is not retried: exit 2
+    with one line saying why."""
+    for uri in ("garbage", "qemu+carrierpigeon://host/system"):
+        proc = _events_until_exit("--connect", uri)
+        assert proc.returncode == 2, (uri, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1, lines
+        assert uri in lines[0]
+        assert "Traceback" not in proc.stderr
+
+
+def test_events_with_a_driver_the_daemon_lacks_exits_2(libvirtd: SessionDaemon) -> None:
+    """A daemon that answers "no such driver" is a permanent error: exit 2, one line."""
+    proc = _events_until_exit("--connect", f"nosuchdriver+unix:///x?socket={libvirtd.socket}")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_events_says_why_it_keeps_retrying(tmp_path: Any) -> None:
+    """A daemon that is down is retried, and stderr says why (the socket is missing)."""
+    events = Lines(
+        "events", "--json", "--connect", f"test+unix:///default?socket={tmp_path}/none.sock"
+    )
+    events.until(lambda r: r.get("connection") == "reconnecting")
+    events.until(lambda r: r.get("connection") == "reconnecting")
+    code, err = events.stop(signal.SIGINT)
+    assert code == 0
+    assert "No such file or directory" in err
+    assert "retrying in" in err

@@ -28,6 +28,14 @@ _TRANSIENT = {
     libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
     libvirt.VIR_ERR_NO_CONNECT,
 }
+# Error codes of an open that no retry can fix: the URI names no driver or transport libvirt
+# has, or the credentials were refused.
+_BAD_URI = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT}
+_AUTH = {
+    libvirt.VIR_ERR_AUTH_FAILED,
+    libvirt.VIR_ERR_AUTH_CANCELLED,
+    libvirt.VIR_ERR_AUTH_UNAVAILABLE,
+}
 _quiet = False
 
 
@@ -76,8 +84,24 @@ def connect_error(exc: libvirt.libvirtError, uri: str) -> WorkbenchError:
     """Why a connection could not be opened, with what to do."""
     message = exc.get_error_message() or str(exc)
     lowered = message.lower()
-    details = {"uri": uri, "libvirt_code": exc.get_error_code()}
-    if "permission denied" in lowered or "authentication" in lowered or "polkit" in lowered:
+    code = exc.get_error_code()
+    details = {"uri": uri, "libvirt_code": code}
+    if code in _BAD_URI:
+        return VirtConnectionError(
+            f"cannot connect to {uri}: {message}",
+            code="LIBVIRT_BAD_URI",
+            details=details,
+            cause=exc,
+            remedy="Check the URI: driver[+transport]://[user@][host]/path, such as "
+            "qemu:///system or qemu+ssh://user@host/system.",
+            recoverable=False,
+        )
+    if (
+        code in _AUTH
+        or "permission denied" in lowered
+        or "authentication" in lowered
+        or "polkit" in lowered
+    ):
         return PermissionDeniedError(
             f"cannot connect to {uri}: {message}",
             details=details,

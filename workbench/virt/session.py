@@ -96,6 +96,8 @@ class VirtSession:
         self.connection_listeners: list[ConnectionListener] = []
         self.agent_listeners: list[ConnectionListener] = []
         self.last_error: WorkbenchError | None = None
+        # Set when the session stopped trying (a permanent error, or the policy gave up).
+        self.gave_up = threading.Event()
         self._conn: Any = None
         self._callbacks: list[int] = []
         self._lock = threading.Lock()
@@ -151,8 +153,9 @@ class VirtSession:
                 )
             except CancelledError:
                 return
-            except WorkbenchError as exc:  # the policy gave up
+            except WorkbenchError as exc:  # a permanent error, or the policy gave up
                 self.last_error = exc
+                self.gave_up.set()
                 self._set_state("disconnected", error=exc.to_dict())
                 return
             first = False
@@ -175,7 +178,8 @@ class VirtSession:
                 listener(record)
 
     def _on_attempt(self, attempt: Attempt) -> None:
-        if not attempt.ok:
+        # A failure with no retry after it is reported by _run, as the session giving up.
+        if not attempt.ok and attempt.delay_s is not None:
             self._set_state(
                 "reconnecting",
                 attempt=attempt.number,
