@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
 import threading
+import time
 from typing import Any
+
+import pytest
 
 from tests.conftest import WORKBENCH, run_cli
 from tests.virt_helpers import SessionDaemon
@@ -169,3 +173,42 @@ def test_events_says_why_it_keeps_retrying(tmp_path: Any) -> None:
     assert code == 0
     assert "No such file or directory" in err
     assert "retrying in" in err
+
+
+SECRET_URI = "qemu+tcp://admin:s3cret@127.0.0.1:1/system"  # noqa: S105 - the secret to hide
+
+
+def _secret_run(args: list[str], log: Any, until_s: float | None) -> tuple[str, str]:
+    """Run `workbench ARGS` (stopped with SIGINT after `until_s` when given); its output."""
+    env = {**os.environ, "WORKBENCH_LOG_FILE": str(log)}
+    proc = subprocess.Popen(
+        [str(WORKBENCH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    if until_s is not None:
+        time.sleep(until_s)
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "until_s"),
+    [
+        (["probe", "--json", "--only", "libvirt.connection", "--connect", SECRET_URI], None),
+        (["probe", "--only", "libvirt.domains", "--connect", SECRET_URI], None),
+        (["--connect", SECRET_URI, "vm", "start", "x", "--retries", "1"], None),
+        (["events", "--connect", SECRET_URI], 2.0),
+        (["events", "--json", "--connect", SECRET_URI], 2.0),
+    ],
+)
+def test_a_password_in_the_uri_is_never_shown(
+    args: list[str], until_s: float | None, tmp_path: Any
+) -> None:
+    """A libvirt URI's password reaches libvirt only: stdout, stderr and the log file show
+    `admin:***@` instead."""
+    log = tmp_path / "wb.log"
+    out, err = _secret_run(args, log, until_s)
+    written = log.read_text() if log.exists() else ""
+    assert "admin:***@127.0.0.1:1" in out + err + written, (out, err)
+    for where in (out, err, written):
+        assert "s3cret" not in where

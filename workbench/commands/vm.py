@@ -12,6 +12,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.errors import WorkbenchError
     from workbench.core.logging import configure_logging
     from workbench.core.recovery import Attempt
+    from workbench.core.text import mask_uri
     from workbench.virt.actions import run_action
 
     if args.retries < 0:
@@ -37,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except WorkbenchError as exc:
         if exc.code == "VM_NOT_FOUND":
-            return usage_error(f"no VM named {args.name!r} on {args.connect}")
+            return usage_error(f"no VM named {args.name!r} on {mask_uri(args.connect)}")
         if exc.code == "VM_ALREADY_RUNNING":
             print(f"workbench: {exc.message}; nothing started", file=sys.stderr)
             return 1

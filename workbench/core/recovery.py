@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.logging import get_logger
+from workbench.core.text import mask_uris
 
 T = TypeVar("T")
 
@@ -111,6 +112,7 @@ def _record(
         if isinstance(exc, WorkbenchError)
         else (None if exc is None else {"error": type(exc).__name__, "message": str(exc)})
     )
+    operation = mask_uris(operation)  # "connect URI": the log and observers never see a password
     attempt = Attempt(operation, number, policy.attempts, exc is None, error, delay)
     log = get_logger("core.recovery")
     if exc is None:

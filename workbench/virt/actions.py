@@ -21,6 +21,7 @@ from workbench.core.recovery import (
     RetryPolicy,
     retry,
 )
+from workbench.core.text import mask_uri
 from workbench.virt.connection import from_libvirt, open_connection
 
 # action -> (virDomain method, the state it leads to)
@@ -126,7 +127,7 @@ def run_action(
         else retry(
             lambda: open_connection(uri, readonly=False),
             policy,
-            operation=f"connect {uri}",
+            operation=f"connect {mask_uri(uri)}",
             cancel=cancel,
             observer=observe,
         )

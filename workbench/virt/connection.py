@@ -14,6 +14,7 @@ from workbench.core.errors import (
     VirtConnectionError,
     WorkbenchError,
 )
+from workbench.core.text import mask_uri
 from workbench.virt.eventloop import ensure_event_loop
 
 T = TypeVar("T")
@@ -163,5 +164,5 @@ def open_connection(
         except libvirt.libvirtError as exc:
             raise connect_error(exc, uri) from exc
 
-    conn: libvirt.virConnect = call_with_timeout(opener, timeout_s, f"connect {uri}")
+    conn: libvirt.virConnect = call_with_timeout(opener, timeout_s, f"connect {mask_uri(uri)}")
     return conn

@@ -16,6 +16,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import Lifecycles, event_name, state_name
 from workbench.core.logging import get_logger
 from workbench.core.recovery import Attempt, CancelledError, CancelToken, RetryPolicy, retry
+from workbench.core.text import mask_uri
 from workbench.virt.connection import (
     CALL_TIMEOUT_S,
     call_with_timeout,
@@ -81,7 +82,8 @@ class VirtSession:
         stuck_after: dict[str, float] | None = None,
         stuck_check_s: float = 5.0,
     ) -> None:
-        self.uri = uri
+        self.uri = uri  # given to libvirt only; everything shown says `shown_uri`
+        self.shown_uri = mask_uri(uri)
         self.readonly = readonly
         self.policy = policy
         self.keepalive = keepalive
@@ -105,7 +107,7 @@ class VirtSession:
         self._wake = threading.Event()
         self._events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
-        self._log = get_logger("virt.session").bind(uri=uri)
+        self._log = get_logger("virt.session").bind(uri=self.shown_uri)
         self._generation = 0
 
     # --- life of the session ---------------------------------------------------------------
@@ -189,7 +191,7 @@ class VirtSession:
 
     def _set_state(self, state: str, **extra: Any) -> None:
         self.state = state
-        record = {"timestamp": _now(), "connection": state, "uri": self.uri, **extra}
+        record = {"timestamp": _now(), "connection": state, "uri": self.shown_uri, **extra}
         self._log.info(
             "connection.state", connection=state, **{k: v for k, v in extra.items() if k != "error"}
         )
@@ -261,7 +263,7 @@ class VirtSession:
         conn = self._conn
         if conn is None:
             raise WorkbenchError(
-                f"not connected to {self.uri} ({self.state})",
+                f"not connected to {self.shown_uri} ({self.state})",
                 code="LIBVIRT_DISCONNECTED",
                 recoverable=True,
             )
