@@ -308,3 +308,16 @@ def test_a_bad_count_is_bad_usage(args: list[str], option: str) -> None:
     assert proc.returncode == 2, proc.stderr
     assert option in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+def test_global_allow_actions_is_honoured_by_serve() -> None:
+    """`workbench --allow-actions serve` serves with VM actions (its warning says so)."""
+    import socket
+
+    with socket.socket() as taken:  # held, so serve stops after its warning with exit 2
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - the warning is for a non-loopback address
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        proc = run_cli("--allow-actions", "serve", "--host", "0.0.0.0", "--port", port)  # noqa: S104
+    assert proc.returncode == 2, proc.stderr
+    assert "VM actions included" in proc.stderr

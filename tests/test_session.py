@@ -171,11 +171,20 @@ session.stop()
 """
 
 
-def test_reconnecting_to_a_silent_daemon_leaks_no_fds_or_threads() -> None:
+@pytest.mark.parametrize("transport", ["tcp", "unix"])
+def test_reconnecting_to_a_silent_daemon_leaks_no_fds_or_threads(
+    transport: str, tmp_path: Path
+) -> None:
     """Each timed-out connect to a daemon that never answers closes what it opened (or waits
     for the attempt still running): fds and threads stay bounded over many attempts."""
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
+    if transport == "tcp":
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        uri = f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
+    else:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(tmp_path / "silent.sock"))
+        uri = f"qemu+unix:///system?socket={tmp_path / 'silent.sock'}"
     server.listen(128)
     held: list[socket.socket] = []
 
@@ -185,7 +194,6 @@ def test_reconnecting_to_a_silent_daemon_leaks_no_fds_or_threads() -> None:
                 held.append(server.accept()[0])  # accepted, never answered
 
     threading.Thread(target=accept, daemon=True).start()
-    uri = f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
     try:
         proc = subprocess.run(
             [sys.executable, "-c", _SILENT_DAEMON_CLIENT, uri],
