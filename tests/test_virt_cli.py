@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import WORKBENCH, run_cli
+from tests.conftest import WORKBENCH, run_as, run_cli
 from tests.virt_helpers import SessionDaemon
 from workbench.virt.connection import open_connection
 
@@ -212,3 +212,36 @@ def test_a_password_in_the_uri_is_never_shown(
     assert "admin:***@127.0.0.1:1" in out + err + written, (out, err)
     for where in (out, err, written):
         assert "s3cret" not in where
+
+
+def test_events_refused_by_the_daemon_exits_2(libvirtd: SessionDaemon) -> None:
+    """A user the daemon refuses (its socket is another user's) is not retried: exit 2, one
+    line naming the libvirt group (the command run in a child that became another user)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user")
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+
+    def events() -> tuple[int, str]:
+        import contextlib
+        import io
+
+        from workbench.cli import main
+
+        signal.alarm(20)  # an old session that never gives up fails the test, not hangs it
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["events", "--connect", uri])
+        return code, err.getvalue()
+
+    code, err = run_as(1, events)  # uid 1 (daemon) does not own the daemon's socket
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "libvirt" in err
+
+
+def test_vm_with_an_unusable_uri_exits_2() -> None:
+    """`vm` with a URI libvirt cannot use is bad usage: exit 2, no retry."""
+    proc = run_cli("vm", "start", "x", "--connect", "qemu+carrierpigeon://h/system")
+    assert proc.returncode == 2, proc.stderr
+    assert "attempt" not in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr

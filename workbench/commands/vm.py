@@ -39,6 +39,8 @@ def run(args: argparse.Namespace) -> int:
     except WorkbenchError as exc:
         if exc.code == "VM_NOT_FOUND":
             return usage_error(f"no VM named {args.name!r} on {mask_uri(args.connect)}")
+        if exc.code == "LIBVIRT_BAD_URI":  # no retry or fallback can use it
+            return usage_error(f"{exc.message} ({exc.remedy})")
         if exc.code == "VM_ALREADY_RUNNING":
             print(f"workbench: {exc.message}; nothing started", file=sys.stderr)
             return 1
