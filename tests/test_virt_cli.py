@@ -245,3 +245,26 @@ def test_vm_with_an_unusable_uri_exits_2() -> None:
     assert proc.returncode == 2, proc.stderr
     assert "attempt" not in proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_events_stops_promptly_while_the_daemon_hangs(libvirtd: SessionDaemon) -> None:
+    """SIGINT while the daemon is stopped (not answering): exit 0 within a few seconds, not
+    after libvirt's keepalive gives up on the link."""
+    from tests.virt_helpers import _children
+
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    events = Lines("events", "--json", "--connect", uri)
+    events.until(lambda r: r.get("connection") == "connected")
+    assert libvirtd.proc is not None
+    daemon = [libvirtd.proc.pid, *_children(libvirtd.proc.pid)]
+    for pid in daemon:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        code, err = events.stop(signal.SIGINT)
+        took = time.monotonic() - started
+    finally:
+        for pid in daemon:
+            os.kill(pid, signal.SIGCONT)
+    assert code == 0, err
+    assert took < 6, took

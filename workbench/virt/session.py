@@ -51,6 +51,7 @@ CLOSE_REASONS = ("error", "eof", "keepalive", "client")
 RECONNECT_POLICY = RetryPolicy(
     attempts=10**9, base_delay=0.5, factor=2.0, max_delay=10.0, jitter=0.2
 )
+CLOSE_TIMEOUT_S = 2.0
 ConnectionListener = Callable[[dict[str, Any]], None]
 
 
@@ -124,8 +125,17 @@ class VirtSession:
         self._events.put(None)
         for thread in self._threads:
             thread.join(timeout_s)
-        with self._lock:
-            self._drop_connection()
+
+        def drop() -> None:
+            with self._lock:
+                self._drop_connection()
+
+        # Closing says goodbye to the daemon: a hung one would hold the caller until libvirt's
+        # keepalive gives up (~20 s). The close is left to finish on its own thread.
+        try:
+            call_with_timeout(drop, min(timeout_s, CLOSE_TIMEOUT_S), "close the connection")
+        except WorkbenchError as exc:
+            self._log.warning("connection.close_abandoned", error=exc)
 
     def wait_for(self, state: str, timeout_s: float) -> bool:
         """Block until the connection reaches `state` (for scripts and tests)."""
