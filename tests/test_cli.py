@@ -241,12 +241,40 @@ def test_global_root_is_honoured_by_serve(tmp_path: Path) -> None:
     assert "is not a directory" in proc.stderr
 
 
-def test_global_capture_is_honoured_by_logs(tmp_path: Path) -> None:
-    """`workbench --capture FILE logs` reads the log inside FILE."""
-    proc = run_cli("--capture", str(tmp_path / "none.tar.gz"), "logs")
-    assert proc.returncode == 2
-    assert "none.tar.gz" in proc.stderr
-    assert "unrecognized" not in proc.stderr
+def test_global_capture_is_honoured_by_logs(make_root: MakeRoot, tmp_path: Path) -> None:
+    """`workbench --capture FILE logs` prints the log inside FILE."""
+    log = tmp_path / "wb.log"
+    log.write_text("".join(f'{{"level": "error", "event": "e{n}"}}\n' for n in range(3)))
+    archive = tmp_path / "c.tar.gz"
+    root = str(make_root("asrock-z170-gtx960"))
+    made = run_cli(
+        "capture", "--root", root, "-o", str(archive), env={"WORKBENCH_LOG_FILE": str(log)}
+    )
+    assert made.returncode == 0, made.stderr
+    before = run_cli("--capture", str(archive), "logs", "--json")
+    assert before.returncode == 0, before.stderr
+    assert [json.loads(line)["event"] for line in before.stdout.splitlines()][-3:] == [
+        "e0",
+        "e1",
+        "e2",
+    ]
+
+
+def test_global_connect_is_honoured_by_probe(make_root: MakeRoot) -> None:
+    """`workbench --connect URI probe` asks URI's hypervisor."""
+    root = str(make_root("asrock-z170-gtx960"))
+    proc = run_cli(
+        "--connect",
+        "test:///default",
+        "probe",
+        "--root",
+        root,
+        "--json",
+        "--only",
+        "libvirt.connection",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["probes"][0]["facts"]["uri"] == "test:///default"
 
 
 def test_global_capture_is_honoured_by_the_workbench(tmp_path: Path) -> None:

@@ -85,7 +85,7 @@ def _masked(value: Any) -> Any:
         return mask_uris(value)
     if isinstance(value, dict):
         return {key: _masked(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
+    if type(value) in (list, tuple):
         return type(value)(_masked(item) for item in value)
     return value
 
