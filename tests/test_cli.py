@@ -296,10 +296,16 @@ def test_global_capture_is_honoured_by_the_workbench(tmp_path: Path) -> None:
         ["--root", "/", "open", "c.tar.gz"],
         ["--root", "/", "--capture", "c.tar.gz", "probe"],
         ["--root", "/", "probe", "--capture", "c.tar.gz"],
+        ["events", "--connect", ""],
+        ["--connect", "", "vm", "start", "x"],
+        ["probe", "--root", ""],
+        ["--root", " ", "capture"],
+        ["probe", "--capture", ""],
     ],
 )
-def test_a_global_option_a_verb_cannot_use_is_refused(args: list[str]) -> None:
-    """A global --root/--capture/--connect the verb does not use is bad usage, not ignored."""
+def test_a_target_option_that_cannot_be_used_is_refused(args: list[str]) -> None:
+    """A global --root/--capture/--connect the verb does not use, or an empty one (which would
+    mean the current directory or libvirt's default), is bad usage, not ignored."""
     proc = run_cli(*args)
     assert proc.returncode == 2, proc.stderr
     assert "Traceback" not in proc.stderr

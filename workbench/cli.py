@@ -51,6 +51,9 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
     verb = args.command
     where = f"{verb}: " if verb else ""
     given = [name for name in TARGETS if getattr(args, name, None) is not None]
+    for name in given:
+        if not getattr(args, name).strip():  # '' would mean the current directory, or
+            return f"{where}--{name}: empty"  # libvirt's default URI: never what was meant
     unused = [name for name in given if name not in USES.get(verb, ())]
     if unused:
         return f"{where}--{unused[0]} does not apply here"
