@@ -7,6 +7,7 @@ from typing import Any
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
+from workbench.core.text import mask_uri
 
 SHARED_CONN = "libvirt.conn"
 
@@ -37,13 +38,14 @@ class LibvirtConnection(Probe):
             conn = open_connection(uri, readonly=True)
         except WorkbenchError as exc:
             finding = Finding(exc.code, "fail", exc.message, exc.remedy)
+            shown = mask_uri(uri)  # the password goes to libvirt only
             return Outcome(
-                "fail", f"{uri} unreachable", {"uri": uri, "error": exc.to_dict()}, [finding]
+                "fail", f"{shown} unreachable", {"uri": shown, "error": exc.to_dict()}, [finding]
             )
         ctx.shared[SHARED_CONN] = conn
         ctx.shared["cleanup"].append(conn.close)
         facts: dict[str, Any] = {
-            "uri": conn.getURI(),
+            "uri": mask_uri(conn.getURI()),
             "hypervisor": conn.getType(),
             "hypervisor_version": version_text(conn.getVersion()),
             "libvirt_version": version_text(conn.getLibVersion()),

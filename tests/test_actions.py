@@ -52,3 +52,19 @@ def test_unknown_vm() -> None:
     with pytest.raises(WorkbenchError) as info:
         run_action("test:///default", "start", "nosuch")
     assert info.value.code == "VM_NOT_FOUND"
+
+
+def test_start_of_a_running_vm_with_tcg_chosen_says_it_is_running() -> None:
+    """A running VM is not started again through TCG: the error is VM_ALREADY_RUNNING, from
+    the primary, and the fallback is recorded as not tried."""
+    keep = open_connection("test:///default")
+    try:
+        with pytest.raises(WorkbenchError) as info:
+            run_action("test:///default", "start", "test", allow_tcg=True)
+    finally:
+        keep.close()
+    assert info.value.code == "VM_ALREADY_RUNNING"
+    assert "already running" in info.value.message
+    assert "TCG" not in info.value.message
+    assert info.value.details["fallbacks"][1]["name"] == "tcg"
+    assert "not tried" in info.value.details["fallbacks"][1]["skipped"]

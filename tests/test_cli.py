@@ -158,3 +158,200 @@ def test_workbench_on_a_missing_root_exits_2() -> None:
     assert proc.returncode == 2
     assert "does not exist" in proc.stderr
     assert "Traceback" not in proc.stderr
+
+
+# --- global options and numeric options --------------------------------------------------------
+
+
+def test_global_root_is_honoured_by_probe(make_root: MakeRoot) -> None:
+    """`workbench --root DIR probe` reads DIR, not the live machine."""
+    root = make_root("mapmanagement-b550-chipset-gpu")
+    proc = run_cli("--root", str(root), "probe", "--json", "--only", "pci.gpus")
+    assert proc.returncode == 0, proc.stderr
+    gpus = json.loads(proc.stdout)["probes"][0]["facts"]["gpus"]
+    assert [g["bdf"] for g in gpus] == ["0000:04:00.0", "0000:08:00.0"]
+
+
+def test_verb_root_wins_over_the_global_one(make_root: MakeRoot, tmp_path: Path) -> None:
+    """A verb's own --root, when given, wins over the global --root."""
+    root = make_root("mapmanagement-b550-chipset-gpu")
+    proc = run_cli("--root", str(tmp_path / "nope"), "probe", "--root", str(root), "--json")
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_global_capture_is_honoured_by_probe(make_root: MakeRoot, tmp_path: Path) -> None:
+    """`workbench --capture FILE probe` reads the capture (same verdicts as --capture after)."""
+    archive = tmp_path / "c.tar.gz"
+    made = run_cli("capture", "--root", str(make_root("asrock-z170-gtx960")), "-o", str(archive))
+    assert made.returncode == 0, made.stderr
+    before = run_cli("--capture", str(archive), "probe", "--json", "--only", "pci.gpus")
+    after = run_cli("probe", "--capture", str(archive), "--json", "--only", "pci.gpus")
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout)["host"]["capture"] == str(archive)
+    assert (
+        json.loads(before.stdout)["probes"][0]["facts"]
+        == json.loads(after.stdout)["probes"][0]["facts"]
+    )
+
+
+def test_global_root_is_honoured_by_capture(make_root: MakeRoot, tmp_path: Path) -> None:
+    """`workbench --root DIR capture` collects DIR (its hostname names the default file)."""
+    root = make_root("asrock-z170-gtx960")
+    (root / "proc/sys/kernel").mkdir(parents=True, exist_ok=True)
+    (root / "proc/sys/kernel/hostname").write_text("recorded-box\n")
+    proc = run_cli("--root", str(root), "capture", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert [p.name.startswith("workbench-recorded-box-") for p in tmp_path.glob("*.tar.gz")] == [
+        True
+    ]
+
+
+def test_global_connect_is_honoured_by_vm() -> None:
+    """`workbench --connect URI vm ...` acts on URI's hypervisor."""
+    proc = run_cli("--connect", "test:///default", "vm", "suspend", "test")
+    assert (proc.returncode, proc.stdout.strip()) == (0, "suspend test: done"), proc.stderr
+
+
+def test_global_connect_is_honoured_by_events() -> None:
+    """`workbench --connect URI events` watches URI's hypervisor."""
+    import subprocess
+
+    from tests.conftest import WORKBENCH
+
+    proc = subprocess.Popen(
+        [str(WORKBENCH), "--connect", "test:///default", "events", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        records = [json.loads(proc.stdout.readline()) for _ in range(2)]  # the VM, then the link
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)
+    link = next(r for r in records if "connection" in r)
+    assert (link["connection"], link["uri"]) == ("connected", "test:///default")
+
+
+def test_global_root_is_honoured_by_serve(tmp_path: Path) -> None:
+    """`workbench --root DIR serve` checks and serves DIR (a missing DIR is refused)."""
+    proc = run_cli("--root", str(tmp_path / "nope"), "serve", "--port", "1")
+    assert proc.returncode == 2
+    assert "is not a directory" in proc.stderr
+
+
+def test_global_capture_is_honoured_by_logs(make_root: MakeRoot, tmp_path: Path) -> None:
+    """`workbench --capture FILE logs` prints the log inside FILE."""
+    log = tmp_path / "wb.log"
+    log.write_text("".join(f'{{"level": "error", "event": "e{n}"}}\n' for n in range(3)))
+    archive = tmp_path / "c.tar.gz"
+    root = str(make_root("asrock-z170-gtx960"))
+    made = run_cli(
+        "capture", "--root", root, "-o", str(archive), env={"WORKBENCH_LOG_FILE": str(log)}
+    )
+    assert made.returncode == 0, made.stderr
+    before = run_cli("--capture", str(archive), "logs", "--json")
+    assert before.returncode == 0, before.stderr
+    assert [json.loads(line)["event"] for line in before.stdout.splitlines()][-3:] == [
+        "e0",
+        "e1",
+        "e2",
+    ]
+
+
+def test_global_connect_is_honoured_by_probe(make_root: MakeRoot) -> None:
+    """`workbench --connect URI probe` asks URI's hypervisor."""
+    root = str(make_root("asrock-z170-gtx960"))
+    proc = run_cli(
+        "--connect",
+        "test:///default",
+        "probe",
+        "--root",
+        root,
+        "--json",
+        "--only",
+        "libvirt.connection",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["probes"][0]["facts"]["uri"] == "test:///default"
+
+
+def test_global_capture_is_honoured_by_the_workbench(tmp_path: Path) -> None:
+    """`workbench --capture FILE` opens FILE (a missing one is refused before the UI starts)."""
+    proc = run_cli("--capture", str(tmp_path / "none.tar.gz"))
+    assert proc.returncode == 2
+    assert "none.tar.gz" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--root", "/", "diff", "a", "b"],
+        ["--connect", "test:///default", "demo"],
+        ["--capture", "c.tar.gz", "capture"],
+        ["--root", "/", "events"],
+        ["--capture", "c.tar.gz", "vm", "start", "x"],
+        ["--root", "/", "open", "c.tar.gz"],
+        ["--root", "/", "--capture", "c.tar.gz", "probe"],
+        ["--root", "/", "probe", "--capture", "c.tar.gz"],
+        ["events", "--connect", ""],
+        ["--connect", "", "vm", "start", "x"],
+        ["probe", "--root", ""],
+        ["--root", " ", "capture"],
+        ["probe", "--capture", ""],
+    ],
+)
+def test_a_target_option_that_cannot_be_used_is_refused(args: list[str]) -> None:
+    """A global --root/--capture/--connect the verb does not use, or an empty one (which would
+    mean the current directory or libvirt's default), is bad usage, not ignored."""
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert proc.stderr.count("\n") <= 2
+    assert proc.stdout == ""
+
+
+@pytest.mark.parametrize("value", ["inf", "-inf", "nan", "-1", "0", "1e400", "١", "1e9", "x"])
+@pytest.mark.parametrize("verb", ["probe", "capture"])
+def test_a_bad_timeout_is_bad_usage(verb: str, value: str, tmp_path: Path) -> None:
+    """--timeout accepts a finite positive number of seconds (at most a day); anything else is
+    exit 2 with the option named, never a traceback."""
+    proc = run_cli(verb, f"--timeout={value}", cwd=tmp_path)
+    assert proc.returncode == 2, proc.stderr
+    assert "--timeout" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert list(tmp_path.iterdir()) == []  # nothing collected
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["vm", "start", "x", "--retries", "1e3"], "--retries"),
+        (["vm", "start", "x", "--retries", "٣"], "--retries"),
+        (["vm", "start", "x", "--retries", "9" * 400], "--retries"),
+        (["vm", "start", "x", "--retries", "100000"], "--retries"),
+        (["serve", "--port", "٨٠٠٠"], "--port"),
+        (["serve", "--port", "99999999999999999999"], "--port"),
+    ],
+)
+def test_a_bad_count_is_bad_usage(args: list[str], option: str) -> None:
+    """Integer options take ASCII digits within their bound; anything else is exit 2."""
+    proc = run_cli(*args)
+    assert proc.returncode == 2, proc.stderr
+    assert option in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_global_allow_actions_is_honoured_by_serve() -> None:
+    """`workbench --allow-actions serve` serves with VM actions (its warning says so)."""
+    import socket
+
+    with socket.socket() as taken:  # held, so serve stops after its warning with exit 2
+        taken.bind(("0.0.0.0", 0))  # noqa: S104 - the warning is for a non-loopback address
+        taken.listen(1)
+        port = str(taken.getsockname()[1])
+        proc = run_cli("--allow-actions", "serve", "--host", "0.0.0.0", "--port", port)  # noqa: S104
+    assert proc.returncode == 2, proc.stderr
+    assert "VM actions included" in proc.stderr

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import threading
+from collections.abc import Callable
 
 import pytest
 from hypothesis import given
@@ -169,3 +170,56 @@ def test_fallback_start_at_and_none_left() -> None:
     assert info.value.details["tried"] == [
         {"name": "looking-glass", "skipped": "client not installed"}
     ]
+
+
+def test_delay_after_thousands_of_attempts_does_not_overflow() -> None:
+    """A reconnect loop that has failed for hours still gets its capped delay, not an
+    OverflowError from factor**n."""
+    policy = RetryPolicy(attempts=10**9, base_delay=0.5, factor=2, max_delay=10, jitter=0)
+    assert policy.delay(5000) == 10
+    assert policy.delay(10**8) == 10
+
+
+def test_a_failed_chain_names_the_primary_failure_as_its_cause() -> None:
+    """When every alternative fails, the cause is the first (primary) failure; the fallbacks'
+    failures are beside it in `tried`."""
+
+    def fails(message: str) -> Callable[[], str]:
+        def run() -> str:
+            raise WorkbenchError(message, code=message.upper())
+
+        return run
+
+    chain = FallbackChain(
+        "start", [Alternative("kvm", fails("kvm")), Alternative("tcg", fails("tcg"))]
+    )
+    with pytest.raises(NoAlternativeError) as info:
+        chain.run()
+    assert isinstance(info.value.cause, WorkbenchError)
+    assert info.value.cause.code == "KVM"
+    assert [t["error"]["error"] for t in info.value.details["tried"]] == ["KVM", "TCG"]
+
+
+def test_a_final_error_ends_the_chain_without_trying_fallbacks() -> None:
+    """An error no alternative can fix (a VM already running) is not followed by fallbacks."""
+    tried: list[str] = []
+
+    def primary() -> str:
+        raise WorkbenchError("already running", code="VM_ALREADY_RUNNING")
+
+    def fallback() -> str:
+        tried.append("tcg")
+        return "tcg"
+
+    chain = FallbackChain(
+        "start",
+        [Alternative("kvm", primary), Alternative("tcg", fallback)],
+        final=lambda exc: exc.code == "VM_ALREADY_RUNNING",
+    )
+    with pytest.raises(NoAlternativeError) as info:
+        chain.run()
+    assert tried == []
+    assert isinstance(info.value.cause, WorkbenchError)
+    assert info.value.cause.code == "VM_ALREADY_RUNNING"
+    assert info.value.details["tried"][1]["name"] == "tcg"
+    assert "not tried" in info.value.details["tried"][1]["skipped"]

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 from typing import Any
 
 import libvirt
+import pytest
 
-from tests.virt_helpers import SessionDaemon
+from tests.virt_helpers import SessionDaemon, _children
+from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import Transition
 from workbench.core.recovery import RetryPolicy
 from workbench.virt.connection import open_connection
@@ -142,3 +150,87 @@ def test_stuck_shutdown_is_reported_once() -> None:
     assert len(stuck) == 1
     assert (stuck[0]["vm"], stuck[0]["stuck"]) == ("test", "shutdown")
     assert stuck[0]["for_s"] >= 0.1
+
+
+# A session that reconnects to a daemon that accepts and never answers; every half second it
+# prints: attempts so far, open fds, threads.
+_SILENT_DAEMON_CLIENT = """
+import os, sys, time
+from workbench.core.recovery import RetryPolicy
+from workbench.virt.session import VirtSession
+policy = RetryPolicy(attempts=10**6, base_delay=0.05, factor=1, max_delay=0.05, jitter=0)
+session = VirtSession(sys.argv[1], policy=policy, call_timeout_s=0.1)
+attempts = []
+session.connection_listeners.append(lambda r: attempts.append(r.get("attempt")))
+session.start()
+for _ in range(8):
+    time.sleep(0.5)
+    fds, tasks = os.listdir("/proc/self/fd"), os.listdir("/proc/self/task")
+    print(len(attempts), len(fds), len(tasks), flush=True)
+session.stop()
+"""
+
+
+@pytest.mark.parametrize("transport", ["tcp", "unix"])
+def test_reconnecting_to_a_silent_daemon_leaks_no_fds_or_threads(
+    transport: str, tmp_path: Path
+) -> None:
+    """Each timed-out connect to a daemon that never answers closes what it opened (or waits
+    for the attempt still running): fds and threads stay bounded over many attempts."""
+    if transport == "tcp":
+        server = socket.socket()
+        server.bind(("127.0.0.1", 0))
+        uri = f"qemu+tcp://127.0.0.1:{server.getsockname()[1]}/system"
+    else:
+        server = socket.socket(socket.AF_UNIX)
+        server.bind(str(tmp_path / "silent.sock"))
+        uri = f"qemu+unix:///system?socket={tmp_path / 'silent.sock'}"
+    server.listen(128)
+    held: list[socket.socket] = []
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                held.append(server.accept()[0])  # accepted, never answered
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", _SILENT_DAEMON_CLIENT, uri],
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        server.close()
+        for conn in held:
+            conn.close()
+    samples = [tuple(map(int, line.split())) for line in proc.stdout.splitlines()]
+    assert len(samples) == 8, proc.stderr
+    attempts, fds, threads = zip(*samples, strict=True)
+    assert attempts[-1] >= 15, samples  # many attempts were made
+    assert max(fds) - fds[0] <= 2, samples
+    assert max(threads) - threads[0] <= 1, samples
+
+
+def test_a_connection_that_answers_after_its_deadline_is_closed(libvirtd: SessionDaemon) -> None:
+    """An open abandoned at its deadline (the daemon stopped) is closed when the daemon
+    finally answers: no fd is left behind once it returns."""
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    open_connection(uri).close()  # the event loop and its fds exist before counting
+    assert libvirtd.proc is not None
+    daemon = [libvirtd.proc.pid, *_children(libvirtd.proc.pid)]
+    before = len(os.listdir("/proc/self/fd"))
+    for pid in daemon:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        with pytest.raises(WorkbenchError) as info:
+            open_connection(uri, timeout_s=0.3)
+    finally:
+        for pid in daemon:
+            os.kill(pid, signal.SIGCONT)
+    assert info.value.code == "OPERATION_TIMEOUT"
+    deadline = time.monotonic() + 10
+    while len(os.listdir("/proc/self/fd")) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert len(os.listdir("/proc/self/fd")) == before

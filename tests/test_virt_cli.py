@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import queue
 import signal
 import subprocess
 import threading
+import time
 from typing import Any
 
-from tests.conftest import WORKBENCH, run_cli
+import pytest
+
+from tests.conftest import WORKBENCH, run_as, run_cli
 from tests.virt_helpers import SessionDaemon
 from workbench.virt.connection import open_connection
 
@@ -122,3 +126,145 @@ def test_vm_bad_usage() -> None:
     """An unknown action or a negative retry count is exit 2."""
     assert run_cli("vm", "explode", "x").returncode == 2
     assert run_cli("vm", "start", "x", "--retries", "-1").returncode == 2
+
+
+def test_vm_start_of_a_running_vm_with_fallback_says_it_is_running() -> None:
+    """`vm start RUNNING --fallback tcg`: exit 1 saying it is already running; TCG not tried."""
+    proc = run_cli("vm", "start", "test", "--fallback", "tcg", "--connect", "test:///default")
+    assert proc.returncode == 1, proc.stderr
+    assert "test is already running" in proc.stderr
+    assert "TCG" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def _events_until_exit(*args: str, timeout_s: float = 30) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(WORKBENCH), "events", *args], capture_output=True, text=True, timeout=timeout_s
+    )
+
+
+def test_events_with_an_unusable_uri_exits_2_at_once() -> None:
+    """A URI libvirt cannot use (no driver named, unknown transport) is not retried: exit 2
+    with one line saying why."""
+    for uri in ("garbage", "qemu+carrierpigeon://host/system"):
+        proc = _events_until_exit("--connect", uri)
+        assert proc.returncode == 2, (uri, proc.stderr)
+        lines = proc.stderr.splitlines()
+        assert len(lines) == 1, lines
+        assert uri in lines[0]
+        assert "Traceback" not in proc.stderr
+
+
+def test_events_with_a_driver_the_daemon_lacks_exits_2(libvirtd: SessionDaemon) -> None:
+    """A daemon that answers "no such driver" is a permanent error: exit 2, one line."""
+    proc = _events_until_exit("--connect", f"nosuchdriver+unix:///x?socket={libvirtd.socket}")
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_events_says_why_it_keeps_retrying(tmp_path: Any) -> None:
+    """A daemon that is down is retried, and stderr says why (the socket is missing)."""
+    events = Lines(
+        "events", "--json", "--connect", f"test+unix:///default?socket={tmp_path}/none.sock"
+    )
+    events.until(lambda r: r.get("connection") == "reconnecting")
+    events.until(lambda r: r.get("connection") == "reconnecting")
+    code, err = events.stop(signal.SIGINT)
+    assert code == 0
+    assert "No such file or directory" in err
+    assert "retrying in" in err
+
+
+SECRET_URI = "qemu+tcp://admin:s3cret@127.0.0.1:1/system"  # noqa: S105 - the secret to hide
+
+
+def _secret_run(args: list[str], log: Any, until_s: float | None) -> tuple[str, str]:
+    """Run `workbench ARGS` (stopped with SIGINT after `until_s` when given); its output."""
+    env = {**os.environ, "WORKBENCH_LOG_FILE": str(log)}
+    proc = subprocess.Popen(
+        [str(WORKBENCH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env
+    )
+    if until_s is not None:
+        time.sleep(until_s)
+        proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    return out, err
+
+
+@pytest.mark.parametrize(
+    ("args", "until_s"),
+    [
+        (["probe", "--json", "--only", "libvirt.connection", "--connect", SECRET_URI], None),
+        (["probe", "--only", "libvirt.domains", "--connect", SECRET_URI], None),
+        (["--connect", SECRET_URI, "vm", "start", "x", "--retries", "1"], None),
+        (["events", "--connect", SECRET_URI], 2.0),
+        (["events", "--json", "--connect", SECRET_URI], 2.0),
+    ],
+)
+def test_a_password_in_the_uri_is_never_shown(
+    args: list[str], until_s: float | None, tmp_path: Any
+) -> None:
+    """A libvirt URI's password reaches libvirt only: stdout, stderr and the log file show
+    `admin:***@` instead."""
+    log = tmp_path / "wb.log"
+    out, err = _secret_run(args, log, until_s)
+    written = log.read_text() if log.exists() else ""
+    assert "admin:***@127.0.0.1:1" in out + err + written, (out, err)
+    for where in (out, err, written):
+        assert "s3cret" not in where
+
+
+def test_events_refused_by_the_daemon_exits_2(libvirtd: SessionDaemon) -> None:
+    """A user the daemon refuses (its socket is another user's) is not retried: exit 2, one
+    line naming the libvirt group (the command run in a child that became another user)."""
+    if os.geteuid() != 0:
+        pytest.skip("needs root to become another user")
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+
+    def events() -> tuple[int, str]:
+        import contextlib
+        import io
+
+        from workbench.cli import main
+
+        signal.alarm(20)  # an old session that never gives up fails the test, not hangs it
+        err = io.StringIO()
+        with contextlib.redirect_stderr(err):
+            code = main(["events", "--connect", uri])
+        return code, err.getvalue()
+
+    code, err = run_as(1, events)  # uid 1 (daemon) does not own the daemon's socket
+    assert code == 2, err
+    assert len(err.splitlines()) == 1, err
+    assert "libvirt" in err
+
+
+def test_vm_with_an_unusable_uri_exits_2() -> None:
+    """`vm` with a URI libvirt cannot use is bad usage: exit 2, no retry."""
+    proc = run_cli("vm", "start", "x", "--connect", "qemu+carrierpigeon://h/system")
+    assert proc.returncode == 2, proc.stderr
+    assert "attempt" not in proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+
+
+def test_events_stops_promptly_while_the_daemon_hangs(libvirtd: SessionDaemon) -> None:
+    """SIGINT while the daemon is stopped (not answering): exit 0 within a few seconds, not
+    after libvirt's keepalive gives up on the link."""
+    from tests.virt_helpers import _children
+
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    events = Lines("events", "--json", "--connect", uri)
+    events.until(lambda r: r.get("connection") == "connected")
+    assert libvirtd.proc is not None
+    daemon = [libvirtd.proc.pid, *_children(libvirtd.proc.pid)]
+    for pid in daemon:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        code, err = events.stop(signal.SIGINT)
+        took = time.monotonic() - started
+    finally:
+        for pid in daemon:
+            os.kill(pid, signal.SIGCONT)
+    assert code == 0, err
+    assert took < 6, took

@@ -9,27 +9,77 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.commands.common import usage_error
+from workbench.commands.common import count, seconds, usage_error
 from workbench.core.errors import WorkbenchError
 
 DEFAULT_URI = "qemu:///system"
 ACTIONS = ("start", "shutdown", "destroy", "reboot", "suspend", "resume")
+TARGETS = ("root", "capture", "connect")
+# Which of --root/--capture/--connect each verb reads (None: the workbench itself).
+USES: dict[str | None, tuple[str, ...]] = {
+    None: TARGETS,
+    "probe": TARGETS,
+    "serve": TARGETS,
+    "capture": ("root", "connect"),
+    "events": ("connect",),
+    "vm": ("connect",),
+    "logs": ("capture",),
+    "open": ("capture",),  # its FILE argument
+}
+_TARGET_HELP = {
+    "root": ("DIR", "machine root to read (default: /, the live machine)"),
+    "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
+    "connect": ("URI", f"libvirt URI (default: {DEFAULT_URI} on the live machine)"),
+}
+
+
+def target_options(*names: str, verb: bool = True) -> argparse.ArgumentParser:
+    """The parent parser of --root/--capture/--connect, one definition for the global parser
+    and the verbs. A verb's copy has no default (SUPPRESS): a global value given before the
+    verb survives unless the verb's own is given."""
+    parent = argparse.ArgumentParser(add_help=False)
+    for name in names:
+        metavar, help_ = _TARGET_HELP[name]
+        default = argparse.SUPPRESS if verb else None
+        parent.add_argument(f"--{name}", metavar=metavar, default=default, help=help_)
+    return parent
+
+
+def resolve_targets(args: argparse.Namespace) -> str | None:
+    """Check the target options against what the verb reads and fill their defaults; the
+    reason when they cannot be used."""
+    verb = args.command
+    where = f"{verb}: " if verb else ""
+    given = [name for name in TARGETS if getattr(args, name, None) is not None]
+    for name in given:
+        if not getattr(args, name).strip():  # '' would mean the current directory, or
+            return f"{where}--{name}: empty"  # libvirt's default URI: never what was meant
+    unused = [name for name in given if name not in USES.get(verb, ())]
+    if unused:
+        return f"{where}--{unused[0]} does not apply here"
+    if "root" in given and "capture" in given:
+        return f"{where}give --root DIR or --capture FILE, not both"
+    if getattr(args, "demo", False) and given and verb == "serve":
+        return "serve: --demo serves the demo machine: no --root, --capture or --connect"
+    if verb is None and "capture" in given and "connect" in given:
+        return "the workbench on a capture shows its recorded hypervisor: no --connect"
+    defaults = {"root": "/", "capture": None, "connect": None}
+    if verb in ("events", "vm"):
+        defaults["connect"] = DEFAULT_URI
+    for name in USES.get(verb, ()):
+        if getattr(args, name, None) is None:
+            setattr(args, name, defaults[name])
+    return None
 
 
 def build_parser() -> argparse.ArgumentParser:
+    # The global target options: honoured by every verb that reads them, refused by the others.
     parser = argparse.ArgumentParser(
-        prog="workbench", description="Diagnose Linux hosts that run VMs with GPU passthrough."
+        prog="workbench",
+        description="Diagnose Linux hosts that run VMs with GPU passthrough.",
+        parents=[target_options(*TARGETS, verb=False)],
     )
     parser.add_argument("--version", action="version", version=f"workbench {__version__}")
-    parser.add_argument(
-        "--root",
-        default="/",
-        metavar="DIR",
-        help="the workbench on a recorded machine root (default: /)",
-    )
-    parser.add_argument(
-        "--connect", metavar="URI", help=f"libvirt URI (default: {DEFAULT_URI} on the live machine)"
-    )
     parser.add_argument(
         "--allow-actions",
         action="store_true",
@@ -43,30 +93,17 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the workbench on the demo machine: a composed workstation, a "
         "test-driver hypervisor with a GPU-passthrough VM, a real qemu-ga for it when installed.",
     )
-    demo.add_argument("--allow-actions", action="store_true", help="allow VM actions")
+    demo.add_argument(
+        "--allow-actions", action="store_true", default=argparse.SUPPRESS, help="allow VM actions"
+    )
     demo.set_defaults(module="ui", demo=True)
 
     probe = sub.add_parser(
         "probe",
+        parents=[target_options(*TARGETS)],
         help="run the probes and print a report",
         description="Run the probes against a machine and print a report. Exit 0 when nothing "
         "failed, 1 when a probe failed or broke, 2 for bad usage or unreadable input.",
-    )
-    probe.add_argument(
-        "--root",
-        default="/",
-        metavar="DIR",
-        help="machine root to read (default: / , the live machine)",
-    )
-    probe.add_argument(
-        "--capture",
-        metavar="FILE",
-        help="read a capture made by `workbench capture` (instead of --root)",
-    )
-    probe.add_argument(
-        "--connect",
-        metavar="URI",
-        help=f"libvirt URI (default: {DEFAULT_URI} on the live machine, none for a recorded one)",
     )
     probe.add_argument(
         "--only", metavar="ID,...", help="run only these probes (and what they require)"
@@ -82,7 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     probe.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=None,
         metavar="S",
         help="per-probe time limit in seconds (default: each probe's own)",
@@ -97,21 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     events = sub.add_parser(
         "events",
+        parents=[target_options("connect")],
         help="stream VM state transitions as they happen",
         description="Print every VM state transition and connection change until SIGINT or "
         "SIGTERM (exit 0). Reconnects with backoff when the daemon goes away.",
-    )
-    events.add_argument(
-        "--connect",
-        default=DEFAULT_URI,
-        metavar="URI",
-        help=f"libvirt URI (default: {DEFAULT_URI})",
     )
     events.add_argument("--json", action="store_true", help="one JSON object per line")
     events.set_defaults(module="events")
 
     vm = sub.add_parser(
         "vm",
+        parents=[target_options("connect")],
         help="start, stop, reboot, suspend or resume a VM",
         description="Act on a VM through libvirt, retrying transient errors. Exit 0 on success, "
         "1 when the action failed, 2 for bad usage or an unknown VM.",
@@ -119,14 +152,8 @@ def build_parser() -> argparse.ArgumentParser:
     vm.add_argument("action", choices=ACTIONS)
     vm.add_argument("name")
     vm.add_argument(
-        "--connect",
-        default=DEFAULT_URI,
-        metavar="URI",
-        help=f"libvirt URI (default: {DEFAULT_URI})",
-    )
-    vm.add_argument(
         "--retries",
-        type=int,
+        type=count(100),
         default=2,
         metavar="N",
         help="retries of a transient failure (default 2)",
@@ -140,6 +167,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser(
         "logs",
+        parents=[target_options("capture")],
         help="filter (and follow) a JSON-lines log file",
         description="Print the records of a JSON-lines log that match every filter given: "
         "pretty on a terminal, the original lines with --json. Lines that are not JSON are "
@@ -147,7 +175,6 @@ def build_parser() -> argparse.ArgumentParser:
         "SIGTERM (exit 0), through rotation and truncation.",
     )
     logs.add_argument("file", metavar="FILE", nargs="?", help="the log (or use --capture)")
-    logs.add_argument("--capture", metavar="FILE", help="the log inside a capture")
     logs.add_argument("--follow", "-f", action="store_true", help="keep printing new records")
     logs.add_argument("--level", metavar="LEVEL", help="at least this level (e.g. warning)")
     logs.add_argument("--logger", metavar="NAME", help="only this logger")
@@ -162,6 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     capture = sub.add_parser(
         "capture",
+        parents=[target_options("root", "connect")],
         help="collect this machine into one file for a support engineer",
         description="Write a .tar.gz with what the probes read (sysfs, /proc, device facts), the "
         "hypervisor (versions, capabilities, domain XML, read-only), guest-agent answers and the "
@@ -171,12 +199,6 @@ def build_parser() -> argparse.ArgumentParser:
     capture.add_argument(
         "-o", "--output", metavar="FILE", help="default: workbench-HOST-TIME.tar.gz"
     )
-    capture.add_argument("--root", default="/", metavar="DIR", help="machine root (default: /)")
-    capture.add_argument(
-        "--connect",
-        metavar="URI",
-        help=f"libvirt URI (default: {DEFAULT_URI} on the live machine, none for a recorded one)",
-    )
     capture.add_argument(
         "--redact",
         metavar="KINDS",
@@ -184,7 +206,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     capture.add_argument(
         "--timeout",
-        type=float,
+        type=seconds,
         default=30.0,
         metavar="S",
         help="time limit of each collector in seconds (default 30)",
@@ -213,19 +235,18 @@ def build_parser() -> argparse.ArgumentParser:
 
     serve = sub.add_parser(
         "serve",
+        parents=[target_options(*TARGETS)],
         help="the workbench in a web browser",
         description="Serve the workbench to web browsers (textual-serve): each browser tab gets "
         "its own workbench. Binds to 127.0.0.1 unless --host says otherwise; there is no "
         "password, so prefer an SSH tunnel to exposing it.",
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    serve.add_argument("--port", type=int, default=8000, help="port to listen on (8000)")
-    target = serve.add_mutually_exclusive_group()
-    target.add_argument("--demo", action="store_true", help="serve the demo machine")
-    target.add_argument("--root", default="/", metavar="DIR", help="machine root (default: /)")
-    target.add_argument("--capture", metavar="FILE", help="serve a capture")
-    serve.add_argument("--connect", metavar="URI", help="libvirt URI (as for the workbench)")
-    serve.add_argument("--allow-actions", action="store_true", help="allow VM actions")
+    serve.add_argument("--port", type=count(65535), default=8000, help="port to listen on (8000)")
+    serve.add_argument("--demo", action="store_true", help="serve the demo machine")
+    serve.add_argument(
+        "--allow-actions", action="store_true", default=argparse.SUPPRESS, help="allow VM actions"
+    )
     serve.add_argument(
         "--max-sessions", default="4", metavar="N", help="browser tabs served at once (4)"
     )
@@ -235,6 +256,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    problem = resolve_targets(args)
+    if problem is not None:
+        return usage_error(problem)
     command = importlib.import_module(f"workbench.commands.{args.module}")
     try:
         code: int = command.run(args)

@@ -1,16 +1,51 @@
-"""What the subcommands share: one-line errors on stderr, signal handling."""
+"""What the subcommands share: one-line errors on stderr, signal handling, option types."""
 
 from __future__ import annotations
 
+import argparse
+import math
+import re
 import signal
 import sys
 import threading
+from collections.abc import Callable
+
+from workbench.core.text import parse_uint
+
+MAX_SECONDS = 86_400.0  # a day: longer is a typo, and threading refuses infinite waits
+# ASCII decimal with an optional exponent: float() alone would take "inf", "nan", "1_0", Arabic digits.
+_DECIMAL = re.compile(
+    r"[0-9]+(?:\.[0-9]*)?(?:[eE][+-]?[0-9]{1,4})?|\.[0-9]+(?:[eE][+-]?[0-9]{1,4})?"
+)
 
 
 def usage_error(message: str) -> int:
     """Bad usage or unreadable input: one line on stderr, exit status 2."""
     print(f"workbench: {message}", file=sys.stderr)
     return 2
+
+
+def seconds(text: str) -> float:
+    """argparse type: a finite number of seconds, more than 0 and at most a day."""
+    value = float(text) if _DECIMAL.fullmatch(text.strip()) else math.nan
+    if not (math.isfinite(value) and 0 < value <= MAX_SECONDS):
+        raise argparse.ArgumentTypeError(
+            f"expected a number of seconds above 0 and at most {MAX_SECONDS:g}, got {text!r}"
+        )
+    return value
+
+
+def count(limit: int) -> Callable[[str], int]:
+    """argparse type: a whole number of ASCII digits from 0 to `limit`."""
+
+    def parse(text: str) -> int:
+        value = parse_uint(text, limit=limit)
+        if value is None:
+            raise argparse.ArgumentTypeError(f"expected a whole number 0-{limit}, got {text!r}")
+        return value
+
+    parse.__name__ = "count"  # argparse names the type in some of its messages
+    return parse
 
 
 def stop_on_signals() -> threading.Event:

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from workbench.commands.common import stop_on_signals
+from workbench.commands.common import stop_on_signals, usage_error
 
 
 def _printer(as_json: bool) -> Any:
@@ -54,11 +54,27 @@ def run(args: argparse.Namespace) -> int:
     stop = stop_on_signals()
     emit = _printer(args.json)
     session = VirtSession(args.connect)
+
+    def explain(record: dict[str, Any]) -> None:
+        """Why the link is down, on stderr; a session that gave up ends the command."""
+        error = record.get("error") or {}
+        if record["connection"] == "reconnecting" and error:
+            print(
+                f"workbench: {error.get('message')}; retrying in {record['retry_in_s']:.1f} s",
+                file=sys.stderr,
+            )
+        if session.gave_up.is_set():
+            stop.set()
+
     session.connection_listeners.append(emit)
+    session.connection_listeners.append(explain)
     session.agent_listeners.append(emit)
     session.stuck_listeners.append(emit)
     session.lifecycles.listeners.append(lambda t: emit(t.to_dict()))
     session.start()
     stop.wait()
     session.stop()
+    if session.gave_up.is_set() and session.last_error is not None:
+        exc = session.last_error
+        return usage_error(f"{exc.message}" + (f" ({exc.remedy})" if exc.remedy else ""))
     return 0

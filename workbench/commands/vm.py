@@ -12,6 +12,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.errors import WorkbenchError
     from workbench.core.logging import configure_logging
     from workbench.core.recovery import Attempt
+    from workbench.core.text import mask_uri
     from workbench.virt.actions import run_action
 
     if args.retries < 0:
@@ -37,8 +38,21 @@ def run(args: argparse.Namespace) -> int:
         )
     except WorkbenchError as exc:
         if exc.code == "VM_NOT_FOUND":
-            return usage_error(f"no VM named {args.name!r} on {args.connect}")
+            return usage_error(f"no VM named {args.name!r} on {mask_uri(args.connect)}")
+        if exc.code == "LIBVIRT_BAD_URI":  # no retry or fallback can use it
+            return usage_error(f"{exc.message} ({exc.remedy})")
+        if exc.code == "VM_ALREADY_RUNNING":
+            print(f"workbench: {exc.message}; nothing started", file=sys.stderr)
+            return 1
+        # The primary failure is the cause; what the fallbacks said comes beside it.
         print(f"workbench: {args.action} {args.name} failed: {exc.message}", file=sys.stderr)
+        for fallback in exc.details.get("fallbacks", [])[1:]:
+            if "error" in fallback:
+                print(
+                    f"workbench: fallback {fallback['name']} failed too: "
+                    f"{fallback['error']['message']}",
+                    file=sys.stderr,
+                )
         if exc.remedy:
             print(f"workbench: → {exc.remedy}", file=sys.stderr)
         return 1

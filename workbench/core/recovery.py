@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.logging import get_logger
+from workbench.core.text import mask_uris
 
 T = TypeVar("T")
 
@@ -79,7 +80,10 @@ class RetryPolicy:
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> float:
         """Seconds to wait after failed try number `attempt` (1-based)."""
-        raw = min(self.max_delay, self.base_delay * self.factor ** (attempt - 1))
+        try:
+            raw = min(self.max_delay, self.base_delay * self.factor ** (attempt - 1))
+        except OverflowError:  # factor**n leaves the floats after ~1000 tries (hours of reconnect)
+            raw = self.max_delay
         if self.jitter:
             spread = (rng or _rng).uniform(-self.jitter, self.jitter)
             raw *= 1 + spread
@@ -108,6 +112,7 @@ def _record(
         if isinstance(exc, WorkbenchError)
         else (None if exc is None else {"error": type(exc).__name__, "message": str(exc)})
     )
+    operation = mask_uris(operation)  # "connect URI": the log and observers never see a password
     attempt = Attempt(operation, number, policy.attempts, exc is None, error, delay)
     log = get_logger("core.recovery")
     if exc is None:
@@ -211,11 +216,20 @@ class FallbackResult(Generic[T]):
 
 class FallbackChain(Generic[T]):
     """Ordered alternatives: the first available one that succeeds serves, and the record says
-    which served and why the others did not."""
+    which served and why the others did not. An error for which `final` is true (the job
+    itself cannot be done, whatever the way: a VM already running) ends the chain at once.
+    When none serves, the cause is the first failure (the primary's), the others beside it."""
 
-    def __init__(self, operation: str, alternatives: Sequence[Alternative[T]]) -> None:
+    def __init__(
+        self,
+        operation: str,
+        alternatives: Sequence[Alternative[T]],
+        *,
+        final: Callable[[WorkbenchError], bool] = lambda _exc: False,
+    ) -> None:
         self.operation = operation
         self.alternatives = list(alternatives)
+        self.final = final
 
     def availability(self) -> list[tuple[str, str | None]]:
         """(name, None when available or the reason it is not), in order."""
@@ -232,20 +246,25 @@ class FallbackChain(Generic[T]):
             )
         chosen = self.alternatives[names.index(start_at) :] if start_at else self.alternatives
         tried: list[dict[str, Any]] = []
-        last: BaseException | None = None
+        first: WorkbenchError | None = None
+        ended: str | None = None  # why the rest are not tried
         for alt in chosen:
             reason = alt.available()
+            if reason is None and ended is not None:
+                reason = ended
             if reason is not None:
                 tried.append({"name": alt.name, "skipped": reason})
                 continue
             try:
                 value = alt.run()
             except WorkbenchError as exc:
-                last = exc
+                first = first or exc
                 tried.append({"name": alt.name, "error": exc.to_dict()})
                 log.warning(
                     "fallback.failed", operation=self.operation, alternative=alt.name, error=exc
                 )
+                if self.final(exc):
+                    ended = f"not tried: {alt.name} failed with {exc.code}, which no fallback fixes"
                 continue
             log.info(
                 "fallback.served",
@@ -257,5 +276,5 @@ class FallbackChain(Generic[T]):
         raise NoAlternativeError(
             f"{self.operation}: no alternative worked ({', '.join(t['name'] for t in tried)})",
             details={"tried": tried},
-            cause=last,
+            cause=first,
         )

@@ -21,6 +21,7 @@ from workbench.core.recovery import (
     RetryPolicy,
     retry,
 )
+from workbench.core.text import mask_uri
 from workbench.virt.connection import from_libvirt, open_connection
 
 # action -> (virDomain method, the state it leads to)
@@ -57,6 +58,34 @@ def tcg_xml(xml: str) -> str:
         out,
         flags=re.S,
     )
+
+
+def _already_running_is_final(start: Callable[[], None], dom: Any, vm: str) -> Callable[[], None]:
+    """`start` that says VM_ALREADY_RUNNING when libvirt refused because the VM runs: no
+    fallback can help then, and the operator should hear that, not a fallback's failure."""
+
+    def run() -> None:
+        try:
+            start()
+        except WorkbenchError as exc:
+            if not _is_active(dom):  # libvirt's codes for this differ between drivers
+                raise
+            raise VMError(
+                f"{vm} is already running",
+                code="VM_ALREADY_RUNNING",
+                details=exc.details,
+                cause=exc,
+                recoverable=False,
+            ) from exc
+
+    return run
+
+
+def _is_active(dom: Any) -> bool:
+    try:
+        return bool(dom.isActive())
+    except libvirt.libvirtError:
+        return False
 
 
 def run_action(
@@ -98,7 +127,7 @@ def run_action(
         else retry(
             lambda: open_connection(uri, readonly=False),
             policy,
-            operation=f"connect {uri}",
+            operation=f"connect {mask_uri(uri)}",
             cancel=cancel,
             observer=observe,
         )
@@ -122,6 +151,8 @@ def run_action(
         if lifecycle is not None:
             lifecycle.note("action", f"operator: {action} requested")
         primary = call(getattr(dom, method), f"{action} {vm}")
+        if action == "start":
+            primary = _already_running_is_final(primary, dom, vm)
         target = ACTIONS[action][1]
         before = None if lifecycle is None else lifecycle.state
         if action != "start":
@@ -142,6 +173,7 @@ def run_action(
                     lambda: None if allow_tcg else "software emulation not chosen by the operator",
                 ),
             ],
+            final=lambda exc: exc.code == "VM_ALREADY_RUNNING",
         )
         try:
             result = chain.run()

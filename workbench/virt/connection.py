@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
+import threading
+import time
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -14,6 +17,7 @@ from workbench.core.errors import (
     VirtConnectionError,
     WorkbenchError,
 )
+from workbench.core.text import mask_uri
 from workbench.virt.eventloop import ensure_event_loop
 
 T = TypeVar("T")
@@ -28,7 +32,18 @@ _TRANSIENT = {
     libvirt.VIR_ERR_AGENT_UNRESPONSIVE,
     libvirt.VIR_ERR_NO_CONNECT,
 }
+# Error codes of an open that no retry can fix: the URI names no driver or transport libvirt
+# has, or the credentials were refused.
+_BAD_URI = {libvirt.VIR_ERR_NO_CONNECT, libvirt.VIR_ERR_INVALID_ARG, libvirt.VIR_ERR_NO_SUPPORT}
+_AUTH = {
+    libvirt.VIR_ERR_AUTH_FAILED,
+    libvirt.VIR_ERR_AUTH_CANCELLED,
+    libvirt.VIR_ERR_AUTH_UNAVAILABLE,
+}
 _quiet = False
+# Opens that missed their deadline and still run, by (uri, flags): at most one each.
+_opens_lock = threading.Lock()
+_abandoned_opens: dict[tuple[str, int], threading.Thread] = {}
 
 
 def silence_libvirt() -> None:
@@ -76,8 +91,24 @@ def connect_error(exc: libvirt.libvirtError, uri: str) -> WorkbenchError:
     """Why a connection could not be opened, with what to do."""
     message = exc.get_error_message() or str(exc)
     lowered = message.lower()
-    details = {"uri": uri, "libvirt_code": exc.get_error_code()}
-    if "permission denied" in lowered or "authentication" in lowered or "polkit" in lowered:
+    code = exc.get_error_code()
+    details = {"uri": uri, "libvirt_code": code}
+    if code in _BAD_URI:
+        return VirtConnectionError(
+            f"cannot connect to {uri}: {message}",
+            code="LIBVIRT_BAD_URI",
+            details=details,
+            cause=exc,
+            remedy="Check the URI: driver[+transport]://[user@][host]/path, such as "
+            "qemu:///system or qemu+ssh://user@host/system.",
+            recoverable=False,
+        )
+    if (
+        code in _AUTH
+        or "permission denied" in lowered
+        or "authentication" in lowered
+        or "polkit" in lowered
+    ):
         return PermissionDeniedError(
             f"cannot connect to {uri}: {message}",
             details=details,
@@ -127,17 +158,66 @@ def _no_interactive_auth(_creds: list[Any], _data: object) -> int:
 def open_connection(
     uri: str, *, readonly: bool = True, timeout_s: float = CALL_TIMEOUT_S
 ) -> libvirt.virConnect:
-    """Open `uri` (read-only unless asked) without prompting, within `timeout_s`."""
+    """Open `uri` (read-only unless asked) without prompting, within `timeout_s`.
+
+    An open that misses its deadline is abandoned, not forgotten: the connection it may still
+    return is closed, and no new open of the same URI starts while it runs (a daemon that
+    accepts and never answers would otherwise cost a thread and two fds per attempt)."""
     silence_libvirt()
     ensure_event_loop()  # before any connection, or its events and keepalives never arrive
     auth = [[libvirt.VIR_CRED_AUTHNAME, libvirt.VIR_CRED_PASSPHRASE], _no_interactive_auth, None]
     flags = libvirt.VIR_CONNECT_RO if readonly else 0
+    key = (uri, flags)
+    deadline = time.monotonic() + timeout_s
+    shown = mask_uri(uri)
+    with _opens_lock:
+        earlier = _abandoned_opens.get(key)
+    if earlier is not None:
+        earlier.join(timeout_s)
+        if earlier.is_alive():
+            raise _open_timeout(shown, timeout_s, still_waiting=True)
+    box: dict[str, Any] = {}
 
-    def opener() -> libvirt.virConnect:
+    def opener() -> None:
         try:
-            return libvirt.openAuth(uri, auth, flags)
+            conn = libvirt.openAuth(uri, auth, flags)
         except libvirt.libvirtError as exc:
-            raise connect_error(exc, uri) from exc
+            error = connect_error(exc, uri)
+            with _opens_lock:
+                box["exc"] = error
+        else:
+            with _opens_lock:
+                keep = not box.get("abandoned")
+                if keep:
+                    box["conn"] = conn
+            if not keep:  # its caller gave up on it: nobody else will close it
+                with contextlib.suppress(libvirt.libvirtError):
+                    conn.close()
+        finally:
+            with _opens_lock:
+                if _abandoned_opens.get(key) is threading.current_thread():
+                    del _abandoned_opens[key]
 
-    conn: libvirt.virConnect = call_with_timeout(opener, timeout_s, f"connect {uri}")
+    thread = threading.Thread(target=opener, name=f"libvirt:connect {shown}", daemon=True)
+    thread.start()
+    thread.join(max(0.0, deadline - time.monotonic()))
+    with _opens_lock:  # decided under the lock the opener stores its result under
+        if "conn" not in box and "exc" not in box:
+            box["abandoned"] = True
+            _abandoned_opens[key] = thread
+            raise _open_timeout(shown, timeout_s, still_waiting=False)
+    if "exc" in box:
+        raise box["exc"]
+    conn: libvirt.virConnect = box["conn"]
     return conn
+
+
+def _open_timeout(shown: str, timeout_s: float, *, still_waiting: bool) -> VirtConnectionError:
+    why = "an earlier attempt is still waiting for an answer" if still_waiting else "no answer"
+    return VirtConnectionError(
+        f"connect {shown}: {why} within {timeout_s:g} s",
+        code="OPERATION_TIMEOUT",
+        details={"operation": f"connect {shown}", "timeout_s": timeout_s},
+        recoverable=True,
+        remedy="The libvirt daemon is not answering: check `systemctl status libvirtd`.",
+    )

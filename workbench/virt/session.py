@@ -16,6 +16,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import Lifecycles, event_name, state_name
 from workbench.core.logging import get_logger
 from workbench.core.recovery import Attempt, CancelledError, CancelToken, RetryPolicy, retry
+from workbench.core.text import mask_uri
 from workbench.virt.connection import (
     CALL_TIMEOUT_S,
     call_with_timeout,
@@ -50,6 +51,7 @@ CLOSE_REASONS = ("error", "eof", "keepalive", "client")
 RECONNECT_POLICY = RetryPolicy(
     attempts=10**9, base_delay=0.5, factor=2.0, max_delay=10.0, jitter=0.2
 )
+CLOSE_TIMEOUT_S = 2.0
 ConnectionListener = Callable[[dict[str, Any]], None]
 
 
@@ -81,7 +83,8 @@ class VirtSession:
         stuck_after: dict[str, float] | None = None,
         stuck_check_s: float = 5.0,
     ) -> None:
-        self.uri = uri
+        self.uri = uri  # given to libvirt only; everything shown says `shown_uri`
+        self.shown_uri = mask_uri(uri)
         self.readonly = readonly
         self.policy = policy
         self.keepalive = keepalive
@@ -96,6 +99,8 @@ class VirtSession:
         self.connection_listeners: list[ConnectionListener] = []
         self.agent_listeners: list[ConnectionListener] = []
         self.last_error: WorkbenchError | None = None
+        # Set when the session stopped trying (a permanent error, or the policy gave up).
+        self.gave_up = threading.Event()
         self._conn: Any = None
         self._callbacks: list[int] = []
         self._lock = threading.Lock()
@@ -103,7 +108,7 @@ class VirtSession:
         self._wake = threading.Event()
         self._events: queue.Queue[tuple[str, Any] | None] = queue.Queue()
         self._threads: list[threading.Thread] = []
-        self._log = get_logger("virt.session").bind(uri=uri)
+        self._log = get_logger("virt.session").bind(uri=self.shown_uri)
         self._generation = 0
 
     # --- life of the session ---------------------------------------------------------------
@@ -120,8 +125,17 @@ class VirtSession:
         self._events.put(None)
         for thread in self._threads:
             thread.join(timeout_s)
-        with self._lock:
-            self._drop_connection()
+
+        def drop() -> None:
+            with self._lock:
+                self._drop_connection()
+
+        # Closing says goodbye to the daemon: a hung one would hold the caller until libvirt's
+        # keepalive gives up (~20 s). The close is left to finish on its own thread.
+        try:
+            call_with_timeout(drop, min(timeout_s, CLOSE_TIMEOUT_S), "close the connection")
+        except WorkbenchError as exc:
+            self._log.warning("connection.close_abandoned", error=exc)
 
     def wait_for(self, state: str, timeout_s: float) -> bool:
         """Block until the connection reaches `state` (for scripts and tests)."""
@@ -151,8 +165,9 @@ class VirtSession:
                 )
             except CancelledError:
                 return
-            except WorkbenchError as exc:  # the policy gave up
+            except WorkbenchError as exc:  # a permanent error, or the policy gave up
                 self.last_error = exc
+                self.gave_up.set()
                 self._set_state("disconnected", error=exc.to_dict())
                 return
             first = False
@@ -175,7 +190,8 @@ class VirtSession:
                 listener(record)
 
     def _on_attempt(self, attempt: Attempt) -> None:
-        if not attempt.ok:
+        # A failure with no retry after it is reported by _run, as the session giving up.
+        if not attempt.ok and attempt.delay_s is not None:
             self._set_state(
                 "reconnecting",
                 attempt=attempt.number,
@@ -185,7 +201,7 @@ class VirtSession:
 
     def _set_state(self, state: str, **extra: Any) -> None:
         self.state = state
-        record = {"timestamp": _now(), "connection": state, "uri": self.uri, **extra}
+        record = {"timestamp": _now(), "connection": state, "uri": self.shown_uri, **extra}
         self._log.info(
             "connection.state", connection=state, **{k: v for k, v in extra.items() if k != "error"}
         )
@@ -257,7 +273,7 @@ class VirtSession:
         conn = self._conn
         if conn is None:
             raise WorkbenchError(
-                f"not connected to {self.uri} ({self.state})",
+                f"not connected to {self.shown_uri} ({self.state})",
                 code="LIBVIRT_DISCONNECTED",
                 recoverable=True,
             )
