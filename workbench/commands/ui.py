@@ -63,6 +63,14 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.ui.terminal import terminal_problem
+
+    problem = terminal_problem()
+    if problem is not None:  # refused before anything is opened or started
+        return usage_error(
+            f"the workbench needs a terminal ({problem}); "
+            "for a report without one, run `workbench probe`"
+        )
     try:
         from workbench.ui.app import WorkbenchApp
         from workbench.ui.terminal import driver_class
@@ -75,4 +83,5 @@ def run(args: argparse.Namespace) -> int:
         for sig in (signal.SIGHUP, signal.SIGTERM):
             signal.signal(sig, lambda _signum, _frame: app.exit())
         app.run()
-    return 0
+    # Textual reports an exception inside the app and sets 1: a crash must not look like `q`.
+    return app.return_code or 0
