@@ -11,6 +11,7 @@ from workbench.core.lifecycle import Transition
 from workbench.core.recovery import FallbackChain
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.plain import plain
 
 if TYPE_CHECKING:
     from workbench.ui.app import WorkbenchApp
@@ -163,7 +164,9 @@ class VirtBridge:
             if yes:
                 self.act(action, vm)
 
-        self.app.push_screen(ConfirmScreen(f"{action} {vm}? This cannot be undone."), confirmed)
+        self.app.push_screen(
+            ConfirmScreen(plain(f"{action} {vm}? This cannot be undone.")), confirmed
+        )
 
     def choose_display(self, vm: str) -> None:
         """The fallback chooser for `vm`'s screen: Looking Glass, virt-viewer, the URI."""
@@ -183,5 +186,5 @@ class VirtBridge:
                 self.app.post_message(DomainsLoaded(self.domains))
 
         self.app.push_screen(
-            FallbackScreen(f"Show {vm}'s screen with…", chain.availability()), chosen
+            FallbackScreen(plain(f"Show {vm}'s screen with…", "b"), chain.availability()), chosen
         )

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from workbench.ui.plain import assemble, plain
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -22,9 +25,9 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
     DEFAULT_CSS = MODAL_CSS.format(name="ConfirmScreen")
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: Text) -> None:
         super().__init__()
-        self.question = question
+        self.question = question  # names a VM: text, never markup
 
     def compose(self) -> ComposeResult:
         with Vertical():
@@ -41,19 +44,19 @@ class FallbackScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Close")]
     DEFAULT_CSS = MODAL_CSS.format(name="FallbackScreen")
 
-    def __init__(self, title: str, choices: list[tuple[str, str | None]]) -> None:
+    def __init__(self, title: Text, choices: list[tuple[str, str | None]]) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]{self.title_text}[/]")
+            yield Label(self.title_text)
             options = [
                 Option(
-                    f"{name}  [green]available[/]"
+                    assemble(plain(name), "  ", ("available", "green"))
                     if why is None
-                    else f"{name}  [dim]unavailable: {why}[/]",
+                    else assemble(plain(name), "  ", plain(f"unavailable: {why}", "dim")),
                     id=name,
                     disabled=why is not None,
                 )

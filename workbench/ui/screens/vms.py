@@ -10,6 +10,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 from workbench.core.lifecycle import Transition
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.plain import assemble, plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import StatusBar
 
@@ -64,7 +65,7 @@ class VmsScreen(WorkbenchScreen):
         timeline = self.query_one("#timeline", DataTable)
         for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
             timeline.add_column(label, key=key)
-        self.query_one("#mode", Label).update(mode_text(self.wb.config))
+        self.query_one("#mode", Label).update(plain(mode_text(self.wb.config)))
         self.refresh_domains()
 
     def selected(self) -> str | None:
@@ -83,22 +84,27 @@ class VmsScreen(WorkbenchScreen):
         for dom in self.wb.domains:
             name = dom["name"]
             state = self.wb.vm_state(name)
+            # Names, devices and channels come from the domain XML: text, never markup.
+            agent = (dom["agent_channel"] or {}).get("type")
+            display = self.wb.display_choice.get(name)
             rows.append(
                 (
                     name,
                     [
-                        name,
-                        f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
-                        ", ".join(h["bdf"] for h in dom["hostdevs"]) or "[dim]none[/]",
-                        (dom["agent_channel"] or {}).get("type") or "[red]missing[/]",
-                        self.wb.display_choice.get(name, "[dim]auto[/]"),
+                        plain(name),
+                        plain(state, STATE_STYLE.get(state, "white")),
+                        plain(", ".join(h["bdf"] for h in dom["hostdevs"]))
+                        if dom["hostdevs"]
+                        else plain("none", "dim"),
+                        plain(agent) if agent else plain("missing", "red"),
+                        plain(display) if display else plain("auto", "dim"),
                     ],
                 )
             )
         table.clear(columns=True)
         labels = ("VM", "State", "PCI passthrough", "Agent channel", "Display")
         for i, (key, label) in enumerate(zip(COLUMNS, labels, strict=True)):
-            width = max([len(label), *(Text.from_markup(c[i]).cell_len for _, c in rows)])
+            width = max([len(label), *(c[i].cell_len for _, c in rows)])
             table.add_column(label, key=key, width=width)
         for name, cells in rows:
             table.add_row(*cells, key=name)
@@ -123,10 +129,14 @@ class VmsScreen(WorkbenchScreen):
         if timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
 
-    def _row(self, t: Transition) -> list[str]:
+    def _row(self, t: Transition) -> list[Text]:
         when = "--:--:--" if self.wb.config.stable else t.timestamp[11:19]
         detail = f" ({t.detail})" if t.detail else ""
-        return [when, f"{t.from_state} → [b]{t.to_state}[/]", f"{t.cause}{detail}"]
+        return [
+            plain(when),
+            assemble(plain(f"{t.from_state} → "), plain(t.to_state, "b")),
+            plain(f"{t.cause}{detail}"),
+        ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "domains":

@@ -7,6 +7,7 @@ import time
 from textual.widgets import Static
 
 from workbench.core.recovery import Attempt
+from workbench.ui.plain import assemble, plain
 
 
 class RetryCountdown(Static):
@@ -34,7 +35,7 @@ class RetryCountdown(Static):
 
     def finish(self, text: str) -> None:
         self._attempt = None
-        self.update(text)
+        self.update(plain(text))
         self.remove_class("-idle")
 
     def _tick(self) -> None:
@@ -46,7 +47,10 @@ class RetryCountdown(Static):
             return
         left = attempt.delay_s if self._stable else max(0.0, self._due - time.monotonic())
         reason = (attempt.error or {}).get("message", "failed")
-        self.update(
-            f"attempt {attempt.number}/{attempt.attempts} failed: {reason}\n"
-            f"retrying in {left:.0f}s  (x to cancel)"
+        self.update(  # the reason quotes the machine: text, never markup
+            assemble(
+                f"attempt {attempt.number}/{attempt.attempts} failed: ",
+                plain(reason),
+                f"\nretrying in {left:.0f}s  (x to cancel)",
+            )
         )
