@@ -410,3 +410,31 @@ async def test_listed_devices_are_named_by_bdf_and_name(
         assert all(len(label.split()) > 1 for label in labels)  # and the card's name
         shown = screen_text(app)
         assert "True" not in shown and "False" not in shown and "'" not in shown
+
+
+WIDGET_CALLS = {"update", "add_row", "add", "add_leaf", "add_column", "Label", "Static", "Option"}
+
+
+def test_no_widget_is_handed_formatted_markup() -> None:
+    """No widget in workbench/ui is handed an f-string or a formatted str (widgets read str as
+    markup, so a formatted one carries machine text into markup): Text from ui.plain instead.
+    Notifications are made safe in one place, the app's notify."""
+    import ast
+
+    ui = Path(__file__).resolve().parent.parent / "workbench" / "ui"
+    offenders = []
+    for path in ui.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            name = name or (node.func.id if isinstance(node.func, ast.Name) else None)
+            if name not in WIDGET_CALLS:
+                continue
+            for arg in node.args:
+                formatted = isinstance(arg, ast.JoinedStr) or (
+                    isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod | ast.Add)
+                )
+                if formatted:
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []

@@ -43,7 +43,7 @@ class RetryCountdown(Static):
         if attempt is None:
             return
         if attempt.delay_s is None:
-            self.update(f"attempt {attempt.number}/{attempt.attempts} …")
+            self.update(plain(f"attempt {attempt.number}/{attempt.attempts} …"))
             return
         left = attempt.delay_s if self._stable else max(0.0, self._due - time.monotonic())
         reason = (attempt.error or {}).get("message", "failed")
