@@ -13,7 +13,12 @@ from workbench.commands.common import usage_error
 from workbench.core.errors import WorkbenchError
 
 DEFAULT_URI = "qemu:///system"
-ACTIONS = ("start", "shutdown", "destroy", "reboot", "suspend", "resume")
+ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
+
+
+def vm_action(word: str) -> str:
+    """An action named on the command line; libvirt's `destroy` is still accepted (scripts)."""
+    return "force-off" if word == "destroy" else word
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -112,11 +117,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     vm = sub.add_parser(
         "vm",
-        help="start, stop, reboot, suspend or resume a VM",
+        help="start, shut down, force off, reboot, suspend or resume a VM",
         description="Act on a VM through libvirt, retrying transient errors. Exit 0 on success, "
         "1 when the action failed, 2 for bad usage or an unknown VM.",
     )
-    vm.add_argument("action", choices=ACTIONS)
+    vm.add_argument("action", type=vm_action, choices=ACTIONS)
     vm.add_argument("name")
     vm.add_argument(
         "--connect",

@@ -27,6 +27,7 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
     if getattr(args, "demo", False):
         from workbench.demo import demo_environment
 
+        require_terminal()
         with demo_environment() as env:
             yield UiConfig(
                 root=str(env.root),
@@ -42,6 +43,7 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
         from workbench.capture.unpack import open_capture
 
         with open_capture(args.capture) as root:  # refused with exit 2 before the UI starts
+            require_terminal()
             log = root / LOG_MEMBER
             yield UiConfig(
                 root=str(root),
@@ -52,6 +54,7 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
             )
         return
     host = Host(args.root)  # refuses a missing root with a clear error before the UI starts
+    require_terminal()
     connect = args.connect or ("qemu:///system" if host.live else None)
     yield UiConfig(
         root=str(host.root),
@@ -62,15 +65,22 @@ def ui_config(args: argparse.Namespace) -> Iterator[UiConfig]:
     )
 
 
-def run(args: argparse.Namespace) -> int:
+def require_terminal() -> None:
+    """Refuse (exit 2, one line) where the workbench cannot be drawn: checked once what the
+    user named is known to be usable, before anything is started."""
+    from workbench.core.errors import ConfigError
     from workbench.ui.terminal import terminal_problem
 
     problem = terminal_problem()
-    if problem is not None:  # refused before anything is opened or started
-        return usage_error(
-            f"the workbench needs a terminal ({problem}); "
-            "for a report without one, run `workbench probe`"
+    if problem is not None:
+        raise ConfigError(
+            f"the workbench needs a terminal ({problem})",
+            code="NO_TERMINAL",
+            remedy="for a report without one, run `workbench probe`",
         )
+
+
+def run(args: argparse.Namespace) -> int:
     try:
         from workbench.ui.app import WorkbenchApp
         from workbench.ui.terminal import driver_class

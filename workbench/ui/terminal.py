@@ -23,7 +23,7 @@ def terminal_problem() -> str | None:
     streams = {"stdin": sys.stdin, "stdout": sys.stdout, "stderr": sys.stderr}
     missing = [name for name, stream in streams.items() if stream is None or not stream.isatty()]
     if missing:
-        return f"{' and '.join(missing)} not a terminal"
+        return f"{', '.join(missing)}: not a terminal"
     term = os.environ.get("TERM", "")
     if term in ("", "dumb"):
         return f"TERM={term or '(unset)'} cannot show the workbench"

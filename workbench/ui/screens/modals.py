@@ -31,7 +31,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Static(self.question)  # wraps: a question may be long
             yield Label("[b]y[/] yes   [b]n[/] no")
 
     def action_answer(self, yes: bool) -> None:
@@ -79,7 +79,7 @@ HELP = """[b]Workbench[/] — keys
 [b]Overview[/]   enter: probe details   R: rerun every probe
 [b]Details[/]    r: retry now   b: retry with backoff (countdown)   x: cancel   escape: back
 [b]VMs[/]        f: display fallback chooser   with --allow-actions: s start, d shutdown,
-             D force off, t reboot, p suspend, u resume (destructive ones ask first)
+             D force off, t reboot, p suspend, u resume (d, D and t ask first)
 [b]Logs[/]       e: errors   w: warnings and up   a: everything   /: search
              n: next error   F: follow on/off   enter: record details
 """

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -26,6 +28,22 @@ STATE_STYLE = {
 }
 
 
+def clock(timestamp: str) -> str:
+    """A transition's time (ISO 8601, UTC) as local time with its zone: `09:00:05 CET`."""
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%H:%M:%S %Z")
+
+
+def worded(detail: str) -> str:
+    """libvirt's words as operators read them: a VM is forced off, not destroyed."""
+    return detail.replace("destroyed", "forced off")
+
+
 def mode_text(config: UiConfig) -> str:
     if config.connect is None:  # a capture or a recorded root: nothing live to act on
         return "recorded: the VMs as captured; no live transitions, no actions"
@@ -39,7 +57,9 @@ class VmsScreen(WorkbenchScreen):
         Binding("f", "fallback", "Display…", id="vm.display"),
         Binding("s", "act('start')", "Start", id="vm.start"),
         Binding("d", "act('shutdown')", "Shutdown", id="vm.shutdown"),
-        Binding("D", "act('destroy')", "Force off", id="vm.destroy", show=False),
+        # A shut-off VM is not offered a shutdown (check_action); the key still says it is off.
+        Binding("d", "request('shutdown')", "Shutdown", show=False),
+        Binding("D", "act('force-off')", "Force off", id="vm.force_off", show=False),
         Binding("t", "act('reboot')", "Reboot", id="vm.reboot", show=False),
         Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
         Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
@@ -130,17 +150,28 @@ class VmsScreen(WorkbenchScreen):
             timeline.move_cursor(row=timeline.row_count - 1)
 
     def _row(self, t: Transition) -> list[Text]:
-        when = "--:--:--" if self.wb.config.stable else t.timestamp[11:19]
-        detail = f" ({t.detail})" if t.detail else ""
+        when = "--:--:--" if self.wb.config.stable else clock(t.timestamp)
+        detail = worded(t.detail or "")
+        if t.from_state == t.to_state and t.cause == "action":
+            # An operator's request, noted before its effect: say so, not `running → running`.
+            return [plain(when), plain(detail.removeprefix("operator: "), "b"), plain(t.cause)]
         return [
             plain(when),
             assemble(plain(f"{t.from_state} → "), plain(t.to_state, "b")),
-            plain(f"{t.cause}{detail}"),
+            plain(f"{t.cause} ({detail})" if detail else t.cause),
         ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "domains":
             self.refresh_timeline()
+            self.refresh_bindings()  # the footer offers what the selected VM's state allows
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer's Shutdown is not offered for a shut-off VM (its key says why)."""
+        if action == "act" and parameters == ("shutdown",):
+            vm = self.selected()
+            return vm is None or self.wb.vm_state(vm) != "shutoff"
+        return True
 
     def on_vm_transition(self, message: VmTransition) -> None:
         # Events may come a thousand a second: mark, and redraw at most ten times a second.
@@ -161,6 +192,10 @@ class VmsScreen(WorkbenchScreen):
         vm = self.selected()
         if vm is not None:
             self.wb.virt.request_action(action, vm)
+
+    def action_request(self, action: str) -> None:
+        """Ask for `action` whatever the footer offers: the request says why not if it cannot."""
+        self.action_act(action)
 
     def action_fallback(self) -> None:
         vm = self.selected()
