@@ -12,11 +12,11 @@ from workbench.core.text import safe_text
 Part = str | Text | tuple[str, str]
 
 
-def plain(value: object, style: str = "") -> Text:
-    """One machine value on one line, as text (a newline in it is shown as `\\x0a`). The style is
-    a span, not the Text's base style, which a DataTable cell drops."""
+def plain(value: object, style: str = "", *, multiline: bool = False) -> Text:
+    """A machine value as text, on one line unless `multiline` (else a newline in it is shown
+    as `\\x0a`). The style is a span, not the Text's base style, which a DataTable cell drops."""
     text = Text()
-    text.append(safe_text(str(value)), style=style or None)
+    text.append(safe_text(str(value), multiline=multiline), style=style or None)
     return text
 
 

@@ -56,7 +56,11 @@ def _add(node: Any, key: str, value: Any) -> None:
 
 
 def error_text(error: dict[str, Any]) -> Text:
-    lines = [assemble(plain(error.get("error"), "magenta b"), " ", plain(error.get("message")))]
+    lines = [
+        assemble(
+            plain(error.get("error"), "magenta b"), " ", plain(error.get("message"), multiline=True)
+        )
+    ]
     for frame in error.get("context") or []:
         lines.append(assemble("  ", ("in", "dim"), " ", plain(frame)))
     cause = error.get("cause")
@@ -64,12 +68,17 @@ def error_text(error: dict[str, Any]) -> Text:
         label = cause.get("error") or cause.get("type")
         lines.append(
             assemble(
-                "  ", ("caused by", "dim"), " ", plain(label), ": ", plain(cause.get("message"))
+                "  ",
+                ("caused by", "dim"),
+                " ",
+                plain(label),
+                ": ",
+                plain(cause.get("message"), multiline=True),
             )
         )
         cause = cause.get("cause")
     if error.get("remedy"):
-        lines.append(assemble("  → ", plain(error["remedy"])))
+        lines.append(assemble("  → ", plain(error["remedy"], multiline=True)))
     return join(lines)
 
 
@@ -114,7 +123,7 @@ class DetailsScreen(WorkbenchScreen):
                 plain(result.title, "b"),
                 plain(f" ({result.id}) — {result.status.upper()}"),
             ),
-            plain(result.summary),
+            plain(result.summary, multiline=True),
         ]
         if result.blocked_by:
             lines.append(plain(f"blocked by {', '.join(result.blocked_by)}", "dim"))
@@ -123,10 +132,14 @@ class DetailsScreen(WorkbenchScreen):
         for finding in result.findings:
             colour = {"fail": "red", "warn": "yellow", "info": "dim"}[finding.severity]
             parts.append(
-                assemble((f"{finding.severity.upper():<4}", colour), " ", plain(finding.message))
+                assemble(
+                    (f"{finding.severity.upper():<4}", colour),
+                    " ",
+                    plain(finding.message, multiline=True),
+                )
             )
             if finding.remedy and finding.severity != "info":
-                parts.append(assemble("     → ", plain(finding.remedy)))
+                parts.append(assemble("     → ", plain(finding.remedy, multiline=True)))
         if result.error:
             parts.append(error_text(result.error))
         self.query_one("#findings", Static).update(

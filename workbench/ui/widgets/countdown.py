@@ -35,7 +35,7 @@ class RetryCountdown(Static):
 
     def finish(self, text: str) -> None:
         self._attempt = None
-        self.update(plain(text))
+        self.update(plain(text, multiline=True))
         self.remove_class("-idle")
 
     def _tick(self) -> None:
@@ -50,7 +50,7 @@ class RetryCountdown(Static):
         self.update(  # the reason quotes the machine: text, never markup
             assemble(
                 f"attempt {attempt.number}/{attempt.attempts} failed: ",
-                plain(reason),
+                plain(reason, multiline=True),
                 f"\nretrying in {left:.0f}s  (x to cancel)",
             )
         )
