@@ -162,3 +162,19 @@ def test_libvirt_event_details_say_forced_off() -> None:
 
     assert worded("stopped: destroyed") == "stopped: forced off"
     assert worded("stopped: shutdown") == "stopped: shutdown"
+
+
+async def test_the_footer_follows_the_selected_vms_state(
+    make_app: Callable[..., Any], demo_env: Any
+) -> None:
+    """When the selected VM goes off under the operator's eyes, the footer stops offering its
+    shutdown."""
+    app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await open_vms(pilot, app, "ubuntu-dev")
+        assert "Shutdown" in screen_text(app).splitlines()[-1]
+        await pilot.press("D")  # force off, confirmed
+        await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
+        await pilot.press("y")
+        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "shutoff")
+        await until(pilot, lambda: "Shutdown" not in screen_text(app).splitlines()[-1])

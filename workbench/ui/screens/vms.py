@@ -131,6 +131,7 @@ class VmsScreen(WorkbenchScreen):
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         self.refresh_timeline()
+        self._refresh_offer()  # the selected VM may have changed state
         running = sum(self.wb.vm_state(d["name"]) == "running" for d in self.wb.domains)
         self.query_one(StatusBar).show_text(
             self.wb.host_label,
@@ -164,7 +165,18 @@ class VmsScreen(WorkbenchScreen):
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "domains":
             self.refresh_timeline()
-            self.refresh_bindings()  # the footer offers what the selected VM's state allows
+            self._refresh_offer()
+
+    _offer: tuple[str | None, bool] | None = None
+
+    def _refresh_offer(self) -> None:
+        """The footer offers what the selected VM's state allows: rebuilt only when that changes
+        (the table is rebuilt up to ten times a second while events pour in)."""
+        vm = self.selected()
+        offer = (vm, vm is not None and self.wb.vm_state(vm) == "shutoff")
+        if offer != self._offer:
+            self._offer = offer
+            self.refresh_bindings()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         """The footer's Shutdown is not offered for a shut-off VM (its key says why)."""
