@@ -3,6 +3,7 @@ that hangs up mid-frame."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from typing import IO, TYPE_CHECKING, Any
@@ -93,7 +94,9 @@ def driver_class() -> type[Driver] | None:
                         except OSError:  # EIO: the terminal hung up
                             data = b""
                         if not data:
-                            self._loop.call_soon_threadsafe(self._app.exit)
+                            # RuntimeError: the loop has closed, the app is gone already.
+                            with contextlib.suppress(RuntimeError):
+                                self._loop.call_soon_threadsafe(self._app.exit)
                             return
                         for event in parser.feed(decode(data)):
                             self.process_message(event)
