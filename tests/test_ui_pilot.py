@@ -438,3 +438,28 @@ def test_no_widget_is_handed_formatted_markup() -> None:
                 if formatted:
                     offenders.append(f"{path.name}:{node.lineno}")
     assert offenders == []
+
+
+async def test_notifications_show_machine_text_literally(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """A notification quoting the machine (a VM name, an error, a PCI driver) is shown as text
+    whoever raises it: no markup crash, no action, no escape sequence."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(160, 30)) as pilot:
+        app.notify(f"PCI 0000:01:00.0: bind ({HOSTILE}); checking again", markup=True)
+        await pilot.pause(0.3)
+        [shown] = list(app._notifications)
+        assert shown.message == f"PCI 0000:01:00.0: bind ({SHOWN}); checking again"
+        assert shown.markup is False  # even when the caller asked for markup
+        assert app.is_running
+
+
+async def test_a_capture_named_with_markup_titles_literally(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """The title names the capture file as the operator named it: shown as text, escaped."""
+    app = make_app(make_root("asrock-z170-gtx960"), title=f"Workbench — capture {HOSTILE}.tgz")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert f"capture {SHOWN}.tgz" in screen_text(app)
