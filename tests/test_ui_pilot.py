@@ -7,9 +7,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.message import Message
 from textual.pilot import Pilot
-from textual.widgets import DataTable, Input
+from textual.widgets import DataTable, Input, Tree
 
 from tests.virt_helpers import SessionDaemon
 from workbench.ui.messages import ProbeFinished, ProbesDone, RetryFinished, RetryProgress
@@ -107,7 +108,7 @@ async def test_fallback_choice_changes_the_display(
         await pilot.press("down", "down", "enter")  # looking-glass and viewer are unavailable
         await until(pilot, lambda: "win11-gaming" in app.display_choice)
         assert app.display_choice["win11-gaming"] == "uri"
-        assert table.get_cell("win11-gaming", "display") == "uri"
+        assert str(table.get_cell("win11-gaming", "display")) == "uri"
 
 
 async def test_read_only_refuses_actions(make_app: Callable[..., Any], demo_env: Any) -> None:
@@ -264,3 +265,201 @@ async def test_the_command_palette_runs_a_command(
         await until(pilot, lambda: view.rows is not None)
         assert app.screen.level == "error"
         assert view._count() == 10  # 5 error + 5 critical of the sample log's 40
+
+
+# --- machine text is data: never markup, never terminal control ---------------------------------
+
+HOSTILE = "[/] [bold]x[@click=app.quit]\x1b[2J"
+SHOWN = "[/] [bold]x[@click=app.quit]\\x1b[2J"  # what the operator must read, literally
+
+
+def screen_text(app: Any) -> str:
+    """Every cell of the screen as drawn (what reaches the terminal, minus styles)."""
+    return "\n".join(strip.text for strip in app.screen._compositor.render_strips())
+
+
+async def test_hostile_cmdline_and_hostname_are_shown_literally(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """A kernel command line and a hostname holding markup, an action link and an escape
+    sequence: the overview, the status bar and the details show them as text; nothing crashes,
+    nothing is run, no control character reaches the terminal."""
+    root = make_root(
+        minimal_facts, kernel_cmdline=f'intel_iommu="{HOSTILE}"', hostname=f"host{HOSTILE}"
+    )
+    app = make_app(root)
+    async with app.run_test(size=(200, 40)) as pilot:
+        await until(pilot, lambda: app.report is not None)
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        assert f"intel_iommu={SHOWN}" in shown
+        assert f"host{SHOWN}" in shown
+        await pilot.click("#status", offset=(12, 0))  # on the hostname's "link"
+        await pilot.click("#probes", offset=(40, 5))  # on the cmdline's "link"
+        app.show_details("kernel.cmdline")
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        assert SHOWN in shown and "\x1b" not in shown
+        assert app.is_running
+
+
+def evil_node(path: Path) -> str:
+    """A test-driver hypervisor whose domain names hold markup, an action link and a C1 CSI
+    (libvirt itself refuses '/' in a name, so `[/]` cannot be one)."""
+    from tests.virt_helpers import Domain, write_node
+
+    node = write_node(
+        path,
+        [
+            Domain("evil[@click=app.quit]x", hostdevs=["0000:01:00.0"]),
+            Domain("vm[b]x[", running=False),
+            Domain("csi\x9b2Jx"),
+        ],
+    )
+    return f"test://{node}"
+
+
+async def test_hostile_domain_names_are_shown_literally(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Domain names with markup, an action link and a C1 control: the VMs table, the timeline,
+    the display chooser and the overview show them as text; clicking them runs nothing."""
+    app = make_app(make_root("asrock-z170-gtx960"), evil_node(tmp_path / "evil.xml"))
+    async with app.run_test(size=(160, 40)) as pilot:
+        await until(pilot, lambda: app.report is not None and len(app.domains) == 3)
+        await pilot.press("v")
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        assert "evil[@click=app.quit]x" in shown and "vm[b]x[" in shown
+        assert "csi\\x9b2Jx" in shown and "\x9b" not in shown
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("evil[@click=app.quit]x"))
+        await pilot.click("#domains", offset=(3, table.cursor_row + 1))
+        await pilot.press("f")  # the display chooser names the VM
+        await pilot.pause(0.2)
+        assert "evil[@click=app.quit]x's screen" in screen_text(app)
+        await pilot.press("escape")
+        await pilot.press("o")
+        await pilot.pause(0.2)
+        assert "\x9b" not in screen_text(app)
+        assert app.is_running
+
+
+async def test_escape_sequences_in_the_log_are_shown_escaped(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Log records and raw lines holding escape sequences and markup: the log view and the
+    record details show them escaped and literal; the terminal never receives them."""
+    log = tmp_path / "hostile.log"
+    log.write_text(
+        '{"timestamp": "2026-11-22T10:00:00Z\\u001b[2J", "level": "error", '
+        '"event": "boom\\u001b[31m [/] [@click=app.quit]", "vm": "a\\u009bb"}\n'
+        f"raw {HOSTILE} line\n"
+    )
+    app = make_app(make_root("asrock-z170-gtx960"), log_path=log)
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.press("l")
+        view = app.screen.query_one(LogView)
+        await until(pilot, lambda: view._count() == 2)
+        view.action_jump(0)  # the record's details below
+        await pilot.pause(0.2)
+        shown = screen_text(app)
+        assert "boom\\x1b[31m [/] [@click=app.quit]" in shown
+        assert f"raw {SHOWN} line" in shown
+        assert "\x1b" not in shown and "\x9b" not in shown
+        view.action_jump(1)  # the raw line's details
+        await pilot.pause(0.2)
+        assert SHOWN in screen_text(app)
+        assert app.is_running
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("intel", "intel"),
+        (False, "no"),
+        (True, "yes"),
+        (None, "none"),
+        (16, "16"),
+        (["vfio-pci", "pci-stub"], "vfio-pci, pci-stub"),
+        ([], "none"),
+    ],
+)
+def test_facts_read_as_plain_values(value: Any, shown: str) -> None:
+    """A fact in the details tree reads as the operator says it, not as Python's repr."""
+    from workbench.ui.screens.details import fact_value
+
+    assert fact_value(value) == shown
+
+
+async def test_listed_devices_are_named_by_bdf_and_name(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """In pci.gpus' details each GPU is a branch named by its address and name, not 0, 1, 2;
+    its facts read `isolated: yes`, not `True`."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(160, 50)) as pilot:
+        await until(pilot, lambda: app.report is not None)
+        app.show_details("pci.gpus")
+        await pilot.pause(0.2)
+        tree = app.screen.query_one("#facts", Tree)
+        gpus = next(n for n in tree.root.children if str(n.label).startswith("gpus"))
+        labels = [str(n.label) for n in gpus.children]
+        bdfs = [g["bdf"] for g in app.results["pci.gpus"].facts["gpus"]]
+        assert [label.split()[0] for label in labels] == bdfs
+        assert all(len(label.split()) > 1 for label in labels)  # and the card's name
+        shown = screen_text(app)
+        assert "True" not in shown and "False" not in shown and "'" not in shown
+
+
+WIDGET_CALLS = {"update", "add_row", "add", "add_leaf", "add_column", "Label", "Static", "Option"}
+
+
+def test_no_widget_is_handed_formatted_markup() -> None:
+    """No widget in workbench/ui is handed an f-string or a formatted str (widgets read str as
+    markup, so a formatted one carries machine text into markup): Text from ui.plain instead.
+    Notifications are made safe in one place, the app's notify."""
+    import ast
+
+    ui = Path(__file__).resolve().parent.parent / "workbench" / "ui"
+    offenders = []
+    for path in ui.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            name = node.func.attr if isinstance(node.func, ast.Attribute) else None
+            name = name or (node.func.id if isinstance(node.func, ast.Name) else None)
+            if name not in WIDGET_CALLS:
+                continue
+            for arg in node.args:
+                formatted = isinstance(arg, ast.JoinedStr) or (
+                    isinstance(arg, ast.BinOp) and isinstance(arg.op, ast.Mod | ast.Add)
+                )
+                if formatted:
+                    offenders.append(f"{path.name}:{node.lineno}")
+    assert offenders == []
+
+
+async def test_notifications_show_machine_text_literally(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """A notification quoting the machine (a VM name, an error, a PCI driver) is shown as text
+    whoever raises it: no markup crash, no action, no escape sequence."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(160, 30)) as pilot:
+        app.notify(f"PCI 0000:01:00.0: bind ({HOSTILE}); checking again", markup=True)
+        await pilot.pause(0.3)
+        [shown] = list(app._notifications)
+        assert shown.message == f"PCI 0000:01:00.0: bind ({SHOWN}); checking again"
+        assert shown.markup is False  # even when the caller asked for markup
+        assert app.is_running
+
+
+async def test_a_capture_named_with_markup_titles_literally(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """The title names the capture file as the operator named it: shown as text, escaped."""
+    app = make_app(make_root("asrock-z170-gtx960"), title=f"Workbench — capture {HOSTILE}.tgz")
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.pause(0.2)
+        assert f"capture {SHOWN}.tgz" in screen_text(app)

@@ -13,7 +13,8 @@ from workbench.commands.common import count, seconds, usage_error
 from workbench.core.errors import WorkbenchError
 
 DEFAULT_URI = "qemu:///system"
-ACTIONS = ("start", "shutdown", "destroy", "reboot", "suspend", "resume")
+ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
+
 TARGETS = ("root", "capture", "connect")
 # Which of --root/--capture/--connect each verb reads (None: the workbench itself).
 USES: dict[str | None, tuple[str, ...]] = {
@@ -31,6 +32,11 @@ _TARGET_HELP = {
     "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
     "connect": ("URI", f"libvirt URI (default: {DEFAULT_URI} on the live machine)"),
 }
+
+
+def vm_action(word: str) -> str:
+    """An action named on the command line; libvirt's `destroy` is still accepted (scripts)."""
+    return "force-off" if word == "destroy" else word
 
 
 def target_options(*names: str, verb: bool = True) -> argparse.ArgumentParser:
@@ -145,11 +151,11 @@ def build_parser() -> argparse.ArgumentParser:
     vm = sub.add_parser(
         "vm",
         parents=[target_options("connect")],
-        help="start, stop, reboot, suspend or resume a VM",
+        help="start, shut down, force off, reboot, suspend or resume a VM",
         description="Act on a VM through libvirt, retrying transient errors. Exit 0 on success, "
         "1 when the action failed, 2 for bad usage or an unknown VM.",
     )
-    vm.add_argument("action", choices=ACTIONS)
+    vm.add_argument("action", type=vm_action, choices=ACTIONS)
     vm.add_argument("name")
     vm.add_argument(
         "--retries",

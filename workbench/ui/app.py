@@ -7,14 +7,17 @@ import dataclasses
 import gc
 from typing import Any, ClassVar
 
+from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
 from textual.message import Message
+from textual.notifications import SeverityLevel
 
 from workbench.core.lifecycle import Transition
 from workbench.core.report import ProbeResult, Report
 from workbench.core.runner import ProbeClass
+from workbench.core.text import safe_text
 from workbench.logs.index import LogIndex
 from workbench.ui.commands import WorkbenchCommands
 from workbench.ui.config import UiConfig
@@ -73,7 +76,7 @@ class WorkbenchApp(App[int]):
     def __init__(self, config: UiConfig, driver_class: type[Driver] | None = None) -> None:
         super().__init__(driver_class=driver_class)
         self.config = config
-        self.title = config.title
+        self.title = safe_text(config.title)  # it names the capture file
         self.host_label = host_label(config.root)
         self.probes = ProbeControl(self, config)
         self.virt = VirtBridge(self, config)
@@ -111,7 +114,7 @@ class WorkbenchApp(App[int]):
     def history(self, vm: str) -> list[Transition]:
         return self.virt.history(vm)
 
-    def connection_label(self) -> str:
+    def connection_label(self) -> Text:
         return connection_text(self.virt.connection, self.config.connect)
 
     # --- life ------------------------------------------------------------------------------------
@@ -127,6 +130,25 @@ class WorkbenchApp(App[int]):
         self.watchers.stop()
         self.probes.cancel_retry()
         self.virt.stop()
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = False,
+    ) -> None:
+        """Every notification carries machine text (VM names, errors, paths): never markup,
+        control characters shown escaped, whatever the caller asks."""
+        super().notify(
+            safe_text(message, multiline=True),
+            title=safe_text(title),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     # --- messages from the workers, handed to the screen on show ------------------------------
 

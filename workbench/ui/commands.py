@@ -20,10 +20,19 @@ COMMANDS: list[tuple[str, Command, str]] = [
     ("view: logs", lambda app: app.switch_mode("logs"), "The live JSON log"),
     (
         "vm: start",
-        lambda app: app.run_on("vms", "act('start')"),
+        lambda app: app.run_on("vms", "request('start')"),
         "Start the selected VM (with --allow-actions)",
     ),
-    ("vm: shutdown", lambda app: app.run_on("vms", "act('shutdown')"), "Shut the selected VM down"),
+    (
+        "vm: shutdown",
+        lambda app: app.run_on("vms", "request('shutdown')"),
+        "Ask the selected VM's guest to power off",
+    ),
+    (
+        "vm: force off",
+        lambda app: app.run_on("vms", "request('force-off')"),
+        "Cut the selected VM's power (asks first)",
+    ),
     (
         "vm: display fallback",
         lambda app: app.run_on("vms", "fallback"),

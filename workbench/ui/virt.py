@@ -11,6 +11,7 @@ from workbench.core.lifecycle import Transition
 from workbench.core.recovery import FallbackChain
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.plain import plain
 
 if TYPE_CHECKING:
     from workbench.ui.app import WorkbenchApp
@@ -104,7 +105,7 @@ class VirtBridge:
         threading.Thread(target=self._act, args=(action, vm), daemon=True).start()
 
     def _act(self, action: str, vm: str) -> None:
-        from workbench.virt.actions import run_action
+        from workbench.virt.actions import action_label, run_action
 
         session = self.session
         if session is None or self.config.connect is None:
@@ -122,12 +123,14 @@ class VirtBridge:
             detail = f" → {exc.remedy}" if exc.remedy else ""
             self.app.call_from_thread(
                 self.app.notify,
-                f"{action} {vm} failed: {exc.message}{detail}",
+                f"{action_label(action)} {vm} failed: {exc.message}{detail}",
                 severity="error",
                 timeout=10,
             )
             return
-        self.app.call_from_thread(self.app.notify, f"{action} {vm}: done via {result.served_by}")
+        self.app.call_from_thread(
+            self.app.notify, f"{action_label(action)} {vm}: done via {result.served_by}"
+        )
 
     def display_chain(self, vm: str) -> FallbackChain[DisplayPlan] | None:
         from workbench.virt.display import display_chain
@@ -140,9 +143,10 @@ class VirtBridge:
     # --- the operator's requests (on the UI thread) -----------------------------------------
 
     def request_action(self, action: str, vm: str) -> None:
-        """Act on `vm` if actions are allowed; destructive actions ask first."""
+        """Act on `vm` if actions are allowed and make sense for its state; destructive actions
+        ask first, in words that say what they do."""
         from workbench.ui.screens.modals import ConfirmScreen
-        from workbench.virt.actions import DESTRUCTIVE
+        from workbench.virt.actions import CONFIRMS, DESTRUCTIVE, action_label
 
         if self.config.connect is None:
             self.app.notify(
@@ -155,6 +159,9 @@ class VirtBridge:
                 severity="warning",
             )
             return
+        if action != "start" and self.state(vm) == "shutoff":
+            self.app.notify(f"{vm} is already off: nothing to {action_label(action)}.")
+            return
         if action not in DESTRUCTIVE:
             self.act(action, vm)
             return
@@ -163,7 +170,7 @@ class VirtBridge:
             if yes:
                 self.act(action, vm)
 
-        self.app.push_screen(ConfirmScreen(f"{action} {vm}? This cannot be undone."), confirmed)
+        self.app.push_screen(ConfirmScreen(plain(CONFIRMS[action].format(vm=vm))), confirmed)
 
     def choose_display(self, vm: str) -> None:
         """The fallback chooser for `vm`'s screen: Looking Glass, virt-viewer, the URI."""
@@ -183,5 +190,5 @@ class VirtBridge:
                 self.app.post_message(DomainsLoaded(self.domains))
 
         self.app.push_screen(
-            FallbackScreen(f"Show {vm}'s screen with…", chain.availability()), chosen
+            FallbackScreen(plain(f"Show {vm}'s screen with…", "b"), chain.availability()), chosen
         )

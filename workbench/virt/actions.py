@@ -24,16 +24,35 @@ from workbench.core.recovery import (
 from workbench.core.text import mask_uri
 from workbench.virt.connection import from_libvirt, open_connection
 
-# action -> (virDomain method, the state it leads to)
+# action -> (virDomain method, the state it leads to). libvirt's "destroy" reads as "delete"
+# to operators: the action is "force-off"; "destroy" stays accepted for scripts.
 ACTIONS: dict[str, tuple[str, str]] = {
     "start": ("create", "running"),
     "shutdown": ("shutdown", "shutdown"),
+    "force-off": ("destroy", "shutoff"),
     "destroy": ("destroy", "shutoff"),
     "reboot": ("reboot", "running"),
     "suspend": ("suspend", "paused"),
     "resume": ("resume", "running"),
 }
-DESTRUCTIVE = frozenset({"shutdown", "destroy", "reboot"})
+DESTRUCTIVE = frozenset({"shutdown", "force-off", "destroy", "reboot"})
+# What an action is called where people read it (timelines, notices, confirms).
+LABELS = {"force-off": "force off", "destroy": "force off"}
+# The question before a destructive action: what it does; only force off loses anything.
+CONFIRMS = {
+    "shutdown": "Shut down {vm}? Its guest is asked to power off and may take a while.",
+    "reboot": "Reboot {vm}? Its guest is asked to restart.",
+    "force-off": "Force off {vm}? Like pulling the plug: what the guest has not saved is "
+    "lost. This cannot be undone.",
+}
+CONFIRMS["destroy"] = CONFIRMS["force-off"]
+
+
+def action_label(action: str) -> str:
+    """The words for `action` ("force off" for force-off and destroy)."""
+    return LABELS.get(action, action)
+
+
 TRANSIENT_CODES = frozenset(
     {"LIBVIRT_ERROR", "OPERATION_TIMEOUT", "LIBVIRT_DISCONNECTED", "LIBVIRT_UNREACHABLE"}
 )
@@ -149,7 +168,7 @@ def run_action(
             return lambda: retry(run, policy, operation=what, cancel=cancel, observer=observe)
 
         if lifecycle is not None:
-            lifecycle.note("action", f"operator: {action} requested")
+            lifecycle.note("action", f"operator: {action_label(action)} requested")
         primary = call(getattr(dom, method), f"{action} {vm}")
         if action == "start":
             primary = _already_running_is_final(primary, dom, vm)
@@ -159,7 +178,7 @@ def run_action(
             primary()
             # The hypervisor's own event may have arrived already: then it has the last word.
             if lifecycle is not None and lifecycle.state == before:
-                lifecycle.on_action(f"operator: {action}", target)
+                lifecycle.on_action(f"operator: {action_label(action)}", target)
             return ActionResult(vm, action, "libvirt", attempts)
         chain = FallbackChain(
             f"start {vm}",

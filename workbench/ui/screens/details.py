@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rich.markup import escape
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import VerticalScroll
@@ -13,38 +13,73 @@ from textual.widgets import Footer, Header, Static, Tree
 
 from workbench.core.report import ProbeResult
 from workbench.ui.messages import ProbeFinished, RetryFinished, RetryProgress
+from workbench.ui.plain import assemble, join, plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.countdown import RetryCountdown
 from workbench.ui.widgets.status_bar import ICONS
 
 
+def fact_value(value: Any) -> str:
+    """A fact as an operator reads it: `intel`, `yes`/`no`, `none`, `a, b`; not Python's repr."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "none"
+    if isinstance(value, list):
+        return ", ".join(fact_value(v) for v in value) if value else "none"
+    return str(value)
+
+
+def item_label(item: dict[str, Any], index: int) -> str:
+    """A list entry named as the operator knows it: its bdf and name, its id, else its place."""
+    named = [str(item[k]) for k in ("bdf", "name") if item.get(k) not in (None, "")]
+    if not named:
+        named = [str(item[k]) for k in ("id", "code", "path") if item.get(k) not in (None, "")][:1]
+    return " ".join(named) or f"#{index + 1}"
+
+
 def _add(node: Any, key: str, value: Any) -> None:
     if isinstance(value, dict):
-        branch = node.add(f"[b]{escape(key)}[/]", expand=len(value) <= 8)
+        branch = node.add(plain(key, "b"), expand=len(value) <= 8)
         for k, v in value.items():
             _add(branch, str(k), v)
-    elif isinstance(value, list):
-        branch = node.add(f"[b]{escape(key)}[/] [dim]({len(value)})[/]", expand=len(value) <= 4)
+    elif isinstance(value, list) and any(isinstance(v, dict | list) for v in value):
+        label = assemble(plain(key, "b"), (f" ({len(value)})", "dim"))
+        branch = node.add(label, expand=len(value) <= 4)
         for i, item in enumerate(value):
-            _add(branch, str(i), item)
+            if isinstance(item, dict):
+                _add(branch, item_label(item, i), item)
+            else:
+                _add(branch, f"#{i + 1}", item)
     else:
-        node.add_leaf(f"{escape(key)}: [cyan]{escape(repr(value))}[/]")
+        node.add_leaf(assemble(plain(key), ": ", plain(fact_value(value), "cyan")))
 
 
-def error_text(error: dict[str, Any]) -> str:
-    lines = [f"[magenta b]{escape(str(error.get('error')))}[/] {escape(str(error.get('message')))}"]
+def error_text(error: dict[str, Any]) -> Text:
+    lines = [
+        assemble(
+            plain(error.get("error"), "magenta b"), " ", plain(error.get("message"), multiline=True)
+        )
+    ]
     for frame in error.get("context") or []:
-        lines.append(f"  [dim]in[/] {escape(str(frame))}")
+        lines.append(assemble("  ", ("in", "dim"), " ", plain(frame)))
     cause = error.get("cause")
     while isinstance(cause, dict):
         label = cause.get("error") or cause.get("type")
         lines.append(
-            f"  [dim]caused by[/] {escape(str(label))}: {escape(str(cause.get('message')))}"
+            assemble(
+                "  ",
+                ("caused by", "dim"),
+                " ",
+                plain(label),
+                ": ",
+                plain(cause.get("message"), multiline=True),
+            )
         )
         cause = cause.get("cause")
     if error.get("remedy"):
-        lines.append(f"  → {escape(str(error['remedy']))}")
-    return "\n".join(lines)
+        lines.append(assemble("  → ", plain(error["remedy"], multiline=True)))
+    return join(lines)
 
 
 class DetailsScreen(WorkbenchScreen):
@@ -70,7 +105,7 @@ class DetailsScreen(WorkbenchScreen):
             yield Static(id="head")
             yield RetryCountdown(stable=self.wb.config.stable, id="countdown")
             yield Static(id="findings")
-            yield Tree("facts", id="facts")
+            yield Tree(Text("facts"), id="facts")
         yield Footer()
 
     def on_mount(self) -> None:
@@ -79,24 +114,37 @@ class DetailsScreen(WorkbenchScreen):
     def show(self, result: ProbeResult | None) -> None:
         head = self.query_one("#head", Static)
         if result is None:
-            head.update(f"[b]{self.probe_id}[/]  [dim]running…[/]")
+            head.update(assemble(plain(self.probe_id, "b"), "  ", ("running…", "dim")))
             return
-        blocked = (
-            f"\n[dim]blocked by {', '.join(result.blocked_by)}[/]" if result.blocked_by else ""
-        )
-        head.update(
-            f"{ICONS[result.status]} [b]{result.title}[/] ({result.id}) — "
-            f"{result.status.upper()}\n{escape(result.summary)}{blocked}"
-        )
+        lines = [
+            assemble(
+                ICONS[result.status],
+                " ",
+                plain(result.title, "b"),
+                plain(f" ({result.id}) — {result.status.upper()}"),
+            ),
+            plain(result.summary, multiline=True),
+        ]
+        if result.blocked_by:
+            lines.append(plain(f"blocked by {', '.join(result.blocked_by)}", "dim"))
+        head.update(join(lines))
         parts = []
         for finding in result.findings:
             colour = {"fail": "red", "warn": "yellow", "info": "dim"}[finding.severity]
-            parts.append(f"[{colour}]{finding.severity.upper():<4}[/] {escape(finding.message)}")
+            parts.append(
+                assemble(
+                    (f"{finding.severity.upper():<4}", colour),
+                    " ",
+                    plain(finding.message, multiline=True),
+                )
+            )
             if finding.remedy and finding.severity != "info":
-                parts.append(f"     → {escape(finding.remedy)}")
+                parts.append(assemble("     → ", plain(finding.remedy, multiline=True)))
         if result.error:
             parts.append(error_text(result.error))
-        self.query_one("#findings", Static).update("\n".join(parts) or "[dim]no findings[/]")
+        self.query_one("#findings", Static).update(
+            join(parts) if parts else plain("no findings", "dim")
+        )
         tree = self.query_one("#facts", Tree)
         tree.clear()
         tree.root.expand()

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 
-from rich.markup import escape
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -13,6 +12,7 @@ from textual.widgets import Footer, Header, Input, Label, Static
 
 from workbench.logs.filters import LogFilter
 from workbench.ui.messages import LogGrew
+from workbench.ui.plain import assemble, join, plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.log_view import LogView
 
@@ -60,13 +60,13 @@ class LogsScreen(WorkbenchScreen):
         never the state the operator acts on."""
         view = self.query_one(LogView)
         index = self.wb.log_index
-        parts = [escape(f"level ≥ {self.level}") if self.level else "all levels"]
+        parts = [plain(f"level ≥ {self.level}" if self.level else "all levels")]
         if self.pattern:
-            parts.append(escape(f"/{self.pattern}/"))
-        parts.append(f"{view._count()} line(s)" + (" …" if counting else ""))
-        parts.append("following" if view.follow else "[yellow]paused[/]")
-        parts.append(escape("no log" if index is None else str(index.path)))
-        self.query_one("#filterline", Label).update("  ·  ".join(parts))
+            parts.append(plain(f"/{self.pattern}/"))
+        parts.append(plain(f"{view._count()} line(s)" + (" …" if counting else "")))
+        parts.append(plain("following") if view.follow else plain("paused", "yellow"))
+        parts.append(plain("no log" if index is None else str(index.path)))
+        self.query_one("#filterline", Label).update(join(parts, "  ·  "))
 
     def current_filter(self) -> LogFilter:
         return LogFilter(level=self.level, grep=re.compile(self.pattern) if self.pattern else None)
@@ -111,9 +111,11 @@ class LogsScreen(WorkbenchScreen):
             return
         record = index.record(message.number)
         if record.malformed:
-            text = f"[dim]line {message.number + 1} is not JSON:[/]\n{escape(record.display(500))}"
+            text = assemble(
+                (f"line {message.number + 1} is not JSON:", "dim"), "\n", plain(record.display(500))
+            )
         else:
-            text = escape(json.dumps(record.fields, indent=1, ensure_ascii=False)[:2000])
+            text = assemble(json.dumps(record.fields, indent=1, ensure_ascii=False)[:2000])
         self.query_one("#detail", Static).update(text)
 
     def action_level(self, level: str | None) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
+
+from workbench.ui.plain import assemble, plain
 
 MODAL_CSS = """
 {name} {{ align: center middle; }}
@@ -22,13 +25,13 @@ class ConfirmScreen(ModalScreen[bool]):
     BINDINGS = [Binding("y", "answer(True)", "Yes"), Binding("n,escape", "answer(False)", "No")]
     DEFAULT_CSS = MODAL_CSS.format(name="ConfirmScreen")
 
-    def __init__(self, question: str) -> None:
+    def __init__(self, question: Text) -> None:
         super().__init__()
-        self.question = question
+        self.question = question  # names a VM: text, never markup
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(self.question)
+            yield Static(self.question)  # wraps: a question may be long
             yield Label("[b]y[/] yes   [b]n[/] no")
 
     def action_answer(self, yes: bool) -> None:
@@ -41,19 +44,19 @@ class FallbackScreen(ModalScreen[str | None]):
     BINDINGS = [Binding("escape", "dismiss_none", "Close")]
     DEFAULT_CSS = MODAL_CSS.format(name="FallbackScreen")
 
-    def __init__(self, title: str, choices: list[tuple[str, str | None]]) -> None:
+    def __init__(self, title: Text, choices: list[tuple[str, str | None]]) -> None:
         super().__init__()
         self.title_text = title
         self.choices = choices
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"[b]{self.title_text}[/]")
+            yield Label(self.title_text)
             options = [
                 Option(
-                    f"{name}  [green]available[/]"
+                    assemble(plain(name), "  ", ("available", "green"))
                     if why is None
-                    else f"{name}  [dim]unavailable: {why}[/]",
+                    else assemble(plain(name), "  ", plain(f"unavailable: {why}", "dim")),
                     id=name,
                     disabled=why is not None,
                 )
@@ -76,7 +79,7 @@ HELP = """[b]Workbench[/] — keys
 [b]Overview[/]   enter: probe details   R: rerun every probe
 [b]Details[/]    r: retry now   b: retry with backoff (countdown)   x: cancel   escape: back
 [b]VMs[/]        f: display fallback chooser   with --allow-actions: s start, d shutdown,
-             D force off, t reboot, p suspend, u resume (destructive ones ask first)
+             D force off, t reboot, p suspend, u resume (d, D and t ask first)
 [b]Logs[/]       e: errors   w: warnings and up   a: everything   /: search
              n: next error   F: follow on/off   enter: record details
 """

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from workbench.core.report import ProbeResult
+from workbench.ui.plain import plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import ICONS, StatusBar
 
@@ -21,7 +22,7 @@ class OverviewScreen(WorkbenchScreen):
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusBar(id="status")
-        table: DataTable[str] = DataTable(id="probes", cursor_type="row", zebra_stripes=True)
+        table: DataTable[Text] = DataTable(id="probes", cursor_type="row", zebra_stripes=True)
         yield table
         yield Footer()
 
@@ -53,7 +54,7 @@ class OverviewScreen(WorkbenchScreen):
             for p in self.wb.probe_classes
         ]
         # Widths measured here, not lazily by the table: the layout is the same on every refresh.
-        verdict = max([7, *(Text.from_markup(cells[3]).cell_len for _, cells in rows)])
+        verdict = max([7, *(cells[3].cell_len for _, cells in rows)])
         table.add_column("Verdict", key="summary", width=verdict)
         if not self.wb.config.stable:
             table.add_column("ms", key="ms", width=7)
@@ -62,16 +63,17 @@ class OverviewScreen(WorkbenchScreen):
         table.cursor_coordinate = cursor
         self.refresh_status()
 
-    def _cells(self, probe_id: str, area: str, result: ProbeResult | None) -> list[str]:
+    def _cells(self, probe_id: str, area: str, result: ProbeResult | None) -> list[Text]:
+        # Summaries quote the machine (its cmdline, VM names): text, never markup.
         if result is None:
-            cells = [ICONS["running"], area, probe_id, "[dim]running…[/]"]
+            cells = [ICONS["running"], plain(area), plain(probe_id), plain("running…", "dim")]
         else:
-            summary = result.summary
+            summary = plain(result.summary)
             if result.blocked_by:
-                summary = f"[dim]blocked by {', '.join(result.blocked_by)}[/]"
-            cells = [ICONS[result.status], area, probe_id, summary]
+                summary = plain(f"blocked by {', '.join(result.blocked_by)}", "dim")
+            cells = [ICONS[result.status], plain(area), plain(probe_id), summary]
         if not self.wb.config.stable:
-            cells.append("" if result is None else f"{result.duration_ms:.1f}")
+            cells.append(Text("") if result is None else Text(f"{result.duration_ms:.1f}"))
         return cells
 
     def refresh_status(self) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -10,6 +12,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 from workbench.core.lifecycle import Transition
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.plain import assemble, plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import StatusBar
 
@@ -25,6 +28,22 @@ STATE_STYLE = {
 }
 
 
+def clock(timestamp: str) -> str:
+    """A transition's time (ISO 8601, UTC) as local time with its zone: `09:00:05 CET`."""
+    try:
+        moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    except ValueError:
+        return timestamp
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone().strftime("%H:%M:%S %Z")
+
+
+def worded(detail: str) -> str:
+    """libvirt's words as operators read them: a VM is forced off, not destroyed."""
+    return detail.replace("destroyed", "forced off")
+
+
 def mode_text(config: UiConfig) -> str:
     if config.connect is None:  # a capture or a recorded root: nothing live to act on
         return "recorded: the VMs as captured; no live transitions, no actions"
@@ -38,7 +57,9 @@ class VmsScreen(WorkbenchScreen):
         Binding("f", "fallback", "Display…", id="vm.display"),
         Binding("s", "act('start')", "Start", id="vm.start"),
         Binding("d", "act('shutdown')", "Shutdown", id="vm.shutdown"),
-        Binding("D", "act('destroy')", "Force off", id="vm.destroy", show=False),
+        # A shut-off VM is not offered a shutdown (check_action); the key still says it is off.
+        Binding("d", "request('shutdown')", "Shutdown", show=False),
+        Binding("D", "act('force-off')", "Force off", id="vm.force_off", show=False),
         Binding("t", "act('reboot')", "Reboot", id="vm.reboot", show=False),
         Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
         Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
@@ -64,7 +85,7 @@ class VmsScreen(WorkbenchScreen):
         timeline = self.query_one("#timeline", DataTable)
         for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
             timeline.add_column(label, key=key)
-        self.query_one("#mode", Label).update(mode_text(self.wb.config))
+        self.query_one("#mode", Label).update(plain(mode_text(self.wb.config)))
         self.refresh_domains()
 
     def selected(self) -> str | None:
@@ -83,28 +104,34 @@ class VmsScreen(WorkbenchScreen):
         for dom in self.wb.domains:
             name = dom["name"]
             state = self.wb.vm_state(name)
+            # Names, devices and channels come from the domain XML: text, never markup.
+            agent = (dom["agent_channel"] or {}).get("type")
+            display = self.wb.display_choice.get(name)
             rows.append(
                 (
                     name,
                     [
-                        name,
-                        f"[{STATE_STYLE.get(state, 'white')}]{state}[/]",
-                        ", ".join(h["bdf"] for h in dom["hostdevs"]) or "[dim]none[/]",
-                        (dom["agent_channel"] or {}).get("type") or "[red]missing[/]",
-                        self.wb.display_choice.get(name, "[dim]auto[/]"),
+                        plain(name),
+                        plain(state, STATE_STYLE.get(state, "white")),
+                        plain(", ".join(h["bdf"] for h in dom["hostdevs"]))
+                        if dom["hostdevs"]
+                        else plain("none", "dim"),
+                        plain(agent) if agent else plain("missing", "red"),
+                        plain(display) if display else plain("auto", "dim"),
                     ],
                 )
             )
         table.clear(columns=True)
         labels = ("VM", "State", "PCI passthrough", "Agent channel", "Display")
         for i, (key, label) in enumerate(zip(COLUMNS, labels, strict=True)):
-            width = max([len(label), *(Text.from_markup(c[i]).cell_len for _, c in rows)])
+            width = max([len(label), *(c[i].cell_len for _, c in rows)])
             table.add_column(label, key=key, width=width)
         for name, cells in rows:
             table.add_row(*cells, key=name)
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         self.refresh_timeline()
+        self._refresh_offer()  # the selected VM may have changed state
         running = sum(self.wb.vm_state(d["name"]) == "running" for d in self.wb.domains)
         self.query_one(StatusBar).show_text(
             self.wb.host_label,
@@ -123,14 +150,40 @@ class VmsScreen(WorkbenchScreen):
         if timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
 
-    def _row(self, t: Transition) -> list[str]:
-        when = "--:--:--" if self.wb.config.stable else t.timestamp[11:19]
-        detail = f" ({t.detail})" if t.detail else ""
-        return [when, f"{t.from_state} → [b]{t.to_state}[/]", f"{t.cause}{detail}"]
+    def _row(self, t: Transition) -> list[Text]:
+        when = "--:--:--" if self.wb.config.stable else clock(t.timestamp)
+        detail = worded(t.detail or "")
+        if t.from_state == t.to_state and t.cause == "action":
+            # An operator's request, noted before its effect: say so, not `running → running`.
+            return [plain(when), plain(detail.removeprefix("operator: "), "b"), plain(t.cause)]
+        return [
+            plain(when),
+            assemble(plain(f"{t.from_state} → "), plain(t.to_state, "b")),
+            plain(f"{t.cause} ({detail})" if detail else t.cause),
+        ]
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         if event.data_table.id == "domains":
             self.refresh_timeline()
+            self._refresh_offer()
+
+    _offer: tuple[str | None, bool] | None = None
+
+    def _refresh_offer(self) -> None:
+        """The footer offers what the selected VM's state allows: rebuilt only when that changes
+        (the table is rebuilt up to ten times a second while events pour in)."""
+        vm = self.selected()
+        offer = (vm, vm is not None and self.wb.vm_state(vm) == "shutoff")
+        if offer != self._offer:
+            self._offer = offer
+            self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """The footer's Shutdown is not offered for a shut-off VM (its key says why)."""
+        if action == "act" and parameters == ("shutdown",):
+            vm = self.selected()
+            return vm is None or self.wb.vm_state(vm) != "shutoff"
+        return True
 
     def on_vm_transition(self, message: VmTransition) -> None:
         # Events may come a thousand a second: mark, and redraw at most ten times a second.
@@ -151,6 +204,10 @@ class VmsScreen(WorkbenchScreen):
         vm = self.selected()
         if vm is not None:
             self.wb.virt.request_action(action, vm)
+
+    def action_request(self, action: str) -> None:
+        """Ask for `action` whatever the footer offers: the request says why not if it cannot."""
+        self.action_act(action)
 
     def action_fallback(self) -> None:
         vm = self.selected()

@@ -7,6 +7,7 @@ import time
 from textual.widgets import Static
 
 from workbench.core.recovery import Attempt
+from workbench.ui.plain import assemble, plain
 
 
 class RetryCountdown(Static):
@@ -34,7 +35,7 @@ class RetryCountdown(Static):
 
     def finish(self, text: str) -> None:
         self._attempt = None
-        self.update(text)
+        self.update(plain(text, multiline=True))
         self.remove_class("-idle")
 
     def _tick(self) -> None:
@@ -42,11 +43,14 @@ class RetryCountdown(Static):
         if attempt is None:
             return
         if attempt.delay_s is None:
-            self.update(f"attempt {attempt.number}/{attempt.attempts} …")
+            self.update(plain(f"attempt {attempt.number}/{attempt.attempts} …"))
             return
         left = attempt.delay_s if self._stable else max(0.0, self._due - time.monotonic())
         reason = (attempt.error or {}).get("message", "failed")
-        self.update(
-            f"attempt {attempt.number}/{attempt.attempts} failed: {reason}\n"
-            f"retrying in {left:.0f}s  (x to cancel)"
+        self.update(  # the reason quotes the machine: text, never markup
+            assemble(
+                f"attempt {attempt.number}/{attempt.attempts} failed: ",
+                plain(reason, multiline=True),
+                f"\nretrying in {left:.0f}s  (x to cancel)",
+            )
         )

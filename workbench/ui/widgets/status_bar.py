@@ -4,34 +4,38 @@ from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.widgets import Static
 
+from workbench.ui.plain import assemble, plain
+
 ICONS = {
-    "pass": "[green]✔[/]",
-    "warn": "[yellow]![/]",
-    "fail": "[red]✘[/]",
-    "skip": "[dim]-[/]",
-    "error": "[magenta]‼[/]",
-    "running": "[cyan]…[/]",
+    "pass": plain("✔", "green"),
+    "warn": plain("!", "yellow"),
+    "fail": plain("✘", "red"),
+    "skip": plain("-", "dim"),
+    "error": plain("‼", "magenta"),
+    "running": plain("…", "cyan"),
 }
 
 
-def connection_text(record: dict[str, Any] | None, uri: str | None) -> str:
+def connection_text(record: dict[str, Any] | None, uri: str | None) -> Text:
     if uri is None:
         if record is not None and record.get("connection") == "recorded":
-            return "libvirt: [cyan]recorded[/]"
-        return "libvirt: [dim]none[/]"
+            return assemble("libvirt: ", ("recorded", "cyan"))
+        return assemble("libvirt: ", ("none", "dim"))
     if record is None:
-        return "libvirt: [cyan]connecting[/]"
+        return assemble("libvirt: ", ("connecting", "cyan"))
     state = record.get("connection")
     if state == "connected":
-        return "libvirt: [green]connected[/]"
+        return assemble("libvirt: ", ("connected", "green"))
     if state == "reconnecting" and record.get("retry_in_s") is not None:
-        return (
-            f"libvirt: [yellow]reconnecting in {record['retry_in_s']:.0f}s[/] "
-            f"(attempt {record.get('attempt')})"
+        return assemble(
+            "libvirt: ",
+            (f"reconnecting in {record['retry_in_s']:.0f}s", "yellow"),
+            f" (attempt {record.get('attempt')})",
         )
-    return f"libvirt: [red]{state}[/]"
+    return assemble("libvirt: ", plain(state, "red"))
 
 
 class StatusBar(Static):
@@ -41,11 +45,11 @@ class StatusBar(Static):
     StatusBar { height: 1; padding: 0 1; background: $boost; }
     """
 
-    def show_text(self, host: str, connection: str, text: str) -> None:
-        self.update(f"[b]{host}[/]  ·  {connection}  ·  {text}")
+    def show_text(self, host: str, connection: Text, text: str) -> None:
+        self.update(assemble(plain(host, "b"), "  ·  ", connection, "  ·  ", plain(text)))
 
-    def show(self, host: str, connection: str, counts: dict[str, int], running: int) -> None:
-        tally = "  ".join(f"{ICONS[s]} {n}" for s, n in counts.items() if n)
+    def show(self, host: str, connection: Text, counts: dict[str, int], running: int) -> None:
+        tally = Text("  ").join(assemble(ICONS[s], f" {n}") for s, n in counts.items() if n)
         if running:
-            tally += f"  {ICONS['running']} {running}"
-        self.update(f"[b]{host}[/]  ·  {connection}  ·  {tally}")
+            tally = assemble(tally, "  ", ICONS["running"], f" {running}")
+        self.update(assemble(plain(host, "b"), "  ·  ", connection, "  ·  ", tally))
