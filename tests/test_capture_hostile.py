@@ -4,11 +4,14 @@ written outside the private temp dir, and that temp dir removed."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import io
 import json
 import os
+import signal
 import subprocess
 import tarfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -245,3 +248,204 @@ def test_a_good_capture_opens_and_its_temp_dir_goes(good: Path) -> None:
         assert (root / "sys/bus/pci/devices").is_dir()
         seen = root
     assert not seen.exists() and not seen.parent.exists()
+
+
+# --- Members that land through other links (issue 11) --------------------------------------
+
+
+def crafted(good: Path, out: Path, extra: list[Member], manifest: bytes | None = None) -> Path:
+    """`good`'s members after `extra` (in that order), the manifest listing every extra file and
+    link with its checksum, so the archive passes every check but the one under test."""
+    items = members(good)
+    for info, data in items:
+        if info.name == "manifest.json":
+            doc = json.loads(data or b"{}")
+    for info, data in extra:
+        if info.isreg() and info.name != "manifest.json":
+            doc["files"][info.name] = hashlib.sha256(data or b"").hexdigest()
+        elif info.issym():
+            doc["links"][info.name] = info.linkname
+    body = manifest if manifest is not None else json.dumps(doc).encode()
+    items = retarget(items, "manifest.json", body)
+    return write(out, [*extra, *items])
+
+
+def link(name: str, target: str) -> Member:
+    return entry(name, kind=tarfile.SYMTYPE, link=target)
+
+
+def run_cli(
+    args: tuple[str, ...], private: Path, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """The real `workbench` with its temp dirs in `private`."""
+    return subprocess.run(
+        [str(WORKBENCH), *args],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TMPDIR": str(private)},
+        timeout=timeout,
+        check=False,
+    )
+
+
+def tree_state(top: Path, skip: Path) -> dict[str, tuple[str, str]]:
+    """Every path under `top` but `skip`: its kind and content or link target."""
+    state: dict[str, tuple[str, str]] = {}
+    for dirpath, dirnames, filenames in os.walk(top):
+        here = Path(dirpath)
+        if here == skip:
+            dirnames[:] = []
+            continue
+        for name in [*dirnames, *filenames]:
+            path = here / name
+            rel = str(path.relative_to(top))
+            if path.is_symlink():
+                state[rel] = ("link", str(path.readlink()))
+            elif path.is_dir():
+                state[rel] = ("dir", "")
+            else:
+                state[rel] = ("file", hashlib.sha256(path.read_bytes()).hexdigest())
+    return state
+
+
+# The capture root is PRIVATE/workbench-capture-XXX/root: `../../..` from it is tmp_path.
+# name -> (members placed before the good capture's, what the refusal says)
+THROUGH_LINKS: dict[str, tuple[list[Member], str]] = {
+    "manifest written through a link made through a later link": (
+        [link("a/b/x/manifest.json", "../../../victim"), link("a/b/x", "../..")],
+        "inside the symbolic link 'a/b/x'",
+    ),
+    "link planted and directory made outside through links": (
+        [
+            link("a/b/x/c/d/e/y/made/planted", "victim"),
+            link("a/b/x/c/d/e/y", "../../../../../.."),
+            link("a/b/x", "../.."),
+        ],
+        "inside the symbolic link",
+    ),
+    "file written before a link on its parent": (
+        [entry("sys/zz/f"), link("sys/zz", "../proc")],
+        "inside the symbolic link 'sys/zz'",
+    ),
+    "a member inside manifest.json": (
+        [entry("manifest.json/x")],
+        "inside the file 'manifest.json'",
+    ),
+    "a link named manifest.json": (
+        [link("manifest.json", "proc/cmdline")],
+        "appears twice",
+    ),
+    "a directory named like a file": (
+        [entry("proc/cmdline/x")],
+        "inside the file 'proc/cmdline'",
+    ),
+    "3,000 directories deep": (
+        [entry("d/" * 3000 + "f")],
+        "directories deep",
+    ),
+}
+
+
+def assert_refused(hostile: Path, says: str, tmp_path: Path) -> None:
+    """Every command that opens a capture refuses `hostile`: exit 2, `says` in one line on
+    stderr, no traceback, the private temp dir gone, nothing else under tmp_path changed."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    private = tmp_path / "private"
+    private.mkdir()
+    good = tmp_path / "good.tar.gz"
+    before = tree_state(tmp_path, private)
+    for args in (("probe", "--capture"), ("logs", "--capture"), ("open",), ("diff", str(good))):
+        out = run_cli((*args, str(hostile)), private)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert says in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+        assert out.stderr.count("\n") == 1, out.stderr
+        assert list(private.iterdir()) == []
+        assert tree_state(tmp_path, private) == before
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("case", sorted(THROUGH_LINKS))
+def test_nothing_lands_through_a_link(case: str, good: Path, tmp_path: Path) -> None:
+    """Members ordered so that one lands through a link made for another are refused, exit 2,
+    one line, and nothing outside the private temp dir is written, made or planted."""
+    extra, says = THROUGH_LINKS[case]
+    assert_refused(crafted(good, tmp_path / "hostile.tar.gz", extra), says, tmp_path)
+
+
+def chain(length: int) -> list[Member]:
+    """A PCI device link at the head of `length` chained links, ending at a real directory."""
+    items = [link("sys/bus/pci/devices/0000:00:1f.7", "../../../../c/l0")]
+    items += [link(f"c/l{i}", f"l{i + 1}") for i in range(length)]
+    return [*items, link(f"c/l{length}", "../sys/devices")]
+
+
+def test_a_long_chain_of_links_is_refused(good: Path, tmp_path: Path) -> None:
+    """5,000 chained links (nothing behind more than 40 is readable) are refused up front."""
+    hostile = crafted(good, tmp_path / "hostile.tar.gz", chain(5000))
+    assert_refused(hostile, "needs more than 40 links to resolve", tmp_path)
+
+
+def test_short_chains_and_loops_of_links_still_open(good: Path, tmp_path: Path) -> None:
+    """A chain of 40 links (the kernel's limit) resolves, one of 41 is refused, and a loop
+    (unreadable, as on the machine it came from) does not stop the capture from opening."""
+    loop = [link("c/loop/a", "b"), link("c/loop/b", "a")]
+    with open_capture(crafted(good, tmp_path / "ok.tar.gz", [*chain(38), *loop])) as root:
+        assert (root / "sys/bus/pci/devices/0000:00:1f.7").is_dir()
+        assert (root / "c/loop/a").is_symlink()
+    too_long = crafted(good, tmp_path / "long.tar.gz", chain(39))
+    says = r"0000:00:1f\.7' needs more than 40 links"
+    with pytest.raises(CaptureError, match=says), open_capture(too_long):
+        pass
+
+
+def test_a_deeply_nested_manifest_is_refused(good: Path, tmp_path: Path) -> None:
+    """A manifest.json nested 100,000 deep is refused, not a RecursionError."""
+    doc = json.loads(dict((i.name, d) for i, d in members(good))["manifest.json"] or b"")
+    deep = json.dumps(doc)[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    hostile = crafted(good, tmp_path / "hostile.tar.gz", [], manifest=deep.encode())
+    assert_refused(hostile, "manifest.json is nested too deeply", tmp_path)
+
+
+# --- SIGTERM while a capture is open ------------------------------------------------------
+
+
+@pytest.fixture
+def big(good: Path, tmp_path: Path) -> Path:
+    """The good capture with 5,000 more small files first (and a log): a while to open."""
+    extra = [entry(f"bulk/{i // 1000}/{i}", b"%d\n" % i) for i in range(5_000)]
+    extra.append(entry("logs/workbench.log", b'{"event": "x", "level": "info"}\n' * 1000))
+    return crafted(good, tmp_path / "big.tar.gz", extra)
+
+
+@pytest.mark.parametrize("command", ["probe", "logs", "diff"])
+def test_sigterm_removes_the_unpacked_capture(
+    command: str, big: Path, good: Path, tmp_path: Path
+) -> None:
+    """SIGTERM while a capture is unpacked (or read) removes the tree, exits non-zero, and
+    prints no traceback, as Ctrl-C does."""
+    private = tmp_path / "private"
+    private.mkdir()
+    args = {
+        "probe": ("probe", "--capture", str(big)),
+        "logs": ("logs", "--capture", str(big)),
+        "diff": ("diff", str(big), str(good)),
+    }[command]
+    proc = subprocess.Popen(
+        [str(WORKBENCH), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(private)},
+    )
+    deadline = time.monotonic() + 30
+    while not list(private.glob("workbench-capture-*/root/bulk")):
+        assert proc.poll() is None, "finished before the tree was seen"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "Traceback" not in err, err
+    assert list(private.iterdir()) == []
