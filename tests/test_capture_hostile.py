@@ -347,7 +347,15 @@ THROUGH_LINKS: dict[str, tuple[list[Member], str]] = {
     ),
     "3,000 directories deep": (
         [entry("d/" * 3000 + "f")],
-        "directories deep",
+        "3001 directories deep (limit 128)",
+    ),
+    "a link 3,000 directories deep": (
+        [link("sys/deep", "d/" * 3000 + "f")],
+        "points 3001 directories deep (limit 128)",
+    ),
+    "a name longer than the file system takes": (
+        [entry("sys/" + "n" * 300)],
+        "has a name over 255 bytes",
     ),
 }
 

@@ -221,7 +221,7 @@ class _Names:
                 f"member {name[:80]!r}... is {len(parts)} directories deep "
                 f"(limit {self.limits.depth})",
             )
-        if any(len(p.encode()) > NAME_MAX for p in parts):
+        if any(len(os.fsencode(p)) > NAME_MAX for p in parts):
             raise _refuse(self.archive, f"member {name!r} has a name over {NAME_MAX} bytes")
         if name in self.kinds:
             raise _refuse(self.archive, f"member {name!r} appears twice", member=name)
@@ -242,10 +242,17 @@ class _Names:
 
 
 def _check_link(archive: Path, name: str, target: str, limits: Limits) -> None:
-    if not stays_inside(name, target) or target.count("/") >= limits.depth:
+    if not stays_inside(name, target):
         raise _refuse(
             archive,
             f"symbolic link {name!r} -> {target!r} leaves the capture's root",
+            member=name,
+        )
+    depth = target.count("/") + 1
+    if depth > limits.depth:
+        raise _refuse(
+            archive,
+            f"symbolic link {name!r} points {depth} directories deep (limit {limits.depth})",
             member=name,
         )
 
