@@ -26,6 +26,7 @@ from tests.conftest import WORKBENCH
 from workbench.capture import SCHEMA
 from workbench.capture.collect import capture
 from workbench.capture.collectors import COLLECTORS, Source
+from workbench.capture.sigterm import TerminationGuard
 from workbench.capture.unpack import Limits, open_capture
 from workbench.core.errors import CaptureError
 from workbench.core.host import Host
@@ -559,3 +560,30 @@ def test_no_order_of_members_reaches_outside(
                 event("refused: " + re.sub(r"'[^']*'|^\S+:|\d+", "N", why))
         assert tree_state(sandbox, private) == before
         assert list(private.iterdir()) == []
+
+
+def test_a_signal_during_the_clean_up_waits_for_it() -> None:
+    """SIGTERM during the clean-up is held until it ends, then exits 143; a second is ignored;
+    the default action is back afterwards."""
+    ran = []
+    with pytest.raises(SystemExit) as caught, TerminationGuard() as guard, guard.deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)  # the handler runs between bytecodes: it has run by now
+        ran.append("clean-up finished")
+    assert caught.value.code == 128 + signal.SIGTERM
+    assert ran == ["clean-up finished"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_handler_set_by_the_application_is_kept() -> None:
+    """Where the application handles SIGTERM itself (the UI quits), the guard leaves it be."""
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: seen.append(signum))
+    try:
+        with TerminationGuard():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -8,10 +8,8 @@ import gzip
 import json
 import os
 import shutil
-import signal
 import tarfile
 import tempfile
-import threading
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from workbench.capture import SCHEMA
 from workbench.capture.archive import MANIFEST, sha256
 from workbench.capture.dirfd import DirWriter
 from workbench.capture.links import MAX_HOPS, stays_inside, too_long_chain
+from workbench.capture.sigterm import TerminationGuard
 from workbench.core.errors import CaptureError
 
 NAME_MAX = 255
@@ -69,7 +68,7 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             details={"archive": str(path)},
             remedy="Give the path of a .tar.gz made by `workbench capture`.",
         )
-    with _removed_when_terminated():
+    with TerminationGuard() as guard:  # SIGTERM removes the tree too, as Ctrl-C does
         tmp: Path | None = None
         try:
             tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-", dir=_temp_base()))
@@ -78,34 +77,9 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             _unpack(path, root, limits)
             yield root
         finally:
-            if tmp is not None:
-                shutil.rmtree(tmp, ignore_errors=True)
-
-
-@contextlib.contextmanager
-def _removed_when_terminated() -> Iterator[None]:
-    """While a capture is open, SIGTERM and SIGHUP raise SystemExit (exit 128+signal) instead
-    of killing the process outright, so the `finally` above removes the unpacked tree, as it
-    does for Ctrl-C. Only in the main thread, and only where nobody set a handler."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    ours = {}
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        if signal.getsignal(sig) is signal.SIG_DFL:
-            signal.signal(sig, _exit_on_signal)
-            ours[sig] = True
-    try:
-        yield
-    finally:
-        for sig in ours:
-            if signal.getsignal(sig) is _exit_on_signal:
-                signal.signal(sig, signal.SIG_DFL)
-
-
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    signal.signal(signum, signal.SIG_IGN)  # once: a second signal must not cut the clean-up
-    raise SystemExit(128 + signum)
+            with guard.deferred():
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _temp_base() -> str | None:
