@@ -97,84 +97,87 @@ def _temp_base() -> str | None:
 
 
 def _unpack(archive: Path, root: Path, limits: Limits) -> None:
+    try:
+        with DirWriter(root) as out:
+            _extract(archive, limits, out)
+    except CaptureError:
+        raise
+    except (
+        tarfile.TarError,
+        EOFError,
+        zlib.error,
+        gzip.BadGzipFile,
+        OSError,
+        ValueError,
+    ) as exc:
+        raise _refuse(archive, f"truncated or corrupt archive ({exc})") from exc
+
+
+def _extract(archive: Path, limits: Limits, out: DirWriter) -> None:
+    """Check each member as it streams by and write files at once (no link exists yet); links
+    only once everything is checked, then sparse sizes, then the manifest."""
     names = _Names(archive, limits)
     files: dict[str, str] = {}
     links: dict[str, str] = {}
     total = 0
     manifest_bytes: bytes | None = None
-    with DirWriter(root) as out:
-        try:
-            with tarfile.open(archive, mode="r:gz") as tar:
-                for count, member in enumerate(tar, 1):
-                    if count > limits.members:
-                        raise _refuse(archive, f"more than {limits.members} members")
-                    name = _check_name(archive, member.name)
-                    if member.isdir():
-                        names.add(name, "dir")
-                        out.mkdir(name)
-                    elif member.issym():
-                        names.add(name, "symbolic link")
-                        _check_link(archive, name, member.linkname, limits)
-                        links[name] = member.linkname
-                    elif member.islnk():
-                        raise _refuse(
-                            archive,
-                            f"member {name!r} is a hard link (captures hold none)",
-                            member=name,
-                        )
-                    elif member.isreg():
-                        names.add(name, "file")
-                        if member.size > limits.member_bytes:
-                            raise _refuse(
-                                archive,
-                                f"member {name!r} is {member.size} bytes "
-                                f"(limit {limits.member_bytes})",
-                                member=name,
-                            )
-                        total += member.size
-                        if total > limits.total_bytes:
-                            raise _refuse(
-                                archive, f"unpacks to more than {limits.total_bytes} bytes"
-                            )
-                        data = _read_member(tar, member)
-                        if name == MANIFEST:
-                            manifest_bytes = data
-                            continue
-                        out.write(name, data)  # no link exists yet, and none is followed
-                        files[name] = sha256(data)
-                    else:
-                        raise _refuse(
-                            archive,
-                            f"member {name!r} is a device, FIFO or other special file",
-                            member=name,
-                        )
-            manifest = _check_manifest(archive, manifest_bytes, files, links)
-            chain = too_long_chain(links)
-            if chain is not None:
+    with tarfile.open(archive, mode="r:gz") as tar:
+        for count, member in enumerate(tar, 1):
+            if count > limits.members:
+                raise _refuse(archive, f"more than {limits.members} members")
+            name = _check_name(archive, member.name)
+            if member.isdir():
+                names.add(name, "dir")
+                out.mkdir(name)
+            elif member.issym():
+                names.add(name, "symbolic link")
+                _check_link(archive, name, member.linkname, limits)
+                links[name] = member.linkname
+            elif member.islnk():
                 raise _refuse(
                     archive,
-                    f"symbolic link {chain!r} needs more than {MAX_HOPS} links to resolve "
-                    "(a chain of links)",
-                    member=chain,
+                    f"member {name!r} is a hard link (captures hold none)",
+                    member=name,
                 )
-            # Links last, each in a real directory reached without following any link, so
-            # nothing is ever created through one, whatever order the archive chose.
-            for name, target in sorted(links.items()):
-                out.symlink(name, target)
-            for name, size in manifest.get("sparse", {}).items():
-                out.truncate(name, int(size))
-            out.write(MANIFEST, manifest_bytes or b"")
-        except CaptureError:
-            raise
-        except (
-            tarfile.TarError,
-            EOFError,
-            zlib.error,
-            gzip.BadGzipFile,
-            OSError,
-            ValueError,
-        ) as exc:
-            raise _refuse(archive, f"truncated or corrupt archive ({exc})") from exc
+            elif member.isreg():
+                names.add(name, "file")
+                if member.size > limits.member_bytes:
+                    raise _refuse(
+                        archive,
+                        f"member {name!r} is {member.size} bytes (limit {limits.member_bytes})",
+                        member=name,
+                    )
+                total += member.size
+                if total > limits.total_bytes:
+                    raise _refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
+                data = _read_member(tar, member)
+                if name == MANIFEST:
+                    manifest_bytes = data
+                    continue
+                out.write(name, data)  # no link exists yet, and none is followed
+                files[name] = sha256(data)
+            else:
+                raise _refuse(
+                    archive,
+                    f"member {name!r} is a device, FIFO or other special file",
+                    member=name,
+                )
+    manifest = _check_manifest(archive, manifest_bytes, files, links)
+    chain = too_long_chain(links)
+    if chain is not None:
+        raise _refuse(
+            archive,
+            f"symbolic link {chain!r} needs more than {MAX_HOPS} links to resolve "
+            "(a chain of links)",
+            member=chain,
+        )
+    # Links last, each in a real directory reached without following any link, so
+    # nothing is ever created through one, whatever order the archive chose.
+    for name, target in sorted(links.items()):
+        out.symlink(name, target)
+    for name, size in manifest.get("sparse", {}).items():
+        out.truncate(name, int(size))
+    out.write(MANIFEST, manifest_bytes or b"")
 
 
 class _Names:
