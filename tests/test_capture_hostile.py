@@ -434,11 +434,19 @@ def big(good: Path, tmp_path: Path) -> Path:
     return crafted(good, tmp_path / "big.tar.gz", extra)
 
 
-@pytest.mark.parametrize("command", ["probe", "logs", "diff"])
+@pytest.mark.parametrize(
+    ("command", "when"),
+    [
+        ("probe", ("bulk",)),  # while unpacking
+        ("logs", ("bulk",)),
+        ("diff", ("bulk",)),
+        ("diff", ("bulk", "manifest.json")),  # the first unpacked (manifest last), probes run
+    ],
+)
 def test_sigterm_removes_the_unpacked_capture(
-    command: str, big: Path, good: Path, tmp_path: Path
+    command: str, when: tuple[str, ...], big: Path, good: Path, tmp_path: Path
 ) -> None:
-    """SIGTERM while a capture is unpacked (or read) removes the tree, exits non-zero, and
+    """SIGTERM while a capture is unpacked or read removes the tree, exits non-zero, and
     prints no traceback, as Ctrl-C does."""
     private = tmp_path / "private"
     private.mkdir()
@@ -455,7 +463,10 @@ def test_sigterm_removes_the_unpacked_capture(
         env={**os.environ, "TMPDIR": str(private)},
     )
     deadline = time.monotonic() + 30
-    while not list(private.glob("workbench-capture-*/root/bulk")):
+    while not any(
+        all((root / name).exists() for name in when)
+        for root in private.glob("workbench-capture-*/root")
+    ):
         assert proc.poll() is None, "finished before the tree was seen"
         assert time.monotonic() < deadline
         time.sleep(0.002)
