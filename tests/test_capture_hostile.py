@@ -26,6 +26,7 @@ from tests.conftest import WORKBENCH
 from workbench.capture import SCHEMA
 from workbench.capture.collect import capture
 from workbench.capture.collectors import COLLECTORS, Source
+from workbench.capture.links import too_long_chain
 from workbench.capture.sigterm import TerminationGuard
 from workbench.capture.unpack import Limits, open_capture
 from workbench.core.errors import CaptureError
@@ -598,3 +599,27 @@ def test_a_handler_set_by_the_application_is_kept() -> None:
         assert seen == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+def chained(count: int, prefix: str = "c") -> dict[str, str]:
+    """`count` links, each to the next, the last to a plain name."""
+    links = {f"{prefix}/l{i}": f"l{i + 1}" for i in range(count - 1)}
+    return {**links, f"{prefix}/l{count - 1}": "end"}
+
+
+@pytest.mark.parametrize(
+    ("links", "refused"),
+    [
+        ({}, None),
+        (chained(40), None),
+        (chained(41), "c/l0"),
+        ({"a": "b", "b": "a", "c": "a/x"}, None),  # a loop resolves to nothing, as in Linux
+        ({"a": "a/x"}, "a"),  # a link through itself grows without end
+        ({"d/l": "../e/l", "e/l": "../d/m", "d/m": "x"}, None),
+        ({**chained(40, "p"), "p/l39": "../q/l0", **chained(2, "q")}, "p/l0"),
+        ({f"{k}/x": f"../{k + 1}/x" for k in range(45)}, "0/x"),  # through directories
+    ],
+)
+def test_link_chains_over_40_are_found(links: dict[str, str], refused: str | None) -> None:
+    """The first link needing more than 40 links to resolve, by name; loops are no chain."""
+    assert too_long_chain(links) == refused

@@ -38,16 +38,20 @@ def _hops(
     start: str, links: dict[str, str], done: dict[str, tuple[list[str], int] | None]
 ) -> int | None:
     """Resolve the link `start` iteratively; its hop count (0 for a loop), None when over
-    MAX_HOPS."""
+    MAX_HOPS. Every link resolved on the way is remembered too (a marker after its target's
+    names says where its resolution ends)."""
     if start in done:
         known = done[start]
         return 0 if known is None else known[1]
     path = start.split("/")[:-1]
-    todo = list(reversed(links[start].split("/")))
+    todo: list[str | tuple[str, int]] = [(start, 0), *reversed(links[start].split("/"))]
     hops = 1
     seen: set[tuple[str, tuple[str, ...]]] = set()
     while todo:
         part = todo.pop()
+        if isinstance(part, tuple):  # the end of a link's target: that link resolves here
+            done[part[0]] = (list(path), hops - part[1])
+            continue
         if part == "..":
             if path:
                 path.pop()
@@ -64,15 +68,15 @@ def _hops(
                 return 0
             path, hops = list(resolved[0]), hops + resolved[1]
         else:
-            state = (here, tuple(todo))
-            if state in seen:  # the same link with the same path left: a loop
+            state = (here, tuple(p for p in todo if isinstance(p, str)))
+            if state in seen:  # the same link with the same names left: a loop
                 done[start] = None
                 return 0
             seen.add(state)
             path = here.split("/")[:-1]
+            todo.append((here, hops))
             todo.extend(reversed(target.split("/")))
             hops += 1
         if hops > MAX_HOPS:
             return None
-    done[start] = (path, hops)
     return hops
