@@ -4,7 +4,6 @@ written outside the private temp dir, and that temp dir removed."""
 from __future__ import annotations
 
 import gzip
-import io
 import json
 import os
 import subprocess
@@ -14,75 +13,31 @@ from pathlib import Path
 
 import pytest
 
+from tests.capture_files import (
+    Member,
+    crafted,
+    entry,
+    good_capture,
+    link,
+    members,
+    retarget,
+    run_cli,
+    tree_state,
+    with_manifest,
+    write,
+)
 from tests.conftest import WORKBENCH
-from workbench.capture.collect import capture
-from workbench.capture.collectors import COLLECTORS, Source
+from workbench.capture.links import too_long_chain
 from workbench.capture.unpack import Limits, open_capture
 from workbench.core.errors import CaptureError
-from workbench.core.host import Host
-
-Member = tuple[tarfile.TarInfo, bytes | None]
 
 
 @pytest.fixture
 def good(make_root: Callable[..., Path], tmp_path: Path) -> Path:
     """A real capture of a recorded machine (no log: small and quick)."""
-    collectors = {k: v for k, v in COLLECTORS.items() if k != "log"}
-    source = Source(Host(make_root("asrock-z170-gtx960")))
-    return capture(source, tmp_path / "good.tar.gz", collectors=collectors).path
+    return good_capture(make_root, tmp_path)
 
 
-def members(archive: Path) -> list[Member]:
-    out = []
-    with tarfile.open(archive) as tar:
-        for info in tar.getmembers():
-            fh = tar.extractfile(info) if info.isreg() else None
-            out.append((info, fh.read() if fh else None))
-    return out
-
-
-def write(path: Path, items: list[Member]) -> Path:
-    buf = io.BytesIO()
-    with tarfile.open(fileobj=buf, mode="w", format=tarfile.PAX_FORMAT) as tar:
-        for info, data in items:
-            tar.addfile(info, io.BytesIO(data) if data is not None else None)
-    path.write_bytes(gzip.compress(buf.getvalue()))
-    return path
-
-
-def entry(name: str, data: bytes = b"x", kind: bytes = tarfile.REGTYPE, link: str = "") -> Member:
-    info = tarfile.TarInfo(name)
-    info.type = kind
-    info.linkname = link
-    if kind == tarfile.REGTYPE:
-        info.size = len(data)
-        return info, data
-    return info, None
-
-
-def with_manifest(items: list[Member], change: Callable[[dict], None]) -> list[Member]:
-    out = []
-    for info, data in items:
-        if info.name == "manifest.json":
-            manifest = json.loads(data or b"{}")
-            change(manifest)
-            data = json.dumps(manifest).encode()
-            info.size = len(data)
-        out.append((info, data))
-    return out
-
-
-def retarget(items: list[Member], name: str, data: bytes) -> list[Member]:
-    out = []
-    for info, old in items:
-        if info.name == name:
-            info.size = len(data)
-            old = data
-        out.append((info, old))
-    return out
-
-
-# name -> (how to make the hostile file from a good capture, what the refusal says)
 CASES: dict[str, tuple[Callable[[Path, Path], Path], str]] = {
     "absolute path": (
         lambda g, out: write(out, [*members(g), entry("/tmp/wb-evil-abs")]),
@@ -245,3 +200,138 @@ def test_a_good_capture_opens_and_its_temp_dir_goes(good: Path) -> None:
         assert (root / "sys/bus/pci/devices").is_dir()
         seen = root
     assert not seen.exists() and not seen.parent.exists()
+
+
+# --- Members that land through other links (issue 11) --------------------------------------
+
+
+# The capture root is PRIVATE/workbench-capture-XXX/root: `../../..` from it is tmp_path.
+# name -> (members placed before the good capture's, what the refusal says)
+THROUGH_LINKS: dict[str, tuple[list[Member], str]] = {
+    "manifest written through a link made through a later link": (
+        [link("a/b/x/manifest.json", "../../../victim"), link("a/b/x", "../..")],
+        "inside the symbolic link 'a/b/x'",
+    ),
+    "link planted and directory made outside through links": (
+        [
+            link("a/b/x/c/d/e/y/made/planted", "victim"),
+            link("a/b/x/c/d/e/y", "../../../../../.."),
+            link("a/b/x", "../.."),
+        ],
+        "inside the symbolic link",
+    ),
+    "file written before a link on its parent": (
+        [entry("sys/zz/f"), link("sys/zz", "../proc")],
+        "inside the symbolic link 'sys/zz'",
+    ),
+    "a member inside manifest.json": (
+        [entry("manifest.json/x")],
+        "inside the file 'manifest.json'",
+    ),
+    "a link named manifest.json": (
+        [link("manifest.json", "proc/cmdline")],
+        "appears twice",
+    ),
+    "a directory named like a file": (
+        [entry("proc/cmdline/x")],
+        "inside the file 'proc/cmdline'",
+    ),
+    "3,000 directories deep": (
+        [entry("d/" * 3000 + "f")],
+        "3001 directories deep (limit 128)",
+    ),
+    "a link 3,000 directories deep": (
+        [link("sys/deep", "d/" * 3000 + "f")],
+        "points 3001 directories deep (limit 128)",
+    ),
+    "a name longer than the file system takes": (
+        [entry("sys/" + "n" * 300)],
+        "has a name over 255 bytes",
+    ),
+}
+
+
+def assert_refused(hostile: Path, says: str, tmp_path: Path) -> None:
+    """Every command that opens a capture refuses `hostile`: exit 2, `says` in one line on
+    stderr, no traceback, the private temp dir gone, nothing else under tmp_path changed."""
+    victim = tmp_path / "victim"
+    victim.write_text("precious\n")
+    private = tmp_path / "private"
+    private.mkdir()
+    good = tmp_path / "good.tar.gz"
+    before = tree_state(tmp_path, private)
+    for args in (("probe", "--capture"), ("logs", "--capture"), ("open",), ("diff", str(good))):
+        out = run_cli((*args, str(hostile)), private)
+        assert out.returncode == 2, (args, out.stdout, out.stderr)
+        assert says in out.stderr, out.stderr
+        assert "Traceback" not in out.stderr
+        assert out.stderr.count("\n") == 1, out.stderr
+        assert list(private.iterdir()) == []
+        assert tree_state(tmp_path, private) == before
+    assert victim.read_text() == "precious\n"
+
+
+@pytest.mark.parametrize("case", sorted(THROUGH_LINKS))
+def test_nothing_lands_through_a_link(case: str, good: Path, tmp_path: Path) -> None:
+    """Members ordered so that one lands through a link made for another are refused, exit 2,
+    one line, and nothing outside the private temp dir is written, made or planted."""
+    extra, says = THROUGH_LINKS[case]
+    assert_refused(crafted(good, tmp_path / "hostile.tar.gz", extra), says, tmp_path)
+
+
+def chain(length: int) -> list[Member]:
+    """A PCI device link at the head of `length` chained links, ending at a real directory."""
+    items = [link("sys/bus/pci/devices/0000:00:1f.7", "../../../../c/l0")]
+    items += [link(f"c/l{i}", f"l{i + 1}") for i in range(length)]
+    return [*items, link(f"c/l{length}", "../sys/devices")]
+
+
+def test_a_long_chain_of_links_is_refused(good: Path, tmp_path: Path) -> None:
+    """5,000 chained links (nothing behind more than 40 is readable) are refused up front."""
+    hostile = crafted(good, tmp_path / "hostile.tar.gz", chain(5000))
+    assert_refused(hostile, "needs more than 40 links to resolve", tmp_path)
+
+
+def test_short_chains_and_loops_of_links_still_open(good: Path, tmp_path: Path) -> None:
+    """A chain of 40 links (the kernel's limit) resolves, one of 41 is refused, and a loop
+    (unreadable, as on the machine it came from) does not stop the capture from opening."""
+    loop = [link("c/loop/a", "b"), link("c/loop/b", "a")]
+    with open_capture(crafted(good, tmp_path / "ok.tar.gz", [*chain(38), *loop])) as root:
+        assert (root / "sys/bus/pci/devices/0000:00:1f.7").is_dir()
+        assert (root / "c/loop/a").is_symlink()
+    too_long = crafted(good, tmp_path / "long.tar.gz", chain(39))
+    says = r"0000:00:1f\.7' needs more than 40 links"
+    with pytest.raises(CaptureError, match=says), open_capture(too_long):
+        pass
+
+
+def test_a_deeply_nested_manifest_is_refused(good: Path, tmp_path: Path) -> None:
+    """A manifest.json nested 100,000 deep is refused, not a RecursionError."""
+    doc = json.loads(dict((i.name, d) for i, d in members(good))["manifest.json"] or b"")
+    deep = json.dumps(doc)[:-1] + ', "x": ' + "[" * 100_000 + "]" * 100_000 + "}"
+    hostile = crafted(good, tmp_path / "hostile.tar.gz", [], manifest=deep.encode())
+    assert_refused(hostile, "manifest.json is nested too deeply", tmp_path)
+
+
+def chained(count: int, prefix: str = "c") -> dict[str, str]:
+    """`count` links, each to the next, the last to a plain name."""
+    links = {f"{prefix}/l{i}": f"l{i + 1}" for i in range(count - 1)}
+    return {**links, f"{prefix}/l{count - 1}": "end"}
+
+
+@pytest.mark.parametrize(
+    ("links", "refused"),
+    [
+        ({}, None),
+        (chained(40), None),
+        (chained(41), "c/l0"),
+        ({"a": "b", "b": "a", "c": "a/x"}, None),  # a loop resolves to nothing, as in Linux
+        ({"a": "a/x"}, "a"),  # a link through itself grows without end
+        ({"d/l": "../e/l", "e/l": "../d/m", "d/m": "x"}, None),
+        ({**chained(40, "p"), "p/l39": "../q/l0", **chained(2, "q")}, "p/l0"),
+        ({f"{k}/x": f"../{k + 1}/x" for k in range(45)}, "0/x"),  # through directories
+    ],
+)
+def test_link_chains_over_40_are_found(links: dict[str, str], refused: str | None) -> None:
+    """The first link needing more than 40 links to resolve, by name; loops are no chain."""
+    assert too_long_chain(links) == refused

@@ -7,7 +7,6 @@ import contextlib
 import gzip
 import json
 import os
-import posixpath
 import shutil
 import tarfile
 import tempfile
@@ -19,8 +18,12 @@ from typing import Any
 
 from workbench.capture import SCHEMA
 from workbench.capture.archive import MANIFEST, sha256
+from workbench.capture.dirfd import DirWriter
+from workbench.capture.links import MAX_HOPS, stays_inside, too_long_chain
+from workbench.capture.sigterm import TerminationGuard
 from workbench.core.errors import CaptureError
 
+NAME_MAX = 255
 SHM = "/dev/shm"  # noqa: S108 - only ever holds our private mkdtemp (mode 0700)
 
 
@@ -29,6 +32,7 @@ class Limits:
     member_bytes: int = 64 * 1024 * 1024
     total_bytes: int = 1024 * 1024 * 1024
     members: int = 200_000
+    depth: int = 128  # path components; /sys paths are under 30 deep
 
 
 def _refuse(archive: Path, why: str, **details: Any) -> CaptureError:
@@ -64,14 +68,18 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             details={"archive": str(path)},
             remedy="Give the path of a .tar.gz made by `workbench capture`.",
         )
-    tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-", dir=_temp_base()))
-    try:
-        root = tmp / "root"
-        root.mkdir()
-        _unpack(path, root, limits)
-        yield root
-    finally:
-        shutil.rmtree(tmp, ignore_errors=True)
+    with TerminationGuard() as guard:  # SIGTERM removes the tree too, as Ctrl-C does
+        tmp: Path | None = None
+        try:
+            tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-", dir=_temp_base()))
+            root = tmp / "root"
+            root.mkdir()
+            _unpack(path, root, limits)
+            yield root
+        finally:
+            with guard.deferred():
+                if tmp is not None:
+                    shutil.rmtree(tmp, ignore_errors=True)
 
 
 def _temp_base() -> str | None:
@@ -89,105 +97,141 @@ def _temp_base() -> str | None:
 
 
 def _unpack(archive: Path, root: Path, limits: Limits) -> None:
-    files: dict[str, str] = {}
-    links: dict[str, str] = {}
-    dirs: set[str] = set()
-    total = 0
-    manifest_bytes: bytes | None = None
-    made = _Dirs(root)
     try:
-        with tarfile.open(archive, mode="r:gz") as tar:
-            for count, member in enumerate(tar, 1):
-                if count > limits.members:
-                    raise _refuse(archive, f"more than {limits.members} members")
-                name = _check_name(archive, member.name)
-                if (
-                    name in files
-                    or name in links
-                    or name in dirs
-                    or (name == MANIFEST and manifest_bytes)
-                ):
-                    raise _refuse(archive, f"member {name!r} appears twice", member=name)
-                for prefix in _prefixes(name):
-                    if prefix in links:
-                        raise _refuse(
-                            archive, f"member {name!r} is inside the symbolic link {prefix!r}"
-                        )
-                    if prefix in files:
-                        raise _refuse(archive, f"member {name!r} is inside the file {prefix!r}")
-                if member.isdir():
-                    dirs.add(name)
-                    made.ensure(name)
-                elif member.issym():
-                    if not _link_stays_inside(name, member.linkname):
-                        raise _refuse(
-                            archive,
-                            f"symbolic link {name!r} -> {member.linkname!r} leaves the capture's "
-                            "root",
-                            member=name,
-                        )
-                    links[name] = member.linkname
-                elif member.islnk():
-                    raise _refuse(
-                        archive, f"member {name!r} is a hard link (captures hold none)", member=name
-                    )
-                elif member.isreg():
-                    if member.size > limits.member_bytes:
-                        raise _refuse(
-                            archive,
-                            f"member {name!r} is {member.size} bytes (limit {limits.member_bytes})",
-                            member=name,
-                        )
-                    total += member.size
-                    if total > limits.total_bytes:
-                        raise _refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
-                    data = _read_member(tar, member)
-                    if name == MANIFEST:
-                        manifest_bytes = data
-                        continue
-                    target_path = root / name
-                    made.ensure(posixpath.dirname(name))
-                    fd = os.open(
-                        target_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o644
-                    )
-                    with os.fdopen(fd, "wb") as fh:
-                        fh.write(data)
-                    files[name] = sha256(data)
-                else:
-                    raise _refuse(
-                        archive,
-                        f"member {name!r} is a device, FIFO or other special file",
-                        member=name,
-                    )
+        with DirWriter(root) as out:
+            _extract(archive, limits, out)
     except CaptureError:
         raise
-    except (tarfile.TarError, EOFError, zlib.error, gzip.BadGzipFile, OSError, ValueError) as exc:
+    except (
+        tarfile.TarError,
+        EOFError,
+        zlib.error,
+        gzip.BadGzipFile,
+        OSError,
+        ValueError,
+    ) as exc:
         raise _refuse(archive, f"truncated or corrupt archive ({exc})") from exc
+
+
+def _extract(archive: Path, limits: Limits, out: DirWriter) -> None:
+    """Check each member as it streams by and write files at once (no link exists yet); links
+    only once everything is checked, then sparse sizes, then the manifest."""
+    names = _Names(archive, limits)
+    files: dict[str, str] = {}
+    links: dict[str, str] = {}
+    total = 0
+    manifest_bytes: bytes | None = None
+    with tarfile.open(archive, mode="r:gz") as tar:
+        for count, member in enumerate(tar, 1):
+            if count > limits.members:
+                raise _refuse(archive, f"more than {limits.members} members")
+            name = _check_name(archive, member.name)
+            if member.isdir():
+                names.add(name, "dir")
+                out.mkdir(name)
+            elif member.issym():
+                names.add(name, "symbolic link")
+                _check_link(archive, name, member.linkname, limits)
+                links[name] = member.linkname
+            elif member.islnk():
+                raise _refuse(
+                    archive,
+                    f"member {name!r} is a hard link (captures hold none)",
+                    member=name,
+                )
+            elif member.isreg():
+                names.add(name, "file")
+                if member.size > limits.member_bytes:
+                    raise _refuse(
+                        archive,
+                        f"member {name!r} is {member.size} bytes (limit {limits.member_bytes})",
+                        member=name,
+                    )
+                total += member.size
+                if total > limits.total_bytes:
+                    raise _refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
+                data = _read_member(tar, member)
+                if name == MANIFEST:
+                    manifest_bytes = data
+                    continue
+                out.write(name, data)  # no link exists yet, and none is followed
+                files[name] = sha256(data)
+            else:
+                raise _refuse(
+                    archive,
+                    f"member {name!r} is a device, FIFO or other special file",
+                    member=name,
+                )
     manifest = _check_manifest(archive, manifest_bytes, files, links)
-    for name, target in sorted(links.items()):  # links last: nothing is ever written through one
-        link = root / name
-        made.ensure(posixpath.dirname(name))
-        os.symlink(target, link)
+    chain = too_long_chain(links)
+    if chain is not None:
+        raise _refuse(
+            archive,
+            f"symbolic link {chain!r} needs more than {MAX_HOPS} links to resolve "
+            "(a chain of links)",
+            member=chain,
+        )
+    # Links last, each in a real directory reached without following any link, so
+    # nothing is ever created through one, whatever order the archive chose.
+    for name, target in sorted(links.items()):
+        out.symlink(name, target)
     for name, size in manifest.get("sparse", {}).items():
-        with open(root / name, "r+b") as fh:
-            fh.truncate(int(size))
-    (root / MANIFEST).write_bytes(manifest_bytes or b"")
+        out.truncate(name, int(size))
+    out.write(MANIFEST, manifest_bytes or b"")
 
 
-class _Dirs:
-    """Directories made under the root so far (each made once, parents first)."""
+class _Names:
+    """Every member name seen, with its kind, and every directory implied by one: a member
+    inside a file or a link is refused whichever of the two comes first in the archive."""
 
-    def __init__(self, root: Path) -> None:
-        self.root = str(root)
-        self.made = {""}
+    def __init__(self, archive: Path, limits: Limits) -> None:
+        self.archive = archive
+        self.limits = limits
+        self.kinds: dict[str, str] = {}
+        self.under: dict[str, str] = {}  # implied directory -> the first member inside it
 
-    def ensure(self, rel: str) -> None:
-        if rel in self.made:
-            return
-        self.ensure(posixpath.dirname(rel))
-        with contextlib.suppress(FileExistsError):
-            os.mkdir(f"{self.root}/{rel}", 0o755)
-        self.made.add(rel)
+    def add(self, name: str, kind: str) -> None:
+        parts = name.split("/")
+        if len(parts) > self.limits.depth:
+            raise _refuse(
+                self.archive,
+                f"member {name[:80]!r}... is {len(parts)} directories deep "
+                f"(limit {self.limits.depth})",
+            )
+        if any(len(os.fsencode(p)) > NAME_MAX for p in parts):
+            raise _refuse(self.archive, f"member {name!r} has a name over {NAME_MAX} bytes")
+        if name in self.kinds:
+            raise _refuse(self.archive, f"member {name!r} appears twice", member=name)
+        for i in range(1, len(parts)):
+            prefix = "/".join(parts[:i])
+            outer = self.kinds.get(prefix)
+            if outer not in (None, "dir"):
+                raise self._inside(name, prefix, outer or "")
+            self.under.setdefault(prefix, name)
+        if kind != "dir" and name in self.under:
+            raise self._inside(self.under[name], name, kind)
+        self.kinds[name] = kind
+
+    def _inside(self, inner: str, outer: str, kind: str) -> CaptureError:
+        return _refuse(
+            self.archive, f"member {inner!r} is inside the {kind} {outer!r}", member=inner
+        )
+
+
+def _check_link(archive: Path, name: str, target: str, limits: Limits) -> None:
+    if not stays_inside(name, target):
+        raise _refuse(
+            archive,
+            f"symbolic link {name!r} -> {target!r} leaves the capture's root",
+            member=name,
+        )
+    depth = target.count("/") + 1
+    if depth > limits.depth:
+        raise _refuse(
+            archive,
+            f"symbolic link {name!r} points {depth} directories deep (limit {limits.depth})",
+            member=name,
+        )
 
 
 def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
@@ -200,28 +244,6 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
     return data
 
 
-def _link_stays_inside(name: str, target: str) -> bool:
-    """Relative, some `..` first (no more than the link is deep), then names only. The link's
-    own directories are real (no member may sit inside a link), so by induction every chain of
-    such links ends inside the root, whatever the other links are."""
-    if not target or target.startswith("/") or "\\" in target or "\0" in target:
-        return False
-    parts = target.split("/")
-    up = 0
-    while up < len(parts) and parts[up] == "..":
-        up += 1
-    rest = parts[up:]
-    if any(p in ("", ".", "..") for p in rest):
-        return False
-    return up <= name.count("/")
-
-
-def _prefixes(name: str) -> Iterator[str]:
-    parts = name.split("/")
-    for i in range(1, len(parts)):
-        yield "/".join(parts[:i])
-
-
 def _check_manifest(
     archive: Path, data: bytes | None, files: dict[str, str], links: dict[str, str]
 ) -> dict[str, Any]:
@@ -231,6 +253,8 @@ def _check_manifest(
         manifest = json.loads(data)
     except ValueError as exc:
         raise _refuse(archive, f"manifest.json is not valid JSON ({exc})") from exc
+    except RecursionError as exc:
+        raise _refuse(archive, "manifest.json is nested too deeply") from exc
     if not isinstance(manifest, dict) or manifest.get("schema") != SCHEMA:
         raise _refuse(archive, f"manifest.json is not a {SCHEMA} manifest")
     listed = manifest.get("files")

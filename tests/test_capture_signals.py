@@ -1,0 +1,100 @@
+"""SIGTERM while a capture is open: the unpacked tree is removed, as for Ctrl-C."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.capture_files import crafted, entry, good_capture
+from tests.conftest import WORKBENCH
+from workbench.capture.sigterm import TerminationGuard
+
+
+@pytest.fixture
+def good(make_root: Callable[..., Path], tmp_path: Path) -> Path:
+    """A real capture of a recorded machine (no log: small and quick)."""
+    return good_capture(make_root, tmp_path)
+
+
+@pytest.fixture
+def big(good: Path, tmp_path: Path) -> Path:
+    """The good capture with 5,000 more small files first (and a log): a while to open."""
+    extra = [entry(f"bulk/{i // 1000}/{i}", b"%d\n" % i) for i in range(5_000)]
+    extra.append(entry("logs/workbench.log", b'{"event": "x", "level": "info"}\n' * 1000))
+    return crafted(good, tmp_path / "big.tar.gz", extra)
+
+
+@pytest.mark.parametrize(
+    ("command", "when"),
+    [
+        ("probe", ("bulk",)),  # while unpacking
+        ("logs", ("bulk",)),
+        ("diff", ("bulk",)),
+        ("diff", ("bulk", "manifest.json")),  # the first unpacked (manifest last), probes run
+    ],
+)
+def test_sigterm_removes_the_unpacked_capture(
+    command: str, when: tuple[str, ...], big: Path, good: Path, tmp_path: Path
+) -> None:
+    """SIGTERM while a capture is unpacked or read removes the tree, exits non-zero, and
+    prints no traceback, as Ctrl-C does."""
+    private = tmp_path / "private"
+    private.mkdir()
+    args = {
+        "probe": ("probe", "--capture", str(big)),
+        "logs": ("logs", "--capture", str(big)),
+        "diff": ("diff", str(big), str(good)),
+    }[command]
+    proc = subprocess.Popen(
+        [str(WORKBENCH), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(private)},
+    )
+    deadline = time.monotonic() + 30
+    while not any(
+        all((root / name).exists() for name in when)
+        for root in private.glob("workbench-capture-*/root")
+    ):
+        assert proc.poll() is None, "finished before the tree was seen"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "Traceback" not in err, err
+    assert list(private.iterdir()) == []
+
+
+def test_a_signal_during_the_clean_up_waits_for_it() -> None:
+    """SIGTERM during the clean-up is held until it ends, then exits 143; a second is ignored;
+    the default action is back afterwards."""
+    ran = []
+    with pytest.raises(SystemExit) as caught, TerminationGuard() as guard, guard.deferred():
+        os.kill(os.getpid(), signal.SIGTERM)
+        os.kill(os.getpid(), signal.SIGTERM)
+        time.sleep(0.01)  # the handler runs between bytecodes: it has run by now
+        ran.append("clean-up finished")
+    assert caught.value.code == 128 + signal.SIGTERM
+    assert ran == ["clean-up finished"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_handler_set_by_the_application_is_kept() -> None:
+    """Where the application handles SIGTERM itself (the UI quits), the guard leaves it be."""
+    seen: list[int] = []
+    previous = signal.signal(signal.SIGTERM, lambda signum, _frame: seen.append(signum))
+    try:
+        with TerminationGuard():
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(0.01)
+        assert seen == [signal.SIGTERM]
+    finally:
+        signal.signal(signal.SIGTERM, previous)
