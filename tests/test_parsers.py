@@ -146,6 +146,12 @@ def test_cpuinfo_never_raises(text: str) -> None:
     assert info.processors >= 0
 
 
+@pytest.mark.parametrize("value", ["²", "١٦", "1" * 400], ids=["superscript", "arabic", "400"])
+def test_meminfo_ignores_non_ascii_and_huge_numbers(value: str) -> None:
+    """A MemTotal of `²`, Arabic-Indic digits or 400 digits is skipped, never a crash."""
+    assert parse_meminfo(f"MemTotal: {value} kB\nHugePages_Total: 4\n") == {"HugePages_Total": 4}
+
+
 def test_meminfo() -> None:
     """kB values become bytes; counts stay counts; junk lines are skipped."""
     text = "MemTotal:       16384 kB\nHugePages_Total:      4\ngarbage\nBad: x kB\n"
@@ -161,6 +167,10 @@ def test_meminfo() -> None:
         ("1920", None),
         ("axb", None),
         ("99999x1", None),
+        ("²x²", None),  # str.isdigit() takes these; int() does not
+        ("١٩٢٠x١٠٨٠", None),  # Arabic-Indic digits: int() would take them
+        ("1920 x 1080", None),
+        ("1" * 400 + "x1", None),
     ],
 )
 def test_parse_resolution(text: str, expected: tuple[int, int] | None) -> None:
