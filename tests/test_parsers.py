@@ -216,3 +216,20 @@ def test_pci_ids_garbage_never_raises(data: bytes, vendor: str, device: str) -> 
     vname, dname = PciIds(data).lookup(vendor, device)
     assert vname is None or isinstance(vname, str)
     assert dname is None or isinstance(dname, str)
+
+
+@pytest.mark.parametrize(
+    ("size", "unit", "expected"),
+    [("32", "M", 32), ("32768", "KiB", 32), ("9" * 400, "K", None), ("²", "M", None)],
+    ids=["mib", "kib", "400-digit", "superscript"],
+)
+def test_domain_shmem_size(size: str, unit: str, expected: int | None) -> None:
+    """A domain's <shmem> size: ASCII digits within bounds become MiB; `²` or 400 digits are an
+    unknown size, never an OverflowError or an "invalid XML" verdict."""
+    from workbench.virt.domains import parse_domain_xml
+
+    xml = (
+        "<domain type='kvm'><name>vm</name><devices><shmem name='looking-glass'>"
+        f"<size unit='{unit}'>{size}</size></shmem></devices></domain>"
+    )
+    assert [s.size_mib for s in parse_domain_xml(xml).shmem] == [expected]
