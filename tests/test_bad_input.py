@@ -387,3 +387,33 @@ def test_deeply_nested_manifest_in_the_cli(
     assert proc.returncode == 0, proc.stderr
     assert "Traceback" not in proc.stderr
     assert "problem: manifest.json is nested too deeply" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "facts",
+    [
+        "[" * 100_000 + "]" * 100_000,
+        '{"devices": [], "shm": {"looking-glass": "' + "9" * 400 + '"}}',
+    ],
+    ids=["nested", "huge-shm"],
+)
+def test_machine_builder_refuses_bad_facts(tmp_path: Path, facts: str) -> None:
+    """`python -m workbench.machines` on facts nested 100,000 deep or with a 400-digit size:
+    exit 2 with one line on stderr, no traceback."""
+    path = tmp_path / "facts.json"
+    path.write_text(facts)
+    proc = subprocess.run(
+        [
+            str(Path(WORKBENCH).parent / "python"),
+            "-m",
+            "workbench.machines",
+            str(path),
+            str(tmp_path / "out"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr
+    assert len(proc.stderr.strip().splitlines()) == 1
