@@ -117,79 +117,60 @@ class Host:
         return self._rootstr + "/" + "/".join(parts) if parts else self._rootstr
 
     def _resolve(self, parts: tuple[str, ...]) -> tuple[str, ...]:
-        """Resolve `parts` below the root as if the root were `/` (a chroot, in user space).
+        """Resolve `parts` below the root as if the root were `/` (a chroot, in user space)."""
+        return self._resolve_from(parts, 0)[0]
 
-        A loop, not recursion: a hostile root (a link whose target has thousands of components,
-        chains of links) gets a HostReadError, never a RecursionError. Prefixes whose every
-        component exists are cached; a missing one may appear later.
+    def _resolve_from(self, parts: tuple[str, ...], hops: int) -> tuple[tuple[str, ...], bool]:
+        """(resolved parts, whether every component exists), `hops` links already followed.
+
+        Components are walked in a loop; only a link recurses, at most _MAX_LINK_HOPS deep, so a
+        hostile root (a target of thousands of components, a chain of 5,000 links) gets a
+        HostReadError, never a RecursionError. Prefixes whose components all exist are cached;
+        a missing one may appear later.
         """
         if not parts:
-            return ()
+            return (), True
         cached = self._resolved.get(parts)
         if cached is not None:
-            return cached
+            return cached, True
         if len(parts) > _MAX_COMPONENTS:
-            raise self._too_deep(parts, "path")
+            raise self._too_deep(parts)
         known = len(parts) - 1
         while known and parts[:known] not in self._resolved:
             known -= 1
         resolved = self._resolved[parts[:known]] if known else ()
         complete = True
         for i in range(known, len(parts)):
-            resolved, exists = self._walk(resolved, parts[i], parts[: i + 1])
-            complete = complete and exists
+            name = parts[i]
+            if name == "..":
+                resolved = resolved[:-1]
+            else:
+                candidate = self._join((*resolved, name))
+                try:
+                    is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+                    target = os.readlink(candidate) if is_link else ""
+                except OSError:
+                    is_link, complete = False, False  # does not exist (yet): reading it says so
+                if not is_link:
+                    resolved = (*resolved, name)
+                else:
+                    if hops >= _MAX_LINK_HOPS:
+                        raise HostReadError(
+                            f"too many levels of symbolic links at {'/'.join(parts[: i + 1])}",
+                            details={"path": "/".join(parts[: i + 1]), "reason": "loop"},
+                        )
+                    base = () if target.startswith("/") else resolved
+                    resolved, exists = self._resolve_from((*base, *_parts(target)), hops + 1)
+                    complete = complete and exists
             if complete:
                 self._resolved[parts[: i + 1]] = resolved
-        return resolved
-
-    def _walk(
-        self, base: tuple[str, ...], name: str, shown: tuple[str, ...]
-    ) -> tuple[tuple[str, ...], bool]:
-        """`base` (resolved) plus `name`, following links; (result, whether every part exists)."""
-        resolved = list(base)
-        pending = [name]  # names still to walk, the next one last
-        hops = 0
-        exists = True
-        while pending:
-            part = pending.pop()
-            if part == "..":
-                if resolved:
-                    resolved.pop()
-                continue
-            candidate = self._join((*resolved, part))
-            try:
-                st = os.lstat(candidate)
-            except OSError:
-                exists = False  # does not exist (yet): reading it reports that
-                resolved.append(part)
-                continue
-            if not stat.S_ISLNK(st.st_mode):
-                resolved.append(part)
-                continue
-            hops += 1
-            if hops > _MAX_LINK_HOPS:
-                raise HostReadError(
-                    f"too many levels of symbolic links at {'/'.join(shown)}",
-                    details={"path": "/".join(shown), "reason": "loop"},
-                )
-            try:
-                target = os.readlink(candidate)
-            except OSError:
-                exists = False
-                resolved.append(part)
-                continue
-            if target.startswith("/"):
-                resolved = []
-            pending.extend(reversed(_parts(target)))
-            if len(pending) + len(resolved) > _MAX_COMPONENTS:
-                raise self._too_deep(shown, "link target")
-        return tuple(resolved), exists
+        return resolved, complete
 
     @staticmethod
-    def _too_deep(parts: tuple[str, ...], what: str) -> HostReadError:
+    def _too_deep(parts: tuple[str, ...]) -> HostReadError:
         shown = "/".join(parts[:8]) + ("/…" if len(parts) > 8 else "")
         return HostReadError(
-            f"{what} too deep at {shown} (more than {_MAX_COMPONENTS} components)",
+            f"path too deep at {shown} (more than {_MAX_COMPONENTS} components)",
             details={"path": shown, "reason": "too deep"},
         )
 
