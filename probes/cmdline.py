@@ -121,8 +121,11 @@ class KernelCmdline(Probe):
                     "Remove it unless the platform truly lacks interrupt remapping.",
                 )
             )
-        present = {d.ids for d in ctx.host.pci().devices}
-        absent = [i for i in found["vfio_pci_ids"] if i[:9] not in present]
+        inv = ctx.host.pci()
+        present = {d.ids for d in inv.devices}
+        # Absence is judged only when every device's ids are known (recorded and readable).
+        known = inv.devices_recorded and all(d.vendor and d.device for d in inv.devices)
+        absent = [i for i in found["vfio_pci_ids"] if i[:9] not in present] if known else []
         if absent:
             findings.append(
                 Finding(

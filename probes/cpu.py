@@ -42,6 +42,8 @@ class CpuVirtualization(Probe):
 
     def run(self, ctx: ProbeContext) -> Outcome:
         info = read_cpuinfo(ctx.host)
+        if not info.has_flags:  # an empty or cut cpuinfo says nothing about vmx/svm
+            return Outcome("skip", "proc/cpuinfo records no CPU flags: nothing to judge")
         ext = "vmx" if "vmx" in info.flags else "svm" if "svm" in info.flags else None
         virtualized = "hypervisor" in info.flags
         facts = {

@@ -9,7 +9,7 @@ from probes.names import describe, device_name
 from probes.parsers import parse_cmdline
 from workbench.core.pci import PciDevice, PciInventory
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, worst
+from workbench.core.report import Finding, Outcome, unreadable, worst
 
 VFIO_DRIVER = "vfio-pci"
 
@@ -44,6 +44,41 @@ def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
     }
 
 
+def inventory_findings(inv: PciInventory) -> list[Finding]:
+    """What the PCI scan could not read, as findings: a device whose class is unknown may be a
+    GPU this report cannot see (fail); other unreadable facts are warnings."""
+    out: list[Finding] = []
+    unknown = [d for d in inv.devices if d.pci_class is None]
+    if unknown:
+        shown = "; ".join(f"{d.bdf} ({', '.join(d.problems) or 'class unknown'})" for d in unknown)
+        out.append(
+            Finding(
+                "PCI_DEVICE_UNREADABLE",
+                "fail",
+                f"{len(unknown)} PCI device(s) could not be identified, so a GPU among them "
+                f"would be missed: {_first(shown)}",
+                "Run Workbench as root (or with read access to sysfs), or capture the machine "
+                "again with `workbench capture`.",
+            )
+        )
+    others = [*inv.problems]
+    others += [p for d in inv.devices if d.pci_class is not None for p in d.problems]
+    if others:
+        out.append(
+            Finding(
+                "PCI_INVENTORY_PROBLEMS",
+                "warn",
+                f"{len(others)} problem(s) reading the PCI devices: {_first('; '.join(others))}",
+                "Run Workbench as root, or capture the machine again with `workbench capture`.",
+            )
+        )
+    return out
+
+
+def _first(text: str, limit: int = 600) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 def is_candidate(gpu: dict[str, Any], count: int) -> bool:
     """A GPU meant for a guest: bound to vfio-pci, or not the host's boot GPU when there are two."""
     return gpu["driver"] == VFIO_DRIVER or (count > 1 and gpu["boot_vga"] is not True)
@@ -60,20 +95,30 @@ class PciGpus(Probe):
     order = 60
 
     def run(self, ctx: ProbeContext) -> Outcome:
-        inv = ctx.host.pci()
+        host = ctx.host
+        inv = host.pci()
+        if not inv.devices_recorded:
+            where = "sys/bus/pci/devices"
+            return unreadable(where, "permission" if host.is_dir(where) else "missing", live=False)
         found = gpus(inv)
         facts: dict[str, Any] = {"gpus": found, "enumerated_by": inv.enumerated_by}
+        findings = inventory_findings(inv)
+        unknown = [d for d in inv.devices if d.pci_class is None]
         if not found:
-            finding = Finding(
-                "GPU_NONE",
-                "fail",
-                f"No GPU (PCI class 03) among the {len(inv.devices)} PCI devices.",
-                "Check that the card is seated and powered and that the slot is enabled in the "
-                "firmware; `lspci -nn | grep -e VGA -e 3D` should list it.",
+            if unknown:  # a GPU may hide among them: do not say there is none
+                summary = f"no GPU identified; {len(unknown)} PCI device(s) could not be read"
+                return Outcome("fail", summary, facts, findings)
+            findings.append(
+                Finding(
+                    "GPU_NONE",
+                    "fail",
+                    f"No GPU (PCI class 03) among the {len(inv.devices)} PCI devices.",
+                    "Check that the card is seated and powered and that the slot is enabled in "
+                    "the firmware; `lspci -nn | grep -e VGA -e 3D` should list it.",
+                )
             )
-            return Outcome("fail", f"no GPU among {len(inv.devices)} PCI devices", facts, [finding])
-        findings: list[Finding] = []
-        cmdline, _ = ctx.host.try_read("proc/cmdline")
+            return Outcome("fail", f"no GPU among {len(inv.devices)} PCI devices", facts, findings)
+        cmdline, _ = host.try_read("proc/cmdline")
         params = parse_cmdline(cmdline or "")
         acs = any(name == "pcie_acs_override" for name, _ in params)
         candidates = [g for g in found if is_candidate(g, len(found))]
@@ -90,7 +135,16 @@ class PciGpus(Probe):
                     "(hooks that stop the display manager and unbind the GPU before the VM starts).",
                 )
             )
-        if any(g["isolated"] is None for g in found) and not inv.groups:
+        if not inv.groups_recorded:
+            findings.append(
+                Finding(
+                    "GPU_GROUPS_NOT_RECORDED",
+                    "info",
+                    "sys/kernel/iommu_groups is not recorded, so isolation cannot be judged: "
+                    "capture with `workbench capture` on the machine.",
+                )
+            )
+        elif any(g["isolated"] is None for g in found) and not inv.groups:
             findings.append(
                 Finding(
                     "GPU_NO_GROUPS",
@@ -100,12 +154,16 @@ class PciGpus(Probe):
                 )
             )
         status = worst(findings)
-        if not inv.groups:
-            status = "warn"  # isolation cannot be judged; iommu.enabled fails with the cause
+        if not inv.groups_recorded:
+            pass  # isolation unknown: judged on the other findings only
+        elif not inv.groups:
+            status = "fail" if status == "fail" else "warn"  # iommu.enabled fails with the cause
         elif candidates and not any(g["isolated"] for g in candidates):
             status = "fail"
         isolated = [g["bdf"] for g in candidates if g["isolated"]]
-        if not inv.groups:
+        if not inv.groups_recorded:
+            summary = f"{len(found)} GPU(s); isolation not recorded"
+        elif not inv.groups:
             summary = f"{len(found)} GPU(s); isolation unknown without IOMMU groups"
         elif isolated:
             summary = f"{len(found)} GPU(s); passthrough-ready: {', '.join(isolated)}"
@@ -113,6 +171,8 @@ class PciGpus(Probe):
             summary = f"{len(found)} GPU(s); none of the guest candidates is isolated"
         else:
             summary = f"{len(found)} GPU(s); no second GPU for a guest"
+        if unknown:
+            summary += f"; {len(unknown)} PCI device(s) could not be read"
         return Outcome(status, summary, facts, findings)
 
     def _judge(
@@ -124,7 +184,8 @@ class PciGpus(Probe):
         cmdline_ids: list[str],
     ) -> list[Finding]:
         out: list[Finding] = []
-        label = f"{gpu['bdf']} ({gpu['name'] or gpu['vendor'] + ':' + gpu['device']})"
+        ids = f"{gpu['vendor'] or '????'}:{gpu['device'] or '????'}"
+        label = f"{gpu['bdf']} ({gpu['name'] or ids})"
         if gpu["isolated"] is False:
             blockers = [describe(inv.by_bdf[b]) if b in inv.by_bdf else b for b in gpu["blockers"]]
             role = "guest GPU candidate" if candidate else "host GPU"

@@ -6,11 +6,43 @@ from collections.abc import Callable
 from typing import Any
 
 from probes.libvirt_conn import SHARED_CONN, connect_uri
-from probes.libvirt_domains import SHARED_DOMAINS
-from workbench.core.errors import WorkbenchError
+from probes.libvirt_domains import AGENT_XML, SHARED_DOMAINS
+from workbench.core.errors import GuestAgentError, WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import STATUSES, Finding, Outcome, worst
 from workbench.virt.recorded import RecordedHypervisor
+
+INSTALL_REMEDY = (
+    "Install and start the guest agent in the guest: `systemctl enable --now qemu-guest-agent` "
+    "(package qemu-guest-agent) on Linux, the virtio-win guest tools on Windows."
+)
+
+
+def grouped_findings(failed: list[tuple[str, bool, WorkbenchError]]) -> list[Finding]:
+    """One finding per cause (error code, and whether the domains have an agent channel), listing
+    its VMs. Only domains without an org.qemu.guest_agent.0 channel are told to add one."""
+    causes: dict[tuple[str, bool], list[tuple[str, WorkbenchError]]] = {}
+    for name, has_channel, exc in failed:
+        causes.setdefault((exc.code, has_channel), []).append((name, exc))
+    out: list[Finding] = []
+    for (code, has_channel), members in causes.items():
+        names = ", ".join(name for name, _ in members)
+        if not has_channel:
+            message = (
+                f"{names}: no guest-agent channel (org.qemu.guest_agent.0), so no agent answers."
+            )
+            remedy: str | None = (
+                f"Add {AGENT_XML} under <devices> of each, then install and start "
+                "qemu-guest-agent in the guest."
+            )
+        else:
+            first = members[0][1]
+            more = f" (and {len(members) - 1} more like it)" if len(members) > 1 else ""
+            message = f"{names}: the guest agent does not answer: {first.message}{more}"
+            generic = first.remedy in (None, GuestAgentError.default_remedy)
+            remedy = INSTALL_REMEDY if generic else first.remedy
+        out.append(Finding(code, "fail", message, remedy))
+    return out
 
 
 class GuestAgent(Probe):
@@ -34,7 +66,7 @@ class GuestAgent(Probe):
         timeout = float(ctx.options.get("agent_timeout") or 3.0)
         rw, rw_problem = self._rw_connection(ctx)
         agents: dict[str, Any] = {}
-        findings: list[Finding] = []
+        failed: list[tuple[str, bool, WorkbenchError]] = []
         for dom in running:
             name = dom["name"]
             channel = dom["agent_channel"] or {}
@@ -47,7 +79,7 @@ class GuestAgent(Probe):
                 answers, served_by, tried = ask_agent(chain)
             except WorkbenchError as exc:
                 agents[name] = {"reachable": False, "error": exc.to_dict()}
-                findings.append(Finding(exc.code, "fail", exc.message, exc.remedy))
+                failed.append((name, bool(dom["agent_channel"]), exc))
                 continue
             agents[name] = {
                 "reachable": True,
@@ -55,6 +87,7 @@ class GuestAgent(Probe):
                 **summarize(answers),
                 "tried": [t["name"] for t in tried],
             }
+        findings = grouped_findings(failed)
         ok = [n for n, a in agents.items() if a["reachable"]]
         summary = f"{len(ok)} of {len(running)} running guest agent(s) answer"
         if ok:

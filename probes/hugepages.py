@@ -5,16 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, worst
+from workbench.core.report import Finding, Outcome, not_recorded, worst
+from workbench.core.text import parse_uint
 
 GIB = 1024**3
 WARN_SHARE = 0.75
 FAIL_SHARE = 0.90
-
-
-def _int(text: str | None) -> int | None:
-    value = (text or "").strip()
-    return int(value) if value.isdigit() else None
+MAX_PAGES = 1 << 40  # more pages than any machine holds: a larger count is not believed
+MAX_PAGE_KB = 1 << 24  # 16 GiB pages are the largest any architecture has
 
 
 def _size(kb: int) -> str:
@@ -35,16 +33,23 @@ class Hugepages(Probe):
         for entry in host.listdir(base):
             if not (entry.startswith("hugepages-") and entry.endswith("kB")):
                 continue
-            digits = entry[len("hugepages-") : -2]
-            if not digits.isdigit():
+            kb = parse_uint(entry[len("hugepages-") : -2], limit=MAX_PAGE_KB)
+            if kb is None:
                 continue
-            kb = int(digits)
-            values = {}
+            values: dict[str, int | None] = {}
             for key in ("nr_hugepages", "free_hugepages", "resv_hugepages"):
                 text, problem = host.try_read(f"{base}/{entry}/{key}")
-                values[key] = _int(text)
+                values[key] = parse_uint(text, limit=MAX_PAGES)
                 if problem:
                     findings.append(Finding("HUGEPAGES_UNREADABLE", "warn", problem))
+                elif text is not None and values[key] is None:
+                    findings.append(
+                        Finding(
+                            "HUGEPAGES_UNREADABLE",
+                            "warn",
+                            f"{base}/{entry}/{key} holds {text.strip()[:40]!r}, not a page count.",
+                        )
+                    )
             total = values["nr_hugepages"] or 0
             sizes.append(
                 {
@@ -65,7 +70,10 @@ class Hugepages(Probe):
             "share_of_memory": round(reserved / memory, 3) if memory else None,
         }
         if not sizes:
-            return Outcome("skip", "no hugepage sizes exposed (not recorded?)", facts, findings)
+            if not host.live and not host.is_dir(base):
+                outcome = not_recorded(base, facts)
+                return Outcome("skip", outcome.summary, facts, findings)
+            return Outcome("skip", f"no hugepage sizes in /{base}", facts, findings)
         if reserved == 0:
             findings.append(
                 Finding(

@@ -9,7 +9,7 @@ from probes.names import device_name
 from probes.parsers import parse_cmdline
 from workbench.core.errors import HostReadError
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome
+from workbench.core.report import Finding, Outcome, unreadable, worst
 
 IOMMU_PARAMS = ("intel_iommu", "amd_iommu", "iommu")
 
@@ -52,7 +52,8 @@ class IommuEnabled(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         host = ctx.host
         units = host.listdir("sys/class/iommu")
-        groups = host.pci().groups
+        inv = host.pci()
+        groups = inv.groups
         tables = host.listdir("sys/firmware/acpi/tables")
         acpi = [t for t in ("DMAR", "IVRS") if t in tables]
         cmdline_text, _ = host.try_read("proc/cmdline")
@@ -71,6 +72,11 @@ class IommuEnabled(Probe):
             "virtual_machine": virtual,
         }
         off = [f"{k}={v}" for k, v in params.items() if v == "off"]
+        if not inv.groups_recorded:  # a recorded root without the directory: nothing to judge
+            where = "sys/kernel/iommu_groups"
+            reason = "permission" if host.is_dir(where) else "missing"
+            outcome = unreadable(where, reason, live=host.live)
+            return Outcome("skip", outcome.summary, facts)
         if groups:
             findings = []
             if not units:
@@ -143,6 +149,26 @@ class IommuGroups(Probe):
                     f"IOMMU group(s) {', '.join(map(str, empty))} list no devices.",
                 )
             )
+        seen: dict[str, list[int]] = {}
+        for number in sorted(inv.groups):
+            for bdf in set(inv.groups[number]):
+                seen.setdefault(bdf, []).append(number)
+        twice = {bdf: numbers for bdf, numbers in seen.items() if len(numbers) > 1}
+        if twice:
+            shown = "; ".join(
+                f"{bdf} in groups {', '.join(map(str, numbers))}"
+                for bdf, numbers in sorted(twice.items())
+            )
+            findings.append(
+                Finding(
+                    "IOMMU_DEVICE_IN_SEVERAL_GROUPS",
+                    "fail",
+                    f"Impossible topology: a device belongs to exactly one IOMMU group, but {shown}. "
+                    "The recording is inconsistent, so no isolation verdict can be trusted.",
+                    "Capture the machine again with `workbench capture`; on a live machine, "
+                    "check `ls -l /sys/kernel/iommu_groups/*/devices`.",
+                )
+            )
         ungrouped = [d.bdf for d in inv.devices if d.iommu_group is None]
         if ungrouped and inv.groups:
             findings.append(
@@ -155,4 +181,4 @@ class IommuGroups(Probe):
             )
         count = sum(len(g["devices"]) for g in listed)
         facts = {"groups": listed, "ungrouped": ungrouped}
-        return Outcome("pass", f"{len(listed)} groups, {count} devices", facts, findings)
+        return Outcome(worst(findings), f"{len(listed)} groups, {count} devices", facts, findings)

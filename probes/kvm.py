@@ -7,7 +7,7 @@ from typing import Any
 from probes.cpu import cpu_vendor
 from probes.processes import process_facts
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, worst
+from workbench.core.report import Finding, Outcome, not_recorded, worst
 
 HYPERVISOR_PROCESSES = ("qemu-system", "libvirtd", "virtqemud")
 
@@ -52,7 +52,7 @@ class KvmDevice(Probe):
         vendor = cpu_vendor(host)
         if node is None:
             if not host.device_recorded("/dev/kvm"):
-                return Outcome("skip", "/dev/kvm not recorded for this machine", facts)
+                return not_recorded("dev/kvm", facts)
             finding = Finding(
                 "KVM_NO_DEVICE", "fail", "/dev/kvm does not exist.", _module_remedy(vendor)
             )

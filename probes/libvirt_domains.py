@@ -104,6 +104,7 @@ class LibvirtDomains(Probe):
         qemu = ctx.host.qemu_processes() if is_local(uri) else None
         domains: list[dict[str, Any]] = []
         findings: list[Finding] = []
+        no_agent: list[str] = []
         try:
             listed = conn.listAllDomains()
         except libvirt.libvirtError as exc:
@@ -149,14 +150,17 @@ class LibvirtDomains(Probe):
                         )
                     )
             if config.agent is None:
-                findings.append(
-                    Finding(
-                        "DOMAIN_NO_AGENT_CHANNEL",
-                        "warn",
-                        f"{config.name}: no guest-agent channel (org.qemu.guest_agent.0).",
-                        f"Add {AGENT_XML} under <devices> and install qemu-guest-agent in the guest.",
-                    )
+                no_agent.append(config.name)
+        if no_agent:  # one finding for the cause, naming every domain it applies to
+            findings.append(
+                Finding(
+                    "DOMAIN_NO_AGENT_CHANNEL",
+                    "warn",
+                    f"{', '.join(no_agent)}: no guest-agent channel (org.qemu.guest_agent.0).",
+                    f"Add {AGENT_XML} under <devices> of each and install qemu-guest-agent in the "
+                    "guest.",
                 )
+            )
         ctx.shared[SHARED_DOMAINS] = domains
         up = [d["name"] for d in domains if d["state"] == "running"]
         summary = f"{len(domains)} domain(s), {len(up)} running"

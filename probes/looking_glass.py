@@ -8,9 +8,11 @@ from typing import Any
 from probes.parsers import parse_resolution
 from probes.processes import process_facts
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, worst
+from workbench.core.report import Finding, Outcome, not_recorded, worst
+from workbench.core.text import parse_uint
 
 MIB = 1024 * 1024
+MAX_STATIC_MB = 1 << 32  # kvmfr takes an unsigned int of MiB
 DEFAULT_RESOLUTION = "1920x1080"
 
 
@@ -35,7 +37,11 @@ class LookingGlass(Probe):
         need = required_mib(*parsed, bpp)
         kvmfr = "kvmfr" in host.listdir("sys/module")
         static_text, _ = host.try_read("sys/module/kvmfr/parameters/static_size_mb")
-        static_sizes = [int(s) for s in (static_text or "").strip().split(",") if s.isdigit()]
+        static_sizes = [
+            size
+            for size in (parse_uint(s, limit=MAX_STATIC_MB) for s in (static_text or "").split(","))
+            if size is not None
+        ]
         node = host.device_node("/dev/kvmfr0")
         shm_names = [n for n in host.listdir("dev/shm") if n.startswith("looking-glass")]
         shm = [host.device_node(f"/dev/shm/{n}") for n in shm_names]  # noqa: S108
@@ -58,6 +64,18 @@ class LookingGlass(Probe):
             "processes": process_facts(host, ("looking-glass",)),
         }
         findings: list[Finding] = []
+        unparsed = [t.strip() for t in (static_text or "").split(",") if t.strip()]
+        if len(unparsed) != len(static_sizes):
+            findings.append(
+                Finding(
+                    "LG_KVMFR_BAD_SIZE",
+                    "warn",
+                    f"kvmfr static_size_mb holds {(static_text or '').strip()[:40]!r}, not a list "
+                    "of sizes in MiB.",
+                    f"Set `options kvmfr static_size_mb={need}` in /etc/modprobe.d/kvmfr.conf and "
+                    "reload the module.",
+                )
+            )
         if resolution != facts["resolution"]:
             findings.append(
                 Finding(
@@ -68,6 +86,8 @@ class LookingGlass(Probe):
                 )
             )
         if not kvmfr and node is None and not shm_names:
+            if not host.live and not host.is_dir("sys/module"):
+                return Outcome("skip", not_recorded("sys/module").summary, facts, findings)
             return Outcome(
                 "skip", "Looking Glass is not set up (no kvmfr, no /dev/shm file)", facts, findings
             )
@@ -144,7 +164,15 @@ class LookingGlass(Probe):
                     f"Remove {path}; QEMU recreates it when the VM starts.",
                 )
             ]
-        if size is None or size == 0:
+        if size is None:
+            return [
+                Finding(
+                    "LG_SHM_SIZE_UNKNOWN",
+                    "warn",
+                    f"The size of {path} is not recorded, so it cannot be judged.",
+                )
+            ]
+        if size == 0:
             return [
                 Finding(
                     "LG_SHM_EMPTY",

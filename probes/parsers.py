@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from workbench.core.text import parse_uint
+
+MAX_MEMINFO = 1 << 62  # larger than any machine: a bigger value is not believed
+MAX_SIDE = 16384
+
 
 @dataclass(frozen=True)
 class CpuInfo:
@@ -12,6 +17,7 @@ class CpuInfo:
     model: str | None
     flags: frozenset[str]
     processors: int
+    has_flags: bool = True  # False when no `flags` line was seen (an empty or cut file)
 
 
 _VENDORS = {"GenuineIntel": "intel", "AuthenticAMD": "amd", "HygonGenuine": "amd"}
@@ -38,7 +44,7 @@ def parse_cpuinfo(text: str) -> CpuInfo:
             flag_sets.append(frozenset(value.split()))
     flags = frozenset.intersection(*flag_sets) if flag_sets else frozenset()
     vendor = _VENDORS.get(vendor_id, vendor_id) if vendor_id else None
-    return CpuInfo(vendor, vendor_id, model, flags, processors or len(flag_sets))
+    return CpuInfo(vendor, vendor_id, model, flags, processors or len(flag_sets), bool(flag_sets))
 
 
 def parse_cmdline(text: str) -> list[tuple[str, str | None]]:
@@ -78,9 +84,9 @@ def parse_meminfo(text: str) -> dict[str, int]:
     for line in text.splitlines():
         key, sep, rest = line.partition(":")
         fields = rest.split()
-        if not sep or not fields or not fields[0].isdigit():
+        value = parse_uint(fields[0], limit=MAX_MEMINFO >> 10) if sep and fields else None
+        if value is None:
             continue
-        value = int(fields[0])
         if len(fields) > 1 and fields[1] == "kB":
             value *= 1024
         out[key.strip()] = value
@@ -90,9 +96,9 @@ def parse_meminfo(text: str) -> dict[str, int]:
 def parse_resolution(text: str) -> tuple[int, int] | None:
     """`2560x1440` -> (2560, 1440); None when malformed or out of range."""
     width, sep, height = text.strip().lower().partition("x")
-    if not sep or not width.isdigit() or not height.isdigit():
+    if not sep or width != width.strip() or height != height.strip():
         return None
-    w, h = int(width), int(height)
-    if not (1 <= w <= 16384 and 1 <= h <= 16384):
+    w, h = parse_uint(width, limit=MAX_SIDE), parse_uint(height, limit=MAX_SIDE)
+    if w is None or h is None or not (w >= 1 and h >= 1):
         return None
     return w, h

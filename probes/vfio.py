@@ -34,7 +34,8 @@ class VfioBinding(Probe):
         host = ctx.host
         inv = host.pci()
         modules = host.listdir("sys/module")
-        loaded = "vfio_pci" in modules
+        # None: the recording has no module list, so whether vfio-pci is loaded is unknown.
+        loaded = "vfio_pci" in modules if modules or host.live else None
         bound = [d.bdf for d in inv.devices if d.driver == VFIO_DRIVER]
         found = gpus(inv)
         candidates = [g for g in found if is_candidate(g, len(found))]
@@ -78,7 +79,7 @@ class VfioBinding(Probe):
             "bound": bound,
             "candidates": cards,
         }
-        if bound and not loaded:
+        if bound and loaded is False:
             findings.append(
                 Finding(
                     "VFIO_MODULE_NOT_LISTED",
@@ -99,7 +100,8 @@ class VfioBinding(Probe):
                 Finding("VFIO_NONE_BOUND", "warn", "No device is bound to vfio-pci.", remedy)
             )
             status = worst(findings)
-            summary = "vfio-pci " + ("loaded" if loaded else "not loaded") + "; nothing bound"
+            state = {True: "loaded", False: "not loaded", None: "module not recorded"}[loaded]
+            summary = f"vfio-pci {state}; nothing bound"
         else:
             status = worst(findings)
             summary = f"{len(bound)} device(s) on vfio-pci: {', '.join(bound)}"

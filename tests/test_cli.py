@@ -94,6 +94,7 @@ def test_only_runs_the_chosen_probes_and_their_prerequisites(make_root: MakeRoot
         (["probe", "--root", "/definitely/not/here"], "does not exist"),
         (["probe", "--only", "nope.probe"], "unknown probe id: nope.probe"),
         (["probe", "--lg-resolution", "big"], "--lg-resolution"),
+        (["probe", "--lg-resolution", "²x²"], "--lg-resolution"),
         (["probe", "--timeout", "-1"], "--timeout"),
         (["probe", "--bogus"], "unrecognized arguments"),
         (["frobnicate"], "invalid choice"),
@@ -354,3 +355,48 @@ def test_global_allow_actions_is_honoured_by_serve() -> None:
         proc = run_cli("--allow-actions", "serve", "--host", "0.0.0.0", "--port", port)  # noqa: S104
     assert proc.returncode == 2, proc.stderr
     assert "VM actions included" in proc.stderr
+
+
+ESC = "\x1b]0;pwned\x07\x1b[2J"  # retitle the terminal, clear the screen
+
+
+def test_machine_text_is_escaped_in_text_output(
+    make_root: MakeRoot, minimal_facts: dict[str, Any]
+) -> None:
+    """Escape sequences in the kernel command line and the hostname reach the terminal escaped
+    (\\x1b) in text output, and unchanged in JSON (faithful data)."""
+    root = make_root(
+        minimal_facts,
+        kernel_cmdline=f"ro intel_iommu=on{ESC} pcie_acs_override={ESC}",
+        hostname=f"box{ESC}",
+    )
+    proc = run_cli("probe", "--root", str(root))
+    assert "\x1b" not in proc.stdout and "\x07" not in proc.stdout
+    assert "intel_iommu=on\\x1b]0;pwned\\x07" in proc.stdout
+    assert "host box\\x1b]0;pwned" in proc.stdout
+    doc = json.loads(run_cli("probe", "--json", "--root", str(root)).stdout)
+    assert doc["host"]["hostname"] == f"box{ESC}"
+    cmdline = next(p for p in doc["probes"] if p["id"] == "kernel.cmdline")
+    assert cmdline["facts"]["iommu"] == {"intel_iommu": f"on{ESC}"}
+
+
+@pytest.mark.parametrize(
+    "env", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}], ids=["ascii", "C"]
+)
+def test_text_report_on_an_ascii_stdout(
+    make_root: MakeRoot, minimal_facts: dict[str, Any], env: dict[str, str]
+) -> None:
+    """A stdout that cannot encode ✔ → · gets ASCII glyphs, not a UnicodeEncodeError."""
+    root = make_root(minimal_facts, kernel_cmdline="ro quiet", hostname="caf\u00e9")
+    (root / "proc/cpuinfo").write_text(
+        "processor\t: 0\nvendor_id\t: GenuineIntel\nflags\t\t: fpu\n"
+    )
+    proc = run_cli("probe", "--root", str(root), env=env)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    lines = proc.stdout.splitlines()
+    assert any(line.startswith("x FAIL  cpu.virtualization") for line in lines)
+    assert any(line.startswith("+ PASS  iommu.enabled") for line in lines)
+    assert any(line.lstrip().startswith("-> Enable") for line in lines)
+    assert "host caf\\xe9" in proc.stdout
+    proc.stdout.encode("ascii")

@@ -146,3 +146,82 @@ def test_garbage_manifest_is_noted_not_fatal(
     assert host.manifest == {}
     assert any("not valid JSON" in p for p in host.problems)
     assert len(host.pci().devices) == 4
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "/".join(["a", ".."] * 700),  # one link whose target has 1,400 components
+        "/".join(["x"] * 1500),
+    ],
+    ids=["dotdot", "deep"],
+)
+def test_link_with_thousands_of_components_is_an_error_not_a_recursion(
+    tmp_path: Path, target: str
+) -> None:
+    """A link whose target is thousands of components deep is a HostReadError, never a
+    RecursionError; the rest of the root still reads."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "deep").symlink_to(target)
+    (tmp_path / "ok").write_text("fine\n")
+    host = Host(tmp_path)
+    text, problem = host.try_read("deep/class")
+    assert text is None and problem is not None
+    assert host.read_text("ok") == "fine\n"
+    assert host.link_name("deep/driver") is None
+    assert host.exists("deep") in (True, False)
+
+
+def test_long_chain_of_links_is_an_error_not_a_recursion(tmp_path: Path) -> None:
+    """5,000 chained links (each naming the next) are refused as a loop, whatever was read
+    before; nothing recurses."""
+    (tmp_path / "end").write_text("end\n")
+    (tmp_path / "l0").symlink_to("end")
+    for n in range(1, 5000):
+        (tmp_path / f"l{n}").symlink_to(f"l{n - 1}/../l{n - 1}")
+    host = Host(tmp_path)
+    with pytest.raises(HostReadError) as info:
+        host.read_text("l4999")
+    assert info.value.details["reason"] == "loop"
+    assert host.read_text("l3") == "end\n"
+
+
+def test_deeply_nested_manifest_is_a_problem_not_a_crash(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """A manifest.json nested 100,000 deep is a problem of the machine, never a RecursionError."""
+    root = make_root(minimal_facts)
+    (root / "manifest.json").write_text("[" * 100_000 + "]" * 100_000)
+    host = Host(root)
+    assert host.manifest == {}
+    assert any("nested too deeply" in p for p in host.problems)
+    assert host.processes(("qemu",)) is None
+
+
+@pytest.mark.parametrize(
+    "pid",
+    ["x", "1" * 400, 10**400, -3, "²", True],
+    ids=["letter", "400-digit-str", "400-digit-int", "negative", "superscript", "bool"],
+)
+def test_bad_recorded_pid_is_null_and_a_problem(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any], pid: Any
+) -> None:
+    """A recorded process whose pid is not a pid keeps its name with pid null; the machine's
+    problems say which fact was bad."""
+    root = make_root(
+        minimal_facts,
+        processes=[{"pid": pid, "name": "qemu-system-x86_64"}, {"pid": 7, "name": "qemu-kvm"}],
+    )
+    host = Host(root)
+    found = host.processes(("qemu",))
+    assert found is not None
+    assert [(p.pid, p.name) for p in found] == [(None, "qemu-system-x86_64"), (7, "qemu-kvm")]
+    assert any("processes[0].pid" in p for p in host.problems)
+
+
+@pytest.mark.parametrize("value", ["²", "1" * 400, "-5"], ids=["superscript", "400", "negative"])
+def test_bad_memtotal_is_unknown(tmp_path: Path, value: str) -> None:
+    """MemTotal that is not a bounded ASCII number is unknown (None), never a crash."""
+    (tmp_path / "proc").mkdir()
+    (tmp_path / "proc/meminfo").write_text(f"MemTotal: {value} kB\n")
+    assert Host(tmp_path).memory_total_bytes() is None

@@ -146,6 +146,12 @@ def test_cpuinfo_never_raises(text: str) -> None:
     assert info.processors >= 0
 
 
+@pytest.mark.parametrize("value", ["²", "١٦", "1" * 400], ids=["superscript", "arabic", "400"])
+def test_meminfo_ignores_non_ascii_and_huge_numbers(value: str) -> None:
+    """A MemTotal of `²`, Arabic-Indic digits or 400 digits is skipped, never a crash."""
+    assert parse_meminfo(f"MemTotal: {value} kB\nHugePages_Total: 4\n") == {"HugePages_Total": 4}
+
+
 def test_meminfo() -> None:
     """kB values become bytes; counts stay counts; junk lines are skipped."""
     text = "MemTotal:       16384 kB\nHugePages_Total:      4\ngarbage\nBad: x kB\n"
@@ -161,6 +167,10 @@ def test_meminfo() -> None:
         ("1920", None),
         ("axb", None),
         ("99999x1", None),
+        ("²x²", None),  # str.isdigit() takes these; int() does not
+        ("١٩٢٠x١٠٨٠", None),  # Arabic-Indic digits: int() would take them
+        ("1920 x 1080", None),
+        ("1" * 400 + "x1", None),
     ],
 )
 def test_parse_resolution(text: str, expected: tuple[int, int] | None) -> None:
@@ -206,3 +216,20 @@ def test_pci_ids_garbage_never_raises(data: bytes, vendor: str, device: str) -> 
     vname, dname = PciIds(data).lookup(vendor, device)
     assert vname is None or isinstance(vname, str)
     assert dname is None or isinstance(dname, str)
+
+
+@pytest.mark.parametrize(
+    ("size", "unit", "expected"),
+    [("32", "M", 32), ("32768", "KiB", 32), ("9" * 400, "K", None), ("²", "M", None)],
+    ids=["mib", "kib", "400-digit", "superscript"],
+)
+def test_domain_shmem_size(size: str, unit: str, expected: int | None) -> None:
+    """A domain's <shmem> size: ASCII digits within bounds become MiB; `²` or 400 digits are an
+    unknown size, never an OverflowError or an "invalid XML" verdict."""
+    from workbench.virt.domains import parse_domain_xml
+
+    xml = (
+        "<domain type='kvm'><name>vm</name><devices><shmem name='looking-glass'>"
+        f"<size unit='{unit}'>{size}</size></shmem></devices></domain>"
+    )
+    assert [s.size_mib for s in parse_domain_xml(xml).shmem] == [expected]

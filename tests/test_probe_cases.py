@@ -209,3 +209,36 @@ def test_looking_glass_kvmfr0_regular_file(
     result = report_for(root).get("display.looking_glass")
     assert result.status == "fail"
     assert result.findings[0].code == "LG_KVMFR_NOT_CHAR"
+
+
+def test_guest_agent_remedies_grouped_by_cause(tmp_path: Path) -> None:
+    """Agents that do not answer: one finding per cause listing its VMs; only the domains without
+    an org.qemu.guest_agent.0 channel are told to add one, the others to install/start qemu-ga;
+    libvirt.domains names every domain without a channel in one finding."""
+    from workbench.virt.testdriver import Domain, write_node
+
+    node = write_node(
+        tmp_path / "node.xml",
+        [
+            Domain("a", agent_socket=tmp_path / "a.sock"),  # a channel, nothing listening
+            Domain("b", agent_socket=tmp_path / "b.sock"),
+            Domain("c"),  # no channel
+            Domain("d"),
+        ],
+    )
+    report = report_for(
+        tmp_path,
+        only=["libvirt.connection", "libvirt.domains", "guest.agent"],
+        options={"connect": f"test://{node}", "agent_timeout": 1},
+    )
+    no_channel = [f for f in report.get("libvirt.domains").findings]
+    assert [(f.code, f.message.split(":")[0]) for f in no_channel] == [
+        ("DOMAIN_NO_AGENT_CHANNEL", "c, d")
+    ]
+    agent = report.get("guest.agent")
+    assert agent.status == "fail"
+    by_vms = {f.message.split(":")[0]: f for f in agent.findings}
+    assert set(by_vms) == {"a, b", "c, d"}
+    assert "org.qemu.guest_agent.0" not in (by_vms["a, b"].remedy or "")
+    assert "qemu-guest-agent" in (by_vms["a, b"].remedy or "")
+    assert "Add <channel" in (by_vms["c, d"].remedy or "")

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.core.text import safe_text
+
 MANIFEST_SCHEMA = "workbench.machine/1"
 
 
@@ -129,8 +131,14 @@ def main(argv: list[str]) -> int:
     try:
         facts = json.loads(Path(argv[1]).read_text())
         build_root(facts, Path(argv[2]))
-    except (OSError, ValueError, KeyError, TypeError) as exc:
-        print(f"workbench.machines: cannot build {argv[2]} from {argv[1]}: {exc}", file=sys.stderr)
+    except RecursionError:
+        print(f"workbench.machines: {argv[1]} is nested too deeply", file=sys.stderr)
+        return 2
+    except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
+        shown = safe_text(str(exc)[:200])  # a 400-digit number need not be repeated whole
+        print(
+            f"workbench.machines: cannot build {argv[2]} from {argv[1]}: {shown}", file=sys.stderr
+        )
         return 2
     return 0
 

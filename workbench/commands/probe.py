@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import sys
@@ -38,7 +39,7 @@ def _report(
     args: argparse.Namespace, host: Host, only: list[str] | None, capture: str | None = None
 ) -> int:
     from workbench.core.runner import run_probes
-    from workbench.textreport import render_text
+    from workbench.textreport import can_encode, render_text
 
     # The live machine's own hypervisor by default; a recorded machine has none unless named.
     connect = args.connect or ("qemu:///system" if host.live else None)
@@ -56,5 +57,8 @@ def _report(
         colour = args.color == "always" or (
             args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         )
-        sys.stdout.write(render_text(report, colour=colour))
+        ascii_only = not can_encode(sys.stdout.encoding)
+        if isinstance(sys.stdout, io.TextIOWrapper):  # a stray character never kills the report
+            sys.stdout.reconfigure(errors="backslashreplace")
+        sys.stdout.write(render_text(report, colour=colour, ascii_only=ascii_only))
     return 1 if report.failed else 0

@@ -21,10 +21,14 @@ from typing import Any
 from workbench.core.errors import HostReadError, RootNotUsableError, error_context
 from workbench.core.pci import PciInventory
 from workbench.core.pciscan import scan_pci
+from workbench.core.text import parse_uint
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _MAX_LINK_HOPS = 40
+_MAX_COMPONENTS = 1024  # PATH_MAX (4096) allows at most 2048; real sysfs paths have about 10
 _CHUNK = 1 << 16
+MAX_SIZE = 1 << 62  # bytes: more than any machine has; larger recorded sizes are not believed
+MAX_PID = 1 << 22  # the kernel's pid_max limit
 SCAN_WAIT_S = 5.0
 _OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 # Processes the probes ask about; the live table keeps only these (psutil reads each one's owner).
@@ -64,7 +68,7 @@ class DeviceNode:
 
 @dataclass(frozen=True)
 class ProcessInfo:
-    pid: int
+    pid: int | None  # None when a recording holds no usable pid
     name: str
     user: str | None
 
@@ -107,43 +111,68 @@ class Host:
         # Plain strings, not pathlib: a 300-device scan resolves thousands of paths.
         if self.live:
             return "/" + rel.lstrip("/")
-        parts = tuple(p for p in rel.split("/") if p and p != ".")
-        return self._join(self._resolve(parts, 0))
+        return self._join(self._resolve(_parts(rel)))
 
     def _join(self, parts: tuple[str, ...]) -> str:
         return self._rootstr + "/" + "/".join(parts) if parts else self._rootstr
 
-    def _resolve(self, parts: tuple[str, ...], hops: int) -> tuple[str, ...]:
+    def _resolve(self, parts: tuple[str, ...]) -> tuple[str, ...]:
         """Resolve `parts` below the root as if the root were `/` (a chroot, in user space)."""
+        return self._resolve_from(parts, 0)[0]
+
+    def _resolve_from(self, parts: tuple[str, ...], hops: int) -> tuple[tuple[str, ...], bool]:
+        """(resolved parts, whether every component exists), `hops` links already followed.
+
+        Components are walked in a loop; only a link recurses, at most _MAX_LINK_HOPS deep, so a
+        hostile root (a target of thousands of components, a chain of 5,000 links) gets a
+        HostReadError, never a RecursionError. Prefixes whose components all exist are cached;
+        a missing one may appear later.
+        """
         if not parts:
-            return ()
+            return (), True
         cached = self._resolved.get(parts)
         if cached is not None:
-            return cached
-        parent = self._resolve(parts[:-1], hops)
-        name = parts[-1]
-        if name == "..":
-            result = parent[:-1]
-        else:
-            candidate = self._join((*parent, name))
-            try:
-                st = os.lstat(candidate)
-            except OSError:
-                return (*parent, name)  # does not exist (yet): reading it reports that
-            if stat.S_ISLNK(st.st_mode):
-                if hops >= _MAX_LINK_HOPS:
-                    raise HostReadError(
-                        f"too many levels of symbolic links at {'/'.join(parts)}",
-                        details={"path": "/".join(parts), "reason": "loop"},
-                    )
-                target = os.readlink(candidate)
-                base = () if target.startswith("/") else parent
-                tparts = tuple(p for p in target.split("/") if p and p != ".")
-                result = self._resolve(base + tparts, hops + 1)
+            return cached, True
+        if len(parts) > _MAX_COMPONENTS:
+            raise self._too_deep(parts)
+        known = len(parts) - 1
+        while known and parts[:known] not in self._resolved:
+            known -= 1
+        resolved = self._resolved[parts[:known]] if known else ()
+        complete = True
+        for i in range(known, len(parts)):
+            name = parts[i]
+            if name == "..":
+                resolved = resolved[:-1]
             else:
-                result = (*parent, name)
-        self._resolved[parts] = result
-        return result
+                candidate = self._join((*resolved, name))
+                try:
+                    is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
+                    target = os.readlink(candidate) if is_link else ""
+                except OSError:
+                    is_link, complete = False, False  # does not exist (yet): reading it says so
+                if not is_link:
+                    resolved = (*resolved, name)
+                else:
+                    if hops >= _MAX_LINK_HOPS:
+                        raise HostReadError(
+                            f"too many levels of symbolic links at {'/'.join(parts[: i + 1])}",
+                            details={"path": "/".join(parts[: i + 1]), "reason": "loop"},
+                        )
+                    base = () if target.startswith("/") else resolved
+                    resolved, exists = self._resolve_from((*base, *_parts(target)), hops + 1)
+                    complete = complete and exists
+            if complete:
+                self._resolved[parts[: i + 1]] = resolved
+        return resolved, complete
+
+    @staticmethod
+    def _too_deep(parts: tuple[str, ...]) -> HostReadError:
+        shown = "/".join(parts[:8]) + ("/…" if len(parts) > 8 else "")
+        return HostReadError(
+            f"path too deep at {shown} (more than {_MAX_COMPONENTS} components)",
+            details={"path": shown, "reason": "too deep"},
+        )
 
     def exists(self, rel: str) -> bool:
         try:
@@ -174,10 +203,10 @@ class Host:
             if self.live:
                 target = os.readlink(Path("/", rel))
             else:
-                parts = tuple(p for p in rel.split("/") if p and p != ".")
-                parent = self._resolve(parts[:-1], 0)
+                parts = _parts(rel)
+                parent = self._resolve(parts[:-1])
                 target = os.readlink(self._join((*parent, parts[-1])))
-        except OSError:
+        except (OSError, HostReadError):
             return None
         name = target.rstrip("/").rsplit("/", 1)[-1]
         return name or None
@@ -236,16 +265,16 @@ class Host:
         """Open `rel` read-only without following a final symlink and without blocking."""
         if self.live:
             return os.open(self._real(rel), _OPEN_FLAGS)
-        parts = tuple(p for p in rel.split("/") if p and p != ".")
+        parts = _parts(rel)
         if parts and parts[-1] != "..":
             # Fast path: resolve the directory (cached), open the name itself; only a name that is
             # a symlink (ELOOP under O_NOFOLLOW) needs the full resolution.
             try:
-                return os.open(self._join((*self._resolve(parts[:-1], 0), parts[-1])), _OPEN_FLAGS)
+                return os.open(self._join((*self._resolve(parts[:-1]), parts[-1])), _OPEN_FLAGS)
             except OSError as exc:
                 if exc.errno != errno.ELOOP:
                     raise
-        return os.open(self._join(self._resolve(parts, 0)), _OPEN_FLAGS)
+        return os.open(self._join(self._resolve(parts)), _OPEN_FLAGS)
 
     def read_required(self, rel: str) -> str:
         """A file's text; HostReadError when it is missing too."""
@@ -286,6 +315,8 @@ class Host:
                         loaded = json.loads(text)
                     except ValueError as exc:
                         self.problems.append(f"manifest.json is not valid JSON: {exc}")
+                    except RecursionError:
+                        self.problems.append("manifest.json is nested too deeply to read")
                     else:
                         if isinstance(loaded, dict):
                             self._manifest = loaded
@@ -331,7 +362,7 @@ class Host:
                 accessible=entry.get("accessible")
                 if isinstance(entry.get("accessible"), bool)
                 else None,
-                size=entry.get("size") if isinstance(entry.get("size"), int) else None,
+                size=self._fact_uint(entry.get("size"), MAX_SIZE, f"device_nodes[{path!r}].size"),
             )
         try:
             real = self._real(path.lstrip("/"))
@@ -348,12 +379,31 @@ class Host:
         if not isinstance(recorded, list):
             return None
         return [
-            ProcessInfo(int(p.get("pid", 0)), str(p["name"]), _opt_str(p.get("user")))
-            for p in recorded
+            ProcessInfo(
+                self._fact_uint(p.get("pid"), MAX_PID, f"processes[{n}].pid"),
+                p["name"],
+                _opt_str(p.get("user")),
+            )
+            for n, p in enumerate(recorded)
             if isinstance(p, dict)
             and isinstance(p.get("name"), str)
             and p["name"].startswith(names)
         ]
+
+    def _fact_uint(self, value: Any, limit: int, where: str) -> int | None:
+        """A manifest number (an int, or a string of ASCII digits) up to `limit`; anything else
+        is None and a problem of this machine, never a crash further on."""
+        if value is None:
+            return None
+        number = value if type(value) is int else parse_uint(str(value)[:60], limit=limit)
+        if number is None or not 0 <= number <= limit:
+            self._problem(f"manifest.json facts.{where}: {str(value)[:40]!r} is not a number")
+            return None
+        return number
+
+    def _problem(self, text: str) -> None:
+        if text not in self.problems:  # probes in threads may meet the same fact twice
+            self.problems.append(text)
 
     def _live_processes(self) -> list[ProcessInfo]:
         """The live process table, read once per Host (names first; owners only for those kept)."""
@@ -416,8 +466,9 @@ class Host:
             key, _, rest = line.partition(":")
             if key == "MemTotal":
                 fields = rest.split()
-                if fields and fields[0].isdigit():
-                    return int(fields[0]) * 1024
+                kib = parse_uint(fields[0] if fields else None, limit=MAX_SIZE >> 10)
+                if kib is not None:
+                    return kib * 1024
         return None
 
     # --- PCI ----------------------------------------------------------------------------------
@@ -442,6 +493,10 @@ class Host:
                 return self._inventory
             finally:
                 self._scan_lock.release()
+
+
+def _parts(rel: str) -> tuple[str, ...]:
+    return tuple(p for p in rel.split("/") if p and p != ".")
 
 
 def _guest_name(cmdline: list[str]) -> str | None:

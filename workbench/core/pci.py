@@ -81,6 +81,10 @@ class PciInventory:
     groups: dict[int, tuple[str, ...]]  # group number -> member addresses, as the kernel lists them
     enumerated_by: str  # "udev" or "sysfs"
     problems: tuple[str, ...] = ()
+    # Whether the machine says anything about its devices / groups. On the live machine it
+    # always does (no iommu_groups there means IOMMU off); a recorded root may simply lack them.
+    devices_recorded: bool = True
+    groups_recorded: bool = True
     by_bdf: dict[str, PciDevice] = field(init=False, repr=False, compare=False)
     by_slot: dict[str, list[PciDevice]] = field(init=False, repr=False, compare=False)
 

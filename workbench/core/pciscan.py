@@ -4,23 +4,37 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from workbench.core.errors import HostReadError
 from workbench.core.pci import PciDevice, PciInventory, is_bdf, parse_bool_attr, parse_hex
+from workbench.core.text import parse_uint
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
 
 
+MAX_GROUP = 1 << 20  # group numbers are small; anything larger is not a kernel's
+
+
 def scan_pci(host: Host) -> PciInventory:
-    """Read every PCI function and IOMMU group of `host` (udev on the live machine)."""
+    """Read every PCI function and IOMMU group of `host` (udev on the live machine).
+
+    One broken entry (a link loop, an unreadable directory) is a problem of that entry; the
+    other devices and groups are still read.
+    """
     problems: list[str] = []
     enumerated_by = "sysfs"
+    devices_recorded = True
     entries: list[tuple[str, str, str | None]] = []  # (bdf, rel dir, driver or None)
     udev = _udev_pci(host) if host.live else None
     if udev is not None:
         enumerated_by = "udev"
         entries = udev
     else:
-        for name in host.listdir("sys/bus/pci/devices"):
+        names = _listdir(host, "sys/bus/pci/devices", problems)
+        # A real machine always has PCI devices (a host bridge at least): an empty directory in
+        # a recorded root means they were not recorded.
+        devices_recorded = host.live or bool(names)
+        for name in names:
             if not is_bdf(name):
                 problems.append(f"sys/bus/pci/devices/{name}: not a PCI address, ignored")
                 continue
@@ -28,13 +42,35 @@ def scan_pci(host: Host) -> PciInventory:
             entries.append((name, rel, host.link_name(f"{rel}/driver")))
     devices = [_read_device(host, bdf, rel, driver) for bdf, rel, driver in entries]
     groups: dict[int, tuple[str, ...]] = {}
-    for name in host.listdir("sys/kernel/iommu_groups"):
-        if not name.isdigit():
+    before = len(problems)
+    group_names = _listdir(host, "sys/kernel/iommu_groups", problems)
+    groups_recorded = host.live or (
+        host.is_dir("sys/kernel/iommu_groups") and len(problems) == before
+    )
+    for name in group_names:
+        number = parse_uint(name, limit=MAX_GROUP)
+        if number is None:
             problems.append(f"sys/kernel/iommu_groups/{name}: not a group number, ignored")
             continue
-        members = [m for m in host.listdir(f"sys/kernel/iommu_groups/{name}/devices") if is_bdf(m)]
-        groups[int(name)] = tuple(members)
-    return PciInventory(tuple(devices), groups, enumerated_by, tuple(problems))
+        listed = _listdir(host, f"sys/kernel/iommu_groups/{name}/devices", problems)
+        groups[number] = tuple(m for m in listed if is_bdf(m))
+    return PciInventory(
+        tuple(devices),
+        groups,
+        enumerated_by,
+        tuple(problems),
+        devices_recorded=devices_recorded,
+        groups_recorded=groups_recorded,
+    )
+
+
+def _listdir(host: Host, rel: str, problems: list[str]) -> list[str]:
+    """A directory's names; an unreadable one is a problem and lists nothing."""
+    try:
+        return host.listdir(rel)
+    except HostReadError as exc:
+        problems.append(exc.message)
+        return []
 
 
 def _udev_pci(host: Host) -> list[tuple[str, str, str | None]] | None:
@@ -57,21 +93,25 @@ def _udev_pci(host: Host) -> list[tuple[str, str, str | None]] | None:
 def _read_device(host: Host, bdf: str, rel: str, driver: str | None) -> PciDevice:
     problems: list[str] = []
 
-    def attr(name: str) -> str | None:
+    def attr(name: str, *, required: bool = False) -> str | None:
         text, problem = host.try_read(f"{rel}/{name}")
         if problem:
             problems.append(problem)
+        elif text is None and required:
+            problems.append(f"{bdf} {name}: missing")
         return text
 
     def hex_attr(name: str, digits: int) -> str | None:
-        text = attr(name)
+        text = attr(name, required=True)
         value = parse_hex(text, digits)
         if text is not None and value is None:
             problems.append(f"{bdf} {name}: unparseable value {text.strip()[:40]!r}")
         return value
 
     group_name = host.link_name(f"{rel}/iommu_group")
-    group = int(group_name) if group_name and group_name.isdigit() else None
+    group = parse_uint(group_name, limit=MAX_GROUP)
+    if group_name is not None and group is None:
+        problems.append(f"{bdf} iommu_group: not a group number {group_name[:40]!r}")
     pci_class = hex_attr("class", 6)
     # Only what every probe needs is read for every device; the rest (reset_method, …) is
     # read on demand through `PciDevice.sysfs`.

@@ -50,6 +50,26 @@ class Outcome:
     findings: list[Finding] = field(default_factory=list)
 
 
+CAPTURE_HINT = "capture with `workbench capture` on the machine"
+
+
+def not_recorded(path: str, facts: dict[str, Any] | None = None) -> Outcome:
+    """`skip`: the evidence at `path` is absent from a recorded machine, so nothing is judged."""
+    return Outcome("skip", f"{path} not recorded: {CAPTURE_HINT}", facts or {})
+
+
+def unreadable(path: str, reason: str, *, live: bool) -> Outcome:
+    """`skip`: the evidence at `path` could not be read (`reason`, as HostReadError gives it)."""
+    if reason == "missing":
+        if live:
+            return Outcome("skip", f"/{path} does not exist on this machine")
+        return not_recorded(path)
+    if reason == "permission":
+        hint = "run as root" if live else "make the root readable, or run as root"
+        return Outcome("skip", f"{path} not readable (permission denied): {hint}")
+    return Outcome("skip", f"{path} not readable ({reason}): {CAPTURE_HINT} again")
+
+
 @dataclass
 class ProbeResult:
     id: str

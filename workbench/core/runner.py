@@ -12,16 +12,27 @@ from typing import Any
 
 from workbench import __version__
 from workbench.core.deadline import call_with_deadline
-from workbench.core.errors import ConfigError, ProbeError, ProbeTimeoutError, WorkbenchError
+from workbench.core.errors import (
+    ConfigError,
+    HostReadError,
+    ProbeError,
+    ProbeTimeoutError,
+    WorkbenchError,
+)
 from workbench.core.host import Host
 from workbench.core.logging import get_logger
 from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
-from workbench.core.report import FAILING, ProbeResult, Report
+from workbench.core.report import FAILING, ProbeResult, Report, unreadable
 
 ProbeClass = type[Probe]
 Listener = Callable[[ProbeResult], None]
 BLOCKING = FAILING | {"skip"}  # a `requires` prerequisite with this status blocks
 UNUSABLE = frozenset({"error", "skip"})  # a `uses` source with this status produced nothing
+# A probe whose evidence file cannot be read for one of these reasons says so (`skip`, with the
+# file and why) instead of breaking; a hung read stays an `error` (it can be retried).
+ABSENT_EVIDENCE = frozenset(
+    {"missing", "permission", "not a regular file", "io", "loop", "too deep", "too large"}
+)
 
 
 def discover_probes() -> list[ProbeClass]:
@@ -137,6 +148,17 @@ def _run_one(
             ),
             name=f"probe:{cls.id}",
         )
+    except HostReadError as exc:
+        exc.add_context(f"probes.{cls.id}", "run")
+        reason = str(exc.details.get("reason"))
+        if reason not in ABSENT_EVIDENCE:
+            result = ProbeResult(cls.id, cls.title, "error", exc.message, error=exc.to_dict())
+            plog.warning("probe.error", error=exc)
+        else:
+            path = str(exc.details.get("path") or "?")
+            outcome = unreadable(path, reason, live=host.live)
+            facts = {"unreadable": {"path": path, "reason": reason, "message": exc.message}}
+            result = ProbeResult(cls.id, cls.title, "skip", outcome.summary, facts)
     except WorkbenchError as exc:
         exc.add_context(f"probes.{cls.id}", "run")
         result = ProbeResult(cls.id, cls.title, "error", exc.message, error=exc.to_dict())

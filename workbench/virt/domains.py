@@ -7,6 +7,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.text import parse_uint
+
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
 
@@ -116,9 +118,10 @@ def parse_domain_xml(text: str) -> DomainConfig:
         elif dev.tag == "shmem":
             size = dev.find("size")
             mib = None
-            if size is not None and size.text and size.text.strip().isdigit():
+            value = parse_uint(size.text if size is not None else None, limit=1 << 60)
+            if size is not None and value is not None:  # ASCII digits, bounded: no overflow
                 factor = _UNIT_MIB.get((size.get("unit") or "b").lower())
-                mib = None if factor is None else int(int(size.text.strip()) * factor)
+                mib = None if factor is None else int(value * factor)
             model = dev.find("model")
             shmem.append(
                 Shmem(dev.get("name") or "", None if model is None else model.get("type"), mib)
