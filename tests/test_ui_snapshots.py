@@ -74,15 +74,15 @@ def test_overview_no_iommu(
 
 
 @pytest.mark.parametrize("size", SIZES)
-def test_details_error_chain(
+def test_details_not_recorded(
     snap_compare: Any,
     make_app: Callable[..., Any],
     fixed_root: Callable[..., Path],
     minimal_facts: dict[str, Any],
     size: tuple[int, int],
 ) -> None:
-    """Probe details of cpu.virtualization on a root without cpuinfo: status ERROR, the
-    HOST_READ_ERROR message, its context (probes.cpu.virtualization::run), its cause and remedy."""
+    """Probe details of cpu.virtualization on a root without cpuinfo: status SKIP, "proc/cpuinfo
+    not recorded" and what would record it (absence is not judged), the unreadable fact."""
     root = fixed_root(minimal_facts, hostname="broken-root")
     (root / "proc/cpuinfo").unlink()
 
