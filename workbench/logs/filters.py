@@ -1,23 +1,27 @@
 """Filtering a whole file fast: a raw-bytes pre-scan finds candidate lines, only those (and lines
 of unusual shape) are parsed.
 
-The plan is learned from samples spread over the file: which key holds the level and how it is
-written (`"level": "`). When every sampled line carries that key exactly once, a regex over the
-raw bytes finds the lines whose level is wanted (or unusual, which are then parsed); otherwise
-every line is parsed. The fast path trusts the samples: a line that spells its level under
-another key, in a file whose samples all agree, is not found by a level filter.
+The plan is learned from samples spread over the file: which key holds the level. When every
+sampled line carries that key exactly once, a regex over the raw bytes finds the lines whose level
+may be wanted (a wanted spelling, or anything unusual: odd case, whitespace, a JSON escape, a
+number, other spacing around the colon, which are then parsed); otherwise every line is parsed.
+The fast path trusts the samples: a line that spells its level under another key, in a file
+whose samples all agree, is not found by a level filter.
 """
 
 from __future__ import annotations
 
 import os
 import re
+import string
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import datetime
 
 from workbench.logs.records import _ALIASES, LEVEL_KEYS, RANK, LogRecord, parse_line
+from workbench.logs.times import parse_time
+
+__all__ = ["LogFilter", "level_counts", "parse_time", "scan"]
 
 CHUNK = 16 << 20
 SAMPLE = 64 << 10
@@ -65,38 +69,9 @@ class LogFilter:
         return True
 
 
-_RELATIVE = re.compile(r"^(\d+)\s*([smhd])$")
-_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
-
-
-def parse_time(value: Any, now: datetime | None = None) -> datetime | None:
-    """ISO 8601 (with or without zone: UTC assumed), epoch seconds/ms/µs, or a relative `10m`,
-    `2h`, `1d` (before `now`). None when it is none of those."""
-    if value is None:
-        return None
-    if isinstance(value, int | float) or (isinstance(value, str) and value.isdigit()):
-        number = float(value)
-        for scale in (1, 1e3, 1e6, 1e9):  # seconds, ms, µs, ns: the one that lands in 1970-2200
-            if number / scale < 7.3e9:
-                return datetime.fromtimestamp(number / scale, UTC)
-        return None
-    text = str(value).strip()
-    rel = _RELATIVE.match(text)
-    if rel:
-        delta = timedelta(**{_UNITS[rel.group(2)]: int(rel.group(1))})
-        return (now or datetime.now(UTC)) - delta
-    text = text.replace(" UTC", "+00:00")
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 @dataclass(frozen=True)
 class _Plan:
-    key_token: bytes  # b'"level": "'
-    regex: re.Pattern[bytes]  # finds the key where the value may be a wanted level
+    regex: re.Pattern[bytes]  # the level key; group 1 starts a value that may be wanted
     wanted: tuple[bytes, ...]  # spellings of wanted levels, each followed by its closing quote
 
 
@@ -109,7 +84,7 @@ def _spellings(names: set[str]) -> set[bytes]:
 
 
 def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
-    """A raw-bytes plan for a level filter, if the sampled lines share one level key shape."""
+    """A raw-bytes plan for a level filter, if the sampled lines share one level key."""
     if level is None:
         return None
     shapes: set[bytes] = set()
@@ -120,19 +95,22 @@ def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
         data = os.pread(fd, SAMPLE, start)
         lines = data.split(b"\n")[1:-1] if start else data.split(b"\n")[:-1]
         for line in lines:
-            found = {m.group(0) for m in _KEY_SHAPE.finditer(line)}
+            found = {m.group(1) for m in _KEY_SHAPE.finditer(line)}
             if len(found) != 1:
                 return None  # no level key, several, or a nested one: parse it all
             shapes |= found
     if len(shapes) != 1:
         return None
-    token = shapes.pop()
+    key = shapes.pop()
     wanted = _spellings({name for name in RANK if RANK[name] >= RANK[level]})
-    # A wanted level's value starts with one of these letters: a literal and one character
-    # class is a regex that runs near memory speed. Candidates are then checked in full.
-    letters = b"".join(re.escape(c) for c in sorted({w[:1] for w in wanted}))
-    regex = re.compile(re.escape(token) + rb"[" + letters + rb"]")
-    return _Plan(token, regex, tuple(w + b'"' for w in wanted))
+    # Only a string starting with a letter that begins no wanted level, in either case, is
+    # surely unwanted; anything else (a wanted letter, whitespace, an escape, a number) is a
+    # candidate, checked in full. A literal and one negated class run near memory speed.
+    starts = {c for w in wanted for c in (w[:1].lower(), w[:1].upper())}
+    letters = string.ascii_letters.encode()
+    unwanted = b"".join(bytes([c]) for c in letters if bytes([c]) not in starts)
+    regex = re.compile(b'"' + re.escape(key) + rb'"\s*:\s*("[^' + unwanted + rb']|[^"\s])')
+    return _Plan(regex, tuple(w + b'"' for w in wanted))
 
 
 def _line_at(block: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -156,7 +134,8 @@ def _fast(block: bytes, end: int, flt: LogFilter, plan: _Plan) -> Iterator[bytes
             continue
         last_start = start
         line = block[start:stop]
-        known = block.startswith(plan.wanted, match.start() + len(plan.key_token))
+        value = match.start(1)
+        known = block[value] == 0x22 and block.startswith(plan.wanted, value + 1)
         if (known and only_level) or flt.matches(parse_line(0, line)):
             yield line
 
@@ -180,40 +159,12 @@ def _blocks(fd: int, start: int, size: int) -> Iterator[tuple[bytes, int]]:
         want = CHUNK
 
 
-def seek_time(fd: int, size: int, since: datetime) -> int:
-    """The offset of the first line at or after `since`, by bisection; logs are written in time
-    order, so lines before it are older. Lines without a readable time are stepped over."""
-    low, high = 0, size
-    while high - low > SAMPLE:
-        mid = (low + high) // 2
-        data = os.pread(fd, SAMPLE, mid)
-        first = data.find(b"\n")
-        when = None
-        at = first + 1
-        while first >= 0 and when is None:
-            end = data.find(b"\n", at)
-            if end < 0:
-                break
-            when = parse_time(parse_line(0, data[at:end]).timestamp)
-            at = end + 1
-        if when is None:
-            break  # no time found near here: scan from `low`
-        if when < since:
-            low = mid + first + 1
-        else:
-            high = mid
-    if low == 0:
-        return 0
-    back = os.pread(fd, SAMPLE, max(0, low - SAMPLE))
-    return max(0, low - SAMPLE) + back.rfind(b"\n") + 1
-
-
 def scan(fd: int, flt: LogFilter, start: int = 0, size: int | None = None) -> Iterator[bytes]:
     """Every line of the file (from `start`) that matches `flt`, in file order, without its
     newline."""
     end = os.fstat(fd).st_size if size is None else size
-    if flt.since is not None:
-        start = max(start, seek_time(fd, end, flt.since))
+    # --since/--until are checked on every line by its own time: a clock stepped back (or
+    # merged files) puts older lines after newer ones, so the file cannot be bisected.
     plan = _plan(fd, end, flt.level)
     for block, stop in _blocks(fd, start, end):
         if flt.empty:

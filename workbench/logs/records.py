@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from workbench.core.text import parse_uint
+
 # Canonical levels, lowest first; `at_least` compares by this rank.
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 RANK = {name: i for i, name in enumerate(LEVELS)}
@@ -50,11 +52,8 @@ def normalise_level(value: Any, key: str | None = None) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if key == "PRIORITY":
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            return None
-        return _SYSLOG[number] if 0 <= number < len(_SYSLOG) else None
+        number = value if type(value) is int else parse_uint(str(value), limit=len(_SYSLOG))
+        return _SYSLOG[number] if number is not None and 0 <= number < len(_SYSLOG) else None
     if isinstance(value, int | float):
         return _PINO.get(int(value))
     if not isinstance(value, str):

@@ -1,0 +1,119 @@
+"""Issue 11 for the log engine: hostile or odd log files give right answers, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import run_cli
+from workbench.logs.filters import LogFilter, parse_time, scan
+from workbench.logs.records import normalise_level
+
+
+def write_lines(path: Path, lines: list[str]) -> Path:
+    path.write_text("".join(line + "\n" for line in lines))
+    return path
+
+
+def rec(event: str, level: str = "info", ts: object = "2026-11-01T10:00:00Z") -> str:
+    return json.dumps({"timestamp": ts, "level": level, "event": event})
+
+
+def scanned(path: Path, flt: LogFilter) -> list[str]:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        return [json.loads(line)["event"] for line in scan(fd, flt)]
+    finally:
+        os.close(fd)
+
+
+ODD_LEVELS = [" error", "error ", "\\terror", "eRRoR", "ERRor", "\\u0065rror", " CRIT ", "Fatal"]
+
+
+@pytest.mark.parametrize("odd", ODD_LEVELS)
+def test_odd_level_spellings_match_on_the_fast_path(tmp_path: Path, odd: str) -> None:
+    """A uniform file (fast path): levels with surrounding whitespace, odd case or JSON escapes
+    are found by --level like any other spelling."""
+    lines = [rec(f"i{n}") for n in range(30_000)]  # 2 MB: line 2000 lies outside the samples
+    lines[2000] = rec("odd", "PLACEHOLDER").replace("PLACEHOLDER", odd)
+    path = write_lines(tmp_path / "fast.jsonl", lines)
+    assert scanned(path, LogFilter(level="error")) == ["odd"]
+
+
+@pytest.mark.parametrize("odd", ODD_LEVELS)
+def test_odd_level_spellings_match_on_the_slow_path(tmp_path: Path, odd: str) -> None:
+    """A mixed-key file (slow path) finds the same odd spellings."""
+    lines = [
+        rec(f"i{n}") if n % 2 else json.dumps({"lvl": "info", "event": "x"}) for n in range(300)
+    ]
+    lines[151] = rec("odd", "PLACEHOLDER").replace("PLACEHOLDER", odd)
+    path = write_lines(tmp_path / "slow.jsonl", lines)
+    assert scanned(path, LogFilter(level="error")) == ["odd"]
+
+
+def test_level_key_with_other_spacing_is_found(tmp_path: Path) -> None:
+    """`"level" : "error"` (spaced differently from the sampled lines) is still an error."""
+    lines = [rec(f"i{n}") for n in range(30_000)]
+    lines[2000] = '{"timestamp": "2026-11-01T10:00:00Z", "level" :"error", "event": "spaced"}'
+    path = write_lines(tmp_path / "spaced.jsonl", lines)
+    assert scanned(path, LogFilter(level="error")) == ["spaced"]
+
+
+def test_since_filters_each_line_by_its_own_time(tmp_path: Path) -> None:
+    """A clock stepped back mid-file: every line at or after --since is kept, wherever it is."""
+    lines = [rec(f"new{n}", ts=f"2026-11-01T12:{n % 60:02d}:00Z") for n in range(3000)]
+    lines += [rec(f"old{n}", ts=f"2026-11-01T08:{n % 60:02d}:00Z") for n in range(3000)]
+    lines += [rec(f"late{n}", ts=f"2026-11-01T13:{n % 60:02d}:00Z") for n in range(3000)]
+    path = write_lines(tmp_path / "stepped.jsonl", lines)
+    got = scanned(path, LogFilter(since=parse_time("2026-11-01T11:00:00Z")))
+    assert got == [f"new{n}" for n in range(3000)] + [f"late{n}" for n in range(3000)]
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["²", "¹²³", "٣٤٥", "1534860261²", "-99999999999999999999", "9" * 5000, "nan", "inf"],
+)
+def test_parse_time_rejects_non_ascii_digits_and_absurd_numbers(value: str) -> None:
+    """Unicode digits, superscripts and absurd numbers are no time (None), never an exception."""
+    assert parse_time(value) is None
+
+
+@pytest.mark.parametrize("value", [-1e300, 1e300, float("nan"), float("inf"), -(10**30)])
+def test_parse_time_absurd_numbers_are_none(value: float) -> None:
+    """Numbers far outside any clock are no time, not an OverflowError."""
+    assert parse_time(value) is None
+
+
+def test_parse_time_relative_far_back_is_clamped() -> None:
+    """`999999999d` means "since the beginning of time", not an OverflowError."""
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    assert parse_time("999999999d", now) == datetime.min.replace(tzinfo=UTC)
+    assert parse_time("99999999999999999999999s", now) == datetime.min.replace(tzinfo=UTC)
+    assert parse_time("٣d", now) is None
+
+
+def test_priority_takes_ascii_digits_only() -> None:
+    """A syslog PRIORITY in Arabic-Indic digits is no level."""
+    assert normalise_level("٣", "PRIORITY") is None
+    assert normalise_level(" 3 ", "PRIORITY") == "error"
+
+
+def test_cli_unicode_digit_timestamps_are_no_traceback(tmp_path: Path) -> None:
+    """`logs --since` over a file whose timestamps are `²`: exit 0, those lines skipped."""
+    path = write_lines(tmp_path / "sup.log", [rec("sup", ts="²"), rec("ok"), rec("num", ts=1e300)])
+    proc = run_cli("logs", str(path), "--since", "2026-01-01T00:00:00Z", "--json")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert [json.loads(x)["event"] for x in proc.stdout.splitlines()] == ["ok"]
+
+
+@pytest.mark.parametrize("value", ["999999999d", "9999999999999999999999999h"])
+def test_cli_since_far_back_shows_everything(tmp_path: Path, value: str) -> None:
+    """`--since 999999999d` is clamped to the earliest time: every timed line, exit 0."""
+    path = write_lines(tmp_path / "a.log", [rec("a"), rec("b")])
+    proc = run_cli("logs", str(path), "--since", value, "--json")
+    assert (proc.returncode, proc.stderr) == (0, "")
+    assert len(proc.stdout.splitlines()) == 2
