@@ -117,3 +117,91 @@ def test_cli_since_far_back_shows_everything(tmp_path: Path, value: str) -> None
     proc = run_cli("logs", str(path), "--since", value, "--json")
     assert (proc.returncode, proc.stderr) == (0, "")
     assert len(proc.stdout.splitlines()) == 2
+
+
+HOSTILE = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e"
+
+
+def hostile_record() -> dict[str, object]:
+    return {
+        "timestamp": f"2026-11-01T10:00:00Z{HOSTILE}",
+        "level": f"error{HOSTILE}",
+        "event": f"ev{HOSTILE}",
+        "logger": f"lg{HOSTILE}",
+        f"key{HOSTILE}": f"value{HOSTILE}",
+    }
+
+
+def test_pretty_output_escapes_control_in_every_field(tmp_path: Path) -> None:
+    """Escape sequences, C1 controls and bidi overrides in the time, level, logger, event, keys
+    and values reach the terminal escaped, never raw."""
+    path = write_lines(tmp_path / "evil.log", [json.dumps(hostile_record())])
+    proc = run_cli("logs", str(path), "--color", "always")
+    assert proc.returncode == 0
+    shown = proc.stdout.replace("\x1b[31m", "").replace("\x1b[0m", "")  # our own colour only
+    assert not any(ch in shown for ch in "\x1b\x07\x9b\u202e")
+    assert shown.count("\\x1b]0;pwned") == 5  # time, logger, event, key, value
+    assert "ERROR\\x1b" in shown  # the level, cut to 8 characters
+
+
+def run_on_pty(*args: str) -> bytes:
+    """What `workbench ARGS` writes to a terminal (a pseudo-terminal as its stdout)."""
+    import pty
+    import subprocess
+
+    from tests.conftest import WORKBENCH
+
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen([str(WORKBENCH), *args], stdout=follower, stderr=subprocess.DEVNULL)
+    os.close(follower)
+    out = b""
+    while True:
+        try:
+            data = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not data:
+            break
+        out += data
+    os.close(leader)
+    assert proc.wait(30) == 0
+    return out
+
+
+def test_json_output_is_original_bytes_in_a_pipe_and_escaped_on_a_terminal(tmp_path: Path) -> None:
+    """--json is for pipes: byte for byte there; on a terminal its control characters (a C1
+    CSI in a JSON string, ESC in a garbage line) are escaped like the pretty output's."""
+    raw = json.dumps({"level": "error", "event": "c1\u009b2J"}, ensure_ascii=False).encode()
+    garbage = b"garbage \x1b[2J"
+    path = tmp_path / "c1.log"
+    path.write_bytes(raw + b"\n" + garbage + b"\n")
+    piped = run_cli("logs", str(path), "--json")
+    assert piped.stdout.encode() == raw + b"\n" + garbage + b"\n"
+    on_tty = run_on_pty("logs", str(path), "--json")
+    assert b"\x1b" not in on_tty and b"\xc2\x9b" not in on_tty
+    assert b"\\x9b2J" in on_tty and b"garbage \\x1b[2J" in on_tty
+
+
+@pytest.mark.parametrize("env", [{"PYTHONIOENCODING": "ascii"}, {"LC_ALL": "C", "PYTHONUTF8": "0"}])
+def test_non_utf8_stdout_gets_ascii(tmp_path: Path, env: dict[str, str]) -> None:
+    """On an ASCII stdout the output is ASCII: non-ASCII text escaped, `...` for a cut line."""
+    path = tmp_path / "u.log"
+    long_event = "café " + "x" * 3000
+    path.write_text(json.dumps({"level": "info", "event": long_event}, ensure_ascii=False) + "\n")
+    path.write_text(path.read_text() + "caf\u00e9 \u2026 not json\n")
+    import subprocess
+
+    from tests.conftest import WORKBENCH
+
+    proc = subprocess.run(
+        [str(WORKBENCH), "logs", str(path)],
+        capture_output=True,
+        env={**os.environ, "PYTHONIOENCODING": "", **env},
+        timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == b""
+    proc.stdout.decode("ascii")  # raises if anything is not ASCII
+    lines = proc.stdout.splitlines()
+    assert b"caf\\xe9 xxx" in lines[0] and lines[0].endswith(b"...")
+    assert lines[1] == b"?? caf\\xe9 \\u2026 not json"

@@ -95,9 +95,9 @@ class LogRecord:
     def error(self) -> Any:
         return self.fields.get("error")
 
-    def display(self, width: int = DISPLAY_CHARS) -> str:
-        """The raw line cut to `width` characters (the record keeps it whole)."""
-        return self.raw if len(self.raw) <= width else self.raw[: width - 1] + "…"
+    def display(self, width: int = DISPLAY_CHARS, cut: str = "…") -> str:
+        """The raw line cut to `width` characters, ending in `cut` (the record keeps it whole)."""
+        return self.raw if len(self.raw) <= width else self.raw[: width - len(cut)] + cut
 
     def at_least(self, level: str) -> bool:
         return self.level is not None and RANK[self.level] >= RANK[level]
