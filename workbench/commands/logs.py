@@ -80,7 +80,7 @@ def _run(args: argparse.Namespace) -> int:
     from workbench.logs.parallel import scan_to
     from workbench.logs.records import parse_line
     from workbench.logs.render import render
-    from workbench.logs.source import LogFileError, open_log
+    from workbench.logs.source import LogFileError, complete_end, open_log
 
     try:
         flt = _filter(args)
@@ -125,6 +125,8 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         end = os.fstat(fd).st_size
+        if args.follow:  # a partial last line is the follower's: it waits for its newline
+            end = complete_end(fd, end)
         scan_to(fd, flt, 0, end, render_lines, out)
         out.flush()
         if not args.follow:

@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 READ = 1 << 20
+FINGERPRINT = 64  # bytes at the file's start and just before our position, compared each poll
 Notice = Callable[[str], None]
 
 
@@ -21,8 +22,9 @@ class Follower:
     """Yields each complete line appended to `path` (without its newline), in order.
 
     - rotation (rename, then a new file at the path): the old file is read to its end first;
-    - copytruncate / truncation: noticed by the size shrinking or the byte before our position
-      no longer being a newline; reading starts again at 0;
+    - copytruncate / truncation: noticed by the size shrinking, or by the file's first bytes or
+      the bytes just before our position changing (a rewrite within one poll, to any size);
+      reading starts again at 0;
     - deletion: the old file is read to its end, then the path is watched until it is back;
     - a partial last line waits for its newline (or for its file to be rotated away).
     """
@@ -43,6 +45,8 @@ class Follower:
         self._ino: tuple[int, int] | None = None
         self._pos = 0
         self._partial = b""
+        self._head = b""  # the file's first bytes, up to FINGERPRINT, as we read them
+        self._tail = b""  # the FINGERPRINT bytes before _pos, as we read them
         self._from_start = from_start
         self._start_at = start_at  # where to begin in the file first opened
         self.stopped = threading.Event()
@@ -53,15 +57,23 @@ class Follower:
             os.close(self._fd)
             self._fd = None
 
-    def _open(self) -> bool:
+    def _pin(self) -> tuple[int, os.stat_result] | None:
+        """A descriptor for the regular file at the path now (None if there is none)."""
         try:
             fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
         except OSError:
-            return False
+            return None
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
             os.close(fd)
+            return None
+        return fd, st
+
+    def _open(self, pinned: tuple[int, os.stat_result] | None = None) -> bool:
+        pinned = pinned or self._pin()
+        if pinned is None:
             return False
+        fd, st = pinned
         first = self._ino is None
         self._fd, self._ino = fd, (st.st_dev, st.st_ino)
         if not first or self._from_start:
@@ -71,7 +83,21 @@ class Follower:
         else:
             self._pos = st.st_size
         self._partial = b""
+        known = min(FINGERPRINT, self._pos)
+        self._head = os.pread(fd, known, 0)
+        self._tail = os.pread(fd, known, self._pos - known)
         return True
+
+    def _remember(self, data: bytes) -> None:
+        """Keep the fingerprint up to date with `data`, just read up to `_pos`."""
+        if len(self._head) < FINGERPRINT:  # then _head is every byte before the read
+            self._head = (self._head + data[:FINGERPRINT])[:FINGERPRINT]
+        tail = data[-FINGERPRINT:]
+        self._tail = (self._tail + tail)[-FINGERPRINT:] if len(tail) < FINGERPRINT else tail
+
+    def _restart(self) -> None:
+        self._pos = 0
+        self._partial = self._head = self._tail = b""
 
     def _read_new(self, fd: int, finished: bool = False) -> list[bytes]:
         """Lines appended since the last read; with `finished`, a final partial line too."""
@@ -81,6 +107,7 @@ class Follower:
             if not data:
                 break
             self._pos += len(data)
+            self._remember(data)
             chunks.append(data)
         joined = b"".join(chunks)
         lines = joined.split(b"\n")
@@ -91,11 +118,13 @@ class Follower:
         return lines
 
     def _truncated(self, fd: int) -> bool:
-        size = os.fstat(fd).st_size
-        if size < self._pos:
+        """The file is no longer the one we read: shorter, or other bytes where we read some."""
+        if os.fstat(fd).st_size < self._pos:
             return True
-        consumed = self._pos - len(self._partial)
-        return consumed > 0 and os.pread(fd, 1, consumed - 1) != b"\n"
+        if self._head and os.pread(fd, len(self._head), 0) != self._head:
+            return True
+        tail = self._tail
+        return self._pos > FINGERPRINT and os.pread(fd, len(tail), self._pos - len(tail)) != tail
 
     def poll(self) -> list[bytes]:
         """Everything new since the last call (possibly nothing)."""
@@ -106,8 +135,7 @@ class Follower:
             return []
         if self._truncated(fd):
             self.notice("truncated: reading from the start")
-            self._pos = 0
-            self._partial = b""
+            self._restart()
         lines = self._read_new(fd)
         try:
             st = os.stat(self.path)
@@ -115,13 +143,15 @@ class Follower:
         except OSError:
             current = None
         if current != self._ino:
-            # The file we hold was renamed away or deleted: its writer has moved on. Drain it,
-            # then continue with whatever is at the path now.
+            # The file we hold was renamed away or deleted: its writer has moved on. Pin the
+            # new file first (it could be rotated away too while we drain), drain the old one,
+            # then continue with the new.
+            pinned = self._pin() if current is not None else None
             lines += self._read_new(fd, finished=True)
             os.close(fd)
             self._fd = None
             self.notice("rotated" if current is not None else "deleted: waiting for it")
-            if current is not None and self._open():
+            if pinned is not None and self._open(pinned):
                 lines += self.poll()
         return lines
 

@@ -57,3 +57,16 @@ def tail_offsets(fd: int, size: int, lines: int) -> int:
                 return start + idx + 1
         pos = start
     return 0 if end else size
+
+
+def complete_end(fd: int, size: int) -> int:
+    """The offset just after the last newline in the first `size` bytes (0 if none): where a
+    follower starts, so a partial last line is printed once, when it is finished."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - BLOCK)
+        cut = os.pread(fd, pos - start, start).rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        pos = start
+    return 0
