@@ -205,3 +205,30 @@ def test_non_utf8_stdout_gets_ascii(tmp_path: Path, env: dict[str, str]) -> None
     lines = proc.stdout.splitlines()
     assert b"caf\\xe9 xxx" in lines[0] and lines[0].endswith(b"...")
     assert lines[1] == b"?? caf\\xe9 \\u2026 not json"
+
+
+@pytest.mark.parametrize("kind", ["fifo", "socket", "/dev/zero", "directory"])
+@pytest.mark.parametrize("follow", [False, True])
+def test_logs_refuses_non_regular_files(tmp_path: Path, kind: str, follow: bool) -> None:
+    """`workbench logs` on a FIFO, a socket, a device or a directory: a one-line error, exit 2,
+    at once (never a hang waiting for a writer)."""
+    import socket
+
+    path = tmp_path / "log"
+    keep = None
+    if kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        keep = socket.socket(socket.AF_UNIX)
+        keep.bind(str(path))
+    elif kind == "directory":
+        path.mkdir()
+    else:
+        path = Path(kind)
+    try:
+        proc = run_cli("logs", str(path), *(["--follow"] if follow else []))
+    finally:
+        if keep is not None:
+            keep.close()
+    assert proc.returncode == 2
+    assert proc.stderr == f"workbench: {path}: not a regular file\n"

@@ -28,11 +28,20 @@ def open_log(path: str | Path) -> int:
             f"{shown}: permission denied", cause=exc, details={"path": shown}
         ) from exc
     except OSError as exc:
-        raise LogFileError(f"{shown}: {exc.strerror}", cause=exc, details={"path": shown}) from exc
+        # A socket (ENXIO) or the like: say what it is rather than the errno's words.
+        what = "not a regular file" if not _regular(shown) else exc.strerror
+        raise LogFileError(f"{shown}: {what}", cause=exc, details={"path": shown}) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise LogFileError(f"{shown}: not a regular file", details={"path": shown})
     return fd
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # unknown: let the open error speak
 
 
 def tail_offsets(fd: int, size: int, lines: int) -> int:
