@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import WORKBENCH, run_cli
 from workbench.logs.filters import LogFilter, parse_time, scan
 from workbench.logs.records import normalise_level
 
@@ -232,3 +235,71 @@ def test_logs_refuses_non_regular_files(tmp_path: Path, kind: str, follow: bool)
             keep.close()
     assert proc.returncode == 2
     assert proc.stderr == f"workbench: {path}: not a regular file\n"
+
+
+def big_uniform_log(path: Path) -> Path:
+    """70 MB: split across two processes, each busy for a while with a --vm filter."""
+    pad = "x" * 180
+    with path.open("w") as fh:
+        for n in range(320_000):
+            fh.write(f'{{"level": "info", "vm": "win11", "event": "{pad}", "n": {n}}}\n')
+    return path
+
+
+def group_members(pgid: int) -> list[Any]:
+    """The live (not zombie) processes of a process group."""
+    import psutil
+
+    left = []
+    for proc in psutil.process_iter():
+        try:
+            if os.getpgid(proc.pid) == pgid and proc.status() != psutil.STATUS_ZOMBIE:
+                left.append(proc)
+        except (ProcessLookupError, psutil.NoSuchProcess):
+            continue
+    return left
+
+
+def test_head_leaves_no_scan_child_behind(tmp_path: Path) -> None:
+    """`workbench logs BIG | head -1`: once head and workbench have exited, the forked child
+    that scanned the second half is gone too (nothing left in the pipeline's process group)."""
+    path = big_uniform_log(tmp_path / "big.jsonl")
+    shell = subprocess.Popen(
+        ["sh", "-c", f"'{WORKBENCH}' logs '{path}' --vm win11 --json | head -1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,  # a pipe here would wait for the child to close it
+        start_new_session=True,
+    )
+    out, _ = shell.communicate(timeout=120)
+    assert json.loads(out)["n"] == 0
+    left = group_members(shell.pid)
+    for proc in left:  # do not leave them to the next test
+        proc.kill()
+    assert left == []
+
+
+def test_scan_child_dies_with_a_killed_parent(tmp_path: Path) -> None:
+    """workbench killed (SIGKILL) while its child scans: the child dies with it."""
+    path = big_uniform_log(tmp_path / "big.jsonl")
+    proc = subprocess.Popen(
+        [str(WORKBENCH), "logs", str(path), "--vm", "win11", "--json"],
+        stdout=subprocess.PIPE,  # never read: the parent blocks on a full pipe
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while len(group_members(proc.pid)) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(group_members(proc.pid)) == 2  # the parent and its scan child
+        proc.kill()
+        proc.wait(10)
+        deadline = time.monotonic() + 0.5  # the child's half takes seconds: it must not finish
+        while group_members(proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        left = group_members(proc.pid)
+    finally:
+        assert proc.stdout is not None
+        proc.stdout.close()
+    for child in left:
+        child.kill()
+    assert left == []
