@@ -303,3 +303,70 @@ def test_scan_child_dies_with_a_killed_parent(tmp_path: Path) -> None:
     for child in left:
         child.kill()
     assert left == []
+
+
+def write_absurd_line(path: Path, size: int) -> Path:
+    """A small line, one line of `size` bytes, a small line."""
+    with path.open("wb") as fh:
+        fh.write(b'{"level": "error", "event": "small1"}\n{"event": "big", "blob": "')
+        block = b"x" * (1 << 20)
+        for _ in range(size >> 20):
+            fh.write(block)
+        fh.write(b'"}\n{"level": "error", "event": "small2"}\n')
+    return path
+
+
+@pytest.mark.parametrize("args", [[], ["--json"], ["--level", "error"], ["--grep", "small"]])
+def test_a_200mb_line_costs_bounded_memory(tmp_path: Path, args: list[str]) -> None:
+    """A 200 MB single line: peak RSS of `workbench logs` stays under 400 MB; the line is shown
+    cut with a marker and its neighbours intact."""
+    import sys
+
+    path = write_absurd_line(tmp_path / "huge.log", 200 << 20)
+    probe = (
+        "import resource, subprocess, sys\n"
+        "out = subprocess.run(sys.argv[1:], capture_output=True).stdout\n"
+        "sys.stdout.buffer.write(out[:4096] + out[-300:])\n"
+        "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", probe, str(WORKBENCH), "logs", str(path), *args],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    *shown, peak_kb = proc.stdout.splitlines()
+    assert int(peak_kb) < 400 * 1024, f"peak RSS {int(peak_kb) // 1024} MB"
+    text = b"\n".join(shown)
+    assert b"small1" in text and b"small2" in text
+    if not args or args[0] == "--json":
+        assert f"cut: line of {(200 << 20) + 28} bytes".encode() in text
+
+
+def test_follower_cuts_an_absurd_line(tmp_path: Path) -> None:
+    """A follower meeting a 40 MB line hands back its head and a marker, then the next lines."""
+    from workbench.logs.follow import Follower
+
+    path = tmp_path / "f.log"
+    path.write_text("")
+    follower = Follower(path, from_start=True)
+    assert follower.poll() == []
+    data = write_absurd_line(tmp_path / "src.log", 40 << 20).read_bytes()
+    with path.open("ab") as fh:
+        fh.write(data)
+    lines = follower.poll()
+    assert len(lines) == 3
+    assert lines[1].startswith(b'{"event": "big"') and lines[1].endswith(b"bytes]")
+    assert len(lines[1]) < 4096
+    assert json.loads(lines[2])["event"] == "small2"
+
+
+def test_index_cuts_an_absurd_line(tmp_path: Path) -> None:
+    """The line index keeps a 40 MB line's place but reads only its head."""
+    from workbench.logs.index import LogIndex
+
+    index = LogIndex(write_absurd_line(tmp_path / "i.log", 40 << 20))
+    index.index_all()
+    assert index.line_count == 3
+    assert len(index.line(1)) < 4096 and index.line(1).endswith(b"bytes]")
+    assert index.record(2).message == "small2"

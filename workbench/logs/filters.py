@@ -18,7 +18,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
-from workbench.logs.records import _ALIASES, LEVEL_KEYS, RANK, LogRecord, parse_line
+from workbench.logs.records import (
+    _ALIASES,
+    LEVEL_KEYS,
+    LINE_KEEP,
+    RANK,
+    LogRecord,
+    cut_line,
+    parse_line,
+)
 from workbench.logs.times import parse_time
 
 __all__ = ["LogFilter", "level_counts", "parse_time", "scan"]
@@ -140,23 +148,38 @@ def _fast(block: bytes, end: int, flt: LogFilter, plan: _Plan) -> Iterator[bytes
             yield line
 
 
+def _line_end(fd: int, pos: int, size: int) -> int:
+    """Where the line at `pos` ends (its newline, or `size`), read in bounded pieces."""
+    while pos < size:
+        data = os.pread(fd, min(CHUNK, size - pos), pos)
+        if not data:
+            return pos
+        cut = data.find(b"\n")
+        if cut >= 0:
+            return pos + cut
+        pos += len(data)
+    return size
+
+
 def _blocks(fd: int, start: int, size: int) -> Iterator[tuple[bytes, int]]:
     """The file from `start` as (chunk, end): chunk[:end] holds whole lines only (the very last
-    line of the file may lack its newline). Chunks are not copied: `end` marks where to stop."""
+    line of the file may lack its newline). Chunks are not copied: `end` marks where to stop.
+    A line longer than a chunk comes cut (`cut_line`): memory stays bounded by CHUNK."""
     pos = start
-    want = CHUNK
     while pos < size:
-        data = os.pread(fd, min(want, size - pos), pos)
+        data = os.pread(fd, min(CHUNK, size - pos), pos)
         if not data:
             break
         cut = data.rfind(b"\n")
         if cut < 0 and pos + len(data) < size:
-            want *= 2  # one very long line: read more of it at once
+            stop = _line_end(fd, pos + len(data), size)
+            line = cut_line(data[:LINE_KEEP], stop - pos) + b"\n"
+            yield line, len(line)
+            pos = stop + 1
             continue
         end = len(data) if cut < 0 or pos + len(data) >= size else cut + 1
         yield data, end
         pos += end
-        want = CHUNK
 
 
 def scan(fd: int, flt: LogFilter, start: int = 0, size: int | None = None) -> Iterator[bytes]:

@@ -13,6 +13,8 @@ import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from workbench.logs.records import LINE_KEEP, LINE_LIMIT, cut_line
+
 READ = 1 << 20
 FINGERPRINT = 64  # bytes at the file's start and just before our position, compared each poll
 Notice = Callable[[str], None]
@@ -44,7 +46,8 @@ class Follower:
         self._fd: int | None = None
         self._ino: tuple[int, int] | None = None
         self._pos = 0
-        self._partial = b""
+        self._partial = b""  # an unfinished last line (its head only, if absurdly long)
+        self._long: int | None = None  # the length of an absurd unfinished line so far
         self._head = b""  # the file's first bytes, up to FINGERPRINT, as we read them
         self._tail = b""  # the FINGERPRINT bytes before _pos, as we read them
         self._from_start = from_start
@@ -82,7 +85,7 @@ class Follower:
             self._pos = self._start_at
         else:
             self._pos = st.st_size
-        self._partial = b""
+        self._partial, self._long = b"", None
         known = min(FINGERPRINT, self._pos)
         self._head = os.pread(fd, known, 0)
         self._tail = os.pread(fd, known, self._pos - known)
@@ -98,24 +101,45 @@ class Follower:
     def _restart(self) -> None:
         self._pos = 0
         self._partial = self._head = self._tail = b""
+        self._long = None
 
     def _read_new(self, fd: int, finished: bool = False) -> list[bytes]:
         """Lines appended since the last read; with `finished`, a final partial line too."""
-        chunks = [self._partial]
+        lines: list[bytes] = []
         while True:
             data = os.pread(fd, READ, self._pos)
             if not data:
                 break
             self._pos += len(data)
             self._remember(data)
-            chunks.append(data)
-        joined = b"".join(chunks)
-        lines = joined.split(b"\n")
-        self._partial = lines.pop()
-        if finished and self._partial:
-            lines.append(self._partial)
-            self._partial = b""
+            lines += self._take(data)
+        if finished and (self._partial or self._long is not None):
+            lines.append(self._end_line(b""))
         return lines
+
+    def _take(self, data: bytes) -> list[bytes]:
+        """The lines `data` completes; its unfinished end is kept (at most LINE_LIMIT bytes of
+        it: an absurd line keeps only its head and counts the rest)."""
+        parts = data.split(b"\n")
+        rest = parts.pop()
+        lines = [self._end_line(parts[0]), *parts[1:]] if parts else []
+        if self._long is not None:
+            self._long += len(rest)
+        elif len(self._partial) + len(rest) > LINE_LIMIT:
+            self._long = len(self._partial) + len(rest)
+            self._partial = (self._partial + rest[:LINE_KEEP])[:LINE_KEEP]
+        else:
+            self._partial += rest
+        return lines
+
+    def _end_line(self, piece: bytes) -> bytes:
+        """The held partial line finished by `piece`."""
+        if self._long is not None:
+            line = cut_line(self._partial, self._long + len(piece))
+        else:
+            line = self._partial + piece
+        self._partial, self._long = b"", None
+        return line
 
     def _truncated(self, fd: int) -> bool:
         """The file is no longer the one we read: shorter, or other bytes where we read some."""

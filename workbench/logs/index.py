@@ -15,7 +15,7 @@ from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
 
-from workbench.logs.records import LogRecord, parse_line
+from workbench.logs.records import LINE_KEEP, LINE_LIMIT, LogRecord, cut_line, parse_line
 from workbench.logs.source import open_log, tail_offsets
 
 CHUNK = 4 << 20
@@ -74,8 +74,16 @@ class LogIndex:
                     break
                 last = data.rfind(b"\n")
                 if last < 0 and pos + len(data) < self.size:
-                    data = self._read_long_line(pos)
-                    last = data.rfind(b"\n")
+                    end = self._line_end(pos + len(data))
+                    if end < 0:  # its newline is not written yet
+                        if self.following:
+                            break
+                        self._offsets.append(pos)
+                        self._indexed = self.size
+                        break
+                    self._offsets.append(pos)
+                    self._indexed = end + 1
+                    continue
                 if last < 0:  # a last line without its newline
                     if self.following:
                         break  # wait for the writer to finish it
@@ -87,21 +95,18 @@ class LogIndex:
                 self._indexed = pos + last + 1
         return self.complete
 
-    def _read_long_line(self, pos: int) -> bytes:
-        """A line longer than a chunk: read until its newline (kept whole, however long)."""
-        parts = []
-        at = pos
-        while at < self.size:
-            block = os.pread(self.fd, CHUNK, at)
+    def _line_end(self, pos: int) -> int:
+        """The offset of the next newline at or after `pos` (-1 if none before `size`), read in
+        chunks that are not kept: a line longer than a chunk is never held whole."""
+        while pos < self.size:
+            block = os.pread(self.fd, min(CHUNK, self.size - pos), pos)
             if not block:
                 break
             cut = block.find(b"\n")
             if cut >= 0:
-                parts.append(block[: cut + 1])
-                break
-            parts.append(block)
-            at += len(block)
-        return b"".join(parts)
+                return pos + cut
+            pos += len(block)
+        return -1
 
     def index_all(self) -> None:
         while not self.complete:
@@ -132,9 +137,13 @@ class LogIndex:
     # --- reading -------------------------------------------------------------------------------
 
     def line(self, number: int) -> bytes:
+        """The line's bytes; an absurdly long one (over LINE_LIMIT) as its head and a marker."""
         with self._lock:
             start = self._offsets[number]
             end = self._offsets[number + 1] if number + 1 < len(self._offsets) else self._indexed
+        if end - start > LINE_LIMIT:
+            newline = os.pread(self.fd, 1, end - 1) == b"\n"
+            return cut_line(os.pread(self.fd, LINE_KEEP, start), end - start - newline)
         return os.pread(self.fd, end - start, start).rstrip(b"\n")
 
     def record(self, number: int) -> LogRecord:

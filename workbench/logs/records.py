@@ -44,6 +44,16 @@ TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "__REALTIME_TIMESTAMP")
 LOGGER_KEYS = ("logger", "name", "logger_name")
 NESTED_KEYS = ("@fields", "fields", "log")  # objects some formats put the fields in
 DISPLAY_CHARS = 2000
+# A line longer than LINE_LIMIT is absurd (a core dump, a base64 disk image): it is never held
+# whole, only its first LINE_KEEP bytes and a marker with its length (see cut_line).
+LINE_LIMIT = 16 << 20
+LINE_KEEP = 1024
+
+
+def cut_line(head: bytes, length: int) -> bytes:
+    """An absurdly long line as its head and a marker saying how long it was. It parses as a
+    malformed record: shown raw (marked), never matched by a level."""
+    return head[:LINE_KEEP] + f" ...[cut: line of {length} bytes]".encode()
 
 
 def normalise_level(value: Any, key: str | None = None) -> str | None:
