@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import WORKBENCH, run_cli
 from workbench.logs.filters import LogFilter, parse_time, scan
-from workbench.logs.records import normalise_level
+from workbench.logs.records import normalise_level, parse_line
 
 
 def write_lines(path: Path, lines: list[str]) -> Path:
@@ -370,3 +370,111 @@ def test_index_cuts_an_absurd_line(tmp_path: Path) -> None:
     assert index.line_count == 3
     assert len(index.line(1)) < 4096 and index.line(1).endswith(b"bytes]")
     assert index.record(2).message == "small2"
+
+
+TIME_SHAPES = [
+    '{"timestamp": "2026-11-01T10:00:00Z", "event": "z"}',
+    '{"timestamp": "2026-11-01T10:00:00.999999Z", "event": "frac"}',
+    '{"timestamp": "2026-11-01T09:59:59.999Z", "event": "just-before"}',
+    '{"timestamp": "2026-11-01T11:30:00+02:00", "event": "offset-before"}',
+    '{"timestamp": "2026-11-01T08:30:00-02:00", "event": "offset-after"}',
+    '{"timestamp": "2026-11-01 10:30:00", "event": "space"}',
+    '{"time": 1793527200, "event": "epoch-after"}',
+    '{"ts": "1793520000", "event": "epoch-string-before"}',
+    '{"@fields": {"timestamp": "2026-11-01T10:45:00Z"}, "event": "nested"}',
+    '{"time": "2026-11-01T08:00:00Z", "timestamp": "2026-11-01T10:30:00Z", "event": "two"}',
+    '{"event": "no time"}',
+    '{"timestamp": "²", "event": "superscript"}',
+    'not json "timestamp": "2026-11-01T10:30:00Z"',
+    '{"timestamp": "2026-11-01T10:30:00Z", "event": "quoted \\"timestamp\\": \\"2020\\""}',
+    '{"timestamp" : "2026-11-01T12:00:00", "event": "naive-spaced"}',
+]
+
+
+@pytest.mark.parametrize(
+    ("since", "until", "level"),
+    [
+        ("2026-11-01T10:00:00Z", None, None),
+        ("2026-11-01T10:00:00.5Z", None, None),
+        (None, "2026-11-01T10:00:00Z", None),
+        ("2026-11-01T09:00:00Z", "2026-11-01T10:40:00Z", None),
+        ("2026-11-01T10:00:00+01:00", None, None),
+        ("2026-11-01T10:00:00Z", None, "info"),
+    ],
+)
+def test_time_window_on_raw_bytes_agrees_with_the_parser(
+    tmp_path: Path, since: str | None, until: str | None, level: str | None
+) -> None:
+    """The raw-bytes time window keeps exactly the lines the parser-based filter keeps, for
+    every time shape (offsets, epochs, nesting, two keys, none, garbage)."""
+    lines = [line.replace('"event"', '"level": "info", "event"') for line in TIME_SHAPES] * 50
+    path = write_lines(tmp_path / "shapes.jsonl", lines)
+    flt = LogFilter(since=parse_time(since), until=parse_time(until), level=level)
+    expected = [line for line in lines if flt.matches(parse_line(0, line.encode()))]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = [line.decode() for line in scan(fd, flt)]
+    finally:
+        os.close(fd)
+    assert got == expected
+    assert expected  # each window keeps something
+
+
+def test_window_regex_compares_like_the_times() -> None:
+    """The digit-by-digit regex says "at or after" (before) exactly when the time string is,
+    for times around each digit of the bound."""
+    import random
+    import re
+
+    from workbench.logs.window import _beyond
+
+    rng = random.Random(11)
+    bound = b"2026-11-01T10:10:00"
+    times = [bound]
+    for i in (0, 1, 2, 3, 5, 6, 8, 9, 11, 12, 14, 15, 17, 18):
+        for delta in (-1, 1):
+            digit = bound[i] - 48 + delta
+            if 0 <= digit <= 9:
+                times.append(bound[:i] + bytes([48 + digit]) + bound[i + 1 :])
+    times += [
+        f"{rng.randint(1, 9999):04d}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+        f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}".encode()
+        for _ in range(2000)
+    ]
+    later = re.compile(_beyond(bound, later=True))
+    earlier = re.compile(_beyond(bound, later=False))
+    for value in times:
+        assert bool(later.fullmatch(value)) == (value >= bound), value
+        assert bool(earlier.fullmatch(value)) == (value <= bound), value
+
+
+@pytest.mark.parametrize("other_keys", [False, True])
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("2026-11-01T10:00:00Z", None),
+        ("2026-11-01T10:00:00.5Z", None),
+        (None, "2026-11-01T10:00:00Z"),
+        ("2026-11-01T09:00:00Z", "2026-11-01T10:40:00Z"),
+    ],
+)
+def test_time_window_on_a_uniform_file_agrees_with_the_parser(
+    tmp_path: Path, since: str | None, until: str | None, other_keys: bool
+) -> None:
+    """A large uniform file (the time key learned from samples) with odd time shapes outside
+    the samples: the raw-bytes window keeps exactly what the parser keeps, also when some lines
+    use another time key."""
+    odd = [
+        line for line in TIME_SHAPES if other_keys or ('"time"' not in line and '"ts"' not in line)
+    ]
+    lines = [rec(f"u{n}", ts=f"2026-11-01T{8 + n % 4:02d}:{n % 60:02d}:00Z") for n in range(30_000)]
+    lines[2000:2000] = odd
+    path = write_lines(tmp_path / "uniform.jsonl", lines)
+    flt = LogFilter(since=parse_time(since), until=parse_time(until))
+    expected = [line for line in lines if flt.matches(parse_line(0, line.encode()))]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        got = [line.decode() for line in scan(fd, flt)]
+    finally:
+        os.close(fd)
+    assert got == expected

@@ -28,6 +28,7 @@ from workbench.logs.records import (
     parse_line,
 )
 from workbench.logs.times import parse_time
+from workbench.logs.window import in_window, time_key, window
 
 __all__ = ["LogFilter", "level_counts", "parse_time", "scan"]
 
@@ -91,22 +92,28 @@ def _spellings(names: set[str]) -> set[bytes]:
     return out
 
 
-def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
-    """A raw-bytes plan for a level filter, if the sampled lines share one level key."""
-    if level is None:
-        return None
-    shapes: set[bytes] = set()
+def _samples(fd: int, size: int) -> list[bytes]:
+    """Whole lines from evenly spread regions of the file (and its end)."""
+    lines: list[bytes] = []
     for start in sorted(
         {min(max(0, size - SAMPLE), size * k // SAMPLES) for k in range(SAMPLES)}
         | {max(0, size - SAMPLE)}
     ):
         data = os.pread(fd, SAMPLE, start)
-        lines = data.split(b"\n")[1:-1] if start else data.split(b"\n")[:-1]
-        for line in lines:
-            found = {m.group(1) for m in _KEY_SHAPE.finditer(line)}
-            if len(found) != 1:
-                return None  # no level key, several, or a nested one: parse it all
-            shapes |= found
+        lines += data.split(b"\n")[1:-1] if start else data.split(b"\n")[:-1]
+    return lines
+
+
+def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
+    """A raw-bytes plan for a level filter, if the sampled lines share one level key."""
+    if level is None:
+        return None
+    shapes: set[bytes] = set()
+    for line in _samples(fd, size):
+        found = {m.group(1) for m in _KEY_SHAPE.finditer(line)}
+        if len(found) != 1:
+            return None  # no level key, several, or a nested one: parse it all
+        shapes |= found
     if len(shapes) != 1:
         return None
     key = shapes.pop()
@@ -189,13 +196,17 @@ def scan(fd: int, flt: LogFilter, start: int = 0, size: int | None = None) -> It
     # --since/--until are checked on every line by its own time: a clock stepped back (or
     # merged files) puts older lines after newer ones, so the file cannot be bisected.
     plan = _plan(fd, end, flt.level)
+    win = None
+    if plan is None and (flt.since is not None or flt.until is not None):
+        win = window(flt.since, flt.until, time_key(_samples(fd, end)))
     for block, stop in _blocks(fd, start, end):
         if flt.empty:
             yield from (line for line in block[:stop].split(b"\n") if line)
         elif plan is not None:
             yield from _fast(block, stop, flt, plan)
         else:
-            yield from _slow(block, stop, flt)
+            found = None if win is None else in_window(block, stop, win, flt.matches)
+            yield from _slow(block, stop, flt) if found is None else found
 
 
 def level_counts(fd: int) -> dict[str, int]:
