@@ -201,3 +201,30 @@ def test_cli_follow_started_on_a_partial_last_line_prints_each_line_once(tmp_pat
         proc.terminate()
         proc.communicate(timeout=10)
     assert got == [0, 1, 2, 3, 4, 5]
+
+
+def test_files_rotated_between_two_polls_are_all_read(tmp_path: Path) -> None:
+    """Numbered rotation twice between two polls (log -> log.1 -> log.2): the file that lived
+    only between the polls (now log.1) is read too, in order, nothing lost or repeated."""
+    path = tmp_path / "app.log"
+
+    def write(numbers: range) -> None:
+        with path.open("a") as fh:
+            fh.write("".join(json.dumps({"n": i}) + "\n" for i in numbers))
+
+    def rotate() -> None:
+        for number in (2, 1):
+            older = path.with_name(f"app.log.{number}")
+            if older.exists():
+                older.rename(path.with_name(f"app.log.{number + 1}"))
+        path.rename(path.with_name("app.log.1"))
+
+    write(range(0, 5))
+    follower = Follower(path, from_start=True)
+    assert numbers(follower.poll()) == list(range(5))
+    write(range(5, 8))
+    rotate()
+    write(range(8, 12))
+    rotate()
+    write(range(12, 15))
+    assert numbers(follower.poll()) == list(range(5, 15))

@@ -16,6 +16,7 @@ from pathlib import Path
 from workbench.logs.records import LINE_KEEP, LINE_LIMIT, cut_line
 
 READ = 1 << 20
+MISSED_MAX = 64  # rotated files looked at for ones we never saw (log.1 .. log.64)
 FINGERPRINT = 64  # bytes at the file's start and just before our position, compared each poll
 Notice = Callable[[str], None]
 
@@ -172,11 +173,27 @@ class Follower:
             # then continue with the new.
             pinned = self._pin() if current is not None else None
             lines += self._read_new(fd, finished=True)
+            old = self._ino
             os.close(fd)
             self._fd = None
             self.notice("rotated" if current is not None else "deleted: waiting for it")
-            if pinned is not None and self._open(pinned):
-                lines += self.poll()
+            if pinned is not None:
+                lines += self._read_missed(old, pinned[1])
+                if self._open(pinned):
+                    lines += self.poll()
+        return lines
+
+    def _read_missed(self, old: tuple[int, int] | None, new: os.stat_result) -> list[bytes]:
+        """Whole files rotated between ours and the one now at the path (`log.3` was ours, so
+        `log.2` and `log.1` came after it), oldest first: a writer that rotates faster than we
+        poll loses nothing. Only for numbered rotation (logrotate, RotatingFileHandler)."""
+        lines: list[bytes] = []
+        for fd in _newer_siblings(self.path, old, (new.st_dev, new.st_ino)):
+            try:
+                self._pos, self._partial, self._long = 0, b"", None
+                lines += self._read_new(fd, finished=True)
+            finally:
+                os.close(fd)
         return lines
 
     def __iter__(self) -> Iterator[bytes]:
@@ -187,6 +204,31 @@ class Follower:
                 yield from lines
             else:
                 self.stopped.wait(self.poll_s)
+
+
+def _newer_siblings(path: str, ours: tuple[int, int] | None, now: tuple[int, int]) -> list[int]:
+    """Descriptors of the `path.N` files newer than ours (`path.1` up to ours), oldest first;
+    the file now at the path is left out. Each is opened as it is found, so a further rotation
+    cannot change what we read; none if ours is not among the first MISSED_MAX."""
+    found: list[tuple[tuple[int, int], int]] = []
+    for number in range(1, MISSED_MAX + 1):
+        try:
+            fd = os.open(f"{path}.{number}", os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+        except OSError:
+            break
+        st = os.fstat(fd)
+        identity = (st.st_dev, st.st_ino)
+        if identity == ours:
+            os.close(fd)
+            keep = [fd for ident, fd in found if ident != now]
+            for ident, fd in found:
+                if ident == now:
+                    os.close(fd)
+            return keep[::-1]
+        found.append((identity, fd))
+    for _, fd in found:
+        os.close(fd)
+    return []
 
 
 def follow_lines(
