@@ -26,7 +26,7 @@ _DIGIT = b"[0-9]"
 _SHAPE = [_DIGIT] * 4 + [b"-"] + [_DIGIT] * 2 + [b"-"] + [_DIGIT] * 2 + [b"T"]
 _SHAPE += [_DIGIT] * 2 + [b":"] + [_DIGIT] * 2 + [b":"] + [_DIGIT] * 2
 _REST = rb'(?:\.[0-9]{1,9})?(?:Z|\+00:00)?"'  # fraction and UTC zone, then the closing quote
-_ANY_KEY = re.compile(rb'"(' + b"|".join(re.escape(k.encode()) for k in TIME_KEYS) + rb')"\s*:')
+_ANY_KEY = rb'"(' + b"|".join(re.escape(k.encode()) for k in TIME_KEYS) + rb')"\s*:'
 
 
 def _iso19(when: datetime) -> bytes:
@@ -61,7 +61,7 @@ def time_key(samples: list[bytes]) -> bytes | None:
     """The one time key every sampled line has exactly once, or None."""
     keys: set[bytes] = set()
     for line in samples:
-        found = [m.group(1) for m in _ANY_KEY.finditer(line)]
+        found = [m.group(1) for m in re.finditer(_ANY_KEY, line)]
         if len(found) != 1:
             return None
         keys.add(found[0])
