@@ -1,4 +1,9 @@
-"""`workbench logs FILE`: filter a JSON-lines log, and follow it."""
+"""`workbench logs FILE`: filter a JSON-lines log, and follow it.
+
+What a log line holds reaches the terminal escaped (`core.text.safe_text`), in the terminal's
+encoding (ASCII escapes on a non-UTF-8 one). `--json` prints the original bytes when stdout is a
+pipe or a file (it is for jq and scripts); on a terminal its control characters are escaped too.
+"""
 
 from __future__ import annotations
 
