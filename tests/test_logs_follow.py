@@ -228,3 +228,19 @@ def test_files_rotated_between_two_polls_are_all_read(tmp_path: Path) -> None:
     rotate()
     write(range(12, 15))
     assert numbers(follower.poll()) == list(range(5, 15))
+
+
+def test_files_rotated_while_the_path_was_missing_are_read(tmp_path: Path) -> None:
+    """Seen missing (renamed, not yet re-created), then re-created and rotated again before the
+    next poll: the file in between (now log.1) is read too."""
+    path = tmp_path / "app.log"
+    path.write_text(json.dumps({"n": 0}) + "\n")
+    follower = Follower(path, from_start=True)
+    assert numbers(follower.poll()) == [0]
+    path.rename(tmp_path / "app.log.1")
+    assert follower.poll() == []  # the path is missing: waiting for it
+    path.write_text(json.dumps({"n": 1}) + "\n")
+    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
+    path.rename(tmp_path / "app.log.1")
+    path.write_text(json.dumps({"n": 2}) + "\n")
+    assert numbers(follower.poll()) == [1, 2]

@@ -153,15 +153,21 @@ class Follower:
 
     def poll(self) -> list[bytes]:
         """Everything new since the last call (possibly nothing)."""
-        if self._fd is None and not self._open():
-            return []
+        lines: list[bytes] = []
+        if self._fd is None:
+            pinned = self._pin()
+            if pinned is None:
+                return []
+            if self._ino is not None:  # back after a deletion: read what was rotated meanwhile
+                lines += self._read_missed(self._ino, pinned[1])
+            self._open(pinned)
         fd = self._fd
         if fd is None:  # pragma: no cover - _open() set it
-            return []
+            return lines
         if self._truncated(fd):
             self.notice("truncated: reading from the start")
             self._restart()
-        lines = self._read_new(fd)
+        lines += self._read_new(fd)
         try:
             st = os.stat(self.path)
             current: tuple[int, int] | None = (st.st_dev, st.st_ino)
