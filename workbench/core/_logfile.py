@@ -3,6 +3,7 @@ disk is full (one warning on stderr, then records are dropped, never a traceback
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import logging.handlers
 import os
@@ -31,7 +32,9 @@ def tighten(path: Path, mode: int) -> None:
         and stat.S_IMODE(st.st_mode) & 0o077
         and not stat.S_ISLNK(st.st_mode)
     ):
-        path.chmod(stat.S_IMODE(st.st_mode) & mode)
+        # A file we cannot tighten (a read-only mount) must not cost us the log.
+        with contextlib.suppress(OSError):
+            path.chmod(stat.S_IMODE(st.st_mode) & mode)
 
 
 class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
