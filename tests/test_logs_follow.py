@@ -244,3 +244,22 @@ def test_files_rotated_while_the_path_was_missing_are_read(tmp_path: Path) -> No
     path.rename(tmp_path / "app.log.1")
     path.write_text(json.dumps({"n": 2}) + "\n")
     assert numbers(follower.poll()) == [1, 2]
+
+
+def test_index_notices_a_rewrite_to_a_larger_size(tmp_path: Path) -> None:
+    """The log view's index: truncated and rewritten longer between two refreshes (lines of the
+    same length), it starts again and shows the new lines, not the old offsets."""
+    from workbench.logs.index import LogIndex
+
+    path = tmp_path / "app.log"
+    path.write_text("".join(json.dumps({"n": 100 + i}) + "\n" for i in range(10)))
+    index = LogIndex(path, following=True)
+    index.index_all()
+    new = [json.dumps({"n": 2000 + i, "pad": "x" * (i % 3)}).encode() for i in range(15)]
+    with path.open("r+b") as fh:
+        fh.truncate(0)
+        fh.write(b"".join(line + b"\n" for line in new))
+    assert index.refresh()
+    index.index_all()
+    assert [index.line(i) for i in range(index.line_count)] == new
+    assert index.truncations == 1

@@ -20,6 +20,7 @@ from workbench.logs.source import open_log, tail_offsets
 
 CHUNK = 4 << 20
 CACHE_RECORDS = 4096
+FINGERPRINT = 64
 
 
 class LogIndex:
@@ -36,6 +37,10 @@ class LogIndex:
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, LogRecord] = OrderedDict()
         self.truncations = 0
+        # The file's first bytes and those just before _indexed, as indexed: a rewrite between
+        # two refreshes (copytruncate, then more than we had) changes them even if not the size.
+        self._head = b""
+        self._tail = b""
 
     def close(self) -> None:
         os.close(self.fd)
@@ -93,6 +98,8 @@ class LogIndex:
                 parts = data[:last].split(b"\n")
                 self._offsets.extend(accumulate((len(p) + 1 for p in parts[:-1]), initial=pos))
                 self._indexed = pos + last + 1
+        with self._lock:
+            self._mark()
         return self.complete
 
     def _line_end(self, pos: int) -> int:
@@ -108,6 +115,20 @@ class LogIndex:
             pos += len(block)
         return -1
 
+    def _mark(self) -> None:
+        """Remember the file's first bytes and those just before _indexed, as they are now."""
+        known = min(FINGERPRINT, self._indexed)
+        if len(self._head) < known:
+            self._head = os.pread(self.fd, known, 0)
+        self._tail = os.pread(self.fd, known, self._indexed - known)
+
+    def _rewritten(self) -> bool:
+        """Other bytes where we indexed some: the file was truncated and written again."""
+        if self._head and os.pread(self.fd, len(self._head), 0) != self._head:
+            return True
+        tail = self._tail
+        return bool(tail) and os.pread(self.fd, len(tail), self._indexed - len(tail)) != tail
+
     def index_all(self) -> None:
         while not self.complete:
             before = self._indexed
@@ -116,15 +137,17 @@ class LogIndex:
                 break
 
     def refresh(self) -> bool:
-        """Look at the file again: new lines get indexed later; a shrunken file (truncation)
-        resets the index. True when the file changed."""
+        """Look at the file again: new lines get indexed later; a shrunken or rewritten file
+        (truncation) resets the index. True when the file changed."""
         size = os.fstat(self.fd).st_size
-        if size == self.size:
-            return False
         with self._lock:
-            if size < self._indexed:
+            rewritten = size < self._indexed or self._rewritten()
+            if size == self.size and not rewritten:
+                return False
+            if rewritten:
                 self._offsets = array("Q")
                 self._indexed = 0
+                self._head = self._tail = b""
                 self._cache.clear()
                 self.truncations += 1
             self.size = size
