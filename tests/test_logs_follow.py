@@ -145,3 +145,121 @@ def test_our_own_rotating_log_never_loses_a_record(tmp_path: Path) -> None:
     ticks = [json.loads(x)["n"] for x in got if b'"tick"' in x]
     assert ticks == list(range(5_000))
     assert len(list(tmp_path.glob("workbench.log.*"))) > 10
+
+
+def test_rewrite_within_one_poll_is_read_from_the_start(tmp_path: Path) -> None:
+    """Truncated and rewritten between two polls with lines of the same length (so the byte
+    before our position is a newline again): every new line arrives, tried 4 times."""
+    path = tmp_path / "app.log"
+    path.write_text("".join(json.dumps({"n": 100 + i}) + "\n" for i in range(10)))
+    follower = Follower(path, from_start=True)
+    assert len(follower.poll()) == 10
+    for attempt in range(4):
+        first = 200 + attempt * 100
+        with path.open("r+") as fh:  # copytruncate's truncate, then the writer's next lines
+            fh.truncate(0)
+            fh.write("".join(json.dumps({"n": first + i}) + "\n" for i in range(15)))
+        assert numbers(follower.poll()) == list(range(first, first + 15)), attempt
+
+
+def test_rewrite_to_the_same_size_is_noticed(tmp_path: Path) -> None:
+    """Rewritten to exactly the size we had read: the new lines arrive (size alone says
+    nothing changed)."""
+    path = tmp_path / "app.log"
+    path.write_text(json.dumps({"n": 10}) + "\n" + json.dumps({"n": 11}) + "\n")
+    follower = Follower(path, from_start=True)
+    assert numbers(follower.poll()) == [10, 11]
+    path.write_text(json.dumps({"n": 12}) + "\n" + json.dumps({"n": 13}) + "\n")
+    assert numbers(follower.poll()) == [12, 13]
+
+
+def test_cli_follow_started_on_a_partial_last_line_prints_each_line_once(tmp_path: Path) -> None:
+    """`logs --follow` started while the last line lacks its newline: the complete lines once,
+    then the finished line and later ones once; nothing printed twice."""
+    import subprocess
+
+    from tests.conftest import WORKBENCH
+
+    path = tmp_path / "wb.log"
+    path.write_text("".join(json.dumps({"n": i}) + "\n" for i in range(3)) + '{"n": 3')
+    proc = subprocess.Popen(
+        [str(WORKBENCH), "logs", str(path), "--follow", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        got = [json.loads(proc.stdout.readline())["n"] for _ in range(3)]
+        with path.open("a") as fh:
+            fh.write("}\n" + json.dumps({"n": 4}) + "\n")
+        got += [json.loads(proc.stdout.readline())["n"] for _ in range(2)]
+        with path.open("a") as fh:
+            fh.write(json.dumps({"n": 5}) + "\n")
+        got.append(json.loads(proc.stdout.readline())["n"])
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=10)
+    assert got == [0, 1, 2, 3, 4, 5]
+
+
+def test_files_rotated_between_two_polls_are_all_read(tmp_path: Path) -> None:
+    """Numbered rotation twice between two polls (log -> log.1 -> log.2): the file that lived
+    only between the polls (now log.1) is read too, in order, nothing lost or repeated."""
+    path = tmp_path / "app.log"
+
+    def write(numbers: range) -> None:
+        with path.open("a") as fh:
+            fh.write("".join(json.dumps({"n": i}) + "\n" for i in numbers))
+
+    def rotate() -> None:
+        for number in (2, 1):
+            older = path.with_name(f"app.log.{number}")
+            if older.exists():
+                older.rename(path.with_name(f"app.log.{number + 1}"))
+        path.rename(path.with_name("app.log.1"))
+
+    write(range(0, 5))
+    follower = Follower(path, from_start=True)
+    assert numbers(follower.poll()) == list(range(5))
+    write(range(5, 8))
+    rotate()
+    write(range(8, 12))
+    rotate()
+    write(range(12, 15))
+    assert numbers(follower.poll()) == list(range(5, 15))
+
+
+def test_files_rotated_while_the_path_was_missing_are_read(tmp_path: Path) -> None:
+    """Seen missing (renamed, not yet re-created), then re-created and rotated again before the
+    next poll: the file in between (now log.1) is read too."""
+    path = tmp_path / "app.log"
+    path.write_text(json.dumps({"n": 0}) + "\n")
+    follower = Follower(path, from_start=True)
+    assert numbers(follower.poll()) == [0]
+    path.rename(tmp_path / "app.log.1")
+    assert follower.poll() == []  # the path is missing: waiting for it
+    path.write_text(json.dumps({"n": 1}) + "\n")
+    (tmp_path / "app.log.1").rename(tmp_path / "app.log.2")
+    path.rename(tmp_path / "app.log.1")
+    path.write_text(json.dumps({"n": 2}) + "\n")
+    assert numbers(follower.poll()) == [1, 2]
+
+
+def test_index_notices_a_rewrite_to_a_larger_size(tmp_path: Path) -> None:
+    """The log view's index: truncated and rewritten longer between two refreshes (lines of the
+    same length), it starts again and shows the new lines, not the old offsets."""
+    from workbench.logs.index import LogIndex
+
+    path = tmp_path / "app.log"
+    path.write_text("".join(json.dumps({"n": 100 + i}) + "\n" for i in range(10)))
+    index = LogIndex(path, following=True)
+    index.index_all()
+    new = [json.dumps({"n": 2000 + i, "pad": "x" * (i % 3)}).encode() for i in range(15)]
+    with path.open("r+b") as fh:
+        fh.truncate(0)
+        fh.write(b"".join(line + b"\n" for line in new))
+    assert index.refresh()
+    index.index_all()
+    assert [index.line(i) for i in range(index.line_count)] == new
+    assert index.truncations == 1

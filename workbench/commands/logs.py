@@ -1,8 +1,14 @@
-"""`workbench logs FILE`: filter a JSON-lines log, and follow it."""
+"""`workbench logs FILE`: filter a JSON-lines log, and follow it.
+
+What a log line holds reaches the terminal escaped (`core.text.safe_text`), in the terminal's
+encoding (ASCII escapes on a non-UTF-8 one). `--json` prints the original bytes when stdout is a
+pipe or a file (it is for jq and scripts); on a terminal its control characters are escaped too.
+"""
 
 from __future__ import annotations
 
 import argparse
+import codecs
 import os
 import re
 import sys
@@ -45,6 +51,15 @@ def _filter(args: argparse.Namespace) -> LogFilter:
     )
 
 
+def _output_encoding() -> str:
+    """stdout's encoding, normalised (`utf-8`, `ascii`, ...): what the output is encoded in, so a
+    non-UTF-8 terminal gets escapes rather than mojibake or a UnicodeEncodeError."""
+    try:
+        return codecs.lookup(sys.stdout.encoding or "utf-8").name
+    except LookupError:
+        return "ascii"
+
+
 def run(args: argparse.Namespace) -> int:
     if args.capture is None:
         if args.file is None:
@@ -65,11 +80,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
+    from workbench.core.text import safe_text
     from workbench.logs.follow import Follower
     from workbench.logs.parallel import scan_to
     from workbench.logs.records import parse_line
     from workbench.logs.render import render
-    from workbench.logs.source import LogFileError, open_log
+    from workbench.logs.source import LogFileError, complete_end, open_log
 
     try:
         flt = _filter(args)
@@ -79,18 +95,31 @@ def _run(args: argparse.Namespace) -> int:
         fd = open_log(args.file)
     except LogFileError as exc:
         return usage_error(exc.message)
+    tty = sys.stdout.isatty()
     colour = args.color == "always" or (
-        args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
+        args.color == "auto" and tty and "NO_COLOR" not in os.environ
     )
     out = sys.stdout.buffer
+    encoding = _output_encoding()
+    ascii_only = encoding != "utf-8"
+
+    def shown(line: bytes) -> bytes:
+        """A line as written. --json is the original bytes (it is for pipes), except on a
+        terminal, where its control characters are escaped like the pretty output's."""
+        if args.json:
+            if not tty:
+                return line
+            text = safe_text(line.decode("utf-8", "backslashreplace"))
+        else:
+            text = render(parse_line(0, line), colour=colour, ascii_only=ascii_only)
+        return text.encode(encoding, "backslashreplace")
 
     def render_lines(lines: Iterable[bytes]) -> Iterator[bytes]:
         """Matching lines as output chunks of about a megabyte."""
         pending: list[bytes] = []
         size = 0
         for line in lines:
-            if not args.json:
-                line = render(parse_line(0, line), colour=colour).encode("utf-8", "replace")
+            line = shown(line)
             pending.append(line)
             size += len(line)
             if size > FLUSH_BYTES:
@@ -101,6 +130,8 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         end = os.fstat(fd).st_size
+        if args.follow:  # a partial last line is the follower's: it waits for its newline
+            end = complete_end(fd, end)
         scan_to(fd, flt, 0, end, render_lines, out)
         out.flush()
         if not args.follow:

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import logging
-import logging.handlers
 import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.core._logfile import DIR_MODE, FILE_MODE, PrivateRotatingFileHandler, tighten
 from workbench.core.errors import WorkbenchError
+from workbench.core.text import mask_uris
 
 if TYPE_CHECKING:  # type names only: structlog itself loads on first use (see _structlog)
     from structlog.stdlib import BoundLogger
@@ -41,6 +42,24 @@ def _errors_as_data(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
+def _mask(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_uris(value) if "://" in value else value
+    if isinstance(value, dict):
+        return {key: _mask(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(item) for item in value]
+    if value is None or isinstance(value, bool | int | float):
+        return value
+    return _mask(str(value))  # what the JSON renderer would write (default=str)
+
+
+def _mask_secrets(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
+    """No `scheme://user:password@` reaches the file: passwords in every string (the event,
+    fields, nested values, errors, tracebacks) become `***`."""
+    return {key: _mask(value) for key, value in event.items()}
+
+
 def configure_logging(
     path: Path | None = None,
     *,
@@ -50,8 +69,10 @@ def configure_logging(
 ) -> Path | None:
     """Send Workbench's records to `path` as JSON lines; returns the file, or None if unwritable.
 
-    Nothing ever goes to the terminal: an unwritable file means records are dropped (the caller
-    says so once), never that they are printed over a UI.
+    Nothing ever goes to the terminal: an unwritable file (or one that is no regular file: a
+    FIFO would block every command) means records are dropped (the caller says so once), never
+    that they are printed over a UI. A write error later (a full disk) is one warning on stderr,
+    then silence. The file, each rotated one and our own state dir are private (0600, 0700).
     """
     with _lock:
         return _configure(path, level, max_bytes, backups)
@@ -83,8 +104,12 @@ def _configure(path: Path | None, level: int, max_bytes: int, backups: int) -> P
         _handler.close()
         _handler = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        handler: logging.Handler = logging.handlers.RotatingFileHandler(
+        target.parent.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+        if path is None and not os.environ.get("WORKBENCH_LOG_FILE"):
+            tighten(target.parent, DIR_MODE)  # our state dir: made wider by someone, or by us
+        for number in range(1, backups + 1):
+            tighten(target.with_name(f"{target.name}.{number}"), FILE_MODE)
+        handler: logging.Handler = PrivateRotatingFileHandler(
             target, maxBytes=max_bytes, backupCount=backups, encoding="utf-8"
         )
         written: Path | None = target
@@ -96,6 +121,7 @@ def _configure(path: Path | None, level: int, max_bytes: int, backups: int) -> P
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                _mask_secrets,
                 structlog.processors.JSONRenderer(default=str),
             ],
             foreign_pre_chain=shared,

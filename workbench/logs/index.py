@@ -15,11 +15,12 @@ from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
 
-from workbench.logs.records import LogRecord, parse_line
+from workbench.logs.records import LINE_KEEP, LINE_LIMIT, LogRecord, cut_line, parse_line
 from workbench.logs.source import open_log, tail_offsets
 
 CHUNK = 4 << 20
 CACHE_RECORDS = 4096
+FINGERPRINT = 64
 
 
 class LogIndex:
@@ -36,6 +37,10 @@ class LogIndex:
         self._lock = threading.Lock()
         self._cache: OrderedDict[int, LogRecord] = OrderedDict()
         self.truncations = 0
+        # The file's first bytes and those just before _indexed, as indexed: a rewrite between
+        # two refreshes (copytruncate, then more than we had) changes them even if not the size.
+        self._head = b""
+        self._tail = b""
 
     def close(self) -> None:
         os.close(self.fd)
@@ -74,8 +79,16 @@ class LogIndex:
                     break
                 last = data.rfind(b"\n")
                 if last < 0 and pos + len(data) < self.size:
-                    data = self._read_long_line(pos)
-                    last = data.rfind(b"\n")
+                    end = self._line_end(pos + len(data))
+                    if end < 0:  # its newline is not written yet
+                        if self.following:
+                            break
+                        self._offsets.append(pos)
+                        self._indexed = self.size
+                        break
+                    self._offsets.append(pos)
+                    self._indexed = end + 1
+                    continue
                 if last < 0:  # a last line without its newline
                     if self.following:
                         break  # wait for the writer to finish it
@@ -85,23 +98,36 @@ class LogIndex:
                 parts = data[:last].split(b"\n")
                 self._offsets.extend(accumulate((len(p) + 1 for p in parts[:-1]), initial=pos))
                 self._indexed = pos + last + 1
+        with self._lock:
+            self._mark()
         return self.complete
 
-    def _read_long_line(self, pos: int) -> bytes:
-        """A line longer than a chunk: read until its newline (kept whole, however long)."""
-        parts = []
-        at = pos
-        while at < self.size:
-            block = os.pread(self.fd, CHUNK, at)
+    def _line_end(self, pos: int) -> int:
+        """The offset of the next newline at or after `pos` (-1 if none before `size`), read in
+        chunks that are not kept: a line longer than a chunk is never held whole."""
+        while pos < self.size:
+            block = os.pread(self.fd, min(CHUNK, self.size - pos), pos)
             if not block:
                 break
             cut = block.find(b"\n")
             if cut >= 0:
-                parts.append(block[: cut + 1])
-                break
-            parts.append(block)
-            at += len(block)
-        return b"".join(parts)
+                return pos + cut
+            pos += len(block)
+        return -1
+
+    def _mark(self) -> None:
+        """Remember the file's first bytes and those just before _indexed, as they are now."""
+        known = min(FINGERPRINT, self._indexed)
+        if len(self._head) < known:
+            self._head = os.pread(self.fd, known, 0)
+        self._tail = os.pread(self.fd, known, self._indexed - known)
+
+    def _rewritten(self) -> bool:
+        """Other bytes where we indexed some: the file was truncated and written again."""
+        if self._head and os.pread(self.fd, len(self._head), 0) != self._head:
+            return True
+        tail = self._tail
+        return bool(tail) and os.pread(self.fd, len(tail), self._indexed - len(tail)) != tail
 
     def index_all(self) -> None:
         while not self.complete:
@@ -111,15 +137,17 @@ class LogIndex:
                 break
 
     def refresh(self) -> bool:
-        """Look at the file again: new lines get indexed later; a shrunken file (truncation)
-        resets the index. True when the file changed."""
+        """Look at the file again: new lines get indexed later; a shrunken or rewritten file
+        (truncation) resets the index. True when the file changed."""
         size = os.fstat(self.fd).st_size
-        if size == self.size:
-            return False
         with self._lock:
-            if size < self._indexed:
+            rewritten = size < self._indexed or self._rewritten()
+            if size == self.size and not rewritten:
+                return False
+            if rewritten:
                 self._offsets = array("Q")
                 self._indexed = 0
+                self._head = self._tail = b""
                 self._cache.clear()
                 self.truncations += 1
             self.size = size
@@ -132,9 +160,13 @@ class LogIndex:
     # --- reading -------------------------------------------------------------------------------
 
     def line(self, number: int) -> bytes:
+        """The line's bytes; an absurdly long one (over LINE_LIMIT) as its head and a marker."""
         with self._lock:
             start = self._offsets[number]
             end = self._offsets[number + 1] if number + 1 < len(self._offsets) else self._indexed
+        if end - start > LINE_LIMIT:
+            newline = os.pread(self.fd, 1, end - 1) == b"\n"
+            return cut_line(os.pread(self.fd, LINE_KEEP, start), end - start - newline)
         return os.pread(self.fd, end - start, start).rstrip(b"\n")
 
     def record(self, number: int) -> LogRecord:

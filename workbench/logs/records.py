@@ -7,6 +7,8 @@ from typing import Any
 
 import orjson
 
+from workbench.core.text import parse_uint
+
 # Canonical levels, lowest first; `at_least` compares by this rank.
 LEVELS = ("trace", "debug", "info", "notice", "warning", "error", "critical")
 RANK = {name: i for i, name in enumerate(LEVELS)}
@@ -42,6 +44,16 @@ TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "__REALTIME_TIMESTAMP")
 LOGGER_KEYS = ("logger", "name", "logger_name")
 NESTED_KEYS = ("@fields", "fields", "log")  # objects some formats put the fields in
 DISPLAY_CHARS = 2000
+# A line longer than LINE_LIMIT is absurd (a core dump, a base64 disk image): it is never held
+# whole, only its first LINE_KEEP bytes and a marker with its length (see cut_line).
+LINE_LIMIT = 16 << 20
+LINE_KEEP = 1024
+
+
+def cut_line(head: bytes, length: int) -> bytes:
+    """An absurdly long line as its head and a marker saying how long it was. It parses as a
+    malformed record: shown raw (marked), never matched by a level."""
+    return head[:LINE_KEEP] + f" ...[cut: line of {length} bytes]".encode()
 
 
 def normalise_level(value: Any, key: str | None = None) -> str | None:
@@ -50,11 +62,8 @@ def normalise_level(value: Any, key: str | None = None) -> str | None:
     if isinstance(value, bool) or value is None:
         return None
     if key == "PRIORITY":
-        try:
-            number = int(value)
-        except (TypeError, ValueError):
-            return None
-        return _SYSLOG[number] if 0 <= number < len(_SYSLOG) else None
+        number = value if type(value) is int else parse_uint(str(value), limit=len(_SYSLOG))
+        return _SYSLOG[number] if number is not None and 0 <= number < len(_SYSLOG) else None
     if isinstance(value, int | float):
         return _PINO.get(int(value))
     if not isinstance(value, str):
@@ -96,9 +105,9 @@ class LogRecord:
     def error(self) -> Any:
         return self.fields.get("error")
 
-    def display(self, width: int = DISPLAY_CHARS) -> str:
-        """The raw line cut to `width` characters (the record keeps it whole)."""
-        return self.raw if len(self.raw) <= width else self.raw[: width - 1] + "…"
+    def display(self, width: int = DISPLAY_CHARS, cut: str = "…") -> str:
+        """The raw line cut to `width` characters, ending in `cut` (the record keeps it whole)."""
+        return self.raw if len(self.raw) <= width else self.raw[: width - len(cut)] + cut
 
     def at_least(self, level: str) -> bool:
         return self.level is not None and RANK[self.level] >= RANK[level]

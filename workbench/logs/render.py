@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import orjson
 
+from workbench.core.text import safe_text
 from workbench.logs.records import LogRecord
 
 COLOUR = {
@@ -18,7 +18,6 @@ COLOUR = {
     "error": "31",
     "critical": "1;31",
 }
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 SHOWN = (
     "timestamp",
     "time",
@@ -36,28 +35,29 @@ SHOWN = (
 )
 
 
-def _safe(text: str) -> str:
-    """No terminal control sequences from a log line (a binary file, an ANSI-coloured msg)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group(0)):02x}", text)
-
-
 def _value(value: Any) -> str:
     if isinstance(value, str):
         return value
     return orjson.dumps(value).decode()
 
 
-def render(record: LogRecord, *, colour: bool = False, width: int = 2000) -> str:
+def render(
+    record: LogRecord, *, colour: bool = False, width: int = 2000, ascii_only: bool = False
+) -> str:
+    """One line for a terminal. Every field a log line supplies (time, level, logger, event,
+    keys, values) passes through `safe_text`: no escape sequence of a log reaches the terminal.
+    `ascii_only` cuts long lines with `...` rather than `…` (for a non-UTF-8 terminal)."""
+    cut = "..." if ascii_only else "…"
     if record.malformed:  # shown as it is, marked, never parsed into something else
-        text = _safe(f"?? {record.display(width)}")
+        text = safe_text(f"?? {record.display(width, cut)}")
         return f"\x1b[2m{text}\x1b[0m" if colour else text
-    level = (record.level or str(record.raw_level or "-")).upper()[:8]
-    head = f"{record.timestamp or '-'} {level:<8}"
+    level = safe_text((record.level or str(record.raw_level or "-")).upper()[:8])
+    head = f"{safe_text(record.timestamp or '-')} {level:<8}"
     if colour and record.level:
         head = f"\x1b[{COLOUR[record.level]}m{head}\x1b[0m"
     rest = " ".join(f"{k}={_value(v)}" for k, v in record.fields.items() if k not in SHOWN)
     body = f"{record.logger + ': ' if record.logger else ''}{record.message or ''}"
     line = f"{body}  {rest}" if rest else body
     if len(line) > width:
-        line = line[: width - 1] + "…"
-    return f"{head} {_safe(line)}"
+        line = line[: width - len(cut)] + cut
+    return f"{head} {safe_text(line)}"

@@ -28,11 +28,20 @@ def open_log(path: str | Path) -> int:
             f"{shown}: permission denied", cause=exc, details={"path": shown}
         ) from exc
     except OSError as exc:
-        raise LogFileError(f"{shown}: {exc.strerror}", cause=exc, details={"path": shown}) from exc
+        # A socket (ENXIO) or the like: say what it is rather than the errno's words.
+        what = "not a regular file" if not _regular(shown) else exc.strerror
+        raise LogFileError(f"{shown}: {what}", cause=exc, details={"path": shown}) from exc
     if not stat.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise LogFileError(f"{shown}: not a regular file", details={"path": shown})
     return fd
+
+
+def _regular(path: str) -> bool:
+    try:
+        return stat.S_ISREG(os.stat(path).st_mode)
+    except OSError:
+        return True  # unknown: let the open error speak
 
 
 def tail_offsets(fd: int, size: int, lines: int) -> int:
@@ -57,3 +66,16 @@ def tail_offsets(fd: int, size: int, lines: int) -> int:
                 return start + idx + 1
         pos = start
     return 0 if end else size
+
+
+def complete_end(fd: int, size: int) -> int:
+    """The offset just after the last newline in the first `size` bytes (0 if none): where a
+    follower starts, so a partial last line is printed once, when it is finished."""
+    pos = size
+    while pos > 0:
+        start = max(0, pos - BLOCK)
+        cut = os.pread(fd, pos - start, start).rfind(b"\n")
+        if cut >= 0:
+            return start + cut + 1
+        pos = start
+    return 0
