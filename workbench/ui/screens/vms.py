@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
@@ -131,7 +132,7 @@ class VmsScreen(WorkbenchScreen):
         if selected is not None and selected in table.rows:
             table.move_cursor(row=table.get_row_index(selected))
         self.refresh_timeline()
-        self._refresh_offer()  # the selected VM may have changed state
+        self._offer_later()  # the selected VM may have changed state
         running = sum(self.wb.vm_state(d["name"]) == "running" for d in self.wb.domains)
         self.query_one(StatusBar).show_text(
             self.wb.host_label,
@@ -168,6 +169,18 @@ class VmsScreen(WorkbenchScreen):
             self._refresh_offer()
 
     _offer: tuple[str | None, bool] | None = None
+    _offer_timer: Timer | None = None
+
+    def _offer_later(self) -> None:
+        """While events pour in, the footer follows the selected VM's state at most twice a
+        second: rebuilding the footer costs a frame (key p99 under 1,000 events/s: 78 -> 130 ms
+        when it followed every redraw)."""
+        if self._offer_timer is None:
+            self._offer_timer = self.set_timer(0.5, self._offer_due)
+
+    def _offer_due(self) -> None:
+        self._offer_timer = None
+        self._refresh_offer()
 
     def _refresh_offer(self) -> None:
         """The footer offers what the selected VM's state allows: rebuilt only when that changes
