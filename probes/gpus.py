@@ -79,6 +79,16 @@ def _first(text: str, limit: int = 600) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def left_out(devices: list[PciDevice]) -> str:
+    """Why functions are missing from a proposed `vfio-pci.ids=` line ('' when none is): an id
+    that could not be read is never guessed."""
+    return "".join(
+        f" {d.bdf} is left out: its {d.unknown_ids} is not recorded or unreadable "
+        f"(`lspci -nn -s {d.bdf}` on the machine shows it)."
+        for d in devices
+    )
+
+
 def is_candidate(gpu: dict[str, Any], count: int) -> bool:
     """A GPU meant for a guest: bound to vfio-pci, or not the host's boot GPU when there are two."""
     return gpu["driver"] == VFIO_DRIVER or (count > 1 and gpu["boot_vga"] is not True)
@@ -160,13 +170,17 @@ class PciGpus(Probe):
             status = "fail" if status == "fail" else "warn"  # iommu.enabled fails with the cause
         elif candidates and not any(g["isolated"] for g in candidates):
             status = "fail"
-        isolated = [g["bdf"] for g in candidates if g["isolated"]]
+        # A GPU whose ids are unknown cannot be named to vfio-pci nor judged: never "ready".
+        unidentified = [g["bdf"] for g in candidates if not inv.by_bdf[g["bdf"]].identified]
+        isolated = [g["bdf"] for g in candidates if g["isolated"] and g["bdf"] not in unidentified]
         if not inv.groups_recorded:
             summary = f"{len(found)} GPU(s); isolation not recorded"
         elif not inv.groups:
             summary = f"{len(found)} GPU(s); isolation unknown without IOMMU groups"
         elif isolated:
             summary = f"{len(found)} GPU(s); passthrough-ready: {', '.join(isolated)}"
+        elif unidentified:
+            summary = f"{len(found)} GPU(s); ids unknown, cannot judge: {', '.join(unidentified)}"
         elif candidates:
             summary = f"{len(found)} GPU(s); none of the guest candidates is isolated"
         else:
@@ -184,8 +198,20 @@ class PciGpus(Probe):
         cmdline_ids: list[str],
     ) -> list[Finding]:
         out: list[Finding] = []
-        ids = f"{gpu['vendor'] or '????'}:{gpu['device'] or '????'}"
-        label = f"{gpu['bdf']} ({gpu['name'] or ids})"
+        dev = inv.by_bdf[gpu["bdf"]]
+        label = f"{gpu['bdf']} ({gpu['name'] or (dev.ids if dev.identified else 'ids unknown')})"
+        if candidate and not dev.identified:
+            out.append(
+                Finding(
+                    "GPU_IDENTITY_UNKNOWN",
+                    "warn",
+                    f"GPU {gpu['bdf']}: its {dev.unknown_ids} is not recorded or unreadable, so "
+                    "whether it can be passed through cannot be judged (vfio-pci binds by ids).",
+                    "Read its ids with `lspci -nn -s "
+                    f"{gpu['bdf']}` on the machine, or capture the machine again as root with "
+                    "`workbench capture`.",
+                )
+            )
         if gpu["isolated"] is False:
             blockers = [describe(inv.by_bdf[b]) if b in inv.by_bdf else b for b in gpu["blockers"]]
             role = "guest GPU candidate" if candidate else "host GPU"
@@ -225,14 +251,15 @@ class PciGpus(Probe):
             )
         if candidate and gpu["driver"] not in (None, VFIO_DRIVER):
             ids = inv.card_ids(gpu["bdf"])
-            if f"{gpu['vendor']}:{gpu['device']}" not in cmdline_ids:
+            if dev.identified and dev.ids not in cmdline_ids:
                 out.append(
                     Finding(
                         "GPU_ON_HOST_DRIVER",
                         "info",
                         f"{label} is driven by {gpu['driver']}; libvirt's managed hostdev rebinds it "
                         "at VM start, or bind it to vfio-pci at boot.",
-                        f"To bind at boot: add vfio-pci.ids={ids} to the kernel command line.",
+                        f"To bind at boot: add vfio-pci.ids={ids} to the kernel command line."
+                        + left_out(inv.unidentified(gpu["bdf"])),
                     )
                 )
         return out

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from probes.gpus import VFIO_DRIVER, gpus, is_candidate
+from probes.gpus import VFIO_DRIVER, gpus, is_candidate, left_out
 from probes.names import describe
 from workbench.core.host import Host
 from workbench.core.pci import PciDevice
@@ -57,8 +57,8 @@ class VfioBinding(Probe):
                         f"The card at {dev.slot} is only partly on vfio-pci ({shown}); a card is "
                         "passed through whole, and a host driver on one function keeps it busy.",
                         f"Bind every function to vfio-pci: vfio-pci.ids={inv.card_ids(dev.bdf)} on the "
-                        "kernel command "
-                        "line, or `driverctl set-override <address> vfio-pci` for each.",
+                        "kernel command line, or `driverctl set-override <address> vfio-pci` for "
+                        "each." + left_out(inv.unidentified(dev.bdf)),
                     )
                 )
             gpu_reset = resets[dev.bdf]
@@ -88,14 +88,14 @@ class VfioBinding(Probe):
                 )
             )
         if not bound:
-            ids = ",".join(inv.card_ids(g["bdf"]) for g in candidates)
+            ids = ",".join(i for g in candidates if (i := inv.card_ids(g["bdf"])))
             remedy = (
                 f"Bind the guest GPU at boot: vfio-pci.ids={ids} on the kernel command line "
                 "(and softdep the GPU driver on vfio-pci), or let libvirt do it with "
                 "<hostdev managed='yes'>."
                 if ids
                 else "Load vfio-pci (`modprobe vfio-pci`) and bind the device to pass through."
-            )
+            ) + left_out([d for g in candidates for d in inv.unidentified(g["bdf"])])
             findings.append(
                 Finding("VFIO_NONE_BOUND", "warn", "No device is bound to vfio-pci.", remedy)
             )

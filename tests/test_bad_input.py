@@ -285,7 +285,7 @@ def test_device_in_two_groups_is_an_impossible_topology(
 
 
 def test_gpu_without_vendor_file(make_root: MakeRoot, minimal_facts: dict[str, Any]) -> None:
-    """A GPU whose vendor file is missing is still judged (ids shown as ????), with the
+    """A GPU whose vendor file is missing is still listed (its vendor null), with the
     missing file as a problem; no probe breaks."""
     root = make_root(minimal_facts)
     (root / GPU / "vendor").unlink()

@@ -70,7 +70,19 @@ class PciDevice:
 
     @property
     def ids(self) -> str:
+        """`vendor:device` for display; `????` stands for an id that could not be read."""
         return f"{self.vendor or '????'}:{self.device or '????'}"
+
+    @property
+    def identified(self) -> bool:
+        """Whether both ids are known: only then can the device be named to vfio-pci or judged."""
+        return self.vendor is not None and self.device is not None
+
+    @property
+    def unknown_ids(self) -> str:
+        """Which ids could not be read (`vendor id`, `device id`, `vendor and device ids`)."""
+        missing = [n for n, v in (("vendor", self.vendor), ("device", self.device)) if v is None]
+        return " and ".join(missing) + (" ids" if len(missing) > 1 else " id")
 
 
 @dataclass(frozen=True)
@@ -105,8 +117,13 @@ class PciInventory:
         return [dev, *self.slot_functions(dev)]
 
     def card_ids(self, bdf: str) -> str:
-        """`vendor:device,...` of a whole card, as vfio-pci.ids wants them."""
-        return ",".join(d.ids for d in self.card(bdf))
+        """`vendor:device,...` of a whole card, as vfio-pci.ids wants them: only the functions
+        whose ids are known (see `unidentified`), never a guessed `????`."""
+        return ",".join(d.ids for d in self.card(bdf) if d.identified)
+
+    def unidentified(self, bdf: str) -> list[PciDevice]:
+        """The functions of the card at `bdf` whose ids could not be read."""
+        return [d for d in self.card(bdf) if not d.identified]
 
     def group_members(self, group: int | None) -> list[str]:
         if group is None:
