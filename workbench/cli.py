@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.commands.common import count, seconds, usage_error
+from workbench.commands.common import Parser, count, say, seconds, usage_error
 from workbench.core.errors import WorkbenchError
 
 DEFAULT_URI = "qemu:///system"
@@ -39,11 +39,11 @@ def vm_action(word: str) -> str:
     return "force-off" if word == "destroy" else word
 
 
-def target_options(*names: str, verb: bool = True) -> argparse.ArgumentParser:
+def target_options(*names: str, verb: bool = True) -> Parser:
     """The parent parser of --root/--capture/--connect, one definition for the global parser
     and the verbs. A verb's copy has no default (SUPPRESS): a global value given before the
     verb survives unless the verb's own is given."""
-    parent = argparse.ArgumentParser(add_help=False)
+    parent = Parser(add_help=False)
     for name in names:
         metavar, help_ = _TARGET_HELP[name]
         default = argparse.SUPPRESS if verb else None
@@ -80,7 +80,7 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
 
 def build_parser() -> argparse.ArgumentParser:
     # The global target options: honoured by every verb that reads them, refused by the others.
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="workbench",
         description="Diagnose Linux hosts that run VMs with GPU passthrough.",
         parents=[target_options(*TARGETS, verb=False)],
@@ -272,7 +272,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         hint = f" ({exc.remedy})" if exc.remedy else ""
         return usage_error(f"{exc.message}{hint}")
     except KeyboardInterrupt:
-        print("workbench: interrupted", file=sys.stderr)
+        say("interrupted")
         return 130
     except BrokenPipeError:
         # `workbench probe | head`: the reader left; nothing more to say.

@@ -15,19 +15,13 @@ ASCII_GLYPH = {"pass": "+", "warn": "!", "fail": "x", "skip": "-", "error": "E"}
 COLOUR = {"pass": "32", "warn": "33", "fail": "31", "skip": "2", "error": "35"}
 # Marks the renderer adds itself, with their ASCII stand-ins for terminals that lack them.
 MARKS = {"→": "->", "·": "*", "…": "..."}
+# What a stream must be able to show for the full report; else the caller asks `ascii_only`
+# (workbench.commands.common.text_stdout decides, for every command that prints text).
+OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 
 
 def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
-
-
-def can_encode(encoding: str | None) -> bool:
-    """Whether a stream in `encoding` can show the report's glyphs (✔ ✘ → ·)."""
-    try:
-        "".join([*GLYPH.values(), *MARKS]).encode(encoding or "ascii")
-    except (LookupError, UnicodeEncodeError):
-        return False
-    return True
 
 
 def render_text(report: Report, *, colour: bool = False, ascii_only: bool = False) -> str:

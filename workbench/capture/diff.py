@@ -8,6 +8,7 @@ from typing import Any
 
 from workbench.core.host import Host
 from workbench.core.runner import run_probes
+from workbench.core.text import safe_text
 
 
 def state_of(root: Path) -> dict[str, Any]:
@@ -45,16 +46,19 @@ class Change:
         return {"area": self.area, "item": self.item, "before": self.before, "after": self.after}
 
     def text(self) -> str:
+        """The change as a line for a terminal: the machine's text (arguments, names, drivers)
+        escaped, so a recorded escape sequence is shown, not run; `to_dict` stays faithful."""
+
         def show(value: Any) -> str:
             if value is None:
                 return "no driver" if self.area == "drivers" else "(absent)"
             if isinstance(value, dict):
-                return ", ".join(f"{k}={v}" for k, v in value.items() if k != "summary") or "{}"
-            return str(value)
+                value = ", ".join(f"{k}={v}" for k, v in value.items() if k != "summary") or "{}"
+            return safe_text(str(value))
 
         if self.area == "cmdline":
             return f"cmdline  removed: {show(self.before)}; added: {show(self.after)}"
-        return f"{self.area:<8} {self.item}: {show(self.before)} -> {show(self.after)}"
+        return f"{self.area:<8} {safe_text(self.item)}: {show(self.before)} -> {show(self.after)}"
 
 
 def compare(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:

@@ -1,16 +1,19 @@
-"""What the subcommands share: one-line errors on stderr, signal handling, option types."""
+"""What the subcommands share: messages on stderr and text on stdout made safe for a terminal,
+signal handling, option types."""
 
 from __future__ import annotations
 
 import argparse
+import io
 import math
 import re
 import signal
 import sys
 import threading
 from collections.abc import Callable
+from typing import NoReturn
 
-from workbench.core.text import parse_uint
+from workbench.core.text import parse_uint, safe_text
 
 MAX_SECONDS = 86_400.0  # a day: longer is a typo, and threading refuses infinite waits
 # ASCII decimal with an optional exponent: float() alone would take "inf", "nan", "1_0", Arabic digits.
@@ -19,10 +22,45 @@ _DECIMAL = re.compile(
 )
 
 
+def say(message: str) -> None:
+    """One line for the user on stderr. Messages carry file names, URIs and libvirt's words:
+    every terminal control in them is shown escaped (`\\x1b`), never acted on."""
+    print(f"workbench: {safe_text(message)}", file=sys.stderr)
+
+
 def usage_error(message: str) -> int:
     """Bad usage or unreadable input: one line on stderr, exit status 2."""
-    print(f"workbench: {message}", file=sys.stderr)
+    say(message)
     return 2
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse with its complaints escaped: "unrecognized arguments" repeats them raw."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {safe_text(message)}\n")
+
+
+def can_encode(encoding: str | None, text: str) -> bool:
+    """Whether a stream in `encoding` can show every character of `text`."""
+    try:
+        text.encode(encoding or "ascii")
+    except (LookupError, UnicodeEncodeError):
+        return False
+    return True
+
+
+def text_stdout(marks: str = "") -> bool:
+    """Ready stdout for text that carries the machine's strings; True when it must be ASCII.
+
+    A character the stream's encoding lacks is then escaped (`\\u2603`), never fatal (a
+    UnicodeEncodeError mid-output). The answer says whether the stream can show `marks`, the
+    glyphs the renderer adds itself: when it cannot, the renderer uses ASCII stand-ins and
+    escapes the machine's text to ASCII too."""
+    if isinstance(sys.stdout, io.TextIOWrapper):
+        sys.stdout.reconfigure(errors="backslashreplace")
+    return not can_encode(sys.stdout.encoding, marks)
 
 
 def seconds(text: str) -> float:

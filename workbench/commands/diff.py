@@ -6,6 +6,9 @@ import argparse
 import json
 import sys
 
+from workbench.commands.common import text_stdout
+from workbench.core.text import safe_text
+
 
 def run(args: argparse.Namespace) -> int:
     from workbench.capture.diff import compare, state_of
@@ -27,8 +30,12 @@ def run(args: argparse.Namespace) -> int:
         }
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
-        print(f"before: {args.before} ({before['created']})")
-        print(f"after:  {args.after} ({after['created']})")
+        text_stdout()  # nothing of ours but ASCII: a character the stream lacks is escaped
+        for label, name, state in (
+            ("before:", args.before, before),
+            ("after: ", args.after, after),
+        ):
+            print(f"{label} {safe_text(name)} ({safe_text(str(state['created']))})")
         if not changes:
             print("no changes")
         for change in changes:

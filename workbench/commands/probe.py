@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import io
 import json
 import os
 import sys
 
-from workbench.commands.common import usage_error
+from workbench.commands.common import say, text_stdout, usage_error
 from workbench.core.host import Host
 
 
@@ -23,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     if args.timeout is not None and not args.timeout > 0:
         return usage_error("--timeout: expected a positive number of seconds")
     if configure_logging() is None:
-        print("workbench: warning: log file not writable; records are dropped", file=sys.stderr)
+        say("warning: log file not writable; records are dropped")
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
     if args.capture is not None:
         if args.root != "/":
@@ -39,7 +38,7 @@ def _report(
     args: argparse.Namespace, host: Host, only: list[str] | None, capture: str | None = None
 ) -> int:
     from workbench.core.runner import run_probes
-    from workbench.textreport import can_encode, render_text
+    from workbench.textreport import OWN_MARKS, render_text
 
     # The live machine's own hypervisor by default; a recorded machine has none unless named.
     connect = args.connect or ("qemu:///system" if host.live else None)
@@ -57,8 +56,6 @@ def _report(
         colour = args.color == "always" or (
             args.color == "auto" and sys.stdout.isatty() and "NO_COLOR" not in os.environ
         )
-        ascii_only = not can_encode(sys.stdout.encoding)
-        if isinstance(sys.stdout, io.TextIOWrapper):  # a stray character never kills the report
-            sys.stdout.reconfigure(errors="backslashreplace")
+        ascii_only = text_stdout(OWN_MARKS)
         sys.stdout.write(render_text(report, colour=colour, ascii_only=ascii_only))
     return 1 if report.failed else 0

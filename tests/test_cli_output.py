@@ -1,0 +1,148 @@
+"""What the CLI prints is safe on any terminal: machine text and file names are escaped, a stdout
+that cannot encode a character never kills the command, JSON stays faithful data."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.capture_files import good_capture
+from tests.conftest import run_cli
+from workbench.capture.collect import capture
+from workbench.capture.collectors import COLLECTORS, Source
+from workbench.core.host import Host
+
+MakeRoot = Callable[..., Path]
+HOSTILE = "ro quiet ü☃ \x1b]0;PWNED\x07 \x1b[2J \u202eabc"
+EVIL_NAME = "evil\x1b]0;PWN\x07\x1b[2J.tar.gz"
+RAW = ("\x1b", "\x07", "\u202e")  # what a terminal would act on
+
+
+def _capture_with_cmdline(make_root: MakeRoot, path: Path, cmdline: str) -> Path:
+    root = make_root("asrock-z170-gtx960")
+    (root / "proc/cmdline").write_text(cmdline + "\n")
+    collectors = {k: v for k, v in COLLECTORS.items() if k != "log"}
+    return capture(Source(Host(root)), path, collectors=collectors).path
+
+
+@pytest.fixture
+def two_captures(make_root: MakeRoot, tmp_path: Path) -> tuple[Path, Path]:
+    """A good capture and one of the same machine whose kernel command line is hostile."""
+    good = good_capture(make_root, tmp_path)
+    return good, _capture_with_cmdline(make_root, tmp_path / "u.tar.gz", HOSTILE)
+
+
+@pytest.mark.parametrize(
+    ("env", "encoding"),
+    [
+        ({"PYTHONIOENCODING": "latin-1"}, "latin-1"),
+        ({"PYTHONIOENCODING": "cp1252"}, "cp1252"),
+        ({"PYTHONIOENCODING": "ascii"}, "ascii"),
+        (
+            {"LC_ALL": "C", "PYTHONUTF8": "0", "PYTHONCOERCECLOCALE": "0", "PYTHONIOENCODING": ""},
+            "ascii",
+        ),
+    ],
+    ids=["latin-1", "cp1252", "ascii", "C-locale"],
+)
+def test_diff_on_a_non_utf8_stdout(
+    two_captures: tuple[Path, Path], env: dict[str, str], encoding: str
+) -> None:
+    """`diff` on a stdout that cannot encode `☃`: the change is printed in the stream's encoding
+    with the character escaped, exit 1 (something changed), no traceback."""
+    good, hostile = two_captures
+    proc = run_cli("diff", str(good), str(hostile), env=env, encoding=encoding)
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "\\u2603" in proc.stdout
+    assert "cmdline" in proc.stdout
+
+
+def test_diff_escapes_machine_text(two_captures: tuple[Path, Path]) -> None:
+    """Terminal controls and bidi overrides in a capture's command line are shown escaped by
+    `diff`, never sent raw; ordinary non-ASCII text stays readable on UTF-8."""
+    good, hostile = two_captures
+    proc = run_cli("diff", str(good), str(hostile), env={"PYTHONIOENCODING": "utf-8"})
+    assert proc.returncode == 1, proc.stderr
+    assert not [c for c in RAW if c in proc.stdout]
+    assert "\\x1b]0;PWNED\\x07" in proc.stdout and "\\x1b[2J" in proc.stdout
+    assert "\\u202eabc" in proc.stdout
+    assert "ü☃" in proc.stdout
+
+
+def test_diff_json_keeps_machine_text(two_captures: tuple[Path, Path]) -> None:
+    """`diff --json` stays data: the command line's arguments come back exactly as recorded."""
+    good, hostile = two_captures
+    proc = run_cli("diff", str(good), str(hostile), "--json")
+    assert proc.returncode == 1, proc.stderr
+    doc = json.loads(proc.stdout)
+    change = next(c for c in doc["changes"] if c["area"] == "cmdline")
+    assert set(change["after"].split()) == set(HOSTILE.split()) - {"ro", "quiet"}
+
+
+def test_diff_escapes_the_file_names(make_root: MakeRoot, tmp_path: Path) -> None:
+    """A capture's file name with escape sequences is shown escaped on diff's lines."""
+    good = good_capture(make_root, tmp_path)
+    evil = tmp_path / EVIL_NAME
+    shutil.copy(good, evil)
+    proc = run_cli("diff", str(good), str(evil))
+    assert proc.returncode == 0, proc.stderr
+    assert not [c for c in RAW if c in proc.stdout]
+    assert "evil\\x1b]0;PWN\\x07\\x1b[2J.tar.gz" in proc.stdout
+
+
+def _assert_escaped(stderr: str, name: str = "evil") -> None:
+    assert stderr.count("\n") <= 5, stderr  # a message (and usage), not a traceback
+    assert not [c for c in RAW if c in stderr], stderr
+    assert f"{name}\\x1b]0;PWN\\x07\\x1b[2J" in stderr, stderr
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("probe", "--capture", "{missing}"),
+        ("logs", "--capture", "{missing}"),
+        ("logs", "--capture", "{evil}"),  # a real capture without a log: said with its name
+        ("diff", "{good}", "{missing}"),
+        ("serve", "--capture", "{missing}"),
+        ("logs", "{missing}"),
+        ("capture", "--root", "{root}", "-o", "{missing}/x.tar.gz"),
+        ("--capture", "{missing}", "probe"),
+    ],
+    ids=["probe", "logs-capture", "logs-no-log", "diff", "serve", "logs-file", "capture-o", "g"],
+)
+def test_error_messages_escape_file_names(
+    make_root: MakeRoot, tmp_path: Path, args: tuple[str, ...]
+) -> None:
+    """A file name with terminal escapes in an error message reaches stderr escaped, whatever
+    the command; the exit status is 2."""
+    good = good_capture(make_root, tmp_path)
+    evil = tmp_path / EVIL_NAME
+    shutil.copy(good, evil)
+    names = {
+        "good": str(good),
+        "evil": str(evil),
+        "missing": str(tmp_path / ("x" + EVIL_NAME)),
+        "root": str(make_root("asrock-z170-gtx960")),
+    }
+    proc = run_cli(*(a.format(**names) for a in args))
+    assert proc.returncode == 2, proc.stderr
+    _assert_escaped(proc.stderr)
+
+
+@pytest.mark.parametrize(
+    ("args", "name"),
+    [(("probe", "evil"), "evil"), (("probe", "--co=evil"), "--co=evil")],
+    ids=["unrecognized", "ambiguous-in-a-verb"],
+)
+def test_usage_errors_escape_arguments(args: tuple[str, str], name: str) -> None:
+    """argparse's own complaints (an unknown argument, an ambiguous option of a verb) show
+    terminal escapes escaped."""
+    proc = run_cli(args[0], args[1] + "\x1b]0;PWN\x07\x1b[2J")
+    assert proc.returncode == 2
+    _assert_escaped(proc.stderr, name)
