@@ -4,14 +4,18 @@ that cannot encode a character never kills the command, JSON stays faithful data
 from __future__ import annotations
 
 import json
+import logging
 import shutil
+import signal
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from tests.capture_files import good_capture
-from tests.conftest import run_cli
+from tests.conftest import WORKBENCH, run_cli
 from workbench.capture.collect import capture
 from workbench.capture.collectors import COLLECTORS, Source
 from workbench.core.host import Host
@@ -146,3 +150,73 @@ def test_usage_errors_escape_arguments(args: tuple[str, str], name: str) -> None
     proc = run_cli(args[0], args[1] + "\x1b]0;PWN\x07\x1b[2J")
     assert proc.returncode == 2
     _assert_escaped(proc.stderr, name)
+
+
+def test_serve_warning_escapes_the_host(make_root: MakeRoot) -> None:
+    """`serve --host` with terminal escapes: the exposure warning and the bind error show the
+    address escaped."""
+    root = make_root("asrock-z170-gtx960")
+    proc = run_cli("serve", "--root", str(root), "--host", "evil\x1b]0;PWN\x07\x1b[2J")
+    assert proc.returncode == 2, proc.stderr
+    assert "WARNING: serving on evil\\x1b]0;PWN" in proc.stderr
+    _assert_escaped(proc.stderr)
+
+
+def test_vm_failure_escapes_libvirt_words() -> None:
+    """`vm start` whose URI holds terminal escapes: libvirt's error repeats the URI, and it
+    reaches stderr escaped."""
+    uri = "qemu+tcp://127.0.0.1:1/evil\x1b]0;PWN\x07\x1b[2J"
+    proc = run_cli("vm", "start", "x", "--connect", uri, "--retries", "0")
+    assert proc.returncode in (1, 2), proc.stderr
+    _assert_escaped(proc.stderr)
+
+
+def test_events_escapes_libvirt_words() -> None:
+    """`events` whose URI holds terminal escapes: why the link is down reaches stderr escaped."""
+    uri = "qemu+tcp://127.0.0.1:1/evil\x1b]0;PWN\x07\x1b[2J"
+    with subprocess.Popen(
+        [str(WORKBENCH), "events", "--connect", uri],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    ) as proc:
+        try:
+            proc.wait(timeout=3)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=30)
+    _assert_escaped(stderr)
+
+
+def test_log_write_failure_escapes_the_log_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The one warning of a failed log write names the log file escaped."""
+    from workbench.core._logfile import PrivateRotatingFileHandler
+
+    path = tmp_path / "evil\x1b]0;PWN\x07\x1b[2J.log"
+    handler = PrivateRotatingFileHandler(path, maxBytes=1 << 20, backupCount=1)
+    try:
+        handler.stream.close()
+        handler.stream = path.open()  # read-only: the next write fails as a full disk would
+        handler.emit(logging.LogRecord("t", logging.INFO, __file__, 1, "hello", None, None))
+    finally:
+        handler.close()
+    stderr = capsys.readouterr().err
+    assert "cannot write the log" in stderr
+    _assert_escaped(stderr)
+
+
+def test_machine_builder_escapes_file_names(tmp_path: Path) -> None:
+    """`python -m workbench.machines` names a facts file with terminal escapes escaped."""
+    facts = tmp_path / "evil\x1b]0;PWN\x07\x1b[2J.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "workbench.machines", str(facts), str(tmp_path / "out")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert not [c for c in RAW if c in proc.stderr], proc.stderr
+    assert "evil\\x1b]0;PWN\\x07\\x1b[2J" in proc.stderr

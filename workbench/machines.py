@@ -128,17 +128,16 @@ def main(argv: list[str]) -> int:
     if len(argv) != 3:
         print("usage: python -m workbench.machines FACTS.json OUT_DIR", file=sys.stderr)
         return 2
+    source, out = safe_text(argv[1]), safe_text(argv[2])  # file names are shown, not run
     try:
         facts = json.loads(Path(argv[1]).read_text())
         build_root(facts, Path(argv[2]))
     except RecursionError:
-        print(f"workbench.machines: {argv[1]} is nested too deeply", file=sys.stderr)
+        print(f"workbench.machines: {source} is nested too deeply", file=sys.stderr)
         return 2
     except (OSError, ValueError, KeyError, TypeError, OverflowError) as exc:
         shown = safe_text(str(exc)[:200])  # a 400-digit number need not be repeated whole
-        print(
-            f"workbench.machines: cannot build {argv[2]} from {argv[1]}: {shown}", file=sys.stderr
-        )
+        print(f"workbench.machines: cannot build {out} from {source}: {shown}", file=sys.stderr)
         return 2
     return 0
 

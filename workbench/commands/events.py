@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from workbench.commands.common import stop_on_signals, usage_error
+from workbench.commands.common import say, stop_on_signals, usage_error
 
 
 def _printer(as_json: bool) -> Any:
@@ -59,10 +59,7 @@ def run(args: argparse.Namespace) -> int:
         """Why the link is down, on stderr; a session that gave up ends the command."""
         error = record.get("error") or {}
         if record["connection"] == "reconnecting" and error:
-            print(
-                f"workbench: {error.get('message')}; retrying in {record['retry_in_s']:.1f} s",
-                file=sys.stderr,
-            )
+            say(f"{error.get('message')}; retrying in {record['retry_in_s']:.1f} s")
         if session.gave_up.is_set():
             stop.set()
 

@@ -6,12 +6,11 @@ import argparse
 import contextlib
 import signal
 import socket
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import NoReturn
 
-from workbench.commands.common import usage_error
+from workbench.commands.common import say, usage_error
 from workbench.core.text import parse_uint
 from workbench.serve.access import is_loopback
 from workbench.serve.child import CONNECT_ENV, child_argv
@@ -57,13 +56,12 @@ def run(args: argparse.Namespace) -> int:
     if not args.demo and not args.capture and not Path(args.root).is_dir():
         return usage_error(f"machine root {args.root!r} is not a directory")
     if not is_loopback(args.host):
-        print(
-            f"workbench: WARNING: serving on {args.host}: anyone who can reach port {args.port} "
+        say(
+            f"WARNING: serving on {args.host}: anyone who can reach port {args.port} "
             "gets this workbench without a password"
             + (", VM actions included" if args.allow_actions else "")
             + ". Prefer the default (127.0.0.1) and an SSH tunnel: "
-            f"ssh -L {args.port}:127.0.0.1:{args.port} HOST",
-            file=sys.stderr,
+            f"ssh -L {args.port}:127.0.0.1:{args.port} HOST"
         )
     with socket.socket() as probe:  # a taken port is a clear error, not a traceback
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)

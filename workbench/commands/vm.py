@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import argparse
-import sys
 
-from workbench.commands.common import usage_error
+from workbench.commands.common import say, usage_error
 
 
 def run(args: argparse.Namespace) -> int:
@@ -21,10 +20,9 @@ def run(args: argparse.Namespace) -> int:
 
     def show(attempt: Attempt) -> None:
         if not attempt.ok and attempt.delay_s is not None and attempt.error:
-            print(
-                f"workbench: attempt {attempt.number}/{attempt.attempts} failed: "
-                f"{attempt.error['message']}; retrying in {attempt.delay_s:.1f} s",
-                file=sys.stderr,
+            say(
+                f"attempt {attempt.number}/{attempt.attempts} failed: "
+                f"{attempt.error['message']}; retrying in {attempt.delay_s:.1f} s"
             )
 
     try:
@@ -42,19 +40,15 @@ def run(args: argparse.Namespace) -> int:
         if exc.code == "LIBVIRT_BAD_URI":  # no retry or fallback can use it
             return usage_error(f"{exc.message} ({exc.remedy})")
         if exc.code == "VM_ALREADY_RUNNING":
-            print(f"workbench: {exc.message}; nothing started", file=sys.stderr)
+            say(f"{exc.message}; nothing started")
             return 1
         # The primary failure is the cause; what the fallbacks said comes beside it.
-        print(f"workbench: {args.action} {args.name} failed: {exc.message}", file=sys.stderr)
+        say(f"{args.action} {args.name} failed: {exc.message}")
         for fallback in exc.details.get("fallbacks", [])[1:]:
             if "error" in fallback:
-                print(
-                    f"workbench: fallback {fallback['name']} failed too: "
-                    f"{fallback['error']['message']}",
-                    file=sys.stderr,
-                )
+                say(f"fallback {fallback['name']} failed too: {fallback['error']['message']}")
         if exc.remedy:
-            print(f"workbench: → {exc.remedy}", file=sys.stderr)
+            say(f"→ {exc.remedy}")
         return 1
     via = " (software emulation, TCG)" if result.served_by == "tcg" else ""
     print(f"{args.action} {args.name}: done{via}")

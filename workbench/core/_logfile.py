@@ -12,6 +12,8 @@ import sys
 from io import TextIOWrapper
 from pathlib import Path
 
+from workbench.core.text import safe_text
+
 FILE_MODE = 0o600
 DIR_MODE = 0o700
 
@@ -86,9 +88,9 @@ class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
         exc = sys.exc_info()[1]
         reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
         try:
+            message = f"cannot write the log {self.baseFilename} ({reason})"
             print(
-                f"workbench: warning: cannot write the log {self.baseFilename} ({reason}); "
-                "further records are dropped",
+                f"workbench: warning: {safe_text(message)}; further records are dropped",
                 file=sys.stderr,
             )
         except (OSError, ValueError):  # stderr closed too: nothing left to tell
