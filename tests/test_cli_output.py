@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.capture_files import good_capture
+from tests.capture_files import good_capture, members, with_manifest, write
 from tests.conftest import WORKBENCH, run_cli
 from workbench.capture.collect import capture
 from workbench.capture.collectors import COLLECTORS, Source
@@ -220,3 +220,15 @@ def test_machine_builder_escapes_file_names(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert not [c for c in RAW if c in proc.stderr], proc.stderr
     assert "evil\\x1b]0;PWN\\x07\\x1b[2J" in proc.stderr
+
+
+def test_diff_says_when_the_time_was_not_recorded(make_root: MakeRoot, tmp_path: Path) -> None:
+    """A capture whose manifest lacks `created`: diff says the time was not recorded, not None."""
+    good = good_capture(make_root, tmp_path)
+    bare = write(
+        tmp_path / "bare.tar.gz", with_manifest(members(good), lambda m: m.pop("created", None))
+    )
+    proc = run_cli("diff", str(good), str(bare))
+    assert proc.returncode == 0, proc.stderr
+    after = next(line for line in proc.stdout.splitlines() if line.startswith("after:"))
+    assert "None" not in after and "time not recorded" in after

@@ -35,7 +35,9 @@ def run(args: argparse.Namespace) -> int:
             ("before:", args.before, before),
             ("after: ", args.after, after),
         ):
-            print(f"{label} {safe_text(name)} ({safe_text(str(state['created']))})")
+            created = state["created"]
+            when = safe_text(str(created)) if created else "time not recorded"
+            print(f"{label} {safe_text(name)} ({when})")
         if not changes:
             print("no changes")
         for change in changes:
