@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import shutil
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -232,3 +234,46 @@ def test_diff_says_when_the_time_was_not_recorded(make_root: MakeRoot, tmp_path:
     assert proc.returncode == 0, proc.stderr
     after = next(line for line in proc.stdout.splitlines() if line.startswith("after:"))
     assert "None" not in after and "time not recorded" in after
+
+
+EVIL_VM = "ev\u202eil☃"
+
+
+@pytest.fixture
+def evil_vm_uri(tmp_path: Path) -> str:
+    """A libvirt test-driver machine with one running VM whose name holds a bidi override and
+    a non-Latin-1 character (XML allows both, unlike ESC)."""
+    node = tmp_path / "node.xml"
+    node.write_text(
+        "<node><domain type='test'><name>ev&#x202e;il☃</name><memory>1048576</memory>"
+        "<os><type>hvm</type></os></domain></node>\n"
+    )
+    return f"test://{node}"
+
+
+def test_events_text_escapes_vm_names(evil_vm_uri: str) -> None:
+    """`events` on an ASCII stdout: a VM name with a bidi override and `☃` is printed escaped,
+    no traceback; SIGINT ends it with exit 0."""
+    with subprocess.Popen(
+        [str(WORKBENCH), "events", "--connect", evil_vm_uri],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="ascii",
+        env={**os.environ, "PYTHONIOENCODING": "ascii"},
+    ) as proc:
+        time.sleep(2)
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err
+    assert "ev\\u202eil\\u2603: nostate -> running" in out
+
+
+def test_vm_action_escapes_the_vm_name(evil_vm_uri: str) -> None:
+    """`vm suspend` of a VM whose name holds a bidi override: `done` names it escaped."""
+    proc = run_cli(
+        "vm", "suspend", EVIL_VM, "--connect", evil_vm_uri, env={"PYTHONIOENCODING": "utf-8"}
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == "suspend ev\\u202eil☃: done\n"

@@ -8,7 +8,8 @@ import sys
 import threading
 from typing import Any
 
-from workbench.commands.common import say, stop_on_signals, usage_error
+from workbench.commands.common import say, stop_on_signals, text_stdout, usage_error
+from workbench.core.text import safe_text
 
 
 def _printer(as_json: bool) -> Any:
@@ -36,6 +37,8 @@ def _printer(as_json: bool) -> Any:
             line = (
                 f"{record['timestamp']}  {record['vm']}: {record['from']} -> {record['to']}{detail}"
             )
+        if not as_json:  # VM names and reasons come from the hypervisor: shown, never run
+            line = safe_text(line)
         with lock:  # listeners run on the session's threads
             try:
                 sys.stdout.write(line + "\n")
@@ -52,6 +55,8 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging()
     stop = stop_on_signals()
+    if not args.json:
+        text_stdout()  # a VM name the terminal cannot show is escaped, never a dead listener
     emit = _printer(args.json)
     session = VirtSession(args.connect)
 

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import argparse
 
-from workbench.commands.common import say, usage_error
+from workbench.commands.common import say, text_stdout, usage_error
 
 
 def run(args: argparse.Namespace) -> int:
     from workbench.core.errors import WorkbenchError
     from workbench.core.logging import configure_logging
     from workbench.core.recovery import Attempt
-    from workbench.core.text import mask_uri
+    from workbench.core.text import mask_uri, safe_text
     from workbench.virt.actions import run_action
 
     if args.retries < 0:
@@ -51,5 +51,6 @@ def run(args: argparse.Namespace) -> int:
             say(f"→ {exc.remedy}")
         return 1
     via = " (software emulation, TCG)" if result.served_by == "tcg" else ""
-    print(f"{args.action} {args.name}: done{via}")
+    text_stdout()
+    print(f"{args.action} {safe_text(args.name)}: done{via}")
     return 0
