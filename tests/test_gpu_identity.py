@@ -62,23 +62,40 @@ def test_vfio_remedy_leaves_out_a_function_without_ids(make_root: MakeRoot) -> N
     assert f"{GTX} is left out" in finding.remedy and "vendor id" in finding.remedy
 
 
-def test_split_card_remedy_leaves_out_a_function_without_ids(make_root: MakeRoot) -> None:
-    """A card partly on vfio-pci whose other function has no readable ids: the remedy binds the
-    known ids only and names the one left out."""
-    root = make_root("asrock-z170-gtx960")
-    audio = root / "sys/devices/pci0000:00/0000:01:00.1"
-    (audio / "device").write_text("garbage\n")
-    drivers = root / "sys/bus/pci/drivers/vfio-pci"
+def _bind(root: Path, driver: str) -> None:
+    """Bind the GTX to `driver` the way sysfs shows it: a `driver` link to the driver's dir."""
+    drivers = root / "sys/bus/pci/drivers" / driver
     drivers.mkdir(parents=True, exist_ok=True)
     link = root / GTX_DIR / "driver"
     if link.is_symlink():
         link.unlink()
     link.symlink_to(os.path.relpath(drivers, link.parent))
+
+
+def test_split_card_remedy_leaves_out_a_function_without_ids(make_root: MakeRoot) -> None:
+    """A card partly on vfio-pci whose other function has no readable ids: the remedy binds the
+    known ids only and names the one left out."""
+    root = make_root("asrock-z170-gtx960")
+    (root / "sys/devices/pci0000:00/0000:01:00.1/device").write_text("garbage\n")
+    _bind(root, "vfio-pci")
     vfio = report_for(root).get("vfio.binding")
     finding = next(f for f in vfio.findings if f.code == "VFIO_SPLIT_CARD")
     assert finding.remedy is not None and "????" not in finding.remedy
     assert "vfio-pci.ids=10de:1401 " in finding.remedy
     assert "0000:01:00.1 is left out" in finding.remedy
+
+
+def test_host_driver_remedy_leaves_out_a_function_without_ids(make_root: MakeRoot) -> None:
+    """A guest GPU on a host driver whose audio function has no readable ids: pci.gpus proposes
+    the GPU's ids only and names the function left out."""
+    root = make_root("asrock-z170-gtx960")
+    (root / "sys/devices/pci0000:00/0000:01:00.1/vendor").unlink()
+    _bind(root, "nouveau")
+    gpus = report_for(root).get("pci.gpus")
+    finding = next(f for f in gpus.findings if f.code == "GPU_ON_HOST_DRIVER")
+    assert finding.remedy is not None and "????" not in finding.remedy
+    assert "vfio-pci.ids=10de:1401 " in finding.remedy
+    assert "0000:01:00.1 is left out: its vendor id" in finding.remedy
 
 
 def test_cli_report_of_a_gpu_without_vendor(make_root: MakeRoot) -> None:
