@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.commands.common import count, seconds, usage_error
+from workbench.commands.common import count, seconds, uri_problem, usage_error
 from workbench.core.errors import WorkbenchError
 
 DEFAULT_URI = "qemu:///system"
@@ -60,6 +60,8 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
     for name in given:
         if not getattr(args, name).strip():  # '' would mean the current directory, or
             return f"{where}--{name}: empty"  # libvirt's default URI: never what was meant
+    if "connect" in given and (problem := uri_problem(args.connect)) is not None:
+        return f"{where}{problem}"
     unused = [name for name in given if name not in USES.get(verb, ())]
     if unused:
         return f"{where}--{unused[0]} does not apply here"

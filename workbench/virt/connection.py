@@ -88,19 +88,25 @@ def from_libvirt(exc: libvirt.libvirtError, operation: str, uri: str | None = No
 
 
 def connect_error(exc: libvirt.libvirtError, uri: str) -> WorkbenchError:
-    """Why a connection could not be opened, with what to do."""
-    message = exc.get_error_message() or str(exc)
+    """Why a connection could not be opened, with what to do. libvirt's message quotes the
+    URI as given: it is masked as a whole (`uri` known exactly), whatever its password holds."""
+    shown = mask_uri(uri)
+    message = (exc.get_error_message() or str(exc)).replace(uri, shown)
+    uri = shown
     lowered = message.lower()
     code = exc.get_error_code()
     details = {"uri": uri, "libvirt_code": code}
-    if code in _BAD_URI:
+    # VIR_FROM_URI: libvirt could not parse the URI (a port that is no number, a bad escape,
+    # a password with a '/' or '@' not percent-encoded): no retry changes the text.
+    if code in _BAD_URI or exc.get_error_domain() == libvirt.VIR_FROM_URI:
         return VirtConnectionError(
             f"cannot connect to {uri}: {message}",
             code="LIBVIRT_BAD_URI",
             details=details,
             cause=exc,
             remedy="Check the URI: driver[+transport]://[user@][host]/path, such as "
-            "qemu:///system or qemu+ssh://user@host/system.",
+            "qemu:///system or qemu+ssh://user@host/system; percent-encode '/', '@', ':', "
+            "'?' and '#' in a user or password.",
             recoverable=False,
         )
     if (
