@@ -218,12 +218,12 @@ def test_global_root_is_honoured_by_probe(make_root: MakeRoot) -> None:
     ],
 )
 def test_a_global_and_a_verb_option_that_disagree_are_refused(
-    args: list[str], option: str, first: str, second: str, make_root: MakeRoot
+    args: list[str], option: str, first: str, second: str, make_root: MakeRoot, tmp_path: Path
 ) -> None:
     """The same option before and after the verb with different values is bad usage (exit 2,
     one line naming both), never a silent choice of one."""
     a, b = make_root("mapmanagement-b550-chipset-gpu"), make_root("asrock-z170-gtx960")
-    proc = run_cli(*(arg.format(a=a, b=b) for arg in args))
+    proc = run_cli(*(arg.format(a=a, b=b) for arg in args), cwd=tmp_path)  # capture writes here
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
     for named in (option, first.format(a=a), second.format(b=b)):
