@@ -108,3 +108,28 @@ def test_a_crash_report_masks_causes_and_exception_group_members() -> None:
     assert "a:***@h/system" in shown and "root:***@h2/system" in shown, shown
     assert secret not in shown
     assert chr(27) not in shown
+
+
+def test_the_workbench_refuses_an_unusable_uri_before_it_starts(
+    tmux: list[str], make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`workbench --connect URI` with a port above 65535 in a terminal: one masked line and
+    exit 2 before the UI starts (it used to crash, its traceback showing the password)."""
+    import time
+
+    root = make_root("asrock-z170-gtx960")
+    uri = "qemu+tcp://admin:s3cret@127.0.0.1:99999/system"
+    tmux.append(
+        start_session(
+            f"{WORKBENCH} --root {root} --connect '{uri}'", {"XDG_STATE_HOME": str(tmp_path)}
+        )
+    )
+    deadline = time.monotonic() + 30
+    shown = ""
+    while time.monotonic() < deadline and "EXITED" not in shown:
+        time.sleep(0.2)
+        shown = history(tmux[0])
+    assert "EXITED 2" in shown, shown[-600:]
+    assert "admin:***@127.0.0.1:99999/system" in shown
+    assert "s3cret" not in shown
+    assert "Traceback" not in shown
