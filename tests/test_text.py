@@ -110,6 +110,9 @@ def test_mask_uri_never_raises(uri: str) -> None:
         ("qemu+tcp://:s3cret@h/system", "qemu+tcp://:***@h/system"),
         ("qemu+tcp://admin:@h/system", "qemu+tcp://admin:***@h/system"),
         ("qemu+tcp://h:16509/system", "qemu+tcp://h:16509/system"),
+        ("qemu+tcp://a/b:s3cret@h/system", "qemu+tcp://a/b:***@h/system"),
+        ("qemu+tcp://a d:s3cret@h/system", "qemu+tcp://a d:***@h/system"),
+        ("qemu+ssh://root@h:22/system", "qemu+ssh://root@h:22/system"),
     ],
 )
 def test_mask_uri_hides_every_password_shape(uri: str, masked: str) -> None:

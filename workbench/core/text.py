@@ -12,6 +12,8 @@ _CONTROL_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _UINT = re.compile(r"[0-9]{1,40}")
 # `scheme://user:`; the scheme is not checked (any `://` starts a URI: masking more is safe).
 _URI_USER = re.compile(r"://[^:/@\s]*:")
+# In a lone URI, any `:` after `://` may start a password (a user with a space or a `/`).
+_URI_USER_WHOLE = re.compile(r"://[^:]*:")
 _SPACE = re.compile(r"\s")
 
 
@@ -60,7 +62,7 @@ def _mask(text: str, *, whole: bool) -> str:
     done = 0  # text[:done] is in `out`
     word_end = -1  # the word the last `scheme://user:` was in, and its last `@` (cached, so
     last_at = -1  # that many URI-looking fragments in one word stay linear)
-    for match in _URI_USER.finditer(text):
+    for match in (_URI_USER_WHOLE if whole else _URI_USER).finditer(text):
         start = match.end()
         if start <= done:
             continue  # inside a password already masked
