@@ -173,11 +173,85 @@ def test_global_root_is_honoured_by_probe(make_root: MakeRoot) -> None:
     assert [g["bdf"] for g in gpus] == ["0000:04:00.0", "0000:08:00.0"]
 
 
-def test_verb_root_wins_over_the_global_one(make_root: MakeRoot, tmp_path: Path) -> None:
-    """A verb's own --root, when given, wins over the global --root."""
-    root = make_root("mapmanagement-b550-chipset-gpu")
-    proc = run_cli("--root", str(tmp_path / "nope"), "probe", "--root", str(root), "--json")
+@pytest.mark.parametrize(
+    ("args", "option", "first", "second"),
+    [
+        (["--root", "{a}", "probe", "--root", "{b}"], "--root", "{a}", "{b}"),
+        (
+            ["--capture", "{a}.tar.gz", "probe", "--capture", "{b}.tar.gz"],
+            "--capture",
+            "{a}.tar.gz",
+            "{b}.tar.gz",
+        ),
+        (
+            ["--connect", "test:///default", "probe", "--root", "{a}", "--connect", "test:///x"],
+            "--connect",
+            "test:///default",
+            "test:///x",
+        ),
+        (
+            ["--connect", "test:///default", "vm", "start", "x", "--connect", "test:///x"],
+            "--connect",
+            "test:///default",
+            "test:///x",
+        ),
+        (
+            ["--connect", "test:///default", "events", "--connect", "test:///x"],
+            "--connect",
+            "test:///default",
+            "test:///x",
+        ),
+        (["--root", "{a}", "capture", "--root", "{b}"], "--root", "{a}", "{b}"),
+        (
+            ["--capture", "{a}.tar.gz", "open", "{b}.tar.gz"],
+            "--capture",
+            "{a}.tar.gz",
+            "{b}.tar.gz",
+        ),
+        (
+            ["--capture", "{a}.tar.gz", "logs", "--capture", "{b}.tar.gz"],
+            "--capture",
+            "{a}.tar.gz",
+            "{b}.tar.gz",
+        ),
+        (["--root", "{a}", "serve", "--root", "{b}"], "--root", "{a}", "{b}"),
+    ],
+)
+def test_a_global_and_a_verb_option_that_disagree_are_refused(
+    args: list[str], option: str, first: str, second: str, make_root: MakeRoot, tmp_path: Path
+) -> None:
+    """The same option before and after the verb with different values is bad usage (exit 2,
+    one line naming both), never a silent choice of one."""
+    a, b = make_root("mapmanagement-b550-chipset-gpu"), make_root("asrock-z170-gtx960")
+    proc = run_cli(*(arg.format(a=a, b=b) for arg in args), cwd=tmp_path)  # capture writes here
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    for named in (option, first.format(a=a), second.format(b=b)):
+        assert named in proc.stderr, (named, proc.stderr)
+    assert proc.stdout == ""
+
+
+def test_the_same_value_before_and_after_the_verb_is_fine(make_root: MakeRoot) -> None:
+    """`--root DIR probe --root DIR` (twice the same machine) reads DIR."""
+    root = str(make_root("mapmanagement-b550-chipset-gpu"))
+    proc = run_cli("--root", root, "probe", "--root", root, "--json", "--only", "pci.gpus")
     assert proc.returncode == 0, proc.stderr
+    gpus = json.loads(proc.stdout)["probes"][0]["facts"]["gpus"]
+    assert [g["bdf"] for g in gpus] == ["0000:04:00.0", "0000:08:00.0"]
+
+
+def test_conflicting_uris_are_named_without_their_passwords() -> None:
+    """Two different --connect URIs are named in the refusal with their passwords masked."""
+    proc = run_cli(
+        "--connect",
+        "qemu+tcp://a:s3cret@h/system",
+        "events",
+        "--connect",
+        "qemu+tcp://a:0ther@h/system",
+    )
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("a:***@h/system") == 2, proc.stderr
+    assert "s3cret" not in proc.stderr and "0ther" not in proc.stderr
 
 
 def test_global_capture_is_honoured_by_probe(make_root: MakeRoot, tmp_path: Path) -> None:

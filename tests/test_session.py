@@ -234,3 +234,26 @@ def test_a_connection_that_answers_after_its_deadline_is_closed(libvirtd: Sessio
     while len(os.listdir("/proc/self/fd")) > before and time.monotonic() < deadline:
         time.sleep(0.05)
     assert len(os.listdir("/proc/self/fd")) == before
+
+
+def test_a_password_libvirt_quotes_is_masked_whatever_its_shape() -> None:
+    """libvirt's messages quote the URI as given; an error made from them shows it masked as a
+    whole, even when the password holds a space (outside the CLI, which refuses spaces)."""
+    import json
+
+    import libvirt
+
+    from workbench.core.errors import WorkbenchError
+    from workbench.virt.connection import from_libvirt, open_connection
+
+    uri = "qemu+tcp://admin:p s3cret@h/system"
+    with pytest.raises(WorkbenchError) as opened:
+        open_connection(uri, timeout_s=10)
+    try:
+        libvirt.open(uri)
+    except libvirt.libvirtError as exc:
+        called = from_libvirt(exc, "list domains", uri)
+    for error in (opened.value, called):
+        shown = json.dumps(error.to_dict(), default=str)
+        assert "admin:***@h/system" in shown, shown
+        assert "s3cret" not in shown

@@ -155,6 +155,29 @@ def test_events_with_an_unusable_uri_exits_2_at_once() -> None:
         assert "Traceback" not in proc.stderr
 
 
+@pytest.mark.parametrize(
+    "uri",
+    [
+        "qemu+tcp://127.0.0.1:abc/system",
+        "qemu+tcp://127.0.0.1/system?x=%zz",
+        "qemu+tcp://a:b/c@h/system",
+        "qemu+tcp://127.0.0.1:99999/system",
+        "qemu+tcp://[::1/system",
+    ],
+)
+@pytest.mark.parametrize("verb", [["events"], ["vm", "start", "x"]])
+def test_an_unparsable_uri_exits_2_at_once(verb: list[str], uri: str) -> None:
+    """A URI that cannot be parsed (a port that is no port, a bad escape, a password with a
+    `/`) is permanent: exit 2 with one line, no retry."""
+    started = time.monotonic()
+    proc = run_cli(*verb, "--connect", uri)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "retrying" not in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert time.monotonic() - started < 10
+
+
 def test_events_with_a_driver_the_daemon_lacks_exits_2(libvirtd: SessionDaemon) -> None:
     """A daemon that answers "no such driver" is a permanent error: exit 2, one line."""
     proc = _events_until_exit("--connect", f"nosuchdriver+unix:///x?socket={libvirtd.socket}")
@@ -192,24 +215,36 @@ def _secret_run(args: list[str], log: Any, until_s: float | None) -> tuple[str, 
 
 
 @pytest.mark.parametrize(
+    "uri",
+    [
+        SECRET_URI,
+        "qemu+tcp://admin:pa/s3cret@127.0.0.1:1/system",
+        "qemu+tcp://admin:p@s3cret@127.0.0.1:1/system",
+        "qemu+tcp://admin:p?s#3cret@127.0.0.1:1/system",
+        "qemu+tcp://admin:s3cret@127.0.0.1:99999/system",
+    ],
+)
+@pytest.mark.parametrize(
     ("args", "until_s"),
     [
-        (["probe", "--json", "--only", "libvirt.connection", "--connect", SECRET_URI], None),
-        (["probe", "--only", "libvirt.domains", "--connect", SECRET_URI], None),
-        (["--connect", SECRET_URI, "vm", "start", "x", "--retries", "1"], None),
-        (["events", "--connect", SECRET_URI], 2.0),
-        (["events", "--json", "--connect", SECRET_URI], 2.0),
+        (["probe", "--json", "--only", "libvirt.connection", "--connect"], None),
+        (["probe", "--only", "libvirt.domains", "--connect"], None),
+        (["vm", "start", "x", "--retries", "1", "--connect"], None),
+        (["events", "--connect"], 2.0),
+        (["events", "--json", "--connect"], 2.0),
     ],
 )
 def test_a_password_in_the_uri_is_never_shown(
-    args: list[str], until_s: float | None, tmp_path: Any
+    args: list[str], until_s: float | None, uri: str, tmp_path: Any
 ) -> None:
-    """A libvirt URI's password reaches libvirt only: stdout, stderr and the log file show
-    `admin:***@` instead."""
+    """A libvirt URI's password, whatever its shape (`/`, `@`, `?`, `#`, a bad port after
+    it), reaches libvirt only: stdout, stderr and the log file show `admin:***@` instead, and
+    nothing crashes."""
     log = tmp_path / "wb.log"
-    out, err = _secret_run(args, log, until_s)
+    out, err = _secret_run([*args, uri], log, until_s)
     written = log.read_text() if log.exists() else ""
-    assert "admin:***@127.0.0.1:1" in out + err + written, (out, err)
+    assert "admin:***@127.0.0.1:" in out + err + written, (out, err)
+    assert "Traceback" not in err
     for where in (out, err, written):
         assert "s3cret" not in where
 

@@ -9,8 +9,9 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.commands.common import Parser, count, say, seconds, usage_error
+from workbench.commands.common import Parser, count, say, seconds, uri_problem, usage_error
 from workbench.core.errors import WorkbenchError
+from workbench.core.text import mask_uri, safe_text
 
 DEFAULT_URI = "qemu:///system"
 ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
@@ -41,14 +42,42 @@ def vm_action(word: str) -> str:
 
 def target_options(*names: str, verb: bool = True) -> Parser:
     """The parent parser of --root/--capture/--connect, one definition for the global parser
-    and the verbs. A verb's copy has no default (SUPPRESS): a global value given before the
-    verb survives unless the verb's own is given."""
+    and the verbs. The global copy keeps its value apart (`global_root`, ...) and a verb's has
+    no default (SUPPRESS), so that `merge_targets` sees both when both are given."""
     parent = Parser(add_help=False)
     for name in names:
         metavar, help_ = _TARGET_HELP[name]
         default = argparse.SUPPRESS if verb else None
-        parent.add_argument(f"--{name}", metavar=metavar, default=default, help=help_)
+        dest = name if verb else f"global_{name}"
+        parent.add_argument(f"--{name}", metavar=metavar, dest=dest, default=default, help=help_)
     return parent
+
+
+def merge_targets(args: argparse.Namespace) -> str | None:
+    """One value per target option from the global one (before the verb) and the verb's own
+    (after it): either alone, or both when they agree; the reason when they do not (a silent
+    choice of one would report on a machine the user did not mean)."""
+    for name in TARGETS:
+        before = getattr(args, f"global_{name}", None)
+        after = getattr(args, name, None)
+        if before is not None and after is not None and not _same(name, before, after):
+            return (
+                f"{args.command}: two different --{name}: {_shown(name, before)} (before "
+                f"{args.command}) and {_shown(name, after)} (after it); give one"
+            )
+        if after is None:
+            setattr(args, name, before)
+    return None
+
+
+def _same(name: str, first: str, second: str) -> bool:
+    if first == second:
+        return True
+    return name != "connect" and os.path.realpath(first) == os.path.realpath(second)
+
+
+def _shown(name: str, value: str) -> str:
+    return safe_text(mask_uri(value) if name == "connect" else value)
 
 
 def resolve_targets(args: argparse.Namespace) -> str | None:
@@ -60,6 +89,8 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
     for name in given:
         if not getattr(args, name).strip():  # '' would mean the current directory, or
             return f"{where}--{name}: empty"  # libvirt's default URI: never what was meant
+    if "connect" in given and (problem := uri_problem(args.connect)) is not None:
+        return f"{where}{problem}"
     unused = [name for name in given if name not in USES.get(verb, ())]
     if unused:
         return f"{where}--{unused[0]} does not apply here"
@@ -262,7 +293,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    problem = resolve_targets(args)
+    problem = merge_targets(args) or resolve_targets(args)
     if problem is not None:
         return usage_error(problem)
     command = importlib.import_module(f"workbench.commands.{args.module}")

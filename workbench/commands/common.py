@@ -12,8 +12,9 @@ import sys
 import threading
 from collections.abc import Callable
 from typing import NoReturn
+from urllib.parse import urlsplit
 
-from workbench.core.text import parse_uint, safe_text
+from workbench.core.text import mask_uri, parse_uint, safe_text
 
 MAX_SECONDS = 86_400.0  # a day: longer is a typo, and threading refuses infinite waits
 # ASCII decimal with an optional exponent: float() alone would take "inf", "nan", "1_0", Arabic digits.
@@ -61,6 +62,23 @@ def text_stdout(marks: str = "") -> bool:
     if isinstance(sys.stdout, io.TextIOWrapper):
         sys.stdout.reconfigure(errors="backslashreplace")
     return not can_encode(sys.stdout.encoding, marks)
+
+
+def uri_problem(uri: str) -> str | None:
+    """Why `uri` cannot be a libvirt URI, said without its password; None when it may be.
+    Caught here, before libvirt: libvirt calls a port of 99999 "connection refused" (retried
+    for ever), and urllib's own message quotes the bad port, which can be part of a password."""
+    shown = safe_text(mask_uri(uri))
+    if any(char.isspace() or not char.isprintable() for char in uri):
+        return f"--connect: a URI holds no spaces or control characters: {shown}"
+    try:
+        urlsplit(uri).port  # noqa: B018 - the property parses the port, raising if it is bad
+    except ValueError:
+        return (
+            f"--connect: cannot parse {shown} (a port is 0-65535; percent-encode '/', '@', ':', "
+            "'?' and '#' in a user or password)"
+        )
+    return None
 
 
 def seconds(text: str) -> float:

@@ -4,14 +4,17 @@ credentials in URIs. Everything a customer sends passes through these before it 
 from __future__ import annotations
 
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that make
 # a terminal show text other than what it holds.
 _CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _CONTROL_LINE = re.compile("[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _UINT = re.compile(r"[0-9]{1,40}")
-_URI_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)(?P<user>[^:/@\s]*):[^@/\s]*@")
+# `scheme://user:`; the scheme is not checked (any `://` starts a URI: masking more is safe).
+_URI_USER = re.compile(r"://[^:/@\s]*:")
+# In a lone URI, any `:` after `://` may start a password (a user with a space or a `/`).
+_URI_USER_WHOLE = re.compile(r"://[^:]*:")
+_SPACE = re.compile(r"\s")
 
 
 def _escape(match: re.Match[str]) -> str:
@@ -39,27 +42,40 @@ def parse_uint(text: str | None, *, limit: int = 1 << 64) -> int | None:
 
 
 def mask_uri(uri: str) -> str:
-    """A URI with its password replaced by `***` (`qemu+tcp://admin:***@host/system`); anything
-    that does not parse as a URI is returned with every `user:password@` masked."""
-    try:
-        parts = urlsplit(uri)
-    except ValueError:
-        return mask_uris(uri)
-    if parts.password is None:
-        return mask_uris(uri)
-    host = parts.hostname or ""
-    if ":" in host:
-        host = f"[{host}]"
-    port = f":{parts.port}" if _has_port(parts.netloc) else ""
-    netloc = f"{parts.username or ''}:***@{host}{port}"
-    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
-
-
-def _has_port(netloc: str) -> bool:
-    hostport = netloc.rpartition("@")[2]
-    return bool(re.search(r":[0-9]+$", hostport))
+    """`uri` with its password replaced by `***` (`qemu+tcp://admin:***@host/system`). The
+    password is everything from `scheme://user:` to the last `@`, whatever it holds (`/`, `@`,
+    `?`, spaces): over-masking a host is better than showing a secret. Never raises."""
+    return _mask(uri, whole=True)
 
 
 def mask_uris(text: str) -> str:
-    """Every `scheme://user:password@` in free text with the password masked."""
-    return _URI_USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:***@", text)
+    """Every `scheme://user:password@` in free text with the password masked. Here a password
+    runs to the last `@` of its word (up to whitespace), so a URI repeated on one line is
+    masked twice rather than swallowing the text between; linear in the text's length."""
+    return _mask(text, whole=False)
+
+
+def _mask(text: str, *, whole: bool) -> str:
+    if "://" not in text:
+        return text
+    out: list[str] = []
+    done = 0  # text[:done] is in `out`
+    word_end = -1  # the word the last `scheme://user:` was in, and its last `@` (cached, so
+    last_at = -1  # that many URI-looking fragments in one word stay linear)
+    for match in (_URI_USER_WHOLE if whole else _URI_USER).finditer(text):
+        start = match.end()
+        if start <= done:
+            continue  # inside a password already masked
+        if start > word_end:
+            space = None if whole else _SPACE.search(text, start)
+            word_end = space.start() if space else len(text)
+            last_at = text.rfind("@", start, word_end)
+        if last_at < start:
+            continue  # `host:port`, not `user:password@`
+        out.append(text[done:start])
+        out.append("***")
+        done = last_at
+    if not out:
+        return text
+    out.append(text[done:])
+    return "".join(out)

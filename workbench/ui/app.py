@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import gc
+import sys
 from typing import Any, ClassVar
 
+from rich.segment import Segments
 from rich.text import Text
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -21,6 +23,7 @@ from workbench.core.text import safe_text
 from workbench.logs.index import LogIndex
 from workbench.ui.commands import WorkbenchCommands
 from workbench.ui.config import UiConfig
+from workbench.ui.crash import crash_report
 from workbench.ui.messages import (
     ConnectionChanged,
     DomainsLoaded,
@@ -130,6 +133,14 @@ class WorkbenchApp(App[int]):
         self.watchers.stop()
         self.probes.cancel_retry()
         self.virt.stop()
+
+    def _fatal_error(self) -> None:
+        """Textual's crash report, without the frames' local variables (a password typed in
+        --connect lives there) and with URIs masked (see workbench.ui.crash)."""
+        self.bell()
+        report = crash_report(sys.exc_info()[1])
+        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
+        self._close_messages_no_wait()
 
     def notify(
         self,

@@ -54,17 +54,29 @@ def silence_libvirt() -> None:
         _quiet = True
 
 
+def _unquote_password(exc: libvirt.libvirtError, uri: str) -> str:
+    """libvirt's message quotes the URI as given. Mask it, as a whole (`uri` is known exactly,
+    whatever its password holds), in the exception itself too: it travels on as the cause."""
+    shown = mask_uri(uri)
+    if shown != uri:
+        exc.args = tuple(a.replace(uri, shown) if isinstance(a, str) else a for a in exc.args)
+        if exc.err is not None:
+            fields = (f.replace(uri, shown) if isinstance(f, str) else f for f in exc.err)
+            exc.err = tuple(fields)  # same shape, masked
+    return exc.get_error_message() or str(exc)
+
+
 def from_libvirt(exc: libvirt.libvirtError, operation: str, uri: str | None = None) -> LibvirtError:
     """A libvirtError as a WorkbenchError with a code, details and a remedy."""
     code = exc.get_error_code()
-    message = exc.get_error_message() or str(exc)
+    message = _unquote_password(exc, uri) if uri else exc.get_error_message() or str(exc)
     details: dict[str, Any] = {
         "libvirt_code": code,
         "libvirt_domain": exc.get_error_domain(),
         "operation": operation,
     }
     if uri:
-        details["uri"] = uri
+        details["uri"] = mask_uri(uri)
     remedy = None
     error_code = "LIBVIRT_ERROR"
     if code == libvirt.VIR_ERR_NO_DOMAIN:
@@ -89,18 +101,22 @@ def from_libvirt(exc: libvirt.libvirtError, operation: str, uri: str | None = No
 
 def connect_error(exc: libvirt.libvirtError, uri: str) -> WorkbenchError:
     """Why a connection could not be opened, with what to do."""
-    message = exc.get_error_message() or str(exc)
+    message = _unquote_password(exc, uri)
+    uri = mask_uri(uri)
     lowered = message.lower()
     code = exc.get_error_code()
     details = {"uri": uri, "libvirt_code": code}
-    if code in _BAD_URI:
+    # VIR_FROM_URI: libvirt could not parse the URI (a port that is no number, a bad escape,
+    # a password with a '/' or '@' not percent-encoded): no retry changes the text.
+    if code in _BAD_URI or exc.get_error_domain() == libvirt.VIR_FROM_URI:
         return VirtConnectionError(
             f"cannot connect to {uri}: {message}",
             code="LIBVIRT_BAD_URI",
             details=details,
             cause=exc,
             remedy="Check the URI: driver[+transport]://[user@][host]/path, such as "
-            "qemu:///system or qemu+ssh://user@host/system.",
+            "qemu:///system or qemu+ssh://user@host/system; percent-encode '/', '@', ':', "
+            "'?' and '#' in a user or password.",
             recoverable=False,
         )
     if (
