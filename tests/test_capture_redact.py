@@ -271,6 +271,13 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["FlagSecret", "FlagTok"],
     ),
     (
+        "flag and value as two qemu:arg elements",
+        "<qemu:commandline><qemu:arg value='-x'/><qemu:arg value='--password'/>\n  "
+        "<qemu:arg value=\"ArgPairPw\"/><qemu:arg value='--token'/><qemu:arg value='-v'/>"
+        "</qemu:commandline>",
+        ["ArgPairPw"],
+    ),
+    (
         "cli flag then its value, NUL-separated (/proc/PID/cmdline)",
         "virt-viewer\0--password\0NulFlagPw\0--kiosk\0",
         ["NulFlagPw"],

@@ -108,6 +108,12 @@ _FLAG = re.compile(
     rb"(?:\"((?:[^\"\\\n]|\\.)*)\"|'([^'\n]*)'|([^\s\0'\"<>-][^\s\0'\"<>]*))",
     re.I,
 )
+# The same flag and its value as two elements: <qemu:arg value='--password'/><qemu:arg value='X'/>
+_FLAG_ARGS = re.compile(
+    rb"""<[\w:.-]+\s+value\s*=\s*(['"])--?(""" + _NAME + rb""")\1\s*/>\s*"""
+    rb"""<[\w:.-]+\s+value\s*=\s*(?:"([^"<>-][^"<>]*)"|'([^'<>-][^'<>]*)')""",
+    re.I,
+)
 # key: value elsewhere (flow mappings, free text): one word, or quoted.
 _COLON = re.compile(
     rb"(?<![\w.\"'-])(" + _NAME + rb")[ \t]*:[ \t]*"
@@ -216,6 +222,7 @@ def redact_secrets(data: bytes, count: Count) -> bytes:
         data = _json_values(pattern, quote, data, count)
     data = _values(_KV, data, count, "passwords", values=(2, 3, 4, 5), name=1)
     data = _values(_FLAG, data, count, "passwords", values=(2, 3, 4), name=1)
+    data = _values(_FLAG_ARGS, data, count, "passwords", values=(3, 4), name=2)
     data = _block(data, count)
     data = _values(_YAML, data, count, "passwords", values=(2,), name=1)
     return _values(_COLON, data, count, "passwords", values=(2, 3, 4), name=1)
