@@ -6,7 +6,7 @@ from typing import Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, worst
+from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
 from workbench.core.text import mask_uri
 
 SHARED_CONN = "libvirt.conn"
@@ -66,6 +66,17 @@ class LibvirtConnection(Probe):
         recorded = load_recorded(ctx.host)
         if recorded is None:
             return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+        if recorded.unusable is not None:
+            # Nothing about the hypervisor was recorded: no verdict on it, only on the file.
+            finding = Finding(
+                "RECORDING_INVALID", "info", f"unusable recording: {recorded.unusable}"
+            )
+            return Outcome(
+                "skip",
+                f"hypervisor not recorded (its recording is unusable): {CAPTURE_HINT} again",
+                {"recorded": True, "problem": recorded.unusable},
+                [finding],
+            )
         uri = str(recorded.info.get("uri") or "")
         # What the recording got wrong was read around (see workbench.virt.recorded): said here.
         findings = [
@@ -89,8 +100,18 @@ class LibvirtConnection(Probe):
             return Outcome("fail", f"{uri} was unreachable (recorded)", facts, [finding, *findings])
         ctx.shared[SHARED_CONN] = recorded
         facts = {**recorded.info, "readonly": True, "recorded": True}
-        summary = (
-            f"{facts.get('uri')}: {facts.get('hypervisor')} {facts.get('hypervisor_version')}, "
-            f"libvirt {facts.get('libvirt_version')} (recorded)"
-        )
-        return Outcome(worst(findings), summary, facts, findings)
+        return Outcome(worst(findings), f"{recorded_summary(facts)} (recorded)", facts, findings)
+
+
+def recorded_summary(facts: dict[str, Any]) -> str:
+    """`uri: QEMU 8.2.0, libvirt 10.0.0`, each field the recording lacks said not recorded."""
+    uri = facts.get("uri") or "URI not recorded"
+    hypervisor, version = facts.get("hypervisor"), facts.get("hypervisor_version")
+    if hypervisor and version:
+        running = f"{hypervisor} {version}"
+    elif hypervisor:
+        running = f"{hypervisor}, hypervisor version not recorded"
+    else:
+        running = "hypervisor not recorded" + (f" (version {version})" if version else "")
+    lib = facts.get("libvirt_version")
+    return f"{uri}: {running}, " + (f"libvirt {lib}" if lib else "libvirt version not recorded")

@@ -234,7 +234,10 @@ def build_parser() -> argparse.ArgumentParser:
         "Exit 0 when written (a slow or failing collector is recorded, not fatal), 2 otherwise.",
     )
     capture.add_argument(
-        "-o", "--output", metavar="FILE", help="default: workbench-HOST-TIME.tar.gz"
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="default: workbench-HOST-TIME.tar.gz; - writes the archive to standard output",
     )
     capture.add_argument(
         "--redact",

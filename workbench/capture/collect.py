@@ -10,7 +10,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import workbench
 from workbench.capture import SCHEMA
@@ -31,7 +31,7 @@ class CollectorTimeout(Exception):
 
 @dataclass
 class CaptureResult:
-    path: Path
+    path: Path | IO[bytes]
     manifest: dict[str, Any]
 
 
@@ -45,15 +45,16 @@ def _created() -> datetime:
 
 def capture(
     source: Source,
-    out: Path,
+    out: Path | IO[bytes],
     *,
     redactor: Redactor | None = None,
     collectors: dict[str, Collector] | None = None,
     timeout_s: float = DEFAULT_TIMEOUT_S,
     progress: Progress | None = None,
 ) -> CaptureResult:
-    """Collect `source` into the archive `out`. A collector that fails or passes its deadline
-    is recorded in the manifest (and abandoned); the capture still completes."""
+    """Collect `source` into the archive `out` (a file, or an open binary stream). A collector
+    that fails or passes its deadline is recorded in the manifest (and abandoned); the capture
+    still completes."""
     redactor = redactor or Redactor()
     tree = Tree()
     facts: dict[str, Any] = {}

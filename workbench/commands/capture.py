@@ -22,6 +22,7 @@ def default_name(host: Host) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.capture.archive import check_target
     from workbench.capture.collect import capture
     from workbench.capture.collectors import Source
     from workbench.capture.redact import Redactor, parse_redact
@@ -35,14 +36,23 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("--timeout: expected a positive number of seconds")
     host = Host(args.root)
     connect = args.connect or ("qemu:///system" if host.live else None)
+    # Everything about the target is said before collecting: a capture is never made only
+    # to be lost, and never renamed over a device node or a FIFO.
+    to_stdout = args.output == "-"
+    if to_stdout and sys.stdout.isatty():
+        return usage_error("-o -: standard output is a terminal; redirect it to a file or a pipe")
     out = Path(args.output or default_name(host))
-    if out.is_dir():
-        return usage_error(f"{out} is a directory; give a file name with -o")
-    folder = out.parent
-    if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
-        # Said before collecting, not after: a capture is never made only to be lost.
-        return usage_error(f"cannot write {out}: {folder} is not a directory this user can write")
+    if not to_stdout:
+        if out.is_dir():
+            return usage_error(f"{out} is a directory; give a file name with -o")
+        folder = out.parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK | os.X_OK):
+            return usage_error(
+                f"cannot write {out}: {folder} is not a directory this user can write"
+            )
+        check_target(out)  # CaptureError: exit 2, one line
     tty = sys.stderr.isatty()
+    said = sys.stderr if to_stdout else sys.stdout  # stdout is the archive with -o -
 
     def progress(phase: str, info: dict[str, Any]) -> None:
         name = info["collector"]
@@ -60,17 +70,21 @@ def run(args: argparse.Namespace) -> int:
     source = Source(host=host, connect=connect, log_path=default_log_path())
     result = capture(
         source,
-        out,
+        sys.stdout.buffer if to_stdout else out,
         redactor=Redactor(optional=optional),
         timeout_s=args.timeout,
         progress=progress,
     )
     manifest = result.manifest
     replaced = manifest["redaction"]["replaced"]
-    said = ", ".join(f"{n} {kind}" for kind, n in replaced.items()) or "nothing found to redact"
+    summary = ", ".join(f"{n} {kind}" for kind, n in replaced.items()) or "nothing found to redact"
     late = [n for n, c in manifest["collectors"].items() if c["timed_out"] or c["error"]]
-    print(f"wrote {out} ({out.stat().st_size} bytes, {len(manifest['files'])} files)")
-    print(f"redacted: {said}")
+    files = f"{len(manifest['files'])} files"
+    if to_stdout:
+        print(f"wrote standard output ({files})", file=said)
+    else:
+        print(f"wrote {out} ({out.stat().st_size} bytes, {files})")
+    print(f"redacted: {summary}", file=said)
     if late:
-        print(f"incomplete: {', '.join(late)} (see manifest.json)")
+        print(f"incomplete: {', '.join(late)} (see manifest.json)", file=said)
     return 0

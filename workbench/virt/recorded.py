@@ -18,6 +18,7 @@ from workbench.core.text import mask_uri, mask_uris
 LIBVIRT_DIR = "libvirt"
 INFO_KEYS = ("uri", "hypervisor", "hypervisor_version", "libvirt_version", "hostname")
 SEVERITIES = ("info", "warn", "fail")
+RECORD_AGAIN = "Capture the machine again with `workbench capture`."
 MAX_LEAF = 200  # bytes of a member's name before it is shortened with a digest
 _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_+.")
 
@@ -49,9 +50,20 @@ class RecordedHypervisor:
     domains: list[RecordedDomain]
     agents: dict[str, Any] | None  # the guest.agent probe's recorded outcome
     problems: list[str] = field(default_factory=list)  # what the recording got wrong
+    # Why connection.json cannot be read at all (empty, not JSON, not an object): then nothing
+    # about the hypervisor was recorded, which is not the same as "it was unreachable".
+    unusable: str | None = None
 
     @property
     def error(self) -> dict[str, Any] | None:
+        """The recorded connection error; for an unusable recording, one saying so (callers
+        that only ask whether the recording can answer need no second check)."""
+        if self.unusable is not None:
+            return {
+                "error": "RECORDING_INVALID",
+                "message": f"unusable recording: {self.unusable}",
+                "remedy": RECORD_AGAIN,
+            }
         error = self.info.get("error")
         return error if isinstance(error, dict) else None
 
@@ -72,13 +84,8 @@ def load_recorded(host: Host) -> RecordedHypervisor | None:
     if raw is _MISSING:
         return None
     if not isinstance(raw, dict):
-        message = problems[-1] if problems else f"{conn_rel} is not a JSON object"
-        error = {
-            "error": "RECORDING_INVALID",
-            "message": f"invalid recording: {message}",
-            "remedy": "Capture the machine again with `workbench capture`.",
-        }
-        return RecordedHypervisor({"uri": "", "error": error}, [], None)
+        why = problems[-1] if problems else f"{conn_rel} is {_kind(raw)}, not an object"
+        return RecordedHypervisor({}, [], None, problems, unusable=why)
     info = _info(raw, problems)
     domains = _domains(host, problems)
     agents = _agents(_json(host, f"{LIBVIRT_DIR}/agents.json", problems), problems)
