@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,6 +15,7 @@ import pytest
 
 from tests.capture_files import crafted, entry, good_capture
 from tests.conftest import WORKBENCH
+from workbench.capture import unpack
 from workbench.capture.sigterm import TerminationGuard
 
 
@@ -98,3 +101,55 @@ def test_a_handler_set_by_the_application_is_kept() -> None:
         assert seen == [signal.SIGTERM]
     finally:
         signal.signal(signal.SIGTERM, previous)
+
+
+class _SignalledWhileFreed(io.RawIOBase):
+    """An io object whose `closed`, evaluated by its finalizer when it is freed, is where
+    SIGTERM's handler runs: CPython discards whatever that raises (as for a tarfile's
+    GzipFile freed when `_extract` returns, the moment the test above often signals)."""
+
+    @property
+    def closed(self) -> bool:
+        signal.raise_signal(signal.SIGTERM)  # the handler runs before this returns
+        return True
+
+
+def _signal_lost_in_a_finalizer() -> None:
+    _SignalledWhileFreed()  # freed at once: the handler's SystemExit goes nowhere
+
+
+def test_a_signal_whose_exit_was_swallowed_still_exits() -> None:
+    """SIGTERM handled where CPython swallows the SystemExit is raised again when the guard
+    exits: the command never goes on to exit 0."""
+    ran = []
+    with pytest.raises(SystemExit) as caught, TerminationGuard():
+        _signal_lost_in_a_finalizer()
+        ran.append("went on")  # the handler's own SystemExit really was lost
+    assert caught.value.code == 128 + signal.SIGTERM
+    assert ran == ["went on"]
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+
+
+def test_a_signal_swallowed_while_unpacking_stops_before_the_capture_is_used(
+    good: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same while a capture unpacks: open_capture yields nothing, removes the tree and
+    exits 143."""
+    private = tmp_path / "private"
+    private.mkdir()
+    monkeypatch.setenv("TMPDIR", str(private))
+    monkeypatch.setattr(tempfile, "tempdir", str(private))
+    real_unpack = unpack._unpack
+
+    def unpack_then_lose_a_signal(archive: Path, root: Path, limits: unpack.Limits) -> None:
+        real_unpack(archive, root, limits)
+        _signal_lost_in_a_finalizer()
+
+    monkeypatch.setattr(unpack, "_unpack", unpack_then_lose_a_signal)
+    used = []
+    with pytest.raises(SystemExit) as caught, unpack.open_capture(good) as root:
+        used.append(root)
+    assert caught.value.code == 128 + signal.SIGTERM
+    assert used == []
+    assert list(private.iterdir()) == []
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL

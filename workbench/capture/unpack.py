@@ -75,6 +75,7 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             root = tmp / "root"
             root.mkdir()
             _unpack(path, root, limits)
+            guard.check()  # a signal whose SystemExit got lost while unpacking: stop now
             yield root
         finally:
             with guard.deferred():
