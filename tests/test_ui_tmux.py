@@ -197,7 +197,7 @@ def test_served_sessions_need_no_terminal(make_root: Callable[..., Path]) -> Non
 
 CRASHING = """
 import sys
-from workbench.cli import main
+from {module} import main
 from workbench.ui.screens.overview import OverviewScreen
 
 def broken(self):
@@ -208,13 +208,14 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
+@pytest.mark.parametrize("module", ["workbench.cli", "workbench.serve.child"])
 def test_a_crash_exits_non_zero(
-    session: Callable[..., str], make_root: Callable[..., Path], tmp_path: Path
+    session: Callable[..., str], make_root: Callable[..., Path], tmp_path: Path, module: str
 ) -> None:
-    """An exception inside the app ends `workbench` with a non-zero status (scripts and
-    textual-serve must see it failed), after Textual's report of the error."""
+    """An exception inside the app ends `workbench` (and a tab of `workbench serve`) with a
+    non-zero status (scripts and textual-serve must see it failed), after the error's report."""
     script = tmp_path / "crashing.py"
-    script.write_text(CRASHING)
+    script.write_text(CRASHING.format(module=module))
     root = make_root("asrock-z170-gtx960")
     name = session(f"{WORKBENCH.parent / 'python'} {script} --root {root}")
     shown = wait_for(name, "EXITED", timeout_s=30)

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         for sig in (signal.SIGHUP, signal.SIGTERM):
             signal.signal(sig, lambda _signum, _frame: app.exit())
         app.run()
-    return 0
+    return app.return_code or 0  # a crashed tab exits 1, as `workbench` does
 
 
 if __name__ == "__main__":
