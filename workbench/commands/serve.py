@@ -69,9 +69,10 @@ def run(args: argparse.Namespace) -> int:
             probe.bind((args.host, args.port))
         except OSError as exc:
             return usage_error(f"cannot listen on {args.host}:{args.port}: {exc.strerror}")
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _interrupted)
     with sessions_of(args) as (argv, env):
+        # Installed once a capture is unpacked: while it unpacks, its own guard handles them.
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(sig, _interrupted)
         server = WorkbenchServer(
             argv,
             host=args.host,
