@@ -23,7 +23,6 @@ from workbench.core.text import safe_text
 from workbench.logs.index import LogIndex
 from workbench.ui.commands import WorkbenchCommands
 from workbench.ui.config import UiConfig
-from workbench.ui.crash import crash_report
 from workbench.ui.messages import (
     ConnectionChanged,
     DomainsLoaded,
@@ -137,6 +136,8 @@ class WorkbenchApp(App[int]):
     def _fatal_error(self) -> None:
         """Textual's crash report, without the frames' local variables (a password typed in
         --connect lives there) and with URIs masked (see workbench.ui.crash)."""
+        from workbench.ui.crash import crash_report  # rich.traceback + pygments: ~19 ms of start-up
+
         self.bell()
         report = crash_report(sys.exc_info()[1])
         self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
