@@ -93,3 +93,26 @@ def test_shmem_units() -> None:
         "</shmem><shmem name='b'><size unit='KiB'>2048</size></shmem></devices></domain>"
     )
     assert [s.size_mib for s in parse_domain_xml(xml).shmem] == [1024, 2]
+
+
+@pytest.mark.parametrize(
+    ("port", "bus", "parsed"),
+    [
+        ("5900", "0x01", (5900, "0000:01:00.0")),
+        ("٥٩٠٠", "0x01", (None, "0000:01:00.0")),  # Arabic-Indic digits: int() took them
+        ("5_900", "0x0_1", (None, None)),  # underscores: int() took them too
+        ("9" * 4000, "0x" + "f" * 4000, (None, None)),  # absurd lengths
+        ("-1", "0x٣", (None, None)),  # autoport; a non-ASCII hex digit
+    ],
+)
+def test_numbers_in_domain_xml_are_ascii(port: str, bus: str, parsed: tuple[object, ...]) -> None:
+    """A graphics port and a hostdev address are ASCII numbers; anything else is not read."""
+    xml = (
+        f"<domain><name>x</name><devices><graphics type='spice' port='{port}'/>"
+        "<hostdev mode='subsystem' type='pci'><source>"
+        f"<address domain='0x0000' bus='{bus}' slot='0x00' function='0x0'/>"
+        "</source></hostdev></devices></domain>"
+    )
+    config = parse_domain_xml(xml)
+    bdfs = [h.bdf for h in config.hostdevs]
+    assert (config.graphics[0].port, bdfs[0] if bdfs else None) == parsed

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core.text import parse_uint
+
+_HEX = re.compile(r"[0-9a-fA-F]{1,16}")
 
 AGENT_CHANNEL = "org.qemu.guest_agent.0"
 
@@ -67,10 +70,15 @@ class DomainConfig:
 
 
 def _int(text: str | None, base: int = 10) -> int | None:
-    try:
-        return None if text is None else int(text, base)
-    except ValueError:
+    """An ASCII number from domain XML (`0x`-prefixed or bare hex for base 16); None for
+    anything else: int() would take `٣`, `1_0` and 4,000 digits."""
+    if text is None:
         return None
+    digits = text.strip()
+    if base == 16:
+        digits = digits.removeprefix("0x").removeprefix("0X")
+        return int(digits, 16) if _HEX.fullmatch(digits) else None
+    return parse_uint(digits, limit=1 << 32)
 
 
 _UNIT_MIB = {
