@@ -13,6 +13,7 @@ import tarfile
 import threading
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -467,3 +468,22 @@ def test_a_recorded_hypervisor_with_a_link_loop_is_copied_once(
     assert b"secret-from-outside" not in archive_bytes(archive)
     with open_capture(archive) as opened:
         assert (opened / "libvirt/domains/win11.xml").is_file()
+
+
+@pytest.mark.parametrize("epoch", ["²", "1e9", "9" * 400])
+def test_an_odd_source_date_epoch_is_ignored(
+    make_root: Callable[..., Path], tmp_path: Path, epoch: str
+) -> None:
+    """A SOURCE_DATE_EPOCH that is not an ASCII number of seconds is ignored (the time is now),
+    never a traceback."""
+    out = tmp_path / "c.tar.gz"
+    made = subprocess.run(
+        [str(WORKBENCH), "capture", "--root", str(make_root("asrock-z170-gtx960")), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "SOURCE_DATE_EPOCH": epoch},
+    )
+    assert made.returncode == 0, made.stderr
+    with tarfile.open(out) as tar:
+        manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
+    assert manifest["created"].startswith(str(datetime.now(UTC).year))

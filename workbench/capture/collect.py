@@ -20,6 +20,7 @@ from workbench.capture.redact import Redactor
 from workbench.capture.tree import Tree
 from workbench.core.deadline import call_with_deadline
 from workbench.core.errors import WorkbenchError
+from workbench.core.text import parse_uint
 
 DEFAULT_TIMEOUT_S = 30.0
 Progress = Callable[[str, dict[str, Any]], None]
@@ -38,8 +39,9 @@ class CaptureResult:
 def _created() -> datetime:
     """Now, or SOURCE_DATE_EPOCH (reproducible builds' convention) for a reproducible capture."""
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if epoch and epoch.isdigit():
-        return datetime.fromtimestamp(int(epoch), UTC)
+    seconds = parse_uint(epoch, limit=253_402_300_799)  # ASCII digits, before the year 10000
+    if seconds is not None:
+        return datetime.fromtimestamp(seconds, UTC)
     return datetime.now(UTC)
 
 
