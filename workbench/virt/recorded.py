@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -145,8 +146,9 @@ def _domains(host: Host, problems: list[str]) -> list[RecordedDomain]:
         if listing is not None:
             problems.append(f"{where} is {_kind(listing)}, not a list of domains; none read")
         return []
+    # Counted once: a list.count per domain was quadratic in a hostile listing.
     entries = [e for e in listing if isinstance(e, dict) and isinstance(e.get("name"), str)]
-    legacy = [_legacy_member(e["name"]) for e in entries]
+    legacy = Counter(_legacy_member(e["name"]) for e in entries)
     domains = []
     for n, entry in enumerate(listing):
         if not isinstance(entry, dict) or not isinstance(entry.get("name"), str):
@@ -170,7 +172,7 @@ def _domains(host: Host, problems: list[str]) -> list[RecordedDomain]:
             persistent = False
         xml, problem = host.try_read(domain_member(name))
         old = _legacy_member(name)
-        if xml is None and problem is None and legacy.count(old) == 1:
+        if xml is None and problem is None and legacy[old] == 1:
             xml, problem = host.try_read(old)  # an older capture, where the name was unique
         if xml is None:
             problems.append(f"{name}: {problem or 'its recorded XML is missing'}; left out")
