@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import pytest
 
-from workbench.core.text import mask_uri, mask_uris, parse_uint, safe_text
+from workbench.core.text import mask_uri, mask_uris, mask_uris_in, parse_uint, safe_text
 
 
 @pytest.mark.parametrize(
@@ -166,3 +166,20 @@ def test_masking_is_linear_without_any_at(mask: Callable[[str], str]) -> None:
     started = time.monotonic()
     assert mask(text) == text
     assert time.monotonic() - started < 1.0
+
+
+def test_mask_uris_in_walks_nested_values() -> None:
+    """Strings in dicts, lists and tuples are masked; numbers, None and types are kept."""
+    value = {"uri": "qemu+tcp://a:pw@h/system", "n": [1, ("x://u:p@h", None)], "ok": True}
+    assert mask_uris_in(value) == {
+        "uri": "qemu+tcp://a:***@h/system",
+        "n": [1, ("x://u:***@h", None)],
+        "ok": True,
+    }
+
+
+def test_mask_uris_in_stringifies_other_objects_on_request() -> None:
+    """For a log record, an object is masked as the text the renderer would write of it."""
+    error = ValueError("cannot reach qemu+tcp://a:pw@h/system")
+    assert mask_uris_in(error) is error
+    assert mask_uris_in(error, stringify=True) == "cannot reach qemu+tcp://a:***@h/system"

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, ParamSpec, TypeVar
 
-from workbench.core.text import mask_uris
+from workbench.core.text import mask_uris, mask_uris_in
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -41,7 +41,7 @@ class WorkbenchError(Exception):
         self.message = message
         if code is not None:
             self.code = code  # type: ignore[misc]  # an instance may narrow its class's code
-        self.details: dict[str, Any] = _masked(dict(details or {}))
+        self.details: dict[str, Any] = mask_uris_in(dict(details or {}))
         self.cause = cause
         self.recoverable = self.default_recoverable if recoverable is None else recoverable
         self.remedy = remedy if remedy is not None else self.default_remedy
@@ -77,17 +77,6 @@ def _cause_to_dict(cause: BaseException | None) -> dict[str, Any] | None:
     if isinstance(cause, WorkbenchError):
         return cause.to_dict()
     return {"type": type(cause).__name__, "message": mask_uris(str(cause))}
-
-
-def _masked(value: Any) -> Any:
-    """`value` with every URI password in its strings masked (dicts and lists walked)."""
-    if isinstance(value, str):
-        return mask_uris(value)
-    if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items()}
-    if type(value) in (list, tuple):
-        return type(value)(_masked(item) for item in value)
-    return value
 
 
 # --- one family per area -------------------------------------------------------------------

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.core._logfile import DIR_MODE, FILE_MODE, PrivateRotatingFileHandler, tighten
 from workbench.core.errors import WorkbenchError
-from workbench.core.text import mask_uris
+from workbench.core.text import mask_uris_in
 
 if TYPE_CHECKING:  # type names only: structlog itself loads on first use (see _structlog)
     from structlog.stdlib import BoundLogger
@@ -42,22 +42,10 @@ def _errors_as_data(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     return event
 
 
-def _mask(value: Any) -> Any:
-    if isinstance(value, str):
-        return mask_uris(value) if "://" in value else value
-    if isinstance(value, dict):
-        return {key: _mask(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_mask(item) for item in value]
-    if value is None or isinstance(value, bool | int | float):
-        return value
-    return _mask(str(value))  # what the JSON renderer would write (default=str)
-
-
 def _mask_secrets(_: WrappedLogger, __: str, event: EventDict) -> EventDict:
     """No `scheme://user:password@` reaches the file: passwords in every string (the event,
     fields, nested values, errors, tracebacks) become `***`."""
-    return {key: _mask(value) for key, value in event.items()}
+    return {key: mask_uris_in(value, stringify=True) for key, value in event.items()}
 
 
 def configure_logging(

@@ -4,6 +4,7 @@ credentials in URIs. Everything a customer sends passes through these before it 
 from __future__ import annotations
 
 import re
+from typing import Any
 
 # C0 controls but tab and newline, DEL, C1 controls, and the bidirectional overrides that make
 # a terminal show text other than what it holds.
@@ -79,3 +80,18 @@ def _mask(text: str, *, whole: bool) -> str:
         return text
     out.append(text[done:])
     return "".join(out)
+
+
+def mask_uris_in(value: Any, *, stringify: bool = False) -> Any:
+    """`value` with the URI passwords of every string in it masked (dicts, lists and tuples
+    walked). Other objects are kept, or with `stringify` masked as their `str()`: what a JSON
+    renderer writes of them."""
+    if isinstance(value, str):
+        return mask_uris(value) if "://" in value else value
+    if isinstance(value, dict):
+        return {key: mask_uris_in(item, stringify=stringify) for key, item in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(mask_uris_in(item, stringify=stringify) for item in value)
+    if not stringify or value is None or isinstance(value, bool | int | float):
+        return value
+    return mask_uris(str(value))
