@@ -25,19 +25,18 @@ from workbench.core.text import mask_uri
 from workbench.virt.connection import from_libvirt, open_connection
 
 # action -> (virDomain method, the state it leads to). libvirt's "destroy" reads as "delete"
-# to operators: the action is "force-off"; "destroy" stays accepted for scripts.
+# to operators: the action is "force-off" (the CLI still takes "destroy" for scripts).
 ACTIONS: dict[str, tuple[str, str]] = {
     "start": ("create", "running"),
     "shutdown": ("shutdown", "shutdown"),
     "force-off": ("destroy", "shutoff"),
-    "destroy": ("destroy", "shutoff"),
     "reboot": ("reboot", "running"),
     "suspend": ("suspend", "paused"),
     "resume": ("resume", "running"),
 }
-DESTRUCTIVE = frozenset({"shutdown", "force-off", "destroy", "reboot"})
+DESTRUCTIVE = frozenset({"shutdown", "force-off", "reboot"})
 # What an action is called where people read it (timelines, notices, confirms).
-LABELS = {"force-off": "force off", "destroy": "force off"}
+LABELS = {"force-off": "force off"}
 # The question before a destructive action: what it does; only force off loses anything.
 CONFIRMS = {
     "shutdown": "Shut down {vm}? Its guest is asked to power off and may take a while.",
@@ -45,11 +44,10 @@ CONFIRMS = {
     "force-off": "Force off {vm}? Like pulling the plug: what the guest has not saved is "
     "lost. This cannot be undone.",
 }
-CONFIRMS["destroy"] = CONFIRMS["force-off"]
 
 
 def action_label(action: str) -> str:
-    """The words for `action` ("force off" for force-off and destroy)."""
+    """The words for `action` ("force off" for force-off)."""
     return LABELS.get(action, action)
 
 
