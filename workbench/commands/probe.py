@@ -19,14 +19,10 @@ def run(args: argparse.Namespace) -> int:
         return usage_error(
             f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}"
         )
-    if args.timeout is not None and not args.timeout > 0:
-        return usage_error("--timeout: expected a positive number of seconds")
     if configure_logging() is None:
         say("warning: log file not writable; records are dropped")
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
     if args.capture is not None:
-        if args.root != "/":
-            return usage_error("probe: give --root DIR or --capture FILE, not both")
         from workbench.capture.unpack import open_capture
 
         with open_capture(args.capture) as root:

@@ -14,8 +14,6 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.text import mask_uri, safe_text
     from workbench.virt.actions import run_action
 
-    if args.retries < 0:
-        return usage_error("--retries: expected 0 or more")
     configure_logging()
 
     def show(attempt: Attempt) -> None:
