@@ -6,6 +6,7 @@ import contextlib
 import functools
 import queue
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -123,8 +124,9 @@ class VirtSession:
         self._stop.cancel()
         self._wake.set()
         self._events.put(None)
+        deadline = time.monotonic() + timeout_s  # one wait for all threads, not one each
         for thread in self._threads:
-            thread.join(timeout_s)
+            thread.join(max(0.0, deadline - time.monotonic()))
 
         def drop() -> None:
             with self._lock:
