@@ -104,9 +104,23 @@ def count(limit: int) -> Callable[[str], int]:
     return parse
 
 
+class StopEvent(threading.Event):
+    """An Event the main thread waits on without missing a signal. Python runs signal handlers
+    only on the main thread; when the kernel delivers the signal to another thread (libvirt's
+    event loop sits in poll()), a main thread blocked without a timeout never wakes to run the
+    handler, and `workbench events` ignored SIGTERM for ever. So it wakes every 0.2 s."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        if timeout is not None:
+            return super().wait(timeout)
+        while not super().wait(0.2):
+            pass
+        return True
+
+
 def stop_on_signals() -> threading.Event:
     """An Event set by SIGINT or SIGTERM (for commands that run until stopped)."""
-    stop = threading.Event()
+    stop = StopEvent()
 
     def handler(_signum: int, _frame: object) -> None:
         stop.set()
