@@ -13,7 +13,6 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from workbench.core.text import safe_text
 from workbench.logs.index import LogIndex
 from workbench.logs.render import render
 
@@ -96,8 +95,8 @@ class LogView(ScrollView, can_focus=True):
         style = MALFORMED if record.malformed else LEVEL_STYLE.get(record.level or "", Style())
         if row == self.cursor:
             style = style + CURSOR
-        # A log holds whatever its writers put there: escape sequences are shown, never sent.
-        text = safe_text(render(record, width=max(width, 10)))
+        # A log holds whatever its writers put there: render() escapes every field it shows.
+        text = render(record, width=max(width, 10))
         return Strip([Segment(text[:width].ljust(width), style)], width)
 
     def action_move(self, delta: int) -> None:
