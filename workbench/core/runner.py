@@ -8,7 +8,7 @@ import traceback
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
 from workbench.core.deadline import call_with_deadline
@@ -23,6 +23,9 @@ from workbench.core.host import Host
 from workbench.core.logging import get_logger
 from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
 from workbench.core.report import FAILING, ProbeResult, Report, unreadable
+
+if TYPE_CHECKING:
+    from workbench.virt.hypervisor import Hypervisor
 
 ProbeClass = type[Probe]
 Listener = Callable[[ProbeResult], None]
@@ -90,6 +93,7 @@ def run_probes(
     host: Host,
     probes: Sequence[ProbeClass] | None = None,
     *,
+    hypervisor: Hypervisor | None = None,
     only: Iterable[str] | None = None,
     options: dict[str, Any] | None = None,
     timeout_s: float | None = None,
@@ -99,7 +103,8 @@ def run_probes(
 
     A probe whose prerequisite failed, errored or was skipped is `skip` with `blocked_by`; one that
     raises or times out is `error` with the error's `to_dict()`. `on_result` sees each result as it
-    is made (for progress).
+    is made (for progress). `hypervisor` (lazy: the first probe that asks opens it) is closed
+    when the run ends.
     """
     log = get_logger("core.runner")
     classes = order_probes(list(probes) if probes is not None else discover_probes(), only)
@@ -107,11 +112,13 @@ def run_probes(
     shared: dict[str, Any] = {"cleanup": []}
     try:
         for cls in classes:
-            result = _run_one(cls, host, results, options or {}, shared, timeout_s, log)
+            result = _run_one(cls, host, hypervisor, results, options or {}, shared, timeout_s, log)
             results[cls.id] = result
             if on_result is not None:
                 on_result(result)
     finally:
+        if hypervisor is not None:
+            shared["cleanup"].insert(0, hypervisor.close)
         for cleanup in reversed(shared["cleanup"]):
             try:
                 cleanup()
@@ -123,6 +130,7 @@ def run_probes(
 def _run_one(
     cls: ProbeClass,
     host: Host,
+    hypervisor: Hypervisor | None,
     results: dict[str, ProbeResult],
     options: dict[str, Any],
     shared: dict[str, Any],
@@ -136,7 +144,14 @@ def _run_one(
         log.info("probe.finished", probe=cls.id, status="skip", blocked_by=blockers)
         return ProbeResult(cls.id, cls.title, "skip", f"blocked by {names}", blocked_by=blockers)
     plog = log.bind(probe=cls.id)
-    ctx = ProbeContext(host=host, results=dict(results), log=plog, options=options, shared=shared)
+    ctx = ProbeContext(
+        host=host,
+        results=dict(results),
+        log=plog,
+        hypervisor=hypervisor,
+        options=options,
+        shared=shared,
+    )
     start = time.perf_counter()
     try:
         limit = timeout_s or cls.timeout_s

@@ -1,0 +1,114 @@
+"""The one way to a hypervisor: a protocol with a live implementation (libvirt, through
+`workbench.virt.live`) and a recorded one (a capture's `libvirt/`, `workbench.virt.recorded`).
+
+Probes, collectors, the UI and the API talk to this protocol and carry typed domains; only
+modules under `workbench/virt/` import libvirt. Every call may raise WorkbenchError (a
+VirtConnectionError/LibvirtError when the hypervisor does not answer), with a context frame
+saying which gateway call it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from workbench.virt.domains import DomainConfig
+
+RUNNING_STATES = frozenset({"running", "paused", "blocked", "pmsuspended"})
+
+
+@dataclass(frozen=True)
+class HypervisorInfo:
+    """Who answered: the URI (password masked), the driver and versions, as far as known.
+    A recorded hypervisor may lack fields: None means "not recorded", never "absent"."""
+
+    uri: str
+    hypervisor: str | None
+    hypervisor_version: str | None
+    libvirt_version: str | None
+    hostname: str | None
+    readonly: bool = True
+    recorded: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "uri": self.uri,
+            "hypervisor": self.hypervisor,
+            "hypervisor_version": self.hypervisor_version,
+            "libvirt_version": self.libvirt_version,
+            "hostname": self.hostname,
+            "readonly": self.readonly,
+            "recorded": self.recorded,
+        }
+
+
+@dataclass(frozen=True)
+class DomainSnapshot:
+    """One domain as the hypervisor described it at one moment.
+
+    `config` is None when its XML could not be read or parsed; `problem` then says why and
+    `problem_code` is DOMAIN_UNREADABLE or DOMAIN_XML_INVALID."""
+
+    name: str
+    state: str  # a workbench.core.lifecycle state name ("running", "shutoff", ...)
+    persistent: bool
+    config: DomainConfig | None
+    problem: str | None = None
+    problem_code: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self.state in RUNNING_STATES
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What the hypervisor says it can run (virConnectGetCapabilities, parsed)."""
+
+    host_arch: str | None
+    host_cpu_model: str | None
+    # guest architecture -> domain types it offers ("kvm", "qemu", "test")
+    guests: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    @property
+    def kvm(self) -> bool:
+        return any("kvm" in types for types in self.guests.values())
+
+
+@dataclass(frozen=True)
+class AgentAnswer:
+    """What a guest agent answered and through which way (libvirt or its socket)."""
+
+    answers: dict[str, Any]
+    served_by: str
+    tried: list[dict[str, Any]]
+
+
+@runtime_checkable
+class Hypervisor(Protocol):
+    """A hypervisor, live or recorded. Opening is lazy (the first call connects); `close()`
+    drops what was opened, and a later call opens again."""
+
+    @property
+    def uri(self) -> str:
+        """The URI as shown (password masked)."""
+        ...
+
+    @property
+    def recorded(self) -> bool:
+        """True for a capture's recording: nothing can be asked that was not recorded."""
+        ...
+
+    def info(self) -> HypervisorInfo: ...
+
+    def domains(self) -> list[DomainSnapshot]:
+        """Every domain, sorted by name."""
+        ...
+
+    def agent(self, vm: DomainSnapshot, timeout_s: float) -> AgentAnswer:
+        """Ask `vm`'s guest agent its read-only queries; GuestAgentError when it cannot."""
+        ...
+
+    def capabilities(self) -> Capabilities: ...
+
+    def close(self) -> None: ...
