@@ -7,13 +7,19 @@ from typing import Any
 
 from probes.parsers import parse_resolution
 from probes.processes import process_facts
-from workbench.core.probe import Probe, ProbeContext
+from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Finding, Outcome, not_recorded, worst
 from workbench.core.text import parse_uint
 
 MIB = 1024 * 1024
 MAX_STATIC_MB = 1 << 32  # kvmfr takes an unsigned int of MiB
 DEFAULT_RESOLUTION = "1920x1080"
+LG_RESOLUTION = ProbeOption(
+    "lg_resolution", str, DEFAULT_RESOLUTION, "the guest's resolution Looking Glass must carry"
+)
+LG_BYTES_PER_PIXEL = ProbeOption(
+    "lg_bytes_per_pixel", int, 4, "bytes per pixel of the captured frames (4; 8 for HDR)"
+)
 
 
 def required_mib(width: int, height: int, bytes_per_pixel: int = 4) -> int:
