@@ -34,12 +34,13 @@ class LookingGlass(Probe):
     title = "Looking Glass"
     area = "display"
     order = 90
+    options = (LG_RESOLUTION, LG_BYTES_PER_PIXEL)
 
     def run(self, ctx: ProbeContext) -> Outcome:
         host = ctx.host
-        resolution = str(ctx.options.get("lg_resolution") or DEFAULT_RESOLUTION)
+        resolution = ctx.option(LG_RESOLUTION)
         parsed = parse_resolution(resolution) or (1920, 1080)
-        bpp = int(ctx.options.get("lg_bytes_per_pixel") or 4)
+        bpp = ctx.option(LG_BYTES_PER_PIXEL)
         need = required_mib(*parsed, bpp)
         kvmfr = "kvmfr" in host.listdir("sys/module")
         static_text, _ = host.try_read("sys/module/kvmfr/parameters/static_size_mb")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
 
+from workbench.core.errors import ProbeError
 from workbench.core.host import Host
 from workbench.core.report import Outcome, ProbeResult
 
@@ -16,18 +17,19 @@ if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)  # a ProbeOption[str] is one of a probe's ProbeOption[object]
 
 ENTRY_POINT_GROUP = "workbench.probes"
 
 
 @dataclass(frozen=True)
-class ProbeOption(Generic[T]):
+class ProbeOption(Generic[T_co]):
     """One option a probe reads (like sos's PluginOpt): declared on the probe's `options`,
     checked and defaulted by the runner, read with `ctx.option(OPTION)`."""
 
     name: str
-    type: type[T]
-    default: T
+    type: type[T_co]
+    default: T_co
     help: str
 
 
@@ -48,9 +50,46 @@ class ProbeContext:
     shared: dict[str, Any] = field(default_factory=dict)
 
     def option(self, opt: ProbeOption[T]) -> T:
-        """The option's value for this run (its default when not given)."""
-        value = self.values.get(opt.name, opt.default)
+        """The option's value for this run (its default when not given). The runner puts every
+        option the probe declares in `values`, checked and converted; reading one it does not
+        declare is a bug in the probe (a value given for it would be refused or ignored)."""
+        if opt.name not in self.values:
+            raise ProbeError(
+                f"the probe reads option {opt.name!r} without declaring it in `options`",
+                code="PROBE_OPTION_UNDECLARED",
+                details={"option": opt.name, "declared": sorted(self.values)},
+            )
+        value = self.values[opt.name]
         return value if isinstance(value, opt.type) else opt.default
+
+
+class DeclaredResults(Mapping[str, ProbeResult]):
+    """The results a probe may read: those of the probes it `requires` or `uses`. Reading any
+    other is a bug in the probe (it could run before its source, or without it); it raises
+    instead of quietly depending on the report's order."""
+
+    def __init__(
+        self, probe_id: str, declared: tuple[str, ...], results: Mapping[str, ProbeResult]
+    ):
+        self._probe_id = probe_id
+        self._declared = declared
+        self._results = {pid: results[pid] for pid in declared if pid in results}
+
+    def __getitem__(self, pid: str) -> ProbeResult:
+        if pid not in self._declared:
+            raise ProbeError(
+                f"probe {self._probe_id} reads the result of {pid} without declaring it in "
+                "`requires` or `uses`",
+                code="PROBE_UNDECLARED_RESULT",
+                details={"probe": self._probe_id, "reads": pid, "declared": list(self._declared)},
+            )
+        return self._results[pid]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._results)
+
+    def __len__(self) -> int:
+        return len(self._results)
 
 
 class Probe(ABC):

@@ -5,13 +5,13 @@ from __future__ import annotations
 import platform
 import time
 import traceback
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime
-from importlib.metadata import entry_points
 from typing import TYPE_CHECKING, Any
 
 from workbench import __version__
 from workbench.core.deadline import call_with_deadline
+from workbench.core.discovery import ProbeClass, discover_probes
 from workbench.core.errors import (
     ConfigError,
     HostReadError,
@@ -21,13 +21,15 @@ from workbench.core.errors import (
 )
 from workbench.core.host import Host
 from workbench.core.logging import get_logger
-from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
+from workbench.core.options import check_options
+from workbench.core.probe import DeclaredResults, ProbeContext
 from workbench.core.report import FAILING, ProbeResult, Report, unreadable
 
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor
 
-ProbeClass = type[Probe]
+__all__ = ["ProbeClass", "discover_probes", "order_probes", "run_probes"]
+
 Listener = Callable[[ProbeResult], None]
 BLOCKING = FAILING | {"skip"}  # a `requires` prerequisite with this status blocks
 UNUSABLE = frozenset({"error", "skip"})  # a `uses` source with this status produced nothing
@@ -36,20 +38,6 @@ UNUSABLE = frozenset({"error", "skip"})  # a `uses` source with this status prod
 ABSENT_EVIDENCE = frozenset(
     {"missing", "permission", "not a regular file", "io", "loop", "too deep", "too large"}
 )
-
-
-def discover_probes() -> list[ProbeClass]:
-    """Every probe registered under the `workbench.probes` entry-point group."""
-    found: list[ProbeClass] = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
-        cls = ep.load()
-        if not (isinstance(cls, type) and issubclass(cls, Probe)):
-            raise ConfigError(
-                f"entry point {ep.name!r} ({ep.value}) is not a Probe subclass",
-                details={"entry_point": ep.value},
-            )
-        found.append(cls)
-    return sorted(found, key=lambda p: (p.order, p.id))
 
 
 def order_probes(
@@ -95,24 +83,40 @@ def run_probes(
     *,
     hypervisor: Hypervisor | None = None,
     only: Iterable[str] | None = None,
-    options: dict[str, Any] | None = None,
+    options: Mapping[str, object] | None = None,
     timeout_s: float | None = None,
     on_result: Listener | None = None,
 ) -> Report:
-    """Run probes against `host` and return the report.
+    """Run probes (`probes`, else every registered one) against `host` and return the report.
 
     A probe whose prerequisite failed, errored or was skipped is `skip` with `blocked_by`; one that
     raises or times out is `error` with the error's `to_dict()`. `on_result` sees each result as it
     is made (for progress). `hypervisor` (lazy: the first probe that asks opens it) is closed
-    when the run ends.
+    when the run ends. `options` are checked against what `probes` declare (an option of a probe
+    that `only` leaves out is accepted and unused).
+
+    Raises ConfigError for an unknown probe or option, a value of the wrong type, a dependency
+    cycle, or (NO_PROBES) when none are registered; an explicit empty `probes` is an empty report.
     """
     log = get_logger("core.runner")
-    classes = order_probes(list(probes) if probes is not None else discover_probes(), only)
+    candidates = list(probes) if probes is not None else discover_probes()
+    classes = order_probes(candidates, only)
+    values = check_options(candidates, options or {})
+    raw = dict(options or {})  # TRANSITIONAL: ctx.options, until the libvirt probes move
     results: dict[str, ProbeResult] = {}
     shared: dict[str, Any] = {"cleanup": []}
     try:
         for cls in classes:
-            result = _run_one(cls, host, hypervisor, results, options or {}, shared, timeout_s, log)
+            ctx = ProbeContext(
+                host=host,
+                results=DeclaredResults(cls.id, (*cls.requires, *cls.uses), results),
+                log=log.bind(probe=cls.id),
+                hypervisor=hypervisor,
+                values=values[cls.id],
+                options=raw,
+                shared=shared,
+            )
+            result = _run_one(cls, ctx, results, timeout_s)
             results[cls.id] = result
             if on_result is not None:
                 on_result(result)
@@ -128,30 +132,15 @@ def run_probes(
 
 
 def _run_one(
-    cls: ProbeClass,
-    host: Host,
-    hypervisor: Hypervisor | None,
-    results: dict[str, ProbeResult],
-    options: dict[str, Any],
-    shared: dict[str, Any],
-    timeout_s: float | None,
-    log: Any,
+    cls: ProbeClass, ctx: ProbeContext, results: dict[str, ProbeResult], timeout_s: float | None
 ) -> ProbeResult:
+    plog, host = ctx.log, ctx.host
     blockers = [d for d in cls.requires if d not in results or results[d].status in BLOCKING]
     blockers += [d for d in cls.uses if d not in results or results[d].status in UNUSABLE]
     if blockers:
         names = ", ".join(blockers)
-        log.info("probe.finished", probe=cls.id, status="skip", blocked_by=blockers)
+        plog.info("probe.finished", status="skip", blocked_by=blockers)
         return ProbeResult(cls.id, cls.title, "skip", f"blocked by {names}", blocked_by=blockers)
-    plog = log.bind(probe=cls.id)
-    ctx = ProbeContext(
-        host=host,
-        results=dict(results),
-        log=plog,
-        hypervisor=hypervisor,
-        options=options,
-        shared=shared,
-    )
     start = time.perf_counter()
     try:
         limit = timeout_s or cls.timeout_s

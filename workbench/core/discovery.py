@@ -1,0 +1,138 @@
+"""Finding the probe plugins (entry points), tolerantly: a plugin that cannot be used becomes a
+stand-in probe whose result says why, so the other probes still run and the report names it."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from importlib.metadata import EntryPoint, entry_points
+
+from workbench.core.errors import ConfigError, ProbeError
+from workbench.core.logging import get_logger
+from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
+from workbench.core.report import Outcome
+
+ProbeClass = type[Probe]
+
+PLUGIN_BROKEN = "PROBE_PLUGIN_BROKEN"
+ID_MISMATCH = "PROBE_ID_MISMATCH"
+ID_DUPLICATE = "PROBE_ID_DUPLICATE"
+NO_PROBES = "NO_PROBES"
+
+
+class RefusedProbe(Probe):
+    """Stands in for a plugin discovery refused: it runs as status `error` with the reason."""
+
+    area = "plugins"
+    order = 0  # first in the report: nothing after it is complete without it
+
+    @staticmethod
+    def problem() -> ProbeError:
+        """Why the plugin was refused (each stand-in class sets its own)."""
+        raise NotImplementedError
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        error = self.problem()  # a fresh error per run: the runner appends context frames
+        error.add_context("core.discovery", "discover_probes")
+        raise error
+
+
+def discover_probes() -> list[ProbeClass]:
+    """Every probe registered under the `workbench.probes` entry-point group, in report order.
+
+    An entry point that cannot be loaded, does not name a Probe, or is registered under a name
+    other than its probe's id, and ids registered twice, become RefusedProbe stand-ins (one
+    `error` result each; the reason goes to the log file, not the terminal). Raises ConfigError
+    (NO_PROBES) when nothing at all is registered: the package's metadata is missing.
+    """
+    log = get_logger("core.discovery")
+    points = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
+    if not points:
+        raise ConfigError(
+            f"no probes are registered (entry-point group {ENTRY_POINT_GROUP!r} is empty)",
+            code=NO_PROBES,
+            remedy="Reinstall workbench (`make setup`, or `pip install --force-reinstall "
+            "workbench`): the probes are found through the installed package's metadata, so "
+            "a source tree that is not installed has none.",
+        )
+    loaded: dict[str, list[tuple[EntryPoint, ProbeClass]]] = {}
+    for ep in points:
+        cls = _load(ep)
+        loaded.setdefault(cls.id, []).append((ep, cls))
+    found = [
+        entries[0][1] if len(entries) == 1 else _duplicate(pid, [ep for ep, _ in entries])
+        for pid, entries in loaded.items()
+    ]
+    for cls in found:
+        if issubclass(cls, RefusedProbe):
+            log.warning("probe.plugin_refused", probe=cls.id, error=cls.problem())
+    return sorted(found, key=lambda p: (p.order, p.id))
+
+
+def _load(ep: EntryPoint) -> ProbeClass:
+    """The entry point's probe class, or a stand-in saying why it cannot be used."""
+    where = {"entry_point": ep.name, "value": ep.value, "distribution": _dist(ep)}
+    try:
+        cls = ep.load()
+    except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a plugin is its own
+        reason, cause = f"{type(exc).__name__}: {exc}", exc  # `exc` is unbound after except
+        return _refused(
+            ep.name,
+            lambda: ProbeError(
+                f"probe plugin {ep.name!r} ({ep.value}) cannot be loaded: {reason}",
+                code=PLUGIN_BROKEN,
+                details={**where, "reason": reason},
+                cause=cause,
+                remedy=f"Fix or reinstall {where['distribution']}, which registers it, or "
+                "uninstall it; the other probes ran.",
+            ),
+        )
+    if not (isinstance(cls, type) and issubclass(cls, Probe)) or inspect.isabstract(cls):
+        return _refused(
+            ep.name,
+            lambda: ProbeError(
+                f"probe plugin {ep.name!r} ({ep.value}) is not a concrete Probe subclass",
+                code=PLUGIN_BROKEN,
+                details={**where, "reason": f"loads {type(cls).__name__} {cls!r}"[:200]},
+                remedy=f"Point the entry point at a Probe subclass in {where['distribution']}.",
+            ),
+        )
+    pid = getattr(cls, "id", None)
+    if pid != ep.name:
+        return _refused(
+            ep.name,
+            lambda: ProbeError(
+                f"probe plugin {ep.name!r} ({ep.value}) holds a probe with id {pid!r}; the "
+                "entry-point name must be the probe's id",
+                code=ID_MISMATCH,
+                details={**where, "probe_id": pid},
+                remedy=f"Register it as {pid!r} = {ep.value!r} in the "
+                f"{ENTRY_POINT_GROUP!r} entry points of {where['distribution']}.",
+            ),
+        )
+    return cls
+
+
+def _duplicate(pid: str, eps: list[EntryPoint]) -> ProbeClass:
+    """A stand-in for an id registered more than once: neither is run (which one is meant
+    cannot be known, and entry-point order is not stable)."""
+    names = [f"{ep.value} ({_dist(ep)})" for ep in eps]
+    return _refused(
+        pid,
+        lambda: ProbeError(
+            f"probe id {pid!r} is registered {len(eps)} times: {', '.join(names)}",
+            code=ID_DUPLICATE,
+            details={"probe_id": pid, "registered_by": names},
+            remedy="Uninstall one of the packages, or give one probe another id; ids are unique.",
+        ),
+    )
+
+
+def _refused(pid: str, problem: Callable[[], ProbeError]) -> ProbeClass:
+    attrs = {"id": pid, "title": f"plugin {pid}", "problem": staticmethod(problem)}
+    return type("RefusedProbe", (RefusedProbe,), attrs)
+
+
+def _dist(ep: EntryPoint) -> str:
+    dist = getattr(ep, "dist", None)
+    return str(getattr(dist, "name", None) or "an unknown distribution")
