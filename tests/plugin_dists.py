@@ -44,6 +44,13 @@ class TwiceA(Probe):
         return Outcome("pass", "ran")
 
 
+class Untitled(Probe):
+    id = "x.untitled"
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        return Outcome("pass", "ran")
+
+
 NOT_A_PROBE = 42
 """
 
@@ -68,6 +75,7 @@ x.broken = wbplug_main.broken:Broken
 x.missing = wbplug_main.nosuch:Probe
 x.exits = wbplug_main.exits:Exits
 x.notaprobe = wbplug_main.good:NOT_A_PROBE
+x.untitled = wbplug_main.good:Untitled
 x.misnamed = wbplug_main.good:Misnamed
 x.twice = wbplug_main.good:TwiceA
 """
@@ -80,6 +88,7 @@ EXPECTED = {
     "x.missing": "PROBE_PLUGIN_BROKEN",
     "x.exits": "PROBE_PLUGIN_BROKEN",
     "x.notaprobe": "PROBE_PLUGIN_BROKEN",
+    "x.untitled": "PROBE_PLUGIN_BROKEN",
     "x.misnamed": "PROBE_ID_MISMATCH",
     "x.twice": "PROBE_ID_DUPLICATE",
 }
@@ -99,8 +108,8 @@ def _dist(site: Path, name: str, package: str, modules: dict[str, str], entry_po
 
 def build_plugins(site: Path) -> Path:
     """Two distributions in `site`: wbplug-main (one good plugin, one that requires a broken
-    one, a syntax error, a missing module, one that calls sys.exit on import, a non-probe, a
-    misnamed one, and x.twice) and wbplug-other (x.twice again)."""
+    one, a syntax error, a missing module, one that calls sys.exit on import, a non-probe, one
+    without a title, a misnamed one, and x.twice) and wbplug-other (x.twice again)."""
     site.mkdir(parents=True, exist_ok=True)
     _dist(
         site,

@@ -98,6 +98,16 @@ def _load(ep: EntryPoint) -> ProbeClass:
             ),
         )
     pid = getattr(cls, "id", None)
+    if not (isinstance(pid, str) and isinstance(getattr(cls, "title", None), str)):
+        return _refused(
+            ep.name,
+            lambda: ProbeError(
+                f"probe plugin {ep.name!r} ({ep.value}) lacks a string `id` or `title`",
+                code=PLUGIN_BROKEN,
+                details={**where, "reason": "no id or title"},
+                remedy=f"Give the probe class in {where['distribution']} an `id` and a `title`.",
+            ),
+        )
     if pid != ep.name:
         return _refused(
             ep.name,
