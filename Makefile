@@ -6,7 +6,8 @@ STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux \
 	umockdev gir1.2-umockdev-1.0 python3-gi chromium
 
-.PHONY: setup demo test lint typecheck pytest bench-probe bench-logs bench-ui bench-capture clean
+.PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
+	bench-capture clean
 
 setup: apt $(STAMP) bytecode
 
@@ -20,11 +21,41 @@ bytecode: $(STAMP)
 apt:
 	@scripts/apt-deps.sh $(APT_PKGS)
 
-$(STAMP): pyproject.toml requirements.lock
+# Every distribution comes from a lock with hashes (pip then checks each download). The build tools
+# go in first, so libvirt-python's sdist and our editable install build with the locked setuptools
+# rather than whatever a build-isolation environment would fetch that day.
+PIP_INSTALL := $(BIN)/python -m pip install -q --disable-pip-version-check
+$(STAMP): pyproject.toml requirements.lock requirements-build.lock
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/python -m pip install -q --disable-pip-version-check -r requirements.lock
-	$(BIN)/python -m pip install -q --disable-pip-version-check --no-deps -e .
+	$(PIP_INSTALL) --require-hashes -r requirements-build.lock
+	$(PIP_INSTALL) --require-hashes --no-build-isolation -r requirements.lock
+	$(PIP_INSTALL) --no-build-isolation --no-deps -e .
 	@touch $@
+
+# The locks are generated from pyproject.toml (runtime deps and the serve, notebook and dev extras)
+# and requirements-build.in, for the Python and platform `make setup` targets. Pins already in a
+# lock are kept unless pyproject.toml no longer allows them; to move one on purpose:
+# `make lock LOCK_ARGS="--upgrade-package rich"` (then review the UI snapshots).
+LOCK_ARGS ?=
+UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
+	--python-platform linux --custom-compile-command "make lock" $(LOCK_ARGS)
+LOCK_EXTRAS := --extra serve --extra notebook --extra dev
+
+lock: setup
+	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o requirements.lock
+	$(UV_COMPILE) requirements-build.in -o requirements-build.lock
+
+# Regenerates both locks into a temporary directory and fails on any difference (needs the index;
+# tests/test_lock.py checks the same offline in `make test`).
+lock-check: setup
+	@tmp=$$(mktemp -d) && cp requirements.lock requirements-build.lock "$$tmp"/ && \
+	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o "$$tmp"/requirements.lock && \
+	$(UV_COMPILE) requirements-build.in -o "$$tmp"/requirements-build.lock && \
+	diff -u requirements.lock "$$tmp"/requirements.lock && \
+	diff -u requirements-build.lock "$$tmp"/requirements-build.lock; \
+	rc=$$?; rm -rf "$$tmp"; \
+	if [ $$rc -ne 0 ]; then echo "lock-check: the locks do not match pyproject.toml; run make lock" >&2; fi; \
+	exit $$rc
 
 demo: setup
 	$(BIN)/workbench demo
