@@ -11,11 +11,13 @@ import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from workbench.core.errors import ConfigError
-from workbench.core.host import Host
-from workbench.virt.hypervisor import Hypervisor
+
+if TYPE_CHECKING:  # imported when a target is opened: the CLI reads LIVE_URI at start-up
+    from workbench.core.host import Host
+    from workbench.virt.hypervisor import Hypervisor
 
 LIVE_URI = "qemu:///system"  # the live machine's own hypervisor, when none is named
 
@@ -75,6 +77,7 @@ def capture_target(root: Path, name: str, connect: str | None = None) -> Target:
     """A capture already unpacked at `root` (by `open_target`, or once by `workbench serve`
     for all its tabs), shown as the capture `name`."""
     from workbench.capture.collectors import LOG_MEMBER
+    from workbench.core.host import Host
 
     host = Host(root)
     log = root / LOG_MEMBER
@@ -102,6 +105,8 @@ def open_target(
     """The target the user named; on exit its hypervisor is closed and whatever was made for
     it (the unpacked capture, the demo's files and agent) removed. An unusable root or capture
     raises WorkbenchError (RootNotUsableError, CaptureError) before anything is started."""
+    from workbench.core.host import Host
+
     if sum((root is not None, capture is not None, demo)) > 1:
         raise ConfigError("name one machine: a root, a capture or the demo")
     with contextlib.ExitStack() as stack:
