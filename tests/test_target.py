@@ -3,6 +3,7 @@ and it alone decides the default URI."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import tempfile
 import time
@@ -229,3 +230,25 @@ def test_the_ui_on_a_root_keeps_its_options(make_root: MakeRoot) -> None:
     assert (config.root, config.connect) == (str(root.resolve()), "test:///default")
     assert (config.allow_actions, config.title) == (True, "Workbench")
     assert config.log_path == default_log_path()
+
+
+def _serve_args(**named: object) -> argparse.Namespace:
+    """`workbench serve`'s parsed arguments, with only `named` given."""
+    given = {"demo": False, "root": None, "capture": None, "connect": None}
+    return argparse.Namespace(**{**given, **named, "allow_actions": False})
+
+
+def test_serve_tabs_get_the_targets_uri(make_root: MakeRoot) -> None:
+    """Each serve tab is told the URI its target decided: qemu:///system on the live machine,
+    none on another root, the named one when given (in the environment, never argv)."""
+    from workbench.commands.serve import sessions_of
+    from workbench.serve.child import CONNECT_ENV
+
+    root = str(make_root("asrock-z170-gtx960"))
+    with sessions_of(_serve_args()) as (argv, env):
+        assert env == {CONNECT_ENV: LIVE_URI} and argv[-2:] == ["--root", "/"]
+    with sessions_of(_serve_args(root=root)) as (argv, env):
+        assert env == {} and argv[-1] == str(Path(root).resolve())
+    with sessions_of(_serve_args(root=root, connect="test:///default")) as (argv, env):
+        assert env == {CONNECT_ENV: "test:///default"}
+        assert "test:///default" not in argv
