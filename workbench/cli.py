@@ -265,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the workbench on a capture file as if on the machine it came from.",
     )
     open_.add_argument("capture", metavar="FILE")
-    open_.set_defaults(module="ui", allow_actions=False)
+    open_.set_defaults(module="ui")  # read-only: UiConfig.from_target allows no actions
 
     serve = sub.add_parser(
         "serve",
