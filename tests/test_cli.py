@@ -359,6 +359,36 @@ def test_global_capture_is_honoured_by_the_workbench(tmp_path: Path) -> None:
     assert "Traceback" not in proc.stderr
 
 
+def test_global_connect_is_honoured_by_capture(make_root: MakeRoot, tmp_path: Path) -> None:
+    """`workbench --connect URI capture --root DIR` records URI's hypervisor in the capture."""
+    import tarfile
+
+    root = str(make_root("asrock-z170-gtx960"))
+    archive = tmp_path / "c.tar.gz"
+    proc = run_cli("--connect", "test:///default", "capture", "--root", root, "-o", str(archive))
+    assert proc.returncode == 0, proc.stderr
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("libvirt/connection.json")
+        assert member is not None
+        assert json.load(member)["uri"] == "test:///default"
+
+
+def test_global_capture_is_honoured_by_serve(tmp_path: Path) -> None:
+    """`workbench --capture FILE serve` serves FILE (a missing one is refused, exit 2)."""
+    proc = run_cli("--capture", str(tmp_path / "none.tar.gz"), "serve", "--port", "1")
+    assert proc.returncode == 2
+    assert "none.tar.gz: no such capture file" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
+def test_global_root_is_honoured_by_the_workbench(tmp_path: Path) -> None:
+    """`workbench --root DIR` opens DIR (a missing one is refused before the UI starts)."""
+    proc = run_cli("--root", str(tmp_path / "nope"))
+    assert proc.returncode == 2
+    assert "nope' does not exist" in proc.stderr
+    assert "Traceback" not in proc.stderr
+
+
 @pytest.mark.parametrize(
     "args",
     [

@@ -225,3 +225,32 @@ def test_bad_memtotal_is_unknown(tmp_path: Path, value: str) -> None:
     (tmp_path / "proc").mkdir()
     (tmp_path / "proc/meminfo").write_text(f"MemTotal: {value} kB\n")
     assert Host(tmp_path).memory_total_bytes() is None
+
+
+def test_the_capture_copier_and_tree_resolve_as_the_host_reads(tmp_path: Path) -> None:
+    """One resolver: a capture's copier finds each path where the Host reads it, and the links
+    it keeps lead its tree to the same place (relative, absolute, chained, `..` above /)."""
+    from workbench.capture.tree import Copier, Tree
+
+    (tmp_path / "sys/devices/pci0/0000:01:00.0").mkdir(parents=True)
+    (tmp_path / "sys/devices/pci0/0000:01:00.0/vendor").write_text("0x10de\n")
+    (tmp_path / "sys/bus/pci/devices").mkdir(parents=True)
+    (tmp_path / "sys/bus/pci/devices/0000:01:00.0").symlink_to("../../../devices/pci0/0000:01:00.0")
+    (tmp_path / "sys/abs").symlink_to("/sys/bus/pci/devices")
+    (tmp_path / "sys/chain").symlink_to("abs")
+    (tmp_path / "sys/up").symlink_to("../../../../sys/chain")
+    host = Host(tmp_path)
+    tree = Tree()
+    copier = Copier(host, tree)
+    for rel in (
+        "sys/bus/pci/devices/0000:01:00.0/vendor",
+        "sys/abs/0000:01:00.0/vendor",
+        "sys/chain/0000:01:00.0/vendor",
+        "sys/up/0000:01:00.0/vendor",
+    ):
+        real = copier.resolve(rel)
+        assert real == "sys/devices/pci0/0000:01:00.0/vendor", rel
+        assert host.path(rel) == tmp_path / real
+        assert tree.real(rel) == real  # the links kept lead there too
+    assert copier.resolve("sys/abs/missing/vendor") is None
+    assert all(not target.startswith("/") for target in tree.links.values())

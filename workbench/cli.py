@@ -12,8 +12,8 @@ from workbench import __version__
 from workbench.commands.common import Parser, count, say, seconds, uri_problem, usage_error
 from workbench.core.errors import WorkbenchError
 from workbench.core.text import mask_uri, safe_text
+from workbench.target import LIVE_URI
 
-DEFAULT_URI = "qemu:///system"
 ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
 
 TARGETS = ("root", "capture", "connect")
@@ -31,7 +31,7 @@ USES: dict[str | None, tuple[str, ...]] = {
 _TARGET_HELP = {
     "root": ("DIR", "machine root to read (default: /, the live machine)"),
     "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
-    "connect": ("URI", f"libvirt URI (default: {DEFAULT_URI} on the live machine)"),
+    "connect": ("URI", f"libvirt URI (default: {LIVE_URI} on the live machine)"),
 }
 
 
@@ -81,8 +81,8 @@ def _shown(name: str, value: str) -> str:
 
 
 def resolve_targets(args: argparse.Namespace) -> str | None:
-    """Check the target options against what the verb reads and fill their defaults; the
-    reason when they cannot be used."""
+    """Check the target options against what the verb reads; the reason when they cannot be
+    used. What is not given stays None: `workbench.target.open_target` picks the default."""
     verb = args.command
     where = f"{verb}: " if verb else ""
     given = [name for name in TARGETS if getattr(args, name, None) is not None]
@@ -100,13 +100,7 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
         return "serve: --demo serves the demo machine: no --root, --capture or --connect"
     if verb is None and "capture" in given and "connect" in given:
         return "the workbench on a capture shows its recorded hypervisor: no --connect"
-    defaults = {"root": "/", "capture": None, "connect": None}
-    if verb in ("events", "vm"):
-        defaults["connect"] = DEFAULT_URI
-    for name in USES.get(verb, ()):
-        if getattr(args, name, None) is None:
-            setattr(args, name, defaults[name])
-    return None
+    return None  # what is not given is decided by `open_target` (workbench.target)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -271,7 +265,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Open the workbench on a capture file as if on the machine it came from.",
     )
     open_.add_argument("capture", metavar="FILE")
-    open_.set_defaults(module="ui", allow_actions=False)
+    open_.set_defaults(module="ui")  # read-only: UiConfig.from_target allows no actions
 
     serve = sub.add_parser(
         "serve",

@@ -16,6 +16,7 @@ from pathlib import Path
 from workbench.api.logs import LogsView
 from workbench.api.report import Diagnosis, ProbeView
 from workbench.api.vms import VmsView
+from workbench.target import LIVE_URI
 
 __all__ = ["Diagnosis", "LogsView", "ProbeView", "VmsView", "diagnose", "logs", "vms"]
 
@@ -31,28 +32,23 @@ def diagnose(
 
     `connect` names the hypervisor (default: qemu:///system on the live machine; a capture
     answers from its recording). Raises WorkbenchError for an unusable root or capture."""
-    from workbench.core.host import Host
     from workbench.core.runner import run_probes
+    from workbench.target import open_target
 
-    if capture is not None:
-        if root is not None:
-            raise ValueError("diagnose: give root or capture, not both")
-        from workbench.capture.unpack import open_capture
-
-        with open_capture(capture) as unpacked:
-            host = Host(unpacked)
-            report = run_probes(host, only=only, options={"connect": connect})
-            report.host.update(capture=str(capture), captured_at=host.manifest.get("created"))
-            return Diagnosis(report, f"capture {capture}")
-    host = Host(root or "/")
-    uri = connect or ("qemu:///system" if host.live else None)
-    report = run_probes(host, only=only, options={"connect": uri})
-    return Diagnosis(report, "this machine" if host.live else str(host.root))
+    if capture is not None and root is not None:
+        raise ValueError("diagnose: give root or capture, not both")
+    with open_target(root=root, capture=capture, connect=connect) as target:
+        report = run_probes(
+            target.host,
+            hypervisor=target.hypervisor,
+            only=only,
+            options={"connect": target.connect},
+        )
+        report.host.update(target.report_host())
+        return Diagnosis(report, target.label)
 
 
-def vms(
-    connect: str = "qemu:///system", *, watch_s: float = 0.0, timeout_s: float = 10.0
-) -> VmsView:
+def vms(connect: str = LIVE_URI, *, watch_s: float = 0.0, timeout_s: float = 10.0) -> VmsView:
     """The hypervisor's domains (state, GPU hostdevs, agent channel) and each one's transition
     timeline, watched for `watch_s` seconds after connecting (read-only)."""
     return VmsView.collect(connect, watch_s=watch_s, timeout_s=timeout_s)

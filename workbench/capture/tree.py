@@ -6,13 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
-import stat
 from dataclasses import dataclass, field
 
 from workbench.core.errors import HostReadError
-from workbench.core.host import Host
-
-MAX_LINK_HOPS = 40
+from workbench.core.host import Host, resolve_confined
 
 
 @dataclass
@@ -42,17 +39,14 @@ class Tree:
     def real(self, rel: str) -> str:
         """`rel` with every recorded link among its parents followed: where the member must be
         stored (an archive never holds a member inside a link; /dev/shm may be one)."""
-        parts = rel.split("/")
-        for _ in range(MAX_LINK_HOPS):
-            for i in range(1, len(parts)):
-                target = self.links.get("/".join(parts[:i]))
-                if target is not None:
-                    joined = posixpath.join(posixpath.dirname("/".join(parts[:i])), target)
-                    parts = [*posixpath.normpath(joined).split("/"), *parts[i:]]
-                    break
-            else:
-                return "/".join(parts)
-        raise ValueError(f"{rel}: too many levels of symbolic links")
+        try:
+            parts, _ = resolve_confined(_parts(rel), self._link_at, follow_last=False)
+        except HostReadError as exc:  # a loop of links (or a hostile depth)
+            raise ValueError(f"{rel}: {exc.message}") from exc
+        return "/".join(parts)
+
+    def _link_at(self, parts: tuple[str, ...]) -> str | None:
+        return self.links.get("/".join(parts))  # what the tree does not hold is not a link
 
     def settled(self) -> Tree:
         """The same tree with every file and directory stored where its links lead (what sits
@@ -67,6 +61,10 @@ class Tree:
             with contextlib.suppress(ValueError):
                 out.dirs.add(self.real(rel))
         return out
+
+
+def _parts(rel: str) -> tuple[str, ...]:
+    return tuple(p for p in rel.split("/") if p and p != ".")
 
 
 def _clean(rel: str) -> str:
@@ -91,39 +89,24 @@ class Copier:
     def resolve(self, rel: str) -> str | None:
         """Follow `rel` inside the root, recording every link; the real path, or None when a
         component is missing or the links loop."""
-        done: list[str] = []
-        todo = [p for p in rel.split("/") if p and p != "."]
-        hops = 0
-        while todo:
-            name = todo.pop(0)
-            if name == "..":
-                if done:
-                    done.pop()
-                continue
-            path = self._real([*done, name])
-            try:
-                st = os.lstat(path)
-            except OSError:
-                return None
-            if stat.S_ISLNK(st.st_mode):
-                hops += 1
-                if hops > MAX_LINK_HOPS:
-                    self.tree.problems.append(f"{rel}: too many levels of symbolic links")
-                    return None
-                target = os.readlink(path)
-                base = [] if target.startswith("/") else done
-                joined = posixpath.normpath("/" + "/".join([*base, target.lstrip("/")]))
-                link_rel = "/".join([*done, name])
-                # Stored relative to the link's directory, so it never names a host path; a
-                # link to its own directory (".") is followed but not kept (nothing needs it).
-                target_rel = posixpath.relpath(joined, "/" + "/".join(done))
-                if target_rel != ".":
-                    self.tree.links[link_rel] = target_rel
-                todo = [p for p in joined.split("/") if p] + todo
-                done = []
-            else:
-                done.append(name)
-        return "/".join(done)
+        try:
+            parts, complete = resolve_confined(
+                _parts(rel), self.host.link_at, on_link=self._keep_link
+            )
+        except HostReadError as exc:  # a loop of links (or a hostile depth)
+            self.tree.problems.append(f"{rel}: {exc.message}")
+            return None
+        return "/".join(parts) if complete else None
+
+    def _keep_link(self, link: tuple[str, ...], target: str) -> None:
+        """Store a link met on the way relative to its directory, so it never names a host
+        path; a link to its own directory (".") is followed but not kept (nothing needs it)."""
+        folder = "/" + "/".join(link[:-1])
+        base = "/" if target.startswith("/") else folder  # absolute: from the machine's root
+        joined = posixpath.normpath(posixpath.join(base, target.lstrip("/")))
+        target_rel = posixpath.relpath(joined, folder)
+        if target_rel != ".":
+            self.tree.links["/".join(link)] = target_rel
 
     def file(self, rel: str) -> bool:
         """Copy one file (through its links); False when it is missing or unreadable."""

@@ -8,10 +8,13 @@ import re
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.commands.common import usage_error
 from workbench.core.host import Host
+
+if TYPE_CHECKING:
+    from workbench.target import Target
 
 
 def default_name(host: Host) -> str:
@@ -22,18 +25,26 @@ def default_name(host: Host) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.capture.archive import check_target
-    from workbench.capture.collect import capture
-    from workbench.capture.collectors import Source
-    from workbench.capture.redact import Redactor, parse_redact
-    from workbench.core.logging import default_log_path
+    from workbench.capture.redact import parse_redact
 
     try:
         optional = parse_redact(args.redact)
     except ValueError as exc:
         return usage_error(f"--redact: {exc}")
-    host = Host(args.root)
-    connect = args.connect or ("qemu:///system" if host.live else None)
+    from workbench.target import open_target
+
+    with open_target(root=args.root, connect=args.connect) as target:
+        return _capture(args, target, optional)
+
+
+def _capture(args: argparse.Namespace, target: Target, optional: frozenset[str]) -> int:
+    from workbench.capture.archive import check_target
+    from workbench.capture.collect import capture
+    from workbench.capture.collectors import Source
+    from workbench.capture.redact import Redactor
+    from workbench.core.logging import default_log_path
+
+    host = target.host
     # Everything about the target is said before collecting: a capture is never made only
     # to be lost, and never renamed over a device node or a FIFO.
     to_stdout = args.output == "-"
@@ -65,7 +76,7 @@ def run(args: argparse.Namespace) -> int:
             elif problem:
                 sys.stderr.write(f"workbench: collector {line}\n")
 
-    source = Source(host=host, connect=connect, log_path=default_log_path())
+    source = Source(host=host, connect=target.connect, log_path=default_log_path())
     result = capture(
         source,
         sys.stdout.buffer if to_stdout else out,

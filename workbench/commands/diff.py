@@ -12,14 +12,14 @@ from workbench.core.text import safe_text
 
 def run(args: argparse.Namespace) -> int:
     from workbench.capture.diff import compare, state_of
-    from workbench.capture.unpack import open_capture
     from workbench.core.logging import configure_logging
+    from workbench.target import open_target
 
     configure_logging()
-    with open_capture(args.before) as a_root:
-        before = state_of(a_root)
-    with open_capture(args.after) as b_root:
-        after = state_of(b_root)
+    with open_target(capture=args.before) as a:
+        before = state_of(a.host.root)
+    with open_target(capture=args.after) as b:
+        after = state_of(b.host.root)
     changes = compare(before, after)
     if args.json:
         doc = {

@@ -50,6 +50,13 @@ def _printer(as_json: bool) -> Any:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.target import open_target
+
+    with open_target(connect=args.connect) as target:
+        return _watch(args, target.require_connect())
+
+
+def _watch(args: argparse.Namespace, uri: str) -> int:
     from workbench.core.logging import configure_logging
     from workbench.virt.session import VirtSession
 
@@ -58,7 +65,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.json:
         text_stdout()  # a VM name the terminal cannot show is escaped, never a dead listener
     emit = _printer(args.json)
-    session = VirtSession(args.connect)
+    session = VirtSession(uri)
 
     def explain(record: dict[str, Any]) -> None:
         """Why the link is down, on stderr; a session that gave up ends the command."""

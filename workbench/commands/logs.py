@@ -69,13 +69,12 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("logs: give a log FILE or --capture FILE, not both")
     if args.follow:
         return usage_error("logs: --follow needs a live log; a capture never grows")
-    from workbench.capture.collectors import LOG_MEMBER
-    from workbench.capture.unpack import open_capture
+    from workbench.target import open_target
 
-    with open_capture(args.capture) as root:
-        if not (root / LOG_MEMBER).is_file():
+    with open_target(capture=args.capture) as target:
+        if target.recorded_log is None:
             return usage_error(f"{args.capture}: the capture holds no workbench log")
-        args.file = str(root / LOG_MEMBER)
+        args.file = str(target.recorded_log)
         return _run(args)
 
 

@@ -6,9 +6,12 @@ import argparse
 import json
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from workbench.commands.common import say, text_stdout, usage_error
-from workbench.core.host import Host
+
+if TYPE_CHECKING:
+    from workbench.target import Target
 
 
 def run(args: argparse.Namespace) -> int:
@@ -22,30 +25,24 @@ def run(args: argparse.Namespace) -> int:
     if configure_logging() is None:
         say("warning: log file not writable; records are dropped")
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
-    if args.capture is not None:
-        from workbench.capture.unpack import open_capture
+    from workbench.target import open_target
 
-        with open_capture(args.capture) as root:
-            return _report(args, Host(root), only, capture=args.capture)
-    return _report(args, Host(args.root), only)
+    with open_target(root=args.root, capture=args.capture, connect=args.connect) as target:
+        return _report(args, target, only)
 
 
-def _report(
-    args: argparse.Namespace, host: Host, only: list[str] | None, capture: str | None = None
-) -> int:
+def _report(args: argparse.Namespace, target: Target, only: list[str] | None) -> int:
     from workbench.core.runner import run_probes
     from workbench.textreport import OWN_MARKS, render_text
 
-    # The live machine's own hypervisor by default; a recorded machine has none unless named.
-    connect = args.connect or ("qemu:///system" if host.live else None)
     report = run_probes(
-        host,
+        target.host,
+        hypervisor=target.hypervisor,
         only=only,
         timeout_s=args.timeout,
-        options={"lg_resolution": args.lg_resolution, "connect": connect},
+        options={"lg_resolution": args.lg_resolution, "connect": target.connect},
     )
-    if capture is not None:  # the unpacked root is a temp dir, gone after this command
-        report.host.update(capture=capture, captured_at=host.manifest.get("created"))
+    report.host.update(target.report_host())
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

@@ -22,17 +22,18 @@ MAX_SESSIONS = 64  # each session is a Python process (~45 MB)
 def sessions_of(args: argparse.Namespace) -> Iterator[tuple[list[str], dict[str, str]]]:
     """What each tab runs (argv, extra environment). A capture is unpacked once, here, and
     removed when serve exits; the URI (maybe with a password) goes in the environment."""
-    actions = bool(args.allow_actions)
-    if args.demo:
-        yield child_argv(demo=True, allow_actions=actions), {}
-    elif args.capture:
-        from workbench.capture.unpack import open_capture
+    from workbench.target import open_target
 
-        with open_capture(args.capture) as root:  # CaptureError: one line, exit 2
-            yield child_argv(root=str(root), capture_name=Path(args.capture).name), {}
-    else:
-        env = {CONNECT_ENV: args.connect} if args.connect else {}
-        yield child_argv(root=str(Path(args.root).resolve()), allow_actions=actions), env
+    actions = bool(args.allow_actions)
+    if args.demo:  # each tab builds its own demo (its own hypervisor and agent)
+        yield child_argv(demo=True, allow_actions=actions), {}
+        return
+    with open_target(root=args.root, capture=args.capture, connect=args.connect) as target:
+        if target.kind == "capture":  # CaptureError: one line, exit 2
+            yield child_argv(root=str(target.host.root), capture_name=Path(args.capture).name), {}
+        else:
+            env = {CONNECT_ENV: target.connect} if target.connect else {}
+            yield child_argv(root=str(target.host.root), allow_actions=actions), env
 
 
 def _interrupted(_signum: int, _frame: object) -> NoReturn:
@@ -53,7 +54,7 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.capture and not Path(args.capture).is_file():
         return usage_error(f"{args.capture}: no such capture file")
-    if not args.demo and not args.capture and not Path(args.root).is_dir():
+    if args.root is not None and not Path(args.root).is_dir():
         return usage_error(f"machine root {args.root!r} is not a directory")
     if not is_loopback(args.host):
         say(

@@ -8,6 +8,13 @@ from workbench.commands.common import say, text_stdout, usage_error
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.target import open_target
+
+    with open_target(connect=args.connect) as target:
+        return _act(args, target.require_connect())
+
+
+def _act(args: argparse.Namespace, uri: str) -> int:
     from workbench.core.errors import WorkbenchError
     from workbench.core.logging import configure_logging
     from workbench.core.recovery import Attempt
@@ -25,7 +32,7 @@ def run(args: argparse.Namespace) -> int:
 
     try:
         result = run_action(
-            args.connect,
+            uri,
             args.action,
             args.name,
             retries=args.retries,
@@ -34,7 +41,7 @@ def run(args: argparse.Namespace) -> int:
         )
     except WorkbenchError as exc:
         if exc.code == "VM_NOT_FOUND":
-            return usage_error(f"no VM named {args.name!r} on {mask_uri(args.connect)}")
+            return usage_error(f"no VM named {args.name!r} on {mask_uri(uri)}")
         if exc.code == "LIBVIRT_BAD_URI":  # no retry or fallback can use it
             return usage_error(f"{exc.message} ({exc.remedy})")
         if exc.code == "VM_ALREADY_RUNNING":

@@ -14,6 +14,7 @@ import os
 import stat
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -118,61 +119,15 @@ class Host:
 
     def _resolve(self, parts: tuple[str, ...]) -> tuple[str, ...]:
         """Resolve `parts` below the root as if the root were `/` (a chroot, in user space)."""
-        return self._resolve_from(parts, 0)[0]
+        return resolve_confined(parts, self.link_at, cache=self._resolved)[0]
 
-    def _resolve_from(self, parts: tuple[str, ...], hops: int) -> tuple[tuple[str, ...], bool]:
-        """(resolved parts, whether every component exists), `hops` links already followed.
-
-        Components are walked in a loop; only a link recurses, at most _MAX_LINK_HOPS deep, so a
-        hostile root (a target of thousands of components, a chain of 5,000 links) gets a
-        HostReadError, never a RecursionError. Prefixes whose components all exist are cached;
-        a missing one may appear later.
-        """
-        if not parts:
-            return (), True
-        cached = self._resolved.get(parts)
-        if cached is not None:
-            return cached, True
-        if len(parts) > _MAX_COMPONENTS:
-            raise self._too_deep(parts)
-        known = len(parts) - 1
-        while known and parts[:known] not in self._resolved:
-            known -= 1
-        resolved = self._resolved[parts[:known]] if known else ()
-        complete = True
-        for i in range(known, len(parts)):
-            name = parts[i]
-            if name == "..":
-                resolved = resolved[:-1]
-            else:
-                candidate = self._join((*resolved, name))
-                try:
-                    is_link = stat.S_ISLNK(os.lstat(candidate).st_mode)
-                    target = os.readlink(candidate) if is_link else ""
-                except OSError:
-                    is_link, complete = False, False  # does not exist (yet): reading it says so
-                if not is_link:
-                    resolved = (*resolved, name)
-                else:
-                    if hops >= _MAX_LINK_HOPS:
-                        raise HostReadError(
-                            f"too many levels of symbolic links at {'/'.join(parts[: i + 1])}",
-                            details={"path": "/".join(parts[: i + 1]), "reason": "loop"},
-                        )
-                    base = () if target.startswith("/") else resolved
-                    resolved, exists = self._resolve_from((*base, *_parts(target)), hops + 1)
-                    complete = complete and exists
-            if complete:
-                self._resolved[parts[: i + 1]] = resolved
-        return resolved, complete
-
-    @staticmethod
-    def _too_deep(parts: tuple[str, ...]) -> HostReadError:
-        shown = "/".join(parts[:8]) + ("/…" if len(parts) > 8 else "")
-        return HostReadError(
-            f"path too deep at {shown} (more than {_MAX_COMPONENTS} components)",
-            details={"path": shown, "reason": "too deep"},
-        )
+    def link_at(self, parts: tuple[str, ...]) -> str | None:
+        """What the link at `parts` (already resolved) points to; None when it is not a link;
+        OSError when nothing is there. The resolver's view of this root."""
+        candidate = self._join(parts)
+        if stat.S_ISLNK(os.lstat(candidate).st_mode):  # OSError: it does not exist
+            return os.readlink(candidate)
+        return None
 
     def exists(self, rel: str) -> bool:
         try:
@@ -497,6 +452,87 @@ class Host:
 
 def _parts(rel: str) -> tuple[str, ...]:
     return tuple(p for p in rel.split("/") if p and p != ".")
+
+
+def resolve_confined(
+    parts: tuple[str, ...],
+    link_at: Callable[[tuple[str, ...]], str | None],
+    *,
+    cache: dict[tuple[str, ...], tuple[str, ...]] | None = None,
+    on_link: Callable[[tuple[str, ...], str], None] | None = None,
+    follow_last: bool = True,
+    hops: int = 0,
+) -> tuple[tuple[str, ...], bool]:
+    """(`parts` resolved inside a root as if it were `/`, whether every component exists): the
+    one symlink-confined resolver of a Host, a capture's copier and a capture's tree.
+
+    `link_at(resolved)` says what the link at those parts points to (None: not a link) and
+    raises OSError when nothing is there. `on_link(link, target)` is told of every link
+    followed; `follow_last=False` leaves a link in the last component as it is. `..` never
+    leaves the root; a link's absolute target is relative to the root.
+
+    Components are walked in a loop; only a link recurses, at most _MAX_LINK_HOPS deep, so a
+    hostile root (a target of thousands of components, a chain of 5,000 links) gets a
+    HostReadError, never a RecursionError. Prefixes whose components all exist are cached in
+    `cache`; a missing one may appear later.
+    """
+    if not parts:
+        return (), True
+    cached = cache.get(parts) if cache is not None else None
+    if cached is not None:
+        return cached, True
+    if len(parts) > _MAX_COMPONENTS:
+        raise _too_deep(parts)
+    known = 0
+    if cache is not None:
+        known = len(parts) - 1
+        while known and parts[:known] not in cache:
+            known -= 1
+    resolved = cache[parts[:known]] if cache is not None and known else ()
+    complete = True
+    last = len(parts) - 1
+    for i in range(known, len(parts)):
+        name = parts[i]
+        if name == "..":
+            resolved = resolved[:-1]
+        else:
+            here = (*resolved, name)
+            target = None
+            if i < last or follow_last:
+                try:
+                    target = link_at(here)
+                except OSError:
+                    complete = False  # does not exist (yet): reading it says so
+            if target is None:
+                resolved = here
+            else:
+                if hops >= _MAX_LINK_HOPS:
+                    raise HostReadError(
+                        f"too many levels of symbolic links at {'/'.join(parts[: i + 1])}",
+                        details={"path": "/".join(parts[: i + 1]), "reason": "loop"},
+                    )
+                if on_link is not None:
+                    on_link(here, target)
+                base = () if target.startswith("/") else resolved
+                resolved, exists = resolve_confined(
+                    (*base, *_parts(target)),
+                    link_at,
+                    cache=cache,
+                    on_link=on_link,
+                    hops=hops + 1,
+                )
+                complete = complete and exists
+        if complete and cache is not None:
+            cache[parts[: i + 1]] = resolved
+    return resolved, complete
+
+
+def _too_deep(parts: tuple[str, ...]) -> HostReadError:
+    shown = "/".join(parts[:8]) + ("/…" if len(parts) > 8 else "")
+    return HostReadError(
+        f"path too deep at {shown} (more than {_MAX_COMPONENTS} components)",
+        details={"path": shown, "reason": "too deep"},
+    )
 
 
 def _guest_name(cmdline: list[str]) -> str | None:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import signal
 import sys
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -54,7 +53,10 @@ def _parser() -> argparse.ArgumentParser:
 
 @contextlib.contextmanager
 def _config(args: argparse.Namespace, connect: str | None) -> Iterator[UiConfig]:
+    """The same UiConfig as the CLI's for the same target (`commands.ui.ui_config`)."""
     from workbench.commands.ui import ui_config
+    from workbench.target import capture_target
+    from workbench.ui.config import UiConfig
 
     if args.capture_name is None:
         ns = argparse.Namespace(
@@ -63,33 +65,18 @@ def _config(args: argparse.Namespace, connect: str | None) -> Iterator[UiConfig]
         with ui_config(ns) as config:
             yield config
         return
-    from workbench.capture.collectors import LOG_MEMBER
-    from workbench.ui.config import UiConfig
-
-    log = Path(args.root) / LOG_MEMBER
-    yield UiConfig(
-        root=args.root,
-        connect=None,
-        allow_actions=False,
-        log_path=log if log.is_file() else None,
-        title=f"Workbench — capture {args.capture_name}",
-        owns_process=True,
-    )
+    # The server unpacked it and removes it; this tab closes only what it opened.
+    with contextlib.closing(capture_target(Path(args.root), args.capture_name)) as target:
+        yield UiConfig.from_target(target)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     connect = os.environ.pop(CONNECT_ENV, None) or None  # nothing this starts inherits it
-    from workbench.ui.app import WorkbenchApp
-    from workbench.ui.terminal import driver_class
+    from workbench.commands.ui import run_app
 
     with _config(args, connect) as config:
-        app = WorkbenchApp(config, driver_class=driver_class())
-        # serve stops a tab with a quit message; a signal quits the same way (see commands.ui).
-        for sig in (signal.SIGHUP, signal.SIGTERM):
-            signal.signal(sig, lambda _signum, _frame: app.exit())
-        app.run()
-    return app.return_code or 0  # a crashed tab exits 1, as `workbench` does
+        return run_app(config)  # a crashed tab exits 1, as `workbench` does
 
 
 if __name__ == "__main__":

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from workbench.target import Target
+    from workbench.virt.hypervisor import Hypervisor
 
 
 @dataclass
@@ -24,3 +28,32 @@ class UiConfig:
     owns_process: bool = False
     retry_attempts: int = 3
     retry_base_delay_s: float = 2.0
+    # The target's hypervisor (closed with the target; None: none, or built from `connect`).
+    hypervisor: Hypervisor | None = None
+
+    @classmethod
+    def from_target(cls, target: Target, *, allow_actions: bool = False) -> UiConfig:
+        """The app of the CLI and `workbench serve` on `target` (a capture is read-only and
+        shows its own recorded log; the others show this workbench's log)."""
+        from workbench.core.logging import default_log_path
+
+        if target.kind == "capture":
+            name = Path(target.capture_file or target.label).name
+            return cls(
+                root=str(target.host.root),
+                connect=target.connect,
+                log_path=target.recorded_log,
+                title=f"Workbench — capture {name}",
+                owns_process=True,
+                hypervisor=target.hypervisor,
+            )
+        # The log file is set up by the first record (on a worker thread, after the first frame).
+        return cls(
+            root=str(target.host.root),
+            connect=target.connect,
+            allow_actions=allow_actions,
+            log_path=default_log_path(),
+            title="Workbench — demo machine" if target.kind == "demo" else "Workbench",
+            owns_process=True,
+            hypervisor=target.hypervisor,
+        )

@@ -21,7 +21,6 @@ from workbench.core.text import mask_uri
 from workbench.virt.eventloop import ensure_event_loop
 
 T = TypeVar("T")
-DEFAULT_URI = "qemu:///system"
 CALL_TIMEOUT_S = 10.0
 
 # Error codes that say the link to the daemon broke or stalled: retrying may help.

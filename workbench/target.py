@@ -1,0 +1,133 @@
+"""What the user names (this machine, a root, a capture, the demo) turned into what the code
+reads: a Host, a Hypervisor or none, a label, and the cleanup of whatever had to be made.
+
+`open_target` is the only place that decides which hypervisor a machine has by default:
+qemu:///system on the live machine, none on a root or a capture (whose recording answers).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from workbench.core.errors import ConfigError
+
+if TYPE_CHECKING:  # imported when a target is opened: the CLI reads LIVE_URI at start-up
+    from workbench.core.host import Host
+    from workbench.virt.hypervisor import Hypervisor
+
+LIVE_URI = "qemu:///system"  # the live machine's own hypervisor, when none is named
+
+TargetKind = Literal["live", "root", "capture", "demo"]
+
+
+def default_uri(host: Host, connect: str | None) -> str | None:
+    """The URI the live parts use: the one named, else the live machine's own, else none (a
+    recorded machine's hypervisor is its recording, never this machine's)."""
+    if connect is not None:
+        return connect
+    return LIVE_URI if host.live else None
+
+
+@dataclass
+class Target:
+    """One machine as the commands, the UI and the API see it."""
+
+    host: Host
+    hypervisor: Hypervisor | None
+    connect: str | None  # the URI of the live parts (UI session, VM actions, events); None: none
+    label: str  # what the user named, in words: "this machine", "capture c.tar.gz"
+    kind: TargetKind
+    recorded_log: Path | None = None  # the workbench log a capture holds
+    capture_file: str | None = None  # the capture as named (not its temporary unpacked root)
+    captured_at: Any = None  # the capture's `created`, as recorded
+    _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+
+    def report_host(self) -> dict[str, Any]:
+        """What a report's `host` adds: the capture it was judged from (its root is a temporary
+        directory, gone after the command), nothing for a machine root."""
+        if self.capture_file is None:
+            return {}
+        return {"capture": self.capture_file, "captured_at": self.captured_at}
+
+    def require_connect(self) -> str:
+        """The URI of a verb that needs a live hypervisor (vm, events)."""
+        if self.connect is None:
+            raise ConfigError(f"{self.label} has no live hypervisor", remedy="Give --connect URI.")
+        return self.connect
+
+    def close(self) -> None:
+        """Close the hypervisor, then remove what was made (unpacked capture, demo agent)."""
+        self._cleanup.close()
+
+
+def _with_hypervisor(target: Target) -> Target:
+    from workbench.virt.gateway import open_hypervisor
+
+    target.hypervisor = open_hypervisor(target.host, target.connect)
+    if target.hypervisor is not None:
+        target._cleanup.callback(target.hypervisor.close)
+    return target
+
+
+def capture_target(root: Path, name: str, connect: str | None = None) -> Target:
+    """A capture already unpacked at `root` (by `open_target`, or once by `workbench serve`
+    for all its tabs), shown as the capture `name`."""
+    from workbench.capture.collectors import LOG_MEMBER
+    from workbench.core.host import Host
+
+    host = Host(root)
+    log = root / LOG_MEMBER
+    return _with_hypervisor(
+        Target(
+            host=host,
+            hypervisor=None,
+            connect=connect,
+            label=f"capture {name}",
+            kind="capture",
+            recorded_log=log if log.is_file() else None,
+            capture_file=name,
+            captured_at=host.manifest.get("created"),
+        )
+    )
+
+
+@contextlib.contextmanager
+def open_target(
+    root: str | Path | None = None,
+    capture: str | Path | None = None,
+    connect: str | None = None,
+    demo: bool = False,
+) -> Iterator[Target]:
+    """The target the user named; on exit its hypervisor is closed and whatever was made for
+    it (the unpacked capture, the demo's files and agent) removed. An unusable root or capture
+    raises WorkbenchError (RootNotUsableError, CaptureError) before anything is started."""
+    from workbench.core.host import Host
+
+    if sum((root is not None, capture is not None, demo)) > 1:
+        raise ConfigError("name one machine: a root, a capture or the demo")
+    with contextlib.ExitStack() as stack:
+        if capture is not None:
+            from workbench.capture.unpack import open_capture
+
+            unpacked = stack.enter_context(open_capture(capture))
+            target = capture_target(unpacked, str(capture), connect)
+        elif demo:
+            from workbench.demo import demo_environment
+
+            if connect is not None:
+                raise ConfigError("the demo machine has its own hypervisor: no connect")
+            env = stack.enter_context(demo_environment())
+            target = _with_hypervisor(
+                Target(Host(env.root), None, env.uri, "the demo machine", "demo")
+            )
+        else:
+            host = Host(root if root is not None else "/")
+            label = "this machine" if host.live else f"root {host.root}"
+            kind: TargetKind = "live" if host.live else "root"
+            target = _with_hypervisor(Target(host, None, default_uri(host, connect), label, kind))
+        stack.callback(target.close)  # runs first: the hypervisor closes before files go
+        yield target
