@@ -107,6 +107,11 @@ def run_probes(
     when the run ends.
     """
     log = get_logger("core.runner")
+    if hypervisor is None:  # TRANSITIONAL (issue 12): until callers pass `hypervisor=`
+        from workbench.virt.gateway import open_hypervisor
+
+        connect = (options or {}).get("connect")
+        hypervisor = open_hypervisor(host, connect if isinstance(connect, str) else None)
     classes = order_probes(list(probes) if probes is not None else discover_probes(), only)
     results: dict[str, ProbeResult] = {}
     shared: dict[str, Any] = {"cleanup": []}
