@@ -19,6 +19,7 @@ from workbench.capture.collectors import Source, collect_libvirt
 from workbench.capture.unpack import open_capture
 from workbench.core.errors import GuestAgentError, WorkbenchError
 from workbench.core.host import Host
+from workbench.core.report import ProbeResult
 from workbench.core.runner import run_probes
 from workbench.virt.gateway import open_hypervisor
 from workbench.virt.hypervisor import Hypervisor
@@ -191,6 +192,40 @@ def test_a_daemon_gone_mid_session_fails_the_listing_with_its_frame(
     finally:
         hv.close()
     assert info.value.context == ["virt.live::list_domains"]
+
+
+def test_a_listing_that_fails_says_gateway_then_probe(libvirtd: SessionDaemon) -> None:
+    """The daemon dies once libvirt.connection has passed: libvirt.domains is an error whose
+    chain is [virt.live::list_domains, probes.libvirt.domains::run]."""
+    node = write_node(libvirtd.base / "node.xml", [Domain("win11")])
+    hv = LiveHypervisor(libvirtd.uri(node), timeout_s=5)
+
+    def kill_after_connection(result: ProbeResult) -> None:
+        if result.id == "libvirt.connection":
+            libvirtd.kill()
+
+    report = run_probes(
+        Host("/"),
+        only=["libvirt.connection", "libvirt.domains"],
+        hypervisor=hv,
+        on_result=kill_after_connection,
+    )
+    assert report.get("libvirt.connection").status == "pass"
+    domains = report.get("libvirt.domains")
+    assert domains.status == "error" and domains.error is not None
+    assert domains.error["context"] == ["virt.live::list_domains", "probes.libvirt.domains::run"]
+
+
+def test_an_agent_that_does_not_answer_says_its_whole_path(tmp_path: Path) -> None:
+    """guest.agent: each unanswered VM's error runs agent client -> gateway -> probe."""
+    node = write_node(tmp_path / "n.xml", [Domain("a", agent_socket=tmp_path / "a.sock")])
+    report = run_probes(
+        Host(tmp_path),
+        only=["libvirt.connection", "libvirt.domains", "guest.agent"],
+        hypervisor=LiveHypervisor(f"test://{node}"),
+    )
+    error = report.get("guest.agent").facts["agents"]["a"]["error"]
+    assert error["context"] == ["virt.agent::ask", "virt.live::agent", "probes.guest.agent::run"]
 
 
 def test_the_gateway_picks_live_recorded_or_none(make_root: Callable[..., Path]) -> None:
