@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from probes.libvirt_conn import SHARED_CONN, connect_uri
-from probes.libvirt_domains import AGENT_XML, SHARED_DOMAINS
+from probes.libvirt_domains import AGENT_XML
 from workbench.core.errors import GuestAgentError, WorkbenchError
-from workbench.core.probe import Probe, ProbeContext
+from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import STATUSES, Finding, Outcome, worst
-from workbench.virt.recorded import RecordedHypervisor
+from workbench.virt.agent import summarize
+
+if TYPE_CHECKING:
+    from workbench.virt.hypervisor import RecordedAgents
+
+AGENT_TIMEOUT = ProbeOption(
+    "agent_timeout", float, 3.0, "seconds each guest agent has to answer each query"
+)
 
 INSTALL_REMEDY = (
     "Install and start the guest agent in the guest: `systemctl enable --now qemu-guest-agent` "
@@ -52,40 +57,34 @@ class GuestAgent(Probe):
     order = 120
     uses = ("libvirt.domains",)  # needs the domain list, whatever the domains' verdicts
     timeout_s = 30.0  # a few guests, each allowed a few seconds
+    options: ClassVar[tuple[ProbeOption[Any], ...]] = (AGENT_TIMEOUT,)
 
     def run(self, ctx: ProbeContext) -> Outcome:
-        from workbench.virt.agent import agent_chain, ask_agent, summarize
-
-        domains: list[dict[str, Any]] = ctx.shared[SHARED_DOMAINS]
-        running = [d for d in domains if d["state"] == "running"]
+        hv = ctx.hypervisor
+        if hv is None:  # libvirt.domains skipped already; never reached through the runner
+            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+        running = [d for d in hv.domains() if d.state == "running" and d.config is not None]
         if not running:
             return Outcome("skip", "no running domain", {"agents": {}})
-        recorded = ctx.shared.get(SHARED_CONN)
-        if isinstance(recorded, RecordedHypervisor):
-            return self._recorded(recorded)
-        timeout = float(ctx.options.get("agent_timeout") or 3.0)
-        rw, rw_problem = self._rw_connection(ctx)
+        if hv.recorded:
+            return self._recorded(hv.recorded_agents())
+        timeout = ctx.option(AGENT_TIMEOUT)
         agents: dict[str, Any] = {}
         failed: list[tuple[str, bool, WorkbenchError]] = []
         for dom in running:
-            name = dom["name"]
-            channel = dom["agent_channel"] or {}
-            path = channel.get("path") if channel.get("type") == "unix" else None
-            libvirt_query = None
-            if rw is not None:
-                libvirt_query = self._libvirt_query(rw, name, timeout)
-            chain = agent_chain(name, libvirt_query, rw_problem, path, timeout)
             try:
-                answers, served_by, tried = ask_agent(chain)
+                answer = hv.agent(dom, timeout)
             except WorkbenchError as exc:
-                agents[name] = {"reachable": False, "error": exc.to_dict()}
-                failed.append((name, bool(dom["agent_channel"]), exc))
+                exc.add_context(f"probes.{self.id}", "run")
+                agents[dom.name] = {"reachable": False, "error": exc.to_dict()}
+                has_channel = dom.config is not None and dom.config.agent is not None
+                failed.append((dom.name, has_channel, exc))
                 continue
-            agents[name] = {
+            agents[dom.name] = {
                 "reachable": True,
-                "via": served_by,
-                **summarize(answers),
-                "tried": [t["name"] for t in tried],
+                "via": answer.served_by,
+                **summarize(answer.answers),
+                "tried": [t["name"] for t in answer.tried],
             }
         findings = grouped_findings(failed)
         ok = [n for n, a in agents.items() if a["reachable"]]
@@ -95,55 +94,10 @@ class GuestAgent(Probe):
         return Outcome(worst(findings), summary, {"agents": agents}, findings)
 
     @staticmethod
-    def _recorded(recorded: RecordedHypervisor) -> Outcome:
+    def _recorded(saved: RecordedAgents | None) -> Outcome:
         """What the agents answered when the capture was made."""
-        saved = recorded.agents
         if saved is None:
             return Outcome("skip", "the capture holds no guest-agent answers", {"agents": {}})
-        findings = [
-            Finding(
-                str(f.get("code")),
-                f.get("severity", "fail"),
-                str(f.get("message")),
-                f.get("remedy"),
-            )
-            for f in saved.get("findings", [])
-            if isinstance(f, dict)
-        ]
-        status = next((s for s in STATUSES if s == saved.get("status")), worst(findings))
-        facts = saved.get("facts")
-        if not isinstance(facts, dict):
-            facts = {"agents": {}}
-        return Outcome(status, f"{saved.get('summary', '')} (recorded)", facts, findings)
-
-    @staticmethod
-    def _rw_connection(ctx: ProbeContext) -> tuple[Any, str | None]:
-        """libvirt allows agent commands only on a read-write connection. Workbench sends the
-        agent nothing but its read-only queries (workbench.virt.agent.QUERIES)."""
-        from workbench.virt.connection import open_connection
-
-        uri = connect_uri(ctx)
-        if uri is None:
-            return None, "no libvirt connection"
-        try:
-            conn = open_connection(uri, readonly=False)
-        except WorkbenchError as exc:
-            return None, f"no read-write libvirt connection ({exc.message})"
-        ctx.shared["cleanup"].append(conn.close)
-        return conn, None
-
-    @staticmethod
-    def _libvirt_query(conn: Any, name: str, timeout: float) -> Callable[[], dict[str, Any]]:
-        def query() -> dict[str, Any]:
-            import libvirt
-
-            from workbench.virt.agent import via_libvirt
-            from workbench.virt.connection import from_libvirt
-
-            try:
-                dom = conn.lookupByName(name)
-            except libvirt.libvirtError as exc:
-                raise from_libvirt(exc, f"look up {name}") from exc
-            return via_libvirt(dom, timeout_s=timeout)
-
-        return query
+        findings = list(saved.findings)
+        status = next((s for s in STATUSES if s == saved.status), worst(findings))
+        return Outcome(status, f"{saved.summary} (recorded)", saved.facts, findings)

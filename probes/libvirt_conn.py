@@ -7,19 +7,8 @@ from typing import Any
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
-from workbench.core.text import mask_uri
 
-SHARED_CONN = "libvirt.conn"
-
-
-def version_text(number: int) -> str:
-    """libvirt's packed version (9000000) as 9.0.0."""
-    return f"{number // 1_000_000}.{number // 1000 % 1000}.{number % 1000}"
-
-
-def connect_uri(ctx: ProbeContext) -> str | None:
-    uri = ctx.options.get("connect")
-    return uri if isinstance(uri, str) and uri else None
+RECORD_AGAIN = "Capture the machine again with `workbench capture`."
 
 
 class LibvirtConnection(Probe):
@@ -29,78 +18,58 @@ class LibvirtConnection(Probe):
     order = 100
 
     def run(self, ctx: ProbeContext) -> Outcome:
-        uri = connect_uri(ctx)
-        if uri is None:
-            return self._recorded(ctx)
-        from workbench.virt.connection import open_connection
-
-        try:
-            conn = open_connection(uri, readonly=True)
-        except WorkbenchError as exc:
-            finding = Finding(exc.code, "fail", exc.message, exc.remedy)
-            shown = mask_uri(uri)  # the password goes to libvirt only
-            return Outcome(
-                "fail", f"{shown} unreachable", {"uri": shown, "error": exc.to_dict()}, [finding]
-            )
-        ctx.shared[SHARED_CONN] = conn
-        ctx.shared["cleanup"].append(conn.close)
-        facts: dict[str, Any] = {
-            "uri": mask_uri(conn.getURI()),
-            "hypervisor": conn.getType(),
-            "hypervisor_version": version_text(conn.getVersion()),
-            "libvirt_version": version_text(conn.getLibVersion()),
-            "hostname": conn.getHostname(),
-            "readonly": True,
-        }
-        summary = (
-            f"{facts['uri']}: {facts['hypervisor']} {facts['hypervisor_version']}, "
-            f"libvirt {facts['libvirt_version']}"
-        )
-        return Outcome("pass", summary, facts)
-
-    @staticmethod
-    def _recorded(ctx: ProbeContext) -> Outcome:
-        """A capture's hypervisor, as it answered when the capture was made."""
-        from workbench.virt.recorded import load_recorded
-
-        recorded = load_recorded(ctx.host)
-        if recorded is None:
+        hv = ctx.hypervisor
+        if hv is None:
             return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
-        if recorded.unusable is not None:
-            # Nothing about the hypervisor was recorded: no verdict on it, only on the file.
-            finding = Finding(
-                "RECORDING_INVALID", "info", f"unusable recording: {recorded.unusable}"
-            )
+        try:
+            info = hv.info()
+        except WorkbenchError as exc:
+            exc.add_context(f"probes.{self.id}", "run")  # the result carries the whole path
+            if hv.recorded:
+                return _recorded_failure(exc, hv.uri, hv.problems)
+            finding = Finding(exc.code, "fail", exc.message, exc.remedy)
             return Outcome(
-                "skip",
-                f"hypervisor not recorded (its recording is unusable): {CAPTURE_HINT} again",
-                {"recorded": True, "problem": recorded.unusable},
-                [finding],
+                "fail", f"{hv.uri} unreachable", {"uri": hv.uri, "error": exc.to_dict()}, [finding]
             )
-        uri = str(recorded.info.get("uri") or "")
+        if not hv.recorded:
+            facts: dict[str, Any] = {**info.to_dict(), "readonly": True}
+            del facts["recorded"]
+            summary = (
+                f"{facts['uri']}: {facts['hypervisor']} {facts['hypervisor_version']}, "
+                f"libvirt {facts['libvirt_version']}"
+            )
+            return Outcome("pass", summary, facts)
         # What the recording got wrong was read around (see workbench.virt.recorded): said here.
-        findings = [
-            Finding(
-                "RECORDING_INVALID",
-                "warn",
-                f"invalid recording: {problem}",
-                "Capture the machine again with `workbench capture`.",
-            )
-            for problem in recorded.problems
-        ]
-        error = recorded.error
-        if error is not None:
-            finding = Finding(
-                str(error.get("error") or "LIBVIRT_ERROR"),
-                "fail",
-                str(error.get("message") or "unreachable"),
-                error.get("remedy") if isinstance(error.get("remedy"), str) else None,
-            )
-            facts = {"uri": uri, "error": error, "recorded": True}
-            return Outcome("fail", f"{uri} was unreachable (recorded)", facts, [finding, *findings])
-        ctx.shared[SHARED_CONN] = recorded
-        facts = {**recorded.info, "readonly": True, "recorded": True}
+        findings = _problem_findings(hv.problems)
+        facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
+        facts.update(readonly=True, recorded=True)
         return Outcome(worst(findings), f"{recorded_summary(facts)} (recorded)", facts, findings)
+
+
+def _problem_findings(problems: tuple[str, ...]) -> list[Finding]:
+    return [
+        Finding("RECORDING_INVALID", "warn", f"invalid recording: {p}", RECORD_AGAIN)
+        for p in problems
+    ]
+
+
+def _recorded_failure(exc: WorkbenchError, uri: str, problems: tuple[str, ...]) -> Outcome:
+    """A capture's hypervisor that could not answer: unreachable when it was captured, or a
+    recording too broken to say anything (then no verdict on the hypervisor, only on the file)."""
+    if exc.code == "RECORDING_INVALID":
+        problem = str(exc.details.get("problem") or exc.message)
+        finding = Finding("RECORDING_INVALID", "info", f"unusable recording: {problem}")
+        return Outcome(
+            "skip",
+            f"hypervisor not recorded (its recording is unusable): {CAPTURE_HINT} again",
+            {"recorded": True, "problem": problem},
+            [finding],
+        )
+    error = exc.details.get("recorded") or exc.to_dict()
+    finding = Finding(exc.code, "fail", exc.message, exc.remedy)
+    facts = {"uri": uri, "error": error, "recorded": True}
+    findings = [finding, *_problem_findings(problems)]
+    return Outcome("fail", f"{uri} was unreachable (recorded)", facts, findings)
 
 
 def recorded_summary(facts: dict[str, Any]) -> str:

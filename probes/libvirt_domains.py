@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from probes.gpus import VFIO_DRIVER
-from probes.libvirt_conn import SHARED_CONN, connect_uri
-from probes.looking_glass import DEFAULT_RESOLUTION, required_mib
+from probes.looking_glass import LG_RESOLUTION, required_mib
 from probes.names import describe
 from probes.parsers import parse_resolution
 from workbench.core.pci import PciInventory
-from workbench.core.probe import Probe, ProbeContext
+from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Finding, Outcome, worst
 
-SHARED_DOMAINS = "libvirt.domains"
 AGENT_XML = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
 
 
@@ -88,50 +86,36 @@ class LibvirtDomains(Probe):
     area = "libvirt"
     order = 110
     requires = ("libvirt.connection",)
+    options: ClassVar[tuple[ProbeOption[Any], ...]] = (LG_RESOLUTION,)
 
     def run(self, ctx: ProbeContext) -> Outcome:
-        import libvirt
-
-        from workbench.core.lifecycle import state_name
-        from workbench.virt.connection import from_libvirt
-        from workbench.virt.domains import parse_domain_xml
-
-        conn = ctx.shared[SHARED_CONN]
-        uri = connect_uri(ctx) or ""
+        hv = ctx.hypervisor
+        if hv is None:  # libvirt.connection skipped already; never reached through the runner
+            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+        listed = hv.domains()  # raises with its gateway frame; the runner adds ours
         inv = ctx.host.pci()
-        resolution = parse_resolution(str(ctx.options.get("lg_resolution") or DEFAULT_RESOLUTION))
+        resolution = parse_resolution(ctx.option(LG_RESOLUTION))
         need = required_mib(*(resolution or (1920, 1080)))
-        qemu = ctx.host.qemu_processes() if is_local(uri) else None
+        # A recording's processes are the captured machine's; a remote hypervisor's are not ours.
+        qemu = ctx.host.qemu_processes() if hv.recorded or is_local(hv.uri) else None
         domains: list[dict[str, Any]] = []
         findings: list[Finding] = []
         no_agent: list[str] = []
-        try:
-            listed = conn.listAllDomains()
-        except libvirt.libvirtError as exc:
-            raise from_libvirt(exc, "list domains", uri) from exc
-        for dom in sorted(listed, key=lambda d: d.name()):  # a stable order for reports
-            try:
-                state = state_name(dom.state()[0])
-                config = parse_domain_xml(dom.XMLDesc(0))
-                persistent = bool(dom.isPersistent())
-            except libvirt.libvirtError as exc:
-                findings.append(
-                    Finding("DOMAIN_UNREADABLE", "warn", f"{dom.name()}: {exc.get_error_message()}")
-                )
+        for dom in listed:
+            config = dom.config
+            if config is None:
+                code = dom.problem_code or "DOMAIN_UNREADABLE"
+                findings.append(Finding(code, "warn", f"{dom.name}: {dom.problem}"))
                 continue
-            except ValueError as exc:
-                findings.append(Finding("DOMAIN_XML_INVALID", "warn", f"{dom.name()}: {exc}"))
-                continue
-            running = state in ("running", "paused", "blocked", "pmsuspended")
             entry = {
                 **config.to_dict(),
-                "state": state,
-                "persistent": persistent,
-                "process": (qemu or {}).get(config.name) if running else None,
+                "state": dom.state,
+                "persistent": dom.persistent,
+                "process": (qemu or {}).get(config.name) if dom.running else None,
             }
             domains.append(entry)
             findings += check_hostdevs(
-                config.name, running, [(h.bdf, h.managed) for h in config.hostdevs], inv
+                config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
             )
             for shm in config.shmem:
                 if (
@@ -161,7 +145,6 @@ class LibvirtDomains(Probe):
                     "guest.",
                 )
             )
-        ctx.shared[SHARED_DOMAINS] = domains
         up = [d["name"] for d in domains if d["state"] == "running"]
         summary = f"{len(domains)} domain(s), {len(up)} running"
         with_gpu = [d["name"] for d in domains if d["hostdevs"]]

@@ -17,6 +17,7 @@ from typing import Any
 from workbench.capture.tree import Copier, Tree
 from workbench.core.errors import HostReadError
 from workbench.core.host import WATCHED_PROCESSES, Host
+from workbench.core.lifecycle import STATES
 from workbench.core.pci import is_bdf
 from workbench.virt.recorded import LIBVIRT_DIR, domain_member
 
@@ -146,59 +147,35 @@ def collect_libvirt(src: Source, out: Collected) -> None:
     if src.connect is None:
         _copy_recorded_libvirt(src, out)
         return
-    import libvirt
-
     from workbench.core.errors import WorkbenchError
-    from workbench.virt.connection import from_libvirt, open_connection
+    from workbench.virt.live import LiveHypervisor
 
     base = LIBVIRT_DIR
+    hv = LiveHypervisor(src.connect)
     try:
-        conn = open_connection(src.connect, readonly=True)
-    except WorkbenchError as exc:
-        out.tree.add_bytes(
-            f"{base}/connection.json", _json({"uri": src.connect, "error": exc.to_dict()})
-        )
-        return
-    try:
-
-        def read() -> tuple[dict[str, Any], str, list[tuple[str, int, int, bool, str]]]:
-            from probes.libvirt_conn import version_text
-
-            info = {
-                "uri": conn.getURI(),
-                "hypervisor": conn.getType(),
-                "hypervisor_version": version_text(conn.getVersion()),
-                "libvirt_version": version_text(conn.getLibVersion()),
-                "hostname": conn.getHostname(),
-            }
-            domains = []
-            for dom in conn.listAllDomains():
-                state, reason = dom.state()
-                domains.append(
-                    (dom.name(), state, reason, bool(dom.isPersistent()), dom.XMLDesc(0))
-                )
-            return info, conn.getCapabilities(), domains
-
-        info, caps, domains = read()  # the collector's own deadline bounds a silent daemon
-    except libvirt.libvirtError as exc:
-        error = from_libvirt(exc, "read the hypervisor", src.connect)
-        out.tree.add_bytes(
-            f"{base}/connection.json", _json({"uri": src.connect, "error": error.to_dict()})
-        )
-        return
+        info = hv.info()
+        caps = hv.capabilities()
+        domains = hv.domains()
     except WorkbenchError as exc:
         out.tree.add_bytes(
             f"{base}/connection.json", _json({"uri": src.connect, "error": exc.to_dict()})
         )
         return
     finally:
-        conn.close()
-    out.tree.add_bytes(f"{base}/connection.json", _json(info))
-    out.tree.add_bytes(f"{base}/capabilities.xml", caps.encode())
+        hv.close()
+    facts = {k: v for k, v in info.to_dict().items() if k not in ("readonly", "recorded")}
+    out.tree.add_bytes(f"{base}/connection.json", _json(facts))
+    out.tree.add_bytes(f"{base}/capabilities.xml", (caps.xml or "").encode())
     listing = []
-    for name, state, reason, persistent, xml in sorted(domains):
-        listing.append({"name": name, "state": state, "reason": reason, "persistent": persistent})
-        out.tree.add_bytes(domain_member(name), xml.encode())
+    for dom in domains:
+        if dom.xml is None:  # it could not be read: said in the manifest, never half-recorded
+            out.tree.problems.append(f"libvirt domain {dom.name}: {dom.problem}")
+            continue
+        state = STATES.index(dom.state) if dom.state in STATES else 0
+        listing.append(
+            {"name": dom.name, "state": state, "reason": dom.reason, "persistent": dom.persistent}
+        )
+        out.tree.add_bytes(domain_member(dom.name), dom.xml.encode())
     out.tree.add_bytes(f"{base}/domains.json", _json(listing))
 
 
@@ -207,11 +184,13 @@ def collect_agents(src: Source, out: Collected) -> None:
     if src.connect is None:
         return  # a recorded source's answers came with its libvirt directory
     from workbench.core.runner import run_probes
+    from workbench.virt.gateway import open_hypervisor
 
     report = run_probes(
         src.host,
         only=["libvirt.connection", "libvirt.domains", "guest.agent"],
-        options={"connect": src.connect, "agent_timeout": src.agent_timeout_s},
+        hypervisor=open_hypervisor(src.host, src.connect),  # closed by the runner
+        options={"agent_timeout": src.agent_timeout_s},
     )
     result = next(p for p in report.probes if p.id == "guest.agent")
     out.tree.add_bytes(

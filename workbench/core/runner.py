@@ -99,6 +99,11 @@ def run_probes(
     cycle, or (NO_PROBES) when none are registered; an explicit empty `probes` is an empty report.
     """
     log = get_logger("core.runner")
+    if hypervisor is None:  # TRANSITIONAL (issue 12): until callers pass `hypervisor=`
+        from workbench.virt.gateway import open_hypervisor
+
+        connect = (options or {}).get("connect")
+        hypervisor = open_hypervisor(host, connect if isinstance(connect, str) else None)
     candidates = list(probes) if probes is not None else discover_probes()
     classes = order_probes(candidates, only)
     values = check_options(candidates, options or {})

@@ -85,21 +85,19 @@ class VirtBridge:
 
     def _load_recorded(self) -> None:
         from workbench.core.host import Host
-        from workbench.core.lifecycle import state_name
-        from workbench.virt.recorded import load_recorded
+        from workbench.virt.gateway import open_hypervisor
 
         try:
-            recorded = load_recorded(Host(self.config.root))
+            hv = open_hypervisor(Host(self.config.root), None)
+            listed = [] if hv is None else hv.domains()
         except WorkbenchError:
+            return  # no recording, or one of an unreachable hypervisor: no VMs to show
+        if hv is None:
             return
-        if recorded is None or recorded.error is not None:
-            return
-        from workbench.virt.domains import parse_domains
-
-        listed = recorded.listAllDomains()
-        self._recorded_states = {d.name(): state_name(d.state()[0]) for d in listed}
-        self._publish(parse_domains(d.XMLDesc() for d in listed))
-        self._on_connection({"connection": "recorded", "uri": recorded.info.get("uri")})
+        self._recorded_states = {d.name: d.state for d in listed}
+        configs = {d.config.name: d.config for d in listed if d.config is not None}
+        self._publish(sorted(configs.values(), key=lambda c: c.name))
+        self._on_connection({"connection": "recorded", "uri": hv.uri or None})
 
     def act(self, action: str, vm: str) -> None:
         threading.Thread(target=self._act, args=(action, vm), daemon=True).start()

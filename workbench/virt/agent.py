@@ -10,7 +10,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from workbench.core.errors import GuestAgentError
+from workbench.core.errors import GuestAgentError, with_context
 from workbench.core.recovery import Alternative, FallbackChain, NoAlternativeError
 
 # Read-only questions: the only commands Workbench ever sends to a guest.
@@ -45,6 +45,7 @@ class AgentSocket:
         self.timeout_s = timeout_s
         self._buffer = b""
 
+    @with_context("virt.agent", "query")
     def query(self, commands: Sequence[str] = QUERIES) -> dict[str, Any]:
         """Run read-only commands in one session; {command: return value}."""
         for command in commands:
@@ -158,6 +159,7 @@ def parse_response(text: str, command: str, where: str) -> Any:
     )
 
 
+@with_context("virt.agent", "via_libvirt")
 def via_libvirt(
     dom: Any, commands: Sequence[str] = QUERIES, timeout_s: float = DEFAULT_TIMEOUT_S
 ) -> dict[str, Any]:
@@ -245,6 +247,7 @@ def agent_chain(
     )
 
 
+@with_context("virt.agent", "ask")
 def ask_agent(
     chain: FallbackChain[dict[str, Any]],
 ) -> tuple[dict[str, Any], str, list[dict[str, Any]]]:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -157,15 +156,3 @@ def parse_domain_xml(text: str) -> DomainConfig:
         agent=agent,
         graphics=graphics,
     )
-
-
-def parse_domains(xmls: Iterable[str]) -> list[DomainConfig]:
-    """Domain configurations by name; XML that does not parse is skipped."""
-    configs = {}
-    for xml in xmls:
-        try:
-            config = parse_domain_xml(xml)
-        except ValueError:
-            continue
-        configs[config.name] = config
-    return sorted(configs.values(), key=lambda c: c.name)

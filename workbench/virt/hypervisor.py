@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from workbench.core.report import Finding
 from workbench.virt.domains import DomainConfig
 
 RUNNING_STATES = frozenset({"running", "paused", "blocked", "pmsuspended"})
@@ -55,6 +56,8 @@ class DomainSnapshot:
     config: DomainConfig | None
     problem: str | None = None
     problem_code: str | None = None
+    reason: int = 0  # libvirt's state reason number (a capture records it)
+    xml: str | None = None  # the XML as read (a capture records it, parsed or not)
 
     @property
     def running(self) -> bool:
@@ -69,6 +72,7 @@ class Capabilities:
     host_cpu_model: str | None
     # guest architecture -> domain types it offers ("kvm", "qemu", "test")
     guests: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    xml: str | None = None  # the XML as answered (a capture records it)
 
     @property
     def kvm(self) -> bool:
@@ -82,6 +86,17 @@ class AgentAnswer:
     answers: dict[str, Any]
     served_by: str
     tried: list[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class RecordedAgents:
+    """What the guest.agent probe concluded when a capture was made: a capture records the
+    outcome (every field checked), not the agents' raw answers, so it is replayed whole."""
+
+    status: str | None
+    summary: str
+    facts: dict[str, Any]
+    findings: tuple[Finding, ...] = ()
 
 
 @runtime_checkable
@@ -99,6 +114,12 @@ class Hypervisor(Protocol):
         """True for a capture's recording: nothing can be asked that was not recorded."""
         ...
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        """What a recording got wrong and was read around (always empty when live). Read it
+        after a call: a recording is read on first use."""
+        ...
+
     def info(self) -> HypervisorInfo: ...
 
     def domains(self) -> list[DomainSnapshot]:
@@ -107,6 +128,10 @@ class Hypervisor(Protocol):
 
     def agent(self, vm: DomainSnapshot, timeout_s: float) -> AgentAnswer:
         """Ask `vm`'s guest agent its read-only queries; GuestAgentError when it cannot."""
+        ...
+
+    def recorded_agents(self) -> RecordedAgents | None:
+        """The guest-agent outcome a recording holds; None when live or none was recorded."""
         ...
 
     def capabilities(self) -> Capabilities: ...

@@ -1,21 +1,38 @@
-"""A hypervisor as a capture recorded it (`libvirt/` in a machine root): the few calls of the
-libvirt API the probes make, answered from the recording, so a capture's report matches the
-machine's. A recording is customer data: every value is checked before it is answered, and
-what is wrong is kept as a problem for the probes to report (never a crash)."""
+"""A hypervisor as a capture recorded it (`libvirt/` in a machine root): the Hypervisor
+protocol answered from the recording, so a capture's report matches the machine's. A
+recording is customer data: every value is checked before it is answered, and what is wrong is
+kept as a problem for the probes to report (never a crash)."""
 
 from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.core.errors import (
+    GuestAgentError,
+    VirtConnectionError,
+    WorkbenchError,
+    error_context,
+)
 from workbench.core.host import Host
-from workbench.core.lifecycle import STATES
-from workbench.core.report import STATUSES
+from workbench.core.lifecycle import STATES, state_name
+from workbench.core.report import STATUSES, Finding
 from workbench.core.text import mask_uri, mask_uris
+from workbench.virt.capabilities import parse_capabilities
+from workbench.virt.domains import parse_domain_xml
+from workbench.virt.hypervisor import (
+    AgentAnswer,
+    Capabilities,
+    DomainSnapshot,
+    HypervisorInfo,
+    RecordedAgents,
+)
 
+MODULE = "virt.recorded"
 LIBVIRT_DIR = "libvirt"
 INFO_KEYS = ("uri", "hypervisor", "hypervisor_version", "libvirt_version", "hostname")
 SEVERITIES = ("info", "warn", "fail")
@@ -25,72 +42,138 @@ _PLAIN = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01234567
 
 
 @dataclass
-class RecordedDomain:
-    _name: str
-    _state: int
-    _reason: int
-    _persistent: bool
-    _xml: str
+class _Recording:
+    """What `libvirt/` holds, checked (read once, on first use)."""
 
-    def name(self) -> str:
-        return self._name
-
-    def state(self) -> list[int]:
-        return [self._state, self._reason]
-
-    def isPersistent(self) -> int:
-        return int(self._persistent)
-
-    def XMLDesc(self, flags: int = 0) -> str:
-        return self._xml
-
-
-@dataclass
-class RecordedHypervisor:
     info: dict[str, Any]  # uri, hypervisor, versions, hostname; or {"uri", "error"}
-    domains: list[RecordedDomain]
-    agents: dict[str, Any] | None  # the guest.agent probe's recorded outcome
+    domains: list[DomainSnapshot]
+    agents: RecordedAgents | None
     problems: list[str] = field(default_factory=list)  # what the recording got wrong
     # Why connection.json cannot be read at all (empty, not JSON, not an object): then nothing
     # about the hypervisor was recorded, which is not the same as "it was unreachable".
     unusable: str | None = None
 
+
+def has_recording(host: Host) -> bool:
+    """Whether a non-live root recorded a hypervisor (its connection.json, even a broken one)."""
+    rel = f"{LIBVIRT_DIR}/connection.json"
+    return not host.live and (host.exists(rel) or host.link_name(rel) is not None)
+
+
+class RecordedHypervisor:
+    """The Hypervisor protocol answered from a machine root's `libvirt/` recording.
+
+    A recorded connection error is raised again (VirtConnectionError with the recorded code,
+    message and remedy; `details["recorded"]` holds the error as recorded); an unusable
+    recording raises RECORDING_INVALID. Guest agents are not asked: `recorded_agents()`
+    replays what the guest.agent probe concluded when the capture was made."""
+
+    recorded = True
+
+    def __init__(self, host: Host) -> None:
+        self.host = host
+        self._lock = threading.Lock()
+        self._recording: _Recording | None = None
+
+    def __repr__(self) -> str:
+        return f"RecordedHypervisor({str(self.host.root)!r})"
+
     @property
-    def error(self) -> dict[str, Any] | None:
-        """The recorded connection error; for an unusable recording, one saying so (callers
-        that only ask whether the recording can answer need no second check)."""
-        if self.unusable is not None:
-            return {
-                "error": "RECORDING_INVALID",
-                "message": f"unusable recording: {self.unusable}",
-                "remedy": RECORD_AGAIN,
-            }
-        error = self.info.get("error")
-        return error if isinstance(error, dict) else None
+    def uri(self) -> str:
+        return str(self._read().info.get("uri") or "")
 
-    def listAllDomains(self, flags: int = 0) -> list[RecordedDomain]:
-        return list(self.domains)
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return tuple(self._read().problems)
 
-    def close(self) -> int:
-        return 0
+    def info(self) -> HypervisorInfo:
+        with error_context(MODULE, "info"):
+            info = self._answering().info
+            return HypervisorInfo(
+                uri=str(info.get("uri") or ""),
+                hypervisor=info.get("hypervisor"),
+                hypervisor_version=info.get("hypervisor_version"),
+                libvirt_version=info.get("libvirt_version"),
+                hostname=info.get("hostname"),
+                readonly=True,
+                recorded=True,
+            )
+
+    def domains(self) -> list[DomainSnapshot]:
+        with error_context(MODULE, "list_domains"):
+            return list(self._answering().domains)
+
+    def agent(self, vm: DomainSnapshot, timeout_s: float) -> AgentAnswer:
+        with error_context(MODULE, "agent"):
+            raise GuestAgentError(
+                f"guest agent of {vm.name}: a recording cannot ask it (see the recorded outcome)",
+                code="GUEST_AGENT_NOT_RECORDED",
+                recoverable=False,
+                remedy=None,
+            )
+
+    def recorded_agents(self) -> RecordedAgents | None:
+        return self._read().agents
+
+    def capabilities(self) -> Capabilities:
+        with error_context(MODULE, "capabilities"):
+            self._answering()
+            rel = f"{LIBVIRT_DIR}/capabilities.xml"
+            text, problem = self.host.try_read(rel)
+            why = problem or (f"{rel} is not recorded" if text is None else None)
+            if text is not None and why is None:
+                try:
+                    return parse_capabilities(text)
+                except ValueError as exc:
+                    why = f"{rel}: {exc}"
+            raise WorkbenchError(
+                f"capabilities not recorded: {why}", code="RECORDING_INVALID", remedy=RECORD_AGAIN
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._recording = None
+
+    def _read(self) -> _Recording:
+        with self._lock:
+            if self._recording is None:
+                self._recording = _load(self.host)
+            return self._recording
+
+    def _answering(self) -> _Recording:
+        """The recording, when it recorded a hypervisor that answered; else its error."""
+        recording = self._read()
+        if recording.unusable is not None:
+            raise WorkbenchError(
+                f"unusable recording: {recording.unusable}",
+                code="RECORDING_INVALID",
+                details={"problem": recording.unusable},
+                remedy=RECORD_AGAIN,
+            )
+        error = recording.info.get("error")
+        if isinstance(error, dict):
+            raise VirtConnectionError(
+                str(error.get("message") or "unreachable"),
+                code=str(error.get("error") or "LIBVIRT_ERROR"),
+                details={"uri": recording.info.get("uri"), "recorded": error},
+                remedy=error.get("remedy") if isinstance(error.get("remedy"), str) else None,
+            )
+        return recording
 
 
-def load_recorded(host: Host) -> RecordedHypervisor | None:
-    """The recorded hypervisor of a machine root; None when it recorded none (or is live)."""
-    if host.live:
-        return None
+def _load(host: Host) -> _Recording:
     problems: list[str] = []
     conn_rel = f"{LIBVIRT_DIR}/connection.json"
     raw = _json(host, conn_rel, problems)
     if raw is _MISSING:
-        return None
+        return _Recording({}, [], None, problems, unusable=f"{conn_rel} is missing")
     if not isinstance(raw, dict):
         why = problems[-1] if problems else f"{conn_rel} is {_kind(raw)}, not an object"
-        return RecordedHypervisor({}, [], None, problems, unusable=why)
+        return _Recording({}, [], None, problems, unusable=why)
     info = _info(raw, problems)
     domains = _domains(host, problems)
     agents = _agents(_json(host, f"{LIBVIRT_DIR}/agents.json", problems), problems)
-    return RecordedHypervisor(info, domains, agents, problems)
+    return _Recording(info, domains, agents, problems)
 
 
 def domain_member(name: str) -> str:
@@ -137,7 +220,7 @@ def _info(raw: dict[str, Any], problems: list[str]) -> dict[str, Any]:
     return info
 
 
-def _domains(host: Host, problems: list[str]) -> list[RecordedDomain]:
+def _domains(host: Host, problems: list[str]) -> list[DomainSnapshot]:
     where = f"{LIBVIRT_DIR}/domains.json"
     listing = _json(host, where, problems)
     if listing is _MISSING:
@@ -177,8 +260,25 @@ def _domains(host: Host, problems: list[str]) -> list[RecordedDomain]:
         if xml is None:
             problems.append(f"{name}: {problem or 'its recorded XML is missing'}; left out")
             continue
-        domains.append(RecordedDomain(name, state, reason, persistent, xml))
-    return domains
+        domains.append(_snapshot(name, state, reason, persistent, xml))
+    return sorted(domains, key=lambda d: d.name)
+
+
+def _snapshot(name: str, state: int, reason: int, persistent: bool, xml: str) -> DomainSnapshot:
+    try:
+        config = parse_domain_xml(xml)
+    except ValueError as exc:
+        return DomainSnapshot(
+            name,
+            state_name(state),
+            persistent,
+            None,
+            problem=str(exc),
+            problem_code="DOMAIN_XML_INVALID",
+            reason=reason,
+            xml=xml,
+        )
+    return DomainSnapshot(name, state_name(state), persistent, config, reason=reason, xml=xml)
 
 
 def _state(value: Any, where: str, problems: list[str]) -> int:
@@ -194,7 +294,7 @@ def _state(value: Any, where: str, problems: list[str]) -> int:
     return 0
 
 
-def _agents(raw: Any, problems: list[str]) -> dict[str, Any] | None:
+def _agents(raw: Any, problems: list[str]) -> RecordedAgents | None:
     """The guest.agent probe's recorded outcome, with every field of the expected type."""
     where = f"{LIBVIRT_DIR}/agents.json"
     if raw is _MISSING or raw is None:
@@ -228,10 +328,12 @@ def _agents(raw: Any, problems: list[str]) -> dict[str, Any] | None:
     agents["findings"] = [_finding(f, where, problems) for f in findings if isinstance(f, dict)]
     if len(agents["findings"]) != len(findings):
         problems.append(f"{where}: findings that are not objects were left out")
-    return agents
+    return RecordedAgents(
+        agents.get("status"), agents["summary"], agents["facts"], tuple(agents["findings"])
+    )
 
 
-def _finding(raw: dict[str, Any], where: str, problems: list[str]) -> dict[str, Any]:
+def _finding(raw: dict[str, Any], where: str, problems: list[str]) -> Finding:
     def text(key: str, default: str | None) -> str | None:
         value = raw.get(key)
         if isinstance(value, str):
@@ -240,18 +342,18 @@ def _finding(raw: dict[str, Any], where: str, problems: list[str]) -> dict[str, 
             problems.append(f"{where}: a finding's {key} is {_kind(value)}, not text")
         return default
 
-    severity = raw.get("severity")
+    severity: Any = raw.get("severity")
     if severity not in SEVERITIES:
         problems.append(
             f"{where}: a finding's severity {_shown(severity)} is unknown; read as warn"
         )
         severity = "warn"
-    return {
-        "code": text("code", "RECORDED_FINDING"),
-        "severity": severity,
-        "message": text("message", "(no message recorded)"),
-        "remedy": text("remedy", None),
-    }
+    return Finding(
+        text("code", "RECORDED_FINDING") or "RECORDED_FINDING",
+        severity,
+        text("message", "(no message recorded)") or "(no message recorded)",
+        text("remedy", None),
+    )
 
 
 _MISSING: Any = object()

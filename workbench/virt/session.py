@@ -24,7 +24,9 @@ from workbench.virt.connection import (
     from_libvirt,
     open_connection,
 )
-from workbench.virt.domains import DomainConfig, parse_domains
+from workbench.virt.domains import DomainConfig
+from workbench.virt.hypervisor import DomainSnapshot
+from workbench.virt.live import read_domain
 
 # virDomainEventType -> its detail names, by number.
 EVENT_DETAILS: dict[str, tuple[str, ...]] = {
@@ -292,13 +294,19 @@ class VirtSession:
 
         return call_with_timeout(guarded, self.call_timeout_s, what)
 
-    def domain_configs(self) -> list[DomainConfig]:
-        """Every domain's configuration, read now (a WorkbenchError when not connected)."""
-        xmls = self.call(
-            lambda: [d.XMLDesc(0) for d in self.connection().listAllDomains()],
+    def domains(self) -> list[DomainSnapshot]:
+        """Every domain, read now as the gateway reads it (a WorkbenchError when not
+        connected)."""
+        snapshots: list[DomainSnapshot] = self.call(
+            lambda: [read_domain(d) for d in self.connection().listAllDomains()],
             "read domain configurations",
         )
-        return parse_domains(xmls)
+        return sorted(snapshots, key=lambda s: s.name)
+
+    def domain_configs(self) -> list[DomainConfig]:
+        """Every domain's configuration that could be read and parsed, by name."""
+        configs = {s.config.name: s.config for s in self.domains() if s.config is not None}
+        return sorted(configs.values(), key=lambda c: c.name)
 
     # --- callbacks (libvirt's event thread: queue and return) ------------------------------
 
