@@ -52,7 +52,7 @@ def main() -> int:
         started = time.perf_counter()
         with open_capture(archive) as opened:
             open_s.append(time.perf_counter() - started)
-            run_probes(Host(opened))
+            run_probes(Host(opened))  # no hypervisor was recorded
             report_s.append(time.perf_counter() - started)
     files = len(result.manifest["files"])
     links = len(result.manifest["links"])

@@ -75,8 +75,13 @@ def root_builder(request: pytest.FixtureRequest, tmp_path: Path) -> Callable[[st
     return make
 
 
-def report_for(root: Path | str, **kwargs: Any) -> Report:
-    return run_probes(Host(root), **kwargs)
+def report_for(root: Path | str, connect: str | None = None, **kwargs: Any) -> Report:
+    """The probes' report on a machine root, with the hypervisor the gateway gives it: `connect`
+    when named, else the root's recording (as `workbench probe --root` does)."""
+    from workbench.virt.gateway import open_hypervisor
+
+    host = Host(root)
+    return run_probes(host, hypervisor=open_hypervisor(host, connect), **kwargs)
 
 
 @pytest.fixture

@@ -229,7 +229,8 @@ def test_guest_agent_remedies_grouped_by_cause(tmp_path: Path) -> None:
     report = report_for(
         tmp_path,
         only=["libvirt.connection", "libvirt.domains", "guest.agent"],
-        options={"connect": f"test://{node}", "agent_timeout": 1},
+        connect=f"test://{node}",
+        options={"agent_timeout": 1},
     )
     no_channel = [f for f in report.get("libvirt.domains").findings]
     assert [(f.code, f.message.split(":")[0]) for f in no_channel] == [

@@ -113,11 +113,6 @@ def test_an_option_of_a_probe_left_out_by_only_is_accepted(tmp_path: Path) -> No
     assert [r.id for r in report.probes] == ["x.other"]
 
 
-def test_connect_is_accepted_without_a_declaration(tmp_path: Path) -> None:
-    """TRANSITIONAL: the libvirt probes still read `connect` from ctx.options."""
-    assert run_reads(tmp_path, {"connect": "test:///default"})["count"] == 3
-
-
 def test_reading_an_undeclared_option_is_an_error_result(tmp_path: Path) -> None:
     """A probe that reads an option it does not declare breaks visibly (its value would be
     refused or ignored), as status error naming the option."""

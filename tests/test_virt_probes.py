@@ -19,7 +19,7 @@ VIRT = ["libvirt.connection", "libvirt.domains", "guest.agent"]
 
 
 def virt_report(root: Path | str, uri: str) -> Report:
-    return report_for(root, only=VIRT, options={"connect": uri, "agent_timeout": 2})
+    return report_for(root, only=VIRT, connect=uri, options={"agent_timeout": 2})
 
 
 def test_connection_to_the_test_driver() -> None:

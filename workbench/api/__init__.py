@@ -42,7 +42,6 @@ def diagnose(
             target.host,
             hypervisor=target.hypervisor,
             only=only,
-            options={"connect": target.connect},
         )
         report.host.update(target.report_host())
         return Diagnosis(report, target.label)

@@ -3,18 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from workbench.core.host import Host
 from workbench.core.runner import run_probes
 from workbench.core.text import safe_text
+from workbench.virt.hypervisor import Hypervisor
 
 
-def state_of(root: Path) -> dict[str, Any]:
-    """The comparable state of a machine root: probe verdicts, drivers, groups, cmdline, VMs."""
-    host = Host(root)
-    report = run_probes(host)
+def state_of(host: Host, hypervisor: Hypervisor | None) -> dict[str, Any]:
+    """The comparable state of a machine: probe verdicts, drivers, groups, cmdline, VMs."""
+    report = run_probes(host, hypervisor=hypervisor)
     inv = host.pci()
     cmdline, _ = host.try_read("proc/cmdline")
     domains: dict[str, Any] = {}

@@ -40,7 +40,7 @@ def _report(args: argparse.Namespace, target: Target, only: list[str] | None) ->
         hypervisor=target.hypervisor,
         only=only,
         timeout_s=args.timeout,
-        options={"lg_resolution": args.lg_resolution, "connect": target.connect},
+        options={"lg_resolution": args.lg_resolution},
     )
     report.host.update(target.report_host())
     if args.json:

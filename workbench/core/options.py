@@ -12,11 +12,6 @@ from workbench.core.text import safe_text
 if TYPE_CHECKING:
     from workbench.core.probe import Probe
 
-# TRANSITIONAL (issue 12): keys no probe declares yet. The libvirt probes read `connect` from
-# ctx.options until the runner hands them ctx.hypervisor, and guest.agent reads `agent_timeout`
-# until it declares AGENT_TIMEOUT; a declared name is checked like any other.
-UNDECLARED_ACCEPTED = frozenset({"connect", "agent_timeout"})
-
 
 def check_options(
     probes: Sequence[type[Probe]], given: Mapping[str, object]
@@ -29,7 +24,7 @@ def check_options(
     """
     declared = {opt.name for cls in probes for opt in cls.options}
     known = ", ".join(sorted(declared)) or "none"
-    unknown = sorted(set(given) - declared - UNDECLARED_ACCEPTED)
+    unknown = sorted(set(given) - declared)
     if unknown:
         names = ", ".join(repr(safe_text(name)) for name in unknown)
         raise ConfigError(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, ClassVar, Generic, TypeVar
+from typing import TYPE_CHECKING, ClassVar, Generic, TypeVar
 
 from workbench.core.errors import ProbeError
 from workbench.core.host import Host
@@ -44,10 +44,6 @@ class ProbeContext:
     log: BoundLogger
     hypervisor: Hypervisor | None = None
     values: Mapping[str, object] = field(default_factory=dict)
-    # TRANSITIONAL (issue 12): the untyped dicts that `values`/`option()` and `hypervisor`
-    # replace; removed once every probe and the runner use the typed contract.
-    options: dict[str, Any] = field(default_factory=dict)
-    shared: dict[str, Any] = field(default_factory=dict)
 
     def option(self, opt: ProbeOption[T]) -> T:
         """The option's value for this run (its default when not given). The runner puts every

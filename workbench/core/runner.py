@@ -99,17 +99,10 @@ def run_probes(
     cycle, or (NO_PROBES) when none are registered; an explicit empty `probes` is an empty report.
     """
     log = get_logger("core.runner")
-    if hypervisor is None:  # TRANSITIONAL (issue 12): until callers pass `hypervisor=`
-        from workbench.virt.gateway import open_hypervisor
-
-        connect = (options or {}).get("connect")
-        hypervisor = open_hypervisor(host, connect if isinstance(connect, str) else None)
     candidates = list(probes) if probes is not None else discover_probes()
     classes = order_probes(candidates, only)
     values = check_options(candidates, options or {})
-    raw = dict(options or {})  # TRANSITIONAL: ctx.options, until the libvirt probes move
     results: dict[str, ProbeResult] = {}
-    shared: dict[str, Any] = {"cleanup": []}
     try:
         for cls in classes:
             ctx = ProbeContext(
@@ -118,8 +111,6 @@ def run_probes(
                 log=log.bind(probe=cls.id),
                 hypervisor=hypervisor,
                 values=values[cls.id],
-                options=raw,
-                shared=shared,
             )
             result = _run_one(cls, ctx, results, timeout_s)
             results[cls.id] = result
@@ -127,12 +118,10 @@ def run_probes(
                 on_result(result)
     finally:
         if hypervisor is not None:
-            shared["cleanup"].insert(0, hypervisor.close)
-        for cleanup in reversed(shared["cleanup"]):
             try:
-                cleanup()
+                hypervisor.close()
             except Exception as exc:  # noqa: BLE001 - a failed close must not lose the report
-                log.warning("probe.cleanup_failed", error=exc)
+                log.warning("hypervisor.close_failed", error=exc)
     return Report(host=describe_host(host), probes=list(results.values()))
 
 

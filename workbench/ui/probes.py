@@ -29,13 +29,14 @@ class ProbeControl:
 
     def _inputs(self) -> tuple[str, list[ProbeClass], dict[str, Any], Post]:
         """What a worker thread needs, read here on the UI thread."""
-        options = {**self.config.probe_options, "connect": self.config.connect}
+        options = dict(self.config.probe_options)
         return self.config.root, self.classes, options, self.app.post_message
 
     def _run(self, only: list[str] | None, group: str, *, exclusive: bool) -> None:
         root, classes, options, post = self._inputs()
+        connect = self.config.connect
         self.app.run_worker(
-            lambda: probe_run(root, classes, options, post, only=only),
+            lambda: probe_run(root, classes, options, post, only=only, connect=connect),
             thread=True,
             exclusive=exclusive,
             group=group,
@@ -68,8 +69,11 @@ class ProbeControl:
             jitter=0.0 if self.config.stable else 0.1,
         )
         root, classes, options, post = self._inputs()
+        connect = self.config.connect
         self.app.run_worker(
-            lambda: probe_retry(root, classes, options, probe_id, policy, token, post),
+            lambda: probe_retry(
+                root, classes, options, probe_id, policy, token, post, connect=connect
+            ),
             thread=True,
             exclusive=True,
             group="retry",

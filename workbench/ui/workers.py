@@ -15,6 +15,7 @@ from workbench.core.report import FAILING, ProbeResult
 from workbench.core.runner import ProbeClass, run_probes
 from workbench.logs.index import LogIndex
 from workbench.ui.messages import LogGrew, ProbeFinished, ProbesDone, RetryFinished, RetryProgress
+from workbench.virt.gateway import open_hypervisor
 
 Post = Callable[[Message], Any]
 
@@ -25,10 +26,19 @@ def probe_run(
     options: dict[str, Any],
     post: Post,
     only: list[str] | None = None,
+    *,
+    connect: str | None,
 ) -> None:
-    """Every probe (or `only` some), each result posted as it is made."""
+    """Every probe (or `only` some), each result posted as it is made. Each run has its own
+    hypervisor (runs overlap; the runner closes its own at the end)."""
+    host = Host(root)
     report = run_probes(
-        Host(root), classes, only=only, options=options, on_result=lambda r: post(ProbeFinished(r))
+        host,
+        classes,
+        hypervisor=open_hypervisor(host, connect),
+        only=only,
+        options=options,
+        on_result=lambda r: post(ProbeFinished(r)),
     )
     post(ProbesDone(report))
 
@@ -41,14 +51,18 @@ def probe_retry(
     policy: RetryPolicy,
     cancel: CancelToken,
     post: Post,
+    *,
+    connect: str | None,
 ) -> None:
     """Run one probe again until it no longer fails (the policy's attempts), each attempt and
     its countdown posted; a fresh Host each time, so changed hardware is read again."""
 
     def attempt() -> ProbeResult:
+        host = Host(root)
         report = run_probes(
-            Host(root),
+            host,
             classes,
+            hypervisor=open_hypervisor(host, connect),
             only=[probe_id],
             options=options,
             on_result=lambda r: post(ProbeFinished(r)),
