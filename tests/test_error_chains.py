@@ -151,6 +151,19 @@ def test_starting_a_running_domain_names_the_action() -> None:
     assert info.value.context == ["virt.actions::start"]
 
 
+def test_vm_start_of_a_running_domain_logs_the_chain() -> None:
+    """`workbench vm start` of the running test domain: one line, exit 1, and the log record
+    of the failure carries `virt.actions::start`."""
+    proc = run_cli("vm", "start", "test", "--connect", "test:///default", "--retries", "0")
+    assert proc.returncode == 1, proc.stderr
+    assert "already running" in proc.stderr and len(proc.stderr.splitlines()) == 1
+    lines = default_log_path().read_text().splitlines()
+    (record,) = [r for r in map(json.loads, lines) if r["event"] == "action.failed"]
+    assert (record["vm"], record["action"]) == ("test", "start")
+    assert record["error"]["error"] == "VM_ALREADY_RUNNING"
+    assert record["error"]["context"] == ["virt.actions::start"]
+
+
 def test_an_unknown_domain_names_the_action() -> None:
     """A lookup failure of `suspend` carries `virt.actions::suspend`."""
     with pytest.raises(WorkbenchError) as info:

@@ -10,8 +10,9 @@ from typing import Any
 
 import libvirt
 
-from workbench.core.errors import VMError, WorkbenchError, error_context
+from workbench.core.errors import VMError, WorkbenchError
 from workbench.core.lifecycle import VmLifecycle
+from workbench.core.logging import get_logger
 from workbench.core.recovery import (
     Alternative,
     Attempt,
@@ -122,7 +123,7 @@ def run_action(
     ending in `virt.actions::<action>`. With a `lifecycle`, the action's effect is recorded in
     the VM's history (cause `action`). With `conn`, that read-write connection is used (and
     left open) instead of a new one."""
-    with error_context("virt.actions", action if action in ACTIONS else "run_action"):
+    try:
         return _act(
             uri,
             action,
@@ -134,6 +135,11 @@ def run_action(
             lifecycle=lifecycle,
             conn=conn,
         )
+    except WorkbenchError as exc:
+        exc.add_context("virt.actions", action if action in ACTIONS else "run_action")
+        # Callers show one line (the CLI) or a notice (the UI): the log keeps the whole error.
+        get_logger("virt.actions").warning("action.failed", vm=vm, action=action, error=exc)
+        raise
 
 
 def _act(
