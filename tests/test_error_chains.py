@@ -102,6 +102,16 @@ def test_a_bad_capture_chain_reaches_json_stdout_and_the_log(
     assert (record["verb"], record["error"]["context"]) == ("probe", doc["error"]["context"])
 
 
+def test_a_root_that_is_a_file_names_the_host_and_the_verb(tmp_path: Path) -> None:
+    """`probe --root FILE --json`: exit 2, and the error's chain is [Host open, cli verb]."""
+    (tmp_path / "file").write_text("x")
+    proc = run_cli("probe", "--root", str(tmp_path / "file"), "--json")
+    assert proc.returncode == 2 and len(proc.stderr.splitlines()) == 1
+    error = json.loads(proc.stdout)["error"]
+    assert error["error"] == "ROOT_NOT_USABLE"
+    assert error["context"] == ["core.host::open", "cli::probe"]
+
+
 def test_without_json_a_bad_capture_prints_nothing_on_stdout(tmp_path: Path) -> None:
     """The chain is for --json and the log: plain output stays one line on stderr only."""
     proc = run_cli("probe", "--capture", str(tmp_path / "none.tar.gz"))

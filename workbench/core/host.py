@@ -76,6 +76,7 @@ class ProcessInfo:
 class Host:
     """Read-only access to a machine, live (`/`) or recorded (any directory laid out like `/`)."""
 
+    @with_context("core.host", "open")
     def __init__(self, root: str | os.PathLike[str] = "/") -> None:
         path = Path(root)
         if not path.exists():
