@@ -93,13 +93,27 @@ def test_a_bad_capture_chain_reaches_json_stdout_and_the_log(
     proc = run_cli("probe", "--capture", str(archive), "--json")
     assert proc.returncode == 2
     assert len(proc.stderr.splitlines()) == 1 and "Traceback" not in proc.stderr
-    doc = json.loads(proc.stdout)
+    (line,) = proc.stdout.splitlines()  # one line, as readers of JSON lines expect
+    doc = json.loads(line)
     assert doc["schema"] == "workbench.error/1"
     expected = "CAPTURE_REFUSED" if content is not None else "CAPTURE_MISSING"
     assert doc["error"]["error"] == expected
     assert doc["error"]["context"] == ["capture.unpack::open", "cli::probe"]
     (record,) = _cli_failed_records()
     assert (record["verb"], record["error"]["context"]) == ("probe", doc["error"]["context"])
+
+
+@pytest.mark.parametrize(
+    ("verb", "args"), [("logs", ["logs", "--capture", "{a}"]), ("diff", ["diff", "{a}", "{a}"])]
+)
+def test_other_verbs_name_themselves_outermost(tmp_path: Path, verb: str, args: list[str]) -> None:
+    """Every verb reading a capture ends the chain with its own `cli::<verb>` frame."""
+    archive = tmp_path / "bad.tar.gz"
+    archive.write_bytes(b"garbage")
+    proc = run_cli(*(a.format(a=archive) for a in args), "--json")
+    assert proc.returncode == 2, proc.stderr
+    error = json.loads(proc.stdout)["error"]
+    assert error["context"] == ["capture.unpack::open", f"cli::{verb}"]
 
 
 def test_a_root_that_is_a_file_names_the_host_and_the_verb(tmp_path: Path) -> None:

@@ -324,8 +324,10 @@ def _failed(args: argparse.Namespace, exc: WorkbenchError) -> int:
     exc.add_context("cli", args.command or "ui")
     get_logger("cli").error("cli.failed", verb=args.command, error=exc)
     if getattr(args, "json", False):
+        # One line: `logs --json` and `events --json` print JSON lines, and readers of those
+        # read one object per line.
         doc = {"schema": ERROR_SCHEMA, "error": exc.to_dict()}
-        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
     hint = f" ({exc.remedy})" if exc.remedy else ""
     return usage_error(f"{exc.message}{hint}")
 
