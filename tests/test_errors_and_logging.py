@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from probes.cpu import CpuVirtualization
 from tests.conftest import run_cli
 from workbench.core import logging as wlog
 from workbench.core.errors import (
@@ -23,6 +24,8 @@ from workbench.core.errors import (
     error_context,
     with_context,
 )
+from workbench.core.host import Host
+from workbench.core.runner import run_probes
 
 
 def test_to_dict_contract() -> None:
@@ -38,22 +41,18 @@ def test_to_dict_contract() -> None:
     assert "qemu-guest-agent" in doc["remedy"]
 
 
-def test_context_chain_is_added_where_errors_cross_layers() -> None:
-    """Frames are appended innermost first as the error leaves each layer; the cause nests."""
-
-    @with_context("probes.iommu", "read_groups")
-    def inner() -> None:
-        try:
-            Path("/nonexistent/file").read_text()
-        except OSError as exc:
-            raise HostReadError("cannot read groups", cause=exc) from exc
-
-    with pytest.raises(HostReadError) as info, error_context("core.runner", "run"):
-        inner()
-    doc = info.value.to_dict()
-    assert doc["context"] == ["probes.iommu::read_groups", "core.runner::run"]
-    assert doc["cause"]["type"] == "FileNotFoundError"
+def test_context_chain_is_added_where_errors_cross_layers(tmp_path: Path) -> None:
+    """Frames are appended innermost first as a real error leaves each layer (a Host read, then
+    the probe that asked); the cause nests. More real chains: tests/test_error_chains.py."""
+    with pytest.raises(HostReadError) as info:
+        Host(tmp_path).read_required("proc/cpuinfo")
+    assert info.value.to_dict()["cause"]["type"] == "FileNotFoundError"
     assert info.value.__cause__ is info.value.cause
+    result = run_probes(Host(tmp_path), [CpuVirtualization]).get("cpu.virtualization")
+    assert result.facts["unreadable"]["context"] == [
+        "core.host::read_text",
+        "probes.cpu.virtualization::run",
+    ]
 
 
 def test_nested_workbench_cause_is_serialised_whole() -> None:
@@ -66,9 +65,17 @@ def test_nested_workbench_cause_is_serialised_whole() -> None:
 
 
 def test_non_workbench_errors_pass_through_context_untouched() -> None:
-    """error_context never swallows or rewrites foreign exceptions."""
+    """error_context and with_context never swallow or rewrite foreign exceptions."""
     with pytest.raises(KeyError), error_context("m", "op"):
         raise KeyError("k")
+
+    @with_context("m", "op")
+    def fails() -> None:
+        raise KeyError("k")
+
+    with pytest.raises(KeyError) as info:
+        fails()
+    assert not hasattr(info.value, "context")
 
 
 def test_log_records_are_json_lines_with_contract_keys(tmp_path: Path) -> None:

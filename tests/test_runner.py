@@ -8,7 +8,7 @@ from typing import ClassVar
 
 import pytest
 
-from workbench.core.errors import ConfigError, GpuError
+from workbench.core.errors import ConfigError, HardwareError
 from workbench.core.host import Host
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Outcome, ProbeResult, Status
@@ -121,7 +121,12 @@ def test_workbench_error_keeps_its_code_and_remedy(tmp_path: Path) -> None:
         title = "raise"
 
         def run(self, ctx: ProbeContext) -> Outcome:
-            raise GpuError("card fell off", details={"bdf": "0000:01:00.0"}, remedy="reseat it")
+            raise HardwareError(
+                "card fell off",
+                code="GPU_ERROR",
+                details={"bdf": "0000:01:00.0"},
+                remedy="reseat it",
+            )
 
     result = run_probes(Host(tmp_path), [Raises]).get("x.raise")
     assert result.error is not None

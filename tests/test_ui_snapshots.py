@@ -82,7 +82,8 @@ def test_details_not_recorded(
     size: tuple[int, int],
 ) -> None:
     """Probe details of cpu.virtualization on a root without cpuinfo: status SKIP, "proc/cpuinfo
-    not recorded" and what would record it (absence is not judged), the unreadable fact."""
+    not recorded" and what would record it (absence is not judged), the unreadable fact with
+    the path the read error took (core.host::read_text, probes.cpu.virtualization::run)."""
     root = fixed_root(minimal_facts, hostname="broken-root")
     (root / "proc/cpuinfo").unlink()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import json
 import os
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.text import mask_uri, safe_text
 from workbench.target import LIVE_URI
 
+ERROR_SCHEMA = "workbench.error/1"  # what --json prints instead of its document on exit 2
 ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
 
 TARGETS = ("root", "capture", "connect")
@@ -297,8 +299,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         code: int = command.run(args)
     except WorkbenchError as exc:
-        hint = f" ({exc.remedy})" if exc.remedy else ""
-        return usage_error(f"{exc.message}{hint}")
+        return _failed(args, exc)
     except KeyboardInterrupt:
         say("interrupted")
         return 130
@@ -307,6 +308,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
     return code
+
+
+def _failed(args: argparse.Namespace, exc: WorkbenchError) -> int:
+    """An error that ended the command: one line on stderr (exit 2); the error whole, with the
+    path it took (`cli::<verb>` outermost), in the log and, under --json, on stdout."""
+    from workbench.core.logging import get_logger
+
+    exc.add_context("cli", args.command or "ui")
+    get_logger("cli").error("cli.failed", verb=args.command, error=exc)
+    if getattr(args, "json", False):
+        # One line: `logs --json` and `events --json` print JSON lines, and readers of those
+        # read one object per line.
+        doc = {"schema": ERROR_SCHEMA, "error": exc.to_dict()}
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+    hint = f" ({exc.remedy})" if exc.remedy else ""
+    return usage_error(f"{exc.message}{hint}")
 
 
 if __name__ == "__main__":  # pragma: no cover

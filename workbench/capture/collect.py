@@ -80,6 +80,7 @@ def capture(
             entry["error"] = str(exc)
             got = Collected()  # what it gathered before is incomplete: left out
         except WorkbenchError as exc:
+            exc.add_context("capture.collect", name)
             entry["error"] = exc.to_dict()
             got = Collected()
         except Exception as exc:  # noqa: BLE001 - one broken collector must not lose the rest

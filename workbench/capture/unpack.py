@@ -21,7 +21,7 @@ from workbench.capture.archive import MANIFEST, sha256
 from workbench.capture.dirfd import DirWriter
 from workbench.capture.links import MAX_HOPS, stays_inside, too_long_chain
 from workbench.capture.sigterm import TerminationGuard
-from workbench.core.errors import CaptureError
+from workbench.core.errors import CaptureError, error_context
 
 NAME_MAX = 255
 SHM = "/dev/shm"  # noqa: S108 - only ever holds our private mkdtemp (mode 0700)
@@ -61,20 +61,23 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
     directory is removed afterwards. Raises CaptureError (nothing written outside the temp dir)
     for anything but a whole, untampered capture."""
     path = Path(archive)
-    if not path.is_file():
-        raise CaptureError(
-            f"{path}: no such capture file",
-            code="CAPTURE_MISSING",
-            details={"archive": str(path)},
-            remedy="Give the path of a .tar.gz made by `workbench capture`.",
-        )
+    # The frames mark errors of the opening only, not those of the caller's block.
+    with error_context("capture.unpack", "open"):
+        if not path.is_file():
+            raise CaptureError(
+                f"{path}: no such capture file",
+                code="CAPTURE_MISSING",
+                details={"archive": str(path)},
+                remedy="Give the path of a .tar.gz made by `workbench capture`.",
+            )
     with TerminationGuard() as guard:  # SIGTERM removes the tree too, as Ctrl-C does
         tmp: Path | None = None
         try:
-            tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-", dir=_temp_base()))
-            root = tmp / "root"
-            root.mkdir()
-            _unpack(path, root, limits)
+            with error_context("capture.unpack", "open"):
+                tmp = Path(tempfile.mkdtemp(prefix="workbench-capture-", dir=_temp_base()))
+                root = tmp / "root"
+                root.mkdir()
+                _unpack(path, root, limits)
             guard.check()  # a signal whose SystemExit got lost while unpacking: stop now
             yield root
         finally:

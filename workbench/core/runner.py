@@ -155,7 +155,14 @@ def _run_one(
         else:
             path = str(exc.details.get("path") or "?")
             outcome = unreadable(path, reason, live=host.live)
-            facts = {"unreadable": {"path": path, "reason": reason, "message": exc.message}}
+            facts = {
+                "unreadable": {
+                    "path": path,
+                    "reason": reason,
+                    "message": exc.message,
+                    "context": list(exc.context),  # the skip keeps the path the error took
+                }
+            }
             result = ProbeResult(cls.id, cls.title, "skip", outcome.summary, facts)
     except WorkbenchError as exc:
         exc.add_context(f"probes.{cls.id}", "run")

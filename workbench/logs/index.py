@@ -15,6 +15,7 @@ from collections.abc import Callable
 from itertools import accumulate
 from pathlib import Path
 
+from workbench.core.errors import error_context
 from workbench.logs.records import LINE_KEEP, LINE_LIMIT, LogRecord, cut_line, parse_line
 from workbench.logs.source import open_log, tail_offsets
 
@@ -30,7 +31,8 @@ class LogIndex:
         self.path = str(path)
         # A follower waits for a partial last line's newline; a static view shows it as is.
         self.following = following
-        self.fd = open_log(path)
+        with error_context("logs.index", "open"):
+            self.fd = open_log(path)
         self.size = os.fstat(self.fd).st_size
         self._offsets = array("Q")  # start of each complete line, in order
         self._indexed = 0  # bytes covered by _offsets (always at a line boundary)

@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, with_context
 
 BLOCK = 1 << 16
 
@@ -16,6 +16,7 @@ class LogFileError(WorkbenchError):
     default_remedy = "Check the path and that this user can read it."
 
 
+@with_context("logs.source", "open_log")
 def open_log(path: str | Path) -> int:
     """A read-only descriptor for a regular file; LogFileError (exit 2 in the CLI) otherwise."""
     shown = str(path)

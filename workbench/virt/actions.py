@@ -12,6 +12,7 @@ import libvirt
 
 from workbench.core.errors import VMError, WorkbenchError
 from workbench.core.lifecycle import VmLifecycle
+from workbench.core.logging import get_logger
 from workbench.core.recovery import (
     Alternative,
     Attempt,
@@ -118,9 +119,41 @@ def run_action(
     conn: Any = None,
 ) -> ActionResult:
     """Do `action` to `vm` on a read-write connection. Raises VMError (code VM_NOT_FOUND for an
-    unknown name) or the last WorkbenchError when retries and fallbacks are spent. With a
-    `lifecycle`, the action's effect is recorded in the VM's history (cause `action`). With
-    `conn`, that read-write connection is used (and left open) instead of a new one."""
+    unknown name) or the last WorkbenchError when retries and fallbacks are spent, its context
+    ending in `virt.actions::<action>`. With a `lifecycle`, the action's effect is recorded in
+    the VM's history (cause `action`). With `conn`, that read-write connection is used (and
+    left open) instead of a new one."""
+    try:
+        return _act(
+            uri,
+            action,
+            vm,
+            retries=retries,
+            allow_tcg=allow_tcg,
+            cancel=cancel,
+            observer=observer,
+            lifecycle=lifecycle,
+            conn=conn,
+        )
+    except WorkbenchError as exc:
+        exc.add_context("virt.actions", action if action in ACTIONS else "run_action")
+        # Callers show one line (the CLI) or a notice (the UI): the log keeps the whole error.
+        get_logger("virt.actions").warning("action.failed", vm=vm, action=action, error=exc)
+        raise
+
+
+def _act(
+    uri: str,
+    action: str,
+    vm: str,
+    *,
+    retries: int,
+    allow_tcg: bool,
+    cancel: CancelToken | None,
+    observer: Callable[[Attempt], None] | None,
+    lifecycle: VmLifecycle | None,
+    conn: Any,
+) -> ActionResult:
     if action not in ACTIONS:
         raise VMError(
             f"unknown action {action!r}",
