@@ -138,12 +138,15 @@ def test_no_registered_probes_is_a_one_line_usage_error(
     tmp_path: Path, make_root: MakeRoot, minimal_facts: dict[str, Any]
 ) -> None:
     """Workbench run without its package metadata finds no probes: exit 2, one line naming
-    NO_PROBES' cause and the remedy (reinstall), not an empty all-good report."""
+    NO_PROBES' cause and the remedy (reinstall), not an empty all-good report; --json gets the
+    error document instead of a report."""
     site = source_tree_only(tmp_path)
     root = make_root(minimal_facts)
     proc = run_cli_python(site, tmp_path, "probe", "--root", str(root), "--json")
     assert proc.returncode == 2, proc.stderr
-    assert proc.stdout == ""
+    doc = json.loads(proc.stdout)
+    assert (doc["schema"], doc["error"]["error"]) == ("workbench.error/1", "NO_PROBES")
+    assert "probes" not in doc
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
     assert "no probes are registered" in lines[0] and "Reinstall workbench" in lines[0]
