@@ -27,7 +27,8 @@ async def settle(pilot: Pilot[Any], done: Callable[[], bool], timeout_s: float =
 
 
 def probes_done(pilot: Pilot[Any]) -> bool:
-    return getattr(pilot.app, "report", None) is not None
+    app: Any = pilot.app
+    return app.probes.report is not None
 
 
 async def select_vm(pilot: Pilot[Any], name: str) -> None:
@@ -39,7 +40,7 @@ async def select_vm(pilot: Pilot[Any], name: str) -> None:
 
 def domains_loaded(pilot: Pilot[Any]) -> bool:
     app: Any = pilot.app
-    return probes_done(pilot) and len(app.domains) == 3
+    return probes_done(pilot) and len(app.virt.domains) == 3
 
 
 @pytest.mark.parametrize("size", SIZES)

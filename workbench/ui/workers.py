@@ -1,4 +1,5 @@
-"""The blocking work behind the UI, run on threads; results reach the app only as messages."""
+"""The blocking work behind the UI, run in thread workers; results reach the app only as
+messages."""
 
 from __future__ import annotations
 
@@ -25,12 +26,17 @@ def probe_run(
     options: dict[str, Any],
     post: Post,
     only: list[str] | None = None,
+    run: int = 0,
 ) -> None:
-    """Every probe (or `only` some), each result posted as it is made."""
+    """Every probe (or `only` some), each result posted as it is made; `run` numbers them."""
     report = run_probes(
-        Host(root), classes, only=only, options=options, on_result=lambda r: post(ProbeFinished(r))
+        Host(root),
+        classes,
+        only=only,
+        options=options,
+        on_result=lambda r: post(ProbeFinished(r, run)),
     )
-    post(ProbesDone(report))
+    post(ProbesDone(report, run))
 
 
 def probe_retry(
@@ -41,6 +47,7 @@ def probe_retry(
     policy: RetryPolicy,
     cancel: CancelToken,
     post: Post,
+    run: int = 0,
 ) -> None:
     """Run one probe again until it no longer fails (the policy's attempts), each attempt and
     its countdown posted; a fresh Host each time, so changed hardware is read again."""
@@ -51,7 +58,7 @@ def probe_retry(
             classes,
             only=[probe_id],
             options=options,
-            on_result=lambda r: post(ProbeFinished(r)),
+            on_result=lambda r: post(ProbeFinished(r, run)),
         )
         result = report.get(probe_id)
         if result.status in FAILING:
