@@ -62,12 +62,45 @@ def error_text(error: dict[str, Any]) -> Text:
     return join(lines)
 
 
+def error_sheet(error: dict[str, Any]) -> Text:
+    """The error screen's body: code and message, then labelled rows: the frames it crossed
+    (innermost first), each cause, the remedy."""
+    label = 8
+
+    def row(name: str, value: Text) -> Text:
+        return assemble((f"{name:<{label}}", "dim"), value)
+
+    lines = [
+        assemble(
+            plain(error.get("error"), "magenta b"),
+            "  ",
+            plain(error.get("message"), multiline=True),
+        ),
+        Text(),
+    ]
+    frames = error.get("context") or []
+    lines += [row("where" if i == 0 else "", plain(f)) for i, f in enumerate(frames)] or [
+        row("where", plain("no frames recorded", "dim"))
+    ]
+    cause = error.get("cause")
+    while isinstance(cause, dict):
+        kind = cause.get("error") or cause.get("type")
+        lines.append(
+            row("cause", assemble(plain(kind), ": ", plain(cause.get("message"), multiline=True)))
+        )
+        cause = cause.get("cause")
+    if error.get("remedy"):
+        lines.append(row("remedy", plain(error["remedy"], multiline=True)))
+    return join(lines)
+
+
 class ErrorScreen(ModalScreen[None]):
     """An error the operator must acknowledge (enter or escape)."""
 
     BINDINGS = [Binding("escape,enter", "dismiss_error", "Close")]
     DEFAULT_CSS = MODAL_CSS.format(name="ErrorScreen").replace("width: 70", "width: 90") + (
-        "ErrorScreen VerticalScroll { height: auto; max-height: 20; }"
+        "ErrorScreen VerticalScroll { height: auto; max-height: 20; }\n"
+        "ErrorScreen #keys { margin-top: 1; }"
     )
 
     def __init__(self, what: str, error: dict[str, Any]) -> None:
@@ -79,8 +112,8 @@ class ErrorScreen(ModalScreen[None]):
         with Vertical():
             yield Label(plain(f"{self.what} failed", "b red"))
             with VerticalScroll():
-                yield Static(error_text(self.error))
-            yield Label("[dim]enter or escape: close[/]")
+                yield Static(error_sheet(self.error))
+            yield Label("[dim]enter or escape: close[/]", id="keys")
 
     def action_dismiss_error(self) -> None:
         self.dismiss(None)
