@@ -8,7 +8,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
-from rich.segment import Segments
 from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
@@ -92,14 +91,10 @@ class WorkbenchApp(App[int]):
             show_failure(self, worker.name or worker.group, worker.error, worker.group)
 
     def _fatal_error(self) -> None:
-        """Textual's crash report, without the frames' local variables (a password typed in
-        --connect lives there) and with URIs masked (see workbench.ui.crash)."""
-        from workbench.ui.crash import crash_report  # rich.traceback + pygments: ~19 ms of start-up
+        """Textual's crash report without local variables or URI passwords (ui.crash)."""
+        from workbench.ui.crash import report_crash  # rich.traceback + pygments: ~19 ms
 
-        self.bell()
-        report = crash_report(sys.exc_info()[1])
-        self._exit_renderables.append(Segments(self.console.render(report, self.console.options)))
-        self._close_messages_no_wait()
+        report_crash(self, sys.exc_info()[1])
 
     def notify(
         self,

@@ -46,8 +46,7 @@ class ConnectionChanged(StateChange, bubble=False):
 
 @dataclass
 class DomainsLoaded(StateChange, bubble=False):
-    domains: list[dict[str, Any]]
-    configs: list[DomainConfig]
+    domains: list[DomainConfig]
 
 
 @dataclass

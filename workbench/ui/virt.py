@@ -28,8 +28,7 @@ class VirtBridge:
         self.config = config
         self.session: VirtSession | None = None
         self.connection: dict[str, Any] | None = None
-        self.domains: list[dict[str, Any]] = []
-        self._configs: dict[str, DomainConfig] = {}
+        self.domains: list[DomainConfig] = []
         self._recorded_states: dict[str, str] = {}
         self.display_choice: dict[str, str] = {}  # VM -> the display the operator chose
         self._cancel = CancelToken()  # stops the retries of running actions on unmount
@@ -75,7 +74,7 @@ class VirtBridge:
         self.app.post_message(VmTransition(transition))
 
     def _publish(self, configs: list[DomainConfig]) -> None:
-        self.app.post_message(DomainsLoaded([c.to_dict() for c in configs], configs))
+        self.app.post_message(DomainsLoaded(configs))
 
     # On the UI thread.
     def _connection_changed(self, message: ConnectionChanged) -> bool:
@@ -86,7 +85,6 @@ class VirtBridge:
 
     def _domains_loaded(self, message: DomainsLoaded) -> bool:
         self.domains = message.domains
-        self._configs = {c.name: c for c in message.configs}
         return True
 
     def state(self, vm: str) -> str:
@@ -170,7 +168,7 @@ class VirtBridge:
     def display_chain(self, vm: str) -> FallbackChain[DisplayPlan] | None:
         from workbench.virt.display import display_chain
 
-        config = self._configs.get(vm)
+        config = next((d for d in self.domains if d.name == vm), None)
         if config is None or self.config.connect is None:
             return None
         return display_chain(config, self.config.connect)
@@ -222,7 +220,7 @@ class VirtBridge:
                 plan = chain.run(start_at=name)
                 shown = " ".join(plan.value.argv) if plan.value.argv else plan.value.uri
                 self.app.notify(f"{vm}: display via {plan.served_by}: {shown}")
-                self.app.post_message(DomainsLoaded(self.domains, list(self._configs.values())))
+                self.app.post_message(DomainsLoaded(self.domains))
 
         self.app.push_screen(
             FallbackScreen(plain(f"Show {vm}'s screen with…", "b"), chain.availability()), chosen

@@ -121,10 +121,10 @@ class VmsScreen(WorkbenchScreen):
         selected = self.selected()
         rows = []
         for dom in self.wb.virt.domains:
-            name = dom["name"]
+            name = dom.name
             state = self.wb.virt.state(name)
             # Names, devices and channels come from the domain XML: text, never markup.
-            agent = (dom["agent_channel"] or {}).get("type")
+            agent = dom.agent.kind if dom.agent is not None else None
             display = self.wb.virt.display_choice.get(name)
             rows.append(
                 (
@@ -132,8 +132,8 @@ class VmsScreen(WorkbenchScreen):
                     [
                         plain(name),
                         plain(state, STATE_STYLE.get(state, "white")),
-                        plain(", ".join(h["bdf"] for h in dom["hostdevs"]))
-                        if dom["hostdevs"]
+                        plain(", ".join(h.bdf for h in dom.hostdevs))
+                        if dom.hostdevs
                         else plain("none", "dim"),
                         plain(agent) if agent else plain("missing", "red"),
                         plain(display) if display else plain("auto", "dim"),
@@ -151,7 +151,7 @@ class VmsScreen(WorkbenchScreen):
             table.move_cursor(row=table.get_row_index(selected))
         self.refresh_timeline()
         self._offer_later()  # the selected VM may have changed state
-        running = sum(self.wb.virt.state(d["name"]) == "running" for d in self.wb.virt.domains)
+        running = sum(self.wb.virt.state(d.name) == "running" for d in self.wb.virt.domains)
         self.query_one(StatusBar).show_text(
             self.wb.host_label,
             connection_text(self.wb),
