@@ -4,7 +4,6 @@ on show; lands every failed worker's error in one place."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -12,7 +11,6 @@ from textual import on
 from textual.app import App
 from textual.binding import Binding, BindingType
 from textual.driver import Driver
-from textual.notifications import SeverityLevel
 from textual.worker import Worker, WorkerState
 
 from workbench.core.text import safe_text
@@ -20,6 +18,7 @@ from workbench.ui.commands import WorkbenchCommands
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import StateChange
 from workbench.ui.probes import ProbeControl
+from workbench.ui.safe_app import SafeApp
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.screens.details import DetailsScreen
 from workbench.ui.screens.error import show_failure
@@ -32,7 +31,7 @@ from workbench.ui.watchers import Watchers
 from workbench.ui.widgets.status_bar import host_label
 
 
-class WorkbenchApp(App[int]):
+class WorkbenchApp(SafeApp):
     TITLE = "Workbench"
     CSS_PATH = "workbench.tcss"
     MODES: ClassVar[dict[str, Any]] = {
@@ -89,26 +88,6 @@ class WorkbenchApp(App[int]):
         worker = event.worker
         if event.state is WorkerState.ERROR and worker.error is not None:
             show_failure(self, worker.name or worker.group, worker.error, worker.group)
-
-    def _fatal_error(self) -> None:
-        """Textual's crash report without local variables or URI passwords (ui.crash)."""
-        from workbench.ui.crash import report_crash  # rich.traceback + pygments: ~19 ms
-
-        report_crash(self, sys.exc_info()[1])
-
-    def notify(
-        self,
-        message: str,
-        *,
-        title: str = "",
-        severity: SeverityLevel = "information",
-        timeout: float | None = None,
-        markup: bool = False,
-    ) -> None:
-        """Every notification carries machine text (VM names, errors, paths): never markup,
-        control characters shown escaped, whatever the caller asks."""
-        text, head = safe_text(message, multiline=True), safe_text(title)
-        super().notify(text, title=head, severity=severity, timeout=timeout, markup=False)
 
     def action_rerun(self) -> None:
         self.probes.run_all()

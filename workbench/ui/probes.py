@@ -1,6 +1,6 @@
 """The app's probe runs: all probes, the PCI ones after a hardware change, one probe retried
-(now or with backoff). Work runs in workers; results come back as messages, and the state the
-screens read (results, report) is set here, on the UI thread."""
+(now or with backoff). The work runs in thread workers (probe_run, probe_retry) and posts
+messages; the state the screens read (results, report) is set here, on the UI thread."""
 
 from __future__ import annotations
 
@@ -8,22 +8,28 @@ import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from workbench.core.recovery import CancelToken, RetryPolicy
-from workbench.core.report import ProbeResult, Report
-from workbench.core.runner import ProbeClass, discover_probes, order_probes
+from textual.message import Message
+
+from workbench.core.errors import WorkbenchError
+from workbench.core.host import Host
+from workbench.core.recovery import CancelToken, RetryPolicy, retry
+from workbench.core.report import FAILING, ProbeResult, Report
+from workbench.core.runner import ProbeClass, discover_probes, order_probes, run_probes
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import (
     HardwareChanged,
     ProbeFinished,
     ProbesDone,
     RetryFinished,
+    RetryProgress,
     StateChange,
 )
-from workbench.ui.workers import Post, probe_retry, probe_run
 
 if TYPE_CHECKING:
     from textual.app import App
     from textual.timer import Timer
+
+Post = Callable[[Message], Any]
 
 # Probes whose verdict depends on which PCI devices exist and which driver holds them.
 PCI_PROBES = ("iommu.groups", "pci.gpus", "vfio.binding")
@@ -156,3 +162,69 @@ class ProbeControl:
         self.cancel_retry()
         if self._pci_timer is not None:
             self._pci_timer.stop()
+
+
+# --- the work, on worker threads: it only posts messages ----------------------------------
+
+
+def probe_run(
+    root: str,
+    classes: list[ProbeClass],
+    options: dict[str, Any],
+    post: Post,
+    only: list[str] | None = None,
+    run: int = 0,
+) -> None:
+    """Every probe (or `only` some), each result posted as it is made; `run` numbers them."""
+    report = run_probes(
+        Host(root),
+        classes,
+        only=only,
+        options=options,
+        on_result=lambda r: post(ProbeFinished(r, run)),
+    )
+    post(ProbesDone(report, run))
+
+
+def probe_retry(
+    root: str,
+    classes: list[ProbeClass],
+    options: dict[str, Any],
+    probe_id: str,
+    policy: RetryPolicy,
+    cancel: CancelToken,
+    post: Post,
+    run: int = 0,
+) -> None:
+    """Run one probe again until it no longer fails (the policy's attempts), each attempt and
+    its countdown posted; a fresh Host each time, so changed hardware is read again."""
+
+    def attempt() -> ProbeResult:
+        report = run_probes(
+            Host(root),
+            classes,
+            only=[probe_id],
+            options=options,
+            on_result=lambda r: post(ProbeFinished(r, run)),
+        )
+        result = report.get(probe_id)
+        if result.status in FAILING:
+            raise WorkbenchError(
+                f"{probe_id} still {result.status}: {result.summary}",
+                code="PROBE_STILL_FAILING",
+                recoverable=True,
+            )
+        return result
+
+    try:
+        result = retry(
+            attempt,
+            policy,
+            operation=f"retry {probe_id}",
+            cancel=cancel,
+            observer=lambda a: post(RetryProgress(a)),
+        )
+    except WorkbenchError as exc:
+        post(RetryFinished(False, exc.message))
+        return
+    post(RetryFinished(True, f"{probe_id}: {result.status} — {result.summary}"))
