@@ -224,3 +224,32 @@ async def test_a_new_filter_cancels_the_running_one(
         await pilot.pause(0.3)
         assert view.rows == expected
         assert screen.scanned == 60_000  # the cancelled pass reported nothing
+
+
+async def test_leaving_cancels_a_running_action(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], libvirtd: SessionDaemon
+) -> None:
+    """The workbench quits while a start hangs (the daemon stopped): the action's worker is
+    cancelled and its retries told to stop; the quit does not wait for the daemon."""
+    from textual.worker import WorkerState
+
+    node = write_node(libvirtd.base / "node.xml", [Domain("idle", running=False)])
+    app = make_app(make_root("asrock-z170-gtx960"), libvirtd.uri(node), allow_actions=True)
+    assert libvirtd.proc is not None
+    daemons: list[int] = []
+    try:
+        async with app.run_test(size=(120, 30)) as pilot:
+            await until(pilot, lambda: app.virt.state("idle") == "shutoff")
+            await pilot.press("v")
+            await pilot.pause()
+            daemons = _children(libvirtd.proc.pid) or [libvirtd.proc.pid]
+            for pid in daemons:
+                os.kill(pid, signal.SIGSTOP)
+            await pilot.press("s")
+            await until(pilot, lambda: app.virt.busy("idle"))
+            [worker] = [w for w in app.workers if w.group == "vm:idle"]
+        assert worker.state is WorkerState.CANCELLED
+        assert app.virt._cancel.cancelled
+    finally:
+        for pid in daemons:
+            os.kill(pid, signal.SIGCONT)
