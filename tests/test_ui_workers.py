@@ -253,3 +253,23 @@ async def test_leaving_cancels_a_running_action(
     finally:
         for pid in daemons:
             os.kill(pid, signal.SIGCONT)
+
+
+async def test_the_filter_starts_again_when_the_log_is_truncated(
+    make_app: Callable[..., Any], make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Filtered to errors, the log is truncated and written again (copytruncate): the view
+    holds the new file's errors only, not line numbers of the old one."""
+    log = tmp_path / "rotated.log"
+    log.write_text(log_lines(0, 40, 4))
+    app = make_app(make_root("asrock-z170-gtx960"), log_path=log)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        view = app.screen.query_one(LogView)
+        await until(pilot, lambda: view._count() == 40)
+        await pilot.press("e")
+        await until(pilot, lambda: view.rows is not None and view._count() == 10)
+        log.write_text(log_lines(0, 8, 4))  # shorter than before: a truncation
+        await until(pilot, lambda: view.rows == [0, 4])
+        await pilot.pause(0.3)
+        assert view.rows == [0, 4] and app.is_running

@@ -48,6 +48,7 @@ class LogsScreen(WorkbenchScreen):
         self._upto = 0
         self._filtering = False
         self._pending = False
+        self._truncations = 0  # the index's count when the filter's pass began
         self.scanned = 0  # lines the filters examined (each line once per filter choice)
 
     def compose(self) -> ComposeResult:
@@ -100,6 +101,11 @@ class LogsScreen(WorkbenchScreen):
         index = self.wb.watchers.log_index
         if index is None:
             return
+        if index.truncations != self._truncations or index.line_count < self._upto:
+            # The log was truncated or rewritten: its line numbers start again, so does the filter.
+            self._truncations = index.truncations
+            self._filter_gen += 1
+            self._matched, self._upto = [], 0
         self._filtering = True
         self._filter(index, self.current_filter(), self._filter_gen, self._upto, index.line_count)
 
@@ -143,10 +149,10 @@ class LogsScreen(WorkbenchScreen):
         if view.index is None:  # the screen was opened before the log was
             view.index = self.wb.watchers.log_index
         if view.rows is None:
-            view.grew()
-        elif self._filtering:
+            view.grew()  # every line shown (or the first pass of a filter still running)
+        if self._filtering:
             self._pending = True  # filtered once the running pass is done
-        else:
+        elif view.rows is not None:
             self._filter_more()  # only the new lines
         self._line_dirty = True  # the counts line is redrawn on its own tick
 
