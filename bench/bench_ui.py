@@ -201,7 +201,7 @@ async def _keys_under_flood(root: Path, rate: int, seconds: float) -> list[float
 
     timings: list[float] = []
     async with app.run_test(size=(120, 40)) as pilot:
-        while app.report is None:
+        while app.probes.report is None:
             await pilot.pause(0.05)
         await pilot.pause(0.2)
         thread = threading.Thread(target=flood, daemon=True)

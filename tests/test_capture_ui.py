@@ -18,6 +18,7 @@ from workbench.commands.ui import ui_config
 from workbench.demo import demo_environment
 from workbench.ui.app import WorkbenchApp
 from workbench.ui.widgets.log_view import LogView
+from workbench.ui.widgets.status_bar import connection_text
 
 
 async def until(pilot: Any, predicate: Any, timeout_s: float = 15) -> None:
@@ -62,13 +63,13 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
         config.owns_process = False
         app = WorkbenchApp(config)
         async with app.run_test(size=(160, 48)) as pilot:
-            await until(pilot, lambda: app.report is not None)
-            statuses = {p.id: p.status for p in app.report.probes}  # type: ignore[union-attr]
+            await until(pilot, lambda: app.probes.report is not None)
+            statuses = {p.id: p.status for p in app.probes.report.probes}  # type: ignore[union-attr]
             assert statuses["libvirt.connection"] == "pass"
             assert statuses["pci.gpus"] == "pass"
-            assert "recorded" in app.results["libvirt.connection"].summary
-            await until(pilot, lambda: len(app.domains) == 3)
-            assert "recorded" in app.connection_label()
+            assert "recorded" in app.probes.results["libvirt.connection"].summary
+            await until(pilot, lambda: len(app.virt.domains) == 3)
+            assert "recorded" in connection_text(app)
             await pilot.press("v")
             await pilot.pause()
             table = app.screen.query_one("#domains", DataTable)
@@ -85,7 +86,7 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
             view = app.screen.query_one(LogView)
             # The capture's own run logged too (its agent probe): the five errors come first.
             await until(pilot, lambda: view._count() >= 5)
-            index = app.log_index
+            index = app.watchers.log_index
             assert index is not None and Path(index.path).is_relative_to(root)
             events = [index.record(n).fields.get("event") for n in range(5)]
             assert events == [f"vm broke {n}" for n in range(5)]

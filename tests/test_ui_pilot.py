@@ -35,12 +35,12 @@ async def test_probe_results_arrive_in_report_order(
     seen: list[Message] = []
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(message_hook=seen.append) as pilot:
-        await until(pilot, lambda: app.report is not None)
+        await until(pilot, lambda: app.probes.report is not None)
         await pilot.pause()
         table = app.screen.query_one("#probes", DataTable)
-        assert table.row_count == len(app.probe_classes)
+        assert table.row_count == len(app.probes.classes)
     finished = [m.result.id for m in seen if isinstance(m, ProbeFinished)]
-    assert finished == [p.id for p in app.probe_classes]
+    assert finished == [p.id for p in app.probes.classes]
     done = [i for i, m in enumerate(seen) if isinstance(m, ProbesDone)]
     last_finished = max(i for i, m in enumerate(seen) if isinstance(m, ProbeFinished))
     assert done and done[0] > last_finished
@@ -54,7 +54,7 @@ def no_vtx(root: Path) -> Path:
 
 async def retry_with_backoff(pilot: Pilot[Any], app: Any, probe_id: str) -> None:
     """Wait for the report, open `probe_id`'s details, press b."""
-    await until(pilot, lambda: app.report is not None)
+    await until(pilot, lambda: app.probes.report is not None)
     app.show_details(probe_id)
     await pilot.pause()
     assert isinstance(app.screen, DetailsScreen)
@@ -98,7 +98,7 @@ async def test_fallback_choice_changes_the_display(
     """f on a VM lists the display alternatives; choosing the URI records it in the table."""
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 3)
         await pilot.press("v")
         await pilot.pause()
         table = app.screen.query_one("#domains", DataTable)
@@ -106,8 +106,8 @@ async def test_fallback_choice_changes_the_display(
         await pilot.press("f")
         await pilot.pause()
         await pilot.press("down", "down", "enter")  # looking-glass and viewer are unavailable
-        await until(pilot, lambda: "win11-gaming" in app.display_choice)
-        assert app.display_choice["win11-gaming"] == "uri"
+        await until(pilot, lambda: "win11-gaming" in app.virt.display_choice)
+        assert app.virt.display_choice["win11-gaming"] == "uri"
         assert str(table.get_cell("win11-gaming", "display")) == "uri"
 
 
@@ -115,10 +115,10 @@ async def test_read_only_refuses_actions(make_app: Callable[..., Any], demo_env:
     """Without --allow-actions the VM screen says so and nothing changes."""
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 3)
         await pilot.press("v", "p")
         await pilot.pause()
-        assert app.vm_state("ubuntu-dev") == "running"
+        assert app.virt.state("ubuntu-dev") == "running"
         assert any("allow-actions" in str(n.message) for n in app._notifications)
 
 
@@ -126,13 +126,13 @@ async def test_allowed_action_moves_the_vm(make_app: Callable[..., Any], demo_en
     """With --allow-actions, p suspends the selected VM; the timeline records the operator."""
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 3)
         await pilot.press("v")
         table = app.screen.query_one("#domains", DataTable)
         table.move_cursor(row=table.get_row_index("ubuntu-dev"))
         await pilot.press("p")
-        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "paused")
-        causes = [t.cause for t in app.history("ubuntu-dev")]
+        await until(pilot, lambda: app.virt.state("ubuntu-dev") == "paused")
+        causes = [t.cause for t in app.virt.history("ubuntu-dev")]
         assert "action" in causes
 
 
@@ -174,7 +174,7 @@ async def test_destructive_action_asks_first(make_app: Callable[..., Any], demo_
 
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 3)
         await pilot.press("v")
         table = app.screen.query_one("#domains", DataTable)
         table.move_cursor(row=table.get_row_index("ubuntu-dev"))
@@ -182,11 +182,11 @@ async def test_destructive_action_asks_first(make_app: Callable[..., Any], demo_
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("n")
         await pilot.pause(0.3)
-        assert app.vm_state("ubuntu-dev") == "running"
+        assert app.virt.state("ubuntu-dev") == "running"
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "shutoff")
+        await until(pilot, lambda: app.virt.state("ubuntu-dev") == "shutoff")
 
 
 async def test_logs_search_and_next_error(
@@ -215,7 +215,7 @@ from workbench.ui.config import UiConfig
 async def main():
     app = WorkbenchApp(UiConfig(root=sys.argv[1], owns_process=sys.argv[2] == "owns"))
     async with app.run_test() as pilot:
-        while app.report is None:
+        while app.probes.report is None:
             await pilot.pause(0.05)
     print(gc.get_freeze_count())
 
@@ -254,7 +254,7 @@ async def test_the_command_palette_runs_a_command(
 
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: app.report is not None)
+        await until(pilot, lambda: app.probes.report is not None)
         await pilot.press("ctrl+p")
         await pilot.pause()
         await pilot.press(*"errors only")
@@ -289,7 +289,7 @@ async def test_hostile_cmdline_and_hostname_are_shown_literally(
     )
     app = make_app(root)
     async with app.run_test(size=(200, 40)) as pilot:
-        await until(pilot, lambda: app.report is not None)
+        await until(pilot, lambda: app.probes.report is not None)
         await pilot.pause(0.2)
         shown = screen_text(app)
         assert f"intel_iommu={SHOWN}" in shown
@@ -326,7 +326,7 @@ async def test_hostile_domain_names_are_shown_literally(
     the display chooser and the overview show them as text; clicking them runs nothing."""
     app = make_app(make_root("asrock-z170-gtx960"), evil_node(tmp_path / "evil.xml"))
     async with app.run_test(size=(160, 40)) as pilot:
-        await until(pilot, lambda: app.report is not None and len(app.domains) == 3)
+        await until(pilot, lambda: app.probes.report is not None and len(app.virt.domains) == 3)
         await pilot.press("v")
         await pilot.pause(0.2)
         shown = screen_text(app)
@@ -399,13 +399,13 @@ async def test_listed_devices_are_named_by_bdf_and_name(
     its facts read `isolated: yes`, not `True`."""
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(size=(160, 50)) as pilot:
-        await until(pilot, lambda: app.report is not None)
+        await until(pilot, lambda: app.probes.report is not None)
         app.show_details("pci.gpus")
         await pilot.pause(0.2)
         tree = app.screen.query_one("#facts", Tree)
         gpus = next(n for n in tree.root.children if str(n.label).startswith("gpus"))
         labels = [str(n.label) for n in gpus.children]
-        bdfs = [g["bdf"] for g in app.results["pci.gpus"].facts["gpus"]]
+        bdfs = [g["bdf"] for g in app.probes.results["pci.gpus"].facts["gpus"]]
         assert [label.split()[0] for label in labels] == bdfs
         assert all(len(label.split()) > 1 for label in labels)  # and the card's name
         shown = screen_text(app)

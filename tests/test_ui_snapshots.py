@@ -27,7 +27,8 @@ async def settle(pilot: Pilot[Any], done: Callable[[], bool], timeout_s: float =
 
 
 def probes_done(pilot: Pilot[Any]) -> bool:
-    return getattr(pilot.app, "report", None) is not None
+    app: Any = pilot.app
+    return app.probes.report is not None
 
 
 async def select_vm(pilot: Pilot[Any], name: str) -> None:
@@ -39,7 +40,7 @@ async def select_vm(pilot: Pilot[Any], name: str) -> None:
 
 def domains_loaded(pilot: Pilot[Any]) -> bool:
     app: Any = pilot.app
-    return probes_done(pilot) and len(app.domains) == 3
+    return probes_done(pilot) and len(app.virt.domains) == 3
 
 
 @pytest.mark.parametrize("size", SIZES)
@@ -209,3 +210,29 @@ def test_vms_of_a_capture(
     with open_capture(made.path) as root:
         app = make_app(root, None, title="Workbench — capture demo.tar.gz")
         assert snap_compare(app, terminal_size=(120, 30), run_before=run_before)
+
+
+def test_error_screen(
+    snap_compare: Any,
+    make_app: Callable[..., Any],
+    fixed_root: Callable[..., Path],
+    minimal_facts: dict[str, Any],
+) -> None:
+    """The error screen over the overview, for a worker that failed for real (the CPU probe's
+    read of a root without proc/cpuinfo): the title says what failed, then the code and message,
+    the module::operation frames the error crossed, its cause, the remedy after →."""
+    from probes.cpu import read_cpuinfo
+    from workbench.core.host import Host
+
+    root = fixed_root(minimal_facts, hostname="broken-root")
+    (root / "proc/cpuinfo").unlink()
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: probes_done(pilot))
+        pilot.app.run_worker(  # the real failing read, in a worker like every blocking call
+            lambda: read_cpuinfo(Host(root)), name="read the CPU", thread=True, exit_on_error=False
+        )
+        await settle(pilot, lambda: type(pilot.app.screen).__name__ == "ErrorScreen")
+
+    app = make_app(root)
+    assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)

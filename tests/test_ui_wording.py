@@ -17,7 +17,7 @@ from workbench.ui.screens.modals import ConfirmScreen
 
 async def open_vms(pilot: Any, app: Any, vm: str) -> None:
     """The VMs screen with `vm` selected."""
-    await until(pilot, lambda: len(app.domains) == 3)
+    await until(pilot, lambda: len(app.virt.domains) == 3)
     await pilot.press("v")
     await pilot.pause()
     table = app.screen.query_one("#domains", DataTable)
@@ -43,7 +43,7 @@ async def test_confirms_say_what_they_do(make_app: Callable[..., Any], demo_env:
         assert "destroy" not in shown.lower()
         await pilot.press("n")
         await pilot.pause(0.2)
-        assert app.vm_state("ubuntu-dev") == "running"
+        assert app.virt.state("ubuntu-dev") == "running"
 
 
 async def test_a_shut_off_vm_is_not_offered_shutdown(
@@ -75,7 +75,7 @@ async def test_the_timeline_names_requests(make_app: Callable[..., Any], demo_en
         await pilot.press("d")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "shutoff")
+        await until(pilot, lambda: app.virt.state("ubuntu-dev") == "shutoff")
         await pilot.pause(0.3)
         shown = screen_text(app)
         assert "shutdown requested" in shown
@@ -148,7 +148,7 @@ async def test_force_off_reads_force_off_in_the_timeline(
         await pilot.press("D")
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "shutoff")
+        await until(pilot, lambda: app.virt.state("ubuntu-dev") == "shutoff")
         await pilot.pause(0.3)
         shown = screen_text(app)
         assert "force off requested" in shown
@@ -176,5 +176,5 @@ async def test_the_footer_follows_the_selected_vms_state(
         await pilot.press("D")  # force off, confirmed
         await until(pilot, lambda: isinstance(app.screen, ConfirmScreen))
         await pilot.press("y")
-        await until(pilot, lambda: app.vm_state("ubuntu-dev") == "shutoff")
+        await until(pilot, lambda: app.virt.state("ubuntu-dev") == "shutoff")
         await until(pilot, lambda: "Shutdown" not in screen_text(app).splitlines()[-1])

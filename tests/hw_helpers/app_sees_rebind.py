@@ -14,7 +14,7 @@ from workbench.ui.config import UiConfig  # noqa: E402
 
 
 def gpu_driver(app: WorkbenchApp) -> object:
-    result = app.results.get("pci.gpus")
+    result = app.probes.results.get("pci.gpus")
     return None if result is None else result.facts["gpus"][0]["driver"]
 
 
@@ -22,7 +22,7 @@ async def main() -> dict[str, object]:
     app = WorkbenchApp(UiConfig(root="/", connect=None, stable=True))
     async with app.run_test() as pilot:
         for _ in range(200):
-            if app.report is not None:
+            if app.probes.report is not None:
                 break
             await pilot.pause(0.05)
         before = gpu_driver(app)

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from workbench.target import Target
-    from workbench.virt.hypervisor import Hypervisor
 
 
 @dataclass
@@ -28,8 +27,6 @@ class UiConfig:
     owns_process: bool = False
     retry_attempts: int = 3
     retry_base_delay_s: float = 2.0
-    # The target's hypervisor (closed with the target; None: none, or built from `connect`).
-    hypervisor: Hypervisor | None = None
 
     @classmethod
     def from_target(cls, target: Target, *, allow_actions: bool = False) -> UiConfig:
@@ -45,7 +42,6 @@ class UiConfig:
                 log_path=target.recorded_log,
                 title=f"Workbench — capture {name}",
                 owns_process=True,
-                hypervisor=target.hypervisor,
             )
         # The log file is set up by the first record (on a worker thread, after the first frame).
         return cls(
@@ -55,5 +51,4 @@ class UiConfig:
             log_path=default_log_path(),
             title="Workbench — demo machine" if target.kind == "demo" else "Workbench",
             owns_process=True,
-            hypervisor=target.hypervisor,
         )

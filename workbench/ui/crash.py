@@ -5,12 +5,26 @@ URI passwords masked and terminal control characters escaped."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import rich
 from rich.console import RenderableType
+from rich.segment import Segments
 from rich.text import Text
 from rich.traceback import Stack, Traceback
 
 from workbench.core.text import mask_uris, safe_text
+
+if TYPE_CHECKING:
+    from textual.app import App
+
+
+def report_crash(app: App[Any], error: BaseException | None) -> None:
+    """What Textual's _fatal_error does, with our report: ring, print it on exit, close."""
+    app.bell()
+    report = crash_report(error)
+    app._exit_renderables.append(Segments(app.console.render(report, app.console.options)))
+    app._close_messages_no_wait()
 
 
 def crash_report(error: BaseException | None) -> RenderableType:

@@ -1,7 +1,8 @@
 """Messages the workers and the libvirt threads send to the UI ("attributes down, messages up").
 
-They go to the app, which hands copies to the screen on show; none of them bubbles, or a copy
-would come back up to the app and be handed down again.
+Each is a `StateChange`: the app hands it to the part that keeps its state (ProbeControl,
+VirtBridge), then a copy to the screen on show if that screen follows it. None bubbles, or a
+copy would come back up to the app and be handed down again.
 """
 
 from __future__ import annotations
@@ -14,48 +15,57 @@ from textual.message import Message
 from workbench.core.lifecycle import Transition
 from workbench.core.recovery import Attempt
 from workbench.core.report import ProbeResult, Report
+from workbench.virt.domains import DomainConfig
+
+
+class StateChange(Message, bubble=False):
+    """A change of the state the screens show, posted to the app by a worker or a thread."""
 
 
 @dataclass
-class ProbeFinished(Message, bubble=False):
+class ProbeFinished(StateChange, bubble=False):
     result: ProbeResult
+    run: int = 0  # which run made it: a result of an older run than the newest is stale
 
 
 @dataclass
-class ProbesDone(Message, bubble=False):
+class ProbesDone(StateChange, bubble=False):
     report: Report
+    run: int = 0
 
 
 @dataclass
-class VmTransition(Message, bubble=False):
+class VmTransition(StateChange, bubble=False):
     transition: Transition
 
 
 @dataclass
-class ConnectionChanged(Message, bubble=False):
+class ConnectionChanged(StateChange, bubble=False):
     record: dict[str, Any]
 
 
 @dataclass
-class DomainsLoaded(Message, bubble=False):
-    domains: list[dict[str, Any]]
+class DomainsLoaded(StateChange, bubble=False):
+    domains: list[DomainConfig]
+    # A recording's domain states (a live session keeps its own state machines).
+    recorded_states: dict[str, str] | None = None
 
 
 @dataclass
-class RetryProgress(Message, bubble=False):
+class RetryProgress(StateChange, bubble=False):
     """One attempt of a retry the operator started (for the countdown)."""
 
     attempt: Attempt
 
 
 @dataclass
-class RetryFinished(Message, bubble=False):
+class RetryFinished(StateChange, bubble=False):
     ok: bool
     detail: str
 
 
 @dataclass
-class HardwareChanged(Message, bubble=False):
+class HardwareChanged(StateChange, bubble=False):
     """A PCI device appeared or went, or a driver bound or unbound (live machine only)."""
 
     action: str
@@ -64,7 +74,7 @@ class HardwareChanged(Message, bubble=False):
 
 
 @dataclass
-class LogGrew(Message, bubble=False):
+class LogGrew(StateChange, bubble=False):
     """New lines were indexed; replaces an earlier one still in the queue."""
 
     lines: int

@@ -1,19 +1,21 @@
 """The UI's side of the hypervisor: a VirtSession whose events become messages, domain configs
-loaded on threads, actions and display choices."""
+loaded in workers, actions (one at a time per VM) and display choices. Workers and libvirt's
+threads only post messages; the state the screens read is set here, on the UI thread."""
 
 from __future__ import annotations
 
-import threading
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import Transition
-from workbench.core.recovery import FallbackChain
+from workbench.core.recovery import CancelToken, FallbackChain
 from workbench.ui.config import UiConfig
-from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.messages import ConnectionChanged, DomainsLoaded, StateChange, VmTransition
 from workbench.ui.plain import plain
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from workbench.ui.app import WorkbenchApp
     from workbench.virt.display import DisplayPlan
     from workbench.virt.domains import DomainConfig
@@ -26,15 +28,26 @@ class VirtBridge:
         self.config = config
         self.session: VirtSession | None = None
         self.connection: dict[str, Any] | None = None
-        self.domains: list[dict[str, Any]] = []
-        self._configs: dict[str, Any] = {}
+        self.domains: list[DomainConfig] = []
         self._recorded_states: dict[str, str] = {}
         self.display_choice: dict[str, str] = {}  # VM -> the display the operator chose
+        self._cancel = CancelToken()  # stops the retries of running actions on unmount
+
+    def handlers(self) -> dict[type[StateChange], Callable[[Any], bool]]:
+        """The messages whose state this bridge keeps (set here, on the UI thread); each says
+        whether screens see it."""
+        return {ConnectionChanged: self._connection_changed, DomainsLoaded: self._domains_loaded}
 
     def start(self) -> None:
         if self.config.connect is None:
-            # A capture's hypervisor, as recorded (read on a thread like every file).
-            threading.Thread(target=self._load_recorded, name="load-recorded", daemon=True).start()
+            # A capture's hypervisor, as recorded (read in a worker like every file).
+            self.app.run_worker(
+                self._load_recorded,
+                name="read the recorded hypervisor",
+                group="virt:load",
+                thread=True,
+                exit_on_error=False,
+            )
             return
         from workbench.virt.session import VirtSession
 
@@ -46,16 +59,37 @@ class VirtBridge:
         session.start()
 
     def stop(self) -> None:
+        self._cancel.cancel()
+        for worker in self.app.workers:
+            if worker.group.startswith(("vm:", "virt:")):
+                worker.cancel()
         if self.session is not None:
             self.session.stop(timeout_s=2)
 
-    # Called on the session's threads: only post messages from here.
+    # Called on the session's threads and in workers: only post messages from here.
     def _on_connection(self, record: dict[str, Any]) -> None:
-        self.connection = record
         self.app.post_message(ConnectionChanged(record))
 
     def _on_transition(self, transition: Transition) -> None:
         self.app.post_message(VmTransition(transition))
+
+    def _publish(
+        self, configs: list[DomainConfig], recorded_states: dict[str, str] | None = None
+    ) -> None:
+        self.app.post_message(DomainsLoaded(configs, recorded_states))
+
+    # On the UI thread.
+    def _connection_changed(self, message: ConnectionChanged) -> bool:
+        self.connection = message.record
+        if message.record.get("connection") == "connected":
+            self.load_domains()
+        return True
+
+    def _domains_loaded(self, message: DomainsLoaded) -> bool:
+        self.domains = message.domains
+        if message.recorded_states is not None:
+            self._recorded_states = message.recorded_states
+        return True
 
     def state(self, vm: str) -> str:
         if self.session is None:
@@ -66,22 +100,19 @@ class VirtBridge:
         return [] if self.session is None else list(self.session.lifecycles.get(vm).history)
 
     def load_domains(self) -> None:
-        threading.Thread(target=self._load, name="load-domains", daemon=True).start()
-
-    def _load(self) -> None:
+        """Read every domain's config in a worker (a newer read replaces a running one); a
+        failure reaches the operator through the app's worker handler."""
         session = self.session
         if session is None:
             return
-        try:
-            configs = session.domain_configs()
-        except WorkbenchError as exc:
-            self.app.call_from_thread(self.app.notify, exc.message, severity="warning")
-            return
-        self._publish(configs)
-
-    def _publish(self, configs: list[DomainConfig]) -> None:
-        self._configs = {c.name: c for c in configs}
-        self.app.post_message(DomainsLoaded([c.to_dict() for c in configs]))
+        self.app.run_worker(
+            lambda: self._publish(session.domain_configs()),
+            name="read the VMs' configurations",
+            group="virt:load",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
 
     def _load_recorded(self) -> None:
         from workbench.core.host import Host
@@ -94,46 +125,52 @@ class VirtBridge:
             return  # no recording, or one of an unreachable hypervisor: no VMs to show
         if hv is None:
             return
-        self._recorded_states = {d.name: d.state for d in listed}
         configs = {d.config.name: d.config for d in listed if d.config is not None}
-        self._publish(sorted(configs.values(), key=lambda c: c.name))
+        states = {d.name: d.state for d in listed}
+        self._publish(sorted(configs.values(), key=lambda c: c.name), states)
         self._on_connection({"connection": "recorded", "uri": hv.uri or None})
 
+    def busy(self, vm: str) -> bool:
+        """An action on `vm` is still under way."""
+        return any(w.group == f"vm:{vm}" and not w.is_finished for w in self.app.workers)
+
     def act(self, action: str, vm: str) -> None:
-        threading.Thread(target=self._act, args=(action, vm), daemon=True).start()
+        """`action` on `vm` in a worker of the VM's own group: one action per VM at a time (a
+        second press while one runs is refused, not queued)."""
+        from workbench.virt.actions import action_label
 
-    def _act(self, action: str, vm: str) -> None:
-        from workbench.virt.actions import action_label, run_action
-
-        session = self.session
-        if session is None or self.config.connect is None:
+        session, uri = self.session, self.config.connect
+        if session is None or uri is None:
             return
-        try:
+        if self.busy(vm):
+            self.app.notify(f"{vm}: an action is still under way; {action_label(action)} refused")
+            return
+        lifecycle = session.lifecycles.get(vm)
+        cancel = self._cancel
+
+        def work() -> None:
+            from workbench.virt.actions import run_action
+
+            conn = session.connection()
             result = run_action(
-                self.config.connect,
-                action,
-                vm,
-                retries=2,
-                lifecycle=session.lifecycles.get(vm),
-                conn=session.connection(),
+                uri, action, vm, retries=2, lifecycle=lifecycle, conn=conn, cancel=cancel
             )
-        except WorkbenchError as exc:
-            detail = f" → {exc.remedy}" if exc.remedy else ""
-            self.app.call_from_thread(
-                self.app.notify,
-                f"{action_label(action)} {vm} failed: {exc.message}{detail}",
-                severity="error",
-                timeout=10,
-            )
-            return
-        self.app.call_from_thread(
-            self.app.notify, f"{action_label(action)} {vm}: done via {result.served_by}"
+            message = f"{action_label(action)} {vm}: done via {result.served_by}"
+            self.app.call_from_thread(self.app.notify, message)
+
+        self.app.run_worker(
+            work,
+            name=f"{action_label(action)} {vm}",
+            group=f"vm:{vm}",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
         )
 
     def display_chain(self, vm: str) -> FallbackChain[DisplayPlan] | None:
         from workbench.virt.display import display_chain
 
-        config = self._configs.get(vm)
+        config = next((d for d in self.domains if d.name == vm), None)
         if config is None or self.config.connect is None:
             return None
         return display_chain(config, self.config.connect)

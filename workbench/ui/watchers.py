@@ -3,12 +3,15 @@ and, on the live machine, the PCI bus (udev). Both report by posting messages.""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from textual.message import Message
 
 from workbench.logs.index import LogIndex
 from workbench.ui.config import UiConfig
-from workbench.ui.messages import HardwareChanged
-from workbench.ui.workers import LogFeeder
+from workbench.ui.messages import HardwareChanged, LogGrew
 
 if TYPE_CHECKING:
     from textual.app import App
@@ -49,3 +52,30 @@ class Watchers:
             self._feeder.stop.set()
         if self._hardware is not None:
             self._hardware.stop()
+
+
+class LogFeeder:
+    """Indexes the log in time-boxed batches, then watches it grow; posts LogGrew."""
+
+    def __init__(
+        self, index: LogIndex, post: Callable[[Message], Any], poll_s: float = 0.005
+    ) -> None:
+        self.index = index
+        self.post = post
+        self.poll_s = poll_s
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="log-feeder", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def _run(self) -> None:
+        seen = -1
+        while not self.stop.is_set():
+            self.index.refresh()
+            self.index.index_step(0.02)
+            if self.index.line_count != seen:
+                seen = self.index.line_count
+                self.post(LogGrew(seen))
+            if self.index.complete:
+                self.stop.wait(self.poll_s)

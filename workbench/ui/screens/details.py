@@ -15,6 +15,7 @@ from workbench.core.report import ProbeResult
 from workbench.ui.messages import ProbeFinished, RetryFinished, RetryProgress
 from workbench.ui.plain import assemble, join, plain
 from workbench.ui.screens.base import WorkbenchScreen
+from workbench.ui.screens.error import error_text
 from workbench.ui.widgets.countdown import RetryCountdown
 from workbench.ui.widgets.status_bar import ICONS
 
@@ -55,33 +56,6 @@ def _add(node: Any, key: str, value: Any) -> None:
         node.add_leaf(assemble(plain(key), ": ", plain(fact_value(value), "cyan")))
 
 
-def error_text(error: dict[str, Any]) -> Text:
-    lines = [
-        assemble(
-            plain(error.get("error"), "magenta b"), " ", plain(error.get("message"), multiline=True)
-        )
-    ]
-    for frame in error.get("context") or []:
-        lines.append(assemble("  ", ("in", "dim"), " ", plain(frame)))
-    cause = error.get("cause")
-    while isinstance(cause, dict):
-        label = cause.get("error") or cause.get("type")
-        lines.append(
-            assemble(
-                "  ",
-                ("caused by", "dim"),
-                " ",
-                plain(label),
-                ": ",
-                plain(cause.get("message"), multiline=True),
-            )
-        )
-        cause = cause.get("cause")
-    if error.get("remedy"):
-        lines.append(assemble("  → ", plain(error["remedy"], multiline=True)))
-    return join(lines)
-
-
 class DetailsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("escape", "app.pop_screen", "Back", id="details.back"),
@@ -89,6 +63,7 @@ class DetailsScreen(WorkbenchScreen):
         Binding("b", "retry(True)", "Retry with backoff", id="probe.backoff"),
         Binding("x", "cancel", "Cancel retry", id="probe.cancel"),
     ]
+    FOLLOWS = (ProbeFinished, RetryProgress, RetryFinished)
     DEFAULT_CSS = """
     DetailsScreen #head { padding: 0 1; height: auto; }
     DetailsScreen #findings { padding: 0 1; height: auto; }
@@ -109,7 +84,7 @@ class DetailsScreen(WorkbenchScreen):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.show(self.wb.results.get(self.probe_id))
+        self.show(self.wb.probes.results.get(self.probe_id))
 
     def show(self, result: ProbeResult | None) -> None:
         head = self.query_one("#head", Static)

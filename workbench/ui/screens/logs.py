@@ -9,8 +9,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.widgets import Footer, Header, Input, Label, Static
+from textual.worker import get_current_worker
 
 from workbench.logs.filters import LogFilter
+from workbench.logs.index import LogIndex
 from workbench.ui.messages import LogGrew
 from workbench.ui.plain import assemble, join, plain
 from workbench.ui.screens.base import WorkbenchScreen
@@ -27,6 +29,7 @@ class LogsScreen(WorkbenchScreen):
         Binding("F", "toggle_follow", "Follow", id="logs.follow"),
         Binding("escape", "close_search", "Close search", show=False),
     ]
+    FOLLOWS = (LogGrew,)
     DEFAULT_CSS = """
     LogsScreen #filterline { padding: 0 1; background: $boost; }
     LogsScreen #detail { height: 8; border-top: solid $accent; padding: 0 1; }
@@ -38,12 +41,21 @@ class LogsScreen(WorkbenchScreen):
         super().__init__()
         self.level: str | None = None
         self.pattern: str | None = None
+        # The filter's progress: lines 0.._upto examined, _matched the matching ones; each
+        # filter choice has a number, so a late answer to an older choice is dropped.
+        self._filter_gen = 0
+        self._matched: list[int] = []
+        self._upto = 0
+        self._filtering = False
+        self._pending = False
+        self._truncations = 0  # the index's count when the filter's pass began
+        self.scanned = 0  # lines the filters examined (each line once per filter choice)
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield Label(id="filterline")
         yield Input(placeholder="regular expression, enter to apply", id="search")
-        yield LogView(self.wb.log_index, id="lines")
+        yield LogView(self.wb.watchers.log_index, id="lines")
         yield Static(id="detail")
         yield Footer()
 
@@ -59,7 +71,7 @@ class LogsScreen(WorkbenchScreen):
         """Filter, line count and follow state first, the file last: a long path is cut off,
         never the state the operator acts on."""
         view = self.query_one(LogView)
-        index = self.wb.log_index
+        index = self.wb.watchers.log_index
         parts = [plain(f"level ≥ {self.level}" if self.level else "all levels")]
         if self.pattern:
             parts.append(plain(f"/{self.pattern}/"))
@@ -71,20 +83,62 @@ class LogsScreen(WorkbenchScreen):
     def current_filter(self) -> LogFilter:
         return LogFilter(level=self.level, grep=re.compile(self.pattern) if self.pattern else None)
 
-    @work(thread=True, exclusive=True, group="log-filter", exit_on_error=False)
     def apply_filter(self) -> None:
-        index = self.wb.log_index
+        """The chosen filter, from the first line: a running filter of an older choice is
+        cancelled, and whatever it still sends is dropped."""
+        self._filter_gen += 1
+        self._matched, self._upto, self._pending = [], 0, False
         flt = self.current_filter()
+        if flt.empty:
+            self.workers.cancel_group(self, "log-filter")
+            self._filtering = False
+            self._filtered_view(None)
+            return
+        self._filter_more()
+
+    def _filter_more(self) -> None:
+        """Filter the lines the current filter has not seen yet (all, after a new choice)."""
+        index = self.wb.watchers.log_index
         if index is None:
             return
-        rows = (
-            None
-            if flt.empty
-            else [n for n in range(index.line_count) if flt.matches(index.record(n))]
-        )
-        self.app.call_from_thread(self._filtered, rows)
+        if index.truncations != self._truncations or index.line_count < self._upto:
+            # The log was truncated or rewritten: its line numbers start again, so does the filter.
+            self._truncations = index.truncations
+            self._filter_gen += 1
+            self._matched, self._upto = [], 0
+        self._filtering = True
+        self._filter(index, self.current_filter(), self._filter_gen, self._upto, index.line_count)
 
-    def _filtered(self, rows: list[int] | None) -> None:
+    @work(thread=True, exclusive=True, group="log-filter", exit_on_error=False)
+    def _filter(self, index: LogIndex, flt: LogFilter, gen: int, start: int, end: int) -> None:
+        """Lines start..end that match; stops early when a newer filter cancels it."""
+        worker = get_current_worker()
+        rows: list[int] = []
+        for n in range(start, end):
+            if n % 512 == 0 and worker.is_cancelled:
+                return
+            if flt.matches(index.record(n)):
+                rows.append(n)
+        self.app.call_from_thread(self._filtered, gen, start, end, rows)
+
+    def _filtered(self, gen: int, start: int, end: int, rows: list[int]) -> None:
+        if gen != self._filter_gen or start != self._upto:
+            return  # a filter the operator has since replaced
+        self._filtering = False
+        self.scanned += end - start
+        self._matched.extend(rows)
+        self._upto = end
+        view = self.query_one(LogView)
+        if start == 0:
+            self._filtered_view(self._matched)
+        else:
+            view.grew()
+            self._line_dirty = True
+        if self._pending:  # the log grew meanwhile: its new lines next
+            self._pending = False
+            self._filter_more()
+
+    def _filtered_view(self, rows: list[int] | None) -> None:
         self.query_one(LogView).set_rows(rows)
         self.update_filterline()
 
@@ -93,11 +147,13 @@ class LogsScreen(WorkbenchScreen):
     def on_log_grew(self, message: LogGrew) -> None:
         view = self.query_one(LogView)
         if view.index is None:  # the screen was opened before the log was
-            view.index = self.wb.log_index
+            view.index = self.wb.watchers.log_index
         if view.rows is None:
-            view.grew()
-        else:
-            self.apply_filter()
+            view.grew()  # every line shown (or the first pass of a filter still running)
+        if self._filtering:
+            self._pending = True  # filtered once the running pass is done
+        elif view.rows is not None:
+            self._filter_more()  # only the new lines
         self._line_dirty = True  # the counts line is redrawn on its own tick
 
     def _filterline_tick(self) -> None:
@@ -106,7 +162,7 @@ class LogsScreen(WorkbenchScreen):
             self.update_filterline()
 
     def on_log_view_selected(self, message: LogView.Selected) -> None:
-        index = self.wb.log_index
+        index = self.wb.watchers.log_index
         if index is None:
             return
         record = index.record(message.number)
@@ -144,7 +200,7 @@ class LogsScreen(WorkbenchScreen):
 
     def action_next_error(self) -> None:
         view = self.query_one(LogView)
-        index = self.wb.log_index
+        index = self.wb.watchers.log_index
         if index is None:
             return
         start = (view.number_at(view.cursor) or 0) + 1

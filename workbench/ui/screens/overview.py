@@ -8,16 +8,18 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from workbench.core.report import ProbeResult
+from workbench.ui.messages import ConnectionChanged, ProbeFinished, StateChange
 from workbench.ui.plain import plain
 from workbench.ui.screens.base import WorkbenchScreen
-from workbench.ui.widgets.status_bar import ICONS, StatusBar
+from workbench.ui.widgets.status_bar import ICONS, StatusBar, connection_text
 
 
 class OverviewScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("enter", "details", "Details", id="probe.details"),
-        Binding("R", "app.rerun", "Rerun all", id="probe.rerun"),
+        Binding("R", "rerun", "Rerun all", id="probe.rerun"),
     ]
+    FOLLOWS = (ProbeFinished, ConnectionChanged)
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -35,6 +37,15 @@ class OverviewScreen(WorkbenchScreen):
     def mark_dirty(self) -> None:
         self._dirty = True
 
+    def updated(self, message: StateChange) -> None:
+        """Redrawn on the next tick, however many results arrive meanwhile."""
+        if type(message) in self.FOLLOWS:
+            self.mark_dirty()
+
+    def action_rerun(self) -> None:
+        self.mark_dirty()
+        self.wb.action_rerun()
+
     def _redraw_if_dirty(self) -> None:
         if self._dirty:
             self._dirty = False
@@ -50,8 +61,8 @@ class OverviewScreen(WorkbenchScreen):
         table.add_column("Area", key="area", width=8)
         table.add_column("Probe", key="probe", width=21)
         rows = [
-            (p.id, self._cells(p.id, p.area, self.wb.results.get(p.id)))
-            for p in self.wb.probe_classes
+            (p.id, self._cells(p.id, p.area, self.wb.probes.results.get(p.id)))
+            for p in self.wb.probes.classes
         ]
         # Widths measured here, not lazily by the table: the layout is the same on every refresh.
         verdict = max([7, *(cells[3].cell_len for _, cells in rows)])
@@ -78,11 +89,11 @@ class OverviewScreen(WorkbenchScreen):
 
     def refresh_status(self) -> None:
         counts = dict.fromkeys(("pass", "warn", "fail", "skip", "error"), 0)
-        for result in self.wb.results.values():
+        for result in self.wb.probes.results.values():
             counts[result.status] += 1
-        running = len(self.wb.probe_classes) - len(self.wb.results)
+        running = len(self.wb.probes.classes) - len(self.wb.probes.results)
         self.query_one(StatusBar).show(
-            self.wb.host_label, self.wb.connection_label(), counts, running
+            self.wb.host_label, connection_text(self.wb), counts, running
         )
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:

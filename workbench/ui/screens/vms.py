@@ -16,7 +16,7 @@ from workbench.ui.config import UiConfig
 from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
 from workbench.ui.plain import assemble, plain
 from workbench.ui.screens.base import WorkbenchScreen
-from workbench.ui.widgets.status_bar import StatusBar
+from workbench.ui.widgets.status_bar import StatusBar, connection_text
 
 COLUMNS = ("name", "state", "gpu", "agent", "display")
 STATE_STYLE = {
@@ -82,6 +82,7 @@ class VmsScreen(WorkbenchScreen):
         Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
         Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
     ]
+    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged)
     DEFAULT_CSS = """
     VmsScreen #domains { height: 1fr; }
     VmsScreen #timeline { height: 1fr; }
@@ -119,20 +120,20 @@ class VmsScreen(WorkbenchScreen):
         table = self.query_one("#domains", DataTable)
         selected = self.selected()
         rows = []
-        for dom in self.wb.domains:
-            name = dom["name"]
-            state = self.wb.vm_state(name)
+        for dom in self.wb.virt.domains:
+            name = dom.name
+            state = self.wb.virt.state(name)
             # Names, devices and channels come from the domain XML: text, never markup.
-            agent = (dom["agent_channel"] or {}).get("type")
-            display = self.wb.display_choice.get(name)
+            agent = dom.agent.kind if dom.agent is not None else None
+            display = self.wb.virt.display_choice.get(name)
             rows.append(
                 (
                     name,
                     [
                         plain(name),
                         plain(state, STATE_STYLE.get(state, "white")),
-                        plain(", ".join(h["bdf"] for h in dom["hostdevs"]))
-                        if dom["hostdevs"]
+                        plain(", ".join(h.bdf for h in dom.hostdevs))
+                        if dom.hostdevs
                         else plain("none", "dim"),
                         plain(agent) if agent else plain("missing", "red"),
                         plain(display) if display else plain("auto", "dim"),
@@ -150,11 +151,11 @@ class VmsScreen(WorkbenchScreen):
             table.move_cursor(row=table.get_row_index(selected))
         self.refresh_timeline()
         self._offer_later()  # the selected VM may have changed state
-        running = sum(self.wb.vm_state(d["name"]) == "running" for d in self.wb.domains)
+        running = sum(self.wb.virt.state(d.name) == "running" for d in self.wb.virt.domains)
         self.query_one(StatusBar).show_text(
             self.wb.host_label,
-            self.wb.connection_label(),
-            f"{len(self.wb.domains)} VMs, {running} running",
+            connection_text(self.wb),
+            f"{len(self.wb.virt.domains)} VMs, {running} running",
         )
 
     def refresh_timeline(self) -> None:
@@ -163,7 +164,7 @@ class VmsScreen(WorkbenchScreen):
         vm = self.selected()
         if vm is None:
             return
-        for transition in self.wb.history(vm)[-200:]:
+        for transition in self.wb.virt.history(vm)[-200:]:
             timeline.add_row(*self._row(transition))
         if timeline.row_count:
             timeline.move_cursor(row=timeline.row_count - 1)
@@ -194,7 +195,7 @@ class VmsScreen(WorkbenchScreen):
         """The footer offers what the selected VM's state allows: rebuilt only when that changes
         (the table is rebuilt up to ten times a second while events pour in)."""
         vm = self.selected()
-        offer = (vm, vm is not None and self.wb.vm_state(vm) == "shutoff")
+        offer = (vm, vm is not None and self.wb.virt.state(vm) == "shutoff")
         if offer != self._offer:
             self._offer = offer
             self.refresh_bindings()
@@ -203,7 +204,7 @@ class VmsScreen(WorkbenchScreen):
         """The footer's Shutdown is not offered for a shut-off VM (its key says why)."""
         if action == "act" and parameters == ("shutdown",):
             vm = self.selected()
-            return vm is None or self.wb.vm_state(vm) != "shutoff"
+            return vm is None or self.wb.virt.state(vm) != "shutoff"
         return True
 
     def on_vm_transition(self, message: VmTransition) -> None:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import Static
 
 from workbench.ui.plain import assemble, plain
+
+if TYPE_CHECKING:
+    from workbench.ui.app import WorkbenchApp
 
 ICONS = {
     "pass": plain("✔", "green"),
@@ -19,7 +22,24 @@ ICONS = {
 }
 
 
-def connection_text(record: dict[str, Any] | None, uri: str | None) -> Text:
+def host_label(root: str) -> str:
+    """The machine's hostname as it says itself, else its root."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.core.host import Host
+
+    try:
+        name, _ = Host(root).try_read("proc/sys/kernel/hostname")
+    except WorkbenchError:
+        name = None
+    return (name or "").strip() or root
+
+
+def connection_text(app: WorkbenchApp) -> Text:
+    """The hypervisor link as the bar says it: none, recorded, connecting, connected, ..."""
+    return connection_words(app.virt.connection, app.config.connect)
+
+
+def connection_words(record: dict[str, Any] | None, uri: str | None) -> Text:
     if uri is None:
         if record is not None and record.get("connection") == "recorded":
             return assemble("libvirt: ", ("recorded", "cyan"))
