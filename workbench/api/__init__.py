@@ -16,7 +16,6 @@ from pathlib import Path
 from workbench.api.logs import LogsView
 from workbench.api.report import Diagnosis, ProbeView
 from workbench.api.vms import VmsView
-from workbench.target import LIVE_URI
 
 __all__ = ["Diagnosis", "LogsView", "ProbeView", "VmsView", "diagnose", "logs", "vms"]
 
@@ -47,10 +46,14 @@ def diagnose(
         return Diagnosis(report, target.label)
 
 
-def vms(connect: str = LIVE_URI, *, watch_s: float = 0.0, timeout_s: float = 10.0) -> VmsView:
+def vms(connect: str | None = None, *, watch_s: float = 0.0, timeout_s: float = 10.0) -> VmsView:
     """The hypervisor's domains (state, GPU hostdevs, agent channel) and each one's transition
-    timeline, watched for `watch_s` seconds after connecting (read-only)."""
-    return VmsView.collect(connect, watch_s=watch_s, timeout_s=timeout_s)
+    timeline, watched for `watch_s` seconds after connecting (read-only). `connect` defaults
+    to this machine's own hypervisor, as `workbench vm` does."""
+    from workbench.target import open_target
+
+    with open_target(connect=connect) as target:
+        return VmsView.collect(target.require_connect(), watch_s=watch_s, timeout_s=timeout_s)
 
 
 def logs(path: str | Path) -> LogsView:
