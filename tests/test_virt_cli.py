@@ -251,27 +251,31 @@ def test_a_password_in_the_uri_is_never_shown(
 
 def test_events_refused_by_the_daemon_exits_2(libvirtd: SessionDaemon) -> None:
     """A user the daemon refuses (its socket is another user's) is not retried: exit 2, one
-    line naming the libvirt group (the command run in a child that became another user)."""
+    line naming the libvirt group (the command run in a child that became another user); under
+    --json the records end with the error document, its chain ending in `cli::events`."""
     if os.geteuid() != 0:
         pytest.skip("needs root to become another user")
     uri = f"test+unix:///default?socket={libvirtd.socket}"
 
-    def events() -> tuple[int, str]:
+    def events() -> tuple[int, str, str]:
         import contextlib
         import io
 
         from workbench.cli import main
 
         signal.alarm(20)  # an old session that never gives up fails the test, not hangs it
-        err = io.StringIO()
-        with contextlib.redirect_stderr(err):
-            code = main(["events", "--connect", uri])
-        return code, err.getvalue()
+        err, out = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stderr(err), contextlib.redirect_stdout(out):
+            code = main(["events", "--json", "--connect", uri])
+        return code, err.getvalue(), out.getvalue()
 
-    code, err = run_as(1, events)  # uid 1 (daemon) does not own the daemon's socket
+    code, err, out = run_as(1, events)  # uid 1 (daemon) does not own the daemon's socket
     assert code == 2, err
     assert len(err.splitlines()) == 1, err
     assert "libvirt" in err
+    doc = json.loads(out.splitlines()[-1])
+    assert doc["schema"] == "workbench.error/1"
+    assert doc["error"]["context"][-1] == "cli::events", doc
 
 
 def test_vm_with_an_unusable_uri_exits_2() -> None:

@@ -8,7 +8,7 @@ import sys
 import threading
 from typing import Any
 
-from workbench.commands.common import say, stop_on_signals, text_stdout, usage_error
+from workbench.commands.common import say, stop_on_signals, text_stdout
 from workbench.core.text import safe_text
 
 
@@ -84,6 +84,7 @@ def _watch(args: argparse.Namespace, uri: str) -> int:
     stop.wait()
     session.stop()
     if session.gave_up.is_set() and session.last_error is not None:
-        exc = session.last_error
-        return usage_error(f"{exc.message}" + (f" ({exc.remedy})" if exc.remedy else ""))
+        # Like every error that ends a command: one line, exit 2, the chain in the log (and
+        # under --json a workbench.error/1 document after the records).
+        raise session.last_error
     return 0
