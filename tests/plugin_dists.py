@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 GOOD = """
-from workbench.core.probe import Probe, ProbeContext
+from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Outcome
 
 
@@ -51,6 +51,24 @@ class Untitled(Probe):
         return Outcome("pass", "ran")
 
 
+class TakesResolution(Probe):
+    id = "x.resolution"
+    title = "declares the built-in lg_resolution as a number"
+    options = (ProbeOption("lg_resolution", int, 1080, "a clash with display.looking_glass"),)
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        return Outcome("pass", "ran")
+
+
+class SharesResolution(Probe):
+    id = "x.shares"
+    title = "reads the built-in lg_resolution as the built-in declares it"
+    options = (ProbeOption("lg_resolution", str, "1920x1080", "the same option"),)
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        return Outcome("pass", ctx.option(self.options[0]))
+
+
 NOT_A_PROBE = 42
 """
 
@@ -78,6 +96,8 @@ x.notaprobe = wbplug_main.good:NOT_A_PROBE
 x.untitled = wbplug_main.good:Untitled
 x.misnamed = wbplug_main.good:Misnamed
 x.twice = wbplug_main.good:TwiceA
+x.resolution = wbplug_main.good:TakesResolution
+x.shares = wbplug_main.good:SharesResolution
 """
 
 # The ids each plugin above ends up with, and the error code of the refused ones.
@@ -91,6 +111,8 @@ EXPECTED = {
     "x.untitled": "PROBE_PLUGIN_BROKEN",
     "x.misnamed": "PROBE_ID_MISMATCH",
     "x.twice": "PROBE_ID_DUPLICATE",
+    "x.resolution": "PROBE_OPTION_CONFLICT",  # a built-in declares lg_resolution as a str
+    "x.shares": None,  # the same name and type: one option, shared
 }
 
 

@@ -76,6 +76,13 @@ def test_refused_plugins_are_error_results_and_the_rest_run(
         "wbplug_main.good:TwiceA (wbplug_main)",
         "wbplug_other.twice:TwiceB (wbplug_other)",
     ]
+    clash = by_id["x.resolution"].error
+    assert clash is not None
+    assert (clash["details"]["option"], clash["details"]["declared_by"]) == (
+        "lg_resolution",
+        "display.looking_glass",  # the built-in keeps its option; the plugin is refused
+    )
+    assert by_id["x.shares"].summary == "1920x1080"  # the shared option, its default
 
 
 def test_refused_plugin_errors_again_on_each_run(plugins: Path, tmp_path: Path) -> None:

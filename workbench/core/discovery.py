@@ -9,7 +9,7 @@ from importlib.metadata import EntryPoint, entry_points
 
 from workbench.core.errors import ConfigError, ProbeError
 from workbench.core.logging import get_logger
-from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext
+from workbench.core.probe import ENTRY_POINT_GROUP, Probe, ProbeContext, ProbeOption
 from workbench.core.report import Outcome
 
 ProbeClass = type[Probe]
@@ -17,6 +17,7 @@ ProbeClass = type[Probe]
 PLUGIN_BROKEN = "PROBE_PLUGIN_BROKEN"
 ID_MISMATCH = "PROBE_ID_MISMATCH"
 ID_DUPLICATE = "PROBE_ID_DUPLICATE"
+OPTION_CONFLICT = "PROBE_OPTION_CONFLICT"
 NO_PROBES = "NO_PROBES"
 
 
@@ -63,6 +64,7 @@ def discover_probes() -> list[ProbeClass]:
         entries[0][1] if len(entries) == 1 else _duplicate(pid, [ep for ep, _ in entries])
         for pid, entries in loaded.items()
     ]
+    found = _without_option_conflicts(found, {pid: e[0][0] for pid, e in loaded.items()})
     for cls in found:
         if issubclass(cls, RefusedProbe):
             log.warning("probe.plugin_refused", probe=cls.id, error=cls.problem())
@@ -134,6 +136,49 @@ def _duplicate(pid: str, eps: list[EntryPoint]) -> ProbeClass:
             code=ID_DUPLICATE,
             details={"probe_id": pid, "registered_by": names},
             remedy="Uninstall one of the packages, or give one probe another id; ids are unique.",
+        ),
+    )
+
+
+def _without_option_conflicts(
+    found: list[ProbeClass], eps: dict[str, EntryPoint]
+) -> list[ProbeClass]:
+    """Options are one namespace (one `--lg-resolution` reaches every probe that reads it): a
+    plugin declaring a name that an earlier probe declares with another type is refused, the
+    workbench's own probes first, then by id, so a plugin cannot take a built-in's option."""
+    owners: dict[str, ProbeClass] = {}
+    out: list[ProbeClass] = []
+    for cls in sorted(found, key=lambda c: (_dist(eps[c.id]) != "workbench", c.id)):
+        clash = next(
+            (
+                (opt, owners[opt.name])
+                for opt in cls.options
+                if opt.name in owners
+                and next(o for o in owners[opt.name].options if o.name == opt.name).type
+                is not opt.type
+            ),
+            None,
+        )
+        if clash is None:
+            out.append(cls)
+            for opt in cls.options:
+                owners.setdefault(opt.name, cls)
+            continue
+        opt, owner = clash
+        out.append(_conflict(eps[cls.id], opt, owner))
+    return out
+
+
+def _conflict(ep: EntryPoint, opt: ProbeOption[object], owner: ProbeClass) -> ProbeClass:
+    return _refused(
+        ep.name,
+        lambda: ProbeError(
+            f"probe plugin {ep.name!r} ({ep.value}) declares option {opt.name!r} as a "
+            f"{opt.type.__name__}; {owner.id} declares it with another type",
+            code=OPTION_CONFLICT,
+            details={"option": opt.name, "probe_id": ep.name, "declared_by": owner.id},
+            remedy=f"Rename the option in {_dist(ep)} (options are shared by name: prefix a "
+            "plugin's own with its id).",
         ),
     )
 

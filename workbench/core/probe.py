@@ -56,7 +56,14 @@ class ProbeContext:
                 details={"option": opt.name, "declared": sorted(self.values)},
             )
         value = self.values[opt.name]
-        return value if isinstance(value, opt.type) else opt.default
+        if not isinstance(value, opt.type):  # the runner checked it against another declaration
+            raise ProbeError(
+                f"option {opt.name!r} is a {type(value).__name__}, the probe reads a "
+                f"{opt.type.__name__}",
+                code="PROBE_OPTION_TYPE",
+                details={"option": opt.name},
+            )
+        return value
 
 
 class DeclaredResults(Mapping[str, ProbeResult]):
