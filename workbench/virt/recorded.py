@@ -123,14 +123,17 @@ class RecordedHypervisor:
             self._answering()
             rel = f"{LIBVIRT_DIR}/capabilities.xml"
             text, problem = self.host.try_read(rel)
-            why = problem or (f"{rel} is not recorded" if text is None else None)
+            why = problem or (f"the capture has no {rel}" if text is None else None)
             if text is not None and why is None:
                 try:
                     return parse_capabilities(text)
                 except ValueError as exc:
                     why = f"{rel}: {exc}"
             raise WorkbenchError(
-                f"capabilities not recorded: {why}", code="RECORDING_INVALID", remedy=RECORD_AGAIN
+                f"capabilities not recorded: {why}",
+                code="RECORDING_INVALID",
+                details={"problem": why},
+                remedy=RECORD_AGAIN,
             )
 
     def close(self) -> None:
