@@ -66,7 +66,9 @@ def _capabilities(hv: Hypervisor, driver: str | None) -> tuple[dict[str, Any], l
             facts["capabilities"] = f"not recorded ({exc.details.get('problem') or exc.message})"
             return facts, []
         facts["capabilities"] = f"not read ({exc.message})"
-        return facts, [Finding(exc.code, "warn", f"capabilities not read: {exc.message}", exc.remedy)]
+        return facts, [
+            Finding(exc.code, "warn", f"capabilities not read: {exc.message}", exc.remedy)
+        ]
     arches = sorted(caps.guests)
     facts = {"kvm": caps.kvm, "guest_arches": arches}
     if caps.kvm or (driver or "").upper() != "QEMU":
