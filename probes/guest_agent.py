@@ -8,7 +8,6 @@ from probes.libvirt_domains import AGENT_XML
 from workbench.core.errors import GuestAgentError, WorkbenchError
 from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import STATUSES, Finding, Outcome, worst
-from workbench.virt.agent import summarize
 
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import RecordedAgents
@@ -83,7 +82,7 @@ class GuestAgent(Probe):
             agents[dom.name] = {
                 "reachable": True,
                 "via": answer.served_by,
-                **summarize(answer.answers),
+                **answer.summary,
                 "tried": [t["name"] for t in answer.tried],
             }
         findings = grouped_findings(failed)

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
 
+if TYPE_CHECKING:
+    from workbench.virt.hypervisor import Hypervisor
+
 RECORD_AGAIN = "Capture the machine again with `workbench capture`."
+NO_KVM_REMEDY = (
+    "/dev/kvm is missing or not accessible to libvirt's QEMU: enable virtualization in the "
+    "firmware, load kvm_intel or kvm_amd, and check `virt-host-validate qemu`."
+)
 
 
 class LibvirtConnection(Probe):
@@ -31,19 +38,44 @@ class LibvirtConnection(Probe):
             return Outcome(
                 "fail", f"{hv.uri} unreachable", {"uri": hv.uri, "error": exc.to_dict()}, [finding]
             )
+        caps_facts, findings = _capabilities(hv, info.hypervisor)
         if not hv.recorded:
-            facts: dict[str, Any] = {**info.to_dict(), "readonly": True}
+            facts: dict[str, Any] = {**info.to_dict(), "readonly": True, **caps_facts}
             del facts["recorded"]
             summary = (
                 f"{facts['uri']}: {facts['hypervisor']} {facts['hypervisor_version']}, "
                 f"libvirt {facts['libvirt_version']}"
             )
-            return Outcome("pass", summary, facts)
+            return Outcome(worst(findings), summary, facts, findings)
         # What the recording got wrong was read around (see workbench.virt.recorded): said here.
-        findings = _problem_findings(hv.problems)
+        findings += _problem_findings(hv.problems)
         facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
-        facts.update(readonly=True, recorded=True)
+        facts.update(readonly=True, recorded=True, **caps_facts)
         return Outcome(worst(findings), f"{recorded_summary(facts)} (recorded)", facts, findings)
+
+
+def _capabilities(hv: Hypervisor, driver: str | None) -> tuple[dict[str, Any], list[Finding]]:
+    """Whether the hypervisor offers KVM, and for which guest architectures. A QEMU that offers
+    no kvm domain type runs every guest in software emulation (and cannot pass a GPU through):
+    a fail. Capabilities a capture did not record say so, with no verdict."""
+    try:
+        caps = hv.capabilities()
+    except WorkbenchError as exc:
+        facts: dict[str, Any] = {"kvm": None, "guest_arches": None}  # None: not known
+        if hv.recorded:  # an older capture, or a broken file: absence of evidence, no verdict
+            facts["capabilities"] = f"not recorded ({exc.details.get('problem') or exc.message})"
+            return facts, []
+        facts["capabilities"] = f"not read ({exc.message})"
+        return facts, [
+            Finding(exc.code, "warn", f"capabilities not read: {exc.message}", exc.remedy)
+        ]
+    arches = sorted(caps.guests)
+    facts = {"kvm": caps.kvm, "guest_arches": arches}
+    if caps.kvm or (driver or "").upper() != "QEMU":
+        return facts, []
+    offered = "; ".join(f"{a}: {', '.join(caps.guests[a]) or 'none'}" for a in arches)
+    message = f"{hv.uri}: QEMU offers no kvm domain type ({offered or 'no guest architecture'})."
+    return facts, [Finding("LIBVIRT_NO_KVM", "fail", message, NO_KVM_REMEDY)]
 
 
 def _problem_findings(problems: tuple[str, ...]) -> list[Finding]:

@@ -10,13 +10,14 @@ from pathlib import Path
 import pytest
 
 from workbench.core.errors import GuestAgentError
-from workbench.virt.agent import AgentSocket, agent_chain, ask_agent, summarize
+from workbench.virt.agent import AgentSocket, agent_chain, ask_agent
+from workbench.virt.hypervisor import AgentAnswer
 
 
 def test_real_agent_answers_every_query(qga: Path) -> None:
     """guest-sync-delimited, then the read-only queries: version, OS, hostname, interfaces."""
     answers = AgentSocket(str(qga)).query()
-    facts = summarize(answers)
+    facts = AgentAnswer(answers, "socket", []).summary
     assert answers["guest-ping"] == {}
     assert facts["version"] and facts["version"][0].isdigit()
     assert facts["hostname"] == socket.gethostname()

@@ -42,3 +42,24 @@ def test_probe_command_loads_no_textual(tmp_path: object) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_probes_reach_the_hypervisor_only_through_the_protocol() -> None:
+    """Probes import from workbench.virt only the Hypervisor protocol (workbench.virt.hypervisor):
+    no agent client, no live or recorded implementation, at any level of a module."""
+    import ast
+    from pathlib import Path
+
+    reached: dict[str, set[str]] = {}
+    for path in (Path(__file__).resolve().parent.parent / "probes").glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            names = []
+            if isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            for name in names:
+                if name.startswith("workbench.virt"):
+                    reached.setdefault(name, set()).add(path.name)
+    assert "workbench.virt.hypervisor" in reached, "no probe imports the protocol: check broken"
+    assert {m: f for m, f in reached.items() if m != "workbench.virt.hypervisor"} == {}

@@ -257,3 +257,38 @@ def test_a_password_libvirt_quotes_is_masked_whatever_its_shape() -> None:
         shown = json.dumps(error.to_dict(), default=str)
         assert "admin:***@h/system" in shown, shown
         assert "s3cret" not in shown
+
+
+def test_a_session_that_cannot_connect_says_so_in_its_chain(tmp_path: Path) -> None:
+    """No daemon behind the socket: the error the session gave up with carries
+    virt.session::connect (the failed open below it)."""
+    uri = f"test+unix:///default?socket={tmp_path}/none.sock"
+    session = VirtSession(uri, policy=RetryPolicy(attempts=1, base_delay=0.01))
+    session.start()
+    try:
+        assert session.gave_up.wait(10)
+    finally:
+        session.stop()
+    assert session.last_error is not None
+    assert session.last_error.code == "LIBVIRT_UNREACHABLE"
+    assert session.last_error.context[0] == "virt.session::connect"
+
+
+def test_reading_the_configs_of_a_killed_daemon_says_where_it_failed(
+    libvirtd: SessionDaemon,
+) -> None:
+    """The daemon is killed under a connected session: reading the VMs' configurations (what
+    the UI asks) fails with the chain read_domains -> domain_configs."""
+    uri = f"test+unix:///default?socket={libvirtd.socket}"
+    policy = RetryPolicy(attempts=1000, base_delay=5, factor=1, max_delay=5, jitter=0)
+    session = VirtSession(uri, policy=policy, keepalive=(1, 2), call_timeout_s=5)
+    session.start()
+    try:
+        assert session.wait_for("connected", 20)
+        assert [c.name for c in session.domain_configs()] == ["test"]
+        libvirtd.kill()
+        with pytest.raises(WorkbenchError) as info:
+            session.domain_configs()
+    finally:
+        session.stop()
+    assert info.value.context == ["virt.session::read_domains", "virt.session::domain_configs"]

@@ -37,7 +37,6 @@ class Target:
     """One machine as the commands, the UI and the API see it."""
 
     host: Host
-    hypervisor: Hypervisor | None
     connect: str | None  # the URI of the live parts (UI session, VM actions, events); None: none
     label: str  # what the user named, in words: "this machine", "capture c.tar.gz"
     kind: TargetKind
@@ -45,6 +44,17 @@ class Target:
     capture_file: str | None = None  # the capture as named (not its temporary unpacked root)
     captured_at: Any = None  # the capture's `created`, as recorded
     _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+
+    def new_hypervisor(self) -> Hypervisor | None:
+        """A fresh, unopened hypervisor for one run (the gateway decides live, recorded or
+        none); the run closes it, and the target closes it again on exit (closing is
+        idempotent) in case the run never started."""
+        from workbench.virt.gateway import open_hypervisor
+
+        hypervisor = open_hypervisor(self.host, self.connect)
+        if hypervisor is not None:
+            self._cleanup.callback(hypervisor.close)
+        return hypervisor
 
     def report_host(self) -> dict[str, Any]:
         """What a report's `host` adds: the capture it was judged from (its root is a temporary
@@ -60,17 +70,9 @@ class Target:
         return self.connect
 
     def close(self) -> None:
-        """Close the hypervisor, then remove what was made (unpacked capture, demo agent)."""
+        """Close every hypervisor it made, then remove what was made (unpacked capture, demo
+        agent)."""
         self._cleanup.close()
-
-
-def _with_hypervisor(target: Target) -> Target:
-    from workbench.virt.gateway import open_hypervisor
-
-    target.hypervisor = open_hypervisor(target.host, target.connect)
-    if target.hypervisor is not None:
-        target._cleanup.callback(target.hypervisor.close)
-    return target
 
 
 def capture_target(root: Path, name: str, connect: str | None = None) -> Target:
@@ -81,17 +83,14 @@ def capture_target(root: Path, name: str, connect: str | None = None) -> Target:
 
     host = Host(root)
     log = root / LOG_MEMBER
-    return _with_hypervisor(
-        Target(
-            host=host,
-            hypervisor=None,
-            connect=connect,
-            label=f"capture {name}",
-            kind="capture",
-            recorded_log=log if log.is_file() else None,
-            capture_file=name,
-            captured_at=host.manifest.get("created"),
-        )
+    return Target(
+        host=host,
+        connect=connect,
+        label=f"capture {name}",
+        kind="capture",
+        recorded_log=log if log.is_file() else None,
+        capture_file=name,
+        captured_at=host.manifest.get("created"),
     )
 
 
@@ -102,7 +101,7 @@ def open_target(
     connect: str | None = None,
     demo: bool = False,
 ) -> Iterator[Target]:
-    """The target the user named; on exit its hypervisor is closed and whatever was made for
+    """The target the user named; on exit its hypervisors are closed and whatever was made for
     it (the unpacked capture, the demo's files and agent) removed. An unusable root or capture
     raises WorkbenchError (RootNotUsableError, CaptureError) before anything is started."""
     from workbench.core.host import Host
@@ -121,13 +120,11 @@ def open_target(
             if connect is not None:
                 raise ConfigError("the demo machine has its own hypervisor: no connect")
             env = stack.enter_context(demo_environment())
-            target = _with_hypervisor(
-                Target(Host(env.root), None, env.uri, "the demo machine", "demo")
-            )
+            target = Target(Host(env.root), env.uri, "the demo machine", "demo")
         else:
             host = Host(root if root is not None else "/")
             label = "this machine" if host.live else f"root {host.root}"
             kind: TargetKind = "live" if host.live else "root"
-            target = _with_hypervisor(Target(host, None, default_uri(host, connect), label, kind))
-        stack.callback(target.close)  # runs first: the hypervisor closes before files go
+            target = Target(host, default_uri(host, connect), label, kind)
+        stack.callback(target.close)  # runs first: hypervisors close before files go
         yield target

@@ -39,7 +39,7 @@ def diagnose(
     with open_target(root=root, capture=capture, connect=connect) as target:
         report = run_probes(
             target.host,
-            hypervisor=target.hypervisor,
+            hypervisor=target.new_hypervisor(),  # the run closes it
             only=only,
         )
         report.host.update(target.report_host())

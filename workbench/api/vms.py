@@ -3,18 +3,22 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from workbench.api.html import table, text
 from workbench.core.errors import VirtConnectionError
 from workbench.core.lifecycle import Transition
+from workbench.virt.domains import AgentChannel
+from workbench.virt.hypervisor import DomainSnapshot
 
 
 @dataclass
 class VmsView:
     uri: str
-    domains: list[dict[str, Any]]  # parsed config (name, hostdevs, agent_channel, ...) + state
+    # Each domain whose configuration could be read, with its state as the session tracked it
+    # (its lifecycle); dicts only in to_dict() and the renderings.
+    domains: list[DomainSnapshot]
     timelines: dict[str, list[Transition]]
 
     @classmethod
@@ -40,14 +44,12 @@ class VmsView:
                 )
             if watch_s > 0:
                 time.sleep(watch_s)
-            domains = []
-            for config in session.domain_configs():
-                entry = config.to_dict()
-                entry["state"] = session.lifecycles.get(config.name).state
-                domains.append(entry)
-            timelines = {
-                d["name"]: list(session.lifecycles.get(d["name"]).history) for d in domains
-            }
+            domains = [
+                replace(d, state=session.lifecycles.get(d.name).state)
+                for d in session.domains()
+                if d.config is not None
+            ]
+            timelines = {d.name: list(session.lifecycles.get(d.name).history) for d in domains}
         finally:
             session.stop(timeout_s=2)
         return cls(uri, domains, timelines)
@@ -58,17 +60,17 @@ class VmsView:
     def to_dict(self) -> dict[str, Any]:
         return {
             "uri": self.uri,
-            "domains": self.domains,
+            "domains": [_as_dict(d) for d in self.domains],
             "timelines": {vm: self.timeline(vm) for vm in self.timelines},
         }
 
     def __repr__(self) -> str:
         lines = [f"{self.uri}: {len(self.domains)} domain(s)"]
         for dom in self.domains:
-            gpus = ", ".join(h["bdf"] for h in dom["hostdevs"]) or "no PCI passthrough"
-            agent = "agent channel" if dom.get("agent_channel") else "no agent channel"
-            lines.append(f"  {dom['name']:<16} {dom['state']:<10} {gpus}; {agent}")
-            for t in self.timelines.get(dom["name"], []):
+            gpus = ", ".join(_bdfs(dom)) or "no PCI passthrough"
+            agent = "agent channel" if _agent(dom) else "no agent channel"
+            lines.append(f"  {dom.name:<16} {dom.state:<10} {gpus}; {agent}")
+            for t in self.timelines.get(dom.name, []):
                 lines.append(
                     f"    {t.timestamp}  {t.from_state} -> {t.to_state}  ({t.cause}"
                     + (f": {t.detail})" if t.detail else ")")
@@ -81,14 +83,15 @@ class VmsView:
             steps = "<br>".join(
                 f"{text(t.timestamp[11:23])} {text(t.from_state)} → <b>{text(t.to_state)}</b> "
                 f"<i>{text(t.cause)}{': ' + text(t.detail) if t.detail else ''}</i>"
-                for t in self.timelines.get(dom["name"], [])
+                for t in self.timelines.get(dom.name, [])
             )
+            agent = _agent(dom)
             rows.append(
                 [
-                    f"<b>{text(dom['name'])}</b>",
-                    text(dom["state"]),
-                    text(", ".join(h["bdf"] for h in dom["hostdevs"]) or "none"),
-                    text((dom.get("agent_channel") or {}).get("type") or "missing"),
+                    f"<b>{text(dom.name)}</b>",
+                    text(dom.state),
+                    text(", ".join(_bdfs(dom)) or "none"),
+                    text(agent.kind if agent is not None else "missing"),
                     steps,
                 ]
             )
@@ -99,3 +102,17 @@ class VmsView:
             )
             + "</div>"
         )
+
+
+def _as_dict(dom: DomainSnapshot) -> dict[str, Any]:
+    """A domain as data: its parsed configuration, its state and persistence."""
+    config = dom.config.to_dict() if dom.config is not None else {"name": dom.name}
+    return {**config, "state": dom.state, "persistent": dom.persistent}
+
+
+def _bdfs(dom: DomainSnapshot) -> list[str]:
+    return [h.bdf for h in dom.config.hostdevs] if dom.config is not None else []
+
+
+def _agent(dom: DomainSnapshot) -> AgentChannel | None:
+    return dom.config.agent if dom.config is not None else None

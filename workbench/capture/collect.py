@@ -58,6 +58,45 @@ def capture(
     that fails or passes its deadline is recorded in the manifest (and abandoned); the capture
     still completes."""
     redactor = redactor or Redactor()
+    try:
+        tree, facts, report = _collect(source, collectors, timeout_s, progress)
+    finally:
+        source.close()  # the capture's hypervisor, whichever collector stopped with it
+    redactor.hostnames |= _hostnames(tree, facts)
+    for rel in sorted(tree.files):
+        tree.files[rel] = redactor.redact(tree.files[rel])
+    redacted_facts = _redact_facts(redactor, facts)
+    sparse = {f"dev/shm/{n}": size for n, size in redacted_facts.pop("shm_sizes", {}).items()}
+    manifest: dict[str, Any] = {
+        "schema": SCHEMA,
+        "tool_version": workbench.__version__,
+        "created": _created().isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "source": {
+            "live": source.host.live,
+            "connect": redactor.redact((source.connect or "").encode()).decode() or None,
+        },
+        "collectors": report,
+        "facts": redacted_facts,
+        "redaction": {
+            "always": [
+                "values of keys that say secret (password, passphrase, secret, token, API key)",
+                "credentials in URIs",
+                "QEMU secret objects, ceph keys, private keys, cloud-init passwords",
+            ],
+            "optional": sorted(redactor.optional),
+            "replaced": redactor.summary(),
+        },
+    }
+    return CaptureResult(out, write_archive(out, tree, manifest, sparse))
+
+
+def _collect(
+    source: Source,
+    collectors: dict[str, Collector] | None,
+    timeout_s: float,
+    progress: Progress | None,
+) -> tuple[Tree, dict[str, Any], dict[str, Any]]:
+    """Each collector in turn, under its deadline: what it found, and how it went."""
     tree = Tree()
     facts: dict[str, Any] = {}
     report: dict[str, Any] = {}
@@ -95,32 +134,7 @@ def capture(
         facts.update(got.facts)
         if progress:
             progress("done", {"collector": name, **entry})
-    redactor.hostnames |= _hostnames(tree, facts)
-    for rel in sorted(tree.files):
-        tree.files[rel] = redactor.redact(tree.files[rel])
-    redacted_facts = _redact_facts(redactor, facts)
-    sparse = {f"dev/shm/{n}": size for n, size in redacted_facts.pop("shm_sizes", {}).items()}
-    manifest: dict[str, Any] = {
-        "schema": SCHEMA,
-        "tool_version": workbench.__version__,
-        "created": _created().isoformat(timespec="seconds").replace("+00:00", "Z"),
-        "source": {
-            "live": source.host.live,
-            "connect": redactor.redact((source.connect or "").encode()).decode() or None,
-        },
-        "collectors": report,
-        "facts": redacted_facts,
-        "redaction": {
-            "always": [
-                "values of keys that say secret (password, passphrase, secret, token, API key)",
-                "credentials in URIs",
-                "QEMU secret objects, ceph keys, private keys, cloud-init passwords",
-            ],
-            "optional": sorted(redactor.optional),
-            "replaced": redactor.summary(),
-        },
-    }
-    return CaptureResult(out, write_archive(out, tree, manifest, sparse))
+    return tree, facts, report
 
 
 def _redact_facts(redactor: Redactor, facts: dict[str, Any]) -> dict[str, Any]:

@@ -9,10 +9,11 @@ from __future__ import annotations
 import json
 import os
 import stat
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.capture.tree import Copier, Tree
 from workbench.core.errors import HostReadError
@@ -20,6 +21,9 @@ from workbench.core.host import WATCHED_PROCESSES, Host
 from workbench.core.lifecycle import STATES
 from workbench.core.pci import is_bdf
 from workbench.virt.recorded import LIBVIRT_DIR, domain_member
+
+if TYPE_CHECKING:
+    from workbench.virt.hypervisor import Hypervisor
 
 PCI_ATTRS = (
     "vendor",
@@ -47,12 +51,39 @@ LOG_MEMBER = "logs/workbench.log"
 
 @dataclass
 class Source:
-    """Where a capture reads from."""
+    """Where a capture reads from.
+
+    A capture asks one hypervisor (`hypervisor()`): made on first use by `new_hypervisor`
+    (a Target's), else by the gateway from `host` and `connect`; collect_agents hands it to
+    its probe run, which closes it, and the capture closes it again at the end."""
 
     host: Host
     connect: str | None = None
     log_path: Path | None = None
     agent_timeout_s: float = 3.0
+    new_hypervisor: Callable[[], Hypervisor | None] | None = None
+    _hypervisor: list[Hypervisor | None] = field(default_factory=list, init=False, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
+
+    def hypervisor(self) -> Hypervisor | None:
+        """The capture's hypervisor (live, recorded or none, as the gateway decides)."""
+        with self._lock:
+            if not self._hypervisor:
+                if self.new_hypervisor is not None:
+                    made = self.new_hypervisor()
+                else:
+                    from workbench.virt.gateway import open_hypervisor
+
+                    made = open_hypervisor(self.host, self.connect)
+                self._hypervisor.append(made)
+            return self._hypervisor[0]
+
+    def close(self) -> None:
+        """Close the hypervisor, if one was made (idempotent)."""
+        with self._lock:
+            made = self._hypervisor[0] if self._hypervisor else None
+        if made is not None:
+            made.close()
 
 
 @dataclass
@@ -143,26 +174,25 @@ def collect_devices(src: Source, out: Collected) -> None:
 def collect_libvirt(src: Source, out: Collected) -> None:
     """The hypervisor through a read-only connection: versions, capabilities, each domain's XML
     and state. Never secrets, keys or the secure XML (passwords). On a recorded source: what it
-    recorded."""
-    if src.connect is None:
+    recorded, as recorded."""
+    from workbench.core.errors import WorkbenchError
+
+    hv = src.hypervisor()
+    if hv is None:
+        return
+    if hv.recorded:
         _copy_recorded_libvirt(src, out)
         return
-    from workbench.core.errors import WorkbenchError
-    from workbench.virt.live import LiveHypervisor
-
     base = LIBVIRT_DIR
-    hv = LiveHypervisor(src.connect)
     try:
         info = hv.info()
         caps = hv.capabilities()
-        domains = hv.domains()
+        domains = hv.domains()  # listed once: collect_agents' probes are answered from it
     except WorkbenchError as exc:
         out.tree.add_bytes(
-            f"{base}/connection.json", _json({"uri": src.connect, "error": exc.to_dict()})
+            f"{base}/connection.json", _json({"uri": hv.uri, "error": exc.to_dict()})
         )
         return
-    finally:
-        hv.close()
     facts = {k: v for k, v in info.to_dict().items() if k not in ("readonly", "recorded")}
     out.tree.add_bytes(f"{base}/connection.json", _json(facts))
     out.tree.add_bytes(f"{base}/capabilities.xml", (caps.xml or "").encode())
@@ -180,16 +210,17 @@ def collect_libvirt(src: Source, out: Collected) -> None:
 
 
 def collect_agents(src: Source, out: Collected) -> None:
-    """What each running domain's guest agent answers (the guest.agent probe's own queries)."""
-    if src.connect is None:
+    """What each running domain's guest agent answers (the guest.agent probe's own queries).
+    The last to ask the capture's hypervisor: its run closes it."""
+    hv = src.hypervisor()
+    if hv is None or hv.recorded:
         return  # a recorded source's answers came with its libvirt directory
     from workbench.core.runner import run_probes
-    from workbench.virt.gateway import open_hypervisor
 
     report = run_probes(
         src.host,
         only=["libvirt.connection", "libvirt.domains", "guest.agent"],
-        hypervisor=open_hypervisor(src.host, src.connect),  # closed by the runner
+        hypervisor=hv,
         options={"agent_timeout": src.agent_timeout_s},
     )
     result = next(p for p in report.probes if p.id == "guest.agent")

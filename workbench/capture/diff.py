@@ -12,7 +12,8 @@ from workbench.virt.hypervisor import Hypervisor
 
 
 def state_of(host: Host, hypervisor: Hypervisor | None) -> dict[str, Any]:
-    """The comparable state of a machine: probe verdicts, drivers, groups, cmdline, VMs."""
+    """The comparable state of a machine: probe verdicts, drivers, groups, cmdline, VMs
+    (`hypervisor` is the run's: closed when it ends)."""
     report = run_probes(host, hypervisor=hypervisor)
     inv = host.pci()
     cmdline, _ = host.try_read("proc/cmdline")

@@ -76,7 +76,12 @@ def _capture(args: argparse.Namespace, target: Target, optional: frozenset[str])
             elif problem:
                 sys.stderr.write(f"workbench: collector {line}\n")
 
-    source = Source(host=host, connect=target.connect, log_path=default_log_path())
+    source = Source(
+        host=host,
+        connect=target.connect,
+        log_path=default_log_path(),
+        new_hypervisor=target.new_hypervisor,
+    )
     result = capture(
         source,
         sys.stdout.buffer if to_stdout else out,

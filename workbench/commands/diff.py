@@ -17,9 +17,9 @@ def run(args: argparse.Namespace) -> int:
 
     configure_logging()
     with open_target(capture=args.before) as a:
-        before = state_of(a.host, a.hypervisor)
+        before = state_of(a.host, a.new_hypervisor())
     with open_target(capture=args.after) as b:
-        after = state_of(b.host, b.hypervisor)
+        after = state_of(b.host, b.new_hypervisor())
     changes = compare(before, after)
     if args.json:
         doc = {

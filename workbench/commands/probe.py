@@ -37,7 +37,7 @@ def _report(args: argparse.Namespace, target: Target, only: list[str] | None) ->
 
     report = run_probes(
         target.host,
-        hypervisor=target.hypervisor,
+        hypervisor=target.new_hypervisor(),  # the run closes it
         only=only,
         timeout_s=args.timeout,
         options={"lg_resolution": args.lg_resolution},

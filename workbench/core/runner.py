@@ -91,19 +91,21 @@ def run_probes(
 
     A probe whose prerequisite failed, errored or was skipped is `skip` with `blocked_by`; one that
     raises or times out is `error` with the error's `to_dict()`. `on_result` sees each result as it
-    is made (for progress). `hypervisor` (lazy: the first probe that asks opens it) is closed
-    when the run ends. `options` are checked against what `probes` declare (an option of a probe
-    that `only` leaves out is accepted and unused).
+    is made (for progress). `hypervisor` belongs to the run: a fresh, unopened one (a
+    Target's `new_hypervisor()`; the first probe that asks opens it), closed when the run ends,
+    so a probe its timeout abandoned cannot reach it after (HYPERVISOR_CLOSED). `options` are
+    checked against what `probes` declare (an option of a probe that `only` leaves out is
+    accepted and unused).
 
     Raises ConfigError for an unknown probe or option, a value of the wrong type, a dependency
     cycle, or (NO_PROBES) when none are registered; an explicit empty `probes` is an empty report.
     """
     log = get_logger("core.runner")
-    candidates = list(probes) if probes is not None else discover_probes()
-    classes = order_probes(candidates, only)
-    values = check_options(candidates, options or {})
     results: dict[str, ProbeResult] = {}
-    try:
+    try:  # the run owns `hypervisor` from here: closed however the run ends
+        candidates = list(probes) if probes is not None else discover_probes()
+        classes = order_probes(candidates, only)
+        values = check_options(candidates, options or {})
         for cls in classes:
             ctx = ProbeContext(
                 host=host,

@@ -185,34 +185,6 @@ def via_libvirt(
     return out
 
 
-def summarize(answers: dict[str, Any]) -> dict[str, Any]:
-    """Agent answers as probe facts: version, OS, hostname, interfaces."""
-    info = answers.get("guest-info") or {}
-    osinfo = answers.get("guest-get-osinfo") or {}
-    host = answers.get("guest-get-host-name") or {}
-    interfaces = []
-    for iface in answers.get("guest-network-get-interfaces") or []:
-        if isinstance(iface, dict):
-            interfaces.append(
-                {
-                    "name": iface.get("name"),
-                    "mac": iface.get("hardware-address"),
-                    "addresses": [
-                        f"{a.get('ip-address')}/{a.get('prefix')}"
-                        for a in iface.get("ip-addresses") or []
-                        if isinstance(a, dict)
-                    ],
-                }
-            )
-    return {
-        "version": info.get("version") if isinstance(info, dict) else None,
-        "os": osinfo.get("pretty-name") or osinfo.get("name") if isinstance(osinfo, dict) else None,
-        "kernel": osinfo.get("kernel-release") if isinstance(osinfo, dict) else None,
-        "hostname": host.get("host-name") if isinstance(host, dict) else None,
-        "interfaces": interfaces,
-    }
-
-
 def agent_chain(
     vm: str,
     libvirt_query: Callable[[], dict[str, Any]] | None,

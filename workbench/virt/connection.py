@@ -166,6 +166,19 @@ def call_with_timeout(fn: Callable[[], T], timeout_s: float, what: str) -> T:
     )
 
 
+def guarded_call(fn: Callable[[], T], what: str, uri: str, timeout_s: float) -> T:
+    """The one way a libvirt call is made: `fn` within `timeout_s` (OPERATION_TIMEOUT after),
+    a libvirtError it raises turned into a LibvirtError saying `what` (password masked)."""
+
+    def guarded() -> T:
+        try:
+            return fn()
+        except libvirt.libvirtError as exc:
+            raise from_libvirt(exc, what, uri) from exc
+
+    return call_with_timeout(guarded, timeout_s, what)
+
+
 def _no_interactive_auth(_creds: list[Any], _data: object) -> int:
     return -1  # never prompt: a diagnostic tool must not wait for a password
 

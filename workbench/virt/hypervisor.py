@@ -12,8 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from workbench.core.errors import VirtConnectionError
 from workbench.core.report import Finding
-from workbench.virt.domains import DomainConfig
+from workbench.virt.domains import DomainConfig, parse_domain_xml
 
 RUNNING_STATES = frozenset({"running", "paused", "blocked", "pmsuspended"})
 
@@ -63,6 +64,27 @@ class DomainSnapshot:
     def running(self) -> bool:
         return self.state in RUNNING_STATES
 
+    @classmethod
+    def from_xml(
+        cls, name: str, state: str, persistent: bool, xml: str, reason: int = 0
+    ) -> DomainSnapshot:
+        """The domain with its XML parsed; XML that does not parse is its problem
+        (DOMAIN_XML_INVALID), kept as read."""
+        try:
+            config = parse_domain_xml(xml)
+        except ValueError as exc:
+            return cls(
+                name,
+                state,
+                persistent,
+                None,
+                problem=str(exc),
+                problem_code="DOMAIN_XML_INVALID",
+                reason=reason,
+                xml=xml,
+            )
+        return cls(name, state, persistent, config, reason=reason, xml=xml)
+
 
 @dataclass(frozen=True)
 class Capabilities:
@@ -87,6 +109,42 @@ class AgentAnswer:
     served_by: str
     tried: list[dict[str, Any]]
 
+    @property
+    def summary(self) -> dict[str, Any]:
+        """The answers as probe facts: version, OS, kernel, hostname, interfaces."""
+        answers = self.answers
+        info = _mapping(answers.get("guest-info"))
+        osinfo = _mapping(answers.get("guest-get-osinfo"))
+        host = _mapping(answers.get("guest-get-host-name"))
+        interfaces = []
+        ifaces = answers.get("guest-network-get-interfaces")
+        for iface in ifaces if isinstance(ifaces, list) else ():
+            if isinstance(iface, dict):
+                addresses = iface.get("ip-addresses")
+                interfaces.append(
+                    {
+                        "name": iface.get("name"),
+                        "mac": iface.get("hardware-address"),
+                        "addresses": [
+                            f"{a.get('ip-address')}/{a.get('prefix')}"
+                            for a in (addresses if isinstance(addresses, list) else ())
+                            if isinstance(a, dict)
+                        ],
+                    }
+                )
+        return {
+            "version": info.get("version"),
+            "os": osinfo.get("pretty-name") or osinfo.get("name"),
+            "kernel": osinfo.get("kernel-release"),
+            "hostname": host.get("host-name"),
+            "interfaces": interfaces,
+        }
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A guest's answer where an object is expected: anything else reads as empty."""
+    return value if isinstance(value, dict) else {}
+
 
 @dataclass(frozen=True)
 class RecordedAgents:
@@ -99,10 +157,25 @@ class RecordedAgents:
     findings: tuple[Finding, ...] = ()
 
 
+def closed_error(uri: str) -> VirtConnectionError:
+    """What a call on a closed hypervisor raises: closing is final, never a silent reconnect
+    (a probe its run abandoned must not open a connection nobody closes)."""
+    return VirtConnectionError(
+        f"{uri or 'the hypervisor'}: closed (its run is over)",
+        code="HYPERVISOR_CLOSED",
+        details={"uri": uri},
+        recoverable=False,
+    )
+
+
 @runtime_checkable
 class Hypervisor(Protocol):
-    """A hypervisor, live or recorded. Opening is lazy (the first call connects); `close()`
-    drops what was opened, and a later call opens again."""
+    """A hypervisor, live or recorded, for one run: opening is lazy (the first call
+    connects), `domains()` is read once and then answered from that snapshot, and `close()` is
+    final and idempotent: a later call raises HYPERVISOR_CLOSED (see `closed_error`).
+
+    Whoever made one closes it: the runner closes the one a run is handed (a Target gives a
+    fresh one per run with `new_hypervisor()`)."""
 
     @property
     def uri(self) -> str:
@@ -123,7 +196,7 @@ class Hypervisor(Protocol):
     def info(self) -> HypervisorInfo: ...
 
     def domains(self) -> list[DomainSnapshot]:
-        """Every domain, sorted by name."""
+        """Every domain, sorted by name: read on the first call, the same list after."""
         ...
 
     def agent(self, vm: DomainSnapshot, timeout_s: float) -> AgentAnswer:

@@ -1,6 +1,7 @@
 """The live hypervisor: one lazily opened read-only libvirt connection (and a read-write one
-only for libvirt's guest-agent API), every call bounded by a timeout, every libvirt error a
-WorkbenchError whose context names the gateway call (`virt.live::list_domains`)."""
+only for libvirt's guest-agent API), every call made through `guarded_call` (a timeout, libvirt
+errors as WorkbenchErrors) under a context frame naming the gateway call
+(`virt.live::list_domains`)."""
 
 from __future__ import annotations
 
@@ -20,15 +21,16 @@ from workbench.virt.connection import (
     CALL_TIMEOUT_S,
     call_with_timeout,
     from_libvirt,
+    guarded_call,
     open_connection,
 )
-from workbench.virt.domains import parse_domain_xml
 from workbench.virt.hypervisor import (
     AgentAnswer,
     Capabilities,
     DomainSnapshot,
     HypervisorInfo,
     RecordedAgents,
+    closed_error,
 )
 
 T = TypeVar("T")
@@ -56,27 +58,15 @@ def read_domain(dom: Any) -> DomainSnapshot:
             problem=exc.get_error_message() or str(exc),
             problem_code="DOMAIN_UNREADABLE",
         )
-    try:
-        config = parse_domain_xml(xml)
-    except ValueError as exc:
-        return DomainSnapshot(
-            name,
-            state_name(state),
-            persistent,
-            None,
-            problem=str(exc),
-            problem_code="DOMAIN_XML_INVALID",
-            reason=reason,
-            xml=xml,
-        )
-    return DomainSnapshot(name, state_name(state), persistent, config, reason=reason, xml=xml)
+    return DomainSnapshot.from_xml(name, state_name(state), persistent, xml, reason)
 
 
 class LiveHypervisor:
     """A libvirt hypervisor at `uri` (the password goes to libvirt only; `uri` shows it masked).
 
-    Nothing connects until the first call; `close()` closes what was opened. Safe to call from
-    any thread (a probe runs on its own)."""
+    Nothing connects until the first call; the domains are listed once (one snapshot: every
+    probe of a run judges the same set); `close()` is final. Safe to call from any thread (a
+    probe runs on its own)."""
 
     recorded = False
     problems: tuple[str, ...] = ()
@@ -84,11 +74,15 @@ class LiveHypervisor:
     def __init__(self, uri: str, *, timeout_s: float = CALL_TIMEOUT_S) -> None:
         self._uri = uri
         self.timeout_s = timeout_s
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards the fields below; never held across libvirt
+        self._opening = threading.Lock()  # one open at a time; close() never waits for it
+        self._listing = threading.Lock()  # one listing at a time: the second waits for it
+        self._closed = False
         self._ro: Any = None
         self._rw: Any = None
         self._rw_problem: str | None = None
         self._rw_tried = False
+        self._domains: list[DomainSnapshot] | None = None
 
     @property
     def uri(self) -> str:
@@ -115,13 +109,18 @@ class LiveHypervisor:
             return self._call(read, "read the hypervisor")
 
     def domains(self) -> list[DomainSnapshot]:
-        with error_context(MODULE, "list_domains"):
-            conn = self._conn()
+        with error_context(MODULE, "list_domains"), self._listing:
+            if self._domains is None:
+                conn = self._conn()
 
-            def read() -> list[DomainSnapshot]:
-                return sorted((read_domain(d) for d in conn.listAllDomains()), key=_by_name)
+                def read() -> list[DomainSnapshot]:
+                    return sorted((read_domain(d) for d in conn.listAllDomains()), key=_by_name)
 
-            return self._call(read, "list domains")
+                listed = self._call(read, "list domains")
+                with self._lock:
+                    self._check_open()
+                    self._domains = listed
+            return list(self._domains)
 
     def capabilities(self) -> Capabilities:
         with error_context(MODULE, "capabilities"):
@@ -153,10 +152,12 @@ class LiveHypervisor:
         return None  # a live hypervisor is asked, never replayed
 
     def close(self) -> None:
+        """Close what was opened; final (a later call raises HYPERVISOR_CLOSED) and idempotent.
+        A call still running on another thread keeps its connection until libvirt returns."""
         with self._lock:
+            self._closed = True
             conns = (self._ro, self._rw)
             self._ro = self._rw = None
-            self._rw_problem, self._rw_tried = None, False
         for conn in conns:
             if conn is not None:
                 with contextlib.suppress(libvirt.libvirtError):  # already gone: nothing to free
@@ -164,34 +165,53 @@ class LiveHypervisor:
 
     # --- plumbing ---------------------------------------------------------------------------
 
+    def _check_open(self) -> None:
+        if self._closed:
+            raise closed_error(self.uri)
+
     def _conn(self) -> Any:
         with self._lock:
-            if self._ro is None:
-                self._ro = open_connection(self._uri, readonly=True, timeout_s=self.timeout_s)
-            return self._ro
+            self._check_open()
+            if self._ro is not None:
+                return self._ro
+        with self._opening:
+            with self._lock:
+                self._check_open()
+                if self._ro is not None:  # opened while this call waited for its turn
+                    return self._ro
+            conn = open_connection(self._uri, readonly=True, timeout_s=self.timeout_s)
+            return self._keep(conn, "_ro")
+
+    def _keep(self, conn: Any, slot: str) -> Any:
+        """`conn`, kept in `slot` to be closed by close(); closed at once (and the call
+        refused) when close() came while it was being opened."""
+        with self._lock:
+            if not self._closed:
+                setattr(self, slot, conn)
+                return conn
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.close()
+        raise closed_error(self.uri)
 
     def _call(self, fn: Callable[[], T], what: str) -> T:
-        """`fn` with the call timeout; a libvirtError becomes a LibvirtError saying `what`."""
-
-        def guarded() -> T:
-            try:
-                return fn()
-            except libvirt.libvirtError as exc:
-                raise from_libvirt(exc, what, self._uri) from exc
-
-        return call_with_timeout(guarded, self.timeout_s, what)
+        return guarded_call(fn, what, self._uri, self.timeout_s)
 
     def _rw_connection(self) -> tuple[Any, str | None]:
         """libvirt allows agent commands only on a read-write connection: opened once, on the
         first agent question; why it could not be is kept (and said by every answer)."""
-        with self._lock:
-            if not self._rw_tried:
+        with self._opening:
+            with self._lock:
+                self._check_open()
+                if self._rw_tried:
+                    return self._rw, self._rw_problem
                 self._rw_tried = True
-                try:
-                    self._rw = open_connection(self._uri, readonly=False, timeout_s=self.timeout_s)
-                except WorkbenchError as exc:
+            try:
+                conn = open_connection(self._uri, readonly=False, timeout_s=self.timeout_s)
+            except WorkbenchError as exc:
+                with self._lock:
                     self._rw_problem = f"no read-write libvirt connection ({exc.message})"
-            return self._rw, self._rw_problem
+                    return None, self._rw_problem
+            return self._keep(conn, "_rw"), None
 
     def _libvirt_agent(
         self, conn: Any, name: str, timeout_s: float

@@ -23,13 +23,13 @@ from workbench.core.lifecycle import STATES, state_name
 from workbench.core.report import STATUSES, Finding
 from workbench.core.text import mask_uri, mask_uris
 from workbench.virt.capabilities import parse_capabilities
-from workbench.virt.domains import parse_domain_xml
 from workbench.virt.hypervisor import (
     AgentAnswer,
     Capabilities,
     DomainSnapshot,
     HypervisorInfo,
     RecordedAgents,
+    closed_error,
 )
 
 MODULE = "virt.recorded"
@@ -74,6 +74,7 @@ class RecordedHypervisor:
         self.host = host
         self._lock = threading.Lock()
         self._recording: _Recording | None = None
+        self._closed = False
 
     def __repr__(self) -> str:
         return f"RecordedHypervisor({str(self.host.root)!r})"
@@ -105,6 +106,7 @@ class RecordedHypervisor:
 
     def agent(self, vm: DomainSnapshot, timeout_s: float) -> AgentAnswer:
         with error_context(MODULE, "agent"):
+            self._check_open()
             raise GuestAgentError(
                 f"guest agent of {vm.name}: a recording cannot ask it (see the recorded outcome)",
                 code="GUEST_AGENT_NOT_RECORDED",
@@ -113,6 +115,7 @@ class RecordedHypervisor:
             )
 
     def recorded_agents(self) -> RecordedAgents | None:
+        self._check_open()
         return self._read().agents
 
     def capabilities(self) -> Capabilities:
@@ -120,19 +123,27 @@ class RecordedHypervisor:
             self._answering()
             rel = f"{LIBVIRT_DIR}/capabilities.xml"
             text, problem = self.host.try_read(rel)
-            why = problem or (f"{rel} is not recorded" if text is None else None)
+            why = problem or (f"the capture has no {rel}" if text is None else None)
             if text is not None and why is None:
                 try:
                     return parse_capabilities(text)
                 except ValueError as exc:
                     why = f"{rel}: {exc}"
             raise WorkbenchError(
-                f"capabilities not recorded: {why}", code="RECORDING_INVALID", remedy=RECORD_AGAIN
+                f"capabilities not recorded: {why}",
+                code="RECORDING_INVALID",
+                details={"problem": why},
+                remedy=RECORD_AGAIN,
             )
 
     def close(self) -> None:
-        with self._lock:
-            self._recording = None
+        """Final, like a live one's: a later call raises HYPERVISOR_CLOSED. The recording read
+        stays, so `uri` and `problems` still say what it was."""
+        self._closed = True
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise closed_error(self.uri)
 
     def _read(self) -> _Recording:
         with self._lock:
@@ -142,6 +153,7 @@ class RecordedHypervisor:
 
     def _answering(self) -> _Recording:
         """The recording, when it recorded a hypervisor that answered; else its error."""
+        self._check_open()
         recording = self._read()
         if recording.unusable is not None:
             raise WorkbenchError(
@@ -260,25 +272,8 @@ def _domains(host: Host, problems: list[str]) -> list[DomainSnapshot]:
         if xml is None:
             problems.append(f"{name}: {problem or 'its recorded XML is missing'}; left out")
             continue
-        domains.append(_snapshot(name, state, reason, persistent, xml))
+        domains.append(DomainSnapshot.from_xml(name, state_name(state), persistent, xml, reason))
     return sorted(domains, key=lambda d: d.name)
-
-
-def _snapshot(name: str, state: int, reason: int, persistent: bool, xml: str) -> DomainSnapshot:
-    try:
-        config = parse_domain_xml(xml)
-    except ValueError as exc:
-        return DomainSnapshot(
-            name,
-            state_name(state),
-            persistent,
-            None,
-            problem=str(exc),
-            problem_code="DOMAIN_XML_INVALID",
-            reason=reason,
-            xml=xml,
-        )
-    return DomainSnapshot(name, state_name(state), persistent, config, reason=reason, xml=xml)
 
 
 def _state(value: Any, where: str, problems: list[str]) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 import libvirt
 
-from workbench.core.errors import WorkbenchError
+from workbench.core.errors import WorkbenchError, error_context
 from workbench.core.lifecycle import Lifecycles, event_name, state_name
 from workbench.core.logging import get_logger
 from workbench.core.recovery import Attempt, CancelledError, CancelToken, RetryPolicy, retry
@@ -21,7 +21,7 @@ from workbench.core.text import mask_uri
 from workbench.virt.connection import (
     CALL_TIMEOUT_S,
     call_with_timeout,
-    from_libvirt,
+    guarded_call,
     open_connection,
 )
 from workbench.virt.domains import DomainConfig
@@ -55,6 +55,7 @@ RECONNECT_POLICY = RetryPolicy(
     attempts=10**9, base_delay=0.5, factor=2.0, max_delay=10.0, jitter=0.2
 )
 CLOSE_TIMEOUT_S = 2.0
+MODULE = "virt.session"
 ConnectionListener = Callable[[dict[str, Any]], None]
 
 
@@ -215,6 +216,10 @@ class VirtSession:
     # --- connecting ------------------------------------------------------------------------
 
     def _connect(self, first: bool) -> None:
+        with error_context(MODULE, "connect"):
+            self._open_and_resync(first)
+
+    def _open_and_resync(self, first: bool) -> None:
         conn = open_connection(self.uri, readonly=self.readonly, timeout_s=self.call_timeout_s)
         with self._lock:
             self._drop_connection()
@@ -269,7 +274,7 @@ class VirtSession:
                 states[dom.name()] = state_name(dom.state()[0])
             return states
 
-        states: dict[str, str] = self.call(read, "list domains")
+        states: dict[str, str] = self.call(read, "list_domains", "list domains")
         return states
 
     def connection(self) -> Any:
@@ -283,29 +288,27 @@ class VirtSession:
             )
         return conn
 
-    def call(self, fn: Callable[[], Any], what: str) -> Any:
-        """Run a libvirt call with the session's timeout; libvirt errors become WorkbenchErrors."""
-
-        def guarded() -> Any:
-            try:
-                return fn()
-            except libvirt.libvirtError as exc:
-                raise from_libvirt(exc, what, self.uri) from exc
-
-        return call_with_timeout(guarded, self.call_timeout_s, what)
+    def call(self, fn: Callable[[], Any], operation: str, what: str | None = None) -> Any:
+        """Run a libvirt call through `guarded_call` (the session's timeout, libvirt errors as
+        WorkbenchErrors saying `what`) under the frame `virt.session::<operation>`."""
+        with error_context(MODULE, operation):
+            return guarded_call(fn, what or operation, self.uri, self.call_timeout_s)
 
     def domains(self) -> list[DomainSnapshot]:
         """Every domain, read now as the gateway reads it (a WorkbenchError when not
         connected)."""
         snapshots: list[DomainSnapshot] = self.call(
             lambda: [read_domain(d) for d in self.connection().listAllDomains()],
+            "read_domains",
             "read domain configurations",
         )
         return sorted(snapshots, key=lambda s: s.name)
 
     def domain_configs(self) -> list[DomainConfig]:
         """Every domain's configuration that could be read and parsed, by name."""
-        configs = {s.config.name: s.config for s in self.domains() if s.config is not None}
+        with error_context(MODULE, "domain_configs"):
+            snapshots = self.domains()
+        configs = {s.config.name: s.config for s in snapshots if s.config is not None}
         return sorted(configs.values(), key=lambda c: c.name)
 
     # --- callbacks (libvirt's event thread: queue and return) ------------------------------
@@ -359,5 +362,5 @@ class VirtSession:
                     return "undefined"
                 raise
 
-        state: str = self.call(read, f"re-read state of {vm}")
+        state: str = self.call(read, "read_state", f"re-read state of {vm}")
         return state
