@@ -175,6 +175,28 @@ def test_starting_a_running_domain_names_the_action() -> None:
     assert info.value.context == ["virt.actions::start"]
 
 
+def test_a_failed_start_has_no_cycle_in_its_causes() -> None:
+    """The error a failed start raises leads through its causes to an end: a cycle (the primary
+    error caused by the chain's error that it caused) froze the UI, whose traceback renderer
+    followed it for ever, and a cyclic error has no finite to_dict()."""
+    keep = open_connection("test:///default")
+    try:
+        with pytest.raises(WorkbenchError) as info:
+            run_action("test:///default", "start", "test", retries=0)
+    finally:
+        keep.close()
+    seen: set[int] = set()
+    stack: list[BaseException | None] = [info.value]
+    while stack:
+        exc = stack.pop()
+        if exc is None:
+            continue
+        assert id(exc) not in seen, f"cycle through {type(exc).__name__}: {exc}"
+        seen.add(id(exc))
+        stack += [exc.__cause__, None if exc.__suppress_context__ else exc.__context__]
+    assert json.dumps(info.value.to_dict())
+
+
 def test_vm_start_of_a_running_domain_logs_the_chain() -> None:
     """`workbench vm start` of the running test domain: one line, exit 1, and the log record
     of the failure carries `virt.actions::start`."""
@@ -207,3 +229,14 @@ def test_an_unreadable_log_names_the_reader_and_the_index(
     with pytest.raises(LogFileError) as info:
         LogIndex(path)
     assert info.value.context == ["logs.source::open_log", "logs.index::open"]
+
+
+def test_a_cycle_of_causes_ends_in_to_dict() -> None:
+    """An error that is (through another) its own cause is written once, not followed for ever
+    (a log record of it would otherwise never end)."""
+    inner = WorkbenchError("inner", code="INNER")
+    outer = WorkbenchError("outer", code="OUTER", cause=inner)
+    inner.cause = outer
+    doc = outer.to_dict()
+    assert doc["cause"]["error"] == "INNER"
+    assert doc["cause"]["cause"] == {"type": "WorkbenchError", "message": "(the error above)"}

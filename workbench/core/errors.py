@@ -55,8 +55,9 @@ class WorkbenchError(Exception):
         if not self.context or self.context[-1] != frame:
             self.context.append(frame)
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, _outer: frozenset[int] = frozenset()) -> dict[str, Any]:
         """The error as data, as written to logs and to `workbench probe --json`."""
+        outer = _outer | {id(self)}
         return {
             "error": self.code,
             "message": self.message,
@@ -64,18 +65,20 @@ class WorkbenchError(Exception):
             "recoverable": self.recoverable,
             "remedy": self.remedy,
             "context": list(self.context),
-            "cause": _cause_to_dict(self.cause),
+            "cause": _cause_to_dict(self.cause, outer),
         }
 
     def __str__(self) -> str:
         return self.message
 
 
-def _cause_to_dict(cause: BaseException | None) -> dict[str, Any] | None:
+def _cause_to_dict(cause: BaseException | None, outer: frozenset[int]) -> dict[str, Any] | None:
     if cause is None:
         return None
+    if id(cause) in outer:  # a cycle of causes: said once, not followed for ever
+        return {"type": type(cause).__name__, "message": "(the error above)"}
     if isinstance(cause, WorkbenchError):
-        return cause.to_dict()
+        return cause.to_dict(outer)
     return {"type": type(cause).__name__, "message": mask_uris(str(cause))}
 
 

@@ -229,8 +229,12 @@ def _act(
             result = chain.run()
         except NoAlternativeError as exc:
             if isinstance(exc.cause, WorkbenchError):
-                exc.cause.details["fallbacks"] = exc.details.get("tried", [])
-                raise exc.cause from exc
+                # The primary failure is the error; what each alternative said goes in its
+                # details. Not `from exc`: exc's cause is this error, and a cycle of causes
+                # never ends for whatever walks it (a traceback renderer, to_dict).
+                failed = exc.cause
+                failed.details["fallbacks"] = exc.details.get("tried", [])
+                raise failed from failed.__cause__
             raise
         if lifecycle is not None and lifecycle.state == before:
             lifecycle.on_action(f"operator: start ({result.served_by})", target)
