@@ -69,6 +69,14 @@ class SharesResolution(Probe):
         return Outcome("pass", ctx.option(self.options[0]))
 
 
+class TakesGpus(Probe):
+    id = "pci.gpus"
+    title = "a plugin taking a built-in probe's id"
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        return Outcome("pass", "the plugin, not the built-in")
+
+
 NOT_A_PROBE = 42
 """
 
@@ -98,6 +106,7 @@ x.misnamed = wbplug_main.good:Misnamed
 x.twice = wbplug_main.good:TwiceA
 x.resolution = wbplug_main.good:TakesResolution
 x.shares = wbplug_main.good:SharesResolution
+pci.gpus = wbplug_main.good:TakesGpus
 """
 
 # The ids each plugin above ends up with, and the error code of the refused ones.
@@ -113,6 +122,8 @@ EXPECTED = {
     "x.twice": "PROBE_ID_DUPLICATE",
     "x.resolution": "PROBE_OPTION_CONFLICT",  # a built-in declares lg_resolution as a str
     "x.shares": None,  # the same name and type: one option, shared
+    "pci.gpus": None,  # the built-in keeps its id and runs ...
+    "pci.gpus (wbplug_main)": "PROBE_ID_DUPLICATE",  # ... the plugin taking it is refused
 }
 
 

@@ -42,6 +42,7 @@ def test_each_unusable_plugin_is_one_refused_stand_in(plugins: Path) -> None:
     for pid, code in EXPECTED.items():
         assert issubclass(found[pid], RefusedProbe) == (code is not None), pid
     assert "x.actual" not in found  # the misnamed class is not run under its own id
+    assert found["pci.gpus"].__module__ == "probes.gpus"  # the built-in, not the plugin
     assert not issubclass(found["cpu.virtualization"], RefusedProbe)
 
 

@@ -18,6 +18,7 @@ PLUGIN_BROKEN = "PROBE_PLUGIN_BROKEN"
 ID_MISMATCH = "PROBE_ID_MISMATCH"
 ID_DUPLICATE = "PROBE_ID_DUPLICATE"
 OPTION_CONFLICT = "PROBE_OPTION_CONFLICT"
+OWN_DIST = "workbench"  # the distribution whose probes are the built-ins
 NO_PROBES = "NO_PROBES"
 
 
@@ -60,11 +61,17 @@ def discover_probes() -> list[ProbeClass]:
     for ep in points:
         cls = _load(ep)
         loaded.setdefault(cls.id, []).append((ep, cls))
-    found = [
-        entries[0][1] if len(entries) == 1 else _duplicate(pid, [ep for ep, _ in entries])
-        for pid, entries in loaded.items()
-    ]
-    found = _without_option_conflicts(found, {pid: e[0][0] for pid, e in loaded.items()})
+    found: list[ProbeClass] = []
+    for pid, entries in loaded.items():
+        own = [cls for ep, cls in entries if _dist(ep) == OWN_DIST]
+        if len(entries) == 1:
+            found.append(entries[0][1])
+        elif len(own) == 1:  # a plugin cannot take a built-in's id: the built-in runs
+            found.append(own[0])
+            found += [_taken(pid, ep) for ep, _ in entries if _dist(ep) != OWN_DIST]
+        else:
+            found.append(_duplicate(pid, [ep for ep, _ in entries]))
+    found = _without_option_conflicts(found, {cls: ep for e in loaded.values() for ep, cls in e})
     for cls in found:
         if issubclass(cls, RefusedProbe):
             log.warning("probe.plugin_refused", probe=cls.id, error=cls.problem())
@@ -125,6 +132,21 @@ def _load(ep: EntryPoint) -> ProbeClass:
     return cls
 
 
+def _taken(pid: str, ep: EntryPoint) -> ProbeClass:
+    """A stand-in, under its own name, for a plugin registering a built-in probe's id."""
+    return _refused(
+        f"{pid} ({_dist(ep)})",
+        lambda: ProbeError(
+            f"probe plugin {ep.value} ({_dist(ep)}) registers {pid!r}, the id of one of "
+            "Workbench's own probes; the built-in ran",
+            code=ID_DUPLICATE,
+            details={"probe_id": pid, "registered_by": [f"{ep.value} ({_dist(ep)})"]},
+            remedy=f"Give the probe in {_dist(ep)} an id of its own (prefix it with the "
+            "package's name).",
+        ),
+    )
+
+
 def _duplicate(pid: str, eps: list[EntryPoint]) -> ProbeClass:
     """A stand-in for an id registered more than once: neither is run (which one is meant
     cannot be known, and entry-point order is not stable)."""
@@ -141,14 +163,19 @@ def _duplicate(pid: str, eps: list[EntryPoint]) -> ProbeClass:
 
 
 def _without_option_conflicts(
-    found: list[ProbeClass], eps: dict[str, EntryPoint]
+    found: list[ProbeClass], eps: dict[ProbeClass, EntryPoint]
 ) -> list[ProbeClass]:
     """Options are one namespace (one `--lg-resolution` reaches every probe that reads it): a
     plugin declaring a name that an earlier probe declares with another type is refused, the
     workbench's own probes first, then by id, so a plugin cannot take a built-in's option."""
     owners: dict[str, ProbeClass] = {}
     out: list[ProbeClass] = []
-    for cls in sorted(found, key=lambda c: (_dist(eps[c.id]) != "workbench", c.id)):
+
+    def builtin_first(cls: ProbeClass) -> tuple[bool, str]:
+        ep = eps.get(cls)
+        return (ep is None or _dist(ep) != OWN_DIST, cls.id)
+
+    for cls in sorted(found, key=builtin_first):
         clash = next(
             (
                 (opt, owners[opt.name])
@@ -165,7 +192,7 @@ def _without_option_conflicts(
                 owners.setdefault(opt.name, cls)
             continue
         opt, owner = clash
-        out.append(_conflict(eps[cls.id], opt, owner))
+        out.append(_conflict(eps[cls], opt, owner))
     return out
 
 
