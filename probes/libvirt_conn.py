@@ -27,7 +27,7 @@ class LibvirtConnection(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         hv = ctx.hypervisor
         if hv is None:
-            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+            return _none_recorded(ctx.host.manifest)
         try:
             info = hv.info()
         except WorkbenchError as exc:
@@ -52,6 +52,39 @@ class LibvirtConnection(Probe):
         facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
         facts.update(readonly=True, recorded=True, **caps_facts)
         return Outcome(worst(findings), f"{recorded_summary(facts)} (recorded)", facts, findings)
+
+
+def _none_recorded(manifest: dict[str, Any]) -> Outcome:
+    """A machine root with no hypervisor: a capture says why none was recorded (its libvirt
+    collector timed out or failed, or none was named), never that the machine has none."""
+    if not manifest:
+        return Outcome("skip", "no hypervisor for a machine root (pass --connect URI)")
+    collectors = manifest.get("collectors")
+    entry = collectors.get("libvirt") if isinstance(collectors, dict) else None
+    problem = entry.get("error") if isinstance(entry, dict) else None
+    if problem:
+        how = "timed out" if entry.get("timed_out") else "failed"  # type: ignore[union-attr]
+        said = problem.get("message") if isinstance(problem, dict) else problem
+        finding = Finding(
+            "HYPERVISOR_NOT_RECORDED",
+            "info",
+            f"the capture's libvirt collector {how}: {said}",
+            "Capture again (a longer --timeout if it timed out); check that the daemon answers "
+            "`virsh -c URI list` on that machine.",
+        )
+        return Outcome(
+            "skip",
+            f"hypervisor not recorded: the capture's libvirt collector {how}",
+            {"recorded": False, "collector": entry},
+            [finding],
+        )
+    finding = Finding(
+        "HYPERVISOR_NOT_RECORDED",
+        "info",
+        "no hypervisor was named when this capture was made (a machine root, no --connect)",
+        "Capture with `workbench --root DIR capture --connect URI` to record one.",
+    )
+    return Outcome("skip", "hypervisor not recorded: none was named at capture", {}, [finding])
 
 
 def _capabilities(hv: Hypervisor, driver: str | None) -> tuple[dict[str, Any], list[Finding]]:

@@ -487,3 +487,41 @@ def test_an_odd_source_date_epoch_is_ignored(
     with tarfile.open(out) as tar:
         manifest = json.load(tar.extractfile("manifest.json"))  # type: ignore[arg-type]
     assert manifest["created"].startswith(str(datetime.now(UTC).year))
+
+
+def test_a_hypervisor_a_capture_did_not_record_is_not_recorded(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A capture whose libvirt collector timed out says the hypervisor was not recorded, and
+    why, never that the machine has none; one made with no hypervisor named says that."""
+
+    def hangs(src: Source, out: Collected) -> None:
+        time.sleep(3)
+
+    root = make_root("asrock-z170-gtx960")
+    late = capture(
+        Source(Host(root)), tmp_path / "late.tar.gz", collectors={"libvirt": hangs}, timeout_s=0.5
+    )
+    none = capture(Source(Host(root)), tmp_path / "none.tar.gz", collectors={"libvirt": hangs})
+    for made, why in ((late, "collector timed out"), (none, "none was named")):
+        proc = cli("probe", "--capture", str(made.path), "--only", "libvirt.connection", "--json")
+        (result,) = json.loads(proc.stdout)["probes"]
+        assert result["status"] == "skip"
+        assert result["summary"].startswith("hypervisor not recorded") and why in result["summary"]
+        assert "pass --connect" not in json.dumps(result)
+        assert result["findings"][0]["code"] == "HYPERVISOR_NOT_RECORDED"
+
+
+def test_diff_says_vms_not_recorded_rather_than_absent(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """Captures with and without a recorded hypervisor: diff says the VMs were not recorded
+    on one side, not that each VM appeared from nothing."""
+    root = make_root("asrock-z170-gtx960")
+    a, b = tmp_path / "a.tar.gz", tmp_path / "b.tar.gz"
+    assert cli("capture", "--root", str(root), "-o", str(a)).returncode == 0
+    made = cli("capture", "--root", str(root), "--connect", "test:///default", "-o", str(b))
+    assert made.returncode == 0, made.stderr
+    text = cli("diff", str(a), str(b))
+    assert "domains  VMs: not recorded -> 1 VM(s)" in text.stdout, text.stdout
+    assert "(absent) -> state=" not in text.stdout

@@ -17,9 +17,10 @@ def state_of(host: Host, hypervisor: Hypervisor | None) -> dict[str, Any]:
     report = run_probes(host, hypervisor=hypervisor)
     inv = host.pci()
     cmdline, _ = host.try_read("proc/cmdline")
-    domains: dict[str, Any] = {}
+    domains: dict[str, Any] | None = None  # None: not recorded (no hypervisor answered)
     for probe in report.probes:
-        if probe.id == "libvirt.domains":
+        if probe.id == "libvirt.domains" and probe.status not in ("skip", "error"):
+            domains = {}
             for dom in probe.facts.get("domains", []):
                 domains[dom["name"]] = {
                     "state": dom.get("state"),
@@ -33,6 +34,9 @@ def state_of(host: Host, hypervisor: Hypervisor | None) -> dict[str, Any]:
         "domains": domains,
         "created": host.manifest.get("created"),
     }
+
+
+NOT_RECORDED = "not recorded"
 
 
 @dataclass
@@ -65,6 +69,11 @@ def compare(before: dict[str, Any], after: dict[str, Any]) -> list[Change]:
     changes: list[Change] = []
     for area in ("probes", "drivers", "groups", "domains"):
         a, b = before[area], after[area]
+        if a is None or b is None:  # VMs on one side only were recorded: no per-VM verdict
+            if a is not b:
+                counted = [NOT_RECORDED if x is None else f"{len(x)} VM(s)" for x in (a, b)]
+                changes.append(Change(area, "VMs", *counted))
+            continue
         for item in sorted(set(a) | set(b)):
             old, new = a.get(item), b.get(item)
             if area == "probes" and old and new and old["status"] == new["status"]:
