@@ -56,6 +56,11 @@ class GuestAgent(Probe):
     order = 120
     uses = ("libvirt.domains",)  # needs the domain list, whatever the domains' verdicts
     timeout_s = 30.0  # a few guests, each allowed a few seconds
+    timeout_remedy = (
+        "A guest agent or the hypervisor did not answer in time: check qemu-guest-agent in "
+        'the guests (`virsh qemu-agent-command VM \'{"execute":"guest-ping"}\'`) and that '
+        "libvirtd answers (`virsh -c URI list`)."
+    )
     options: ClassVar[tuple[ProbeOption[Any], ...]] = (AGENT_TIMEOUT,)
 
     def run(self, ctx: ProbeContext) -> Outcome:

@@ -11,6 +11,11 @@ from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor
 
+HYPERVISOR_HUNG = (
+    "The hypervisor did not answer in time: check that its daemon runs and answers "
+    "(`systemctl status libvirtd`, `virsh -c URI list`); a stopped daemon or a dead remote host "
+    "hangs every call."
+)
 RECORD_AGAIN = "Capture the machine again with `workbench capture`."
 NO_KVM_REMEDY = (
     "/dev/kvm is missing or not accessible to libvirt's QEMU: enable virtualization in the "
@@ -23,6 +28,7 @@ class LibvirtConnection(Probe):
     title = "libvirt connection"
     area = "libvirt"
     order = 100
+    timeout_remedy = HYPERVISOR_HUNG
 
     def run(self, ctx: ProbeContext) -> Outcome:
         hv = ctx.hypervisor

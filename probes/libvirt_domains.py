@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from probes.gpus import VFIO_DRIVER
+from probes.libvirt_conn import HYPERVISOR_HUNG
 from probes.looking_glass import LG_RESOLUTION, required_mib
 from probes.names import describe
 from probes.parsers import parse_resolution
@@ -86,6 +87,7 @@ class LibvirtDomains(Probe):
     area = "libvirt"
     order = 110
     requires = ("libvirt.connection",)
+    timeout_remedy = HYPERVISOR_HUNG
     options: ClassVar[tuple[ProbeOption[Any], ...]] = (LG_RESOLUTION,)
 
     def run(self, ctx: ProbeContext) -> Outcome:

@@ -177,6 +177,21 @@ def test_a_hung_daemon_times_out(silent_daemon: Path) -> None:
     assert info.value.context == ["virt.live::info"]
 
 
+def test_a_probe_timed_out_on_a_hung_daemon_says_to_check_the_hypervisor(
+    silent_daemon: Path,
+) -> None:
+    """When the probe's own deadline ends first (--timeout below the gateway's), its remedy
+    points at the hypervisor, not at a hung filesystem or device."""
+    uri = f"qemu+unix:///system?socket={silent_daemon}"
+    report = run_probes(
+        Host("/"), only=["libvirt.connection"], hypervisor=LiveHypervisor(uri), timeout_s=0.5
+    )
+    error = report.get("libvirt.connection").error
+    assert error is not None and error["error"] == "PROBE_TIMEOUT"
+    assert "hypervisor did not answer" in error["remedy"]
+    assert "D state" not in error["remedy"]
+
+
 def test_a_daemon_gone_mid_session_fails_the_listing_with_its_frame(
     libvirtd: SessionDaemon,
 ) -> None:

@@ -116,6 +116,8 @@ class Probe(ABC):
     # them and is blocked only when they could not run at all (error or skip).
     uses: ClassVar[tuple[str, ...]] = ()
     timeout_s: ClassVar[float] = 10.0
+    # What to check when it does not finish in time (None: a hung filesystem or device).
+    timeout_remedy: ClassVar[str | None] = None
     order: ClassVar[int] = 100  # where it stands in a report: root causes first
     options: ClassVar[tuple[ProbeOption[object], ...]] = ()  # what it reads with ctx.option
 

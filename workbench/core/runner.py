@@ -144,7 +144,9 @@ def _run_one(
             lambda: cls().run(ctx),
             limit,
             lambda: ProbeTimeoutError(
-                f"probe did not finish within {limit:g} s", details={"timeout_s": limit}
+                f"probe did not finish within {limit:g} s",
+                details={"timeout_s": limit},
+                remedy=cls.timeout_remedy,  # None: the generic one (a hung file or device)
             ),
             name=f"probe:{cls.id}",
         )
