@@ -240,3 +240,16 @@ def test_a_cycle_of_causes_ends_in_to_dict() -> None:
     doc = outer.to_dict()
     assert doc["cause"]["error"] == "INNER"
     assert doc["cause"]["cause"] == {"type": "WorkbenchError", "message": "(the error above)"}
+
+
+def test_a_capture_given_as_a_root_and_a_root_given_as_a_capture_name_the_right_option(
+    tmp_path: Path,
+) -> None:
+    """The two likeliest slips between --root and --capture each name the option meant."""
+    archive = tmp_path / "c.tar.gz"
+    archive.write_bytes(b"")
+    as_root = run_cli("probe", "--root", str(archive))
+    assert as_root.returncode == 2 and "--capture c.tar.gz" in as_root.stderr, as_root.stderr
+    as_capture = run_cli("probe", "--capture", str(tmp_path))
+    assert as_capture.returncode == 2, as_capture.stderr
+    assert "not a capture file" in as_capture.stderr and "--root DIR" in as_capture.stderr

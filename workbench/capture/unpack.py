@@ -63,6 +63,14 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
     path = Path(archive)
     # The frames mark errors of the opening only, not those of the caller's block.
     with error_context("capture.unpack", "open"):
+        if path.is_dir():
+            raise CaptureError(
+                f"{path}: a directory, not a capture file",
+                code="CAPTURE_MISSING",
+                details={"archive": str(path)},
+                remedy="A capture is the .tar.gz `workbench capture` writes; a directory laid "
+                "out like / is read with --root DIR.",
+            )
         if not path.is_file():
             raise CaptureError(
                 f"{path}: no such capture file",

@@ -85,8 +85,14 @@ class Host:
                 f"machine root {str(path)!r} does not exist", details={"root": str(path)}
             )
         if not path.is_dir():
+            capture = path.name.endswith((".tar.gz", ".tgz"))
             raise RootNotUsableError(
-                f"machine root {str(path)!r} is not a directory", details={"root": str(path)}
+                f"machine root {str(path)!r} is not a directory",
+                details={"root": str(path)},
+                # A capture given as a root is the likeliest slip: name the option it needs.
+                remedy=f"{path.name} looks like a capture: open it with --capture {path.name}."
+                if capture
+                else None,
             )
         self.root = path.resolve()
         self.live = self.root == Path("/")
