@@ -243,3 +243,18 @@ def test_guest_agent_remedies_grouped_by_cause(tmp_path: Path) -> None:
     assert "org.qemu.guest_agent.0" not in (by_vms["a, b"].remedy or "")
     assert "qemu-guest-agent" in (by_vms["a, b"].remedy or "")
     assert "Add <channel" in (by_vms["c, d"].remedy or "")
+
+
+def test_looking_glass_on_a_root_that_recorded_no_dev_is_not_recorded(
+    make_root: Callable[..., Path],
+) -> None:
+    """A machine root with sys/module but no dev/ at all: Looking Glass is not judged absent
+    (neither /dev/kvmfr0 nor /dev/shm was recorded), as kvm.device says of /dev/kvm."""
+    import shutil
+
+    root = make_root("asrock-z170-gtx960")
+    shutil.rmtree(root / "dev", ignore_errors=True)
+    report = report_for(root, only=["display.looking_glass", "kvm.device"])
+    result = report.get("display.looking_glass")
+    assert (result.status, result.summary.split(":")[0]) == ("skip", "dev/kvmfr0 not recorded")
+    assert "not set up" not in result.summary
