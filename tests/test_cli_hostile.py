@@ -244,6 +244,48 @@ def test_a_full_disk_on_stdout_is_one_line(
     assert (proc.returncode, proc.stderr) == (1, ENOSPC_LINE)
 
 
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["probe", "--root", "{root}", "--json"],
+        ["capture", "--root", "{root}", "-o", "-"],
+        ["logs", "{log}"],
+    ],
+)
+def test_a_closed_stdout_is_one_line(args: list[str], make_root: MakeRoot, tmp_path: Path) -> None:
+    """Started with stdout closed (`>&-`): one line, exit 1, nothing run (was an
+    AttributeError traceback on `None.write`)."""
+    from tests.conftest import sample_log
+
+    values = {"root": make_root(ROOT_MACHINE), "log": sample_log(tmp_path / "sample.log")}
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" >&-', str(WORKBENCH), *(a.format(**values) for a in args)],
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert (proc.returncode, proc.stderr) == (
+        1,
+        "workbench: cannot write the output: standard output is closed\n",
+    )
+
+
+def test_a_closed_stderr_keeps_stdout_clean(make_root: MakeRoot) -> None:
+    """Started with stderr closed (`2>&-`): a refusal's one line goes nowhere (not into
+    stdout, where print(file=None) would put it) and stdout holds the error document alone."""
+    root = str(make_root(ROOT_MACHINE))
+    args = ["probe", "--json", "--root", root, "--lg-resolution", "0x0"]
+    proc = subprocess.run(
+        ["sh", "-c", 'exec "$0" "$@" 2>&-', str(WORKBENCH), *args],
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=60,
+    )
+    assert proc.returncode == 2
+    assert json.loads(proc.stdout)["error"]["message"].startswith("--lg-resolution")
+
+
 # -- 5. events stops when its output goes away
 
 

@@ -307,6 +307,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    if sys.stderr is None:  # started with `2>&-`: the messages go nowhere, nothing breaks
+        sys.stderr = open(_occupy(2), "w", closefd=False)  # noqa: SIM115 - for the process
+    if sys.stdout is None:  # `>&-`: nothing could be shown (and a file opened next would be fd 1)
+        _occupy(1)
+        say("cannot write the output: standard output is closed")
+        return 1
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(words)
@@ -337,6 +343,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise
         return _unwritable(exc)
     return code
+
+
+def _occupy(fd: int) -> int:
+    """Fill the closed descriptor `fd` with /dev/null, so that no file opened later lands on
+    it and receives what is meant for stdout or stderr."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
+    return fd
 
 
 def _drop_output() -> None:
