@@ -312,10 +312,58 @@ def test_events_stops_when_its_reader_leaves(tmp_path: Path) -> None:
         code = events.wait(timeout=20)
     finally:
         events.kill()
+        events.wait()
     err = events.stderr.read()
     events.stderr.close()
     assert code == 1, err
     assert "Traceback" not in err and "cannot write" not in err
+
+
+def _until_reader_leaves(args: list[str], enough: Callable[[str], bool]) -> tuple[int, str]:
+    """Run `workbench ARGS`, read its stdout until `enough(line)`, close it (the reader
+    leaves while the command has nothing new to write); its exit status and stderr."""
+    proc = subprocess.Popen(
+        [str(WORKBENCH), *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stderr is not None
+    try:
+        for line in proc.stdout:
+            if enough(line):
+                break
+        proc.stdout.close()
+        code = proc.wait(timeout=10)
+    finally:
+        proc.kill()
+        proc.wait()
+    err = proc.stderr.read()
+    proc.stderr.close()
+    return code, err
+
+
+def test_a_quiet_events_stops_when_its_reader_leaves() -> None:
+    """`events --json | head` with nothing happening (connected, every VM reported): the
+    command ends within a second of the reader leaving (exit 1, nothing said), not at the
+    next event, which may never come."""
+    seen: set[str] = set()
+
+    def everything_said(line: str) -> bool:
+        record = json.loads(line)
+        seen.add("connected" if record.get("connection") == "connected" else record["to"])
+        return seen == {"connected", "running"}
+
+    code, err = _until_reader_leaves(
+        ["events", "--json", "--connect", "test:///default"], everything_said
+    )
+    assert (code, err) == (1, "")
+
+
+def test_a_quiet_follow_stops_when_its_reader_leaves(tmp_path: Path) -> None:
+    """`logs -f | head` on a log that does not grow: ends once the reader has left (exit 1)."""
+    from tests.conftest import sample_log
+
+    log = sample_log(tmp_path / "sample.log")
+    code, err = _until_reader_leaves(["logs", "-f", "--json", str(log)], lambda _line: True)
+    assert (code, err) == (1, "")
 
 
 # -- 6. under --json, every refusal is a workbench.error/1 document on stdout

@@ -8,6 +8,7 @@ import contextlib
 import io
 import math
 import re
+import select
 import signal
 import sys
 import threading
@@ -59,6 +60,18 @@ def plugins_print_to_stderr() -> Iterator[None]:
     holds the document alone (a report, an archive, a diff) for the reader of the pipe."""
     with contextlib.redirect_stdout(sys.stderr):
         yield
+
+
+def reader_left(stream: object) -> bool:
+    """Whether `stream` is a pipe (or socket, or terminal) whose other end has gone: a command
+    that waits for news would otherwise learn it only at its next write, maybe never."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False  # not a descriptor (a test's StringIO): nobody to lose
+    poller = select.poll()
+    poller.register(fd, 0)  # no events asked: only the error and hang-up conditions come back
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def can_encode(encoding: str | None, text: str) -> bool:

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import threading
 from typing import Any
 
-from workbench.commands.common import say, stop_on_signals, text_stdout
+from workbench.commands.common import reader_left, say, stop_on_signals, text_stdout
 from workbench.core.text import safe_text
+
+READER_CHECK_S = 0.5  # how soon a quiet stream notices its reader has left
 
 
 class Output:
@@ -97,7 +100,10 @@ def _watch(args: argparse.Namespace, uri: str) -> int:
     session.stuck_listeners.append(emit)
     session.lifecycles.listeners.append(lambda t: emit(t.to_dict()))
     session.start()
-    stop.wait()
+    while not stop.wait(READER_CHECK_S):
+        if reader_left(sys.stdout):  # `events | head -1` while nothing happens
+            output.failed = BrokenPipeError(errno.EPIPE, "the reader left")
+            break
     session.stop()
     if output.failed is not None:
         raise output.failed  # main(): nothing for a reader that left, one line otherwise

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from workbench.commands.common import stop_on_signals
+from workbench.commands.common import reader_left, stop_on_signals
 from workbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -148,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
                 for chunk in render_lines(chosen):
                     out.write(chunk)
                 out.flush()
+            elif reader_left(out):  # `logs -f | head` on a quiet log
+                raise BrokenPipeError(errno.EPIPE, "the reader left")
             else:
                 stop.wait(follower.poll_s)
         return 0
