@@ -169,3 +169,33 @@ def forget_plugins() -> None:
     """Drop the plugin modules an in-process test imported (the next test builds its own)."""
     for name in [m for m in sys.modules if m.startswith(("wbplug_main", "wbplug_other"))]:
         del sys.modules[name]
+
+
+CHATTY = """
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Outcome
+
+print("chatty: imported")
+
+
+class Chatty(Probe):
+    id = "x.chatty"
+    title = "a plugin that prints"
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        print("chatty: ran")
+        return Outcome("pass", "said its piece")
+"""
+
+
+def build_chatty(site: Path) -> Path:
+    """One distribution in `site`, wbplug-chatty: a probe that prints on import and in run()."""
+    site.mkdir(parents=True, exist_ok=True)
+    _dist(
+        site,
+        "wbplug_chatty",
+        "wbplug_chatty",
+        {"chatty": CHATTY},
+        "[workbench.probes]\nx.chatty = wbplug_chatty.chatty:Chatty\n",
+    )
+    return site

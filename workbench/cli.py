@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import importlib
 import json
 import os
@@ -10,12 +11,22 @@ import sys
 from collections.abc import Sequence
 
 from workbench import __version__
-from workbench.commands.common import Parser, count, say, seconds, uri_problem, usage_error
-from workbench.core.errors import WorkbenchError
+from workbench.commands.common import (
+    ArgumentsError,
+    Parser,
+    count,
+    say,
+    seconds,
+    uri_problem,
+    usage_error,
+)
+from workbench.core.errors import ConfigError, WorkbenchError
 from workbench.core.text import mask_uri, safe_text
 from workbench.target import LIVE_URI
 
 ERROR_SCHEMA = "workbench.error/1"  # what --json prints instead of its document on exit 2
+# What writing the output can fail with, besides a reader that left (BrokenPipeError).
+OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
 ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
 
 TARGETS = ("root", "capture", "connect")
@@ -30,6 +41,8 @@ USES: dict[str | None, tuple[str, ...]] = {
     "logs": ("capture",),
     "open": ("capture",),  # its FILE argument
 }
+# The verbs --allow-actions applies to: the workbench (and its demo, its web server) and `vm`.
+ACTING = (None, "demo", "serve", "vm")
 _TARGET_HELP = {
     "root": ("DIR", "machine root to read (default: /, the live machine)"),
     "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
@@ -98,10 +111,13 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
         return f"{where}--{unused[0]} does not apply here"
     if "root" in given and "capture" in given:
         return f"{where}give --root DIR or --capture FILE, not both"
+    if getattr(args, "allow_actions", False):
+        if verb not in ACTING:
+            return f"{where}--allow-actions does not apply here"
+        if "capture" in given:
+            return f"{where}a capture is read-only: no --allow-actions"
     if getattr(args, "demo", False) and given and verb == "serve":
         return "serve: --demo serves the demo machine: no --root, --capture or --connect"
-    if verb is None and "capture" in given and "connect" in given:
-        return "the workbench on a capture shows its recorded hypervisor: no --connect"
     return None  # what is not given is decided by `open_target` (workbench.target)
 
 
@@ -291,13 +307,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    problem = merge_targets(args) or resolve_targets(args)
-    if problem is not None:
-        return usage_error(problem)
-    command = importlib.import_module(f"workbench.commands.{args.module}")
+    if sys.stderr is None:  # started with `2>&-`: the messages go nowhere, nothing breaks
+        sys.stderr = open(_occupy(2), "w", closefd=False)  # noqa: SIM115 - for the process
+    if sys.stdout is None:  # `>&-`: nothing could be shown (and a file opened next would be fd 1)
+        _occupy(1)
+        say("cannot write the output: standard output is closed")
+        return 1
+    words = list(sys.argv[1:] if argv is None else argv)
     try:
+        args = build_parser().parse_args(words)
+    except ArgumentsError as exc:  # said on stderr by the parser; under --json, also as data
+        if "--json" in words[: words.index("--") if "--" in words else None]:
+            error = ConfigError(exc.message)
+            error.add_context("cli", "arguments")
+            _json_error(error)
+        raise
+    try:
+        problem = merge_targets(args) or resolve_targets(args)
+        if problem is not None:
+            raise ConfigError(problem)  # exit 2 like any refusal (a document under --json)
+        command = importlib.import_module(f"workbench.commands.{args.module}")
         code: int = command.run(args)
+        sys.stdout.flush()  # a full disk is said here, not as a traceback at exit
     except WorkbenchError as exc:
         return _failed(args, exc)
     except KeyboardInterrupt:
@@ -305,9 +336,46 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         # `workbench probe | head`: the reader left; nothing more to say.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        _drop_output()
         return 1
+    except OSError as exc:
+        if exc.errno not in OUTPUT_ERRNOS:
+            raise
+        return _unwritable(exc)
     return code
+
+
+def _occupy(fd: int) -> int:
+    """Fill the closed descriptor `fd` with /dev/null, so that no file opened later lands on
+    it and receives what is meant for stdout or stderr."""
+    null = os.open(os.devnull, os.O_WRONLY)
+    if null != fd:
+        os.dup2(null, fd)
+        os.close(null)
+    return fd
+
+
+def _drop_output() -> None:
+    """Point stdout at nothing: what is still buffered would fail again at exit."""
+    os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _unwritable(exc: OSError) -> int:
+    """The output cannot be written (a full disk, an I/O error): one line, exit 1."""
+    _drop_output()
+    say(f"cannot write the output: {exc.strerror or exc}")
+    return 1
+
+
+def _json_error(exc: WorkbenchError) -> None:
+    """The workbench.error/1 document on stdout, on one line: `logs --json` and `events
+    --json` print JSON lines, and readers of those read one object per line."""
+    doc = {"schema": ERROR_SCHEMA, "error": exc.to_dict()}
+    try:
+        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        sys.stdout.flush()
+    except OSError:  # the line on stderr still says what failed
+        _drop_output()
 
 
 def _failed(args: argparse.Namespace, exc: WorkbenchError) -> int:
@@ -318,10 +386,7 @@ def _failed(args: argparse.Namespace, exc: WorkbenchError) -> int:
     exc.add_context("cli", args.command or "ui")
     get_logger("cli").error("cli.failed", verb=args.command, error=exc)
     if getattr(args, "json", False):
-        # One line: `logs --json` and `events --json` print JSON lines, and readers of those
-        # read one object per line.
-        doc = {"schema": ERROR_SCHEMA, "error": exc.to_dict()}
-        sys.stdout.write(json.dumps(doc, default=str) + "\n")
+        _json_error(exc)
     hint = f" ({exc.remedy})" if exc.remedy else ""
     return usage_error(f"{exc.message}{hint}")
 

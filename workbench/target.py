@@ -20,6 +20,7 @@ if TYPE_CHECKING:  # imported when a target is opened: the CLI reads LIVE_URI at
     from workbench.virt.hypervisor import Hypervisor
 
 LIVE_URI = "qemu:///system"  # the live machine's own hypervisor, when none is named
+CAPTURE_CONNECT = "the workbench on a capture shows its recorded hypervisor: no --connect"
 
 TargetKind = Literal["live", "root", "capture", "demo"]
 
@@ -75,7 +76,7 @@ class Target:
         self._cleanup.close()
 
 
-def capture_target(root: Path, name: str, connect: str | None = None) -> Target:
+def capture_target(root: Path, name: str) -> Target:
     """A capture already unpacked at `root` (by `open_target`, or once by `workbench serve`
     for all its tabs), shown as the capture `name`."""
     from workbench.capture.collectors import LOG_MEMBER
@@ -85,7 +86,7 @@ def capture_target(root: Path, name: str, connect: str | None = None) -> Target:
     log = root / LOG_MEMBER
     return Target(
         host=host,
-        connect=connect,
+        connect=None,  # its hypervisor is its recording (`open_target` refuses a --connect)
         label=f"capture {name}",
         kind="capture",
         recorded_log=log if log.is_file() else None,
@@ -108,12 +109,14 @@ def open_target(
 
     if sum((root is not None, capture is not None, demo)) > 1:
         raise ConfigError("name one machine: a root, a capture or the demo")
+    if capture is not None and connect is not None:  # a silent swap would report on two machines
+        raise ConfigError(CAPTURE_CONNECT)
     with contextlib.ExitStack() as stack:
         if capture is not None:
             from workbench.capture.unpack import open_capture
 
             unpacked = stack.enter_context(open_capture(capture))
-            target = capture_target(unpacked, str(capture), connect)
+            target = capture_target(unpacked, str(capture))
         elif demo:
             from workbench.demo import demo_environment
 

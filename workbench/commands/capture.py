@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.commands.common import usage_error
+from workbench.commands.common import plugins_print_to_stderr, usage_error
 from workbench.core.host import Host
 
 if TYPE_CHECKING:
@@ -82,13 +82,15 @@ def _capture(args: argparse.Namespace, target: Target, optional: frozenset[str])
         log_path=default_log_path(),
         new_hypervisor=target.new_hypervisor,
     )
-    result = capture(
-        source,
-        sys.stdout.buffer if to_stdout else out,
-        redactor=Redactor(optional=optional),
-        timeout_s=args.timeout,
-        progress=progress,
-    )
+    archive = sys.stdout.buffer if to_stdout else out
+    with plugins_print_to_stderr():  # a collector runs the probes: never into the archive
+        result = capture(
+            source,
+            archive,
+            redactor=Redactor(optional=optional),
+            timeout_s=args.timeout,
+            progress=progress,
+        )
     manifest = result.manifest
     replaced = manifest["redaction"]["replaced"]
     summary = ", ".join(f"{n} {kind}" for kind, n in replaced.items()) or "nothing found to redact"

@@ -4,13 +4,15 @@ signal handling, option types."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import math
 import re
+import select
 import signal
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import NoReturn
 from urllib.parse import urlsplit
 
@@ -35,12 +37,41 @@ def usage_error(message: str) -> int:
     return 2
 
 
+class ArgumentsError(SystemExit):
+    """argparse's refusal (exit 2, already said on stderr), with its words for `--json`."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(2)
+        self.message = message
+
+
 class Parser(argparse.ArgumentParser):
     """argparse with its complaints escaped: "unrecognized arguments" repeats them raw."""
 
     def error(self, message: str) -> NoReturn:
         self.print_usage(sys.stderr)
-        self.exit(2, f"{self.prog}: error: {safe_text(message)}\n")
+        sys.stderr.write(f"{self.prog}: error: {safe_text(message)}\n")
+        raise ArgumentsError(message)
+
+
+@contextlib.contextmanager
+def plugins_print_to_stderr() -> Iterator[None]:
+    """While probe plugins are imported and run: what they print goes to stderr, so that stdout
+    holds the document alone (a report, an archive, a diff) for the reader of the pipe."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def reader_left(stream: object) -> bool:
+    """Whether `stream` is a pipe (or socket, or terminal) whose other end has gone: a command
+    that waits for news would otherwise learn it only at its next write, maybe never."""
+    try:
+        fd = stream.fileno()  # type: ignore[attr-defined]
+    except (AttributeError, OSError, ValueError):
+        return False  # not a descriptor (a test's StringIO): nobody to lose
+    poller = select.poll()
+    poller.register(fd, 0)  # no events asked: only the error and hang-up conditions come back
+    return any(events & (select.POLLERR | select.POLLHUP) for _, events in poller.poll(0))
 
 
 def can_encode(encoding: str | None, text: str) -> bool:
@@ -72,8 +103,15 @@ def uri_problem(uri: str) -> str | None:
     if any(char.isspace() or not char.isprintable() for char in uri):
         return f"--connect: a URI holds no spaces or control characters: {shown}"
     try:
-        urlsplit(uri).port  # noqa: B018 - the property parses the port, raising if it is bad
+        parts = urlsplit(uri)
+        parts.port  # noqa: B018 - the property parses the port, raising if it is bad
     except ValueError:
+        parts = None
+    # An '@' after the authority (in the path, query or fragment) or a second '@' in it is a
+    # password's unencoded '/', '?', '#' or '@': libvirt would read part of the password as the
+    # host and say it ("Unable to resolve address 'ss'"), and retry.
+    after_authority = (parts.path, parts.query, parts.fragment) if parts else ()
+    if parts is None or parts.netloc.count("@") > 1 or any("@" in p for p in after_authority):
         return (
             f"--connect: cannot parse {shown} (a port is 0-65535; percent-encode '/', '@', ':', "
             "'?' and '#' in a user or password)"

@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 
-from workbench.commands.common import text_stdout
+from workbench.commands.common import plugins_print_to_stderr, text_stdout
 from workbench.core.text import safe_text
 
 
@@ -16,10 +16,11 @@ def run(args: argparse.Namespace) -> int:
     from workbench.target import open_target
 
     configure_logging()
-    with open_target(capture=args.before) as a:
-        before = state_of(a.host, a.new_hypervisor())
-    with open_target(capture=args.after) as b:
-        after = state_of(b.host, b.new_hypervisor())
+    with plugins_print_to_stderr():  # the probes run: the diff alone goes to stdout
+        with open_target(capture=args.before) as a:
+            before = state_of(a.host, a.new_hypervisor())
+        with open_target(capture=args.after) as b:
+            after = state_of(b.host, b.new_hypervisor())
     changes = compare(before, after)
     if args.json:
         doc = {

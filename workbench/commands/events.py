@@ -3,17 +3,40 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
 import sys
 import threading
 from typing import Any
 
-from workbench.commands.common import say, stop_on_signals, text_stdout
+from workbench.commands.common import reader_left, say, stop_on_signals, text_stdout
 from workbench.core.text import safe_text
 
+READER_CHECK_S = 0.5  # how soon a quiet stream notices its reader has left
 
-def _printer(as_json: bool) -> Any:
-    lock = threading.Lock()
+
+class Output:
+    """Where the records go; the first write that fails (the reader left, a full disk) is kept
+    and stops the command, since nothing it prints after that can reach anyone."""
+
+    def __init__(self, stop: threading.Event) -> None:
+        self.stop = stop
+        self.lock = threading.Lock()  # listeners run on the session's threads
+        self.failed: OSError | None = None
+
+    def write(self, line: str) -> None:
+        with self.lock:
+            if self.failed is not None:
+                return
+            try:
+                sys.stdout.write(line + "\n")
+                sys.stdout.flush()
+            except OSError as exc:  # BrokenPipeError included: main() says what it needs to
+                self.failed = exc
+                self.stop.set()
+
+
+def _printer(as_json: bool, output: Output) -> Any:
 
     def emit(record: dict[str, Any]) -> None:
         if as_json:
@@ -39,12 +62,7 @@ def _printer(as_json: bool) -> Any:
             )
         if not as_json:  # VM names and reasons come from the hypervisor: shown, never run
             line = safe_text(line)
-        with lock:  # listeners run on the session's threads
-            try:
-                sys.stdout.write(line + "\n")
-                sys.stdout.flush()
-            except BrokenPipeError:
-                pass  # the reader left; the main thread notices at the next signal
+        output.write(line)
 
     return emit
 
@@ -64,7 +82,8 @@ def _watch(args: argparse.Namespace, uri: str) -> int:
     stop = stop_on_signals()
     if not args.json:
         text_stdout()  # a VM name the terminal cannot show is escaped, never a dead listener
-    emit = _printer(args.json)
+    output = Output(stop)
+    emit = _printer(args.json, output)
     session = VirtSession(uri)
 
     def explain(record: dict[str, Any]) -> None:
@@ -81,8 +100,13 @@ def _watch(args: argparse.Namespace, uri: str) -> int:
     session.stuck_listeners.append(emit)
     session.lifecycles.listeners.append(lambda t: emit(t.to_dict()))
     session.start()
-    stop.wait()
+    while not stop.wait(READER_CHECK_S):
+        if reader_left(sys.stdout):  # `events | head -1` while nothing happens
+            output.failed = BrokenPipeError(errno.EPIPE, "the reader left")
+            break
     session.stop()
+    if output.failed is not None:
+        raise output.failed  # main(): nothing for a reader that left, one line otherwise
     if session.gave_up.is_set() and session.last_error is not None:
         # Like every error that ends a command: one line, exit 2, the chain in the log (and
         # under --json a workbench.error/1 document after the records).

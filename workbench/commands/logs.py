@@ -1,4 +1,5 @@
-"""`workbench logs FILE`: filter a JSON-lines log, and follow it.
+"""`workbench logs FILE`: filter a JSON-lines log, and follow it. Bad usage raises ConfigError:
+the CLI says it in one line (exit 2), and under --json as a workbench.error/1 document.
 
 What a log line holds reaches the terminal escaped (`core.text.safe_text`), in the terminal's
 encoding (ASCII escapes on a non-UTF-8 one). `--json` prints the original bytes when stdout is a
@@ -9,13 +10,15 @@ from __future__ import annotations
 
 import argparse
 import codecs
+import errno
 import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING
 
-from workbench.commands.common import stop_on_signals, usage_error
+from workbench.commands.common import reader_left, stop_on_signals
+from workbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from workbench.logs.filters import LogFilter
@@ -63,17 +66,17 @@ def _output_encoding() -> str:
 def run(args: argparse.Namespace) -> int:
     if args.capture is None:
         if args.file is None:
-            return usage_error("logs: give a log FILE or --capture FILE")
+            raise ConfigError("logs: give a log FILE or --capture FILE")
         return _run(args)
     if args.file is not None:
-        return usage_error("logs: give a log FILE or --capture FILE, not both")
+        raise ConfigError("logs: give a log FILE or --capture FILE, not both")
     if args.follow:
-        return usage_error("logs: --follow needs a live log; a capture never grows")
+        raise ConfigError("logs: --follow needs a live log; a capture never grows")
     from workbench.target import open_target
 
     with open_target(capture=args.capture) as target:
         if target.recorded_log is None:
-            return usage_error(f"{args.capture}: the capture holds no workbench log")
+            raise ConfigError(f"{args.capture}: the capture holds no workbench log")
         args.file = str(target.recorded_log)
         return _run(args)
 
@@ -89,11 +92,12 @@ def _run(args: argparse.Namespace) -> int:
     try:
         flt = _filter(args)
     except ValueError as exc:
-        return usage_error(str(exc))
+        raise ConfigError(str(exc)) from exc
     try:
         fd = open_log(args.file)
     except LogFileError as exc:
-        return usage_error(exc.message)
+        exc.remedy = None  # its one line says it all: no such file, not a regular file, ...
+        raise
     tty = sys.stdout.isatty()
     colour = args.color == "always" or (
         args.color == "auto" and tty and "NO_COLOR" not in os.environ
@@ -145,6 +149,8 @@ def _run(args: argparse.Namespace) -> int:
                 for chunk in render_lines(chosen):
                     out.write(chunk)
                 out.flush()
+            elif reader_left(out):  # `logs -f | head` on a quiet log
+                raise BrokenPipeError(errno.EPIPE, "the reader left")
             else:
                 stop.wait(follower.poll_s)
         return 0

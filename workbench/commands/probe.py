@@ -8,7 +8,8 @@ import os
 import sys
 from typing import TYPE_CHECKING
 
-from workbench.commands.common import say, text_stdout, usage_error
+from workbench.commands.common import plugins_print_to_stderr, say, text_stdout
+from workbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from workbench.target import Target
@@ -19,7 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.core.logging import configure_logging
 
     if parse_resolution(args.lg_resolution) is None:
-        return usage_error(
+        raise ConfigError(  # exit 2, and the error document under --json
             f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}"
         )
     if configure_logging() is None:
@@ -35,13 +36,14 @@ def _report(args: argparse.Namespace, target: Target, only: list[str] | None) ->
     from workbench.core.runner import run_probes
     from workbench.textreport import OWN_MARKS, render_text
 
-    report = run_probes(
-        target.host,
-        hypervisor=target.new_hypervisor(),  # the run closes it
-        only=only,
-        timeout_s=args.timeout,
-        options={"lg_resolution": args.lg_resolution},
-    )
+    with plugins_print_to_stderr():
+        report = run_probes(
+            target.host,
+            hypervisor=target.new_hypervisor(),  # the run closes it
+            only=only,
+            timeout_s=args.timeout,
+            options={"lg_resolution": args.lg_resolution},
+        )
     report.host.update(target.report_host())
     if args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
