@@ -230,7 +230,9 @@ def _act(
         except NoAlternativeError as exc:
             if isinstance(exc.cause, WorkbenchError):
                 exc.cause.details["fallbacks"] = exc.details.get("tried", [])
-                raise exc.cause from exc
+                # Not `from exc`: exc's __cause__ is this error, and the loop would hang
+                # rich's traceback (the TUI logs one for each failed worker) for good.
+                raise exc.cause from exc.cause.__cause__
             raise
         if lifecycle is not None and lifecycle.state == before:
             lifecycle.on_action(f"operator: start ({result.served_by})", target)
