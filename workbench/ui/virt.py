@@ -169,17 +169,19 @@ class VirtBridge:
             if not host.live:
                 self._on_connection({"connection": NOT_RECORDED})
             return
+        uri: str | None = None
         try:
+            uri = hv.uri or None
             listed = hv.domains()
         except WorkbenchError as exc:
-            self._on_connection({"connection": NOT_RECORDED, "uri": hv.uri or None})
+            self._on_connection({"connection": NOT_RECORDED, "uri": uri})
             raise recording_failed(exc) from exc
         finally:
             hv.close()
         configs = {d.config.name: d.config for d in listed if d.config is not None}
         states = {d.name: d.state for d in listed}
         self._publish(sorted(configs.values(), key=lambda c: c.name), states)
-        self._on_connection({"connection": "recorded", "uri": hv.uri or None})
+        self._on_connection({"connection": "recorded", "uri": uri})
 
     def busy(self, vm: str) -> bool:
         """An action on `vm` is still under way."""
