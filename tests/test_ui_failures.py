@@ -54,6 +54,12 @@ def app_on(archive: Path) -> Iterator[WorkbenchApp]:
         yield WorkbenchApp(config)
 
 
+def node_uri(tmp_path: Path) -> str:
+    """libvirt's test driver on a node file of its own (test:///default is one instance per
+    process: a VM left paused there would leak into other tests): one VM, `test`, running."""
+    return f"test://{write_node(tmp_path / 'node.xml', [Domain('test', running=True)])}"
+
+
 def failed(seen: list[Message], group: str) -> BaseException:
     """The error of the one failed worker of `group`, as the app's handler received it."""
     [error] = [
@@ -148,12 +154,13 @@ async def test_reading_the_vms_from_a_dead_daemon_is_a_toast(
 
 
 async def test_a_refused_vm_action_opens_the_error_screen_with_its_chain(
-    make_app: Callable[..., Any], make_root: Callable[..., Path]
+    make_app: Callable[..., Any], make_root: Callable[..., Path], tmp_path: Path
 ) -> None:
     """s on a VM that already runs (libvirt's test driver): the error screen says the start
     failed, the VM is already running, and where: virt.actions::start, then the UI's frame;
     escape closes it and the VM still runs."""
-    app = make_app(make_root("asrock-z170-gtx960"), "test:///default", allow_actions=True)
+    uri = node_uri(tmp_path)
+    app = make_app(make_root("asrock-z170-gtx960"), uri, allow_actions=True)
     seen: list[Message] = []
     async with app.run_test(size=(120, 30), message_hook=seen.append) as pilot:
         await until(pilot, lambda: app.virt.state("test") == "running")
@@ -181,14 +188,15 @@ async def test_a_refused_vm_action_opens_the_error_screen_with_its_chain(
 
 
 async def test_the_vm_state_shown_changes_only_on_the_ui_thread(
-    make_app: Callable[..., Any], make_root: Callable[..., Path]
+    make_app: Callable[..., Any], make_root: Callable[..., Path], tmp_path: Path
 ) -> None:
     """A VM is suspended on another thread while the UI thread is held: the session's state
     machine has moved, the state and history the screens read have not; once the UI thread
     runs again, they follow (the same transitions, in order)."""
     from workbench.virt.actions import run_action
 
-    app = make_app(make_root("asrock-z170-gtx960"), "test:///default", allow_actions=True)
+    uri = node_uri(tmp_path)
+    app = make_app(make_root("asrock-z170-gtx960"), uri, allow_actions=True)
     seen: list[Message] = []
     async with app.run_test(size=(120, 30), message_hook=seen.append) as pilot:
         await until(pilot, lambda: app.virt.state("test") == "running")
@@ -199,7 +207,7 @@ async def test_the_vm_state_shown_changes_only_on_the_ui_thread(
         # Held here: no await, so the UI thread handles no message until the suspend is done.
         worker = threading.Thread(
             target=lambda: run_action(
-                "test:///default", "suspend", "test", lifecycle=lifecycle, conn=session.connection()
+                uri, "suspend", "test", lifecycle=lifecycle, conn=session.connection()
             )
         )
         worker.start()
