@@ -3,22 +3,30 @@ re-judges are coalesced and stale results dropped, the log filter follows a grow
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.message import Message
 
 from tests.test_ui_pilot import HOSTILE, SHOWN, screen_text, until
 from tests.virt_helpers import Domain, SessionDaemon, _children, write_node
 from workbench.core.errors import LibvirtError
 from workbench.core.host import Host
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Outcome
 from workbench.ui.messages import HardwareChanged, ProbeFinished, ProbesDone
+from workbench.ui.screens.base import WorkbenchScreen
+from workbench.ui.screens.details import DetailsScreen
 from workbench.ui.screens.error import ErrorScreen
+from workbench.ui.screens.logs import LogsScreen
+from workbench.ui.screens.overview import OverviewScreen
+from workbench.ui.screens.vms import VmsScreen
 from workbench.ui.widgets.log_view import LogView
 
 
@@ -44,6 +52,7 @@ async def test_a_failing_worker_shows_the_error_screen(
         shown = screen_text(app)
         assert "read the CPU failed" in shown and "HOST_READ_ERROR" in shown
         assert "proc/cpuinfo" in shown and "remedy  Check that the machine root" in shown
+        assert "where   core.host::read_text" in shown and "ui::read_the_cpu" in shown
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, ErrorScreen))
         assert app.is_running
@@ -85,7 +94,7 @@ async def test_a_bug_in_a_worker_is_shown_literally_not_crashing(
         shown = screen_text(app)
         assert f"boom {SHOWN}" in shown and "\x1b" not in shown
         assert "s3cret" not in shown and "admin:***@h" in shown
-        assert "a bug in the workbench" in shown
+        assert "a bug in the workbench" in shown and "where   ui::a_worker" in shown
         assert app.is_running
 
 
@@ -144,25 +153,54 @@ async def test_a_burst_of_udev_events_is_one_rejudge(
         assert len(partial()[0].report.probes) < len(app.probes.classes)
 
 
+class SlowProbe(Probe):
+    """A probe whose first run blocks until the test releases it (a slow real run); every
+    later run answers at once. Each verdict names its run."""
+
+    id = "test.slow"
+    title = "Slow test probe"
+    release = threading.Event()
+    calls = 0
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        cls = type(self)
+        cls.calls += 1
+        call = cls.calls
+        if call == 1:
+            cls.release.wait(10)
+        return Outcome("pass" if call > 1 else "fail", f"verdict of call {call}")
+
+
 async def test_a_stale_result_is_dropped(
     make_app: Callable[..., Any], make_root: Callable[..., Path]
 ) -> None:
-    """A result of an older run arriving after a newer run's is dropped: the newer verdict
-    stays in the results and on the details screen."""
+    """A slow run of a probe finishes after a newer one (r on its details screen): the late,
+    older verdict is dropped; the newer stays in the results and on the details screen."""
+    seen: list[Message] = []
+    SlowProbe.release.clear()
+    SlowProbe.calls = 0
     app = make_app(make_root("asrock-z170-gtx960"))
-    async with app.run_test(size=(120, 40)) as pilot:
-        await until(pilot, lambda: app.probes.report is not None)
-        first = app.probes.results["pci.gpus"]
-        app.probes.rerun_pci()
-        await until(pilot, lambda: app.probes.results["pci.gpus"] is not first)
-        newer = app.probes.results["pci.gpus"]
-        app.show_details("pci.gpus")
-        await pilot.pause()
-        stale = dataclasses.replace(first, status="fail", summary="a stale verdict")
-        app.post_message(ProbeFinished(stale, run=1))  # the first run, finishing late
-        await pilot.pause(0.3)
-        assert app.probes.results["pci.gpus"] is newer
-        assert "a stale verdict" not in screen_text(app)
+    app.probes.classes = [SlowProbe]  # what the app runs: this probe only
+    try:
+        async with app.run_test(size=(120, 40), message_hook=seen.append) as pilot:
+            await until(pilot, lambda: SlowProbe.calls == 1)  # the first run, held
+            app.show_details("test.slow")
+            await pilot.pause()
+            await pilot.press("r")  # retry now: a newer run, which answers at once
+            await until(pilot, lambda: "test.slow" in app.probes.results)
+            newer = app.probes.results["test.slow"]
+            assert newer.summary == "verdict of call 2"
+            SlowProbe.release.set()  # the first run finishes, late
+            await until(pilot, lambda: app.probes.report is not None)
+            late = [m for m in seen if isinstance(m, ProbeFinished) and m.run == 1]
+            assert [m.result.summary for m in late] == ["verdict of call 1"]
+            await pilot.pause(0.3)
+            assert app.probes.results["test.slow"] is newer
+            assert app.probes.report is not None and app.probes.report.get("test.slow") is newer
+            shown = screen_text(app)
+            assert "verdict of call 2" in shown and "verdict of call 1" not in shown
+    finally:
+        SlowProbe.release.set()
 
 
 def log_lines(start: int, count: int, every_error: int) -> str:
@@ -273,3 +311,11 @@ async def test_the_filter_starts_again_when_the_log_is_truncated(
         await until(pilot, lambda: view.rows == [0, 4])
         await pilot.pause(0.3)
         assert view.rows == [0, 4] and app.is_running
+
+
+@pytest.mark.parametrize("screen", [OverviewScreen, DetailsScreen, VmsScreen, LogsScreen])
+def test_every_followed_message_has_its_handler(screen: type[WorkbenchScreen]) -> None:
+    """The app hands each StateChange a screen follows to its on_* handler: each one exists."""
+    assert screen.FOLLOWS
+    for message in screen.FOLLOWS:
+        assert callable(getattr(screen, message.handler_name, None)), message.handler_name

@@ -80,8 +80,10 @@ class WorkbenchApp(SafeApp):
         keeper = self._keepers.get(type(message))
         if keeper is not None and not keeper(message):
             return  # stale: a newer run has spoken
-        if self.screen_stack and isinstance(self.screen, WorkbenchScreen):
-            self.screen.updated(message)
+        screen = self.screen if self.screen_stack else None
+        if isinstance(screen, WorkbenchScreen) and type(message) in screen.FOLLOWS:
+            # Handed to the screen's handler at once: DetailsScreen.on_probe_finished, ...
+            getattr(screen, message.handler_name)(message)
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure lands here: a toast or the error screen, never a crash."""

@@ -1,8 +1,8 @@
 """Messages the workers and the libvirt threads send to the UI ("attributes down, messages up").
 
 Each is a `StateChange`: the app hands it to the part that keeps its state (ProbeControl,
-VirtBridge), then a copy to the screen on show if that screen follows it. None bubbles, or a
-copy would come back up to the app and be handed down again.
+VirtBridge), then to the on_* handler of the screen on show if that screen follows it. None
+bubbles: the app alone receives it.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ messages; the state the screens read (results, report) is set here, on the UI th
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
@@ -114,7 +115,9 @@ class ProbeControl:
         if len(message.report.probes) == len(self.classes):  # not a partial re-run
             if message.run < self._full_run:
                 return False
-            self.report = message.report
+            # A probe run again since (a retry) has a newer verdict than this run's.
+            probes = [self.results.get(r.id, r) for r in message.report.probes]
+            self.report = dataclasses.replace(message.report, probes=probes)
         if self.config.owns_process and not gc.get_freeze_count():
             # Start-up is over: the 50k+ objects of Textual, libvirt and the probes live as
             # long as the app. Left to the collector, each full collection walks them all

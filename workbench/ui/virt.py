@@ -4,6 +4,7 @@ threads only post messages; the state the screens read is set here, on the UI th
 
 from __future__ import annotations
 
+import bisect
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import WorkbenchError
@@ -22,6 +23,27 @@ if TYPE_CHECKING:
     from workbench.virt.session import VirtSession
 
 
+NOT_RECORDED = "not recorded"  # a recorded machine without a usable hypervisor recording
+
+
+def recording_failed(exc: WorkbenchError) -> WorkbenchError:
+    """Why a capture's VMs cannot be shown, for a toast (the probes and logs still work): the
+    recording's problem, or the hypervisor that did not answer at capture time, and the remedy
+    of capturing again. Its frames are the recording's."""
+    from workbench.core.errors import VirtConnectionError
+    from workbench.virt.recorded import RECORD_AGAIN
+
+    if isinstance(exc, VirtConnectionError) and "recorded" in exc.details:
+        message = f"VMs not recorded: libvirt did not answer the capture ({exc.message})"
+        remedy = "Capture the machine again once libvirt answers (`workbench capture`)."
+    else:
+        message = f"VMs not recorded: {exc.message}"
+        remedy = RECORD_AGAIN
+    failed = WorkbenchError(message, code=exc.code, cause=exc, recoverable=True, remedy=remedy)
+    failed.context = list(exc.context)
+    return failed
+
+
 class VirtBridge:
     def __init__(self, app: WorkbenchApp, config: UiConfig) -> None:
         self.app = app
@@ -29,14 +51,21 @@ class VirtBridge:
         self.session: VirtSession | None = None
         self.connection: dict[str, Any] | None = None
         self.domains: list[DomainConfig] = []
-        self._recorded_states: dict[str, str] = {}
+        # Each VM's state and transitions as the UI knows them: kept here, from VmTransition
+        # messages (the session's machines are written by its threads and the action workers).
+        self._states: dict[str, str] = {}
+        self._history: dict[str, list[Transition]] = {}
         self.display_choice: dict[str, str] = {}  # VM -> the display the operator chose
         self._cancel = CancelToken()  # stops the retries of running actions on unmount
 
     def handlers(self) -> dict[type[StateChange], Callable[[Any], bool]]:
         """The messages whose state this bridge keeps (set here, on the UI thread); each says
         whether screens see it."""
-        return {ConnectionChanged: self._connection_changed, DomainsLoaded: self._domains_loaded}
+        return {
+            ConnectionChanged: self._connection_changed,
+            DomainsLoaded: self._domains_loaded,
+            VmTransition: self._transition,
+        }
 
     def start(self) -> None:
         if self.config.connect is None:
@@ -88,16 +117,30 @@ class VirtBridge:
     def _domains_loaded(self, message: DomainsLoaded) -> bool:
         self.domains = message.domains
         if message.recorded_states is not None:
-            self._recorded_states = message.recorded_states
+            self._states = dict(message.recorded_states)
         return True
 
+    def _transition(self, message: VmTransition) -> bool:
+        """A VM's transition, in time order: two threads (events, an action) may post theirs
+        out of order, and the state is that of the latest."""
+        t = message.transition
+        history = self._history.setdefault(t.vm, [])
+        bisect.insort_right(history, t, key=lambda x: x.timestamp)
+        self._states[t.vm] = history[-1].to_state
+        return True
+
+    @property
+    def not_recorded(self) -> bool:
+        """A recorded machine whose hypervisor was not recorded (or not usably): no VMs known,
+        which is not the same as none."""
+        return (self.connection or {}).get("connection") == NOT_RECORDED
+
     def state(self, vm: str) -> str:
-        if self.session is None:
-            return self._recorded_states.get(vm, "unknown")
-        return self.session.lifecycles.get(vm).state
+        """`vm`'s state as last reported (a live VM not heard of yet: nostate)."""
+        return self._states.get(vm, "unknown" if self.session is None else "nostate")
 
     def history(self, vm: str) -> list[Transition]:
-        return [] if self.session is None else list(self.session.lifecycles.get(vm).history)
+        return list(self._history.get(vm, ()))
 
     def load_domains(self) -> None:
         """Read every domain's config in a worker (a newer read replaces a running one); a
@@ -115,20 +158,30 @@ class VirtBridge:
         )
 
     def _load_recorded(self) -> None:
+        """A recording's VMs, or why there are none: nothing recorded is said so; a recording
+        that cannot be read fails this worker (a toast naming the problem, "capture again")."""
         from workbench.core.host import Host
         from workbench.virt.gateway import open_hypervisor
 
-        try:
-            hv = open_hypervisor(Host(self.config.root), None)
-            listed = [] if hv is None else hv.domains()
-        except WorkbenchError:
-            return  # no recording, or one of an unreachable hypervisor: no VMs to show
+        host = Host(self.config.root)
+        hv = open_hypervisor(host, None)
         if hv is None:
+            if not host.live:
+                self._on_connection({"connection": NOT_RECORDED})
             return
+        uri: str | None = None
+        try:
+            uri = hv.uri or None
+            listed = hv.domains()
+        except WorkbenchError as exc:
+            self._on_connection({"connection": NOT_RECORDED, "uri": uri})
+            raise recording_failed(exc) from exc
+        finally:
+            hv.close()
         configs = {d.config.name: d.config for d in listed if d.config is not None}
         states = {d.name: d.state for d in listed}
         self._publish(sorted(configs.values(), key=lambda c: c.name), states)
-        self._on_connection({"connection": "recorded", "uri": hv.uri or None})
+        self._on_connection({"connection": "recorded", "uri": uri})
 
     def busy(self, vm: str) -> bool:
         """An action on `vm` is still under way."""

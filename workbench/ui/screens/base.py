@@ -3,7 +3,6 @@ and its workers' failures handed to the app's one handler."""
 
 from __future__ import annotations
 
-import dataclasses
 from typing import TYPE_CHECKING, ClassVar, cast
 
 from textual.screen import Screen
@@ -16,19 +15,14 @@ if TYPE_CHECKING:
 
 
 class WorkbenchScreen(Screen[None]):
-    # The StateChanges this screen handles (as its on_* messages) while it is on show; the others
-    # it reads afresh when shown again.
+    # The StateChanges the app hands this screen (to its on_* handlers) while it is on show; the
+    # others it reads afresh when shown again.
     FOLLOWS: ClassVar[tuple[type[StateChange], ...]] = ()
 
     @property
     def wb(self) -> WorkbenchApp:
         """The app, typed: the shared state (results, domains, log index) lives in its parts."""
         return cast("WorkbenchApp", self.app)
-
-    def updated(self, message: StateChange) -> None:
-        """The app routed a StateChange here: a copy is this screen's message if it follows it."""
-        if type(message) in self.FOLLOWS:
-            self.post_message(dataclasses.replace(message))  # type: ignore[type-var]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """A worker run from this screen reports to the app, like every other."""

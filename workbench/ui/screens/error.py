@@ -3,6 +3,7 @@ says what broke (code, the module::operation frames it crossed, its cause, the r
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from rich.text import Text
@@ -119,13 +120,27 @@ class ErrorScreen(ModalScreen[None]):
         self.dismiss(None)
 
 
+def ui_frame(what: str, group: str = "") -> str:
+    """The UI's own frame for a worker: `ui::` and its name in snake_case (else its group)."""
+    for name in (what, group):
+        words = re.findall(r"[a-z0-9]+", name.lower())
+        if words:
+            return f"ui::{'_'.join(words)}"
+    return "ui::worker"
+
+
 def show_failure(app: App[Any], what: str, exc: BaseException, group: str = "") -> None:
     """A recoverable WorkbenchError is a toast (message and remedy: an error for a VM action
     the operator asked for, else a warning); anything else an ErrorScreen. The error goes to
-    the log either way, with its chain."""
+    the log either way, with its chain, whose outermost frame says it came through the UI."""
     from workbench.core.logging import get_logger
 
+    module, operation = ui_frame(what, group).split("::")
+    if isinstance(exc, WorkbenchError):
+        exc.add_context(module, operation)
     error = as_error(exc)
+    if not isinstance(exc, WorkbenchError):
+        error["context"] = [f"{module}::{operation}"]
     get_logger("ui").error("ui.worker_failed", worker=what, error=exc)
     if isinstance(exc, WorkbenchError) and exc.recoverable:
         remedy = f"\n→ {exc.remedy}" if exc.remedy else ""

@@ -8,7 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from workbench.core.report import ProbeResult
-from workbench.ui.messages import ConnectionChanged, ProbeFinished, StateChange
+from workbench.ui.messages import ConnectionChanged, ProbeFinished
 from workbench.ui.plain import plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import ICONS, StatusBar, connection_text
@@ -37,10 +37,12 @@ class OverviewScreen(WorkbenchScreen):
     def mark_dirty(self) -> None:
         self._dirty = True
 
-    def updated(self, message: StateChange) -> None:
-        """Redrawn on the next tick, however many results arrive meanwhile."""
-        if type(message) in self.FOLLOWS:
-            self.mark_dirty()
+    # Redrawn on the next tick, however many results arrive meanwhile.
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        self.mark_dirty()
+
+    def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self.mark_dirty()
 
     def action_rerun(self) -> None:
         self.mark_dirty()

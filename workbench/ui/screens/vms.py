@@ -62,7 +62,9 @@ def timeline_row(t: Transition, stable: bool) -> tuple[Text, ...]:
     )
 
 
-def mode_text(config: UiConfig) -> str:
+def mode_text(config: UiConfig, not_recorded: bool = False) -> str:
+    if not_recorded:
+        return "not recorded: this machine's VMs were not captured; no VMs to show or act on"
     if config.connect is None:  # a capture or a recorded root: nothing live to act on
         return "recorded: the VMs as captured; no live transitions, no actions"
     if config.allow_actions:
@@ -104,8 +106,13 @@ class VmsScreen(WorkbenchScreen):
         timeline = self.query_one("#timeline", DataTable)
         for key, label in (("time", "Time"), ("change", "Transition"), ("cause", "Cause")):
             timeline.add_column(label, key=key)
-        self.query_one("#mode", Label).update(plain(mode_text(self.wb.config)))
+        self.refresh_mode()
         self.refresh_domains()
+
+    def refresh_mode(self) -> None:
+        self.query_one("#mode", Label).update(
+            plain(mode_text(self.wb.config, self.wb.virt.not_recorded))
+        )
 
     def selected(self) -> str | None:
         table = self.query_one("#domains", DataTable)
@@ -152,10 +159,11 @@ class VmsScreen(WorkbenchScreen):
         self.refresh_timeline()
         self._offer_later()  # the selected VM may have changed state
         running = sum(self.wb.virt.state(d.name) == "running" for d in self.wb.virt.domains)
+        counted = f"{len(self.wb.virt.domains)} VMs, {running} running"
         self.query_one(StatusBar).show_text(
             self.wb.host_label,
             connection_text(self.wb),
-            f"{len(self.wb.virt.domains)} VMs, {running} running",
+            "VMs not recorded" if self.wb.virt.not_recorded else counted,
         )
 
     def refresh_timeline(self) -> None:
@@ -220,6 +228,7 @@ class VmsScreen(WorkbenchScreen):
         self.refresh_domains()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
+        self.refresh_mode()
         self.refresh_domains()
 
     def action_act(self, action: str) -> None:
@@ -237,4 +246,5 @@ class VmsScreen(WorkbenchScreen):
             self.wb.virt.choose_display(vm)
 
     def on_screen_resume(self) -> None:
+        self.refresh_mode()
         self.refresh_domains()
