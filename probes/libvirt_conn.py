@@ -63,10 +63,10 @@ class LibvirtConnection(Probe):
 def _none_recorded(manifest: dict[str, Any]) -> Outcome:
     """A machine root with no hypervisor: a capture says why none was recorded (its libvirt
     collector timed out or failed, or none was named), never that the machine has none."""
-    if not manifest:
-        return Outcome("skip", "no hypervisor for a machine root (pass --connect URI)")
     collectors = manifest.get("collectors")
-    entry = collectors.get("libvirt") if isinstance(collectors, dict) else None
+    if not isinstance(collectors, dict):  # not a capture: a root someone laid out
+        return Outcome("skip", "no hypervisor for a machine root (pass --connect URI)")
+    entry = collectors.get("libvirt")
     problem = entry.get("error") if isinstance(entry, dict) else None
     if problem:
         how = "timed out" if entry.get("timed_out") else "failed"  # type: ignore[union-attr]
