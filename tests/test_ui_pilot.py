@@ -455,6 +455,19 @@ async def test_notifications_show_machine_text_literally(
         assert app.is_running
 
 
+async def test_ctrl_c_says_which_key_quits_in_plain_words(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """Ctrl+C does not quit: it says the key that does, as words (no raw markup shown)."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(160, 30)) as pilot:
+        await pilot.press("ctrl+c")
+        await pilot.pause(0.3)
+        [shown] = list(app._notifications)
+        assert shown.message == "Press q to quit the app"
+        assert app.is_running
+
+
 async def test_a_capture_named_with_markup_titles_literally(
     make_app: Callable[..., Any], make_root: Callable[..., Path]
 ) -> None:

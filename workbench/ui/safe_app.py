@@ -19,6 +19,14 @@ class SafeApp(App[int]):
 
         report_crash(self, sys.exc_info()[1])
 
+    def action_help_quit(self) -> None:
+        """Ctrl+C: say which key quits, in plain words (Textual's own note is markup, which
+        `notify` here never reads)."""
+        for key, active in self.active_bindings.items():
+            if active.binding.action in ("quit", "app.quit"):
+                self.notify(f"Press {key} to quit the app", title="Do you want to quit?")
+                return
+
     def notify(
         self,
         message: str,
