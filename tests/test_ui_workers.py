@@ -203,6 +203,48 @@ async def test_a_stale_result_is_dropped(
         SlowProbe.release.set()
 
 
+async def test_a_result_arriving_as_the_details_screen_opens_does_not_crash(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """A probe's result routed in the same tick as its details screen is pushed (Enter while
+    the run still reports): the screen shows it once built; the app does not die on a screen
+    with no widgets yet."""
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.probes.report is not None)
+        result = app.probes.results["cpu.virtualization"]
+        app.show_details(result.id)
+        app.post_message(ProbeFinished(result, app.probes._full_run))
+        await pilot.pause(0.3)
+        assert app.is_running and app.return_code is None
+        assert isinstance(app.screen, DetailsScreen)
+        assert result.summary in screen_text(app)
+
+
+async def test_the_details_screen_reads_results_that_came_while_a_popup_was_on_top(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """A result routed while help covers the details screen reaches no screen; closing help
+    shows it (the screen reads afresh when it is back on top)."""
+    from dataclasses import replace
+
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(120, 40)) as pilot:
+        await until(pilot, lambda: app.probes.report is not None)
+        result = app.probes.results["cpu.virtualization"]
+        app.show_details(result.id)
+        await pilot.pause(0.2)
+        await pilot.press("question_mark")
+        await pilot.pause(0.2)
+        newer = replace(result, summary="a verdict that came while help was open")
+        app.post_message(ProbeFinished(newer, app.probes._full_run))
+        await pilot.pause(0.2)
+        await pilot.press("escape")
+        await pilot.pause(0.3)
+        assert isinstance(app.screen, DetailsScreen)
+        assert "a verdict that came while help was open" in screen_text(app)
+
+
 def log_lines(start: int, count: int, every_error: int) -> str:
     """JSON-lines records `start`.., every `every_error`-th an error, the rest info."""
     return "".join(

@@ -4,6 +4,7 @@ on show; lands every failed worker's error in one place."""
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -82,8 +83,9 @@ class WorkbenchApp(SafeApp):
             return  # stale: a newer run has spoken
         screen = self.screen if self.screen_stack else None
         if isinstance(screen, WorkbenchScreen) and type(message) in screen.FOLLOWS:
-            # Handed to the screen's handler at once: DetailsScreen.on_probe_finished, ...
-            getattr(screen, message.handler_name)(message)
+            # A copy becomes the screen's own message, handled by its on_* (on_probe_finished,
+            # ...) once it is built: a screen just pushed has no widgets to update yet.
+            screen.post_message(dataclasses.replace(message))  # type: ignore[type-var]
 
     def on_worker_state_changed(self, event: Worker.StateChanged) -> None:
         """Every worker's failure lands here: a toast or the error screen, never a crash."""

@@ -86,6 +86,12 @@ class DetailsScreen(WorkbenchScreen):
     def on_mount(self) -> None:
         self.show(self.wb.probes.results.get(self.probe_id))
 
+    def on_screen_resume(self) -> None:
+        """Back from a pop-up (help, an error, a question): results that came meanwhile were
+        routed to no screen; read them afresh."""
+        if self.is_mounted:
+            self.show(self.wb.probes.results.get(self.probe_id))
+
     def show(self, result: ProbeResult | None) -> None:
         head = self.query_one("#head", Static)
         if result is None:
