@@ -112,6 +112,10 @@ def test_actions_on_a_capture_are_refused(args: list[str], archive: Path) -> Non
         ("qemu+tcp://admin:pw@host/system", False),
         ("qemu+ssh://root@host/system?keyfile=/k", False),
         ("qemu+tcp://admin:p%40ss%2Fw@host/system", False),
+        # An '@' in a query value or in a path with no user part is an ordinary character
+        # (SSSD's home directories are /home/user@domain).
+        ("qemu+ssh://root@host/system?keyfile=/home/bob@corp.example/.ssh/id", False),
+        ("test:///home/bob@corp.example/node.xml", False),
         (HALF_READ, True),
         ("qemu+tcp://admin:p@ss@host/system", True),
         ("qemu+tcp://admin:p?s@host/system", True),
@@ -120,7 +124,8 @@ def test_actions_on_a_capture_are_refused(args: list[str], archive: Path) -> Non
     ],
 )
 def test_uri_problem_table(uri: str, refused: bool) -> None:
-    """An '@' in the path, query or fragment, or a second '@', is refused like a bad port."""
+    """A second '@' after a user part (in the authority or the path) is refused like a bad
+    port; an '@' elsewhere is accepted."""
     problem = uri_problem(uri)
     assert (problem is not None) == refused, problem
     if problem is not None:

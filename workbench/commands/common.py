@@ -107,14 +107,19 @@ def uri_problem(uri: str) -> str | None:
         parts.port  # noqa: B018 - the property parses the port, raising if it is bad
     except ValueError:
         parts = None
-    # An '@' after the authority (in the path, query or fragment) or a second '@' in it is a
-    # password's unencoded '/', '?', '#' or '@': libvirt would read part of the password as the
-    # host and say it ("Unable to resolve address 'ss'"), and retry.
-    after_authority = (parts.path, parts.query, parts.fragment) if parts else ()
-    if parts is None or parts.netloc.count("@") > 1 or any("@" in p for p in after_authority):
+    if parts is None:
         return (
             f"--connect: cannot parse {shown} (a port is 0-65535; percent-encode '/', '@', ':', "
             "'?' and '#' in a user or password)"
+        )
+    # A user part followed by another '@' (in the authority, or in the path) is a password's
+    # unencoded '@' or '/': libvirt would read part of the password as the host and say it
+    # ("Unable to resolve address 'ss'"), and retry. An '@' in a query value (a keyfile under
+    # /home/bob@corp) or in a path with no user part is an ordinary character.
+    if parts.netloc.count("@") > 1 or ("@" in parts.netloc and "@" in parts.path):
+        return (
+            f"--connect: {shown} has an '@' after its user part; percent-encode '/', '@', "
+            "':', '?' and '#' in a user or password (%2F, %40, %3A, %3F, %23)"
         )
     return None
 
