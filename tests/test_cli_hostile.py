@@ -8,6 +8,7 @@ import io
 import json
 import os
 import subprocess
+import sys
 import tarfile
 from collections.abc import Callable
 from pathlib import Path
@@ -440,3 +441,24 @@ def test_allow_actions_before_vm_is_accepted() -> None:
     proc = run_cli("--allow-actions", "vm", "suspend", "test", "--connect", "test:///default")
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout == "suspend test: done\n"
+
+
+def test_an_io_error_that_is_not_the_outputs_is_not_said_to_be(tmp_path: Path) -> None:
+    """An EIO from what a command reads (a failing disk, which cannot exist here: the probe
+    verb is replaced by one raising it) is one line naming the file, not "cannot write the
+    output": exit 1, no traceback."""
+    script = tmp_path / "run.py"
+    script.write_text(
+        "import errno, sys\n"
+        "import workbench.commands.probe as probe\n"
+        "def run(args):\n"
+        "    raise OSError(errno.EIO, 'Input/output error', '/var/log/disk.log')\n"
+        "probe.run = run\n"
+        "from workbench.cli import main\n"
+        "sys.exit(main(['probe']))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert proc.returncode == 1, proc.stderr
+    assert proc.stderr == "workbench: probe: Input/output error (/var/log/disk.log)\n"

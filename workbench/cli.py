@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import importlib
 import json
 import os
@@ -20,13 +19,13 @@ from workbench.commands.common import (
     uri_problem,
     usage_error,
 )
+from workbench.commands.stdout import OutputError, mark_output_errors
 from workbench.core.errors import ConfigError, WorkbenchError
 from workbench.core.text import mask_uri, safe_text
 from workbench.target import LIVE_URI
 
 ERROR_SCHEMA = "workbench.error/1"  # what --json prints instead of its document on exit 2
 # What writing the output can fail with, besides a reader that left (BrokenPipeError).
-OUTPUT_ERRNOS = frozenset({errno.ENOSPC, errno.EIO, errno.EFBIG, errno.EDQUOT})
 ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
 
 TARGETS = ("root", "capture", "connect")
@@ -313,6 +312,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         _occupy(1)
         say("cannot write the output: standard output is closed")
         return 1
+    mark_output_errors()
     words = list(sys.argv[1:] if argv is None else argv)
     try:
         args = build_parser().parse_args(words)
@@ -338,10 +338,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         # `workbench probe | head`: the reader left; nothing more to say.
         _drop_output()
         return 1
-    except OSError as exc:
-        if exc.errno not in OUTPUT_ERRNOS:
-            raise
+    except OutputError as exc:
         return _unwritable(exc)
+    except OSError as exc:  # not the output's: a read or another file; one line, logged whole
+        from workbench.core.logging import get_logger
+
+        get_logger("cli").error("cli.os_error", verb=args.command, exc_info=exc)
+        where = f" ({safe_text(str(exc.filename))})" if exc.filename else ""
+        say(f"{args.command or 'workbench'}: {exc.strerror or exc}{where}")
+        return 1
     return code
 
 
@@ -361,7 +366,7 @@ def _drop_output() -> None:
 
 
 def _unwritable(exc: OSError) -> int:
-    """The output cannot be written (a full disk, an I/O error): one line, exit 1."""
+    """Standard output cannot be written (a full disk, an I/O error): one line, exit 1."""
     _drop_output()
     say(f"cannot write the output: {exc.strerror or exc}")
     return 1
