@@ -123,7 +123,7 @@ EXPECTED = {
     "x.resolution": "PROBE_OPTION_CONFLICT",  # a built-in declares lg_resolution as a str
     "x.shares": None,  # the same name and type: one option, shared
     "pci.gpus": None,  # the built-in keeps its id and runs ...
-    "pci.gpus (wbplug_main)": "PROBE_ID_DUPLICATE",  # ... the plugin taking it is refused
+    "plugin:wbplug_main:pci.gpus": "PROBE_ID_DUPLICATE",  # ... the plugin taking it is refused
 }
 
 

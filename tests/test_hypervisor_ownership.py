@@ -88,6 +88,7 @@ def test_close_is_final_and_idempotent() -> None:
     frame, the agent too (no read-write connection is tried again)."""
     hv = LiveHypervisor("test:///default")
     assert hv.info().hypervisor == "TEST"
+    assert hv.domains()  # listed once: the list is kept, but not past close()
     hv.close()
     hv.close()
     for call in (hv.info, hv.domains, hv.capabilities):

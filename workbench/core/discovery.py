@@ -135,10 +135,10 @@ def _load(ep: EntryPoint) -> ProbeClass:
 def _taken(pid: str, ep: EntryPoint) -> ProbeClass:
     """A stand-in, under its own name, for a plugin registering a built-in probe's id."""
     return _refused(
-        f"{pid} ({_dist(ep)})",
+        f"plugin:{_dist(ep)}:{pid}",
         lambda: ProbeError(
             f"probe plugin {ep.value} ({_dist(ep)}) registers {pid!r}, the id of one of "
-            "Workbench's own probes; the built-in ran",
+            "Workbench's own probes; the built-in is used",
             code=ID_DUPLICATE,
             details={"probe_id": pid, "registered_by": [f"{ep.value} ({_dist(ep)})"]},
             remedy=f"Give the probe in {_dist(ep)} an id of its own (prefix it with the "

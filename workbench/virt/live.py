@@ -120,6 +120,8 @@ class LiveHypervisor:
                 with self._lock:
                     self._check_open()
                     self._domains = listed
+            with self._lock:
+                self._check_open()  # closed means closed, even for what was listed before
             return list(self._domains)
 
     def capabilities(self) -> Capabilities:
