@@ -252,7 +252,9 @@ def test_the_gateway_picks_live_recorded_or_none(make_root: Callable[..., Path])
     (root / "libvirt" / "connection.json").write_text("{}")
     assert isinstance(open_hypervisor(Host(root), None), RecordedHypervisor)
     live = open_hypervisor(Host(root), "test:///default")
-    assert isinstance(live, LiveHypervisor) and not live.recorded
+    assert isinstance(live, Hypervisor) and not live.recorded
+    assert live.info().hypervisor == "TEST"  # the live one, behind its deferred loading
+    live.close()
 
 
 def test_a_capture_answers_as_the_live_hypervisor_did(

@@ -63,3 +63,23 @@ def test_probes_reach_the_hypervisor_only_through_the_protocol() -> None:
                     reached.setdefault(name, set()).add(path.name)
     assert "workbench.virt.hypervisor" in reached, "no probe imports the protocol: check broken"
     assert {m: f for m, f in reached.items() if m != "workbench.virt.hypervisor"} == {}
+
+
+def test_a_run_that_never_asks_the_hypervisor_loads_no_libvirt() -> None:
+    """The live machine's hypervisor is made for every run, but libvirt (~25 ms to import) is
+    loaded only by the first call to it: the hardware probes alone never pay for it."""
+    code = (
+        "import sys\n"
+        "from workbench.core.host import Host\n"
+        "from workbench.core.runner import run_probes\n"
+        "from workbench.virt.gateway import open_hypervisor\n"
+        "host = Host('/')\n"
+        "run_probes(host, hypervisor=open_hypervisor(host, 'test:///default'),"
+        " only=['cpu.virtualization'])\n"
+        "print('libvirt' in sys.modules)\n"
+        "hv = open_hypervisor(host, 'test:///default')\n"
+        "print(hv.info().hypervisor, 'libvirt' in sys.modules)\n"
+        "hv.close()\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split("\n")[:2] == ["False", "TEST True"], out.stderr

@@ -63,10 +63,11 @@ def discover_probes() -> list[ProbeClass]:
         loaded.setdefault(cls.id, []).append((ep, cls))
     found: list[ProbeClass] = []
     for pid, entries in loaded.items():
-        own = [cls for ep, cls in entries if _dist(ep) == OWN_DIST]
         if len(entries) == 1:
             found.append(entries[0][1])
-        elif len(own) == 1:  # a plugin cannot take a built-in's id: the built-in runs
+            continue
+        own = [cls for ep, cls in entries if _dist(ep) == OWN_DIST]  # reads metadata: rare path
+        if len(own) == 1:  # a plugin cannot take a built-in's id: the built-in runs
             found.append(own[0])
             found += [_taken(pid, ep) for ep, _ in entries if _dist(ep) != OWN_DIST]
         else:
@@ -80,7 +81,10 @@ def discover_probes() -> list[ProbeClass]:
 
 def _load(ep: EntryPoint) -> ProbeClass:
     """The entry point's probe class, or a stand-in saying why it cannot be used."""
-    where = {"entry_point": ep.name, "value": ep.value, "distribution": _dist(ep)}
+
+    def where() -> dict[str, str]:  # the distribution's name is read only for a refusal
+        return {"entry_point": ep.name, "value": ep.value, "distribution": _dist(ep)}
+
     try:
         cls = ep.load()
     except (Exception, SystemExit) as exc:  # noqa: BLE001 - any failure of a plugin is its own
@@ -90,9 +94,9 @@ def _load(ep: EntryPoint) -> ProbeClass:
             lambda: ProbeError(
                 f"probe plugin {ep.name!r} ({ep.value}) cannot be loaded: {reason}",
                 code=PLUGIN_BROKEN,
-                details={**where, "reason": reason},
+                details={**where(), "reason": reason},
                 cause=cause,
-                remedy=f"Fix or reinstall {where['distribution']}, which registers it, or "
+                remedy=f"Fix or reinstall {_dist(ep)}, which registers it, or "
                 "uninstall it; the other probes ran.",
             ),
         )
@@ -102,8 +106,8 @@ def _load(ep: EntryPoint) -> ProbeClass:
             lambda: ProbeError(
                 f"probe plugin {ep.name!r} ({ep.value}) is not a concrete Probe subclass",
                 code=PLUGIN_BROKEN,
-                details={**where, "reason": f"loads {type(cls).__name__} {cls!r}"[:200]},
-                remedy=f"Point the entry point at a Probe subclass in {where['distribution']}.",
+                details={**where(), "reason": f"loads {type(cls).__name__} {cls!r}"[:200]},
+                remedy=f"Point the entry point at a Probe subclass in {_dist(ep)}.",
             ),
         )
     pid = getattr(cls, "id", None)
@@ -113,8 +117,8 @@ def _load(ep: EntryPoint) -> ProbeClass:
             lambda: ProbeError(
                 f"probe plugin {ep.name!r} ({ep.value}) lacks a string `id` or `title`",
                 code=PLUGIN_BROKEN,
-                details={**where, "reason": "no id or title"},
-                remedy=f"Give the probe class in {where['distribution']} an `id` and a `title`.",
+                details={**where(), "reason": "no id or title"},
+                remedy=f"Give the probe class in {_dist(ep)} an `id` and a `title`.",
             ),
         )
     if pid != ep.name:
@@ -124,9 +128,9 @@ def _load(ep: EntryPoint) -> ProbeClass:
                 f"probe plugin {ep.name!r} ({ep.value}) holds a probe with id {pid!r}; the "
                 "entry-point name must be the probe's id",
                 code=ID_MISMATCH,
-                details={**where, "probe_id": pid},
+                details={**where(), "probe_id": pid},
                 remedy=f"Register it as {pid!r} = {ep.value!r} in the "
-                f"{ENTRY_POINT_GROUP!r} entry points of {where['distribution']}.",
+                f"{ENTRY_POINT_GROUP!r} entry points of {_dist(ep)}.",
             ),
         )
     return cls
@@ -168,6 +172,12 @@ def _without_option_conflicts(
     """Options are one namespace (one `--lg-resolution` reaches every probe that reads it): a
     plugin declaring a name that an earlier probe declares with another type is refused, the
     workbench's own probes first, then by id, so a plugin cannot take a built-in's option."""
+    types: dict[str, set[type]] = {}
+    for cls in found:
+        for opt in cls.options:
+            types.setdefault(opt.name, set()).add(opt.type)
+    if all(len(kinds) == 1 for kinds in types.values()):
+        return found  # the usual case: no distribution's metadata need be read
     owners: dict[str, ProbeClass] = {}
     out: list[ProbeClass] = []
 

@@ -10,11 +10,13 @@ saying which gateway call it was.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from workbench.core.errors import VirtConnectionError
 from workbench.core.report import Finding
-from workbench.virt.domains import DomainConfig, parse_domain_xml
+
+if TYPE_CHECKING:  # the XML parser (~5 ms of imports) loads when a domain is first read
+    from workbench.virt.domains import DomainConfig
 
 RUNNING_STATES = frozenset({"running", "paused", "blocked", "pmsuspended"})
 
@@ -71,6 +73,8 @@ class DomainSnapshot:
         """The domain with its XML parsed; XML that does not parse is its problem
         (DOMAIN_XML_INVALID), kept as read."""
         try:
+            from workbench.virt.domains import parse_domain_xml
+
             config = parse_domain_xml(xml)
         except ValueError as exc:
             return cls(
