@@ -47,7 +47,6 @@ def discover_probes() -> list[ProbeClass]:
     `error` result each; the reason goes to the log file, not the terminal). Raises ConfigError
     (NO_PROBES) when nothing at all is registered: the package's metadata is missing.
     """
-    log = get_logger("core.discovery")
     points = sorted(entry_points(group=ENTRY_POINT_GROUP), key=lambda ep: (ep.name, ep.value))
     if not points:
         raise ConfigError(
@@ -73,8 +72,10 @@ def discover_probes() -> list[ProbeClass]:
         else:
             found.append(_duplicate(pid, [ep for ep, _ in entries]))
     found = _without_option_conflicts(found, {cls: ep for e in loaded.values() for ep, cls in e})
-    for cls in found:
-        if issubclass(cls, RefusedProbe):
+    refused = [cls for cls in found if issubclass(cls, RefusedProbe)]
+    if refused:  # the logger (structlog, ~30 ms to import) only when there is news: the UI
+        log = get_logger("core.discovery")  # discovers before its first frame
+        for cls in refused:
             log.warning("probe.plugin_refused", probe=cls.id, error=cls.problem())
     return sorted(found, key=lambda p: (p.order, p.id))
 

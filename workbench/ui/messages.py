@@ -8,14 +8,16 @@ bubbles: the app alone receives it.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from textual.message import Message
 
 from workbench.core.lifecycle import Transition
 from workbench.core.recovery import Attempt
 from workbench.core.report import ProbeResult, Report
-from workbench.virt.domains import DomainConfig
+
+if TYPE_CHECKING:  # the XML parser loads with the first domain read, after the first frame
+    from workbench.virt.domains import DomainConfig
 
 
 class StateChange(Message, bubble=False):
