@@ -66,7 +66,7 @@ class GuestAgent(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         hv = ctx.hypervisor
         if hv is None:  # libvirt.domains skipped already; never reached through the runner
-            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+            return Outcome("skip", "no hypervisor (libvirt.connection says why)")
         running = [d for d in hv.domains() if d.state == "running" and d.config is not None]
         if not running:
             return Outcome("skip", "no running domain", {"agents": {}})

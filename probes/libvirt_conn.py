@@ -67,9 +67,17 @@ def _none_recorded(manifest: dict[str, Any]) -> Outcome:
     if not isinstance(collectors, dict):  # not a capture: a root someone laid out
         return Outcome("skip", "no hypervisor for a machine root (pass --connect URI)")
     entry = collectors.get("libvirt")
-    problem = entry.get("error") if isinstance(entry, dict) else None
+    if not isinstance(entry, dict):  # the manifest says nothing of it: no guess at why
+        finding = Finding(
+            "HYPERVISOR_NOT_RECORDED",
+            "info",
+            "the capture's manifest has no record of its libvirt collector",
+            "Capture the machine again with `workbench capture` (with --connect URI for a root).",
+        )
+        return Outcome("skip", "hypervisor not recorded", {"recorded": False}, [finding])
+    problem = entry.get("error")
     if problem:
-        how = "timed out" if entry.get("timed_out") else "failed"  # type: ignore[union-attr]
+        how = "timed out" if entry.get("timed_out") else "failed"
         said = problem.get("message") if isinstance(problem, dict) else problem
         finding = Finding(
             "HYPERVISOR_NOT_RECORDED",

@@ -93,7 +93,7 @@ class LibvirtDomains(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         hv = ctx.hypervisor
         if hv is None:  # libvirt.connection skipped already; never reached through the runner
-            return Outcome("skip", "no hypervisor for a recorded machine (pass --connect URI)")
+            return Outcome("skip", "no hypervisor (libvirt.connection says why)")
         listed = hv.domains()  # raises with its gateway frame; the runner adds ours
         inv = ctx.host.pci()
         resolution = parse_resolution(ctx.option(LG_RESOLUTION))

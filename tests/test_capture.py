@@ -512,11 +512,20 @@ def test_a_hypervisor_a_capture_did_not_record_is_not_recorded(
         Source(Host(root)), tmp_path / "late.tar.gz", collectors={"libvirt": hangs}, timeout_s=0.5
     )
     none = capture(Source(Host(root)), tmp_path / "none.tar.gz", collectors={"libvirt": hangs})
-    for made, why in ((late, "collector timed out"), (none, "none was named")):
+    silent = capture(  # a collector set without libvirt: the manifest does not mention it
+        Source(Host(root)), tmp_path / "silent.tar.gz", collectors={"pci": COLLECTORS["pci"]}
+    )
+    for made, why in (
+        (late, "collector timed out"),
+        (none, "none was named"),
+        (silent, ""),  # its manifest says nothing of libvirt: no reason is guessed
+    ):
         proc = cli("probe", "--capture", str(made.path), "--only", "libvirt.connection", "--json")
         (result,) = json.loads(proc.stdout)["probes"]
         assert result["status"] == "skip"
         assert result["summary"].startswith("hypervisor not recorded") and why in result["summary"]
+        if not why:
+            assert result["summary"] == "hypervisor not recorded"
         assert "pass --connect" not in json.dumps(result)
         assert result["findings"][0]["code"] == "HYPERVISOR_NOT_RECORDED"
 
