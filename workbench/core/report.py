@@ -20,6 +20,8 @@ class Finding:
     severity: Severity
     message: str
     remedy: str | None = None
+    # The root cause it names: a code of the cause catalogue (workbench/explain/catalogue.toml).
+    cause: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -27,6 +29,7 @@ class Finding:
             "severity": self.severity,
             "message": self.message,
             "remedy": self.remedy,
+            "cause": self.cause,
         }
 
 

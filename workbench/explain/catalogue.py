@@ -1,0 +1,161 @@
+"""The cause catalogue: `catalogue.toml` loaded, checked and compiled once.
+
+An entry per cause (`[[cause]]`): its code, title, severity, whether it is benign, the remedy,
+public references, the log lines that show it (`[[cause.pattern]]`: literals for the prefilter,
+a regular expression over the normalised line, a weight) and the facts that support it
+(`[[cause.check]]`: a named check of `checks.py`, a weight, and whether the fact shows the cause
+on its own). Lines that point to more than one cause are `[[ambiguous]]` entries: one pattern,
+the candidate causes with their weights; the checks of each candidate rank them."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+from typing import Any
+
+from workbench.core.errors import ConfigError
+
+SEVERITIES = ("info", "warn", "fail")
+# Names a pattern's groups may use: they become the cause's subject.
+SUBJECT_KEYS = frozenset(
+    {"bdf", "group", "vm", "path", "errno", "bar", "driver", "device", "uid", "limit", "size"}
+)
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """A line that shows one or more causes (with a weight each, 0..1)."""
+
+    literals: tuple[str, ...]  # lowercase; the line holds at least one (the prefilter)
+    regex: re.Pattern[str]  # searched in the normalised line
+    causes: tuple[tuple[str, float], ...]
+    ambiguous: bool = False
+
+
+@dataclass(frozen=True)
+class Check:
+    """A fact check (a function of `checks.py`) that supports a cause."""
+
+    name: str
+    weight: float
+    alone: bool  # the fact shows the cause even when no line does
+
+
+@dataclass(frozen=True)
+class Cause:
+    code: str
+    title: str
+    severity: str
+    benign: bool
+    remedy: str
+    references: tuple[str, ...]
+    checks: tuple[Check, ...]
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    causes: dict[str, Cause]
+    patterns: tuple[Pattern, ...]
+    # Every prefilter literal (lowercase) and the patterns it lets through.
+    by_literal: dict[str, tuple[int, ...]]
+
+    @property
+    def literals(self) -> tuple[str, ...]:
+        return tuple(self.by_literal)
+
+
+def _bad(where: str, why: str) -> ConfigError:
+    return ConfigError(f"cause catalogue: {where}: {why}", code="CATALOGUE_INVALID")
+
+
+def _pattern(entry: dict[str, Any], causes: tuple[tuple[str, float], ...], where: str) -> Pattern:
+    literals = entry.get("literals")
+    if (
+        not isinstance(literals, list)
+        or not literals
+        or not all(isinstance(lit, str) and len(lit) >= 3 for lit in literals)
+    ):
+        raise _bad(where, "literals must be a non-empty list of strings of 3 characters or more")
+    try:
+        regex = re.compile(entry["regex"], re.IGNORECASE if entry.get("icase", True) else 0)
+    except (KeyError, re.error, TypeError) as exc:
+        raise _bad(where, f"regex: {exc}") from None
+    unknown = set(regex.groupindex) - SUBJECT_KEYS
+    if unknown:
+        raise _bad(where, f"unknown subject keys {sorted(unknown)}")
+    return Pattern(
+        literals=tuple(lit.lower() for lit in literals),
+        regex=regex,
+        causes=causes,
+        ambiguous=len(causes) > 1,
+    )
+
+
+def _weight(value: Any, where: str) -> float:
+    if not isinstance(value, (int, float)) or not 0 < value <= 1:
+        raise _bad(where, f"weight must be in (0, 1], got {value!r}")
+    return float(value)
+
+
+def load(text: str) -> Catalogue:
+    """The catalogue from TOML text; ConfigError (CATALOGUE_INVALID) when it is not valid."""
+    from workbench.explain import checks as check_functions
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise _bad("toml", str(exc)) from None
+    causes: dict[str, Cause] = {}
+    patterns: list[Pattern] = []
+    for i, entry in enumerate(data.get("cause", [])):
+        code = entry.get("code")
+        where = f"cause {code or i}"
+        if not isinstance(code, str) or not re.fullmatch(r"[A-Z][A-Z0-9_]+", code):
+            raise _bad(where, "code must be UPPER_SNAKE")
+        if code in causes:
+            raise _bad(where, "duplicate code")
+        if entry.get("severity") not in SEVERITIES:
+            raise _bad(where, f"severity must be one of {SEVERITIES}")
+        checks = []
+        for c in entry.get("check", []):
+            name = c.get("name")
+            if not callable(getattr(check_functions, str(name), None)):
+                raise _bad(where, f"no check named {name!r} in checks.py")
+            checks.append(Check(name, _weight(c.get("weight"), where), bool(c.get("alone"))))
+        causes[code] = Cause(
+            code=code,
+            title=str(entry["title"]),
+            severity=str(entry["severity"]),
+            benign=bool(entry.get("benign", False)),
+            remedy=str(entry["remedy"]),
+            references=tuple(entry.get("references", ())),
+            checks=tuple(checks),
+        )
+        for j, p in enumerate(entry.get("pattern", [])):
+            weight = _weight(p.get("weight", 0.8), f"{where} pattern {j}")
+            patterns.append(_pattern(p, ((code, weight),), f"{where} pattern {j}"))
+    for i, entry in enumerate(data.get("ambiguous", [])):
+        where = f"ambiguous {i}"
+        candidates = entry.get("candidates")
+        if not isinstance(candidates, dict) or len(candidates) < 2:
+            raise _bad(where, "candidates must name two causes or more")
+        for code in candidates:
+            if code not in causes:
+                raise _bad(where, f"candidate {code} has no [[cause]] entry")
+        weighted = tuple((code, _weight(w, where)) for code, w in candidates.items())
+        patterns.append(_pattern(entry, weighted, where))
+    by_literal: dict[str, list[int]] = {}
+    for index, pattern in enumerate(patterns):
+        for lit in pattern.literals:
+            by_literal.setdefault(lit, []).append(index)
+    return Catalogue(causes, tuple(patterns), {k: tuple(v) for k, v in by_literal.items()})
+
+
+@cache
+def catalogue() -> Catalogue:
+    """The catalogue shipped in the package."""
+    text = resources.files("workbench.explain").joinpath("catalogue.toml").read_text("utf-8")
+    return load(text)
