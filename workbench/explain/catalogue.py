@@ -19,10 +19,68 @@ from typing import Any
 from workbench.core.errors import ConfigError
 
 SEVERITIES = ("info", "warn", "fail")
-# Names a pattern's groups may use: they become the cause's subject.
+# Names a pattern's groups may use: they become the cause's subject. A group `KEY_suffix`
+# gives KEY too (a regex may name a group once, an alternation may need it twice).
 SUBJECT_KEYS = frozenset(
-    {"bdf", "group", "vm", "path", "errno", "bar", "driver", "device", "uid", "limit", "size"}
+    {
+        "bdf",
+        "group",
+        "vm",
+        "path",
+        "errno",
+        "bar",
+        "driver",
+        "device",
+        "uid",
+        "limit",
+        "size",
+        "network",
+    }
 )
+_BDF = r"(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]"
+# The C library's words for an errno, in English and the common translations: libvirt and
+# QEMU print strerror() in the user's locale. `\S{1,2}` stands for an accented letter (also
+# when it arrives as two mojibake characters).
+MACROS = {
+    "{BDF}": _BDF,
+    "{EACCES}": r"(?:Permission denied|Keine Berechtigung|Permission non accord\S{1,2}e"
+    r"|Permiso denegado|Permesso negato|Permiss\S{1,2}o negada|Toegang geweigerd"
+    r"|Brak dost\S{1,2}pu|Отказано в доступе|許可がありません|权限不够)",
+    "{ENOENT}": r"(?:No such file(?: or directory)?|Datei oder Verzeichnis nicht gefunden"
+    r"|Aucun fichier ou dossier de ce type|No existe el (?:archivo|fichero) o (?:el )?directorio"
+    r"|File o directory non esistente|Arquivo ou diret\S{1,2}rio (?:inexistente|n\S{1,2}o encontrado)"
+    r"|Нет такого файла или каталога)",
+    "{ENOMEM}": r"(?:Cannot allocate memory|Nicht gen\S{1,2}gend Hauptspeicher verf\S{1,2}gbar"
+    r"|Kann nicht genug Speicher belegen|Impossible d'allouer de la m\S{1,2}moire"
+    r"|No se puede asignar memoria|Impossibile allocare memoria|Невозможно выделить память)",
+    "{EBUSY}": r"(?:Device or resource busy|Das Ger\S{1,2}t oder die Ressource ist belegt"
+    r"|P\S{1,2}riph\S{1,2}rique ou ressource occup\S{1,2}|Dispositivo o recurso ocupado"
+    r"|Dispositivo o risorsa occupata|Устройство или ресурс занято)",
+    "{EINVAL}": r"(?:Invalid argument|Das Argument ist ung\S{1,2}ltig|Ung\S{1,2}ltiges Argument"
+    r"|Argument invalide|Argumento inv\S{1,2}lido|Argomento non valido|Недопустимый аргумент)",
+    "{EPERM}": r"(?:Operation not permitted|Die Operation ist nicht erlaubt"
+    r"|Vorgang nicht zul\S{1,2}ssig|Op\S{1,2}ration non permise|Operaci\S{1,2}n no permitida"
+    r"|Operazione non permessa|Операция не позволена)",
+}
+_ASCII_LOWER = str.maketrans({chr(c): chr(c + 32) for c in range(ord("A"), ord("Z") + 1)})
+
+
+def ascii_lower(text: str) -> str:
+    """Lowercase ASCII letters only: what the prefilter (bytes.lower, grep -i under LC_ALL=C)
+    does to a line, so a literal is compared the same way."""
+    return text.translate(_ASCII_LOWER)
+
+
+def subject_key(group: str) -> str:
+    """The subject key a regex group names (`bdf_2` -> `bdf`)."""
+    return group.split("_", 1)[0]
+
+
+def expand(regex: str) -> str:
+    """A catalogue regex with its macros replaced."""
+    for name, value in MACROS.items():
+        regex = regex.replace(name, value)
+    return regex
 
 
 @dataclass(frozen=True)
@@ -76,18 +134,23 @@ def _pattern(entry: dict[str, Any], causes: tuple[tuple[str, float], ...], where
     if (
         not isinstance(literals, list)
         or not literals
-        or not all(isinstance(lit, str) and len(lit) >= 3 for lit in literals)
+        or not all(isinstance(lit, str) and len(lit.strip()) >= 3 for lit in literals)
     ):
         raise _bad(where, "literals must be a non-empty list of strings of 3 characters or more")
+    for lit in literals:
+        if any(not ch.isascii() and ch.lower() != ch for ch in lit):
+            # the prefilter lowercases ASCII only: an uppercase non-ASCII letter never matches
+            raise _bad(where, f"literal {lit!r}: give non-ASCII letters in lower case")
     try:
-        regex = re.compile(entry["regex"], re.IGNORECASE if entry.get("icase", True) else 0)
+        source = expand(str(entry["regex"]))
+        regex = re.compile(source, re.IGNORECASE if entry.get("icase", True) else 0)
     except (KeyError, re.error, TypeError) as exc:
         raise _bad(where, f"regex: {exc}") from None
-    unknown = set(regex.groupindex) - SUBJECT_KEYS
+    unknown = {subject_key(g) for g in regex.groupindex} - SUBJECT_KEYS
     if unknown:
         raise _bad(where, f"unknown subject keys {sorted(unknown)}")
     return Pattern(
-        literals=tuple(lit.lower() for lit in literals),
+        literals=tuple(ascii_lower(lit) for lit in literals),
         regex=regex,
         causes=causes,
         ambiguous=len(causes) > 1,

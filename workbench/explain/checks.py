@@ -1,16 +1,18 @@
 """Fact checks the catalogue names: each reads the Facts (and the subject the lines gave) and
-returns what supports its cause, or None. A check never raises on odd facts."""
+returns what supports its cause, or None. A check never raises on odd facts, and says nothing
+(None) when the fact it needs was not recorded: absence of evidence is not evidence."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from workbench.explain.facts import Facts
+from workbench.explain.facts import Device, Facts
 from workbench.explain.model import Evidence
 
 HOST_GPU_DRIVERS = frozenset({"nvidia", "nouveau", "amdgpu", "radeon", "i915", "xe", "nvidiafb"})
 PASSTHROUGH_DRIVERS = frozenset({"vfio-pci", "pci-stub"})
 BOOT_FRAMEBUFFERS = ("bootfb", "efifb", "vesafb", "simplefb", "simpledrm", "simple-framebuffer")
+VIRT_FLAGS = frozenset({"vmx", "svm"})
 
 
 @dataclass
@@ -19,32 +21,41 @@ class CheckHit:
     subject: dict[str, str] = field(default_factory=dict)
 
 
-def _subject_devices(facts: Facts, subject: dict[str, str]) -> list[str]:
-    """The devices the lines are about: the subject's, else the GPUs the facts know."""
+def _subject_devices(facts: Facts, subject: dict[str, str]) -> list[Device]:
+    """The devices the lines are about: the subject's device, else its group's members, else
+    the GPUs the facts know, else the devices seen on a GPU or passthrough driver."""
     bdf = subject.get("bdf")
     if bdf and bdf in facts.devices:
-        return [bdf]
-    return [b for b, d in facts.devices.items() if d.is_gpu]
+        return [facts.devices[bdf]]
+    group = subject.get("group")
+    if group is not None and group.isdigit():
+        members = [d for d in facts.devices.values() if d.group == int(group) and not d.is_bridge]
+        gpus = [d for d in members if d.is_gpu or d.driver in HOST_GPU_DRIVERS]
+        if gpus or members:
+            return gpus or members
+    gpus = [d for d in facts.devices.values() if d.is_gpu]
+    if gpus:
+        return gpus
+    drivers = HOST_GPU_DRIVERS | PASSTHROUGH_DRIVERS
+    return [d for d in facts.devices.values() if d.driver in drivers and d.bdf.endswith(".0")]
 
 
 def gpu_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
     """The GPU the lines are about is bound to a host graphics driver."""
-    for bdf in _subject_devices(facts, subject):
-        dev = facts.devices[bdf]
+    for dev in _subject_devices(facts, subject):
         if dev.driver in HOST_GPU_DRIVERS:
-            return CheckHit(list(dev.evidence), {"bdf": bdf, "driver": dev.driver or ""})
+            return CheckHit(list(dev.evidence), {"bdf": dev.bdf, "driver": dev.driver or ""})
     return None
 
 
 def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
     """Another function of the GPU's card (its slot), or of its IOMMU group, is on a host
     driver (often the HDMI audio on snd_hda_intel)."""
-    for bdf in _subject_devices(facts, subject):
-        gpu = facts.devices[bdf]
+    for gpu in _subject_devices(facts, subject):
         for other in facts.devices.values():
-            if other.bdf == bdf or other.driver is None or other.driver in PASSTHROUGH_DRIVERS:
+            if other.bdf == gpu.bdf or other.driver is None or other.driver in PASSTHROUGH_DRIVERS:
                 continue
-            if other.pci_class is not None and other.pci_class.startswith("06"):
+            if other.is_bridge or other.driver == "pcieport":
                 continue  # bridges do not count against viability
             same_group = gpu.group is not None and other.group == gpu.group
             if other.slot == gpu.slot or same_group:
@@ -52,17 +63,97 @@ def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckH
     return None
 
 
+def _boot_framebuffers(facts: Facts) -> list[tuple[int, int, str, Evidence | None]]:
+    return [
+        (r.start, r.end, r.name, r.evidence)
+        for r in facts.iomem
+        if r.name.lower().startswith(BOOT_FRAMEBUFFERS)
+    ]
+
+
 def bootfb_in_gpu_bar(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
     """A boot framebuffer range in /proc/iomem lies inside a range a PCI device owns."""
-    for fb in facts.iomem:
-        if not fb.name.lower().startswith(BOOT_FRAMEBUFFERS):
-            continue
+    for start, end, name, fb_evidence in _boot_framebuffers(facts):
         for owner in facts.iomem:
-            if owner is fb or not _looks_bdf(owner.name):
+            if not _looks_bdf(owner.name):
                 continue
-            if owner.start <= fb.start and fb.end <= owner.end:
-                found = [e for e in (owner.evidence, fb.evidence) if e is not None]
-                return CheckHit(found, {"bdf": owner.name.lower(), "range": fb.name})
+            if owner.start <= start and end <= owner.end:
+                found = [e for e in (owner.evidence, fb_evidence) if e is not None]
+                return CheckHit(found, {"bdf": owner.name.lower(), "range": name})
+    return None
+
+
+def iomem_without_bootfb(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """/proc/iomem was recorded, PCI ranges in it, and no boot framebuffer anywhere: a BAR that
+    cannot be reserved is held by something else."""
+    pci = [r for r in facts.iomem if _looks_bdf(r.name)]
+    if not pci or _boot_framebuffers(facts):
+        return None
+    bdf = subject.get("bdf")
+    mine = [r for r in pci if r.name.lower() == bdf] if bdf else []
+    shown = (mine or pci)[:2]
+    return CheckHit([r.evidence for r in shown if r.evidence is not None], {})
+
+
+def device_config_all_ones(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The device's config space reads back as all ones: it no longer answers."""
+    for dev in _subject_devices(facts, subject):
+        if dev.config_all_ones:
+            return CheckHit([], {"bdf": dev.bdf})
+    return None
+
+
+def device_in_d3cold(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The device sits in D3cold now (sysfs power_state)."""
+    for dev in _subject_devices(facts, subject):
+        if dev.power_state == "D3cold":
+            return CheckHit([], {"bdf": dev.bdf})
+    return None
+
+
+def hugepages_none_reserved(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The machine (or a pasted /proc/meminfo) has no hugepages reserved at all."""
+    if facts.hugepages_total == 0:
+        shown = [facts.hugepages_evidence] if facts.hugepages_evidence else []
+        return CheckHit(shown, {})
+    if facts.hugepages is not None and not any(nr for nr, _ in facts.hugepages.values()):
+        return CheckHit([], {})
+    return None
+
+
+def hugepages_some_reserved(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """Hugepages are reserved (so the failure is their number, size or node, not none)."""
+    if facts.hugepages_total:
+        shown = [facts.hugepages_evidence] if facts.hugepages_evidence else []
+        return CheckHit(shown, {})
+    if facts.hugepages and any(nr for nr, _ in facts.hugepages.values()):
+        return CheckHit([], {})
+    return None
+
+
+def unsafe_interrupts_off(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """vfio_iommu_type1's allow_unsafe_interrupts is off (so missing remapping refuses)."""
+    return CheckHit([], {}) if facts.unsafe_interrupts is False else None
+
+
+def no_iommu_groups(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The machine's IOMMU groups were recorded and there are none."""
+    return CheckHit([], {}) if facts.iommu_groups == 0 else None
+
+
+def cpu_guest_without_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The CPU says it runs under a hypervisor and offers no vmx/svm (no nested virt)."""
+    flags = facts.cpu_flags
+    if flags is not None and "hypervisor" in flags and not flags & VIRT_FLAGS:
+        return CheckHit([], {})
+    return None
+
+
+def cpu_bare_metal_with_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The CPU runs on bare metal and has vmx/svm: KVM missing points at the firmware."""
+    flags = facts.cpu_flags
+    if flags is not None and "hypervisor" not in flags and flags & VIRT_FLAGS:
+        return CheckHit([], {})
     return None
 
 

@@ -1,8 +1,10 @@
 """Facts the evidence carries besides log lines: devices and their drivers (from `lspci -nnk`
-blocks in the input, or the machine), /proc/iomem ranges, the kernel command line.
+blocks in the input, kernel lines `DRIVER 0000:01:00.0: ...`, or the machine), /proc/iomem
+ranges, the kernel command line, hugepages, CPU flags, the vfio_iommu_type1 parameters.
 
 The input's facts are read from the lines the prefilter lets through (`LITERALS`); the machine's
-from a Host (`from_host`). Checks (`checks.py`) read both the same way."""
+from a Host (`add_host`). Checks (`checks.py`) read both the same way. A fact that was not
+recorded stays None: checks then say nothing."""
 
 from __future__ import annotations
 
@@ -15,7 +17,20 @@ from workbench.explain.model import Evidence
 if TYPE_CHECKING:
     from workbench.core.host import Host
 
-# What lets a fact line through the prefilter (lowercase).
+# Drivers whose kernel lines (`nvidia 0000:01:00.0: ...`) show which device they hold: the
+# GPU drivers, its audio function's, the passthrough drivers, and USB controllers of a card.
+DRIVER_LINE_DRIVERS = (
+    "nvidia",
+    "nouveau",
+    "amdgpu",
+    "radeon",
+    "i915",
+    "snd_hda_intel",
+    "vfio-pci",
+    "pci-stub",
+    "xhci_hcd",
+)
+# What lets a fact line through the prefilter (lowercase, rare in ordinary logs).
 LITERALS = (
     "controller [",
     "device [",
@@ -29,18 +44,28 @@ LITERALS = (
     "simpledrm",
     "command line:",
     "boot_image",
+    "hugepages_total",
+    "nvrm: gpu 0",
+    *(f"{driver} 0" for driver in DRIVER_LINE_DRIVERS),
 )
 
+_BDF = r"[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]"
 _LSPCI = re.compile(
     r"^(?P<bdf>(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) [^\[]{0,200}\[(?P<cls>[0-9a-f]{4})\]:"
     r".{0,300}?\[(?P<vendor>[0-9a-f]{4}):(?P<device>[0-9a-f]{4})\]",
     re.IGNORECASE,
 )
 _DRIVER = re.compile(r"^\s*Kernel driver in use:\s*(?P<driver>[\w.-]{1,64})", re.IGNORECASE)
+_KERNEL_DRIVER = re.compile(
+    rf"^(?P<driver>{'|'.join(re.escape(d) for d in DRIVER_LINE_DRIVERS)}) (?P<bdf>{_BDF}): "
+    rf"|^NVRM: GPU (?P<nvrm>{_BDF}): ",
+    re.IGNORECASE,
+)
 _IOMEM = re.compile(
-    r"^(?P<indent>\s*)(?P<start>[0-9a-f]{1,16})-(?P<end>[0-9a-f]{1,16}) : (?P<name>.{1,200})$"
+    r"^(?P<indent>\s{0,32})(?P<start>[0-9a-f]{1,16})-(?P<end>[0-9a-f]{1,16}) : (?P<name>.{1,200})$"
 )
 _CMDLINE = re.compile(r"(?:Command line:|^BOOT_IMAGE=)\s*(?P<cmdline>.{1,4096})")
+_MEMINFO_HUGE = re.compile(r"^HugePages_Total:\s{0,32}(?P<n>\d{1,12})\s*$", re.IGNORECASE)
 
 
 def full_bdf(bdf: str) -> str:
@@ -57,11 +82,17 @@ class Device:
     device: str | None = None
     driver: str | None = None
     group: int | None = None
+    config_all_ones: bool | None = None  # config space read back as 0xff.. (None: not read)
+    power_state: str | None = None  # sysfs power_state ("D0", "D3cold"), None: not recorded
     evidence: list[Evidence] = field(default_factory=list)
 
     @property
     def is_gpu(self) -> bool:
         return self.pci_class is not None and self.pci_class.startswith("03")
+
+    @property
+    def is_bridge(self) -> bool:
+        return self.pci_class is not None and self.pci_class.startswith("06")
 
     @property
     def slot(self) -> str:
@@ -82,35 +113,59 @@ class Facts:
     iomem: list[IomemRange] = field(default_factory=list)
     cmdline: str | None = None
     cmdline_evidence: Evidence | None = None
+    # page size in KiB -> (reserved, free); {} when the machine has none, None not recorded
+    hugepages: dict[int, tuple[int, int]] | None = None
+    hugepages_total: int | None = None  # HugePages_Total of a pasted /proc/meminfo
+    hugepages_evidence: Evidence | None = None
+    cpu_flags: frozenset[str] | None = None
+    unsafe_interrupts: bool | None = None  # vfio_iommu_type1 allow_unsafe_interrupts
+    iommu_groups: int | None = None  # how many groups the machine has (None: not recorded)
     _last_lspci: Device | None = None
+
+    def device(self, bdf: str) -> Device:
+        bdf = full_bdf(bdf)
+        return self.devices.setdefault(bdf, Device(bdf))
 
     def feed(self, text: str, evidence: Evidence) -> None:
         """Take what `text` (a normalised line) tells; lines that tell nothing are ignored."""
         if m := _LSPCI.match(text):
-            dev = self.devices.setdefault(full_bdf(m["bdf"]), Device(full_bdf(m["bdf"])))
+            dev = self.device(m["bdf"])
             dev.pci_class, dev.vendor, dev.device = m["cls"].lower(), m["vendor"], m["device"]
             dev.evidence.append(evidence)
             self._last_lspci = dev
         elif (m := _DRIVER.match(text)) and self._last_lspci is not None:
             self._last_lspci.driver = m["driver"]
             self._last_lspci.evidence.append(evidence)
+        elif m := _KERNEL_DRIVER.match(text):
+            # the latest line wins: a log shows rebinding in order
+            dev = self.device(m["bdf"] or m["nvrm"])
+            dev.driver = (m["driver"] or "nvidia").lower()
+            if len(dev.evidence) < 4:
+                dev.evidence.append(evidence)
         elif m := _IOMEM.match(evidence.text.rstrip("\r\n")):
             self.iomem.append(
                 IomemRange(int(m["start"], 16), int(m["end"], 16), m["name"].strip(), evidence)
             )
+        elif m := _MEMINFO_HUGE.match(text):
+            self.hugepages_total, self.hugepages_evidence = int(m["n"]), evidence
         elif (m := _CMDLINE.search(text)) and self.cmdline is None:
             self.cmdline, self.cmdline_evidence = m["cmdline"], evidence
 
     def add_host(self, host: Host) -> None:
-        """Join the machine's facts: its PCI devices (driver, group) and /proc/iomem."""
+        """Join the machine's facts: its PCI devices (driver, group, state), /proc/iomem, the
+        command line, hugepages, CPU flags and the vfio_iommu_type1 parameters."""
         inventory = host.pci()
         for dev in inventory.devices:
-            known = self.devices.setdefault(dev.bdf, Device(dev.bdf))
+            known = self.device(dev.bdf)
             known.pci_class = known.pci_class or dev.class4
             known.vendor = known.vendor or dev.vendor
             known.device = known.device or dev.device
             known.driver = known.driver or dev.driver
             known.group = dev.iommu_group if known.group is None else known.group
+            if dev.sysfs and (dev.is_gpu or dev.driver in ("vfio-pci", "pci-stub")):
+                self._device_state(host, known, dev.sysfs)
+        if inventory.groups_recorded:
+            self.iommu_groups = len(inventory.groups)
         iomem = host.read_text("proc/iomem")
         if iomem:
             for i, line in enumerate(iomem.splitlines(), 1):
@@ -122,3 +177,44 @@ class Facts:
         if self.cmdline is None and (cmdline := host.read_text("proc/cmdline")):
             self.cmdline = cmdline.strip()
             self.cmdline_evidence = Evidence(1, self.cmdline, "/proc/cmdline")
+        self._host_hugepages(host)
+        self._host_cpu_flags(host)
+        param = host.read_text("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
+        if param is not None and param.strip()[:1] in ("Y", "N", "1", "0"):
+            self.unsafe_interrupts = param.strip()[:1] in ("Y", "1")
+
+    def _device_state(self, host: Host, dev: Device, sysfs: str) -> None:
+        config = host.read_bytes(f"{sysfs}/config")
+        if config:
+            head = config[:64]
+            dev.config_all_ones = head == b"\xff" * len(head)
+        power = host.read_text(f"{sysfs}/power_state")
+        if power and power.strip():
+            dev.power_state = power.strip()[:16]
+
+    def _host_hugepages(self, host: Host) -> None:
+        base = "sys/kernel/mm/hugepages"
+        if not host.is_dir(base):
+            return
+        pages: dict[int, tuple[int, int]] = {}
+        for name in host.listdir(base):
+            m = re.fullmatch(r"hugepages-(\d{1,12})kB", name)
+            if not m:
+                continue
+            nr = host.read_text(f"{base}/{name}/nr_hugepages")
+            free = host.read_text(f"{base}/{name}/free_hugepages")
+            if nr is None or not nr.strip().isdigit():
+                continue
+            free_n = int(free.strip()) if free and free.strip().isdigit() else int(nr.strip())
+            pages[int(m[1])] = (int(nr.strip()), free_n)
+        self.hugepages = pages
+
+    def _host_cpu_flags(self, host: Host) -> None:
+        cpuinfo = host.read_text("proc/cpuinfo")
+        if not cpuinfo:
+            return
+        for line in cpuinfo.splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() in ("flags", "Features"):
+                self.cpu_flags = frozenset(value.split())
+                return

@@ -3,10 +3,17 @@ the causes ranked.
 
 Confidence of a cause: 1 - prod(1 - w) over the distinct patterns and checks that showed it
 (a line repeated a thousand times counts once). Ranking: real causes before benign ones, then
-by confidence, then by the first line that showed them."""
+by confidence, then by the first line that showed them. An ambiguous line gives each of its
+candidates its own weight (the most common cause the highest); fact checks then add theirs.
+
+Subjects: the first value of a key wins; a different value later (a second BDF for one cause)
+is counted in `subject_conflicts`. The VM and the errno are read from a matching line even when
+its pattern does not name them (`domain 'NAME'`, `-name guest=NAME`, a QEMU log's file name;
+`error -22`, `16 Device or resource busy`, `Permission denied` -> "13")."""
 
 from __future__ import annotations
 
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -14,7 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from workbench.explain import checks as check_functions
-from workbench.explain.catalogue import Catalogue, Pattern, catalogue
+from workbench.explain.catalogue import (
+    MACROS,
+    Catalogue,
+    Pattern,
+    ascii_lower,
+    catalogue,
+    subject_key,
+)
 from workbench.explain.facts import LITERALS as FACT_LITERALS
 from workbench.explain.facts import Facts, full_bdf
 from workbench.explain.lines import MAX_LINE, message
@@ -32,6 +46,50 @@ if TYPE_CHECKING:
 
 KEEP_EVIDENCE = 12  # lines kept per cause; the rest are counted
 
+_VM = re.compile(
+    r"domain '(?P<a>[^'\s]{1,256})'|-name guest=(?P<b>[^,\s]{1,256})"
+    r"|Failed to start domain '?(?P<c>[\w.+-]{1,256})'?|\bVM (?P<d>\d{1,9}) qmp command",
+    re.IGNORECASE,
+)
+_QEMU_LOG = re.compile(r"(?:^|/)qemu/(?P<vm>[^/]{1,256})\.log$")
+_ERRNO_NUMBER = re.compile(
+    r"(?:error|ret(?:urn)?|=)\s?=?\s?-(?P<a>\d{1,4})\b|failed: (?P<b>\d{1,4}) [A-Z]",
+    re.IGNORECASE,
+)
+_ERRNO_NAMES = tuple(
+    # after `: ` or `(`, as strerror follows its context: libvirt's error class `invalid
+    # argument: ...` at the start of a message is not an errno
+    (re.compile(r"[:(]\s?" + MACROS[macro], re.IGNORECASE), number)
+    for macro, number in (
+        ("{EACCES}", "13"),
+        ("{ENOENT}", "2"),
+        ("{EBUSY}", "16"),
+        ("{ENOMEM}", "12"),
+        ("{EINVAL}", "22"),
+        ("{EPERM}", "1"),
+    )
+)
+
+
+def line_vm(text: str, source: str | None) -> str | None:
+    """The VM a line names (`domain 'NAME'`, `-name guest=NAME`), else its QEMU log's name."""
+    if m := _VM.search(text):
+        return m["a"] or m["b"] or m["c"] or m["d"]
+    if source and (m := _QEMU_LOG.search(source)):
+        return m["vm"]
+    return None
+
+
+def line_errno(text: str) -> str | None:
+    """The errno a line reports, as its number ("16"): `error -22`, `failed: 16 Device...`,
+    or the C library's words in English or a common translation."""
+    if m := _ERRNO_NUMBER.search(text):
+        return m["a"] or m["b"]
+    for regex, number in _ERRNO_NAMES:
+        if regex.search(text):
+            return number
+    return None
+
 
 @dataclass
 class _Found:
@@ -40,6 +98,7 @@ class _Found:
     evidence: list[Evidence] = field(default_factory=list)
     more: int = 0
     subject: dict[str, str] = field(default_factory=dict)
+    conflicts: int = 0  # subject values that differed from the first one kept
     checks: dict[str, float] = field(default_factory=dict)
 
 
@@ -53,6 +112,8 @@ class Matcher:
         self._found: dict[str, _Found] = {}
         self._inputs = 0
         self._literals = tuple(self.catalogue.by_literal)
+        # One C-speed search rejects a line that holds no literal (most lines of an input).
+        self._any_literal = re.compile("|".join(re.escape(lit) for lit in self.literals))
 
     @property
     def literals(self) -> tuple[str, ...]:
@@ -66,10 +127,10 @@ class Matcher:
     def feed(self, line_no: int, raw: str, source: str | None = None, index: int = 0) -> None:
         """One line as written (a candidate or any line; lines without a literal cost little)."""
         raw = raw[:MAX_LINE].rstrip("\r\n")
-        low = raw.lower()
-        hit = [lit for lit in self.literals if lit in low]
-        if not hit:
+        low = ascii_lower(raw)
+        if self._any_literal.search(low) is None:
             return
+        hit = [lit for lit in self.literals if lit in low]
         text = message(raw)
         evidence = Evidence(line_no, raw, source)
         self.facts.feed(text, evidence)
@@ -82,22 +143,26 @@ class Matcher:
                 pattern = self.catalogue.patterns[p_index]
                 m = pattern.regex.search(text)
                 if m is not None:
-                    self._record(pattern, p_index, m.groupdict(), evidence, (index, line_no))
+                    subject = _subject(m.groupdict(), text, source)
+                    self._record(pattern, p_index, subject, evidence, (index, line_no))
 
     def _record(
         self,
         pattern: Pattern,
         p_index: int,
-        groups: dict[str, str | None],
+        subject: dict[str, str],
         evidence: Evidence,
         where: tuple[int, int],
     ) -> None:
-        subject = {k: (full_bdf(v) if k == "bdf" else v) for k, v in groups.items() if v}
         for code, weight in pattern.causes:
             found = self._found.setdefault(code, _Found(first=where))
             found.weights[p_index] = max(weight, found.weights.get(p_index, 0.0))
             for key, value in subject.items():
-                found.subject.setdefault(key, value)
+                kept = found.subject.setdefault(key, value)
+                if kept != value:
+                    found.conflicts += 1
+            if any(e.text == evidence.text for e in found.evidence):
+                continue  # the same line again shows nothing new
             if len(found.evidence) < KEEP_EVIDENCE:
                 found.evidence.append(evidence)
             else:
@@ -147,6 +212,7 @@ class Matcher:
             remedy=cause.remedy,
             references=list(cause.references),
             more_evidence=found.more,
+            subject_conflicts=found.conflicts,
         )
 
     # Inputs -----------------------------------------------------------------------------
@@ -183,6 +249,26 @@ class Matcher:
         for n, line in enumerate(text.splitlines(), 1):
             self.feed(n, line, source, index)
         self.lines += n
+
+
+def _subject(groups: dict[str, str | None], text: str, source: str | None) -> dict[str, str]:
+    """What a matching line is about: its pattern's groups (`bdf_2` counts as `bdf`), the
+    BDF in its full form, the errno as a number, and the VM the line or its file names."""
+    subject: dict[str, str] = {}
+    for name, value in groups.items():
+        if not value:
+            continue
+        key = subject_key(name)
+        if key == "bdf":
+            value = full_bdf(value)
+        elif key == "errno":
+            value = value.lstrip("-")
+        subject.setdefault(key, value)
+    if "vm" not in subject and (vm := line_vm(text, source)):
+        subject["vm"] = vm
+    if "errno" not in subject and (errno := line_errno(text)):
+        subject["errno"] = errno
+    return subject
 
 
 def explain_text(text: str, host: Host | None = None) -> Explanation:

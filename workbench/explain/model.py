@@ -39,6 +39,7 @@ class CauseMatch:
     remedy: str
     references: list[str]
     more_evidence: int = 0  # lines that showed it beyond those kept in `evidence`
+    subject_conflicts: int = 0  # subject values that differed from the one kept (first wins)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +51,7 @@ class CauseMatch:
             "subject": dict(self.subject),
             "evidence": [e.to_dict() for e in self.evidence],
             "more_evidence": self.more_evidence,
+            "subject_conflicts": self.subject_conflicts,
             "remedy": self.remedy,
             "references": list(self.references),
         }
