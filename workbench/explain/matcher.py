@@ -45,6 +45,9 @@ if TYPE_CHECKING:
     from workbench.core.host import Host
 
 KEEP_EVIDENCE = 12  # lines kept per cause; the rest are counted
+# Lines that name the VM the next lines are about (virsh's `error: Failed to start domain
+# 'NAME'` before libvirt's reason, QEMU's command line at the top of its log).
+CONTEXT_LITERALS = ("start domain", "-name guest=")
 
 _VM = re.compile(
     r"domain '(?P<a>[^'\s]{1,256})'|-name guest=(?P<b>[^,\s]{1,256})"
@@ -111,6 +114,9 @@ class Matcher:
         self.lines = 0
         self._found: dict[str, _Found] = {}
         self._inputs = 0
+        self._context_vm: tuple[int, str] | None = (
+            None  # (input index, VM) of the last line naming one
+        )
         self._literals = tuple(self.catalogue.by_literal)
         # One C-speed search rejects a line that holds no literal (most lines of an input).
         self._any_literal = re.compile("|".join(re.escape(lit) for lit in self.literals))
@@ -118,7 +124,7 @@ class Matcher:
     @property
     def literals(self) -> tuple[str, ...]:
         """What the prefilter must let through: the patterns' literals and the facts'."""
-        return self._literals + FACT_LITERALS
+        return self._literals + FACT_LITERALS + CONTEXT_LITERALS
 
     def next_input(self) -> int:
         self._inputs += 1
@@ -133,6 +139,8 @@ class Matcher:
         hit = [lit for lit in self.literals if lit in low]
         text = message(raw)
         evidence = Evidence(line_no, raw, source)
+        if any(lit in low for lit in CONTEXT_LITERALS) and (vm := line_vm(text, None)):
+            self._context_vm = (index, vm)
         self.facts.feed(text, evidence)
         tried: set[int] = set()
         for lit in hit:
@@ -144,6 +152,8 @@ class Matcher:
                 m = pattern.regex.search(text)
                 if m is not None:
                     subject = _subject(m.groupdict(), text, source)
+                    if "vm" not in subject and self._context_vm and self._context_vm[0] == index:
+                        subject["vm"] = self._context_vm[1]
                     self._record(pattern, p_index, subject, evidence, (index, line_no))
 
     def _record(
