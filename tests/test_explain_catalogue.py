@@ -1,0 +1,277 @@
+"""The cause catalogue loads and validates; every pattern can be reached through its literals;
+no pattern (nor a facts regex) is catastrophic on adversarial lines; facts from lines and from
+a machine decide between the candidates of an ambiguous line."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.test_explain_cases import CASES
+from tests.test_explain_patterns import CAUSE_LINES
+from workbench.core.errors import ConfigError
+from workbench.core.host import Host
+from workbench.explain import facts as facts_module
+from workbench.explain.catalogue import ascii_lower, catalogue, load
+from workbench.explain.lines import message
+from workbench.explain.matcher import Matcher, explain_text
+
+CAT = catalogue()
+
+
+def test_catalogue_loads_with_every_field() -> None:
+    """Every cause has a title, a remedy, a severity and public https references."""
+    assert len(CAT.causes) >= 39
+    for cause in CAT.causes.values():
+        assert cause.title and cause.remedy and cause.severity in ("info", "warn", "fail")
+        assert all(ref.startswith("https://") for ref in cause.references), cause.code
+        assert cause.benign == (cause.severity == "info"), cause.code
+
+
+def test_every_cause_is_shown_by_something() -> None:
+    """Every cause has a pattern, an ambiguous line naming it, or a check that shows it."""
+    shown = {code for p in CAT.patterns for code, _ in p.causes}
+    checked = {c.code for c in CAT.causes.values() if c.checks}
+    assert set(CAT.causes) - shown - checked == set()
+
+
+def test_literals_are_prefilter_ready() -> None:
+    """Every literal is lowercased as the prefilter lowercases lines (ASCII only)."""
+    for lit in CAT.by_literal:
+        assert lit == ascii_lower(lit)
+        assert lit.strip() == lit or len(lit.strip()) >= 3
+
+
+def _lines() -> list[str]:
+    texts = [text for _, text in CAUSE_LINES] + [case["log"] for case in CASES]
+    return [line for text in texts for line in text.splitlines()]
+
+
+def test_every_pattern_is_reachable() -> None:
+    """Each pattern matches a line of the tables that also holds one of its literals (a
+    pattern whose literals never come with its regex could never fire)."""
+    reached: set[int] = set()
+    for line in _lines():
+        low, text = ascii_lower(line), message(line)
+        for index, pattern in enumerate(CAT.patterns):
+            if any(lit in low for lit in pattern.literals) and pattern.regex.search(text):
+                reached.add(index)
+    missing = [
+        CAT.patterns[i].regex.pattern[:80] for i in range(len(CAT.patterns)) if i not in reached
+    ]
+    assert missing == []
+
+
+def _adversarial(literals: tuple[str, ...]) -> list[str]:
+    size = 100_000
+    lines = [" " * size, "0" * size, "a" * size, "0000:" * (size // 5), "'" * size]
+    lines += ["0000:01:00.0: " * (size // 14), "/dev/vfio/" + "1" * size, "-" * size + "x"]
+    for lit in literals:
+        lines.append((lit + " ") * (size // (len(lit) + 1)))
+        lines.append(lit + " " + "a" * size)
+        lines.append(lit + "'/" + "x" * size)
+    return lines
+
+
+def _assert_fast(regex: re.Pattern[str], lines: list[str], limit: float = 0.5) -> None:
+    for line in lines:
+        start = time.perf_counter()
+        regex.search(line)
+        took = time.perf_counter() - start
+        assert took < limit, (regex.pattern[:80], line[:40], took)
+
+
+@pytest.mark.parametrize("index", range(len(CAT.patterns)))
+def test_pattern_is_not_catastrophic(index: int) -> None:
+    """A pattern searched in adversarial 100 kB lines finishes well under half a second."""
+    pattern = CAT.patterns[index]
+    _assert_fast(pattern.regex, _adversarial(pattern.literals))
+
+
+@pytest.mark.parametrize(
+    "name", [n for n in dir(facts_module) if isinstance(getattr(facts_module, n), re.Pattern)]
+)
+def test_facts_regex_is_not_catastrophic(name: str) -> None:
+    """The facts' regexes are linear on adversarial 100 kB lines too."""
+    _assert_fast(getattr(facts_module, name), _adversarial(facts_module.LITERALS[:6]))
+
+
+def test_matcher_on_a_long_line_is_bounded() -> None:
+    """A 5 MB line full of literals is explained in bounded time."""
+    line = "vfio-pci 0000:01:00.0: BAR 1: can't reserve " * 110_000
+    start = time.perf_counter()
+    explain_text(line)
+    assert time.perf_counter() - start < 2.0
+
+
+BASE = """
+[[cause]]
+code = "A_CAUSE"
+title = "t"
+severity = "fail"
+remedy = "r"
+  [[cause.pattern]]
+  literals = ["abc"]
+  regex = '''abc'''
+"""
+
+
+@pytest.mark.parametrize(
+    ("extra", "why"),
+    [
+        (
+            '[[cause]]\ncode = "A_CAUSE"\ntitle = "t"\nseverity = "fail"\nremedy = "r"\n',
+            "duplicate",
+        ),
+        ('  [[cause.check]]\n  name = "no_such_check"\n  weight = 0.5\n', "no check named"),
+        ("  [[cause.pattern]]\n  literals = [\"abc\"]\n  regex = '''(abc'''\n", "regex"),
+        ('  [[cause.pattern]]\n  literals = ["ab"]\n  regex = "abc"\n', "literals"),
+        ('  [[cause.pattern]]\n  literals = ["\u00c9chec"]\n  regex = "abc"\n', "lower case"),
+        (
+            "  [[cause.pattern]]\n  literals = [\"abc\"]\n  regex = '''(?P<colour>abc)'''\n",
+            "subject",
+        ),
+        ('  [[cause.pattern]]\n  literals = ["abc"]\n  regex = "abc"\n  weight = 1.5\n', "weight"),
+        (
+            '[[ambiguous]]\nliterals = ["abc"]\nregex = "abc"\ncandidates = { A_CAUSE = 0.5, B = 0.5 }\n',
+            "B",
+        ),
+    ],
+)
+def test_invalid_catalogue_is_refused(extra: str, why: str) -> None:
+    """A catalogue with a duplicate code, unknown check, bad regex, short or uppercase
+    non-ASCII literal, unknown subject key, bad weight or unknown candidate is refused."""
+    with pytest.raises(ConfigError) as info:
+        load(BASE + extra)
+    assert info.value.code == "CATALOGUE_INVALID"
+    assert why in str(info.value)
+
+
+# --- facts ---------------------------------------------------------------------------------
+
+
+def test_kernel_driver_lines_are_facts() -> None:
+    """`DRIVER 0000:bb:dd.f:` kernel lines tell which driver holds which device, the latest
+    line winning."""
+    matcher = Matcher()
+    matcher.feed_text(
+        "[ 1.0] nvidia 0000:01:00.0: enabling device (0000 -> 0003)\n"
+        "[ 2.0] NVRM: GPU 0000:02:00.0: RmInitAdapter failed! (0x22:0x56:667)\n"
+        "Nov 29 08:00:01 host kernel: snd_hda_intel 0000:01:00.1: Disabling MSI\n"
+        "[ 9.0] vfio-pci 0000:01:00.0: vgaarb: deactivate vga console\n"
+    )
+    drivers = {bdf: d.driver for bdf, d in matcher.facts.devices.items()}
+    assert drivers == {
+        "0000:01:00.0": "vfio-pci",
+        "0000:01:00.1": "snd_hda_intel",
+        "0000:02:00.0": "nvidia",
+    }
+
+
+def test_header_127_with_a_host_driver_is_host_driver_bound() -> None:
+    """Header type 127 with the GPU's own nvidia lines: the host driver first; without them
+    the dead device first."""
+    line = "error: internal error: Unknown PCI header type '127' for device '0000:01:00.0'"
+    held = explain_text(
+        line + "\n[ 3.0] nvidia 0000:01:00.0: not ready 1023ms after resume; waiting"
+    )
+    bare = explain_text(line)
+    assert [m.code for m in held.causes][:2] == [
+        "HOST_DRIVER_BOUND",
+        "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE",
+    ]
+    assert [m.code for m in bare.causes][:2] == [
+        "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE",
+        "HOST_DRIVER_BOUND",
+    ]
+
+
+def test_check_evidence_joins_the_cause() -> None:
+    """The lspci lines that decided a cause are in its evidence."""
+    text = (
+        "01:00.0 VGA compatible controller [0300]: NVIDIA Corporation [10de:2484]\n"
+        "\tKernel driver in use: nvidia\n"
+        "vfio 0000:01:00.0: group 1 is not viable\n"
+    )
+    first = explain_text(text).causes[0]
+    assert first.code == "HOST_DRIVER_BOUND"
+    assert {e.line for e in first.evidence} == {1, 2, 3}
+    assert first.subject["driver"] == "nvidia"
+
+
+def _machine(make_root: Callable[..., Path], **changes: Any) -> Host:
+    return Host(make_root("demo-workstation", **changes))
+
+
+def test_machine_facts_join(make_root: Callable[..., Path]) -> None:
+    """A machine root gives drivers, groups, hugepages, CPU flags and vfio_iommu_type1's
+    allow_unsafe_interrupts."""
+    matcher = Matcher()
+    matcher.feed_host(
+        _machine(make_root, module_params={"vfio_iommu_type1": {"allow_unsafe_interrupts": "N"}})
+    )
+    facts = matcher.facts
+    assert facts.devices["0000:00:02.0"].driver == "i915"
+    assert facts.devices["0000:00:02.0"].group == 2
+    assert facts.hugepages == {2048: (0, 0), 1048576: (16, 0)}
+    assert facts.cpu_flags is not None and "vmx" in facts.cpu_flags
+    assert facts.unsafe_interrupts is False
+    assert facts.iommu_groups and facts.iommu_groups > 0
+
+
+def test_machine_hugepages_rank_backing_store(make_root: Callable[..., Path]) -> None:
+    """`unable to map backing store`: reserved hugepages on the machine put 'too few' first,
+    none reserved put 'not reserved' first."""
+    line = "qemu-system-x86_64: unable to map backing store for guest RAM: Cannot allocate memory"
+    some = explain_text(line, _machine(make_root))
+    none = explain_text(line, _machine(make_root, hugepages={"2048": {"nr": 0, "free": 0}}))
+    assert some.causes[0].code == "HUGEPAGES_INSUFFICIENT"
+    assert none.causes[0].code == "HUGEPAGES_NOT_RESERVED"
+
+
+def test_machine_without_facts_decides_nothing(make_root: Callable[..., Path]) -> None:
+    """A fact that was not recorded (no hugepages directory, no cpuinfo) ranks nothing."""
+    root = make_root("demo-workstation", hugepages={})
+    (root / "proc/cpuinfo").unlink()
+    matcher = Matcher()
+    matcher.feed_host(Host(root))
+    assert matcher.facts.cpu_flags is None
+    line = "Could not access KVM kernel module: No such file or directory"
+    assert [m.confidence for m in explain_text(line, Host(root)).causes] == [
+        m.confidence for m in explain_text(line).causes
+    ]
+
+
+def test_machine_device_state(make_root: Callable[..., Path]) -> None:
+    """A GPU whose config space reads all ones is a dead device even without a line; one in
+    D3cold supports the D3cold cause of a line."""
+    root = make_root("demo-workstation")
+    gpu = next(p for p in (root / "sys/devices").rglob("0000:01:00.0") if p.is_dir())
+    (gpu / "config").write_bytes(b"\xff" * 256)
+    assert explain_text("", Host(root)).causes[0].code == "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE"
+    (gpu / "config").write_bytes(b"\xde\x10" + b"\x00" * 254)
+    (gpu / "power_state").write_text("D3cold\n")
+    line = (
+        "vfio-pci 0000:01:00.0: Unable to change power state from D3cold to D0, device inaccessible"
+    )
+    with_state = explain_text(line, Host(root)).causes[0]
+    assert with_state.code == "D3COLD_POWER_STATE"
+    assert with_state.confidence > explain_text(line).causes[0].confidence
+
+
+def test_bootfb_in_machine_iomem(make_root: Callable[..., Path]) -> None:
+    """BOOTFB inside a GPU's range in the machine's /proc/iomem shows the cause on its own."""
+    root = make_root("demo-workstation")
+    (root / "proc/iomem").write_text(
+        "c0000000-cfffffff : PCI Bus 0000:01\n"
+        "  c0000000-cfffffff : 0000:01:00.0\n"
+        "    c0000000-c07e8fff : BOOTFB\n"
+    )
+    first = explain_text("", Host(root)).causes[0]
+    assert (first.code, first.subject["bdf"]) == ("BOOT_FB_HOLDS_BAR", "0000:01:00.0")
+    assert {e.source for e in first.evidence} == {"/proc/iomem"}
