@@ -70,6 +70,10 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "INFO: /dev/kvm does not exist\nINFO: KVM (vmx) is disabled by your BIOS",
     ),
     ("KVM_DISABLED_BIOS", "open /dev/kvm: no such file or directory"),
+    (
+        "KVM_DISABLED_BIOS",
+        "[    0.912] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0",
+    ),
     ("KVM_UNAVAILABLE_NO_NESTED", "INFO: Your CPU does not support KVM extensions"),
     (
         "KVM_UNAVAILABLE_NO_NESTED",
@@ -510,6 +514,8 @@ NO_CAUSE_LINES = [
     "[   10.2] nvidia 0000:01:00.0: enabling device (0000 -> 0003)",
     "kvm: exiting hardware virtualization",
     "the network 'default' is active",
+    "[    0.2] mce: CMCI disabled by BIOS",
+    "systemd[1]: Unit dev-hugepages.mount is not active.",
     'audit: type=1400 audit(1.2:3): apparmor="ALLOWED" operation="open" profile="libvirt-x"',
     "",
 ]

@@ -5,7 +5,12 @@ public references, the log lines that show it (`[[cause.pattern]]`: literals for
 a regular expression over the normalised line, a weight) and the facts that support it
 (`[[cause.check]]`: a named check of `checks.py`, a weight, and whether the fact shows the cause
 on its own). Lines that point to more than one cause are `[[ambiguous]]` entries: one pattern,
-the candidate causes with their weights; the checks of each candidate rank them."""
+the candidate causes with their weights; the checks of each candidate rank them.
+
+Regexes may use the macros of `MACROS` ({BDF}, {EACCES}, {ENOENT}, ...: an errno's words in
+English and the common translations), and name groups after subject keys (`KEY_suffix` when an
+alternation needs a key twice). Literals are compared after ASCII-only lowercasing, as the
+prefilter compares them; a non-ASCII letter in a literal must be given in lower case."""
 
 from __future__ import annotations
 

@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from workbench.core.errors import HostReadError
 from workbench.explain.model import Evidence
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
+    from workbench.core.pci import PciInventory
 
 # Drivers whose kernel lines (`nvidia 0000:01:00.0: ...`) show which device they hold: the
 # GPU drivers, its audio function's, the passthrough drivers, and USB controllers of a card.
@@ -154,7 +156,15 @@ class Facts:
     def add_host(self, host: Host) -> None:
         """Join the machine's facts: its PCI devices (driver, group, state), /proc/iomem, the
         command line, hugepages, CPU flags and the vfio_iommu_type1 parameters."""
-        inventory = host.pci()
+        try:
+            inventory = host.pci()
+        except HostReadError:
+            inventory = None  # a hung or unreadable sysfs: its devices were not recorded
+        if inventory is not None:
+            self._host_devices(host, inventory)
+        self._host_files(host)
+
+    def _host_devices(self, host: Host, inventory: PciInventory) -> None:
         for dev in inventory.devices:
             known = self.device(dev.bdf)
             known.pci_class = known.pci_class or dev.class4
@@ -166,7 +176,9 @@ class Facts:
                 self._device_state(host, known, dev.sysfs)
         if inventory.groups_recorded:
             self.iommu_groups = len(inventory.groups)
-        iomem = host.read_text("proc/iomem")
+
+    def _host_files(self, host: Host) -> None:
+        iomem = _read_text(host, "proc/iomem")
         if iomem:
             for i, line in enumerate(iomem.splitlines(), 1):
                 if m := _IOMEM.match(line):
@@ -174,35 +186,35 @@ class Facts:
                     self.iomem.append(
                         IomemRange(int(m["start"], 16), int(m["end"], 16), m["name"].strip(), where)
                     )
-        if self.cmdline is None and (cmdline := host.read_text("proc/cmdline")):
+        if self.cmdline is None and (cmdline := _read_text(host, "proc/cmdline")):
             self.cmdline = cmdline.strip()
             self.cmdline_evidence = Evidence(1, self.cmdline, "/proc/cmdline")
         self._host_hugepages(host)
         self._host_cpu_flags(host)
-        param = host.read_text("sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
+        param = _read_text(host, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
         if param is not None and param.strip()[:1] in ("Y", "N", "1", "0"):
             self.unsafe_interrupts = param.strip()[:1] in ("Y", "1")
 
     def _device_state(self, host: Host, dev: Device, sysfs: str) -> None:
-        config = host.read_bytes(f"{sysfs}/config")
+        config = _read_bytes(host, f"{sysfs}/config")
         if config:
             head = config[:64]
             dev.config_all_ones = head == b"\xff" * len(head)
-        power = host.read_text(f"{sysfs}/power_state")
+        power = _read_text(host, f"{sysfs}/power_state")
         if power and power.strip():
             dev.power_state = power.strip()[:16]
 
     def _host_hugepages(self, host: Host) -> None:
         base = "sys/kernel/mm/hugepages"
-        if not host.is_dir(base):
+        if not _is_dir(host, base):
             return
         pages: dict[int, tuple[int, int]] = {}
-        for name in host.listdir(base):
+        for name in _listdir(host, base):
             m = re.fullmatch(r"hugepages-(\d{1,12})kB", name)
             if not m:
                 continue
-            nr = host.read_text(f"{base}/{name}/nr_hugepages")
-            free = host.read_text(f"{base}/{name}/free_hugepages")
+            nr = _read_text(host, f"{base}/{name}/nr_hugepages")
+            free = _read_text(host, f"{base}/{name}/free_hugepages")
             if nr is None or not nr.strip().isdigit():
                 continue
             free_n = int(free.strip()) if free and free.strip().isdigit() else int(nr.strip())
@@ -210,7 +222,7 @@ class Facts:
         self.hugepages = pages
 
     def _host_cpu_flags(self, host: Host) -> None:
-        cpuinfo = host.read_text("proc/cpuinfo")
+        cpuinfo = _read_text(host, "proc/cpuinfo")
         if not cpuinfo:
             return
         for line in cpuinfo.splitlines():
@@ -218,3 +230,32 @@ class Facts:
             if key.strip() in ("flags", "Features"):
                 self.cpu_flags = frozenset(value.split())
                 return
+
+
+# Reads of the machine that never raise: a file that cannot be read is a fact not recorded.
+def _read_text(host: Host, rel: str) -> str | None:
+    try:
+        return host.read_text(rel)
+    except (HostReadError, OSError):
+        return None
+
+
+def _read_bytes(host: Host, rel: str) -> bytes | None:
+    try:
+        return host.read_bytes(rel)
+    except (HostReadError, OSError):
+        return None
+
+
+def _listdir(host: Host, rel: str) -> list[str]:
+    try:
+        return host.listdir(rel)
+    except (HostReadError, OSError):
+        return []
+
+
+def _is_dir(host: Host, rel: str) -> bool:
+    try:
+        return host.is_dir(rel)
+    except (HostReadError, OSError):
+        return False
