@@ -266,6 +266,21 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "GPU_RESET_BUG",
         "vfio-pci 0000:0c:00.0: AMD_POLARIS10: psp mode1 reset failed",
     ),
+    ("GPU_RESET_BUG", "vfio-pci 0000:0c:00.0: refused to change power state (currently D3hot)"),
+    (
+        "GUEST_MMIO_WINDOW_TOO_SMALL",
+        "pci 0000:01:00.0: BAR 1 [mem size 0x400000000 64bit pref]: can't assign; no space",
+    ),
+    (
+        "BOOT_FB_HOLDS_BAR",
+        "vfio-pci 0000:0b:00.0: BAR 1 [mem 0xe0000000-0xefffffff 64bit pref]: can't reserve",
+    ),
+    (
+        "MEMLOCK_LIMIT",
+        "qemu-system-x86_64: vfio_dma_map  (iova 1048576, size 3220176896, va 0x7f1e2a100000): "
+        "Cannot allocate memory",
+    ),
+    ("MEMLOCK_LIMIT", "qemu-kvm: VFIO_MAP_DMA: -12"),
     (
         "D3COLD_POWER_STATE",
         "[ 101.2] vfio-pci 0000:01:00.0: Unable to change power state from D3cold to D0, device inaccessible",
@@ -514,6 +529,8 @@ NO_CAUSE_LINES = [
     "[   10.2] nvidia 0000:01:00.0: enabling device (0000 -> 0003)",
     "kvm: exiting hardware virtualization",
     "the network 'default' is active",
+    "snd_hda_intel 0000:c4:00.1: Refused to change power state from D0 to D3hot",
+    "xhci_hcd 0000:03:00.4: Refused to change power state, currently in D3",
     "[    0.2] mce: CMCI disabled by BIOS",
     "systemd[1]: Unit dev-hugepages.mount is not active.",
     'audit: type=1400 audit(1.2:3): apparmor="ALLOWED" operation="open" profile="libvirt-x"',
