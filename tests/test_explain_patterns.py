@@ -27,6 +27,12 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ("AGENT_CHANNEL_MISSING", "No QEMU guest agent configured"),
     (
         "AGENT_CHANNEL_MISSING",
+        "Nov 29 08:00:01 guest qemu-ga[412]: critical: error opening channel: No such file or "
+        "directory\nNov 29 08:00:01 guest qemu-ga[412]: critical: failed to create guest agent "
+        "channel",
+    ),
+    (
+        "AGENT_CHANNEL_MISSING",
         "systemd[1]: Timed out waiting for device "
         "dev-virtio\\x2dports-org.qemu.guest_agent.0.device - /dev/virtio-ports/org.qemu.guest_agent.0.",
     ),
@@ -529,6 +535,7 @@ NO_CAUSE_LINES = [
     "[   10.2] nvidia 0000:01:00.0: enabling device (0000 -> 0003)",
     "kvm: exiting hardware virtualization",
     "the network 'default' is active",
+    'level=error msg="Error opening channel: No such file or directory"',
     "snd_hda_intel 0000:c4:00.1: Refused to change power state from D0 to D3hot",
     "xhci_hcd 0000:03:00.4: Refused to change power state, currently in D3",
     "[    0.2] mce: CMCI disabled by BIOS",
