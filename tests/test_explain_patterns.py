@@ -78,6 +78,11 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ("KVM_DISABLED_BIOS", "open /dev/kvm: no such file or directory"),
     (
         "KVM_DISABLED_BIOS",
+        "Failed to open hypervisor interface (is /dev/kvm available?): "
+        "HypervisorCreate(KvmNew(Error(2)))",
+    ),
+    (
+        "KVM_DISABLED_BIOS",
         "[    0.912] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0",
     ),
     ("KVM_UNAVAILABLE_NO_NESTED", "INFO: Your CPU does not support KVM extensions"),
@@ -92,6 +97,11 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ),
     ("KVM_DEVICE_PERMISSION", "qemu-system-x86_64: failed to initialize kvm: Keine Berechtigung"),
     ("KVM_DEVICE_PERMISSION", 'level=error msg="open /dev/kvm: permission denied"'),
+    (
+        "KVM_DEVICE_PERMISSION",
+        "thread 'main' panicked at 'Could not boot the VM: VmBoot(KvmNew(Error(13)))', "
+        "src/libcore/result.rs:1188:5",
+    ),
     (
         "KVM_BUSY_OTHER_HYPERVISOR",
         "qemu-system-x86_64: failed to initialize kvm: Device or resource busy",

@@ -57,7 +57,8 @@ _VM = re.compile(
 )
 _QEMU_LOG = re.compile(r"(?:^|/)qemu/(?P<vm>[^/]{1,256})\.log$")
 _ERRNO_NUMBER = re.compile(
-    r"(?:error|ret(?:urn)?|=)\s?=?\s?-(?P<a>\d{1,4})\b|failed: (?P<b>\d{1,4}) [A-Z]",
+    r"(?:error|ret(?:urn)?|=)\s?=?\s?-(?P<a>\d{1,4})\b|failed: (?P<b>\d{1,4}) [A-Z]"
+    r"|\(os error (?P<c>\d{1,4})\)|\bError\((?P<d>\d{1,4})\)",
     re.IGNORECASE,
 )
 _ERRNO_NAMES = tuple(
@@ -88,7 +89,7 @@ def line_errno(text: str) -> str | None:
     """The errno a line reports, as its number ("16"): `error -22`, `failed: 16 Device...`,
     or the C library's words in English or a common translation."""
     if m := _ERRNO_NUMBER.search(text):
-        return m["a"] or m["b"]
+        return m["a"] or m["b"] or m["c"] or m["d"]
     for regex, number in _ERRNO_NAMES:
         if regex.search(text):
             return number
