@@ -275,3 +275,38 @@ def test_bootfb_in_machine_iomem(make_root: Callable[..., Path]) -> None:
     first = explain_text("", Host(root)).causes[0]
     assert (first.code, first.subject["bdf"]) == ("BOOT_FB_HOLDS_BAR", "0000:01:00.0")
     assert {e.source for e in first.evidence} == {"/proc/iomem"}
+
+
+# --- the matcher's cost -------------------------------------------------------------------
+
+
+def test_fast_reject_agrees_with_the_literals() -> None:
+    """The trie regex that rejects lines finds a literal exactly when one is in the line."""
+    from tests.test_explain_patterns import NO_CAUSE_LINES
+
+    matcher = Matcher()
+    samples = _lines() + NO_CAUSE_LINES + [f"xx {lit} yy" for lit in matcher.literals]
+    samples += [lit[:-1] for lit in matcher.literals]  # near misses
+    for line in samples:
+        low = line.lower()
+        assert bool(matcher._any_literal.search(low)) == any(lit in low for lit in matcher.literals)
+
+
+def test_repeated_messages_are_matched_once_and_memory_stays_bounded() -> None:
+    """A message repeated under other timestamps is matched once (its lines are all evidence);
+    the memo of messages never grows past its bound."""
+    from workbench.explain import matcher as matcher_module
+
+    matcher = Matcher()
+    matcher.feed_text(
+        "[ 1.0] vfio-pci 0000:0c:00.0: Refused to change power state, currently in D3\n"
+        "[ 2.0] vfio-pci 0000:0c:00.0: Refused to change power state, currently in D3\n"
+    )
+    assert [e.line for e in matcher.result().causes[0].evidence] == [1, 2]
+    assert len(matcher._memo) == 1
+    distinct = "".join(
+        f"vfio-pci 0000:0c:00.0: Refused to change power state, currently in D{i}\n"
+        for i in range(matcher_module.MEMO_SIZE + 10)
+    )
+    matcher.feed_text(distinct)
+    assert len(matcher._memo) <= matcher_module.MEMO_SIZE
