@@ -140,8 +140,15 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "error: unsupported configuration: host doesn't support passthrough of host PCI devices",
     ),
     ("IOMMU_OFF", "[    0.051234] DMAR: IOMMU disabled"),
+    ("IOMMU_OFF", "TASK ERROR: cannot prepare PCI pass-through, IOMMU not present"),
+    (
+        "IOMMU_OFF",
+        "E1129 08:00:01.000000 1 kvm2.go:78] no IOMMU groups found at "
+        '"/sys/kernel/iommu_groups". Make sure your host supports IOMMU.',
+    ),
     ("NO_IOMMU_GROUP", "[    3.123456] vfio-pci: probe of 0000:01:00.0 failed with error -22"),
     ("NO_IOMMU_GROUP", "kernel: vfio-pci 0000:05:00.0: device is not in an iommu group"),
+    ("NO_IOMMU_GROUP", "FAIL: No IOMMU group found for 0000:05:00.0"),
     (
         "NO_IOMMU_GROUP",
         "qemu-system-aarch64: -device vfio-pci,host=0001:01:00.0: vfio 0001:01:00.0: "

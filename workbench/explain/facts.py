@@ -63,6 +63,12 @@ _KERNEL_DRIVER = re.compile(
     rf"|^NVRM: GPU (?P<nvrm>{_BDF}): ",
     re.IGNORECASE,
 )
+# The same in a line as written: after the start, a dmesg time or a syslog/journal prefix.
+_KERNEL_DRIVER_RAW = re.compile(
+    rf"(?:^|\] |: )(?:(?P<driver>{'|'.join(re.escape(d) for d in DRIVER_LINE_DRIVERS)}) "
+    rf"(?P<bdf>{_BDF}): |NVRM: GPU (?P<nvrm>{_BDF}): )",
+    re.IGNORECASE,
+)
 _IOMEM = re.compile(
     r"^(?P<indent>\s{0,32})(?P<start>[0-9a-f]{1,16})-(?P<end>[0-9a-f]{1,16}) : (?P<name>.{1,200})$"
 )
@@ -139,11 +145,7 @@ class Facts:
             self._last_lspci.driver = m["driver"]
             self._last_lspci.evidence.append(evidence)
         elif m := _KERNEL_DRIVER.match(text):
-            # the latest line wins: a log shows rebinding in order
-            dev = self.device(m["bdf"] or m["nvrm"])
-            dev.driver = (m["driver"] or "nvidia").lower()
-            if len(dev.evidence) < 4:
-                dev.evidence.append(evidence)
+            self._driver_seen(m["bdf"] or m["nvrm"], m["driver"], evidence)
         elif m := _IOMEM.match(evidence.text.rstrip("\r\n")):
             self.iomem.append(
                 IomemRange(int(m["start"], 16), int(m["end"], 16), m["name"].strip(), evidence)
@@ -152,6 +154,22 @@ class Facts:
             self.hugepages_total, self.hugepages_evidence = int(m["n"]), evidence
         elif (m := _CMDLINE.search(text)) and self.cmdline is None:
             self.cmdline, self.cmdline_evidence = m["cmdline"], evidence
+
+    def feed_driver_line(self, raw: str, evidence: Evidence) -> bool:
+        """Take a kernel driver line as written (no normalising: the cheap path for the
+        commonest fact line); False when `raw` is not one."""
+        m = _KERNEL_DRIVER_RAW.search(raw)
+        if m is None:
+            return False
+        self._driver_seen(m["bdf"] or m["nvrm"], m["driver"], evidence)
+        return True
+
+    def _driver_seen(self, bdf: str, driver: str | None, evidence: Evidence) -> None:
+        # the latest line wins: a log shows rebinding in order
+        dev = self.device(bdf)
+        dev.driver = (driver or "nvidia").lower()
+        if len(dev.evidence) < 4:
+            dev.evidence.append(evidence)
 
     def add_host(self, host: Host) -> None:
         """Join the machine's facts: its PCI devices (driver, group, state), /proc/iomem, the

@@ -126,6 +126,9 @@ class Matcher:
         self._literals = tuple(self.catalogue.by_literal)
         # One C-speed search rejects a line that holds no literal (most lines of an input).
         self._any_literal = re.compile(_trie_regex(self.literals))
+        # Lines that hold no pattern's literal only carry facts; a kernel driver line, the
+        # commonest of them, is read without normalising it.
+        self._pattern_literal = re.compile(_trie_regex(self._literals + CONTEXT_LITERALS))
         self._memo: dict[str, _TextMatch] = {}
 
     @property
@@ -145,8 +148,12 @@ class Matcher:
             self._feed_line(line_no, raw, source, index)
 
     def _feed_line(self, line_no: int, raw: str, source: str | None, index: int) -> None:
-        text = message(raw)
         evidence = Evidence(line_no, raw, source)
+        if self._pattern_literal.search(raw.lower()) is None and self.facts.feed_driver_line(
+            raw, evidence
+        ):
+            return
+        text = message(raw)
         self.facts.feed(text, evidence)
         found = self._memo.get(text)
         if found is None:
