@@ -683,3 +683,11 @@ def test_ambiguous_line_lists_every_candidate_lower() -> None:
         "HUGEPAGE_SIZE_MISCONFIGURED",
     ]
     assert all(m.confidence <= 0.5 for m in causes)
+
+
+def test_subject_carries_no_terminal_control() -> None:
+    """A subject read from a hostile line has its control characters escaped."""
+    text = "error: Failed to start domain 'evil\x1b[2J'\nnetwork 'lan\x07' is not active"
+    subject = explain_text(text).causes[0].subject
+    assert "\x1b" not in subject["vm"] and "\x07" not in subject["network"]
+    assert subject["vm"].startswith("evil")

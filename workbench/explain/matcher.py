@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
+from workbench.core.text import safe_text
 from workbench.explain import checks as check_functions
 from workbench.explain.catalogue import (
     MACROS,
@@ -164,12 +165,12 @@ class Matcher:
             found = self._memo[text] = self._match_text(text)
         matches, context_vm = found
         if context_vm is not None:
-            self._context_vm = (index, context_vm)
+            self._context_vm = (index, safe_text(context_vm))
         for p_index, text_subject in matches:
             subject = dict(text_subject)
             if "vm" not in subject:
                 if vm := line_vm("", source):
-                    subject["vm"] = vm
+                    subject["vm"] = safe_text(vm)
                 elif self._context_vm and self._context_vm[0] == index:
                     subject["vm"] = self._context_vm[1]
             pattern = self.catalogue.patterns[p_index]
@@ -327,13 +328,14 @@ def _subject(groups: dict[str, str | None], text: str) -> dict[str, str]:
         if not value:
             continue
         key = subject_key(name)
+        value = safe_text(value)  # a subject is shown: no terminal control from a pasted line
         if key == "bdf":
             value = full_bdf(value)
         elif key == "errno":
             value = value.lstrip("-")
         subject.setdefault(key, value)
     if "vm" not in subject and (vm := line_vm(text, None)):
-        subject["vm"] = vm
+        subject["vm"] = safe_text(vm)
     if "errno" not in subject and (errno := line_errno(text)):
         subject["errno"] = errno
     return subject
