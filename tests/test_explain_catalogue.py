@@ -310,3 +310,34 @@ def test_repeated_messages_are_matched_once_and_memory_stays_bounded() -> None:
     )
     matcher.feed_text(distinct)
     assert len(matcher._memo) <= matcher_module.MEMO_SIZE
+
+
+def _drivers_machine(make_root: Callable[..., Path], drivers: dict[str, str]) -> Host:
+    from tests.conftest import load_facts
+
+    facts = load_facts("demo-workstation")
+    for dev in facts["devices"]:
+        dev["driver"] = drivers.get(dev["bdf"], dev["driver"])
+    return Host(make_root(facts))
+
+
+@pytest.mark.parametrize(
+    ("drivers", "first", "subject"),
+    [
+        ({"0000:01:00.1": "snd_hda_intel"}, "GROUP_MEMBER_NOT_VFIO", {"device": "0000:01:00.1"}),
+        (
+            {"0000:01:00.0": "nvidia"},
+            "HOST_DRIVER_BOUND",
+            {"bdf": "0000:01:00.0", "driver": "nvidia"},
+        ),
+    ],
+)
+def test_machine_decides_group_not_viable(
+    make_root: Callable[..., Path], drivers: dict[str, str], first: str, subject: dict[str, str]
+) -> None:
+    """`group 1 is not viable` on a machine: the audio function on snd_hda_intel puts the
+    group member first, the GPU on nvidia the host driver (the group's bridge never counts)."""
+    line = "qemu-system-x86_64: -device vfio-pci,host=0000:01:00.0: group 1 is not viable"
+    cause = explain_text(line, _drivers_machine(make_root, drivers)).causes[0]
+    assert cause.code == first
+    assert {k: cause.subject.get(k) for k in subject} == subject
