@@ -341,3 +341,34 @@ def test_machine_decides_group_not_viable(
     cause = explain_text(line, _drivers_machine(make_root, drivers)).causes[0]
     assert cause.code == first
     assert {k: cause.subject.get(k) for k in subject} == subject
+
+
+@pytest.mark.parametrize(
+    ("flags", "first"),
+    [
+        ("fpu vme de pse tsc msr pae hypervisor sse sse2", "KVM_UNAVAILABLE_NO_NESTED"),
+        ("fpu vme de pse tsc msr pae vmx sse sse2", "KVM_DISABLED_BIOS"),
+    ],
+)
+def test_machine_cpu_decides_no_kvm(make_root: Callable[..., Path], flags: str, first: str) -> None:
+    """No /dev/kvm: a CPU under a hypervisor without vmx/svm puts missing nested virtualization
+    first; bare metal with vmx the firmware."""
+    root = make_root("demo-workstation")
+    (root / "proc/cpuinfo").write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
+    line = "Could not access KVM kernel module: No such file or directory"
+    assert explain_text(line, Host(root)).causes[0].code == first
+
+
+def test_machine_interrupt_remapping_off(make_root: Callable[..., Path]) -> None:
+    """`intremap=off` on the machine's command line and allow_unsafe_interrupts off support
+    the interrupt remapping cause of a line."""
+    root = make_root(
+        "demo-workstation",
+        kernel_cmdline="BOOT_IMAGE=/vmlinuz ro intel_iommu=on intremap=off",
+        module_params={"vfio_iommu_type1": {"allow_unsafe_interrupts": "N"}},
+    )
+    line = "vfio: failed to set iommu for container: Operation not permitted"
+    with_machine = explain_text(line, Host(root)).causes[0]
+    assert with_machine.code == "INTERRUPT_REMAPPING_MISSING"
+    assert with_machine.confidence > explain_text(line).causes[0].confidence + 0.2
+    assert any(e.source == "/proc/cmdline" for e in with_machine.evidence)

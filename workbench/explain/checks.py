@@ -136,6 +136,17 @@ def unsafe_interrupts_off(facts: Facts, subject: dict[str, str]) -> CheckHit | N
     return CheckHit([], {}) if facts.unsafe_interrupts is False else None
 
 
+def interrupt_remapping_off(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The kernel was told not to remap interrupts (`intremap=off`), or every Intel IOMMU unit
+    lacks the capability (extended capability register, bit 3)."""
+    if facts.cmdline and "intremap=off" in facts.cmdline.split():
+        shown = [facts.cmdline_evidence] if facts.cmdline_evidence else []
+        return CheckHit(shown, {})
+    if facts.iommu_ecaps and not any(ecap & (1 << 3) for ecap in facts.iommu_ecaps):
+        return CheckHit([], {})
+    return None
+
+
 def no_iommu_groups(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
     """The machine's IOMMU groups were recorded and there are none."""
     return CheckHit([], {}) if facts.iommu_groups == 0 else None

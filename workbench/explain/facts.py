@@ -128,6 +128,7 @@ class Facts:
     cpu_flags: frozenset[str] | None = None
     unsafe_interrupts: bool | None = None  # vfio_iommu_type1 allow_unsafe_interrupts
     iommu_groups: int | None = None  # how many groups the machine has (None: not recorded)
+    iommu_ecaps: list[int] = field(default_factory=list)  # Intel IOMMU units' ecap registers
     _last_lspci: Device | None = None
 
     def device(self, bdf: str) -> Device:
@@ -209,6 +210,10 @@ class Facts:
             self.cmdline_evidence = Evidence(1, self.cmdline, "/proc/cmdline")
         self._host_hugepages(host)
         self._host_cpu_flags(host)
+        for unit in _listdir(host, "sys/class/iommu"):
+            ecap = _read_text(host, f"sys/class/iommu/{unit}/intel-iommu/ecap")
+            if ecap and re.fullmatch(r"[0-9a-fA-F]{1,16}", ecap.strip()):
+                self.iommu_ecaps.append(int(ecap.strip(), 16))
         param = _read_text(host, "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts")
         if param is not None and param.strip()[:1] in ("Y", "N", "1", "0"):
             self.unsafe_interrupts = param.strip()[:1] in ("Y", "1")
