@@ -88,6 +88,11 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ("KVM_UNAVAILABLE_NO_NESTED", "INFO: Your CPU does not support KVM extensions"),
     (
         "KVM_UNAVAILABLE_NO_NESTED",
+        "Fehler: Ungültiges Argument: Fähigkeiten für arch=x86_64 domaintype=kvm konnten "
+        "nicht gefunden werden\nWARN (Only emulated CPUs are available)",
+    ),
+    (
+        "KVM_UNAVAILABLE_NO_NESTED",
         "  QEMU: Checking for hardware virtualization                                 "
         ": FAIL (Only emulated CPUs are available, performance will be significantly limited)",
     ),
@@ -340,6 +345,11 @@ CAUSE_LINES: list[tuple[str, str]] = [
     (
         "MEMLOCK_LIMIT",
         "error: internal error: cannot limit locked memory to 17179869184: Operation not permitted",
+    ),
+    (
+        "MEMLOCK_LIMIT",
+        "Fehler: Interner Fehler: Der gesperrten Speicher von Prozess 111 kann nicht auf "
+        "9007199254740991 begrenzt werden: Die Operation ist nicht erlaubt",
     ),
     (
         "GUEST_PHYS_BITS_TOO_HIGH",
