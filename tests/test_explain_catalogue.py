@@ -372,3 +372,14 @@ def test_machine_interrupt_remapping_off(make_root: Callable[..., Path]) -> None
     assert with_machine.code == "INTERRUPT_REMAPPING_MISSING"
     assert with_machine.confidence > explain_text(line).causes[0].confidence + 0.2
     assert any(e.source == "/proc/cmdline" for e in with_machine.evidence)
+
+
+def test_catalogue_repetitions_are_bounded() -> None:
+    """No catalogue regex repeats without bound (`+`, `*`): a bounded one cannot go quadratic
+    on a long run of the repeated character."""
+    unbounded = [
+        p.regex.pattern[:80]
+        for p in CAT.patterns
+        if re.search(r"(?<!\\)[+*]", re.sub(r"\[[^\]]*\]", "", p.regex.pattern))
+    ]
+    assert unbounded == []
