@@ -30,6 +30,7 @@ def test_catalogue_loads_with_every_field() -> None:
     for cause in CAT.causes.values():
         assert cause.title and cause.remedy and cause.severity in ("info", "warn", "fail")
         assert all(ref.startswith("https://") for ref in cause.references), cause.code
+        assert len(set(cause.references)) == len(cause.references), cause.code
         assert cause.benign == (cause.severity == "info"), cause.code
 
 
