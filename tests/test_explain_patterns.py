@@ -207,6 +207,12 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "id=hostdev0,bus=pci.5,addr=0x0: vfio 0000:01:00.0: group 14 is not viable",
     ),
     (
+        "GROUP_MEMBER_NOT_VFIO",
+        "kvm: -device vfio-pci,host=0000:01:00.0,id=hostpci0: vfio 0000:01:00.0: error getting "
+        "device from group 1: Invalid argument\nVerify all devices in group 1 are bound to "
+        "vfio-<bus> or pci-stub and not already in use",
+    ),
+    (
         "GROUP_SPLIT_ACROSS_ADDRESS_SPACES",
         "qemu-system-x86_64: -device vfio-pci,host=0000:41:00.1,bus=pcie.1: vfio "
         "0000:41:00.1: group 33 used in multiple address spaces",
@@ -236,6 +242,11 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "qemu-system-x86_64: échec de l'ouverture de /dev/vfio/14 : Permission non accordée",
     ),
     ("VFIO_DEVICE_PERMISSION", "error: cannot open '/dev/vfio/vfio': Operation not permitted"),
+    (
+        "VFIO_GROUP_BUSY",
+        "qemu-system-x86_64: -device vfio-pci,host=0000:0b:00.0: vfio 0000:0b:00.0: "
+        "device is already attached",
+    ),
     (
         "VFIO_GROUP_BUSY",
         "qemu-system-x86_64: -device vfio-pci,host=0000:0b:00.0: vfio 0000:0b:00.0: failed to "
@@ -701,3 +712,13 @@ def test_subject_carries_no_terminal_control() -> None:
     subject = explain_text(text).causes[0].subject
     assert "\x1b" not in subject["vm"] and "\x07" not in subject["network"]
     assert subject["vm"].startswith("evil")
+
+
+def test_kvmfr_backing_store_is_not_hugepages() -> None:
+    """A Looking Glass device or /dev/shm file as backing store is no hugepages candidate."""
+    for path in ("/dev/kvmfr0", "/dev/shm/looking-glass"):
+        text = (
+            f"qemu-system-x86_64: can't open backing store {path} for guest RAM: Permission denied"
+        )
+        codes = {m.code for m in explain_text(text).causes}
+        assert not codes & {"HUGEPAGES_NOT_RESERVED", "HUGEPAGES_INSUFFICIENT"}, codes
