@@ -384,3 +384,33 @@ def test_catalogue_repetitions_are_bounded() -> None:
         if re.search(r"(?<!\\)[+*]", re.sub(r"\[[^\]]*\]", "", p.regex.pattern))
     ]
     assert unbounded == []
+
+
+@pytest.mark.parametrize(
+    "listing",
+    [
+        # the Arch wiki's one-line listing
+        "IOMMU Group 1 00:01.0 PCI bridge [0604]: Intel Corporation PCIe Controller (x16) "
+        "[8086:1901] (rev 07)\n"
+        "IOMMU Group 1 01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GM206 "
+        "[GeForce GTX 960] [10de:1401] (rev a1)\n"
+        "IOMMU Group 1 01:00.1 Audio device [0403]: NVIDIA Corporation Device [10de:0fba] (rev a1)\n",
+        # a heading above indented lspci lines, and the kernel's own words
+        "IOMMU group 1\n"
+        "  01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GM206 [10de:1401]\n"
+        "[    0.4] pci 0000:01:00.1: Adding to iommu group 1\n",
+    ],
+)
+def test_pasted_group_listing_is_a_fact(listing: str) -> None:
+    """IOMMU group listings and the kernel's `Adding to iommu group` give devices their group,
+    so the HDMI audio on snd_hda_intel makes `group 1 is not viable` a group member's fault."""
+    text = listing + (
+        "[    3.1] snd_hda_intel 0000:01:00.1: Disabling MSI\n"
+        "[    5.0] vfio-pci 0000:01:00.0: vgaarb: deactivate vga console\n"
+        "qemu-system-x86_64: -device vfio-pci,host=01:00.0: group 1 is not viable\n"
+    )
+    matcher = Matcher()
+    matcher.feed_text(text)
+    assert matcher.facts.devices["0000:01:00.1"].group == 1
+    first = matcher.result().causes[0]
+    assert (first.code, first.subject.get("device")) == ("GROUP_MEMBER_NOT_VFIO", "0000:01:00.1")

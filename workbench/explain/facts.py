@@ -47,6 +47,8 @@ LITERALS = (
     "command line:",
     "boot_image",
     "hugepages_total",
+    "iommu group ",
+    "to iommu group",
     "nvrm: gpu 0",
     *(f"{driver} 0" for driver in DRIVER_LINE_DRIVERS),
 )
@@ -73,6 +75,14 @@ _IOMEM = re.compile(
     r"^(?P<indent>\s{0,32})(?P<start>[0-9a-f]{1,16})-(?P<end>[0-9a-f]{1,16}) : (?P<name>.{1,200})$"
 )
 _CMDLINE = re.compile(r"(?:Command line:|^BOOT_IMAGE=)\s*(?P<cmdline>.{1,4096})")
+# `IOMMU Group 1 01:00.0 VGA ...` (the Arch wiki's listing) or a `IOMMU group 1` heading
+# above indented lspci lines (ls-iommu scripts); the kernel's `Adding to iommu group N`.
+_IOMMU_GROUP = re.compile(
+    r"^IOMMU group (?P<group>\d{1,6}):?(?: (?P<rest>.{1,1000}))?$", re.IGNORECASE
+)
+_ADDING_TO_GROUP = re.compile(
+    rf"^[\w-]{{1,32}} (?P<bdf>{_BDF}): Adding to iommu group (?P<group>\d{{1,6}})", re.IGNORECASE
+)
 _MEMINFO_HUGE = re.compile(r"^HugePages_Total:\s{0,32}(?P<n>\d{1,12})\s*$", re.IGNORECASE)
 
 
@@ -130,6 +140,7 @@ class Facts:
     iommu_groups: int | None = None  # how many groups the machine has (None: not recorded)
     iommu_ecaps: list[int] = field(default_factory=list)  # Intel IOMMU units' ecap registers
     _last_lspci: Device | None = None
+    _group_heading: int | None = None  # the `IOMMU group N` heading lspci lines are under
 
     def device(self, bdf: str) -> Device:
         bdf = full_bdf(bdf)
@@ -137,11 +148,17 @@ class Facts:
 
     def feed(self, text: str, evidence: Evidence) -> None:
         """Take what `text` (a normalised line) tells; lines that tell nothing are ignored."""
-        if m := _LSPCI.match(text):
-            dev = self.device(m["bdf"])
-            dev.pci_class, dev.vendor, dev.device = m["cls"].lower(), m["vendor"], m["device"]
-            dev.evidence.append(evidence)
-            self._last_lspci = dev
+        if m := _IOMMU_GROUP.match(text):
+            group = int(m["group"])
+            if m["rest"] and (dev := self._lspci(m["rest"], evidence)):
+                dev.group = group
+            else:
+                self._group_heading = group
+        elif dev := self._lspci(text, evidence):
+            if self._group_heading is not None:
+                dev.group = self._group_heading
+        elif m := _ADDING_TO_GROUP.match(text):
+            self.device(m["bdf"]).group = int(m["group"])
         elif (m := _DRIVER.match(text)) and self._last_lspci is not None:
             self._last_lspci.driver = m["driver"]
             self._last_lspci.evidence.append(evidence)
@@ -155,6 +172,18 @@ class Facts:
             self.hugepages_total, self.hugepages_evidence = int(m["n"]), evidence
         elif (m := _CMDLINE.search(text)) and self.cmdline is None:
             self.cmdline, self.cmdline_evidence = m["cmdline"], evidence
+
+    def _lspci(self, text: str, evidence: Evidence) -> Device | None:
+        """The device an `lspci -nn` line describes (it becomes the one a following `Kernel
+        driver in use` line is about)."""
+        m = _LSPCI.match(text)
+        if m is None:
+            return None
+        dev = self.device(m["bdf"])
+        dev.pci_class, dev.vendor, dev.device = m["cls"].lower(), m["vendor"], m["device"]
+        dev.evidence.append(evidence)
+        self._last_lspci = dev
+        return dev
 
     def feed_driver_line(self, raw: str, evidence: Evidence) -> bool:
         """Take a kernel driver line as written (no normalising: the cheap path for the
