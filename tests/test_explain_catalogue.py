@@ -414,3 +414,13 @@ def test_pasted_group_listing_is_a_fact(listing: str) -> None:
     assert matcher.facts.devices["0000:01:00.1"].group == 1
     first = matcher.result().causes[0]
     assert (first.code, first.subject.get("device")) == ("GROUP_MEMBER_NOT_VFIO", "0000:01:00.1")
+
+
+def test_other_devices_facts_do_not_decide() -> None:
+    """A host driver on another GPU says nothing about the device a line names."""
+    text = (
+        "00:02.0 VGA compatible controller [0300]: Intel Corporation UHD Graphics [8086:3e92]\n"
+        "\tKernel driver in use: i915\n"
+        "error: internal error: Unknown PCI header type '127' for device '0000:0a:00.0'\n"
+    )
+    assert explain_text(text).causes[0].code == "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE"

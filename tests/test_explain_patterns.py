@@ -448,6 +448,12 @@ CAUSE_LINES: list[tuple[str, str]] = [
         'pid=99 comm="virt-aa-helper" requested_mask="r" denied_mask="r" fsuid=0 ouid=0',
     ),
     (
+        "APPARMOR_DENIAL",
+        'kernel: audit: type=1400 audit(1732867200.7:50): apparmor="DENIED" operation="open" '
+        'profile="libvirt-3c5f8a3e-8d1c-4b0e-9a5e-1f2e3d4c5b6a" name="/dev/vfio/14" pid=4242 '
+        'comm="qemu-system-x86" requested_mask="wr" denied_mask="wr" fsuid=64055 ouid=0',
+    ),
+    (
         "SELINUX_DENIAL",
         "type=AVC msg=audit(1732867200.123:512): avc:  denied  { read } for  pid=4242 "
         'comm="qemu-kvm" name="disk.img" dev="dm-2" ino=1234 '

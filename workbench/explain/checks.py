@@ -25,14 +25,16 @@ def _subject_devices(facts: Facts, subject: dict[str, str]) -> list[Device]:
     """The devices the lines are about: the subject's device, else its group's members, else
     the GPUs the facts know, else the devices seen on a GPU or passthrough driver."""
     bdf = subject.get("bdf")
-    if bdf and bdf in facts.devices:
-        return [facts.devices[bdf]]
+    if bdf:  # another device's facts say nothing about this one
+        return [facts.devices[bdf]] if bdf in facts.devices else []
     group = subject.get("group")
     if group is not None and group.isdigit():
         members = [d for d in facts.devices.values() if d.group == int(group) and not d.is_bridge]
         gpus = [d for d in members if d.is_gpu or d.driver in HOST_GPU_DRIVERS]
         if gpus or members:
             return gpus or members
+        if any(d.group is not None for d in facts.devices.values()):
+            return []  # the groups are known and this one has no member the facts show
     gpus = [d for d in facts.devices.values() if d.is_gpu]
     if gpus:
         return gpus
