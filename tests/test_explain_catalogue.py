@@ -424,3 +424,12 @@ def test_other_devices_facts_do_not_decide() -> None:
         "error: internal error: Unknown PCI header type '127' for device '0000:0a:00.0'\n"
     )
     assert explain_text(text).causes[0].code == "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE"
+
+
+def test_bootfb_on_the_hosts_own_gpu_is_fine(make_root: Callable[..., Path]) -> None:
+    """BOOTFB inside the iGPU the host itself drives (i915) is no cause."""
+    root = make_root("demo-workstation")
+    (root / "proc/iomem").write_text(
+        "a0000000-afffffff : 0000:00:02.0\n  a0000000-a07e8fff : BOOTFB\n"
+    )
+    assert explain_text("", Host(root)).causes == []

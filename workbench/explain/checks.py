@@ -74,15 +74,26 @@ def _boot_framebuffers(facts: Facts) -> list[tuple[int, int, str, Evidence | Non
 
 
 def bootfb_in_gpu_bar(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
-    """A boot framebuffer range in /proc/iomem lies inside a range a PCI device owns."""
+    """A boot framebuffer range in /proc/iomem lies inside the BAR of the device the lines
+    name, or of a device on vfio-pci (a host showing its console on its own GPU is fine)."""
+    bdf = subject.get("bdf")
     for start, end, name, fb_evidence in _boot_framebuffers(facts):
         for owner in facts.iomem:
-            if not _looks_bdf(owner.name):
+            if not _looks_bdf(owner.name) or not _passed_through(facts, owner.name.lower(), bdf):
                 continue
             if owner.start <= start and end <= owner.end:
                 found = [e for e in (owner.evidence, fb_evidence) if e is not None]
                 return CheckHit(found, {"bdf": owner.name.lower(), "range": name})
     return None
+
+
+def _passed_through(facts: Facts, bdf: str, subject_bdf: str | None) -> bool:
+    if subject_bdf:
+        return bdf == subject_bdf
+    if not facts.devices:
+        return True  # a bare /proc/iomem excerpt: the user pasted it about this GPU
+    dev = facts.devices.get(bdf)
+    return dev is not None and dev.driver in PASSTHROUGH_DRIVERS
 
 
 def iomem_without_bootfb(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
