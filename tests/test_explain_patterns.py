@@ -515,6 +515,12 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "error: Failed to connect socket to '/run/libvirt/virtlogd-sock': Connection refused",
     ),
     (
+        "LIBVIRT_DAEMON_NOT_RUNNING",
+        '{"component":"virt-launcher","level":"info","msg":"Connecting to libvirt daemon '
+        "failed: virError(Code=38, Domain=7, Message='Failed to connect socket to "
+        '\'/var/run/libvirt/virtqemud-sock\': No such file or directory\')","pos":"libvirt.go:532"}',
+    ),
+    (
         "LIBVIRT_SOCKET_PATH_MISMATCH",
         "error: Failed to connect socket to '/usr/local/var/run/libvirt/libvirt-sock': No such "
         "file or directory",
