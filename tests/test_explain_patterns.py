@@ -71,6 +71,7 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ),
     # --- KVM ---
     ("KVM_DISABLED_BIOS", "[    1.234567] kvm: disabled by bios"),
+    ("KVM_DISABLED_BIOS", "disabled by bios"),  # as a normaliser that strips `kvm: ` leaves it
     (
         "KVM_DISABLED_BIOS",
         "INFO: /dev/kvm does not exist\nINFO: KVM (vmx) is disabled by your BIOS",
