@@ -8,9 +8,8 @@ by confidence, then by the first line that showed them."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
 from workbench.explain import checks as check_functions
@@ -19,13 +18,7 @@ from workbench.explain.facts import LITERALS as FACT_LITERALS
 from workbench.explain.facts import Facts, full_bdf
 from workbench.explain.lines import MAX_LINE, message
 from workbench.explain.model import CauseMatch, Evidence, Explanation
-from workbench.explain.scan import (
-    Candidate,
-    Counter,
-    candidates_by_grep,
-    candidates_in_stream,
-    grep_usable,
-)
+from workbench.explain.scan import Candidate, Counter, candidates_in_file, candidates_in_stream
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
@@ -162,18 +155,11 @@ class Matcher:
         self.lines += counter.lines
 
     def feed_path(self, path: str, source: str | None = None) -> None:
-        """A file: through grep when it is large and grep exists, else read here."""
+        """A file: through grep when it is large and grep runs, else read here."""
         index = self.next_input()
         counter = Counter()
-        grep = grep_usable(path)
-        found: Iterator[Candidate]
-        if grep is not None:
-            found = candidates_by_grep(grep, path, self.literals, counter)
-            self.feed_candidates(found, source or path, index)
-        else:
-            with Path(path).open("rb") as stream:
-                found = candidates_in_stream(stream, self.literals, counter)
-                self.feed_candidates(found, source or path, index)
+        found = candidates_in_file(path, self.literals, counter)
+        self.feed_candidates(found, source or path, index)
         self.lines += counter.lines
 
     def feed_text(self, text: str, source: str | None = None) -> None:
