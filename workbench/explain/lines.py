@@ -82,9 +82,11 @@ _PREFIXES = (
         r" [^:]{1,200}): ['\"]?)"
     ),
 )
+# What marks a journal record whose MESSAGE is a byte array: the prefilter lets it through, and
+# the literals are looked for again in its decoded text.
+ENCODED_LITERALS = ('"message":[', '"message": [')
 _FENCE = re.compile(r"^\s*(?:```|~~~)[\w+-]{0,32}\s*$")
 _MARKS = re.compile(r"\*\*|`")  # markdown emphasis and code marks left inside the message
-_TRAILING = re.compile(r"(?:__|['\"])\s*$")
 
 
 def message(line: str) -> str:
@@ -94,18 +96,21 @@ def message(line: str) -> str:
         return ""  # a markdown code fence: the lines between are the log
     if text.lstrip().startswith("{"):
         text = _journal_message(text) or text
+    quote = ""  # the quote a dialog opened around the message: closed at its end
     for _ in range(12):  # each pass strips one layer; a line has only a few
         for prefix in _PREFIXES:
-            stripped = prefix.sub("", text, count=1)
-            if stripped != text:
-                text = stripped
+            m = prefix.match(text)
+            if m is not None and m.end() > 0:
+                if m.group().endswith(("'", '"')):
+                    quote = m.group()[-1]
+                text = text[m.end() :]
                 break
         else:
             break
-    text = _MARKS.sub("", text)
-    if text.count("'") % 2 or text.count('"') % 2:  # a dialog's quote around the message
-        text = _TRAILING.sub("", text)
-    return text.strip()
+    text = _MARKS.sub("", text).strip()
+    if quote and text.endswith(quote):
+        text = text[:-1].rstrip()
+    return text
 
 
 def _journal_message(text: str) -> str | None:

@@ -16,7 +16,7 @@ from workbench.explain import checks as check_functions
 from workbench.explain.catalogue import Catalogue, Pattern, catalogue
 from workbench.explain.facts import LITERALS as FACT_LITERALS
 from workbench.explain.facts import Facts, full_bdf
-from workbench.explain.lines import MAX_LINE, message
+from workbench.explain.lines import ENCODED_LITERALS, MAX_LINE, message
 from workbench.explain.model import CauseMatch, Evidence, Explanation
 from workbench.explain.scan import Candidate, Counter, candidates_in_file, candidates_in_stream
 
@@ -50,7 +50,7 @@ class Matcher:
     @property
     def literals(self) -> tuple[str, ...]:
         """What the prefilter must let through: the patterns' literals and the facts'."""
-        return self._literals + FACT_LITERALS
+        return self._literals + FACT_LITERALS + ENCODED_LITERALS
 
     def next_input(self) -> int:
         self._inputs += 1
@@ -64,6 +64,9 @@ class Matcher:
         if not hit:
             return
         text = message(raw)
+        if any(enc in low for enc in ENCODED_LITERALS):  # bytes: the literals are in the text
+            low_text = text.lower()
+            hit = [lit for lit in self.literals if lit in low_text]
         evidence = Evidence(line_no, raw, source)
         self.facts.feed(text, evidence)
         tried: set[int] = set()
