@@ -85,29 +85,35 @@ _PREFIXES = (
 # What marks a journal record whose MESSAGE is a byte array: the prefilter lets it through, and
 # the literals are looked for again in its decoded text.
 ENCODED_LITERALS = ('"message":[', '"message": [')
+# The prefixes as one alternation, tried in their order: one match a layer, not one each.
+_ANY_PREFIX = re.compile("|".join(f"(?:{p.pattern})" for p in _PREFIXES))
+_ODD_CHARS = re.compile("[\u2018\u2019\u201c\u201d\u00a0\u200b\ufeff\r\x00]")
 _FENCE = re.compile(r"^\s*(?:```|~~~)[\w+-]{0,32}\s*$")
 _MARKS = re.compile(r"\*\*|`")  # markdown emphasis and code marks left inside the message
 
 
 def message(line: str) -> str:
     """The message a line carries, without times, hosts, container names, prompts or markdown."""
-    text = _ANSI.sub("", line[:MAX_LINE]).translate(_CHARS)
+    text = line[:MAX_LINE]
+    if "\x1b" in text:
+        text = _ANSI.sub("", text)
+    if _ODD_CHARS.search(text):
+        text = text.translate(_CHARS)
     if _FENCE.match(text):
         return ""  # a markdown code fence: the lines between are the log
     if text.lstrip().startswith("{"):
         text = _journal_message(text) or text
     quote = ""  # the quote a dialog opened around the message: closed at its end
     for _ in range(12):  # each pass strips one layer; a line has only a few
-        for prefix in _PREFIXES:
-            m = prefix.match(text)
-            if m is not None and m.end() > 0:
-                if m.group().endswith(("'", '"')):
-                    quote = m.group()[-1]
-                text = text[m.end() :]
-                break
-        else:
+        m = _ANY_PREFIX.match(text)
+        if m is None or m.end() == 0:
             break
-    text = _MARKS.sub("", text).strip()
+        if m.group().endswith(("'", '"')):
+            quote = m.group()[-1]
+        text = text[m.end() :]
+    if "`" in text or "**" in text:
+        text = _MARKS.sub("", text)
+    text = text.strip()
     if quote and text.endswith(quote):
         text = text[:-1].rstrip()
     return text
