@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import WORKBENCH, run_cli
 from workbench.explain.model import SCHEMA
 
 MEMLOCK = "[  365.159219] vfio_pin_pages_remote: RLIMIT_MEMLOCK (4194304) exceeded"
@@ -144,15 +144,16 @@ def test_nothing_to_read_is_a_usage_error() -> None:
         (lambda tmp: str(tmp), ("is a directory",)),
         (lambda tmp: "/dev/zero", ("not a regular file", "give -")),
         (lambda tmp: str(tmp / "missing.log"), ("no such file",)),
+        (lambda tmp: "/proc/kmsg", ("dmesg",)),
         (lambda tmp: (os.mkfifo(tmp / "fifo"), str(tmp / "fifo"))[1], ("not a regular file",)),
     ],
-    ids=["directory", "dev-zero", "missing", "fifo"],
+    ids=["directory", "dev-zero", "missing", "proc-kmsg", "fifo"],
 )
 def test_unreadable_inputs_refused_in_one_line(
     tmp_path: Path, make: Any, words: tuple[str, ...]
 ) -> None:
-    """A directory, a device, a FIFO (that may never end) or a missing file: exit 2, one line,
-    nothing read even from the good inputs beside it."""
+    """A directory, a device, a FIFO (that may never end), a missing file or /proc/kmsg (whose
+    reads take syslog's messages): exit 2, one line, nothing read, not even the good inputs."""
     good = write(tmp_path / "good.log", MEMLOCK)
     proc = explain(str(good), make(tmp_path))  # run_cli's time limit: no wait on the FIFO
     one_line_error(proc, *words)
@@ -169,6 +170,20 @@ def test_corrupt_gzip_is_unreadable(tmp_path: Path) -> None:
 def test_stdin_twice_is_a_usage_error(tmp_path: Path) -> None:
     """- given twice: exit 2."""
     one_line_error(explain("-", "-"), "only once")
+
+
+def test_stdin_closed() -> None:
+    """- with standard input closed (`<&-`): exit 2, one line."""
+    proc = subprocess.run(
+        [str(WORKBENCH), "explain", "-"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=None,
+        preexec_fn=lambda: os.close(0),  # `<&-`
+        check=False,
+    )
+    one_line_error(proc, "standard input is closed")
 
 
 def test_hostile_text_is_escaped(tmp_path: Path) -> None:

@@ -54,6 +54,8 @@ def run(args: argparse.Namespace) -> int:
         files = [STDIN]
     if files.count(STDIN) > 1:
         raise ConfigError("explain: - (standard input) can be read only once")
+    if STDIN in files and sys.stdin is None:  # started with `<&-`
+        raise InputError("explain: -: standard input is closed")
     for name in files:  # every input checked before any is read: a bad one reads none
         if name != STDIN:
             check_file(name)
@@ -103,6 +105,11 @@ def check_file(name: str) -> None:
         raise InputError(f"explain: {name}: no such file") from None
     except OSError as exc:
         raise InputError(f"explain: {name}: {exc.strerror or exc}") from None
+    if os.path.realpath(name) == "/proc/kmsg":  # a read takes the messages from syslog
+        raise InputError(
+            f"explain: {name}: reading it would take the kernel's messages from the system "
+            "log; give dmesg's output instead (`dmesg | workbench explain`)"
+        )
     if stat.S_ISDIR(mode):
         raise InputError(f"explain: {name}: is a directory (give the log files in it)")
     if not stat.S_ISREG(mode):
