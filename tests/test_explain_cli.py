@@ -212,6 +212,15 @@ def test_colour(tmp_path: Path, flag: str, env: dict[str, str], painted: bool) -
     assert ("\x1b[31m" in proc.stdout) is painted
 
 
+def test_ascii_terminal_gets_ascii_marks(tmp_path: Path) -> None:
+    """A stdout that can only show ASCII gets stand-ins for the marks, nothing unreadable."""
+    path = write(tmp_path / "a.log", MEMLOCK, CPU)
+    proc = explain(str(path), env={"PYTHONIOENCODING": "ascii", "LC_ALL": "C"})
+    assert proc.returncode == 1
+    assert proc.stdout.isascii() and "\\x" not in proc.stdout
+    assert "MEMLOCK_LIMIT - fail - confidence" in proc.stdout and "    -> Raise" in proc.stdout
+
+
 def test_connect_does_not_apply() -> None:
     """explain reads no hypervisor: a global --connect is refused (exit 2)."""
     proc = run_cli("--connect", "test:///default", "explain", "-", stdin=subprocess.DEVNULL)

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.test_explain_inputs import LAYOUTS
+from workbench.explain.lines import ENCODED_LITERALS
 from workbench.explain.matcher import Matcher
 from workbench.explain.scan import (
     Candidate,
@@ -20,7 +22,8 @@ from workbench.explain.scan import (
 
 GREP = shutil.which("grep")
 needs_grep = pytest.mark.skipif(GREP is None, reason="GNU grep is not installed")
-LITERALS = ("can't reserve", "rlimit_memlock", "not viable", "header type")
+# A few of the catalogue's literals, and what lets journal records of bytes through.
+LITERALS = ("can't reserve", "rlimit_memlock", "not viable", "header type", *ENCODED_LITERALS)
 LIMIT = 256
 
 
@@ -40,6 +43,7 @@ def junk_file(path: Path, final_newline: bool = True) -> Path:
         b"",
         b"w" * 50_000,
         b"last header type line",
+        *(line.encode() for line in LAYOUTS.values()),  # every layout, each with a literal
     ]
     data = b"\n".join(lines) + (b"\n" if final_newline else b"")
     path.write_bytes(data)
@@ -68,8 +72,9 @@ def test_engines_agree(tmp_path: Path, chunk: int, final_newline: bool) -> None:
     path = junk_file(tmp_path / "junk.log", final_newline)
     python, grep = by_stream(path, chunk), by_grep(path)
     assert python == grep
-    assert [c.line for c in python[0]] == [1, 2, 3, 5, 6, 7, 9, 10, 13]
-    assert python[1] == 13
+    layouts = list(range(14, 14 + len(LAYOUTS)))
+    assert [c.line for c in python[0]] == [1, 2, 3, 5, 6, 7, 9, 10, 13, *layouts]
+    assert python[1] == 13 + len(LAYOUTS)
 
 
 @needs_grep
@@ -113,7 +118,7 @@ def test_file_engine_without_grep_on_path(tmp_path: Path, monkeypatch: pytest.Mo
     counter = Counter()
     without = list(candidates_in_file(str(path), LITERALS, counter, grep_from=1, limit=LIMIT))
     assert without == with_grep
-    assert counter.lines == 13
+    assert counter.lines == 13 + len(LAYOUTS)
 
 
 @needs_grep

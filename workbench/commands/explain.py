@@ -30,7 +30,7 @@ SHOWN_CHARS = 300  # of an evidence line on the terminal; --json keeps it whole
 GLYPH = {"fail": "✘", "warn": "!", "info": "·"}
 ASCII_GLYPH = {"fail": "x", "warn": "!", "info": "*"}
 COLOUR = {"fail": "31", "warn": "33", "info": "2"}
-MARKS = {"→": "->", "…": "...", "─": "-"}
+MARKS = {"→": "->", "…": "...", "─": "-", "·": "-"}
 OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 # What a compressed input that cannot be read to its end raises (besides OSError).
 DECOMPRESS_ERRORS = (EOFError, lzma.LZMAError, gzip.BadGzipFile, ValueError)
