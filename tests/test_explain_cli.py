@@ -269,12 +269,26 @@ def test_machine_qemu_log_explained(make_root: Any, minimal_facts: dict[str, Any
         "2025-11-29T08:00:03.000000Z qemu-system-x86_64: " + MEMLOCK[15:],
     )
     proc = explain("--root", str(root), "--json")
-    if "cannot read it yet" in proc.stderr:
+    if "this version cannot read it yet" in proc.stderr:
         pytest.skip("core.machinelogs.qemu_log is not implemented on this branch yet")
     assert proc.returncode == 1, proc.stderr
     cause = json.loads(proc.stdout)["causes"][0]
     assert cause["code"] == "MEMLOCK_LIMIT"
     assert cause["evidence"][0]["source"] == "qemu:win10"
+
+
+def test_machine_kernel_log_explained(make_root: Any, minimal_facts: dict[str, Any]) -> None:
+    """--root and no FILE: the recorded kernel log (logs/kernel.log) is explained."""
+    root = make_root(minimal_facts)
+    (root / "logs").mkdir(exist_ok=True)
+    write(root / "logs/kernel.log", PLAIN, BAR)
+    proc = explain("--root", str(root), "--json")
+    if "this version cannot read it yet" in proc.stderr:
+        pytest.skip("core.machinelogs.kernel_log is not implemented on this branch yet")
+    assert proc.returncode == 1, proc.stderr
+    cause = json.loads(proc.stdout)["causes"][0]
+    assert cause["code"] == "BOOT_FB_HOLDS_BAR"
+    assert cause["evidence"][0] == {"line": 2, "text": BAR, "source": "kernel"}
 
 
 def test_bad_capture_is_exit_2(tmp_path: Path) -> None:

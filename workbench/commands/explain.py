@@ -213,7 +213,7 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
     try:
         logs = [machinelogs.kernel_log(host)]
     except NotImplementedError:
-        logs = [machinelogs.MachineLog("kernel", "", None, "this version cannot read it")]
+        logs = [machinelogs.MachineLog("kernel", "", None, "this version cannot read it yet")]
     vms = sorted(
         n[: -len(".log")] for n in host.listdir(machinelogs.QEMU_LOG_DIR) if n.endswith(".log")
     )
@@ -223,7 +223,9 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
         try:
             logs.append(machinelogs.qemu_log(host, vm))
         except NotImplementedError:
-            logs.append(machinelogs.MachineLog(f"qemu:{vm}", "", None, "cannot read it yet"))
+            logs.append(
+                machinelogs.MachineLog(f"qemu:{vm}", "", None, "this version cannot read it yet")
+            )
     for log in logs:
         if log.text is None:
             name = "kernel log" if log.name == "kernel" else f"{log.name} log"
