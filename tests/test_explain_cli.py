@@ -145,9 +145,10 @@ def test_nothing_to_read_is_a_usage_error() -> None:
         (lambda tmp: "/dev/zero", ("not a regular file", "give -")),
         (lambda tmp: str(tmp / "missing.log"), ("no such file",)),
         (lambda tmp: "/proc/kmsg", ("dmesg",)),
+        (lambda tmp: "", ("empty FILE name",)),
         (lambda tmp: (os.mkfifo(tmp / "fifo"), str(tmp / "fifo"))[1], ("not a regular file",)),
     ],
-    ids=["directory", "dev-zero", "missing", "proc-kmsg", "fifo"],
+    ids=["directory", "dev-zero", "missing", "proc-kmsg", "empty-name", "fifo"],
 )
 def test_unreadable_inputs_refused_in_one_line(
     tmp_path: Path, make: Any, words: tuple[str, ...]

@@ -11,15 +11,17 @@ import lzma
 import os
 import stat
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from workbench.commands.common import say, text_stdout
-from workbench.core.errors import ConfigError
+from workbench.core.errors import ConfigError, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
+    from workbench.core.machinelogs import MachineLog
     from workbench.explain.matcher import Matcher
     from workbench.explain.model import CauseMatch, Explanation
 
@@ -99,6 +101,8 @@ def stdin_has_input() -> bool:
 def check_file(name: str) -> None:
     """Refuse, in one line, an input that is not a readable regular file: a directory, a
     device or a FIFO (which may never end: give it as `-`), a missing file."""
+    if not name:
+        raise InputError("explain: an empty FILE name (give a path, or - for standard input)")
     try:
         mode = Path(name).stat().st_mode
     except FileNotFoundError:
@@ -210,28 +214,36 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
     had is said on stderr, one line each (absence of a log is not absence of a failure)."""
     from workbench.core import machinelogs
 
+    logs = [_machine_log("kernel", lambda: machinelogs.kernel_log(host))]
     try:
-        logs = [machinelogs.kernel_log(host)]
-    except NotImplementedError:
-        logs = [machinelogs.MachineLog("kernel", "", None, "this version cannot read it yet")]
-    vms = sorted(
-        n[: -len(".log")] for n in host.listdir(machinelogs.QEMU_LOG_DIR) if n.endswith(".log")
-    )
-    if not vms:
-        say(f"qemu logs: not recorded (no {machinelogs.QEMU_LOG_DIR}/NAME.log)")
+        names = host.listdir(machinelogs.QEMU_LOG_DIR)
+    except WorkbenchError as exc:
+        say(f"qemu logs: not recorded (could not be read: {exc.message})")
+        names = []
+    else:
+        if not any(n.endswith(".log") for n in names):
+            say(f"qemu logs: not recorded (no {machinelogs.QEMU_LOG_DIR}/NAME.log)")
+    vms = sorted(n[: -len(".log")] for n in names if n.endswith(".log") and len(n) > 4)
     for vm in vms:
-        try:
-            logs.append(machinelogs.qemu_log(host, vm))
-        except NotImplementedError:
-            logs.append(
-                machinelogs.MachineLog(f"qemu:{vm}", "", None, "this version cannot read it yet")
-            )
+        logs.append(_machine_log(f"qemu:{vm}", partial(machinelogs.qemu_log, host, vm)))
     for log in logs:
         if log.text is None:
             name = "kernel log" if log.name == "kernel" else f"{log.name} log"
             say(f"{name}: not recorded ({log.why or 'no reason given'})")
             continue
         matcher.feed_text(log.text, log.name)
+
+
+def _machine_log(name: str, read: Callable[[], MachineLog]) -> MachineLog:
+    """One of the machine's logs; one that cannot be read is a log without text saying why."""
+    from workbench.core.machinelogs import MachineLog
+
+    try:
+        return read()
+    except NotImplementedError:
+        return MachineLog(name, "", None, "this version cannot read it yet")
+    except WorkbenchError as exc:
+        return MachineLog(name, "", None, f"could not be read: {exc.message}")
 
 
 def render_text(explanation: Explanation, *, colour: bool, ascii_only: bool, sources: bool) -> str:
