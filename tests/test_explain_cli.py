@@ -122,6 +122,29 @@ def test_stdin_redirected_from_a_file_without_dash(tmp_path: Path) -> None:
     assert json.loads(proc.stdout)["causes"][0]["code"] == "MEMLOCK_LIMIT"
 
 
+def test_large_stdin_file_read_whole_or_from_where_it_stands(tmp_path: Path) -> None:
+    """A large file behind `<` is explained like the same FILE (grep may read it); one whose
+    start was already read by the caller is explained from where it stands."""
+    path = tmp_path / "big.log"
+    filler = PLAIN + "\n"
+    path.write_text(MEMLOCK + "\n" + filler * 80_000 + BAR + "\n")
+    by_name = json.loads(explain("--json", str(path)).stdout)
+    with path.open("rb") as stdin:
+        whole = json.loads(explain("--json", stdin=stdin).stdout)
+    for cause in by_name["causes"]:
+        for ev in cause["evidence"]:
+            ev["source"] = "-"
+    assert whole == by_name
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.read(fd, len(MEMLOCK) + 1)  # the first line, taken by whoever ran us
+        rest = json.loads(explain("--json", stdin=fd).stdout)
+    finally:
+        os.close(fd)
+    assert rest["lines"] == whole["lines"] - 1
+    assert [c["code"] for c in rest["causes"]] == ["BOOT_FB_HOLDS_BAR"]
+
+
 def test_stdin_pipe_without_dash() -> None:
     """No FILE and a pipe on stdin: the pipe is read."""
     proc = explain("--json", input=BAR + "\n", stdin=None)

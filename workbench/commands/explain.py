@@ -139,7 +139,10 @@ def read_input(matcher: Matcher, name: str) -> None:
     """One input into the matcher: plain, gzip or xz (known by its first bytes, not its name);
     a large plain file goes through the prefilter's grep engine."""
     if name == STDIN:
-        feed_stream(matcher, sys.stdin.buffer, STDIN)
+        if (whole := _stdin_as_file()) is not None:
+            matcher.feed_path(whole, STDIN)  # a large file behind `<`: grep reads it too
+        else:
+            feed_stream(matcher, sys.stdin.buffer, STDIN)
         return
     fd = os.open(name, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)  # no FIFO wait, no tty
     with os.fdopen(fd, "rb") as stream:
@@ -151,6 +154,26 @@ def read_input(matcher: Matcher, name: str) -> None:
             feed_stream(matcher, stream, name)
             return
     matcher.feed_path(name, name)
+
+
+def _stdin_as_file() -> str | None:
+    """A path to standard input's file when it is a large uncompressed regular file not yet
+    read (`workbench explain < big.log`), so that the prefilter's grep engine can read it."""
+    from workbench.explain.scan import GREP_FROM_BYTES
+
+    try:
+        info = os.fstat(0)
+        if not stat.S_ISREG(info.st_mode) or info.st_size < GREP_FROM_BYTES:
+            return None
+        if os.lseek(0, 0, os.SEEK_CUR) != 0:
+            return None  # partly read by whoever ran us: only the rest is ours
+        head = os.pread(0, len(XZ_MAGIC), 0)
+    except OSError:
+        return None
+    if head.startswith((GZIP_MAGIC, XZ_MAGIC)):
+        return None
+    path = f"/proc/{os.getpid()}/fd/0"  # reopens the same file, from its start
+    return path if Path(path).exists() else None
 
 
 def feed_stream(matcher: Matcher, stream: IO[bytes], source: str) -> None:
