@@ -8,6 +8,7 @@ import json
 import lzma
 import os
 import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -332,3 +333,20 @@ def test_evidence_cases_read_without_a_crash(tmp_path: Path) -> None:
     proc = explain("--json", str(path))
     assert proc.returncode == 1 and "Traceback" not in proc.stderr
     assert json.loads(proc.stdout)["lines"] == sum(len(log.splitlines()) for log in logs)
+
+
+def test_explain_loads_no_textual(tmp_path: Path) -> None:
+    """A whole `workbench explain` run stays off textual and rich (domain code, fast start)."""
+    path = write(tmp_path / "a.log", MEMLOCK, CPU)
+    code = (
+        "import sys\n"
+        "from workbench.cli import main\n"
+        f"main(['explain', '--json', {str(path)!r}])\n"
+        "sys.stderr.write(repr(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('textual', 'rich'))))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert '"MEMLOCK_LIMIT"' in out.stdout
+    assert out.stderr.strip().splitlines()[-1] == "[]"
