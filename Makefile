@@ -7,7 +7,7 @@ APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-age
 	umockdev gir1.2-umockdev-1.0 python3-gi chromium
 
 .PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
-	bench-capture clean
+	bench-capture bench-explain clean
 
 setup: apt $(STAMP) bytecode
 
@@ -83,6 +83,9 @@ bench-ui: setup
 
 bench-capture: setup
 	$(BIN)/python bench/bench_capture.py
+
+bench-explain: setup
+	$(BIN)/python bench/bench_explain.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

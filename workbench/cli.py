@@ -38,6 +38,7 @@ USES: dict[str | None, tuple[str, ...]] = {
     "events": ("connect",),
     "vm": ("connect",),
     "logs": ("capture",),
+    "explain": ("root", "capture"),
     "open": ("capture",),  # its FILE argument
 }
 # The verbs --allow-actions applies to: the workbench (and its demo, its web server) and `vm`.
@@ -179,6 +180,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="colour the text report (default: auto, on a terminal)",
     )
     probe.set_defaults(module="probe")
+
+    explain = sub.add_parser(
+        "explain",
+        parents=[target_options("root", "capture")],
+        help="name the causes that log lines (and a machine) show",
+        description="Read log lines as pasted or saved (dmesg, journalctl, kern.log, QEMU and "
+        "libvirt logs, virsh and virt-manager errors; plain, .gz or .xz; - is standard input) "
+        "and name the causes of the failure they show, with their evidence and remedy. With "
+        "--root or --capture the machine's facts join the evidence, and with no FILE its own "
+        "kernel and QEMU logs are read. Exit 0 when no cause is found (harmless lines only), "
+        "1 when one is, 2 for bad usage or unreadable input.",
+    )
+    explain.add_argument("files", metavar="FILE", nargs="*", help="log files, - for standard input")
+    explain.add_argument(
+        "--json", action="store_true", help="print the workbench.explain/1 JSON document"
+    )
+    explain.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the text (default: auto, on a terminal)",
+    )
+    explain.set_defaults(module="explain")
 
     events = sub.add_parser(
         "events",

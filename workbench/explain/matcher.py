@@ -16,9 +16,8 @@ from __future__ import annotations
 import io
 import re
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 
 from workbench.core.text import safe_text
@@ -32,15 +31,9 @@ from workbench.explain.catalogue import (
 )
 from workbench.explain.facts import LITERALS as FACT_LITERALS
 from workbench.explain.facts import Facts, full_bdf
-from workbench.explain.lines import MAX_LINE, message
+from workbench.explain.lines import ENCODED_LITERALS, MAX_LINE, message
 from workbench.explain.model import CauseMatch, Evidence, Explanation
-from workbench.explain.scan import (
-    Candidate,
-    Counter,
-    candidates_by_grep,
-    candidates_in_stream,
-    grep_usable,
-)
+from workbench.explain.scan import Candidate, Counter, candidates_in_file, candidates_in_stream
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
@@ -135,7 +128,7 @@ class Matcher:
     @property
     def literals(self) -> tuple[str, ...]:
         """What the prefilter must let through: the patterns' literals and the facts'."""
-        return self._literals + FACT_LITERALS + CONTEXT_LITERALS
+        return self._literals + FACT_LITERALS + CONTEXT_LITERALS + ENCODED_LITERALS
 
     def next_input(self) -> int:
         self._inputs += 1
@@ -278,18 +271,11 @@ class Matcher:
         self.lines += counter.lines
 
     def feed_path(self, path: str, source: str | None = None) -> None:
-        """A file: through grep when it is large and grep exists, else read here."""
+        """A file: through grep when it is large and grep runs, else read here."""
         index = self.next_input()
         counter = Counter()
-        grep = grep_usable(path)
-        found: Iterator[Candidate]
-        if grep is not None:
-            found = candidates_by_grep(grep, path, self.literals, counter)
-            self.feed_candidates(found, source or path, index)
-        else:
-            with Path(path).open("rb") as stream:
-                found = candidates_in_stream(stream, self.literals, counter)
-                self.feed_candidates(found, source or path, index)
+        found = candidates_in_file(path, self.literals, counter)
+        self.feed_candidates(found, source or path, index)
         self.lines += counter.lines
 
     def feed_text(self, text: str, source: str | None = None) -> None:

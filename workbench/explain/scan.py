@@ -3,28 +3,34 @@
 Only those lines reach the regular expressions, so a large log costs a few passes of fast
 substring search, not a regex per line. Two engines give the same lines: Python's own
 (`bytes.find` per literal over large chunks, lowercased) and, for large regular files, GNU grep
-(`grep -F -i -n -a`, one pass for all literals), with the lines counted beside it. Memory is
-bounded by the chunk size and the lines let through."""
+(`grep -F -i -n -a`, one pass for all literals), with the lines counted beside it. A line is
+examined only in its first `limit` bytes (a 50 MB line costs a skip, not a search), and a
+candidate carries at most that much. Memory is bounded by the chunk size, the limit and the
+lines let through."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import subprocess
+import tempfile
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
+
+from workbench.explain.lines import MAX_LINE
 
 CHUNK = 8 << 20
+LINE_LIMIT = MAX_LINE * 4  # bytes of a line examined: MAX_LINE characters of UTF-8 at most
 GREP_FROM_BYTES = 4 << 20  # regular files at least this large go through grep when it exists
 
 
 @dataclass(frozen=True)
 class Candidate:
     line: int  # 1-based within its input
-    raw: bytes  # without the newline
+    raw: bytes  # without the newline, at most `limit` bytes
 
 
 class Counter:
@@ -34,43 +40,66 @@ class Counter:
         self.lines = 0
 
 
+class ScanError(OSError):
+    """An input could not be read to its end (grep's exit 2: an I/O error, a directory)."""
+
+
+def needles_of(literals: tuple[str, ...]) -> tuple[bytes, ...]:
+    """The literals as the engines search them: lowercase UTF-8 bytes, ASCII case folded."""
+    return tuple(sorted({lit.lower().encode("utf-8") for lit in literals}))
+
+
 def candidates_in_stream(
-    stream: BinaryIO, literals: tuple[str, ...], counter: Counter
+    stream: BinaryIO,
+    literals: tuple[str, ...],
+    counter: Counter,
+    *,
+    chunk: int = CHUNK,
+    limit: int = LINE_LIMIT,
 ) -> Iterator[Candidate]:
-    """The lines of `stream` holding a literal (case-insensitive, ASCII), in order."""
-    needles = tuple(sorted({lit.lower().encode("utf-8") for lit in literals}))
-    base_line = 0
-    carry = b""
-    while True:
-        block = stream.read(CHUNK)
-        if not block:
-            break
-        data = carry + block
+    """The lines of `stream` holding a literal in their first `limit` bytes (ASCII case
+    folded), in order, each cut at `limit` bytes."""
+    needles = needles_of(literals)
+    line = 0  # lines finished before `buf`
+    buf = b""  # the unfinished line, shorter than `limit`
+    skipping = False  # inside a line already judged on its head: wait for its newline
+    while block := stream.read(chunk):
+        if skipping:
+            nl = block.find(b"\n")
+            if nl < 0:
+                continue
+            skipping, line = False, line + 1
+            block = block[nl + 1 :]
+        data = buf + block if buf else block
         cut = data.rfind(b"\n") + 1
-        if cut == 0 and len(data) < 4 * CHUNK:
-            carry = data  # a line longer than a chunk: wait for its end (up to 4 chunks)
-            continue
-        if cut == 0:
-            cut = len(data)  # a giant line: examined in pieces
-        chunk, carry = data[:cut], data[cut:]
-        yield from _chunk_candidates(chunk, needles, base_line)
-        base_line += chunk.count(b"\n") + (0 if chunk.endswith(b"\n") else 1)
-    if carry:
-        yield from _chunk_candidates(carry, needles, base_line)
-        base_line += carry.count(b"\n") + 1
-    counter.lines = base_line
+        if cut:
+            yield from _chunk_candidates(data[:cut], needles, line, limit)
+            line += data.count(b"\n", 0, cut)
+            data = data[cut:]
+        if len(data) >= limit:  # a line already past the limit: judged on its head now
+            yield from _chunk_candidates(data[:limit], needles, line, limit)
+            skipping, buf = True, b""
+        else:
+            buf = data
+    if buf:
+        yield from _chunk_candidates(buf, needles, line, limit)
+    counter.lines = line + (1 if buf or skipping else 0)
 
 
 def _chunk_candidates(
-    chunk: bytes, needles: tuple[bytes, ...], base_line: int
+    chunk: bytes, needles: tuple[bytes, ...], base_line: int, limit: int
 ) -> Iterator[Candidate]:
+    """Candidates of whole lines in `chunk` (the last may lack its newline)."""
     low = chunk.lower()
     starts: set[int] = set()
     for needle in needles:
         pos = low.find(needle)
         while pos >= 0:
             start = low.rfind(b"\n", 0, pos) + 1
-            starts.add(start)
+            # `pos` is the needle's first place in its line: past the limit, the line is not
+            # a candidate for this needle.
+            if pos + len(needle) <= start + limit:
+                starts.add(start)
             end = low.find(b"\n", pos)
             if end < 0:
                 break
@@ -79,53 +108,128 @@ def _chunk_candidates(
     for start in sorted(starts):
         last_line += chunk.count(b"\n", last_start, start)
         last_start = start
-        end = chunk.find(b"\n", start)
-        yield Candidate(last_line, chunk[start : end if end >= 0 else len(chunk)])
+        end = chunk.find(b"\n", start, start + limit)
+        yield Candidate(last_line, chunk[start : end if end >= 0 else start + limit])
 
 
-def grep_usable(path: str) -> str | None:
-    """GNU grep's path when `path` is a large regular file and grep is installed."""
+def grep_usable(path: str, grep_from: int = GREP_FROM_BYTES) -> str | None:
+    """GNU grep's path when `path` is a regular file of `grep_from` bytes or more and grep is
+    on PATH."""
     try:
-        if Path(path).stat().st_size < GREP_FROM_BYTES:
+        if Path(path).stat().st_size < grep_from:
             return None
     except OSError:
         return None
     return shutil.which("grep")
 
 
+def candidates_in_file(
+    path: str,
+    literals: tuple[str, ...],
+    counter: Counter,
+    *,
+    grep_from: int = GREP_FROM_BYTES,
+    chunk: int = CHUNK,
+    limit: int = LINE_LIMIT,
+) -> Iterator[Candidate]:
+    """The candidates of a file: by grep when it is large and grep runs, else read here."""
+    grep = grep_usable(path, grep_from)
+    if grep is not None:
+        try:
+            found = candidates_by_grep(grep, path, literals, counter, limit=limit)
+            first = next(found, None)
+        except (FileNotFoundError, PermissionError) as exc:
+            if exc.filename not in (grep, None):
+                raise  # the input's error, not grep's: said as such
+            first, found = None, iter(())
+            grep = None  # grep vanished or cannot run: the Python engine reads it
+        if grep is not None:
+            if first is not None:
+                yield first
+            yield from found
+            return
+    with Path(path).open("rb") as stream:
+        yield from candidates_in_stream(stream, literals, counter, chunk=chunk, limit=limit)
+
+
 def candidates_by_grep(
-    grep: str, path: str, literals: tuple[str, ...], counter: Counter
+    grep: str,
+    path: str,
+    literals: tuple[str, ...],
+    counter: Counter,
+    *,
+    limit: int = LINE_LIMIT,
 ) -> Iterator[Candidate]:
     """The same lines as `candidates_in_stream`, found by GNU grep; the lines are counted by a
-    thread reading the file beside it (the two passes run on two cores)."""
-    pattern = "\n".join(sorted({lit.lower() for lit in literals}))
+    thread reading the file beside it (the two passes run on two cores). Grep's exit 2 (it
+    could not read the file) raises ScanError."""
+    needles = needles_of(literals)
+    pattern = b"\n".join(needles)
     env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
-    count_thread = threading.Thread(target=_count_lines, args=(path, counter), daemon=True)
-    count_thread.start()
-    proc = subprocess.Popen(  # noqa: S603 - fixed arguments, the file is only read
-        [grep, "-F", "-i", "-n", "-a", "-e", pattern, "--", path],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        stdin=subprocess.DEVNULL,
-        env=env,
-    )
-    if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives one
-        raise RuntimeError("grep has no output pipe")
-    try:
-        for out in proc.stdout:
-            number, _, raw = out.partition(b":")
-            yield Candidate(int(number), raw[:-1] if raw.endswith(b"\n") else raw)
-    finally:
-        proc.stdout.close()
-        proc.kill()
-        proc.wait()
-        count_thread.join()
+    with tempfile.TemporaryFile() as errors:
+        proc = subprocess.Popen(  # noqa: S603 - fixed arguments, the file is only read
+            [grep, "-F", "-i", "-n", "-a", "-e", pattern, "--", path],
+            stdout=subprocess.PIPE,
+            stderr=errors,
+            stdin=subprocess.DEVNULL,
+            env=env,
+        )
+        counting = _LineCount(path, counter)
+        counting.start()
+        if proc.stdout is None:  # pragma: no cover - stdout=PIPE always gives one
+            raise RuntimeError("grep has no output pipe")
+        finished = False
+        try:
+            yield from _grep_lines(proc.stdout, needles, limit)
+            finished = True
+        finally:
+            proc.stdout.close()
+            if not finished:
+                proc.kill()
+            code = proc.wait()
+            counting.join()
+        if code not in (0, 1):
+            errors.seek(0)
+            said = errors.read(4096).decode("utf-8", "replace").strip().splitlines()
+            raise ScanError(f"grep could not read it: {said[0] if said else f'exit {code}'}")
+        if counting.error is not None:
+            raise counting.error
 
 
-def _count_lines(path: str, counter: Counter) -> None:
-    lines, last = 0, b"\n"
-    with Path(path).open("rb") as f:
-        while block := f.read(CHUNK):
-            lines += block.count(b"\n")
-            last = block[-1:]
-    counter.lines = lines + (0 if last == b"\n" else 1)
+def _grep_lines(out: IO[bytes], needles: tuple[bytes, ...], limit: int) -> Iterator[Candidate]:
+    """Grep's `N:line` output read in bounded pieces; a line whose literal lies past `limit`
+    is dropped (the Python engine does not see it either)."""
+    room = limit + 24  # the line number, its colon and the newline
+    while head := out.readline(room):
+        whole = head.endswith(b"\n")
+        while not whole:  # the rest of a long line: skipped
+            rest = out.readline(1 << 16)
+            whole = not rest or rest.endswith(b"\n")
+        number, _, raw = head.partition(b":")
+        raw = raw[:-1] if raw.endswith(b"\n") else raw
+        raw = raw[:limit]
+        nl_free = raw.lower()
+        if any(needle in nl_free for needle in needles):
+            yield Candidate(int(number), raw)
+
+
+class _LineCount(threading.Thread):
+    """Counts the lines of a file (beside grep); keeps the error of a failed read."""
+
+    def __init__(self, path: str, counter: Counter) -> None:
+        super().__init__(daemon=True)
+        self.path, self.counter = path, counter
+        self.error: OSError | None = None
+
+    def run(self) -> None:
+        lines, last = 0, 10  # b"\n"
+        buffer = bytearray(1 << 20)  # reused: no allocation a block, it stays in the CPU cache
+        try:
+            with Path(self.path).open("rb", buffering=0) as f:
+                while n := f.readinto(buffer):
+                    lines += buffer.count(b"\n", 0, n)
+                    last = buffer[n - 1]
+        except OSError as exc:
+            self.error = exc
+            return
+        self.counter.lines = lines + (0 if last == 10 else 1)
