@@ -1,0 +1,78 @@
+"""`kernel.log`: this boot's kernel messages explained with the cause catalogue; each cause
+that is not benign is a finding that names it (`cause=CODE`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.machinelogs import kernel_log
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
+from workbench.core.text import safe_text
+from workbench.explain.matcher import Matcher
+from workbench.explain.model import CauseMatch, Explanation
+
+LIVE_HINT = "run as root on the machine (the journal, /dev/kmsg and dmesg need it)"
+
+
+def subject_text(subject: dict[str, str]) -> str:
+    """A cause's subject as words: `bdf 0000:0b:00.0, bar 1` (escaped: it comes from logs)."""
+    return ", ".join(f"{safe_text(k)} {safe_text(v)}" for k, v in subject.items())
+
+
+def cause_findings(causes: list[CauseMatch], where: str = "") -> list[Finding]:
+    """One finding per cause that is not benign: its title (+ subject), its severity and remedy.
+    `where` prefixes the message (a VM's name)."""
+    out: list[Finding] = []
+    for cause in causes:
+        if cause.benign:
+            continue
+        about = subject_text(cause.subject)
+        message = f"{where}{cause.title}" + (f" ({about})" if about else "") + "."
+        out.append(Finding(cause.code, cause.severity, message, cause.remedy, cause=cause.code))
+    return out
+
+
+def explanation_facts(explained: Explanation) -> list[dict[str, Any]]:
+    """`facts["causes"]`: the contract between evidence probes and the UI."""
+    return [c.to_dict() for c in explained.causes]
+
+
+class KernelLog(Probe):
+    id = "kernel.log"
+    title = "Kernel log of this boot"
+    area = "host"
+    order = 25
+    timeout_s = 30.0  # journalctl has 10 s of its own; the matcher reads at most TAIL_BYTES
+    timeout_remedy = "Check that journalctl answers (`journalctl -k -b -n 10`)."
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        host = ctx.host
+        log = kernel_log(host)
+        facts: dict[str, Any] = {
+            "source": log.source,
+            "lines": log.lines,
+            "truncated": log.truncated,
+            "causes": [],
+        }
+        if log.tried:
+            facts["tried"] = list(log.tried)
+        if log.text is None:
+            why = log.why or "kernel log not readable"
+            hint = "" if why.startswith("not recorded") or not host.live else f": {LIVE_HINT}"
+            facts["why"] = why
+            return Outcome("skip", safe_text(why + hint), facts)
+        matcher = Matcher()
+        matcher.feed_text(log.text, source=log.source)
+        matcher.feed_host(host)
+        explained = matcher.result()
+        facts["causes"] = explanation_facts(explained)
+        findings = cause_findings(explained.causes)
+        cut = " (newest part)" if log.truncated else ""
+        if not findings:
+            benign = len(explained.causes)
+            extra = f"; {benign} harmless line kind(s)" if benign else ""
+            return Outcome("pass", f"{log.lines} lines{cut}, no known cause{extra}", facts)
+        codes = ", ".join(f.cause or f.code for f in findings)
+        summary = f"{log.lines} lines{cut}: {len(findings)} cause(s): {codes}"
+        return Outcome(worst(findings), summary, facts, findings)
