@@ -66,6 +66,12 @@ class KernelLog(Probe):
         matcher.feed_text(log.text, source=log.source)
         matcher.feed_host(host)
         explained = matcher.result()
+        # The causes this log shows: the machine's facts rank and complete them, but a cause
+        # that only the facts show (a framebuffer in some device's range) is the device-state
+        # probe's to judge, with the BARs of the passthrough devices in hand.
+        explained.causes = [
+            c for c in explained.causes if any(e.source == log.source for e in c.evidence)
+        ]
         facts["causes"] = explanation_facts(explained)
         findings = cause_findings(explained.causes)
         cut = " (newest part)" if log.truncated else ""

@@ -156,3 +156,16 @@ def test_live_line_written_to_kmsg_is_explained() -> None:
     finding = next(f for f in result["findings"] if f["cause"] == "MEMLOCK_LIMIT")
     assert finding["severity"] == "fail" and finding["remedy"]
     assert result["status"] == "fail" and proc.returncode == 1
+
+
+def test_facts_alone_are_not_the_logs_cause(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """efifb inside the host iGPU's range with a clean log: kernel.log passes (device state's)."""
+    root = _root_with_log(make_root, minimal_facts, "[    1.000000] efifb: probing for efifb\n")
+    (root / "proc/iomem").write_text(
+        "4000000000-400fffffff : 0000:00:02.0\n  4000000000-40007e8fff : efifb\n"
+    )
+    result = _probe(root)
+    assert result.status == "pass", result.summary
+    assert result.facts["causes"] == []
