@@ -18,7 +18,7 @@ from workbench.core.machinelogs import kernel_log
 from workbench.core.pci import PciDevice, PciInventory
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
-from workbench.core.text import safe_text
+from workbench.core.text import mask_uris, safe_text
 from workbench.explain.catalogue import catalogue
 from workbench.explain.model import CauseMatch, Evidence
 
@@ -186,7 +186,7 @@ def _targets(ctx: ProbeContext, inv: PciInventory) -> tuple[list[PciDevice], lis
                 if dom.config is not None:
                     hostdevs.update(h.bdf for h in dom.config.hostdevs)
         except WorkbenchError as exc:
-            notes.append(f"domains not read ({exc.message})")
+            notes.append(mask_uris(f"domains not read ({exc.message})"))
     gpus: list[dict[str, Any]] = []
     if "pci.gpus" in ctx.results:
         gpus = list(ctx.results["pci.gpus"].facts.get("gpus") or [])
@@ -328,7 +328,7 @@ class DeviceState(Probe):
         how = (
             "capture with a workbench that records them (sysfs resource, config, power_state)"
             if not host.live
-            else "run as root; power_state needs a kernel >= 5.18"
+            else "run as root (older kernels have no power_state)"
         )
         gaps = [f"{s.bdf}: {', '.join(s.missing)}" for s in states if s.missing]
         if gaps:
