@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import tempfile
 import uuid
 from pathlib import Path
 
@@ -185,3 +187,49 @@ def test_kernel_log_without_any_source_says_why(monkeypatch: pytest.MonkeyPatch)
     assert "journalctl not installed" in log.why
     assert "/nonexistent/kmsg: does not exist" in log.why
     assert "dmesg: not installed" in log.why
+
+
+def test_journal_lines_become_dmesg_lines() -> None:
+    """short-monotonic journal lines lose host and `kernel:`; other lines stay as they are."""
+    text = (
+        "[    5.123456] fedora kernel: vfio-pci 0000:0b:00.0: BAR 1: can't reserve\n"
+        "-- Boot 0123abcd --\n"
+        "[   99.000001] my-host kernel: kvm: disabled by bios\n"
+    )
+    assert machinelogs.dmesg_from_journal(text) == (
+        "[    5.123456] vfio-pci 0000:0b:00.0: BAR 1: can't reserve\n"
+        "-- Boot 0123abcd --\n"
+        "[   99.000001] kvm: disabled by bios\n"
+    )
+
+
+def test_hostile_domain_name_is_escaped_in_why(tmp_path: Path) -> None:
+    """A domain name with control characters never reaches `why` raw."""
+    log = qemu_log(_root(tmp_path, {}), "\x1b]0;owned\x07win")
+    assert log.text is None and log.why is not None
+    assert "\x1b" not in log.why and "\x07" not in log.why
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_recorded_log_unreadable_says_permission() -> None:
+    """A capture's QEMU log its reader may not open: permission denied, not `not recorded`."""
+    base = Path(tempfile.mkdtemp(prefix="workbench-mlog-"))
+    try:
+        base.chmod(0o755)
+        log = base / qemu_log_path("win11")
+        log.parent.mkdir(parents=True)
+        for d in (base / "var", base / "var/log", base / "var/log/libvirt", log.parent):
+            d.chmod(0o755)
+        log.write_text("secret\n")
+        log.chmod(0o600)
+
+        def attempt() -> dict[str, object]:
+            got = qemu_log(Host(base), "win11")
+            return {"text": got.text, "why": got.why}
+
+        got = run_as(65534, attempt)
+    finally:
+        shutil.rmtree(base)
+    assert got["text"] is None
+    assert "permission denied" in str(got["why"])
+    assert "not recorded" not in str(got["why"])

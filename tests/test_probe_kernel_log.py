@@ -12,13 +12,15 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import report_for, run_cli
+from tests.conftest import SHARED, report_for, run_cli
 from workbench.core.host import Host
 from workbench.core.machinelogs import KERNEL_LOG, TAIL_BYTES, kernel_log
 from workbench.core.report import ProbeResult
+from workbench.explain.catalogue import catalogue
 from workbench.explain.matcher import KEEP_EVIDENCE
 
 KMSG = Path("/dev/kmsg")
+CASES = SHARED / "evidence" / "cases.jsonl"
 BAR_LINE = "[    5.123456] vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0xc0000000-0xcfffffff 64bit pref]"
 MEMLOCK_LINE = "[   99.000001] vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded"
 
@@ -169,3 +171,25 @@ def test_facts_alone_are_not_the_logs_cause(
     result = _probe(root)
     assert result.status == "pass", result.summary
     assert result.facts["causes"] == []
+
+
+def _kernel_cases() -> list[dict[str, Any]]:
+    if not CASES.exists():
+        return []
+    cases = [json.loads(line) for line in CASES.read_text().splitlines() if line.strip()]
+    return [c for c in cases if c["kind"] == "kernel"]
+
+
+@pytest.mark.skipif(not CASES.exists(), reason="../shared/evidence is not present")
+@pytest.mark.parametrize("case", _kernel_cases(), ids=lambda c: str(c["id"]))
+def test_shared_kernel_case_as_a_recorded_log(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any], case: dict[str, Any]
+) -> None:
+    """A shared kernel-log case, recorded as a machine's logs/kernel.log: its cause is the
+    probe's first finding (skipped while the catalogue has no entry for it)."""
+    code = case["cause_code"]
+    if code not in catalogue().causes:
+        pytest.skip(f"the cause catalogue has no {code} yet")
+    result = _probe(_root_with_log(make_root, minimal_facts, case["log"]))
+    assert result.findings, result.summary
+    assert result.findings[0].cause == code

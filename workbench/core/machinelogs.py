@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import HostReadError
+from workbench.core.text import safe_text
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
@@ -103,7 +104,7 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
     """The tail of domain `vm`'s QEMU log."""
     name = f"qemu:{vm}"
     if not vm or "/" in vm or "\0" in vm or vm in (".", ".."):
-        return MachineLog(name, "none", None, why=f"not a domain name: {vm!r}")
+        return MachineLog(name, "none", None, why=f"not a domain name: {safe_text(repr(vm))}")
     rel = qemu_log_path(vm)
     text, truncated, problem = _tail(host, rel)
     if text is not None:
@@ -118,8 +119,8 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
             why = f"not recorded: {rel} is not in this capture; " + RECORD_HINT.format(
                 what="QEMU logs"
             )
-        return MachineLog(name, "/" + rel, None, why=why)
-    return MachineLog(name, "/" + rel, None, why=_unreadable(host, rel, problem))
+        return MachineLog(name, "/" + rel, None, why=safe_text(why))
+    return MachineLog(name, "/" + rel, None, why=safe_text(_unreadable(host, rel, problem)))
 
 
 def libvirt_log(host: Host) -> MachineLog:
@@ -263,10 +264,16 @@ def _kernel_journal() -> tuple[MachineLog | None, str]:
     text, why = _journal(["-k"])
     if text is None:
         return None, why
-    text = _JOURNAL_PREFIX.sub(r"\1 ", text)  # dmesg style: `[  sec.usec] message`
+    text = dmesg_from_journal(text)
     data, truncated = _bound(text)
     lines = text.count("\n")
     return MachineLog("kernel", "journal", data, truncated=truncated or lines >= TAIL_LINES), ""
+
+
+def dmesg_from_journal(text: str) -> str:
+    """`journalctl -o short-monotonic` lines as dmesg's: `[  12.345678] host kernel: msg` ->
+    `[  12.345678] msg` (other lines as they are)."""
+    return _JOURNAL_PREFIX.sub(r"\1 ", text)
 
 
 def _kernel_kmsg(path: str = "/dev/kmsg") -> tuple[MachineLog | None, str]:
