@@ -22,14 +22,25 @@ def subject_text(subject: dict[str, str]) -> str:
 
 def cause_findings(causes: list[CauseMatch], where: str = "") -> list[Finding]:
     """One finding per cause that is not benign: its title (+ subject), its severity and remedy.
-    `where` prefixes the message (a VM's name)."""
-    out: list[Finding] = []
+    Causes shown by exactly the same lines (an ambiguous line's candidates) are one finding,
+    the likeliest, naming the others. `where` prefixes the message (a VM's name)."""
+    groups: dict[frozenset[tuple[str | None, int, str]], list[CauseMatch]] = {}
     for cause in causes:
         if cause.benign:
             continue
-        about = subject_text(cause.subject)
-        message = f"{where}{cause.title}" + (f" ({about})" if about else "") + "."
-        out.append(Finding(cause.code, cause.severity, message, cause.remedy, cause=cause.code))
+        lines = frozenset((e.source, e.line, e.text) for e in cause.evidence)
+        groups.setdefault(lines or frozenset({(cause.code, 0, "")}), []).append(cause)
+    out: list[Finding] = []
+    for first, *others in groups.values():  # in rank order: dicts keep insertion order
+        about = subject_text(first.subject)
+        message = f"{where}{first.title}" + (f" ({about})" if about else "") + "."
+        if others:
+            message += (
+                " Other possible cause of the same lines: "
+                + ", ".join(o.code for o in others)
+                + "."
+            )
+        out.append(Finding(first.code, first.severity, message, first.remedy, cause=first.code))
     return out
 
 

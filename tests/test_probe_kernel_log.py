@@ -193,3 +193,21 @@ def test_shared_kernel_case_as_a_recorded_log(
     result = _probe(_root_with_log(make_root, minimal_facts, case["log"]))
     assert result.findings, result.summary
     assert result.findings[0].cause == code
+
+
+def test_ambiguous_line_is_one_finding_naming_the_other(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """An ambiguous line's candidates are all in facts, but one finding (the likeliest)."""
+    line = (
+        "[  812.000000] pci 0000:02:00.0: Unknown PCI header type '127' for device '0000:02:00.0'"
+    )
+    facts = json.loads(json.dumps(minimal_facts))
+    facts["devices"] = [d for d in facts["devices"] if d["bdf"] != "0000:01:00.0"]
+    result = _probe(_root_with_log(make_root, facts, line + "\n"))
+    codes = [c["code"] for c in result.facts["causes"] if not c["benign"]]
+    assert len(codes) >= 2, codes
+    (finding,) = result.findings
+    assert finding.cause == codes[0]
+    others = ", ".join(codes[1:])
+    assert f"Other possible cause of the same lines: {others}." in finding.message
