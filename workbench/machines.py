@@ -62,6 +62,11 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
             _write(ddir / "boot_vga", "1\n" if bdf == boot else "0\n")
         if dev.get("reset_method") is not None:
             _write(ddir / "reset_method", f"{dev['reset_method']}\n")
+        for attr in ("resource", "power_state"):  # the device's own state (pci.device_state)
+            if dev.get(attr) is not None:
+                _write(ddir / attr, f"{dev[attr]}\n")
+        if dev.get("config") is not None:  # config space as hex, like `lspci -x` without spaces
+            (ddir / "config").write_bytes(bytes.fromhex(dev["config"]))
         _link(sys_ / "bus/pci/devices" / bdf, ddir)
         if dev.get("driver"):
             drv = sys_ / "bus/pci/drivers" / dev["driver"]
@@ -116,8 +121,14 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     ):
         if facts.get(key):
             _write(root / rel, f"{facts[key]}\n")
+    if facts.get("iomem") is not None:
+        _write(root / "proc/iomem", "".join(f"{line}\n" for line in facts["iomem"]))
     manifest: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "source": facts.get("source")}
-    recorded = {k: facts[k] for k in ("device_nodes", "processes") if k in facts}
+    recorded: dict[str, Any] = {k: facts[k] for k in ("device_nodes", "processes") if k in facts}
+    if facts.get("kernel_log") is not None:  # lines, as a capture records them
+        _write(root / "logs/kernel.log", "".join(f"{line}\n" for line in facts["kernel_log"]))
+        lines = len(facts["kernel_log"])
+        recorded["kernel_log"] = {"origin": "journal", "lines": lines, "truncated": False}
     if recorded:
         manifest["facts"] = recorded
     _write(root / "manifest.json", json.dumps(manifest, indent=1) + "\n")

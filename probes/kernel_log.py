@@ -1,0 +1,95 @@
+"""`kernel.log`: this boot's kernel messages explained with the cause catalogue; each cause
+that is not benign is a finding that names it (`cause=CODE`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.core.machinelogs import kernel_log
+from workbench.core.probe import Probe, ProbeContext
+from workbench.core.report import Finding, Outcome, worst
+from workbench.core.text import safe_text
+from workbench.explain.matcher import Matcher
+from workbench.explain.model import CauseMatch, Explanation
+
+LIVE_HINT = "run as root on the machine (the journal, /dev/kmsg and dmesg need it)"
+
+
+def subject_text(subject: dict[str, str]) -> str:
+    """A cause's subject as words: `bdf 0000:0b:00.0, bar 1` (escaped: it comes from logs)."""
+    return ", ".join(f"{safe_text(k)} {safe_text(v)}" for k, v in subject.items())
+
+
+def cause_findings(causes: list[CauseMatch], where: str = "") -> list[Finding]:
+    """One finding per cause that is not benign: its title (+ subject), its severity and remedy.
+    Causes shown by exactly the same lines (an ambiguous line's candidates) are one finding,
+    the likeliest, naming the others. `where` prefixes the message (a VM's name)."""
+    groups: dict[frozenset[tuple[str | None, int, str]], list[CauseMatch]] = {}
+    for cause in causes:
+        if cause.benign:
+            continue
+        lines = frozenset((e.source, e.line, e.text) for e in cause.evidence)
+        groups.setdefault(lines or frozenset({(cause.code, 0, "")}), []).append(cause)
+    out: list[Finding] = []
+    for first, *others in groups.values():  # in rank order: dicts keep insertion order
+        about = subject_text(first.subject)
+        message = f"{where}{first.title}" + (f" ({about})" if about else "") + "."
+        if others:
+            message += (
+                " Other possible cause of the same lines: "
+                + ", ".join(o.code for o in others)
+                + "."
+            )
+        out.append(Finding(first.code, first.severity, message, first.remedy, cause=first.code))
+    return out
+
+
+def explanation_facts(explained: Explanation) -> list[dict[str, Any]]:
+    """`facts["causes"]`: the contract between evidence probes and the UI."""
+    return [c.to_dict() for c in explained.causes]
+
+
+class KernelLog(Probe):
+    id = "kernel.log"
+    title = "Kernel log of this boot"
+    area = "host"
+    order = 25
+    timeout_s = 30.0  # journalctl has 10 s of its own; the matcher reads at most TAIL_BYTES
+    timeout_remedy = "Check that journalctl answers (`journalctl -k -b -n 10`)."
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        host = ctx.host
+        log = kernel_log(host)
+        facts: dict[str, Any] = {
+            "source": log.source,
+            "lines": log.lines,
+            "truncated": log.truncated,
+            "causes": [],
+        }
+        if log.tried:
+            facts["tried"] = list(log.tried)
+        if log.text is None:
+            why = log.why or "kernel log not readable"
+            hint = "" if why.startswith("not recorded") or not host.live else f": {LIVE_HINT}"
+            facts["why"] = why
+            return Outcome("skip", safe_text(why + hint), facts)
+        matcher = Matcher()
+        matcher.feed_text(log.text, source=log.source)
+        matcher.feed_host(host)
+        explained = matcher.result()
+        # The causes this log shows: the machine's facts rank and complete them, but a cause
+        # that only the facts show (a framebuffer in some device's range) is the device-state
+        # probe's to judge, with the BARs of the passthrough devices in hand.
+        explained.causes = [
+            c for c in explained.causes if any(e.source == log.source for e in c.evidence)
+        ]
+        facts["causes"] = explanation_facts(explained)
+        findings = cause_findings(explained.causes)
+        cut = " (newest part)" if log.truncated else ""
+        if not findings:
+            benign = len(explained.causes)
+            extra = f"; {benign} harmless line kind(s)" if benign else ""
+            return Outcome("pass", f"{log.lines} lines{cut}, no known cause{extra}", facts)
+        codes = ", ".join(f.cause or f.code for f in findings)
+        summary = f"{log.lines} lines{cut}: {len(findings)} cause(s): {codes}"
+        return Outcome(worst(findings), summary, facts, findings)
