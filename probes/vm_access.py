@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from workbench.core.host import Host
-from workbench.virt.domains import DomainConfig
+from workbench.virt.hypervisor import DomainSnapshot
 
 QEMU_CONF = "etc/libvirt/qemu.conf"
 _CONF_VALUE = re.compile(r'^\s*(user|group)\s*=\s*"([^"\n]{1,64})"', re.MULTILINE)
@@ -58,9 +58,12 @@ class Node:
     mode: int
 
 
-def qemu_user(host: Host, config: DomainConfig, uri: str) -> QemuUser:
+def qemu_user(host: Host, dom: DomainSnapshot, uri: str) -> QemuUser:
     """From the domain's DAC `<seclabel>`, else qemu.conf's `user`, else the distribution's
     default (`libvirt-qemu` where passwd has it, else `qemu`); a session runs QEMU as its user."""
+    config = dom.config
+    if config is None:  # unreadable XML: libvirt.domains says so
+        return QemuUser(None, None, "unknown", relabel=False)
     if "/session" in uri:
         return QemuUser(None, None, "session", relabel=False)
     dac = next((s for s in config.seclabels if s.model == "dac"), None)

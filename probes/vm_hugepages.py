@@ -9,7 +9,7 @@ from probes.vm_checks import NOT_RECORDED, Check
 from workbench.core.host import Host
 from workbench.core.text import parse_uint
 from workbench.explain.model import Evidence
-from workbench.virt.domains import DomainConfig
+from workbench.virt.hypervisor import DomainSnapshot
 
 BASE = "sys/kernel/mm/hugepages"
 NODES = "sys/devices/system/node"
@@ -74,8 +74,11 @@ def _count(host: Host, rel: str) -> tuple[int | None, Evidence | None]:
     return value, Evidence(1, str(value), f"/{rel}")
 
 
-def check_hugepages(host: Host, config: DomainConfig) -> list[Result]:
+def check_hugepages(host: Host, dom: DomainSnapshot) -> list[Result]:
     """The hugepages check of a shut-off domain ([] when it does not use hugepages)."""
+    config = dom.config
+    if config is None:  # unreadable XML: libvirt.domains says so
+        return []
     if config.hugepages is None:
         return []
     size_kib, _guest_cells = (config.hugepages.pages or ((None, None),))[0]

@@ -36,7 +36,7 @@ from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, ProbeResult, worst
 from workbench.core.text import safe_text
 from workbench.explain.model import CauseMatch, Evidence
-from workbench.virt.domains import DomainConfig
+from workbench.virt.hypervisor import DomainSnapshot
 
 PASSTHROUGH_DRIVERS = frozenset({VFIO_DRIVER, "pci-stub"})
 
@@ -63,8 +63,11 @@ class _Vm:
         return None if NOT_RECORDED in statuses else True
 
 
-def check_devices(vm: _Vm, config: DomainConfig, inv: PciInventory, live: bool) -> None:
+def check_devices(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, live: bool) -> None:
     """Hostdevs present and bound as a start needs; groups viable; whole cards given."""
+    config = dom.config
+    if config is None:  # unreadable XML: libvirt.domains says so
+        return
     passed = {h.bdf for h in config.hostdevs}
     groups: dict[int, list[str]] = {}
     for hostdev in config.hostdevs:
@@ -168,9 +171,12 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
 
 
 def check_files(
-    vm: _Vm, config: DomainConfig, host: Host, inv: PciInventory, user: QemuUser
+    vm: _Vm, dom: DomainSnapshot, host: Host, inv: PciInventory, user: QemuUser
 ) -> None:
     """`/dev/vfio/N` of each hostdev's group, ROM files and firmware, for QEMU's user."""
+    config = dom.config
+    if config is None:  # unreadable XML: libvirt.domains says so
+        return
     groups = sorted(
         {
             d.iommu_group
@@ -328,12 +334,12 @@ class VmPreflight(Probe):
             if config is None:  # libvirt.domains reports the unreadable XML
                 vms[dom.name] = {"state": dom.state, "ready": None, "checks": [], "causes": []}
                 continue
-            vm = _Vm(config.name or dom.name)
-            check_devices(vm, config, inv, host.live)
-            user = qemu_user(host, config, hv.uri)
-            check_files(vm, config, host, inv, user)
+            vm = _Vm(dom.name)
+            check_devices(vm, dom, inv, host.live)
+            user = qemu_user(host, dom, hv.uri)
+            check_files(vm, dom, host, inv, user)
             if not dom.running:
-                for check, evidence, subject in check_hugepages(host, config):
+                for check, evidence, subject in check_hugepages(host, dom):
                     vm.add(check, *(evidence or []), **subject)
             for cause in vm.causes:
                 key, bdf = cause.code, cause.subject.get("bdf", "")

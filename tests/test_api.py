@@ -24,7 +24,7 @@ def test_diagnose_a_machine_root(make_root: Callable[..., Path]) -> None:
     report = workbench.diagnose(root=root)
     expected = {r.id: r.status for r in run_probes(Host(root)).probes}
     assert {p.id: p.status for p in report} == expected
-    assert len(report) == 12
+    assert len(report) == len(expected)  # every registered probe
     gpus = report["pci.gpus"]
     assert gpus.facts["gpus"] and gpus.status == expected["pci.gpus"]
     assert report.to_dict()["schema"] == "workbench.report/1"
