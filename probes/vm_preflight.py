@@ -209,9 +209,8 @@ def check_files(
         )
     if config.nvram:
         if user.relabel:
-            vm.add(
-                Check("nvram", config.nvram, "pass", f"libvirt hands it to {user.shown} at start")
-            )
+            shown = safe_text(config.nvram)
+            vm.add(Check("nvram", shown, "pass", f"libvirt hands it to {user.shown} at start"))
         else:
             _judge(
                 vm,
@@ -332,7 +331,13 @@ class VmPreflight(Probe):
         for dom in listed:
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
-                vms[dom.name] = {"state": dom.state, "ready": None, "checks": [], "causes": []}
+                vms[dom.name] = {
+                    "state": dom.state,
+                    "running": dom.running,
+                    "ready": None,
+                    "checks": [],
+                    "causes": [],
+                }
                 continue
             vm = _Vm(dom.name)
             check_devices(vm, dom, inv, host.live)
@@ -366,6 +371,7 @@ class VmPreflight(Probe):
             ready = vm.ready
             entry: dict[str, Any] = {
                 "state": dom.state,
+                "running": dom.running,
                 "ready": ready,
                 "qemu_user": user.to_dict(),
                 "checks": [c.to_dict() for c in vm.checks],
@@ -402,10 +408,10 @@ def _summary(vms: dict[str, dict[str, Any]]) -> str:
         return "no domains"
     parts = []
     for label, value in (("can start", True), ("cannot", False), ("not known", None)):
-        names = [n for n, v in vms.items() if v["ready"] is value and v["state"] != "running"]
+        names = [n for n, v in vms.items() if v["ready"] is value and not v["running"]]
         if names:
             parts.append(f"{label}: {', '.join(names)}")
-    running = [n for n, v in vms.items() if v["state"] == "running"]
+    running = [n for n, v in vms.items() if v["running"]]
     if running:
         parts.append(f"running: {', '.join(running)}")
     return "; ".join(parts)

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from workbench.core import machinelogs
+from workbench.core.errors import WorkbenchError
 from workbench.core.host import Host
 from workbench.explain.matcher import Matcher
 from workbench.explain.model import CauseMatch
@@ -53,12 +54,14 @@ def read_qemu_log(host: Host, vm: str) -> machinelogs.MachineLog:
     try:
         return machinelogs.qemu_log(host, vm)
     except NotImplementedError:
-        pass
+        pass  # until machinelogs lands (i13-probes): read where libvirt writes it
+    except WorkbenchError as exc:
+        return machinelogs.MachineLog(f"qemu:{vm}", f"/{path}", None, why=exc.message)
     data, problem = None, None
     try:
         data = host.read_bytes(path)
-    except Exception as exc:  # noqa: BLE001 - HostReadError or a hung read: say why, go on
-        problem = str(exc)
+    except WorkbenchError as exc:  # HostReadError: present but unreadable; say why, go on
+        problem = exc.message
     if data is None:
         why = problem or ("does not exist" if host.live else "not recorded")
         return machinelogs.MachineLog(f"qemu:{vm}", f"/{path}", None, why=why)

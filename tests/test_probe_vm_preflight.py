@@ -501,3 +501,24 @@ def test_cli_exit_status_and_json(make_root: Callable[..., Path]) -> None:
     (probe,) = [p for p in json.loads(done.stdout)["probes"] if p["id"] == "vm.preflight"]
     assert probe["facts"]["vms"]["big"]["ready"] is False
     assert [f["cause"] for f in probe["findings"]] == ["HUGEPAGES_NOT_RESERVED"]
+
+
+def test_log_cut_before_libvirt_says_why(make_root: Callable[..., Path]) -> None:
+    """A tail that ends on QEMU's error, before libvirt's `shutting down`: a failed start."""
+    cut = QEMU_LOG.rsplit("2026-11-21 10:00:01", 1)[0]
+    start = preflight(log_root(make_root, cut))[0].facts["vms"]["win11"]["last_start"]
+    assert (start["failed"], start["reason"]) == (True, None)
+    assert start["causes"][0] == "GROUP_MEMBER_NOT_VFIO"
+
+
+def test_unreadable_log_says_why(make_root: Callable[..., Path]) -> None:
+    """A directory where the QEMU log should be: not read, and why; no failure assumed."""
+    root = record_hypervisor(
+        make_root("demo-workstation"), [("win11", SHUTOFF, domain_xml("win11", DEMO_GPU))]
+    )
+    (root / "var/log/libvirt/qemu/win11.log").mkdir(parents=True)
+    result, _ = preflight(root)
+    start = result.facts["vms"]["win11"]["last_start"]
+    assert (start["recorded"], start["failed"]) == (False, None)
+    assert "not a regular file" in start["why"]
+    assert result.status == "pass"
