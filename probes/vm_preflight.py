@@ -302,6 +302,20 @@ def _reported(result: ProbeResult | None, vm: str, key: str, bdf: str) -> bool:
     )
 
 
+def _log_findings(causes: list[CauseMatch], log: str) -> list[CauseMatch]:
+    """The causes a log shows that deserve a finding: ranked first, each needs a line of the
+    log no better-ranked cause explains (an ambiguous line's other candidates stay facts)."""
+    explained: set[int] = set()
+    out = []
+    for cause in causes:
+        lines = {e.line for e in cause.evidence if e.source == log}
+        if lines and lines <= explained:
+            continue
+        explained |= lines
+        out.append(cause)
+    return out
+
+
 def _finding(vm: str, cause: CauseMatch, prefix: str = "") -> Finding:
     subject = ", ".join(f"{k} {v}" for k, v in cause.subject.items() if k != "vm")
     message = f"{vm}: {prefix}{cause.title}" + (f" ({subject})" if subject else "") + "."
@@ -379,9 +393,12 @@ class VmPreflight(Probe):
             if not dom.running:
                 start = last_start(host, vm.name)
                 entry["last_start"] = start.to_dict()
+                now = {c.code for c in vm.causes}
+                for cause in _log_findings(start.causes, start.log):
+                    if cause.code not in now:  # already a finding of what it needs now
+                        findings.append(_finding(vm.name, cause, "last start failed: "))
                 for cause in start.causes:
                     cause.subject.setdefault("vm", vm.name)
-                    findings.append(_finding(vm.name, cause, "last start failed: "))
                 vm.causes += start.causes
                 if start.failed and not start.causes:
                     findings.append(

@@ -27,7 +27,8 @@ class LastStart:
     log: str  # where it was read
     recorded: bool  # whether there was a log to read
     why: str | None = None  # why there was none
-    first_line: int | None = None  # where the last section begins (1-based)
+    first_line: int | None = None  # where the last section begins (1-based, in what was read)
+    truncated: bool = False  # only the log's tail was read: line numbers count from there
     failed: bool | None = None
     reason: str | None = None  # libvirt's `shutting down, reason=` of the section
     causes: list[CauseMatch] = field(default_factory=list)
@@ -38,6 +39,7 @@ class LastStart:
             "recorded": self.recorded,
             "why": self.why,
             "first_line": self.first_line,
+            "truncated": self.truncated,
             "failed": self.failed,
             "reason": self.reason,
             "causes": [c.code for c in self.causes],
@@ -66,6 +68,8 @@ def read_qemu_log(host: Host, vm: str) -> machinelogs.MachineLog:
         why = problem or ("does not exist" if host.live else "not recorded")
         return machinelogs.MachineLog(f"qemu:{vm}", f"/{path}", None, why=why)
     tail = data[-machinelogs.TAIL_BYTES :]
+    if len(tail) < len(data):
+        tail = tail[tail.find(b"\n") + 1 :]  # the first line was cut: not a line the log holds
     return machinelogs.MachineLog(
         f"qemu:{vm}",
         f"/{path}",
@@ -82,7 +86,7 @@ def last_start(host: Host, vm: str) -> LastStart:
     lines = log.text.splitlines()
     begin = max((n for n, line in enumerate(lines) if "starting up" in line), default=0)
     section = lines[begin:]
-    out = LastStart(log.source, True, first_line=begin + 1)
+    out = LastStart(log.source, True, first_line=begin + 1, truncated=log.truncated)
     reasons = [m["reason"] for line in section if (m := _SHUTDOWN.search(line))]
     matcher = Matcher()
     index = matcher.next_input()

@@ -420,11 +420,12 @@ Please ensure all devices within the iommu_group are bound to their vfio bus dri
 """
 
 
-def log_root(make_root: Callable[..., Path], log: str, state: int = SHUTOFF) -> Path:
-    """The demo machine with its GPU's audio on snd_hda_intel and win11's QEMU log."""
-    facts = with_drivers("demo-workstation", {"0000:01:00.1": "snd_hda_intel"})
+def log_root(make_root: Callable[..., Path], log: str, audio: str = "snd_hda_intel") -> Path:
+    """The demo machine with its GPU's audio on `audio`, win11 (given the GPU alone) shut off,
+    and win11's QEMU log."""
+    facts = with_drivers("demo-workstation", {"0000:01:00.1": audio})
     root = record_hypervisor(
-        make_root(facts), [("win11", state, domain_xml("win11", DEMO_GPU[:1]))]
+        make_root(facts), [("win11", SHUTOFF, domain_xml("win11", DEMO_GPU[:1]))]
     )
     (root / "var/log/libvirt/qemu").mkdir(parents=True)
     (root / "var/log/libvirt/qemu/win11.log").write_text(log)
@@ -433,18 +434,41 @@ def log_root(make_root: Callable[..., Path], log: str, state: int = SHUTOFF) -> 
 
 def test_last_start_failure_explained(make_root: Callable[..., Path]) -> None:
     """The last start's `group 1 is not viable`, with the audio on snd_hda_intel, is
-    GROUP_MEMBER_NOT_VFIO from the log; the earlier start's memlock failure is not reported."""
+    GROUP_MEMBER_NOT_VFIO from the log, with its line; the earlier start's memlock failure is
+    not reported; the cause that still holds is one finding, not two."""
     result, _ = preflight(log_root(make_root, QEMU_LOG))
     vm = result.facts["vms"]["win11"]
     start = vm["last_start"]
     assert (start["failed"], start["reason"], start["first_line"]) == (True, "failed", 6)
     assert start["causes"][0] == "GROUP_MEMBER_NOT_VFIO"
     assert "MEMLOCK_LIMIT" not in start["causes"]
-    logged = [f for f in result.findings if "last start failed" in f.message]
-    assert logged[0].cause == "GROUP_MEMBER_NOT_VFIO"
     from_log = [c for c in vm["causes"] if any(e["line"] == 8 for e in c["evidence"])]
-    assert from_log and from_log[0]["evidence"][0]["source"] == "/var/log/libvirt/qemu/win11.log"
+    assert from_log[0]["code"] == "GROUP_MEMBER_NOT_VFIO"
+    assert from_log[0]["evidence"][0]["source"] == "/var/log/libvirt/qemu/win11.log"
     assert from_log[0]["subject"]["vm"] == "win11"
+    assert [f.cause for f in result.findings].count("GROUP_MEMBER_NOT_VFIO") == 1
+    assert vm["ready"] is False
+
+
+def test_last_start_failure_fixed_since(make_root: Callable[..., Path]) -> None:
+    """The audio on vfio-pci now: the checks pass, the last start's failure is a finding of its
+    own (the ambiguous line's runner-up is not), and `ready` is null, not true."""
+    result, _ = preflight(log_root(make_root, QEMU_LOG, audio="vfio-pci"))
+    vm = result.facts["vms"]["win11"]
+    assert vm["ready"] is None
+    logged = [f for f in result.findings if "last start failed" in f.message]
+    assert [f.cause for f in logged] == ["GROUP_MEMBER_NOT_VFIO"]
+    assert "HOST_DRIVER_BOUND" in vm["last_start"]["causes"]  # a candidate, kept as a fact
+
+
+def test_last_start_memlock(make_root: Callable[..., Path]) -> None:
+    """A last start that failed on the locked-memory limit: MEMLOCK_LIMIT, from the log alone."""
+    first = QEMU_LOG.split("2026-11-21 10:00:00.000+0000")[0]
+    result, _ = preflight(log_root(make_root, first, audio="vfio-pci"))
+    logged = [f for f in result.findings if "last start failed" in f.message]
+    assert logged[0].cause == "MEMLOCK_LIMIT"
+    assert logged[0].severity == "fail"
+    assert result.status == "fail"
 
 
 def test_last_start_that_succeeded_names_no_cause(make_root: Callable[..., Path]) -> None:

@@ -20,11 +20,17 @@ class CheckHit:
 
 
 def _subject_devices(facts: Facts, subject: dict[str, str]) -> list[str]:
-    """The devices the lines are about: the subject's, else the GPUs the facts know."""
+    """The devices the lines are about: the subject's, else the GPUs of the subject's IOMMU
+    group (`group N is not viable`), else the GPUs the facts know."""
     bdf = subject.get("bdf")
     if bdf and bdf in facts.devices:
         return [bdf]
-    return [b for b, d in facts.devices.items() if d.is_gpu]
+    gpus = [b for b, d in facts.devices.items() if d.is_gpu]
+    group = subject.get("group")
+    if group and group.isdigit() and len(group) <= 10:  # int() refuses 4,300+ digits
+        in_group = [b for b in gpus if facts.devices[b].group == int(group)]
+        return in_group or gpus
+    return gpus
 
 
 def gpu_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
