@@ -49,6 +49,7 @@ def check_hostdevs(
                     f"{vm}: hostdev {describe(dev)} is on {dev.driver or 'no driver'}, not vfio-pci"
                     + (" while the VM runs." if running else ", and it is not managed."),
                     f"Set managed='yes' on the hostdev or bind {bdf} to vfio-pci before starting.",
+                    cause="HOST_DRIVER_BOUND" if dev.driver else None,
                 )
             )
         blockers = []
@@ -76,6 +77,7 @@ def check_hostdevs(
                         f"{vm}: GPU {bdf} is passed through without its other functions "
                         f"({', '.join(missing)}).",
                         "Add a hostdev for each function of the card (the HDMI audio too).",
+                        cause="INCOMPLETE_DEVICE_FUNCTIONS",
                     )
                 )
     return out

@@ -150,7 +150,7 @@ def test_demo_machine_is_healthy(make_root: Callable[..., Path]) -> None:
     probe passes; without --connect the hypervisor probes say there is none."""
     report = report_for(make_root("demo-workstation"))
     statuses = {r.id: r.status for r in report.probes}
-    hypervisor = {"libvirt.connection", "libvirt.domains", "guest.agent"}
+    hypervisor = {"libvirt.connection", "libvirt.domains", "guest.agent", "vm.preflight"}
     assert {k: v for k, v in statuses.items() if k not in hypervisor} == dict.fromkeys(
         set(statuses) - hypervisor, "pass"
     )

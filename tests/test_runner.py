@@ -26,6 +26,7 @@ EXPECTED_IDS = {
     "display.looking_glass",
     "libvirt.connection",
     "libvirt.domains",
+    "vm.preflight",
     "guest.agent",
 }
 

@@ -28,7 +28,7 @@ def _subject_devices(facts: Facts, subject: dict[str, str]) -> list[Device]:
     if bdf:  # another device's facts say nothing about this one
         return [facts.devices[bdf]] if bdf in facts.devices else []
     group = subject.get("group")
-    if group is not None and group.isdigit():
+    if group is not None and group.isdigit() and len(group) <= 10:  # int() refuses 4,300+ digits
         members = [d for d in facts.devices.values() if d.group == int(group) and not d.is_bridge]
         gpus = [d for d in members if d.is_gpu or d.driver in HOST_GPU_DRIVERS]
         if gpus or members:

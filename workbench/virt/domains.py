@@ -18,6 +18,26 @@ AGENT_CHANNEL = "org.qemu.guest_agent.0"
 class Hostdev:
     bdf: str  # "0000:01:00.0"
     managed: bool
+    rom: str | None = None  # <rom file=...>: the vBIOS QEMU reads instead of the card's
+
+
+@dataclass(frozen=True)
+class Hugepages:
+    """`<memoryBacking><hugepages>`: the page sizes asked for (KiB; None is the host's default
+    size) and the guest NUMA cells each applies to (`nodeset` of a `<page>`, guest cells)."""
+
+    pages: tuple[tuple[int | None, str | None], ...] = ()
+
+
+@dataclass(frozen=True)
+class Seclabel:
+    """A `<seclabel>`: the DAC one says which user QEMU runs as (`label`, `user:group` or
+    `+uid:+gid`) and whether libvirt relabels files for it."""
+
+    model: str | None
+    kind: str | None  # "dynamic", "static", "none"
+    relabel: bool
+    label: str | None
 
 
 @dataclass(frozen=True)
@@ -49,6 +69,13 @@ class DomainConfig:
     shmem: list[Shmem] = field(default_factory=list)
     agent: AgentChannel | None = None
     graphics: list[Graphics] = field(default_factory=list)
+    # What decides whether it can start (read by vm.preflight; not in to_dict, a contract).
+    memory_kib: int | None = None
+    hugepages: Hugepages | None = None  # None: not backed by hugepages
+    numa_nodeset: str | None = None  # <numatune><memory nodeset=...>: host NUMA nodes
+    loader: str | None = None
+    nvram: str | None = None
+    seclabels: tuple[Seclabel, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -78,6 +105,34 @@ def _int(text: str | None, base: int = 10) -> int | None:
         digits = digits.removeprefix("0x").removeprefix("0X")
         return int(digits, 16) if _HEX.fullmatch(digits) else None
     return parse_uint(digits, limit=1 << 32)
+
+
+# libvirt's memory units (its scaled integer): 1000-based when they say B, else 1024-based.
+_UNIT_KIB = {
+    "b": 1 / 1024,
+    "bytes": 1 / 1024,
+    "kb": 1000 / 1024,
+    "k": 1,
+    "kib": 1,
+    "mb": 1000**2 / 1024,
+    "m": 1024,
+    "mib": 1024,
+    "gb": 1000**3 / 1024,
+    "g": 1024**2,
+    "gib": 1024**2,
+    "tb": 1000**4 / 1024,
+    "t": 1024**3,
+    "tib": 1024**3,
+}
+
+
+def _kib(value: str | None, unit: str | None) -> int | None:
+    """A libvirt scaled number in KiB (its default unit); None for anything unreadable."""
+    number = parse_uint((value or "").strip(), limit=1 << 60)
+    factor = _UNIT_KIB.get((unit or "kib").strip().lower())
+    if number is None or factor is None:
+        return None
+    return int(number * factor)
 
 
 _UNIT_MIB = {
@@ -119,8 +174,13 @@ def parse_domain_xml(text: str) -> DomainConfig:
             if any(p is None for p in parts):
                 continue
             dom, bus, slot, fn = (p or 0 for p in parts)
+            rom = dev.find("rom")
             hostdevs.append(
-                Hostdev(f"{dom:04x}:{bus:02x}:{slot:02x}.{fn:x}", dev.get("managed") == "yes")
+                Hostdev(
+                    f"{dom:04x}:{bus:02x}:{slot:02x}.{fn:x}",
+                    dev.get("managed") == "yes",
+                    None if rom is None else rom.get("file"),
+                )
             )
         elif dev.tag == "shmem":
             size = dev.find("size")
@@ -147,6 +207,9 @@ def parse_domain_xml(text: str) -> DomainConfig:
                 listen = listen_el.get("address")
             graphics.append(Graphics(dev.get("type") or "", _int(dev.get("port")), listen))
     uuid = root.find("uuid")
+    memory = root.find("memory")
+    hugepages = root.find("memoryBacking/hugepages")
+    numa = root.find("numatune/memory")
     return DomainConfig(
         name=(root.findtext("name") or "").strip(),
         uuid=None if uuid is None or not uuid.text else uuid.text.strip(),
@@ -155,4 +218,30 @@ def parse_domain_xml(text: str) -> DomainConfig:
         shmem=shmem,
         agent=agent,
         graphics=graphics,
+        memory_kib=None if memory is None else _kib(memory.text, memory.get("unit")),
+        hugepages=None
+        if hugepages is None
+        else Hugepages(
+            tuple(
+                (_kib(p.get("size"), p.get("unit")), p.get("nodeset"))
+                for p in hugepages.findall("page")
+            )
+        ),
+        numa_nodeset=None if numa is None else numa.get("nodeset"),
+        loader=_path(root.findtext("os/loader")),
+        nvram=_path(root.findtext("os/nvram")),
+        seclabels=tuple(
+            Seclabel(
+                s.get("model"),
+                s.get("type"),
+                s.get("relabel") != "no",
+                _path(s.findtext("label")),
+            )
+            for s in root.findall("seclabel")
+        ),
     )
+
+
+def _path(text: str | None) -> str | None:
+    """An element's text as a path or label; None when empty."""
+    return text.strip() or None if text else None
