@@ -61,7 +61,10 @@ def collect_qemu_logs(src: Source, out: Collected) -> None:
     if not src.host.is_dir(QEMU_LOG_DIR):
         facts["why"] = "not present" if src.host.live else "not recorded"
         return
+    problems = len(out.tree.problems)
     names = [n for n in copy.listdir(QEMU_LOG_DIR) if n.endswith(".log")]
+    if len(out.tree.problems) > problems:
+        facts["why"] = f"not readable: {out.tree.problems[-1][:300]}"
     refused = sorted(n for n in names if not domain_name_ok(n[: -len(".log")]))
     if refused:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
@@ -104,12 +107,15 @@ def _age(src: Source, name: str) -> float:
 def _copy_recorded(src: Source, out: Collected, member: str, key: str, limit: int) -> None:
     """A recorded root's log as it holds it (the newest `limit` bytes), with the account its
     own capture gave (its manifest), or, for a root that never recorded it, why not."""
+    problems = len(out.tree.problems)
     tail = Copier(src.host, out.tree).tail(member, limit)
     recorded = src.host.manifest.get("facts", {})
     said = recorded.get(key) if isinstance(recorded, dict) else None
     if tail is None:
         why = f"not recorded (the root holds no {member})"
-        if isinstance(said, dict) and isinstance(said.get("why"), str):
+        if len(out.tree.problems) > problems:  # there, but not a log we could read
+            why = f"not readable: {out.tree.problems[-1][:300]}"
+        elif isinstance(said, dict) and isinstance(said.get("why"), str):
             why = f"not recorded: {said['why'][:300]}"
         out.facts[key] = {"origin": None, "lines": 0, "truncated": False, "why": why}
         return
