@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import shutil
 import subprocess
 import time
@@ -21,6 +22,7 @@ LIBVIRT_LINES = 20_000
 COMMAND_TIMEOUT_S = 20.0  # under a collector's default deadline (30 s)
 KMSG = "/dev/kmsg"
 LIBVIRT_UNITS = ("libvirtd", "virtqemud")
+_DMESG_STAMP = re.compile(rb"\[ *\d+\.\d+\] ")
 _ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_PAGER": ""}
 
 
@@ -184,6 +186,8 @@ def _kmsg_line(record: bytes) -> bytes | None:
 
 
 def _dmesg(newest: _Newest) -> str | None:
+    """`dmesg` (no journal and no /dev/kmsg): a message over several lines becomes one, its
+    newlines escaped as /dev/kmsg escapes them."""
     exe = shutil.which("dmesg", path=_ENV["PATH"])
     if exe is None:
         return "no dmesg"
@@ -193,8 +197,16 @@ def _dmesg(newest: _Newest) -> str | None:
     if done.returncode != 0:
         said = done.stderr.decode(errors="replace").strip().splitlines()
         return f"failed: {said[0][:200]}" if said else f"failed: exit {done.returncode}"
+    pending: bytes | None = None
     for line in done.stdout.splitlines():
-        newest.add(line)
+        if pending is not None and not _DMESG_STAMP.match(line):  # a message's next line
+            pending += b"\\x0a" + line.strip()
+            continue
+        if pending is not None:
+            newest.add(pending)
+        pending = line
+    if pending is not None:
+        newest.add(pending)
     return None if newest.lines else "no messages"
 
 
