@@ -15,9 +15,15 @@ from typing import Any
 import pytest
 
 from tests.capture_files import crafted, entry, link, members, with_manifest, write
-from tests.conftest import run_cli
+from tests.conftest import run_as, run_cli
 from workbench.capture.collect import capture
-from workbench.capture.collectors import COLLECTORS, PCI_CONFIG_BYTES, Source
+from workbench.capture.collectors import (
+    COLLECTORS,
+    PCI_CONFIG_BYTES,
+    Collected,
+    Source,
+    collect_kernel,
+)
 from workbench.capture.logcollectors import QEMU_LOG_BYTES, QEMU_LOGS_MAX, collect_kernel_log
 from workbench.capture.unpack import Limits, open_capture
 from workbench.core import machinelogs
@@ -214,7 +220,7 @@ def test_device_state_is_recorded(root: Path, tmp_path: Path) -> None:
     config = bytes(range(256))
     put(root, f"{dev}/config", config)
     put(root, f"{dev}/resource", "0x00000000c0000000 0x00000000cfffffff 0x000000000014220c\n")
-    put(root, f"{dev}/power_state", "D3cold\n")
+    put(root, f"{dev}/power_state", "D3hot\n")
     put(root, "proc/iomem", "c0000000-cfffffff : 0000:01:00.0\n  c0000000-c07fffff : BOOTFB\n")
     put(root, "sys/module/vfio_pci/parameters/disable_idle_d3", "N\n")
     archive = tmp_path / "c.tar.gz"
@@ -223,12 +229,48 @@ def test_device_state_is_recorded(root: Path, tmp_path: Path) -> None:
         host = Host(opened)
         got = host.read_bytes(f"{dev}/config")
         assert got == config[:PCI_CONFIG_BYTES]
-        assert host.read_text(f"{dev}/power_state") == "D3cold\n"
+        assert host.read_text(f"{dev}/power_state") == "D3hot\n"
         assert (host.read_text(f"{dev}/resource") or "").startswith("0x00000000c0000000")
         assert "BOOTFB" in (host.read_text("proc/iomem") or "")
         assert host.read_text("sys/module/vfio_pci/parameters/disable_idle_d3") == "N\n"
     iomem = manifest["facts"]["iomem"]
     assert iomem == {"recorded": True, "read_as_root": None, "addresses_zeroed": False}
+
+
+def test_config_space_of_a_device_in_d3cold_is_not_read(root: Path, tmp_path: Path) -> None:
+    """A device in D3cold keeps its power state but not its config space (reading it would
+    wake the device), and the manifest says why; its neighbour's config is read."""
+    put(root, f"sys/bus/pci/devices/{GPU}/power_state", "D3cold\n")
+    put(root, f"sys/bus/pci/devices/{GPU}/config", b"\xff" * 256)
+    put(root, "sys/bus/pci/devices/0000:01:00.1/power_state", "D0\n")
+    put(root, "sys/bus/pci/devices/0000:01:00.1/config", b"\xde\x10" * 128)
+    archive = tmp_path / "c.tar.gz"
+    manifest = make_capture(root, archive)
+    with open_capture(archive) as opened:
+        host = Host(opened)
+        assert host.read_text(f"sys/bus/pci/devices/{GPU}/power_state") == "D3cold\n"
+        assert host.read_bytes(f"sys/bus/pci/devices/{GPU}/config") is None
+        assert host.read_bytes("sys/bus/pci/devices/0000:01:00.1/config") == b"\xde\x10" * 32
+    assert manifest["facts"]["pci_config_not_read"] == {
+        GPU: "D3cold: reading config space would wake it"
+    }
+
+
+def test_iomem_read_without_root_is_said(tmp_path: Path) -> None:
+    """Read by an unprivileged user, the live /proc/iomem is recorded with read_as_root false
+    and, as the kernel hides its addresses from such users, marked zeroed."""
+
+    def facts() -> Any:
+        out = Collected()
+        collect_kernel(Source(Host("/")), out)
+        return out.facts["iomem"]
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to drop to another user")
+    said = run_as(65534, facts)
+    assert said["recorded"] is True and said["read_as_root"] is False
+    assert said["addresses_zeroed"] is True
+    assert run_as(0, facts)["read_as_root"] is True
 
 
 def test_zeroed_iomem_is_said(root: Path, tmp_path: Path) -> None:

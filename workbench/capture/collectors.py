@@ -107,17 +107,33 @@ Collector = Callable[[Source, Collected], None]
 def collect_pci(src: Source, out: Collected) -> None:
     """Every PCI function's directory (the attributes probes read), its driver and group links."""
     copy = Copier(src.host, out.tree)
+    skipped: dict[str, str] = {}
     for name in copy.listdir("sys/bus/pci/devices"):
         if not is_bdf(name):
             continue
         rel = f"sys/bus/pci/devices/{name}"
         for attr in PCI_ATTRS:
             copy.file(f"{rel}/{attr}")
-        copy.head(f"{rel}/config", PCI_CONFIG_BYTES)  # all ones: the device fell off the bus
+        if _d3cold(copy, f"{rel}/power_state"):
+            # Reading config space resumes a runtime-suspended device: a capture never wakes
+            # a GPU it is asked to observe (its power state, just recorded, is the evidence).
+            # The same on a recorded root: a capture of a capture is the same machine.
+            skipped[name] = "D3cold: reading config space would wake it"
+        else:
+            copy.head(f"{rel}/config", PCI_CONFIG_BYTES)  # all ones: the device fell off
         copy.link(f"{rel}/driver")
         copy.link(f"{rel}/iommu_group")
     for driver in copy.listdir("sys/bus/pci/drivers"):
         out.tree.add_dir(f"sys/bus/pci/drivers/{driver}")
+    if skipped:
+        out.facts["pci_config_not_read"] = skipped
+
+
+def _d3cold(copy: Copier, rel: str) -> bool:
+    """Whether the power state just copied to the tree says D3cold."""
+    real = copy.resolve(rel)
+    data = copy.tree.files.get(real or "", b"")
+    return data.strip() == b"D3cold"
 
 
 def collect_iommu(src: Source, out: Collected) -> None:
