@@ -4,13 +4,26 @@ or `dmesg`, one dmesg-style line per message, bounded; libvirt's, or why there i
 from __future__ import annotations
 
 import json
+import os
 import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
 
+import pytest
+
+from tests.conftest import run_as
 from workbench.capture import livelogs
 from workbench.capture.collectors import Collected, Source
-from workbench.capture.logcollectors import LIBVIRT_FILE_LOG, collect_libvirt_log
+from workbench.capture.logcollectors import (
+    LIBVIRT_FILE_LOG,
+    collect_libvirt_log,
+    collect_qemu_logs,
+)
 from workbench.core.host import Host
-from workbench.core.machinelogs import LIBVIRT_LOG
+from workbench.core.machinelogs import LIBVIRT_LOG, QEMU_LOG_DIR
+from workbench.machines import build_root
 
 DMESG_LINE = re.compile(rb"^\[ *\d+\.\d{6}\] ")
 
@@ -91,3 +104,46 @@ def test_the_live_libvirt_log_is_recorded_or_said_missing() -> None:
         assert "journal: " in said["why"] and f"/{LIBVIRT_FILE_LOG}" in said["why"]
     else:
         assert out.tree.files[LIBVIRT_LOG].count(b"\n") == said["lines"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_the_kernel_log_unprivileged_says_why_each_source_gave_nothing() -> None:
+    """As nobody, with dmesg_restrict, no log is made up: each source says why, and the
+    manifest's facts carry it."""
+    restrict = Path("/proc/sys/kernel/dmesg_restrict")
+    if not restrict.exists() or restrict.read_text().strip() != "1":
+        pytest.skip("kernel.dmesg_restrict is not 1")
+    got = run_as(65534, lambda: livelogs.kernel_log().facts())
+    if got["origin"] is not None:
+        pytest.skip("the journal is readable by an unprivileged user here")
+    assert got["lines"] == 0
+    assert "kmsg: permission denied (run as root)" in got["why"]
+    assert "dmesg: " in got["why"] and "journal: " in got["why"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_an_unlistable_qemu_log_dir_is_said_not_readable(
+    minimal_facts: dict[str, Any],
+) -> None:
+    """A QEMU log directory the capturing user may not list is "not readable", never "not
+    present"."""
+    top = Path(tempfile.mkdtemp(prefix="wb-capture-test-"))  # nobody must reach the root
+    try:
+        top.chmod(0o755)
+        root = build_root(minimal_facts, top / "root")
+        qemu = root / QEMU_LOG_DIR
+        qemu.mkdir(parents=True)
+        (qemu / "win11.log").write_text("error\n")
+        qemu.chmod(0o700)
+
+        def facts() -> Any:
+            out = Collected()
+            collect_qemu_logs(Source(Host(root)), out)
+            return out.facts["qemu_logs"]
+
+        said = run_as(65534, facts)
+        assert said["domains"] == {}
+        assert said["why"].startswith("not readable:") and "ermission" in said["why"]
+        assert run_as(0, facts)["domains"]["win11"] == {"bytes": 6, "truncated": False}
+    finally:
+        shutil.rmtree(top)

@@ -152,6 +152,8 @@ def _kmsg(newest: _Newest) -> str | None:
     read until it has nothing more (never waiting for new records)."""
     try:
         fd = os.open(KMSG, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+    except PermissionError:
+        return "permission denied (run as root)"
     except OSError as exc:
         return exc.strerror or str(exc)
     deadline = time.monotonic() + COMMAND_TIMEOUT_S
@@ -196,7 +198,8 @@ def _dmesg(newest: _Newest) -> str | None:
         return done
     if done.returncode != 0:
         said = done.stderr.decode(errors="replace").strip().splitlines()
-        return f"failed: {said[0][:200]}" if said else f"failed: exit {done.returncode}"
+        why = said[0][:200] if said else f"exit {done.returncode}"
+        return f"failed: {why} (run as root)" if os.geteuid() != 0 else f"failed: {why}"
     pending: bytes | None = None
     for line in done.stdout.splitlines():
         if pending is not None and not _DMESG_STAMP.match(line):  # a message's next line

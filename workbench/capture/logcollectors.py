@@ -58,13 +58,14 @@ def collect_qemu_logs(src: Source, out: Collected) -> None:
     copy = Copier(src.host, out.tree)
     facts: dict[str, Any] = {"dir": f"/{QEMU_LOG_DIR}", "domains": {}}
     out.facts["qemu_logs"] = facts
-    if not src.host.is_dir(QEMU_LOG_DIR):
-        facts["why"] = "not present" if src.host.live else "not recorded"
-        return
     problems = len(out.tree.problems)
     names = [n for n in copy.listdir(QEMU_LOG_DIR) if n.endswith(".log")]
-    if len(out.tree.problems) > problems:
+    if len(out.tree.problems) > problems:  # there, but this user may not list it
         facts["why"] = f"not readable: {out.tree.problems[-1][:300]}"
+        return
+    if not names and not src.host.is_dir(QEMU_LOG_DIR):
+        facts["why"] = "not present" if src.host.live else "not recorded"
+        return
     refused = sorted(n for n in names if not domain_name_ok(n[: -len(".log")]))
     if refused:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
