@@ -441,3 +441,13 @@ def test_workbench_explain_reads_a_capture(root: Path, tmp_path: Path) -> None:
     evidence = [e["text"] for e in by_code["BOOT_FB_HOLDS_BAR"]["evidence"]]
     assert any("BAR 1: can't reserve" in text for text in evidence), evidence
     assert any("group 1 is not viable" in e["text"] for c in causes for e in c["evidence"]), causes
+
+
+def test_a_roots_own_account_of_its_log_is_bounded(root: Path, tmp_path: Path) -> None:
+    """A hostile root's manifest cannot push an endless origin or a forged bound into the
+    capture's facts: the origin is cut, the line count is the capture's own."""
+    said = {"origin": "\x1b[31m" + "x" * 10_000, "lines": 10**9, "truncated": "yes"}
+    put(root, "manifest.json", json.dumps({"facts": {"kernel_log": said}}))
+    manifest = make_capture(root, tmp_path / "c.tar.gz")
+    got = manifest["facts"]["kernel_log"]
+    assert len(got["origin"]) == 200 and got["lines"] == 4 and got["truncated"] is False

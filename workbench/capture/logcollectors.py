@@ -14,7 +14,8 @@ from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG, QEMU_LOG_DIR, qe
 
 QEMU_LOG_BYTES = 1024 * 1024  # the newest 1 MiB of each domain's QEMU log
 QEMU_LOGS_MAX = 64  # the most recently written domains' logs, at most
-LIBVIRT_FILE_LOG = "var/log/libvirt/libvirtd.log"  # libvirt's log on a machine without a journal
+# libvirt's log on a machine without a journal: the monolithic daemon's, else the modular one's
+LIBVIRT_FILE_LOGS = ("var/log/libvirt/libvirtd.log", "var/log/libvirt/virtqemud.log")
 if TYPE_CHECKING:
     from workbench.capture.collectors import Collected, Source
 
@@ -39,14 +40,14 @@ def collect_libvirt_log(src: Source, out: Collected) -> None:
         _copy_recorded(src, out, LIBVIRT_LOG, "libvirt_log", livelogs.LIBVIRT_BYTES)
         return
     got = livelogs.libvirt_log()
-    if got.data is None:
-        tail = Copier(src.host, out.tree).tail(LIBVIRT_FILE_LOG, livelogs.LIBVIRT_BYTES)
+    for rel in LIBVIRT_FILE_LOGS if got.data is None else ():
+        problems = len(out.tree.problems)
+        tail = Copier(src.host, out.tree).tail(rel, livelogs.LIBVIRT_BYTES)
         if tail is not None:
-            got = livelogs.LogRead(
-                tail[0], f"/{LIBVIRT_FILE_LOG}", tail[0].count(b"\n"), tail[1], got.tried
-            )
-        else:
-            got.tried.append(f"/{LIBVIRT_FILE_LOG}: not present")
+            got = livelogs.LogRead(tail[0], f"/{rel}", tail[0].count(b"\n"), tail[1], got.tried)
+            break
+        unread = len(out.tree.problems) > problems
+        got.tried.append(f"/{rel}: " + ("not readable" if unread else "not present"))
     out.facts["libvirt_log"] = got.facts()
     if got.data is not None:
         out.tree.add_bytes(LIBVIRT_LOG, got.data)
@@ -121,9 +122,9 @@ def _copy_recorded(src: Source, out: Collected, member: str, key: str, limit: in
         out.facts[key] = {"origin": None, "lines": 0, "truncated": False, "why": why}
         return
     data, cut = tail
-    origin = said.get("origin") if isinstance(said, dict) else None
+    origin = said.get("origin") if isinstance(said, dict) else None  # the root's word: bounded
     out.facts[key] = {
-        "origin": origin if isinstance(origin, str) else f"root:{member}",
+        "origin": origin[:200] if isinstance(origin, str) else f"root:{member}",
         "lines": data.count(b"\n"),
         "truncated": cut or (isinstance(said, dict) and said.get("truncated") is True),
     }
