@@ -70,7 +70,9 @@ def collect_qemu_logs(src: Source, out: Collected) -> None:
     refused = sorted(n for n in names if not domain_name_ok(n[: -len(".log")]))
     if refused:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
-    names = sorted(set(names) - set(refused), key=lambda n: _age(src, n))
+    # Newest first; by name among equals (a capture's files all carry one time): the same
+    # machine keeps the same logs.
+    names = sorted(sorted(set(names) - set(refused)), key=lambda n: _age(src, n))
     if len(names) > QEMU_LOGS_MAX:
         facts["left_out"] = len(names) - QEMU_LOGS_MAX
     for name in names[:QEMU_LOGS_MAX]:
