@@ -29,8 +29,8 @@ DMESG_LINE = re.compile(rb"^\[ *\d+\.\d{6}\] ")
 
 
 def test_a_journal_entry_becomes_a_dmesg_line() -> None:
-    """MESSAGE and the monotonic time give `[   4.210000] message`, one line even when the
-    message held newlines or was not UTF-8; an entry without a message is skipped."""
+    """MESSAGE and the kernel's time (else journald's) give `[   4.210000] message`, one line
+    even when the message held newlines or was not UTF-8; an entry without one is skipped."""
     entry = {
         "MESSAGE": "vfio-pci 0000:0b:00.0: BAR 1: can't reserve",
         "__MONOTONIC_TIMESTAMP": "4210000",
@@ -40,6 +40,8 @@ def test_a_journal_entry_becomes_a_dmesg_line() -> None:
     )
     raw = {"MESSAGE": list(b"bad \xff\nsecond"), "__MONOTONIC_TIMESTAMP": "12"}
     assert livelogs._journal_line(json.dumps(raw).encode()) == b"[    0.000012] bad \xff\\x0asecond"
+    both = {"MESSAGE": "x", "_SOURCE_MONOTONIC_TIMESTAMP": "5000000", "__MONOTONIC_TIMESTAMP": "9"}
+    assert livelogs._journal_line(json.dumps(both).encode()) == b"[    5.000000] x"
     assert livelogs._journal_line(b'{"MESSAGE": null}') is None
     assert livelogs._journal_line(b"not json") is None
     assert livelogs._journal_line(b"[1, 2]") is None

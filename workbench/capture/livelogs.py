@@ -22,6 +22,7 @@ LIBVIRT_LINES = 20_000
 COMMAND_TIMEOUT_S = 20.0  # under a collector's default deadline (30 s)
 KMSG = "/dev/kmsg"
 LIBVIRT_UNITS = ("libvirtd", "virtqemud")
+_KERNEL_TIME = "_SOURCE_MONOTONIC_TIMESTAMP"
 _DMESG_STAMP = re.compile(rb"\[ *\d+\.\d+\] ")
 _ENV = {"LC_ALL": "C", "PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "SYSTEMD_PAGER": ""}
 
@@ -103,7 +104,9 @@ def libvirt_log(max_bytes: int = LIBVIRT_BYTES, max_lines: int = LIBVIRT_LINES) 
 
 
 def _kernel_journal(newest: _Newest) -> str | None:
-    return _journal(newest, ["-k", "-o", "json", "--output-fields=MESSAGE"], json_lines=True)
+    return _journal(
+        newest, ["-k", "-o", "json", f"--output-fields=MESSAGE,{_KERNEL_TIME}"], json_lines=True
+    )
 
 
 def _journal(newest: _Newest, args: list[str], *, json_lines: bool) -> str | None:
@@ -128,7 +131,7 @@ def _journal(newest: _Newest, args: list[str], *, json_lines: bool) -> str | Non
 
 def _journal_line(raw: bytes) -> bytes | None:
     """One `journalctl -o json` entry as a dmesg line (MESSAGE is a string, or an array of
-    bytes when it is not UTF-8; null when too large)."""
+    bytes when it is not UTF-8; null when too large), stamped with the kernel's time."""
     try:
         entry = json.loads(raw)
     except ValueError:
@@ -142,7 +145,8 @@ def _journal_line(raw: bytes) -> bytes | None:
         text = bytes(message)
     else:
         return None
-    usec = entry.get("__MONOTONIC_TIMESTAMP")
+    # The kernel's own time of the message; journald's time of receipt when it has none.
+    usec = entry.get(_KERNEL_TIME, entry.get("__MONOTONIC_TIMESTAMP"))
     stamp = _stamp(int(usec)) if isinstance(usec, str) and usec.isdigit() else b""
     return stamp + _one_line(text)
 
