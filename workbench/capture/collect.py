@@ -20,6 +20,7 @@ from workbench.capture.redact import Redactor
 from workbench.capture.tree import Tree
 from workbench.core.deadline import call_with_deadline
 from workbench.core.errors import WorkbenchError
+from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG, QEMU_LOG_DIR
 from workbench.core.text import parse_uint
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -64,7 +65,7 @@ def capture(
         source.close()  # the capture's hypervisor, whichever collector stopped with it
     redactor.hostnames |= _hostnames(tree, facts)
     for rel in sorted(tree.files):
-        tree.files[rel] = redactor.redact(tree.files[rel])
+        tree.files[rel] = redactor.redact(tree.files[rel], log=is_log(rel))
     redacted_facts = _redact_facts(redactor, facts)
     sparse = {f"dev/shm/{n}": size for n, size in redacted_facts.pop("shm_sizes", {}).items()}
     manifest: dict[str, Any] = {
@@ -135,6 +136,14 @@ def _collect(
         if progress:
             progress("done", {"collector": name, **entry})
     return tree, facts, report
+
+
+def is_log(rel: str) -> bool:
+    """A member that is a machine's evidence log: free text, where a host name may stand
+    anywhere (workbench's own log is JSON lines, redacted as JSON)."""
+    return rel in (KERNEL_LOG, LIBVIRT_LOG) or (
+        rel.startswith(f"{QEMU_LOG_DIR}/") and rel.endswith(".log")
+    )
 
 
 def _redact_facts(redactor: Redactor, facts: dict[str, Any]) -> dict[str, Any]:

@@ -15,6 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.capture.logcollectors import (
+    collect_kernel_log,
+    collect_libvirt_log,
+    collect_qemu_logs,
+)
 from workbench.capture.tree import Copier, Tree
 from workbench.core.errors import HostReadError
 from workbench.core.host import WATCHED_PROCESSES, Host
@@ -34,7 +39,11 @@ PCI_ATTRS = (
     "subsystem_device",
     "boot_vga",
     "reset_method",
+    "resource",  # the BARs' ranges: a boot framebuffer inside one still holds it
+    "power_state",  # D0 .. D3cold: a device stuck in D3cold cannot be handed to a guest
 )
+PCI_CONFIG_BYTES = 64  # config space: the standard header only, never the rest (a device's
+# capabilities and vendor registers are the device's business; reading them can wake it)
 MODULES_WITH_PARAMS = (
     "kvm",
     "kvm_intel",
@@ -98,16 +107,33 @@ Collector = Callable[[Source, Collected], None]
 def collect_pci(src: Source, out: Collected) -> None:
     """Every PCI function's directory (the attributes probes read), its driver and group links."""
     copy = Copier(src.host, out.tree)
+    skipped: dict[str, str] = {}
     for name in copy.listdir("sys/bus/pci/devices"):
         if not is_bdf(name):
             continue
         rel = f"sys/bus/pci/devices/{name}"
         for attr in PCI_ATTRS:
             copy.file(f"{rel}/{attr}")
+        if _d3cold(copy, f"{rel}/power_state"):
+            # Reading config space resumes a runtime-suspended device: a capture never wakes
+            # a GPU it is asked to observe (its power state, just recorded, is the evidence).
+            # The same on a recorded root: a capture of a capture is the same machine.
+            skipped[name] = "D3cold: reading config space would wake it"
+        else:
+            copy.head(f"{rel}/config", PCI_CONFIG_BYTES)  # all ones: the device fell off
         copy.link(f"{rel}/driver")
         copy.link(f"{rel}/iommu_group")
     for driver in copy.listdir("sys/bus/pci/drivers"):
         out.tree.add_dir(f"sys/bus/pci/drivers/{driver}")
+    if skipped:
+        out.facts["pci_config_not_read"] = skipped
+
+
+def _d3cold(copy: Copier, rel: str) -> bool:
+    """Whether the power state just copied to the tree says D3cold."""
+    real = copy.resolve(rel)
+    data = copy.tree.files.get(real or "", b"")
+    return data.strip() == b"D3cold"
 
 
 def collect_iommu(src: Source, out: Collected) -> None:
@@ -126,9 +152,10 @@ def collect_iommu(src: Source, out: Collected) -> None:
 
 
 def collect_kernel(src: Source, out: Collected) -> None:
-    """Command line, CPU, memory, host name, kernel release, modules and their parameters,
-    hugepages."""
+    """Command line, CPU, memory (and /proc/iomem), host name, kernel release, modules and
+    their parameters (vfio_pci's disable_idle_d3 among them), hugepages."""
     copy = Copier(src.host, out.tree)
+    out.facts["iomem"] = _iomem(src, copy)
     for rel in (
         "proc/cmdline",
         "proc/cpuinfo",
@@ -146,6 +173,25 @@ def collect_kernel(src: Source, out: Collected) -> None:
     for size in copy.listdir(base):
         for key in ("nr_hugepages", "free_hugepages", "resv_hugepages"):
             copy.file(f"{base}/{size}/{key}")
+
+
+def _iomem(src: Source, copy: Copier) -> dict[str, Any]:
+    """Copy /proc/iomem and say how it was read: to anyone but root the kernel shows every
+    address as zero, which hides a boot framebuffer inside a BAR (not the same as none)."""
+    if not copy.file("proc/iomem"):
+        return {"recorded": False}
+    if src.host.live:
+        as_root: bool | None = os.geteuid() == 0
+    else:
+        said = src.host.manifest.get("facts", {})
+        said = said.get("iomem") if isinstance(said, dict) else None
+        as_root = said.get("read_as_root") if isinstance(said, dict) else None
+        as_root = as_root if isinstance(as_root, bool) else None  # not said: unknown
+    text = copy.tree.files.get("proc/iomem", b"")
+    zeroed = bool(text.strip()) and all(
+        line.strip().startswith(b"00000000-00000000") for line in text.splitlines() if line.strip()
+    )
+    return {"recorded": True, "read_as_root": as_root, "addresses_zeroed": zeroed}
 
 
 def collect_devices(src: Source, out: Collected) -> None:
@@ -326,8 +372,11 @@ COLLECTORS: dict[str, Collector] = {
     "pci": collect_pci,
     "iommu": collect_iommu,
     "kernel": collect_kernel,
+    "kernel_log": collect_kernel_log,
     "devices": collect_devices,
     "libvirt": collect_libvirt,
     "agents": collect_agents,
+    "qemu_logs": collect_qemu_logs,
+    "libvirt_log": collect_libvirt_log,
     "log": collect_log,
 }

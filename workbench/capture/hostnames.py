@@ -3,7 +3,10 @@ hostname file, the value of a host field (JSON `hostname`, XML `listen=`, `<host
 `host=` in text) and free text (JSON strings, XML text and attributes holding words). Never a
 JSON key, an element or attribute name, an identifier (`kvm.ignore_msrs`, `kvm_intel`), a path
 (`/dev/kvm`) or a one-word value of another field (`type='kvm'`): a host called `kvm` or `vm`
-leaves the capture readable."""
+leaves the capture readable. In a log (`log=True`: kernel, QEMU and libvirt lines are free text
+that names the machine anywhere, as in `Hostname set to <name>` or a syslog prefix) a name is
+replaced wherever it stands as a word, except as a tag (`kvm:`, `name[12]:`), so a host called
+`kvm` still leaves `kvm: disabled by bios` readable."""
 
 from __future__ import annotations
 
@@ -37,8 +40,11 @@ _LEAF = re.compile(rb"(<([\w:.-]+)(?:\s[^>]*)?>)([^<]+)(?=</\2\s*>)")
 _TEXT_FIELD = re.compile(rb"(?<![\w.-])([\w-]+)([ \t]*[=:][ \t]*['\"]?)([^\s'\",;]+)")
 
 
-def replace_hostnames(data: bytes, names: list[bytes], replace: Replace) -> bytes:
-    """`data` with each of `names` (longest first) replaced where a host name can stand."""
+def replace_hostnames(
+    data: bytes, names: list[bytes], replace: Replace, *, log: bool = False
+) -> bytes:
+    """`data` with each of `names` (longest first) replaced where a host name can stand (in a
+    `log`, wherever it stands as a word but a tag)."""
     names = sorted((n for n in names if n), key=len, reverse=True)
     if not names or not any(n in data for n in names):
         return data
@@ -56,6 +62,9 @@ def replace_hostnames(data: bytes, names: list[bytes], replace: Replace) -> byte
         return words(text) if re.search(rb"\s", text.strip()) else text
 
     data = anywhere.sub(lambda m: replace(m.group(0)), data)
+    if log:
+        in_text = re.compile(rb"(?<![\w.\-/=$])(?:" + alternatives + rb")(?![\w\-/=(\[:]|\.\w)")
+        return in_text.sub(lambda m: replace(m.group(0)), data)
     head = data.lstrip()[:1]
     if head == b"<":
         return _xml(data, words, free)

@@ -41,8 +41,9 @@ class Redactor:
             self._tokens[key] = token
         return token
 
-    def redact(self, data: bytes) -> bytes:
-        """`data` with secrets removed (always) and pseudonyms for the optional kinds."""
+    def redact(self, data: bytes, *, log: bool = False) -> bytes:
+        """`data` with secrets removed (always) and pseudonyms for the optional kinds; a `log`
+        is free text, where a host name may stand anywhere."""
         data = redact_secrets(data, self._count)
         if "macs" in self.optional:
             data = _MAC.sub(self._pseudo("macs", 0), data)
@@ -50,7 +51,9 @@ class Redactor:
             for pattern in (_SERIAL_ELEMENT, _SERIAL_ENTRY, _SERIAL_JSON):
                 data = pattern.sub(self._pseudo("serials", 2), data)
         if "hostnames" in self.optional:
-            data = replace_hostnames(data, [n.encode() for n in self.hostnames], self._host)
+            data = replace_hostnames(
+                data, [n.encode() for n in self.hostnames], self._host, log=log
+            )
         return data
 
     def _host(self, name: bytes) -> bytes:

@@ -6,10 +6,13 @@ from __future__ import annotations
 import contextlib
 import os
 import posixpath
+import stat
 from dataclasses import dataclass, field
 
 from workbench.core.errors import HostReadError
 from workbench.core.host import Host, resolve_confined
+
+_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | os.O_CLOEXEC
 
 
 @dataclass
@@ -61,6 +64,29 @@ class Tree:
             with contextlib.suppress(ValueError):
                 out.dirs.add(self.real(rel))
         return out
+
+
+def whole_lines(data: bytes, cut: bool) -> tuple[bytes, bool]:
+    """`data` without its first line when its start was `cut` off (a tail starts at a line
+    boundary); the last line stays even without its newline (a log's last words are the
+    failure). And whether anything was left out."""
+    if cut:
+        data = data.partition(b"\n")[2]
+    return data, cut
+
+
+def _pread_all(fd: int, size: int, offset: int) -> bytes:
+    """`size` bytes at `offset` (fewer at the end of the file): sysfs and proc answer a read
+    in pages, so one pread may return less than asked."""
+    chunks: list[bytes] = []
+    while size > 0:
+        chunk = os.pread(fd, min(size, 1 << 20), offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
 def _parts(rel: str) -> tuple[str, ...]:
@@ -122,6 +148,55 @@ class Copier:
             return False
         self.tree.files[real] = data
         return True
+
+    def head(self, rel: str, limit: int) -> bool:
+        """Copy the first `limit` bytes of one file, never more (PCI config space: its standard
+        header); False when it is missing or unreadable."""
+        got = self._read_bounded(rel, limit, tail=False)
+        if got is None:
+            return False
+        self.tree.files[got[0]] = got[1]
+        return True
+
+    def tail(self, rel: str, limit: int) -> tuple[bytes, bool] | None:
+        """The newest whole lines of one file, at most `limit` bytes (a log: its failure is at
+        the end), and whether older lines were left out; None when it is missing or
+        unreadable (a problem says why, unless it is just missing). Not stored: the caller
+        decides where."""
+        got = self._read_bounded(rel, limit, tail=True)
+        if got is None:
+            return None
+        data, cut = got[1], got[2]
+        return whole_lines(data, cut)
+
+    def _read_bounded(self, rel: str, limit: int, *, tail: bool) -> tuple[str, bytes, bool] | None:
+        """(real path, at most `limit` bytes from the start or the end, whether bytes were
+        left out), through one open file that is checked to be a regular file."""
+        real = self.resolve(rel)
+        if real is None:
+            return None
+        try:
+            fd = os.open(self._real(real.split("/")), _OPEN_FLAGS)
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            self.tree.problems.append(f"/{real}: {exc.strerror or exc}")
+            return None
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
+                self.tree.problems.append(f"/{real}: not a regular file")
+                return None
+            if tail:
+                start = max(0, st.st_size - limit)
+                data = _pread_all(fd, st.st_size - start, start)
+                return real, data, start > 0
+            return real, _pread_all(fd, limit, 0), False
+        except OSError as exc:
+            self.tree.problems.append(f"/{real}: {exc.strerror or exc}")
+            return None
+        finally:
+            os.close(fd)
 
     def listdir(self, rel: str) -> list[str]:
         """The names in a directory (through its links); recorded as a directory."""

@@ -70,7 +70,7 @@ def _capture(args: argparse.Namespace, target: Target, optional: frozenset[str])
             sys.stderr.flush()
         elif phase == "done":
             problem = " TIMED OUT" if info["timed_out"] else (" failed" if info["error"] else "")
-            line = f"{name:<8} {info['files']:>5} file(s) {info['duration_ms']:>8.1f} ms{problem}"
+            line = f"{name:<11} {info['files']:>5} file(s) {info['duration_ms']:>8.1f} ms{problem}"
             if tty:
                 sys.stderr.write(f"\r\x1b[K{line}\n")
             elif problem:
