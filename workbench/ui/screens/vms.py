@@ -8,14 +8,21 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
 from workbench.ui.config import UiConfig
-from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.messages import (
+    ConnectionChanged,
+    DomainsLoaded,
+    VmFailureExplained,
+    VmTransition,
+)
 from workbench.ui.plain import assemble, plain
 from workbench.ui.screens.base import WorkbenchScreen
+from workbench.ui.widgets.start_failure import StartFailureView
 from workbench.ui.widgets.status_bar import StatusBar, connection_text
 
 COLUMNS = ("name", "state", "gpu", "agent", "display")
@@ -84,9 +91,10 @@ class VmsScreen(WorkbenchScreen):
         Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
         Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
     ]
-    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged)
+    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged, VmFailureExplained)
     DEFAULT_CSS = """
     VmsScreen #domains { height: 1fr; }
+    VmsScreen #why-box { height: auto; max-height: 50%; }
     VmsScreen #timeline { height: 1fr; }
     VmsScreen #mode { padding: 0 1; color: $text-muted; }
     """
@@ -96,6 +104,8 @@ class VmsScreen(WorkbenchScreen):
         yield StatusBar(id="status")
         yield DataTable(id="domains", cursor_type="row")
         yield Label(id="mode")
+        with VerticalScroll(id="why-box"):
+            yield StartFailureView(id="why")
         yield DataTable(id="timeline", cursor_type="row")
         yield Footer()
 
@@ -133,12 +143,16 @@ class VmsScreen(WorkbenchScreen):
             # Names, devices and channels come from the domain XML: text, never markup.
             agent = dom.agent.kind if dom.agent is not None else None
             display = self.wb.virt.display_choice.get(name)
+            state_cell = plain(state, STATE_STYLE.get(state, "white"))
+            failure = self.wb.virt.failures.get(name)
+            if failure is not None and failure.failed and state != "running":
+                state_cell.append_text(plain(" · start failed", "bold red"))
             rows.append(
                 (
                     name,
                     [
                         plain(name),
-                        plain(state, STATE_STYLE.get(state, "white")),
+                        state_cell,
                         plain(", ".join(h.bdf for h in dom.hostdevs))
                         if dom.hostdevs
                         else plain("none", "dim"),
@@ -166,9 +180,19 @@ class VmsScreen(WorkbenchScreen):
             "VMs not recorded" if self.wb.virt.not_recorded else counted,
         )
 
+    def refresh_why(self) -> None:
+        """The selected VM's failed start, explained (hidden when there is nothing to say)."""
+        vm = self.selected()
+        failure = None if vm is None else self.wb.virt.failures.get(vm)
+        shown = self.query_one(StartFailureView).show(
+            failure, vm is not None and self.wb.virt.state(vm) == "shutoff"
+        )
+        self.query_one("#why-box").display = shown
+
     def refresh_timeline(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
         timeline.clear()
+        self.refresh_why()
         vm = self.selected()
         if vm is None:
             return
@@ -225,6 +249,9 @@ class VmsScreen(WorkbenchScreen):
             self.refresh_domains()
 
     def on_domains_loaded(self, message: DomainsLoaded) -> None:
+        self.refresh_domains()
+
+    def on_vm_failure_explained(self, message: VmFailureExplained) -> None:
         self.refresh_domains()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:

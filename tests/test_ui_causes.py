@@ -1,0 +1,253 @@
+"""Explained causes in the workbench: a probe's causes with their evidence, a VM's failed start
+explained from libvirt's error, its QEMU log and the machine's facts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from textual.pilot import Pilot
+from textual.widgets import DataTable, Static
+
+from tests.ui_cause_helpers import (
+    CLEAN_STOP,
+    FAILED_START,
+    KERNEL_LOG,
+    LIBVIRT_ERROR,
+    ExplainingProbe,
+    stand_in_qemu_log,
+    with_kernel_log,
+    with_qemu_log,
+)
+from workbench.explain.matcher import explain_text
+from workbench.ui.causes import causes_block, causes_of, evidence_lines, ordered, top_cause
+from workbench.ui.screens.details import DetailsScreen
+from workbench.ui.start_failure import explain_start_failure, last_start
+from workbench.ui.widgets.start_failure import StartFailureView, why_text
+
+
+async def until(pilot: Pilot[Any], predicate: Callable[[], bool], timeout_s: float = 15) -> None:
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout_s
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError("condition not reached")
+        await pilot.pause(0.05)
+
+
+def explained(text: str = KERNEL_LOG) -> list[dict[str, Any]]:
+    return [c.to_dict() for c in explain_text(text).causes]
+
+
+# --- the cause views, as text -----------------------------------------------------------------
+
+
+def test_real_causes_come_before_harmless_ones() -> None:
+    """The memlock failure is the top cause; the CPU-feature warning is listed after, harmless."""
+    causes = explained()
+    top = top_cause(causes)
+    assert top is not None and top["code"] == "MEMLOCK_LIMIT"
+    codes = [c["code"] for c in ordered(causes)]
+    assert codes[-1] == "CPU_MODEL_FEATURE_MISMATCH"
+    shown = causes_block(causes).plain
+    assert shown.index("Harmless lines") < shown.index("requested feature")
+    assert shown.index("RLIMIT_MEMLOCK") < shown.index("Harmless lines")
+
+
+def test_only_harmless_causes_have_no_top_cause() -> None:
+    """A log of harmless lines only names no cause for the overview."""
+    assert top_cause(explained(KERNEL_LOG.splitlines()[-1])) is None
+
+
+def test_malformed_causes_in_facts_are_ignored() -> None:
+    """A hand-edited capture's facts["causes"] may hold anything: only cause objects count."""
+    good = explained()[0]
+    assert causes_of({"causes": [good, "x", {"title": "no code"}, None]}) == [good]
+    assert causes_of({"causes": "not a list"}) == []
+    assert causes_of({}) == []
+
+
+def test_evidence_is_shown_escaped_with_its_line_numbers() -> None:
+    """Markup and an ANSI code in an evidence line are shown literally / escaped, after its
+    line number."""
+    memlock = next(c for c in explained() if c["code"] == "MEMLOCK_LIMIT")
+    [line] = evidence_lines(memlock)
+    assert "[bold]x[/]" in line.plain
+    assert "\x1b" not in line.plain and "\\x1b[31m" in line.plain
+    assert line.plain.lstrip().startswith("2 │ ")
+    assert not line.spans or all(str(s.style) == "dim" for s in line.spans)
+
+
+def test_evidence_beyond_the_shown_lines_is_counted() -> None:
+    """Twenty memlock lines: six shown, the rest counted (those the matcher kept and not)."""
+    text = "\n".join(f"vfio_pin_pages_remote: RLIMIT_MEMLOCK ({n}) exceeded" for n in range(20))
+    memlock = next(c for c in explained(text) if c["code"] == "MEMLOCK_LIMIT")
+    lines = evidence_lines(memlock)
+    assert len(lines) == 7 and lines[-1].plain.strip() == "… 14 more line(s)"
+
+
+# --- a failed start, explained ----------------------------------------------------------------
+
+
+def test_last_start_is_the_text_after_the_last_starting_up() -> None:
+    """An old failure in the log is not why the VM is off now: only its last start counts."""
+    session = last_start(FAILED_START + CLEAN_STOP)
+    assert session.splitlines() == CLEAN_STOP.splitlines()
+    assert last_start("no marks\nat all") == "no marks\nat all"
+
+
+def test_failed_start_is_explained_from_its_qemu_log(
+    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A shut-off VM whose QEMU log ends in reason=failed: failed, a real top cause whose
+    evidence is the log's `not viable` line."""
+    root = make_root("demo-workstation")
+    with_qemu_log(root, "truenas", CLEAN_STOP + FAILED_START)
+    stand_in_qemu_log(monkeypatch, root)
+    failure = explain_start_failure(str(root), "truenas")
+    assert failure.failed and failure.log_why is None and failure.error is None
+    top = top_cause(failure.causes)
+    assert top is not None
+    assert any("group 8 is not viable" in e["text"] for e in top["evidence"])
+    assert failure.tail[-1].endswith("reason=failed")
+
+
+def test_a_clean_last_start_is_not_a_failure(
+    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A log whose last start ended in a shutdown says the VM did not fail, whatever came before."""
+    root = make_root("demo-workstation")
+    with_qemu_log(root, "truenas", FAILED_START + CLEAN_STOP)
+    stand_in_qemu_log(monkeypatch, root)
+    failure = explain_start_failure(str(root), "truenas")
+    assert not failure.failed and failure.causes == []
+
+
+def test_no_qemu_log_is_not_recorded_not_a_pass(
+    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Without a QEMU log a shut-off VM is not judged: not failed, and why it cannot be told."""
+    root = make_root("demo-workstation")
+    stand_in_qemu_log(monkeypatch, root)
+    failure = explain_start_failure(str(root), "truenas")
+    assert not failure.failed
+    assert failure.log_why is not None and failure.log_why.startswith("QEMU log not available")
+    said = why_text(failure, shutoff=True)
+    assert said is not None and "not known (QEMU log not available" in said.plain
+    assert why_text(failure, shutoff=False) is None
+
+
+def test_libvirt_error_alone_explains_a_start(make_root: Callable[..., Path]) -> None:
+    """libvirt's error text is evidence of its own: explained even with no QEMU log at all."""
+    root = make_root("demo-workstation")
+    failure = explain_start_failure(str(root), "nosuchvm", LIBVIRT_ERROR)
+    assert failure.failed and failure.error == LIBVIRT_ERROR
+    top = top_cause(failure.causes)
+    assert top is not None
+    assert top["evidence"][0]["source"] == "libvirt"
+
+
+# --- on screen --------------------------------------------------------------------------------
+
+
+def text_of(widget: Any) -> str:
+    return str(widget.render())
+
+
+async def test_details_show_a_probes_causes_with_evidence(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """A probe that explained evidence: its details list each cause with code, evidence lines
+    (escaped), remedy; the harmless one after; the overview row names the top cause."""
+    app = make_app(with_kernel_log(make_root("demo-workstation")))
+    app.probes.classes.insert(0, ExplainingProbe)
+    async with app.run_test(size=(160, 60)) as pilot:
+        await until(pilot, lambda: app.probes.report is not None)
+        await pilot.pause(0.2)
+        table = app.screen.query_one("#probes", DataTable)
+        row = " ".join(str(c) for c in table.get_row("test.evidence"))
+        assert "cause: The locked-memory limit is too low" in row
+        app.show_details("test.evidence")
+        await pilot.pause()
+        assert isinstance(app.screen, DetailsScreen)
+        shown = text_of(app.screen.query_one("#causes", Static))
+        assert "MEMLOCK_LIMIT" in shown and "BOOT_FB_HOLDS_BAR" in shown
+        assert "[bold]x[/]" in shown and "\\x1b[31m" in shown and "\x1b" not in shown
+        assert shown.index("Harmless lines") < shown.index("CPU_MODEL_FEATURE_MISMATCH")
+        assert "→ Raise the QEMU process's RLIMIT_MEMLOCK" in shown
+        findings = text_of(app.screen.query_one("#findings", Static))
+        assert "[MEMLOCK_LIMIT]" in findings
+
+
+async def test_shutoff_vm_shows_why_its_last_start_failed(
+    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """truenas, shut off, its QEMU log ending in a failed start: its row says `start failed`
+    and, selected, the top cause with the log's line as evidence (explained in a worker)."""
+    with_qemu_log(demo_env.root, "truenas", FAILED_START)
+    stand_in_qemu_log(monkeypatch, demo_env.root)
+    app = make_app(demo_env.root, demo_env.uri)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: "truenas" in app.virt.failures)
+        await pilot.press("v")
+        await pilot.pause()
+        table = app.screen.query_one("#domains", DataTable)
+        await until(pilot, lambda: "start failed" in str(table.get_cell("truenas", "state")))
+        table.move_cursor(row=table.get_row_index("truenas"))
+        await pilot.pause()
+        shown = text_of(app.screen.query_one(StartFailureView))
+        top = top_cause(app.virt.failures["truenas"].causes)
+        assert top is not None and top["title"] in shown
+        assert "group 8 is not viable" in shown and "→ " in shown
+        assert app.screen.query_one("#why-box").display
+        table.move_cursor(row=table.get_row_index("win11-gaming"))  # running: nothing to say
+        await pilot.pause()
+        assert not app.screen.query_one("#why-box").display
+
+
+async def test_failed_start_action_is_explained(
+    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """s on a VM whose start fails for real (it is already running): the error is explained in
+    the action's worker and the VM's panel quotes libvirt's sentence."""
+    stand_in_qemu_log(monkeypatch, demo_env.root)
+    app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await pilot.press("v")
+        await pilot.pause()
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("ubuntu-dev"))
+        await pilot.press("s")
+        await until(pilot, lambda: "ubuntu-dev" in app.virt.failures)
+        failure = app.virt.failures["ubuntu-dev"]
+        assert failure.failed and failure.error
+        await until(pilot, lambda: type(app.screen).__name__ == "ErrorScreen")
+        await pilot.press("escape")  # the error itself, acknowledged
+        await pilot.pause(0.2)
+        shown = text_of(app.screen.query_one(StartFailureView))
+        assert "Why ubuntu-dev did not start" in shown
+        assert f"libvirt said: {failure.error.splitlines()[0]}" in shown
+
+
+def test_a_failed_starts_error_names_its_likeliest_cause(make_root: Callable[..., Path]) -> None:
+    """The error a failed start raises carries the top cause's code and remedy (the toast and
+    the error screen say why, not only libvirt's sentence); without a cause it is untouched."""
+    from workbench.core.errors import VMError
+    from workbench.ui.virt import name_cause
+
+    root = make_root("demo-workstation")
+    failure = explain_start_failure(str(root), "truenas", LIBVIRT_ERROR)
+    top = top_cause(failure.causes)
+    assert top is not None
+    exc = VMError(LIBVIRT_ERROR)
+    name_cause(exc, failure)
+    assert exc.details["cause"] == top["code"]
+    assert exc.remedy is not None and exc.remedy.startswith(f"Likely cause: {top['title']}")
+    assert exc.remedy.endswith(top["remedy"])
+    plain_error = VMError("domain is already running")
+    name_cause(plain_error, explain_start_failure(str(root), "truenas", "already running"))
+    assert "cause" not in plain_error.details and plain_error.remedy == VMError.default_remedy
