@@ -112,6 +112,8 @@ class DetailsScreen(WorkbenchScreen):
         if result.blocked_by:
             lines.append(plain(f"blocked by {', '.join(result.blocked_by)}", "dim"))
         head.update(join(lines))
+        causes = causes_of(result.facts)
+        explained = {str(c["code"]) for c in causes}
         parts = []
         for finding in result.findings:
             colour = {"fail": "red", "warn": "yellow", "info": "dim"}[finding.severity]
@@ -123,6 +125,8 @@ class DetailsScreen(WorkbenchScreen):
                     plain(f"  [{finding.cause}]" if finding.cause else "", "dim"),
                 )
             )
+            if finding.cause in explained:
+                continue  # its remedy is under the cause, with the evidence, below
             if finding.remedy and finding.severity != "info":
                 parts.append(assemble("     → ", plain(finding.remedy, multiline=True)))
         if result.error:
@@ -130,10 +134,10 @@ class DetailsScreen(WorkbenchScreen):
         self.query_one("#findings", Static).update(
             join(parts) if parts else plain("no findings", "dim")
         )
-        causes = causes_of(result.facts)
         panel = self.query_one("#causes", Static)
         panel.display = bool(causes)
-        panel.update(causes_block(causes) if causes else Text())
+        heading = plain(f"Causes explained ({len(causes)}), most likely first", "b underline")
+        panel.update(join([heading, Text(), causes_block(causes)]) if causes else Text())
         tree = self.query_one("#facts", Tree)
         tree.clear()
         tree.root.expand()
