@@ -251,3 +251,25 @@ def test_a_failed_starts_error_names_its_likeliest_cause(make_root: Callable[...
     plain_error = VMError("domain is already running")
     name_cause(plain_error, explain_start_failure(str(root), "truenas", "already running"))
     assert "cause" not in plain_error.details and plain_error.remedy == VMError.default_remedy
+
+
+async def test_a_vm_that_starts_no_longer_shows_its_old_failure(
+    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """truenas's failed start is shown until it starts for real; then its row and panel drop it."""
+    with_qemu_log(demo_env.root, "truenas", FAILED_START)
+    stand_in_qemu_log(monkeypatch, demo_env.root)
+    app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: "truenas" in app.virt.failures)
+        await pilot.press("v")
+        await pilot.pause()
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("truenas"))
+        await pilot.pause()
+        assert app.screen.query_one("#why-box").display
+        await pilot.press("s")  # the test driver starts it
+        await until(pilot, lambda: app.virt.state("truenas") == "running")
+        await until(pilot, lambda: "start failed" not in str(table.get_cell("truenas", "state")))
+        assert "truenas" not in app.virt.failures
+        assert not app.screen.query_one("#why-box").display

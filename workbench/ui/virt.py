@@ -176,36 +176,43 @@ class VirtBridge:
         return True
 
     def _failure_explained(self, message: VmFailureExplained) -> bool:
-        self.failures[message.failure.vm] = message.failure
+        failure = message.failure
+        if failure.error is None and self.state(failure.vm) == "running":
+            return False  # it started while its log was read: that failure is history
+        self.failures[failure.vm] = failure
         return True
 
     # --- why a start failed (workers explain; the UI thread keeps the result) ---------------
 
-    def explain(self, vm: str, error: str | None = None) -> None:
-        """Explain `vm`'s failed start (libvirt's `error`, its QEMU log, the machine's facts)
-        in a worker, never here: reading and matching logs blocks."""
+    def explain(self, vms: list[str], error: str | None = None) -> None:
+        """Explain the failed start of each of `vms` (libvirt's `error`, its QEMU log, the
+        machine's facts) in one worker, never here: reading and matching logs blocks."""
         root = self.config.root
 
         def work() -> None:
             from workbench.ui.start_failure import explain_start_failure
 
-            self.app.post_message(VmFailureExplained(explain_start_failure(root, vm, error)))
+            for vm in vms:
+                self.app.post_message(VmFailureExplained(explain_start_failure(root, vm, error)))
 
         self.app.run_worker(
             work,
-            name=f"explain why {vm} did not start",
-            group=f"virt:why:{vm}",
-            exclusive=True,
+            name=f"explain why {', '.join(vms)} did not start",
+            group="virt:why",
             thread=True,
             exit_on_error=False,
         )
 
     def look_at_shutoff(self) -> None:
         """For each shut-off VM not looked at yet: did its last start fail, and why?"""
-        for dom in self.domains:
-            if self.state(dom.name) == "shutoff" and dom.name not in self._looked:
-                self._looked.add(dom.name)
-                self.explain(dom.name)
+        todo = [
+            d.name
+            for d in self.domains
+            if self.state(d.name) == "shutoff" and d.name not in self._looked
+        ]
+        if todo:
+            self._looked.update(todo)
+            self.explain(todo)
 
     @property
     def not_recorded(self) -> bool:
