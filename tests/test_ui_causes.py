@@ -18,6 +18,7 @@ from tests.ui_cause_helpers import (
     KERNEL_LOG,
     LIBVIRT_ERROR,
     ExplainingProbe,
+    PreflightProbe,
     stand_in_qemu_log,
     with_kernel_log,
     with_qemu_log,
@@ -135,9 +136,9 @@ def test_no_qemu_log_is_not_recorded_not_a_pass(
     failure = explain_start_failure(str(root), "truenas")
     assert not failure.failed
     assert failure.log_why is not None and failure.log_why.startswith("QEMU log not available")
-    said = why_text(failure, shutoff=True)
+    said = why_text("truenas", failure, shutoff=True)
     assert said is not None and "not known (QEMU log not available" in said.plain
-    assert why_text(failure, shutoff=False) is None
+    assert why_text("truenas", failure, shutoff=False) is None
 
 
 def test_libvirt_error_alone_explains_a_start(make_root: Callable[..., Path]) -> None:
@@ -272,4 +273,29 @@ async def test_a_vm_that_starts_no_longer_shows_its_old_failure(
         await until(pilot, lambda: app.virt.state("truenas") == "running")
         await until(pilot, lambda: "start failed" not in str(table.get_cell("truenas", "state")))
         assert "truenas" not in app.virt.failures
+        assert not app.screen.query_one("#why-box").display
+
+
+async def test_vm_panel_shows_a_preflights_causes_for_that_vm(
+    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A probe's cause whose subject names truenas shows under truenas (with the probe's id),
+    after "not known" for its last start (no QEMU log); not under another VM."""
+    stand_in_qemu_log(monkeypatch, demo_env.root)
+    app = make_app(demo_env.root, demo_env.uri)
+    app.probes.classes.insert(0, PreflightProbe)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: app.probes.report is not None and "truenas" in app.virt.failures)
+        await pilot.press("v")
+        await pilot.pause()
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("truenas"))
+        await pilot.pause(0.2)
+        shown = text_of(app.screen.query_one(StartFailureView))
+        assert "Last start of truenas: not known (QEMU log not available" in shown
+        assert "Why truenas cannot start now (test.preflight)" in shown
+        assert "MEMLOCK_LIMIT" in shown and "RLIMIT_MEMLOCK (65536) exceeded" in shown
+        assert shown.index("not known") < shown.index("cannot start now")
+        table.move_cursor(row=table.get_row_index("ubuntu-dev"))
+        await pilot.pause(0.2)
         assert not app.screen.query_one("#why-box").display

@@ -102,3 +102,27 @@ def stand_in_qemu_log(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
         machinelogs.qemu_log(Host(str(root)), "probe-of-the-stub")
     except NotImplementedError:
         monkeypatch.setattr(machinelogs, "qemu_log", _recorded_qemu_log)
+
+
+class PreflightProbe(Probe):
+    """A per-VM "can it start now?" as the preflight reports it: the causes found for a VM
+    carry the VM in their subject (`subject["vm"]`)."""
+
+    id = "test.preflight"
+    title = "Can truenas start now (test)"
+    area = "vm"
+    order = 2
+
+    def run(self, ctx: ProbeContext) -> Outcome:
+        from workbench.explain.matcher import explain_text
+
+        explained = explain_text("vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded")
+        causes = []
+        for cause in explained.causes:
+            cause.subject["vm"] = "truenas"
+            causes.append(cause.to_dict())
+        findings = [
+            Finding("CAUSE", c.severity, f"truenas: {c.title}", c.remedy, cause=c.code)
+            for c in explained.causes
+        ]
+        return Outcome(worst(findings), "truenas cannot start", {"causes": causes}, findings)

@@ -109,3 +109,15 @@ def causes_block(causes: Iterable[dict[str, Any]]) -> Text:
         parts.append(plain("Harmless lines (no action needed):", "b dim"))
         parts.extend(cause_block(c, references=False) for c in benign)
     return join(parts, "\n\n")
+
+
+def causes_for_vm(results: Iterable[Any], vm: str) -> list[tuple[str, dict[str, Any]]]:
+    """The causes probes explained about VM `vm` (their subject's `vm`), with the probe's id:
+    the per-VM preflight's "why it cannot start now"."""
+    found = []
+    for result in results:
+        for cause in causes_of(result.facts):
+            subject = cause.get("subject")
+            if isinstance(subject, dict) and subject.get("vm") == vm:
+                found.append((str(result.id), cause))
+    return found

@@ -13,10 +13,12 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
+from workbench.ui.causes import causes_for_vm
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import (
     ConnectionChanged,
     DomainsLoaded,
+    ProbeFinished,
     VmFailureExplained,
     VmTransition,
 )
@@ -91,7 +93,7 @@ class VmsScreen(WorkbenchScreen):
         Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
         Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
     ]
-    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged, VmFailureExplained)
+    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged, VmFailureExplained, ProbeFinished)
     DEFAULT_CSS = """
     VmsScreen #domains { height: 1fr; }
     VmsScreen #why-box { height: auto; max-height: 50%; }
@@ -183,10 +185,16 @@ class VmsScreen(WorkbenchScreen):
     def refresh_why(self) -> None:
         """The selected VM's failed start, explained (hidden when there is nothing to say)."""
         vm = self.selected()
-        failure = None if vm is None else self.wb.virt.failures.get(vm)
-        shown = self.query_one(StartFailureView).show(
-            failure, vm is not None and self.wb.virt.state(vm) == "shutoff"
-        )
+        view = self.query_one(StartFailureView)
+        if vm is None:
+            shown = view.show("", None, False)
+        else:
+            shown = view.show(
+                vm,
+                self.wb.virt.failures.get(vm),
+                self.wb.virt.state(vm) == "shutoff",
+                causes_for_vm(self.wb.probes.results.values(), vm),
+            )
         self.query_one("#why-box").display = shown
 
     def refresh_timeline(self) -> None:
@@ -253,6 +261,10 @@ class VmsScreen(WorkbenchScreen):
 
     def on_vm_failure_explained(self, message: VmFailureExplained) -> None:
         self.refresh_domains()
+
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        # A preflight's causes name VMs: redrawn with the next tick, like transitions.
+        self._dirty = True
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         self.refresh_mode()

@@ -3,7 +3,7 @@ own sentence below it, or what is missing to tell."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual.widgets import Static
@@ -36,14 +36,38 @@ def failure_text(failure: StartFailure) -> Text:
     return join(lines)
 
 
-def why_text(failure: StartFailure | None, shutoff: bool) -> Text | None:
-    """What to say of a VM: its failed start explained, or, for a shut-off VM whose QEMU log
-    could not be read, that its last start is not known (no log, no verdict); else nothing."""
+def preflight_text(vm: str, found: list[tuple[str, dict[str, Any]]]) -> Text | None:
+    """What probes found would stop `vm` from starting now: the top cause in full, the others
+    named."""
+    top = top_cause(c for _, c in found)
+    if top is None:
+        return None
+    probe = next(p for p, c in found if c is top)
+    lines = [plain(f"Why {vm} cannot start now ({probe})", "bold yellow"), cause_block(top)]
+    others = [c for _, c in found if c is not top and not c.get("benign")]
+    if others:
+        lines.append(plain(f"also: {', '.join(str(c.get('code')) for c in others)}", "dim"))
+    return join(lines)
+
+
+def why_text(
+    vm: str,
+    failure: StartFailure | None,
+    shutoff: bool,
+    preflight: list[tuple[str, dict[str, Any]]] | None = None,
+) -> Text | None:
+    """What to say of `vm`: its failed start explained; for a shut-off VM whose QEMU log could
+    not be read, that its last start is not known (no log, no verdict); then what the probes
+    found would stop it now. None: nothing to say."""
+    parts: list[Text] = []
     if failure is not None and failure.failed:
-        return failure_text(failure)
-    if failure is not None and shutoff and failure.log_why:
-        return plain(f"Last start of {failure.vm}: not known ({failure.log_why})", "dim")
-    return None
+        parts.append(failure_text(failure))
+    elif failure is not None and shutoff and failure.log_why:
+        parts.append(plain(f"Last start of {vm}: not known ({failure.log_why})", "dim"))
+    said = preflight_text(vm, preflight or [])
+    if said is not None:
+        parts.append(said)
+    return join(parts, "\n\n") if parts else None
 
 
 class StartFailureView(Static):
@@ -51,8 +75,14 @@ class StartFailureView(Static):
     StartFailureView { padding: 0 1; height: auto; }
     """
 
-    def show(self, failure: StartFailure | None, shutoff: bool) -> bool:
-        """Show what there is to say of the VM; whether there was anything."""
-        text = why_text(failure, shutoff)
+    def show(
+        self,
+        vm: str,
+        failure: StartFailure | None,
+        shutoff: bool,
+        preflight: list[tuple[str, dict[str, Any]]] | None = None,
+    ) -> bool:
+        """Show what there is to say of `vm`; whether there was anything."""
+        text = why_text(vm, failure, shutoff, preflight)
         self.update(text or Text())
         return text is not None
