@@ -299,3 +299,18 @@ async def test_vm_panel_shows_a_preflights_causes_for_that_vm(
         table.move_cursor(row=table.get_row_index("ubuntu-dev"))
         await pilot.pause(0.2)
         assert not app.screen.query_one("#why-box").display
+
+
+@pytest.mark.parametrize("name", ["../../../../etc/shadow", ".hidden", "a\0b", ""])
+def test_a_hostile_vm_name_is_never_read_as_a_path(
+    name: str, make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A recorded domain name that is not a plain file name: its QEMU log is not read (no
+    path outside the log directory), and the panel says why."""
+    root = make_root("demo-workstation")
+    (root / "etc").mkdir(exist_ok=True)
+    (root / "etc/shadow.log").write_text(FAILED_START)  # where ../../../../etc/shadow would lead
+    stand_in_qemu_log(monkeypatch, root)
+    failure = explain_start_failure(str(root), name)
+    assert not failure.failed and failure.causes == []
+    assert failure.log_why == "QEMU log not read: the VM's name is not a file name"

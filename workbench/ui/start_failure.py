@@ -45,6 +45,9 @@ def read_qemu_log(host: Host, vm: str) -> tuple[str | None, str | None, str | No
     """(text, source, why not): the tail of `vm`'s QEMU log, through core.machinelogs."""
     from workbench.core.machinelogs import qemu_log
 
+    # A recording's domain names are anyone's: one that is not a plain file name is not read.
+    if not vm or "/" in vm or "\0" in vm or vm.startswith("."):
+        return None, None, "QEMU log not read: the VM's name is not a file name"
     try:
         log = qemu_log(host, vm)
     except NotImplementedError:
