@@ -314,3 +314,24 @@ def test_a_hostile_vm_name_is_never_read_as_a_path(
     failure = explain_start_failure(str(root), name)
     assert not failure.failed and failure.causes == []
     assert failure.log_why == "QEMU log not read: the VM's name is not a file name"
+
+
+def test_a_cause_only_the_machine_shows_is_not_why_a_vm_failed(
+    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The machine's own boot framebuffer (efifb inside a GPU's BAR, shown by /proc/iomem alone)
+    is the device probes' finding: a clean last start stays clean, a failure is not blamed on it."""
+    root = make_root("demo-workstation")
+    (root / "proc/iomem").write_text(
+        "4000000000-400fffffff : 0000:00:02.0\n  4000000000-40007e8fff : efifb\n"
+    )
+    assert any(
+        c["code"] == "BOOT_FB_HOLDS_BAR" for c in explained((root / "proc/iomem").read_text())
+    )
+    with_qemu_log(root, "truenas", CLEAN_STOP)
+    stand_in_qemu_log(monkeypatch, root)
+    clean = explain_start_failure(str(root), "truenas")
+    assert not clean.failed and clean.causes == []
+    failed = explain_start_failure(str(root), "truenas", LIBVIRT_ERROR)
+    assert "BOOT_FB_HOLDS_BAR" not in {c["code"] for c in failed.causes}
+    assert failed.causes

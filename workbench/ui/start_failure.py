@@ -70,12 +70,18 @@ def explain_start_failure(root: str, vm: str, error: str | None = None) -> Start
     if error:
         matcher.feed_text(error, source=LIBVIRT_SOURCE)
     session = last_start(text) if text is not None else ""
+    log_source = source or "qemu"
     if session:
-        matcher.feed_text(session, source=source or "qemu")
+        matcher.feed_text(session, source=log_source)
     # The machine's facts only rank causes: unreadable, the lines alone still explain.
     with contextlib.suppress(WorkbenchError):
         matcher.feed_host(host)
-    causes = [c.to_dict() for c in matcher.result().causes]
+    # Only causes a line of this start shows: a cause the machine's facts alone show (the
+    # host's own GPU behind efifb) is the device probes' to report, not why this VM failed.
+    fed = {LIBVIRT_SOURCE, log_source}
+    causes = [
+        c.to_dict() for c in matcher.result().causes if any(e.source in fed for e in c.evidence)
+    ]
     failed = bool(error) or FAILED_MARK in session or any(not c["benign"] for c in causes)
     tail = [line for line in session.splitlines() if line.strip()][-TAIL_LINES:]
     return StartFailure(vm, error, source, why, causes, tail, failed)
