@@ -335,3 +335,22 @@ def test_a_cause_only_the_machine_shows_is_not_why_a_vm_failed(
     failed = explain_start_failure(str(root), "truenas", LIBVIRT_ERROR)
     assert "BOOT_FB_HOLDS_BAR" not in {c["code"] for c in failed.causes}
     assert failed.causes
+
+
+def test_a_preflight_cause_the_failed_start_explained_is_not_said_twice(
+    make_root: Callable[..., Path],
+) -> None:
+    """The preflight reads the same QEMU log: its cause already explained above is left out;
+    another cause it found is still shown (the VM's name not repeated in its subject)."""
+    root = make_root("demo-workstation")
+    error = "error: cannot limit locked memory of process 4242 to 17179869184: Not permitted"
+    failure = explain_start_failure(str(root), "truenas", error)
+    assert top_cause(failure.causes)["code"] == "MEMLOCK_LIMIT"  # type: ignore[index]
+    memlock = {**explained()[0], "subject": {"vm": "truenas", "limit": "65536"}}
+    bootfb = next(c for c in explained() if c["code"] == "BOOT_FB_HOLDS_BAR")
+    bootfb = {**bootfb, "subject": {**bootfb["subject"], "vm": "truenas"}}
+    said = why_text("truenas", failure, True, [("vm.preflight", memlock)])
+    assert said is not None and "cannot start now" not in said.plain
+    said = why_text("truenas", failure, True, [("vm.preflight", memlock), ("vm.preflight", bootfb)])
+    assert said is not None and "Why truenas cannot start now (vm.preflight)" in said.plain
+    assert "BOOT_FB_HOLDS_BAR" in said.plain and "vm truenas" not in said.plain

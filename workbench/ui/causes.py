@@ -40,12 +40,13 @@ def _confidence(cause: Mapping[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def subject_words(cause: Mapping[str, Any]) -> str:
-    """What the cause is about, as `bdf 0000:01:00.0 · group 14`."""
+def subject_words(cause: Mapping[str, Any], omit: tuple[str, ...] = ()) -> str:
+    """What the cause is about, as `bdf 0000:01:00.0 · group 14` (`omit`: keys the place it is
+    shown already says, the VM under a VM's panel)."""
     subject = cause.get("subject")
     if not isinstance(subject, dict) or not subject:
         return ""
-    return " · ".join(f"{k} {v}" for k, v in subject.items())
+    return " · ".join(f"{k} {v}" for k, v in subject.items() if k not in omit)
 
 
 def brief(cause: Mapping[str, Any]) -> Text:
@@ -79,7 +80,9 @@ def evidence_lines(cause: Mapping[str, Any], limit: int = MAX_EVIDENCE_SHOWN) ->
     return out
 
 
-def cause_block(cause: Mapping[str, Any], *, references: bool = True) -> Text:
+def cause_block(
+    cause: Mapping[str, Any], *, references: bool = True, omit: tuple[str, ...] = ()
+) -> Text:
     """One cause in full: title, code and confidence, subject, evidence, remedy, references."""
     benign = bool(cause.get("benign"))
     style = "dim" if benign else SEVERITY_STYLE.get(str(cause.get("severity")), "bold")
@@ -88,7 +91,7 @@ def cause_block(cause: Mapping[str, Any], *, references: bool = True) -> Text:
         plain(cause.get("title") or cause.get("code") or "?", style),
     )
     meta = f"{cause.get('code', '?')} · {round(_confidence(cause) * 100)}% likely"
-    subject = subject_words(cause)
+    subject = subject_words(cause, omit)
     lines = [head, plain(meta + (f" · {subject}" if subject else ""), "dim")]
     lines.extend(evidence_lines(cause))
     if cause.get("remedy") and not benign:

@@ -20,7 +20,7 @@ def failure_text(failure: StartFailure) -> Text:
     lines = [plain(f"Why {failure.vm} did not start", "bold red")]
     top = top_cause(failure.causes)
     if top is not None:
-        lines.append(cause_block(top, references=False))
+        lines.append(cause_block(top, references=False, omit=("vm",)))
         others = [c for c in ordered(failure.causes) if c is not top and not c.get("benign")]
         if others:
             codes = ", ".join(str(c.get("code")) for c in others)
@@ -43,7 +43,10 @@ def preflight_text(vm: str, found: list[tuple[str, dict[str, Any]]]) -> Text | N
     if top is None:
         return None
     probe = next(p for p, c in found if c is top)
-    lines = [plain(f"Why {vm} cannot start now ({probe})", "bold yellow"), cause_block(top)]
+    lines = [
+        plain(f"Why {vm} cannot start now ({probe})", "bold yellow"),
+        cause_block(top, omit=("vm",)),
+    ]
     others = [c for _, c in found if c is not top and not c.get("benign")]
     if others:
         lines.append(plain(f"also: {', '.join(str(c.get('code')) for c in others)}", "dim"))
@@ -64,7 +67,10 @@ def why_text(
         parts.append(failure_text(failure))
     elif failure is not None and shutoff and failure.log_why:
         parts.append(plain(f"Last start of {vm}: not known ({failure.log_why})", "dim"))
-    said = preflight_text(vm, preflight or [])
+    # What the failed start already explained is not said twice (the preflight reads the
+    # same QEMU log).
+    known = {c.get("code") for c in failure.causes} if failure and failure.failed else set()
+    said = preflight_text(vm, [(p, c) for p, c in preflight or [] if c.get("code") not in known])
     if said is not None:
         parts.append(said)
     return join(parts, "\n\n") if parts else None
