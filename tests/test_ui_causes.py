@@ -15,6 +15,7 @@ from textual.widgets import DataTable, Static
 from tests.ui_cause_helpers import (
     CLEAN_STOP,
     FAILED_START,
+    HOSTILE,
     KERNEL_LOG,
     LIBVIRT_ERROR,
     ExplainingProbe,
@@ -354,3 +355,30 @@ def test_a_preflight_cause_the_failed_start_explained_is_not_said_twice(
     said = why_text("truenas", failure, True, [("vm.preflight", memlock), ("vm.preflight", bootfb)])
     assert said is not None and "Why truenas cannot start now (vm.preflight)" in said.plain
     assert "BOOT_FB_HOLDS_BAR" in said.plain and "vm truenas" not in said.plain
+
+
+def test_an_unexplained_failure_quotes_libvirt_and_the_logs_last_lines(
+    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """No cause matches: the panel says so, shows the last lines of the start (escaped) when
+    there is a log, and libvirt's first line."""
+    root = make_root("demo-workstation")
+    stand_in_qemu_log(monkeypatch, root)
+    bare = explain_start_failure(str(root), "truenas", "Requested operation is not valid\nmore")
+    said = why_text("truenas", bare, True)
+    assert said is not None
+    lines = said.plain.splitlines()
+    assert lines[1:3] == [
+        "No known cause matched.",
+        "libvirt said: Requested operation is not valid",
+    ]
+    assert len(lines) == 4 and lines[3].startswith("QEMU log not available: ")
+    with_qemu_log(
+        root, "truenas", f"x: starting up\nqemu: odd {HOSTILE}\nshutting down, reason=failed\n"
+    )
+    logged = why_text("truenas", explain_start_failure(str(root), "truenas"), True)
+    assert logged is not None
+    assert (
+        "the last lines of its start:\n  x: starting up\n  qemu: odd [bold]x[/] \\x1b[31mred"
+        in (logged.plain)
+    )

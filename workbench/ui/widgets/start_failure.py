@@ -26,8 +26,11 @@ def failure_text(failure: StartFailure) -> Text:
             codes = ", ".join(str(c.get("code")) for c in others)
             lines.append(plain(f"also possible: {codes}", "dim"))
     else:
-        lines.append(plain("No known cause matched. The last lines of its start:", "yellow"))
-        lines.extend(plain(f"  {line}", "dim") for line in failure.tail)
+        if failure.tail:
+            lines.append(plain("No known cause matched; the last lines of its start:", "yellow"))
+            lines.extend(plain(f"  {line}", "dim") for line in failure.tail)
+        else:
+            lines.append(plain("No known cause matched.", "yellow"))
     if failure.error:
         first = failure.error.splitlines()[0] if failure.error.strip() else failure.error
         lines.append(plain(f"libvirt said: {first}", "dim"))
