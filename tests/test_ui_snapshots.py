@@ -236,3 +236,50 @@ def test_error_screen(
 
     app = make_app(root)
     assert snap_compare(app, terminal_size=(100, 24), run_before=run_before)
+
+
+def test_details_with_causes(
+    snap_compare: Any, make_app: Callable[..., Any], fixed_root: Callable[..., Path]
+) -> None:
+    """Details of a probe that explained a kernel log: FAIL; findings tagged with their cause
+    codes (their remedies under the causes); "Causes explained (3)"; the memlock cause first
+    (red title, code, % likely, limit 65536), its evidence line with a dim line number and
+    the markup/ANSI of the line shown literally (`[bold]x[/]`, `\\x1b[31m`), its remedy after
+    →, its reference; the boot framebuffer cause with its two iomem lines; the CPU-feature
+    warning last under "Harmless lines", dim, no remedy."""
+    from tests.ui_cause_helpers import ExplainingProbe, with_kernel_log
+
+    root = with_kernel_log(fixed_root("demo-workstation", hostname="causes-box"))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await settle(pilot, lambda: probes_done(pilot))
+        pilot.app.show_details("test.evidence")  # type: ignore[attr-defined]
+        await pilot.pause()
+
+    app = make_app(root)
+    app.probes.classes.insert(0, ExplainingProbe)
+    assert snap_compare(app, terminal_size=(130, 48), run_before=run_before)
+
+
+def test_vms_failed_start_explained(
+    snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, monkeypatch: Any
+) -> None:
+    """VMs of the demo with truenas selected: its state `shutoff · start failed` in red; below
+    the table "Why truenas did not start", the top cause (title, code, % likely, subject) with
+    the QEMU log's `group 8 is not viable` line as evidence and its remedy after →, then the
+    other possible causes; the timeline below."""
+    from tests.ui_cause_helpers import FAILED_START, stand_in_qemu_log, with_qemu_log
+
+    with_qemu_log(demo_env.root, "truenas", FAILED_START)
+    stand_in_qemu_log(monkeypatch, demo_env.root)
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        app: Any = pilot.app
+        await settle(pilot, lambda: domains_loaded(pilot) and "truenas" in app.virt.failures)
+        await pilot.press("v")  # the VMs screen
+        await select_vm(pilot, "truenas")
+        await settle(pilot, lambda: True)
+
+    assert snap_compare(
+        make_app(demo_env.root, demo_env.uri), terminal_size=(130, 40), run_before=run_before
+    )

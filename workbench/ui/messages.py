@@ -17,6 +17,7 @@ from workbench.core.recovery import Attempt
 from workbench.core.report import ProbeResult, Report
 
 if TYPE_CHECKING:  # the XML parser loads with the first domain read, after the first frame
+    from workbench.ui.start_failure import StartFailure
     from workbench.virt.domains import DomainConfig
 
 
@@ -51,6 +52,13 @@ class DomainsLoaded(StateChange, bubble=False):
     domains: list[DomainConfig]
     # A recording's domain states (a live session keeps its own state machines).
     recorded_states: dict[str, str] | None = None
+
+
+@dataclass
+class VmFailureExplained(StateChange, bubble=False):
+    """Why a VM's start failed (or, for a VM found shut off, whether its last start did)."""
+
+    failure: StartFailure
 
 
 @dataclass

@@ -11,13 +11,20 @@ from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import Transition
 from workbench.core.recovery import CancelToken, FallbackChain
 from workbench.ui.config import UiConfig
-from workbench.ui.messages import ConnectionChanged, DomainsLoaded, StateChange, VmTransition
+from workbench.ui.messages import (
+    ConnectionChanged,
+    DomainsLoaded,
+    StateChange,
+    VmFailureExplained,
+    VmTransition,
+)
 from workbench.ui.plain import plain
 
 if TYPE_CHECKING:
     from collections.abc import Callable
 
     from workbench.ui.app import WorkbenchApp
+    from workbench.ui.start_failure import StartFailure
     from workbench.virt.display import DisplayPlan
     from workbench.virt.domains import DomainConfig
     from workbench.virt.session import VirtSession
@@ -44,6 +51,33 @@ def recording_failed(exc: WorkbenchError) -> WorkbenchError:
     return failed
 
 
+def start_error(exc: WorkbenchError) -> str:
+    """The text of a failed start to explain: its message and those of its causes (libvirt's
+    own words are often in the innermost one)."""
+    texts: list[str] = []
+    seen: BaseException | None = exc
+    while seen is not None and len(texts) < 8:
+        text = seen.message if isinstance(seen, WorkbenchError) else str(seen)
+        if text and text not in texts:
+            texts.append(text)
+        seen = seen.cause if isinstance(seen, WorkbenchError) else seen.__cause__
+    return "\n".join(texts)
+
+
+def name_cause(exc: WorkbenchError, failure: StartFailure) -> None:
+    """The failed start's error names its likeliest cause: the toast or error screen then says
+    why and what to do, not only libvirt's sentence."""
+    from workbench.ui.causes import subject_words, top_cause
+
+    top = top_cause(failure.causes)
+    if top is None:
+        return
+    subject = subject_words(top)
+    about = f" ({subject})" if subject else ""
+    exc.details["cause"] = top["code"]
+    exc.remedy = f"Likely cause: {top['title']}{about}. {top['remedy']}"
+
+
 class VirtBridge:
     def __init__(self, app: WorkbenchApp, config: UiConfig) -> None:
         self.app = app
@@ -57,6 +91,10 @@ class VirtBridge:
         self._history: dict[str, list[Transition]] = {}
         self.display_choice: dict[str, str] = {}  # VM -> the display the operator chose
         self._cancel = CancelToken()  # stops the retries of running actions on unmount
+        # Why each VM's start failed, as explained by a worker (set here, on the UI thread);
+        # `_looked` are the shut-off VMs whose last start was already looked at.
+        self.failures: dict[str, StartFailure] = {}
+        self._looked: set[str] = set()
 
     def handlers(self) -> dict[type[StateChange], Callable[[Any], bool]]:
         """The messages whose state this bridge keeps (set here, on the UI thread); each says
@@ -65,6 +103,7 @@ class VirtBridge:
             ConnectionChanged: self._connection_changed,
             DomainsLoaded: self._domains_loaded,
             VmTransition: self._transition,
+            VmFailureExplained: self._failure_explained,
         }
 
     def start(self) -> None:
@@ -118,6 +157,7 @@ class VirtBridge:
         self.domains = message.domains
         if message.recorded_states is not None:
             self._states = dict(message.recorded_states)
+        self.look_at_shutoff()
         return True
 
     def _transition(self, message: VmTransition) -> bool:
@@ -127,7 +167,52 @@ class VirtBridge:
         history = self._history.setdefault(t.vm, [])
         bisect.insort_right(history, t, key=lambda x: x.timestamp)
         self._states[t.vm] = history[-1].to_state
+        if self._states[t.vm] == "running":
+            self.failures.pop(t.vm, None)  # it started since: the old failure is history
+            self._looked.discard(t.vm)
+        elif self._states[t.vm] == "shutoff" and t.from_state != "shutoff":
+            self._looked.discard(t.vm)  # it stopped: did its start fail?
+            self.look_at_shutoff()
         return True
+
+    def _failure_explained(self, message: VmFailureExplained) -> bool:
+        failure = message.failure
+        if failure.error is None and self.state(failure.vm) == "running":
+            return False  # it started while its log was read: that failure is history
+        self.failures[failure.vm] = failure
+        return True
+
+    # --- why a start failed (workers explain; the UI thread keeps the result) ---------------
+
+    def explain(self, vms: list[str], error: str | None = None) -> None:
+        """Explain the failed start of each of `vms` (libvirt's `error`, its QEMU log, the
+        machine's facts) in one worker, never here: reading and matching logs blocks."""
+        root = self.config.root
+
+        def work() -> None:
+            from workbench.ui.start_failure import explain_start_failure
+
+            for vm in vms:
+                self.app.post_message(VmFailureExplained(explain_start_failure(root, vm, error)))
+
+        self.app.run_worker(
+            work,
+            name=f"explain why {', '.join(vms)} did not start",
+            group="virt:why",
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def look_at_shutoff(self) -> None:
+        """For each shut-off VM not looked at yet: did its last start fail, and why?"""
+        todo = [
+            d.name
+            for d in self.domains
+            if self.state(d.name) == "shutoff" and d.name not in self._looked
+        ]
+        if todo:
+            self._looked.update(todo)
+            self.explain(todo)
 
     @property
     def not_recorded(self) -> bool:
@@ -200,14 +285,24 @@ class VirtBridge:
             return
         lifecycle = session.lifecycles.get(vm)
         cancel = self._cancel
+        root = self.config.root
 
         def work() -> None:
             from workbench.virt.actions import run_action
 
             conn = session.connection()
-            result = run_action(
-                uri, action, vm, retries=2, lifecycle=lifecycle, conn=conn, cancel=cancel
-            )
+            try:
+                result = run_action(
+                    uri, action, vm, retries=2, lifecycle=lifecycle, conn=conn, cancel=cancel
+                )
+            except WorkbenchError as exc:
+                if action == "start":  # say why, not only libvirt's last sentence
+                    from workbench.ui.start_failure import explain_start_failure
+
+                    failure = explain_start_failure(root, vm, start_error(exc))
+                    self.app.post_message(VmFailureExplained(failure))
+                    name_cause(exc, failure)
+                raise
             message = f"{action_label(action)} {vm}: done via {result.served_by}"
             self.app.call_from_thread(self.app.notify, message)
 

@@ -1,5 +1,5 @@
-"""One probe in full: facts as a tree, findings with remedies, the error and its context chain;
-retry now or with a visible backoff countdown."""
+"""One probe in full: the causes it explained with their evidence, findings with remedies, the
+error and its context chain, facts as a tree; retry now or with a visible backoff countdown."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from textual.containers import VerticalScroll
 from textual.widgets import Footer, Header, Static, Tree
 
 from workbench.core.report import ProbeResult
+from workbench.ui.causes import causes_block, causes_of
 from workbench.ui.messages import ProbeFinished, RetryFinished, RetryProgress
 from workbench.ui.plain import assemble, join, plain
 from workbench.ui.screens.base import WorkbenchScreen
@@ -67,6 +68,7 @@ class DetailsScreen(WorkbenchScreen):
     DEFAULT_CSS = """
     DetailsScreen #head { padding: 0 1; height: auto; }
     DetailsScreen #findings { padding: 0 1; height: auto; }
+    DetailsScreen #causes { padding: 1 1 0 1; height: auto; }
     DetailsScreen Tree { height: auto; max-height: 60%; }
     """
 
@@ -80,6 +82,7 @@ class DetailsScreen(WorkbenchScreen):
             yield Static(id="head")
             yield RetryCountdown(stable=self.wb.config.stable, id="countdown")
             yield Static(id="findings")
+            yield Static(id="causes")
             yield Tree(Text("facts"), id="facts")
         yield Footer()
 
@@ -109,6 +112,8 @@ class DetailsScreen(WorkbenchScreen):
         if result.blocked_by:
             lines.append(plain(f"blocked by {', '.join(result.blocked_by)}", "dim"))
         head.update(join(lines))
+        causes = causes_of(result.facts)
+        explained = {str(c["code"]) for c in causes}
         parts = []
         for finding in result.findings:
             colour = {"fail": "red", "warn": "yellow", "info": "dim"}[finding.severity]
@@ -117,8 +122,11 @@ class DetailsScreen(WorkbenchScreen):
                     (f"{finding.severity.upper():<4}", colour),
                     " ",
                     plain(finding.message, multiline=True),
+                    plain(f"  [{finding.cause}]" if finding.cause else "", "dim"),
                 )
             )
+            if finding.cause in explained:
+                continue  # its remedy is under the cause, with the evidence, below
             if finding.remedy and finding.severity != "info":
                 parts.append(assemble("     → ", plain(finding.remedy, multiline=True)))
         if result.error:
@@ -126,10 +134,16 @@ class DetailsScreen(WorkbenchScreen):
         self.query_one("#findings", Static).update(
             join(parts) if parts else plain("no findings", "dim")
         )
+        panel = self.query_one("#causes", Static)
+        panel.display = bool(causes)
+        heading = plain(f"Causes explained ({len(causes)}), most likely first", "b underline")
+        panel.update(join([heading, Text(), causes_block(causes)]) if causes else Text())
         tree = self.query_one("#facts", Tree)
         tree.clear()
         tree.root.expand()
         for key, value in result.facts.items():
+            if key == "causes" and causes:
+                continue  # shown in full above, evidence and all
             _add(tree.root, key, value)
 
     def on_probe_finished(self, message: ProbeFinished) -> None:

@@ -8,6 +8,7 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from workbench.core.report import ProbeResult
+from workbench.ui.causes import brief, causes_of, top_cause
 from workbench.ui.messages import ConnectionChanged, ProbeFinished
 from workbench.ui.plain import plain
 from workbench.ui.screens.base import WorkbenchScreen
@@ -84,6 +85,10 @@ class OverviewScreen(WorkbenchScreen):
             summary = plain(result.summary)
             if result.blocked_by:
                 summary = plain(f"blocked by {', '.join(result.blocked_by)}", "dim")
+            elif (top := top_cause(causes_of(result.facts))) is not None:
+                # The likeliest cause it explained, after its verdict: the operator's "why".
+                summary.append_text(plain(" · cause: ", "dim"))
+                summary.append_text(brief(top))
             cells = [ICONS[result.status], plain(area), plain(probe_id), summary]
         if not self.wb.config.stable:
             cells.append(Text("") if result is None else Text(f"{result.duration_ms:.1f}"))

@@ -8,14 +8,23 @@ from datetime import UTC, datetime
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.containers import VerticalScroll
 from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
+from workbench.ui.causes import causes_for_vm
 from workbench.ui.config import UiConfig
-from workbench.ui.messages import ConnectionChanged, DomainsLoaded, VmTransition
+from workbench.ui.messages import (
+    ConnectionChanged,
+    DomainsLoaded,
+    ProbeFinished,
+    VmFailureExplained,
+    VmTransition,
+)
 from workbench.ui.plain import assemble, plain
 from workbench.ui.screens.base import WorkbenchScreen
+from workbench.ui.widgets.start_failure import StartFailureView
 from workbench.ui.widgets.status_bar import StatusBar, connection_text
 
 COLUMNS = ("name", "state", "gpu", "agent", "display")
@@ -84,9 +93,10 @@ class VmsScreen(WorkbenchScreen):
         Binding("p", "act('suspend')", "Suspend", id="vm.suspend", show=False),
         Binding("u", "act('resume')", "Resume", id="vm.resume", show=False),
     ]
-    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged)
+    FOLLOWS = (VmTransition, DomainsLoaded, ConnectionChanged, VmFailureExplained, ProbeFinished)
     DEFAULT_CSS = """
     VmsScreen #domains { height: 1fr; }
+    VmsScreen #why-box { height: auto; max-height: 50%; }
     VmsScreen #timeline { height: 1fr; }
     VmsScreen #mode { padding: 0 1; color: $text-muted; }
     """
@@ -96,6 +106,8 @@ class VmsScreen(WorkbenchScreen):
         yield StatusBar(id="status")
         yield DataTable(id="domains", cursor_type="row")
         yield Label(id="mode")
+        with VerticalScroll(id="why-box"):
+            yield StartFailureView(id="why")
         yield DataTable(id="timeline", cursor_type="row")
         yield Footer()
 
@@ -133,12 +145,16 @@ class VmsScreen(WorkbenchScreen):
             # Names, devices and channels come from the domain XML: text, never markup.
             agent = dom.agent.kind if dom.agent is not None else None
             display = self.wb.virt.display_choice.get(name)
+            state_cell = plain(state, STATE_STYLE.get(state, "white"))
+            failure = self.wb.virt.failures.get(name)
+            if failure is not None and failure.failed and state != "running":
+                state_cell.append_text(plain(" · start failed", "bold red"))
             rows.append(
                 (
                     name,
                     [
                         plain(name),
-                        plain(state, STATE_STYLE.get(state, "white")),
+                        state_cell,
                         plain(", ".join(h.bdf for h in dom.hostdevs))
                         if dom.hostdevs
                         else plain("none", "dim"),
@@ -166,9 +182,25 @@ class VmsScreen(WorkbenchScreen):
             "VMs not recorded" if self.wb.virt.not_recorded else counted,
         )
 
+    def refresh_why(self) -> None:
+        """The selected VM's failed start, explained (hidden when there is nothing to say)."""
+        vm = self.selected()
+        view = self.query_one(StartFailureView)
+        if vm is None:
+            shown = view.show("", None, False)
+        else:
+            shown = view.show(
+                vm,
+                self.wb.virt.failures.get(vm),
+                self.wb.virt.state(vm) == "shutoff",
+                causes_for_vm(self.wb.probes.results.values(), vm),
+            )
+        self.query_one("#why-box").display = shown
+
     def refresh_timeline(self) -> None:
         timeline = self.query_one("#timeline", DataTable)
         timeline.clear()
+        self.refresh_why()
         vm = self.selected()
         if vm is None:
             return
@@ -226,6 +258,13 @@ class VmsScreen(WorkbenchScreen):
 
     def on_domains_loaded(self, message: DomainsLoaded) -> None:
         self.refresh_domains()
+
+    def on_vm_failure_explained(self, message: VmFailureExplained) -> None:
+        self.refresh_domains()
+
+    def on_probe_finished(self, message: ProbeFinished) -> None:
+        # A preflight's causes name VMs: redrawn with the next tick, like transitions.
+        self._dirty = True
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         self.refresh_mode()
