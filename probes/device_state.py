@@ -19,8 +19,8 @@ from workbench.core.pci import PciDevice, PciInventory
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
 from workbench.core.text import mask_uris, safe_text
-from workbench.explain.catalogue import catalogue
 from workbench.explain.model import CauseMatch, Evidence
+from workbench.explain.shown import shown_by_facts
 
 BOOT_FB_NAMES = ("bootfb", "efifb", "vesafb", "simplefb", "simpledrm", "simple-framebuffer")
 IORESOURCE_MEM = 0x200
@@ -38,56 +38,6 @@ IR_ON_LOG = re.compile(
 )
 UNSAFE_PARAM = "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
 IDLE_D3_PARAM = "sys/module/vfio_pci/parameters/disable_idle_d3"
-
-# Used when the catalogue has no entry for a code (yet): title, severity, remedy.
-_FALLBACK: dict[str, tuple[str, str, str]] = {
-    "BOOT_FB_HOLDS_BAR": (
-        "A boot framebuffer still owns the GPU's memory",
-        "fail",
-        "Boot from another GPU, or add `initcall_blacklist=sysfb_init` or `video=efifb:off` "
-        "to the kernel command line, then reboot.",
-    ),
-    "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE": (
-        "The device reads all ones: left dead after its VM was killed without a reset",
-        "fail",
-        "Remove and rescan the device (`echo 1 > /sys/bus/pci/devices/BDF/remove; echo 1 > "
-        "/sys/bus/pci/rescan`) or reboot; shut VMs down cleanly.",
-    ),
-    "D3COLD_POWER_STATE": (
-        "The device is in D3cold and may not wake for the VM",
-        "warn",
-        "Set `vfio_pci.disable_idle_d3=1` (module option or kernel command line) so vfio-pci "
-        "keeps idle devices in D0, then rebind or reboot.",
-    ),
-    "INTERRUPT_REMAPPING_MISSING": (
-        "Interrupt remapping is off and VFIO does not allow unsafe interrupts",
-        "fail",
-        "Enable interrupt remapping (remove `intremap=off`/`nointremap`, enable it in the "
-        "firmware), or accept the risk with `vfio_iommu_type1.allow_unsafe_interrupts=1`.",
-    ),
-}
-
-
-def cause_match(code: str, subject: dict[str, str], evidence: list[Evidence]) -> CauseMatch:
-    """A cause shown by the machine's own state, described as the catalogue describes it."""
-    entry = catalogue().causes.get(code)
-    if entry is not None:
-        title, severity, remedy = entry.title, entry.severity, entry.remedy
-        benign, refs = entry.benign, list(entry.references)
-    else:
-        title, severity, remedy = _FALLBACK[code]
-        benign, refs = False, []
-    return CauseMatch(
-        code=code,
-        title=title,
-        severity=severity,  # type: ignore[arg-type]  # the loader checks the catalogue's
-        benign=benign,
-        confidence=0.9,
-        subject=subject,
-        evidence=evidence,
-        remedy=remedy,
-        references=refs,
-    )
 
 
 @dataclass
@@ -264,7 +214,11 @@ class DeviceState(Probe):
         if remap is False and unsafe is not True:
             param = "not recorded" if unsafe is None else "N"
             subject = {"allow_unsafe_interrupts": param}
-            causes.append(cause_match("INTERRUPT_REMAPPING_MISSING", subject, remap_evidence))
+            causes.append(
+                shown_by_facts(
+                    "INTERRUPT_REMAPPING_MISSING", subject, remap_evidence, confidence=0.9
+                )
+            )
         facts["devices"] = [s.to_dict() for s in states]
         facts["causes"] = [c.to_dict() for c in causes]
         findings = cause_findings(causes)
@@ -301,13 +255,21 @@ class DeviceState(Probe):
                 for start, end, ev in inside:
                     which = "ROM" if bar.index == ROM_INDEX else f"BAR {bar.index}"
                     subject = {"bdf": dev.bdf, "bar": which, "range": f"{start:x}-{end:x}"}
-                    causes.append(cause_match("BOOT_FB_HOLDS_BAR", subject, [ev, bar.evidence]))
+                    causes.append(
+                        shown_by_facts(
+                            "BOOT_FB_HOLDS_BAR", subject, [ev, bar.evidence], confidence=0.9
+                        )
+                    )
         state.config = read_config(host, sysfs)
         if state.config is None:
             state.missing.append("config")
         elif state.config == "all ones":
             ev = Evidence(1, f"{dev.bdf} config space reads ff ff ff ff", f"/{sysfs}/config")
-            causes.append(cause_match("DEVICE_DEAD_AFTER_UNCLEAN_RELEASE", {"bdf": dev.bdf}, [ev]))
+            causes.append(
+                shown_by_facts(
+                    "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE", {"bdf": dev.bdf}, [ev], confidence=0.9
+                )
+            )
         power, _ = host.try_read(f"{sysfs}/power_state")
         state.power_state = None if power is None else power.strip()[:16]
         if power is None:
@@ -318,7 +280,7 @@ class DeviceState(Probe):
                 "disable_idle_d3": "N" if idle_d3 is False else "not recorded",
             }
             ev = Evidence(1, f"{dev.bdf} power_state D3cold", f"/{sysfs}/power_state")
-            causes.append(cause_match("D3COLD_POWER_STATE", subject, [ev]))
+            causes.append(shown_by_facts("D3COLD_POWER_STATE", subject, [ev], confidence=0.9))
         return state
 
     @staticmethod

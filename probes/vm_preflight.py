@@ -26,7 +26,6 @@ from probes.vm_access import (
     recorded_node,
     user_groups,
 )
-from probes.vm_causes import fact_cause
 from probes.vm_checks import NOT_RECORDED, Check
 from probes.vm_hugepages import check_hugepages
 from probes.vm_startlog import last_start
@@ -35,7 +34,8 @@ from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, ProbeResult, worst
 from workbench.core.text import safe_text
-from workbench.explain.model import CauseMatch, Evidence
+from workbench.explain.model import CauseMatch, Evidence, Severity
+from workbench.explain.shown import shown_by_facts
 from workbench.virt.hypervisor import DomainSnapshot
 
 PASSTHROUGH_DRIVERS = frozenset({VFIO_DRIVER, "pci-stub"})
@@ -53,7 +53,11 @@ class _Vm:
         self.checks.append(check)
         if check.cause is not None:
             where = list(evidence) or [Evidence(0, check.detail, check.subject)]
-            self.causes.append(fact_cause(check.cause, {"vm": self.name, **subject}, where))
+            severity: Severity | None = "warn" if check.status == "warn" else None
+            cause = shown_by_facts(
+                check.cause, {"vm": self.name, **subject}, where, severity=severity
+            )
+            self.causes.append(cause)
 
     @property
     def ready(self) -> bool | None:

@@ -35,7 +35,7 @@ def demo_capture(tmp_path: Path) -> Path:
     archive = tmp_path / "demo.tar.gz"
     with demo_environment(tmp_path / "demo") as env:
         log = env.root / LOG_MEMBER  # a recorded root brings its own log, never the analyst's
-        log.parent.mkdir()
+        log.parent.mkdir(exist_ok=True)  # the demo root records its kernel log there too
         log.write_text(
             "".join(
                 json.dumps({"level": "error", "event": f"vm broke {n}"}) + "\n" for n in range(5)

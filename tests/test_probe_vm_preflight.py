@@ -489,7 +489,8 @@ def test_qemu_log_not_recorded(make_root: Callable[..., Path]) -> None:
         make_root("demo-workstation"), [("win11", SHUTOFF, domain_xml("win11", DEMO_GPU))]
     )
     start = preflight(root)[0].facts["vms"]["win11"]["last_start"]
-    assert (start["recorded"], start["failed"], start["why"]) == (False, None, "not recorded")
+    assert (start["recorded"], start["failed"]) == (False, None)
+    assert start["why"].startswith("not recorded")
 
 
 def test_hostile_log_and_names_reach_no_terminal(make_root: Callable[..., Path]) -> None:

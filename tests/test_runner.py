@@ -28,6 +28,8 @@ EXPECTED_IDS = {
     "libvirt.domains",
     "vm.preflight",
     "guest.agent",
+    "kernel.log",
+    "pci.device_state",
 }
 
 

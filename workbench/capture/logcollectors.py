@@ -116,12 +116,15 @@ def _copy_recorded(src: Source, out: Collected, member: str, key: str, limit: in
     recorded = src.host.manifest.get("facts", {})
     said = recorded.get(key) if isinstance(recorded, dict) else None
     if tail is None:
-        why = f"not recorded (the root holds no {member})"
+        # A root that never recorded it says nothing more: its capture reads as the root does.
+        why = None
         if len(out.tree.problems) > problems:  # there, but not a log we could read
             why = f"not readable: {out.tree.problems[-1][:300]}"
         elif isinstance(said, dict) and isinstance(said.get("why"), str):
-            why = f"not recorded: {said['why'][:300]}"
-        out.facts[key] = {"origin": None, "lines": 0, "truncated": False, "why": why}
+            why = said["why"][:300]
+        out.facts[key] = {"origin": None, "lines": 0, "truncated": False}
+        if why is not None:
+            out.facts[key]["why"] = why
         return
     data, cut = tail
     origin = said.get("origin") if isinstance(said, dict) else None  # the root's word: bounded

@@ -164,7 +164,9 @@ def _recorded(host: Host, name: str, rel: str, fact: str, what: str) -> MachineL
         if isinstance(said, str) and said:
             why = f"not recorded: the capture could not read the {what} ({said[:200]})"
         else:
-            why = f"not recorded: {rel} is not in this capture; " + RECORD_HINT.format(what=what)
+            why = f"not recorded: {rel} is not in this machine's record; " + RECORD_HINT.format(
+                what=what
+            )
         return MachineLog(name, rel, None, why=why)
     return MachineLog(name, rel, None, why=_unreadable(host, rel, problem))
 

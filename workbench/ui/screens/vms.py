@@ -189,12 +189,10 @@ class VmsScreen(WorkbenchScreen):
         if vm is None:
             shown = view.show("", None, False)
         else:
-            shown = view.show(
-                vm,
-                self.wb.virt.failures.get(vm),
-                self.wb.virt.state(vm) == "shutoff",
-                causes_for_vm(self.wb.probes.results.values(), vm),
-            )
+            off = self.wb.virt.state(vm) == "shutoff"
+            # what would stop it starting is moot once it runs (the probes' word is older)
+            probe_causes = causes_for_vm(self.wb.probes.results.values(), vm) if off else []
+            shown = view.show(vm, self.wb.virt.failures.get(vm), off, probe_causes)
         self.query_one("#why-box").display = shown
 
     def refresh_timeline(self) -> None:
