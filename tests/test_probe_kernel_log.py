@@ -17,7 +17,6 @@ from workbench.core.host import Host
 from workbench.core.machinelogs import KERNEL_LOG, TAIL_BYTES, kernel_log
 from workbench.core.report import ProbeResult
 from workbench.explain.catalogue import catalogue
-from workbench.explain.matcher import KEEP_EVIDENCE
 
 KMSG = Path("/dev/kmsg")
 CASES = SHARED / "evidence" / "cases.jsonl"
@@ -150,11 +149,10 @@ def test_live_line_written_to_kmsg_is_explained() -> None:
     causes = {c["code"]: c for c in result["facts"]["causes"]}
     assert "MEMLOCK_LIMIT" in causes, result["summary"]
     memlock = causes["MEMLOCK_LIMIT"]
-    # Every such line of this boot is counted (earlier runs of this test wrote some); the
-    # matcher keeps the first KEEP_EVIDENCE, so the new one is shown while there is room.
+    # Every such line of this boot is counted (earlier runs of this test wrote some), and the
+    # newest (this one) is among those shown.
     assert len(memlock["evidence"]) + memlock["more_evidence"] == before + 1
-    if before < KEEP_EVIDENCE:
-        assert any(marker in e["text"] for e in memlock["evidence"])
+    assert any(marker in e["text"] for e in memlock["evidence"])
     finding = next(f for f in result["findings"] if f["cause"] == "MEMLOCK_LIMIT")
     assert finding["severity"] == "fail" and finding["remedy"]
     assert result["status"] == "fail" and proc.returncode == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import re
 import sys
+from collections import deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, BinaryIO
@@ -38,7 +39,10 @@ from workbench.explain.scan import Candidate, Counter, candidates_in_file, candi
 if TYPE_CHECKING:
     from workbench.core.host import Host
 
-KEEP_EVIDENCE = 12  # lines kept per cause; the rest are counted
+# Lines kept per cause: the first ones and the newest (a long log's latest failure is at its
+# end); those between are counted.
+KEEP_FIRST = 6
+KEEP_NEWEST = 6
 MEMO_SIZE = 4096  # distinct messages whose matches are remembered (memory stays bounded)
 # Lines that name the VM the next lines are about (virsh's `error: Failed to start domain
 # 'NAME'` before libvirt's reason, QEMU's command line at the top of its log).
@@ -94,11 +98,23 @@ def line_errno(text: str) -> str | None:
 class _Found:
     first: tuple[int, int]  # (input index, line): where it was first shown
     weights: dict[int, float] = field(default_factory=dict)  # pattern index -> weight
-    evidence: list[Evidence] = field(default_factory=list)
+    evidence: list[Evidence] = field(default_factory=list)  # the first KEEP_FIRST
+    newest: deque[Evidence] = field(default_factory=lambda: deque(maxlen=KEEP_NEWEST))
     more: int = 0
     subject: dict[str, str] = field(default_factory=dict)
     conflicts: int = 0  # subject values that differed from the first one kept
     checks: dict[str, float] = field(default_factory=dict)
+
+    def keep(self, evidence: Evidence) -> None:
+        """Keep a line among the first or the newest; the same text again shows nothing new."""
+        if any(e.text == evidence.text for e in (*self.evidence, *self.newest)):
+            return
+        if len(self.evidence) < KEEP_FIRST:
+            self.evidence.append(evidence)
+            return
+        if len(self.newest) == KEEP_NEWEST:
+            self.more += 1  # the oldest of the newest drops out, counted
+        self.newest.append(evidence)
 
 
 # The patterns a message matched (index, subject) and the VM it names for the lines after it.
@@ -203,12 +219,7 @@ class Matcher:
                 kept = found.subject.setdefault(key, value)
                 if kept != value:
                     found.conflicts += 1
-            if any(e.text == evidence.text for e in found.evidence):
-                continue  # the same line again shows nothing new
-            if len(found.evidence) < KEEP_EVIDENCE:
-                found.evidence.append(evidence)
-            else:
-                found.more += 1
+            found.keep(evidence)
 
     def feed_host(self, host: Host) -> None:
         """Join the machine's facts to the evidence."""
@@ -231,8 +242,7 @@ class Matcher:
                 for key, value in hit.subject.items():
                     found.subject.setdefault(key, value)
                 for ev in hit.evidence:
-                    if ev not in found.evidence and len(found.evidence) < KEEP_EVIDENCE:
-                        found.evidence.append(ev)
+                    found.keep(ev)
         matches = [self._match(code, found) for code, found in self._found.items()]
         order = {code: found.first for code, found in self._found.items()}
         matches.sort(key=lambda m: (m.benign, -m.confidence, order[m.code], m.code))
@@ -250,7 +260,9 @@ class Matcher:
             benign=cause.benign,
             confidence=1.0 - doubt,
             subject=found.subject,
-            evidence=sorted(found.evidence, key=lambda e: (e.source or "", e.line)),
+            evidence=sorted(
+                [*found.evidence, *found.newest], key=lambda e: (e.source or "", e.line)
+            ),
             remedy=cause.remedy,
             references=list(cause.references),
             more_evidence=found.more,

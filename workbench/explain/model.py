@@ -11,8 +11,8 @@ Severity = Literal["info", "warn", "fail"]
 
 @dataclass(frozen=True)
 class Evidence:
-    """One line that shows a cause: its number in the input (1-based, counted over all inputs
-    in order) and its text as written (control characters escaped when shown)."""
+    """One line that shows a cause: its number within its input (1-based; `source` names the
+    input) and its text as written (control characters escaped when shown)."""
 
     line: int
     text: str
