@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from workbench.explain.matcher import KEEP_FIRST, KEEP_NEWEST, explain_text
+from pathlib import Path
+
+from workbench.explain.matcher import KEEP_FIRST, KEEP_NEWEST, Matcher, explain_text
 
 
 def test_a_cause_keeps_its_first_and_newest_lines_and_counts_the_rest() -> None:
@@ -22,3 +24,20 @@ def test_the_same_line_again_is_shown_once() -> None:
     line = "vfio_pin_pages_remote: RLIMIT_MEMLOCK (4194304) exceeded"
     (cause,) = explain_text(f"{line}\n{line}\n{line}\n").causes
     assert [e.line for e in cause.evidence] == [1] and cause.more_evidence == 0
+
+
+def test_a_driver_message_repeated_is_read_once_and_its_fact_kept(tmp_path: Path) -> None:
+    """A log repeating a driver's line a thousand times (through grep's engine): the fact
+    (nvidia holds 0000:01:00.0) ranks the ambiguous header-type line all the same, and the
+    cause's evidence names the driver line once."""
+    driver = "nvidia 0000:01:00.0: not ready 8191ms after resume; waiting"
+    lines = [f"[{n:6d}.000000] {driver}" for n in range(1000)]
+    lines.append("internal error: Unknown PCI header type '127' for device '0000:01:00.0'")
+    path = tmp_path / "dmesg.txt"
+    path.write_text("\n".join(lines) + "\n")
+    matcher = Matcher()
+    matcher.feed_path(str(path))
+    result = matcher.result()
+    assert result.causes[0].code == "HOST_DRIVER_BOUND"
+    assert matcher.facts.devices["0000:01:00.0"].driver == "nvidia"
+    assert sum(driver in e.text for e in result.causes[0].evidence) <= 1

@@ -140,6 +140,7 @@ class Matcher:
         # commonest of them, is read without normalising it.
         self._pattern_literal = re.compile(_trie_regex(self._literals + CONTEXT_LITERALS))
         self._memo: dict[str, _TextMatch] = {}
+        self._fact_messages: set[bytes] = set()
 
     @property
     def literals(self) -> tuple[str, ...]:
@@ -157,12 +158,14 @@ class Matcher:
         if self._any_literal.search(raw.lower()) is not None:
             self._feed_line(line_no, raw, source, index)
 
-    def _feed_line(self, line_no: int, raw: str, source: str | None, index: int) -> None:
+    def _feed_line(self, line_no: int, raw: str, source: str | None, index: int) -> bool:
+        """Match one line; True when it was a kernel driver line that only carried a fact
+        (the same message again carries nothing new)."""
         evidence = Evidence(line_no, raw, source)
         if self._pattern_literal.search(raw.lower()) is None and self.facts.feed_driver_line(
             raw, evidence
         ):
-            return
+            return True
         text = message(raw)
         self.facts.feed(text, evidence)
         found = self._memo.get(text)
@@ -184,6 +187,7 @@ class Matcher:
                     subject["vm"] = self._context_vm[1]
             pattern = self.catalogue.patterns[p_index]
             self._record(pattern, p_index, subject, evidence, (index, line_no))
+        return False
 
     def _match_text(self, text: str) -> _TextMatch:
         """The patterns a message matches (with the subject it names), and the VM it names
@@ -272,9 +276,20 @@ class Matcher:
     # Inputs -----------------------------------------------------------------------------
 
     def feed_candidates(self, found: Iterable[Candidate], source: str | None, index: int) -> None:
+        # Kernel driver lines (`amdgpu 0000:03:00.0: ...`) pass the prefilter for the fact they
+        # carry (which driver holds which device), and a long log repeats them by the hundred
+        # thousand: a message (its time cut off) seen once as a fact is skipped after.
+        seen = self._fact_messages
         for cand in found:
-            raw = cand.raw[: MAX_LINE * 4].decode("utf-8", "replace")[:MAX_LINE].rstrip("\r\n")
-            self._feed_line(cand.line, raw, source, index)
+            raw_bytes = cand.raw
+            key = raw_bytes[raw_bytes.find(b"] ") + 2 :] if raw_bytes[:1] == b"[" else raw_bytes
+            if key in seen:
+                continue
+            raw = raw_bytes[: MAX_LINE * 4].decode("utf-8", "replace")[:MAX_LINE].rstrip("\r\n")
+            if self._feed_line(cand.line, raw, source, index):
+                if len(seen) >= MEMO_SIZE:
+                    seen.clear()
+                seen.add(key)
 
     def feed_stream(self, stream: BinaryIO, source: str | None) -> None:
         index = self.next_input()

@@ -11,24 +11,24 @@ lines let through."""
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import tempfile
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import IO, BinaryIO, NamedTuple
 
 from workbench.explain.lines import MAX_LINE
 
 CHUNK = 8 << 20
 LINE_LIMIT = MAX_LINE * 4  # bytes of a line examined: MAX_LINE characters of UTF-8 at most
+GREP_BLOCK = 1 << 20  # grep's output is read in blocks this large
 GREP_FROM_BYTES = 4 << 20  # regular files at least this large go through grep when it exists
 
 
-@dataclass(frozen=True)
-class Candidate:
+class Candidate(NamedTuple):  # a tuple: made a million times on a large log
     line: int  # 1-based within its input
     raw: bytes  # without the newline, at most `limit` bytes
 
@@ -42,6 +42,10 @@ class Counter:
 
 class ScanError(OSError):
     """An input could not be read to its end (grep's exit 2: an I/O error, a directory)."""
+
+
+# What POSIX extended regular expressions treat as special; escaped, a literal matches itself.
+_ERE_SPECIAL = re.compile(rb"[.\\\[\]()*+?{}|^$]")
 
 
 def needles_of(literals: tuple[str, ...]) -> tuple[bytes, ...]:
@@ -164,11 +168,13 @@ def candidates_by_grep(
     thread reading the file beside it (the two passes run on two cores). Grep's exit 2 (it
     could not read the file) raises ScanError."""
     needles = needles_of(literals)
-    pattern = b"\n".join(needles)
+    # One extended regex of the escaped literals: GNU grep runs it 1.6-2x faster than `-F -i`
+    # with the same words (measured on the bench log: 1.07 s against 1.71 s).
+    pattern = b"|".join(_ERE_SPECIAL.sub(rb"\\\g<0>", needle) for needle in needles)
     env = {"LC_ALL": "C", "PATH": os.environ.get("PATH", "/usr/bin:/bin")}
     with tempfile.TemporaryFile() as errors:
         proc = subprocess.Popen(  # noqa: S603 - fixed arguments, the file is only read
-            [grep, "-F", "-i", "-n", "-a", "-e", pattern, "--", path],
+            [grep, "-E", "-i", "-n", "-a", "-e", pattern, "--", path],
             stdout=subprocess.PIPE,
             stderr=errors,
             stdin=subprocess.DEVNULL,
@@ -197,20 +203,40 @@ def candidates_by_grep(
 
 
 def _grep_lines(out: IO[bytes], needles: tuple[bytes, ...], limit: int) -> Iterator[Candidate]:
-    """Grep's `N:line` output read in bounded pieces; a line whose literal lies past `limit`
-    is dropped (the Python engine does not see it either)."""
+    """Grep's `N:line` output read in large blocks (a Python step per line costs more than
+    grep's whole search when a log has many candidates); memory stays bounded: of a line longer
+    than `limit` only its start is kept, and one whose literal lies past `limit` is dropped
+    (the Python engine does not see it either)."""
     room = limit + 24  # the line number, its colon and the newline
-    while head := out.readline(room):
-        whole = head.endswith(b"\n")
-        while not whole:  # the rest of a long line: skipped
-            rest = out.readline(1 << 16)
-            whole = not rest or rest.endswith(b"\n")
-        number, _, raw = head.partition(b":")
-        raw = raw[:-1] if raw.endswith(b"\n") else raw
-        raw = raw[:limit]
-        nl_free = raw.lower()
-        if any(needle in nl_free for needle in needles):
-            yield Candidate(int(number), raw)
+    carry = b""
+    skipping = False  # inside a line already cut at `room`
+    while block := out.read(GREP_BLOCK):
+        if skipping:  # the rest of a long line: its start (in `carry`) is all that is kept
+            end = block.find(b"\n")
+            if end < 0:
+                continue
+            yield from _grep_line(carry, needles, limit)
+            block, carry, skipping = block[end + 1 :], b"", False
+        lines = (carry + block).split(b"\n")
+        carry = lines.pop()
+        if len(carry) > room:
+            carry, skipping = carry[:room], True
+        for line in lines:
+            number, _, raw = line.partition(b":")
+            if len(raw) <= limit:  # the common case, inline: grep found a literal in it
+                yield Candidate(int(number), raw)
+            else:
+                yield from _grep_line(line, needles, limit)
+    if carry:
+        yield from _grep_line(carry, needles, limit)
+
+
+def _grep_line(line: bytes, needles: tuple[bytes, ...], limit: int) -> Iterator[Candidate]:
+    number, _, raw = line.partition(b":")
+    if len(raw) <= limit:
+        yield Candidate(int(number), raw)  # grep found a literal in it
+    elif any(needle in raw[:limit].lower() for needle in needles):
+        yield Candidate(int(number), raw[:limit])
 
 
 class _LineCount(threading.Thread):
