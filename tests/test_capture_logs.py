@@ -6,7 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tarfile
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,12 +26,19 @@ from workbench.capture.collectors import (
     Source,
     collect_kernel,
 )
-from workbench.capture.logcollectors import QEMU_LOG_BYTES, QEMU_LOGS_MAX, collect_kernel_log
+from workbench.capture.logcollectors import (
+    QEMU_LOG_BYTES,
+    QEMU_LOGS_MAX,
+    collect_kernel_log,
+    collect_libvirt_log,
+    collect_qemu_logs,
+)
 from workbench.capture.unpack import Limits, open_capture
 from workbench.core import machinelogs
 from workbench.core.errors import CaptureError
 from workbench.core.host import Host
 from workbench.explain.matcher import Matcher
+from workbench.machines import build_root
 
 GPU = "0000:01:00.0"
 BAR_LINE = (
@@ -451,3 +460,45 @@ def test_a_roots_own_account_of_its_log_is_bounded(root: Path, tmp_path: Path) -
     manifest = make_capture(root, tmp_path / "c.tar.gz")
     got = manifest["facts"]["kernel_log"]
     assert len(got["origin"]) == 200 and got["lines"] == 4 and got["truncated"] is False
+
+
+def test_the_live_libvirt_log_is_recorded_or_said_missing() -> None:
+    """libvirt's log on this machine is a member with its origin, or the facts say each source
+    tried and why it gave nothing."""
+    out = Collected()
+    collect_libvirt_log(Source(Host("/")), out)
+    said = out.facts["libvirt_log"]
+    if said["origin"] is None:
+        assert machinelogs.LIBVIRT_LOG not in out.tree.files
+        assert "journal: " in said["why"]
+        assert all(f"/{rel}: not " in said["why"] for rel in machinelogs.LIBVIRT_FILE_LOGS)
+    else:
+        assert out.tree.files[machinelogs.LIBVIRT_LOG].count(b"\n") == said["lines"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_an_unlistable_qemu_log_dir_is_said_not_readable(
+    minimal_facts: dict[str, Any],
+) -> None:
+    """A QEMU log directory the capturing user may not list is "not readable", never "not
+    present"."""
+    top = Path(tempfile.mkdtemp(prefix="wb-capture-test-"))  # nobody must reach the root
+    try:
+        top.chmod(0o755)
+        root = build_root(minimal_facts, top / "root")
+        qemu = root / machinelogs.QEMU_LOG_DIR
+        qemu.mkdir(parents=True)
+        (qemu / "win11.log").write_text("error\n")
+        qemu.chmod(0o700)
+
+        def facts() -> Any:
+            out = Collected()
+            collect_qemu_logs(Source(Host(root)), out)
+            return out.facts["qemu_logs"]
+
+        said = run_as(65534, facts)
+        assert said["domains"] == {}
+        assert said["why"].startswith("not readable:") and "ermission" in said["why"]
+        assert run_as(0, facts)["domains"]["win11"] == {"bytes": 6, "truncated": False}
+    finally:
+        shutil.rmtree(top)

@@ -1,11 +1,15 @@
-"""core.machinelogs: a machine's kernel, QEMU and libvirt logs, live and recorded."""
+"""core.machinelogs: a machine's kernel, QEMU and libvirt logs, live and recorded; the live
+readers give one dmesg-style line per message, bounded, or why there is none."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
+import subprocess
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -18,14 +22,17 @@ from workbench.core.machinelogs import (
     KERNEL_LOG,
     LIBVIRT_LOG,
     TAIL_BYTES,
+    journal_line,
     kernel_log,
     kmsg_line,
     libvirt_log,
+    live_kernel_log,
     qemu_log,
     qemu_log_path,
 )
 
 KMSG = Path("/dev/kmsg")
+DMESG_LINE = re.compile(rb"^\[ *\d+\.\d{6}\] ")
 
 
 def _root(
@@ -139,10 +146,14 @@ def test_libvirt_log_recorded_and_absent(tmp_path: Path) -> None:
 
 
 def test_kmsg_record_becomes_a_dmesg_line() -> None:
-    """A /dev/kmsg record with continuation lines is one dmesg-style line."""
+    """`prio,seq,usec,flags;message` and its ` KEY=value` lines give one dmesg line."""
     record = b"3,1234,5012345678,-;vfio-pci 0000:0b:00.0: BAR 1: can't reserve\n SUBSYSTEM=pci\n"
-    assert kmsg_line(record) == "[ 5012.345678] vfio-pci 0000:0b:00.0: BAR 1: can't reserve"
+    assert kmsg_line(record) == b"[ 5012.345678] vfio-pci 0000:0b:00.0: BAR 1: can't reserve"
+    record = b"3,1234,4210000,-;vfio-pci 0000:0b:00.0: BAR 1: can't reserve\n SUBSYSTEM=pci\n"
+    assert kmsg_line(record) == b"[    4.210000] vfio-pci 0000:0b:00.0: BAR 1: can't reserve"
     assert kmsg_line(b"garbage without a header") is None
+    assert kmsg_line(b"no semicolon here") is None
+    assert kmsg_line(b"3,12,notanumber,-;x") is None
 
 
 @pytest.mark.skipif(not _kmsg_writable(), reason="/dev/kmsg is not writable here")
@@ -176,31 +187,216 @@ def test_live_kernel_log_unprivileged_says_why_each_source_failed() -> None:
     assert len(got["tried"]) == 3  # type: ignore[arg-type]
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_the_kernel_log_unprivileged_says_why_each_source_gave_nothing() -> None:
+    """As nobody, with dmesg_restrict, no log is made up: each source says why, and the
+    manifest's facts carry it."""
+    restrict = Path("/proc/sys/kernel/dmesg_restrict")
+    if not restrict.exists() or restrict.read_text().strip() != "1":
+        pytest.skip("kernel.dmesg_restrict is not 1")
+    got = run_as(65534, lambda: live_kernel_log().facts())
+    if got["origin"] is not None:
+        pytest.skip("the journal is readable by an unprivileged user here")
+    assert got["lines"] == 0
+    assert "kmsg: permission denied (run as root)" in got["why"]
+    assert "dmesg: " in got["why"] and "journal: " in got["why"]
+
+
 def test_kernel_log_without_any_source_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     """Live with no journalctl, no /dev/kmsg and no dmesg, the log is None and each step says why."""
-    monkeypatch.setenv("PATH", "/nonexistent")
-    real_kmsg = machinelogs._kernel_kmsg
-    monkeypatch.setattr(machinelogs, "_kernel_kmsg", lambda: real_kmsg("/nonexistent/kmsg"))
+    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", "/nonexistent")  # tools are looked for there
+    monkeypatch.setattr(machinelogs, "KMSG", "/nonexistent/kmsg")
     log = kernel_log(Host("/"))
     assert log.text is None
     assert log.why is not None
     assert "journalctl not installed" in log.why
     assert "/nonexistent/kmsg: does not exist" in log.why
     assert "dmesg: not installed" in log.why
+    assert len(log.tried) == 3
+
+
+def test_tools_are_not_taken_from_the_callers_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A PATH without journalctl or dmesg changes nothing: they are looked for in the system
+    directories only (a PATH of the caller's cannot put another `dmesg` in their place)."""
+    monkeypatch.setenv("PATH", "/nonexistent")
+    monkeypatch.setattr(machinelogs, "KMSG", "/nonexistent/kmsg")
+    got = live_kernel_log(max_bytes=4096)
+    assert not any("not installed" in why for why in got.tried), got.tried
 
 
 def test_journal_lines_become_dmesg_lines() -> None:
-    """short-monotonic journal lines lose host and `kernel:`; other lines stay as they are."""
-    text = (
-        "[    5.123456] fedora kernel: vfio-pci 0000:0b:00.0: BAR 1: can't reserve\n"
-        "-- Boot 0123abcd --\n"
-        "[   99.000001] my-host kernel: kvm: disabled by bios\n"
+    """A journal entry (`-o json`: MESSAGE and the kernel's time, else journald's) is
+    `[   4.210000] message`: no host, no `kernel:`; one line even when the message held
+    newlines or was not UTF-8; an entry without one, or what is no entry, is skipped."""
+    entry = {
+        "MESSAGE": "vfio-pci 0000:0b:00.0: BAR 1: can't reserve",
+        "__MONOTONIC_TIMESTAMP": "4210000",
+        "_HOSTNAME": "fedora",
+    }
+    assert journal_line(json.dumps(entry).encode()) == (
+        b"[    4.210000] vfio-pci 0000:0b:00.0: BAR 1: can't reserve"
     )
-    assert machinelogs.dmesg_from_journal(text) == (
-        "[    5.123456] vfio-pci 0000:0b:00.0: BAR 1: can't reserve\n"
-        "-- Boot 0123abcd --\n"
-        "[   99.000001] kvm: disabled by bios\n"
+    kvm = {"MESSAGE": "kvm: disabled by bios", "_SOURCE_MONOTONIC_TIMESTAMP": "99000001"}
+    assert journal_line(json.dumps(kvm).encode()) == b"[   99.000001] kvm: disabled by bios"
+    raw = {"MESSAGE": list(b"bad \xff\nsecond"), "__MONOTONIC_TIMESTAMP": "12"}
+    assert journal_line(json.dumps(raw).encode()) == b"[    0.000012] bad \xff\\x0asecond"
+    both = {"MESSAGE": "x", "_SOURCE_MONOTONIC_TIMESTAMP": "5000000", "__MONOTONIC_TIMESTAMP": "9"}
+    assert journal_line(json.dumps(both).encode()) == b"[    5.000000] x"
+    assert journal_line(b'{"MESSAGE": null}') is None
+    assert journal_line(b"not json") is None
+    assert journal_line(b"-- Boot 0123abcd --") is None
+    assert journal_line(b"[1, 2]") is None
+
+
+def _fake_journalctl(tmp_path: Path, stdout: bytes, stderr: bytes = b"", code: int = 0) -> None:
+    """A `journalctl` in tmp_path that prints what it is given and records its arguments."""
+    (tmp_path / "out").write_bytes(stdout)
+    (tmp_path / "err").write_bytes(stderr)
+    script = tmp_path / "journalctl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" > "{tmp_path}/argv"\n'
+        f'/bin/cat "{tmp_path}/out"; /bin/cat "{tmp_path}/err" >&2; exit {code}\n'
     )
+    script.chmod(0o755)
+
+
+def test_the_journal_gives_the_kernel_log(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The journal (this boot, kernel only, as JSON) comes first: its entries are dmesg lines,
+    its origin "journal"; asked for no more than max_lines, a full answer is truncated."""
+    entries = [
+        {"MESSAGE": f"kvm: message {i}", "_SOURCE_MONOTONIC_TIMESTAMP": str(i * 1_000_000)}
+        for i in range(3)
+    ]
+    _fake_journalctl(tmp_path, b"".join(json.dumps(e).encode() + b"\n" for e in entries))
+    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
+    got = live_kernel_log(max_bytes=4096, max_lines=3)
+    assert got.origin == "journal" and got.tried == ()
+    assert got.data == b"".join(b"[    %d.000000] kvm: message %d\n" % (i, i) for i in range(3))
+    assert got.truncated  # three asked for, three given: older ones may be left out
+    argv = (tmp_path / "argv").read_text().split()
+    assert {"-k", "-b", "json", "-q"} <= set(argv) and argv[argv.index("-n") + 1] == "3"
+    assert not live_kernel_log(max_bytes=4096, max_lines=4).truncated
+
+
+def test_a_journal_that_fails_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A journal that gives nothing says why (its exit and first line of complaint), and the
+    next source is read."""
+    said = b"No journal files were opened due to insufficient permissions.\n"
+    _fake_journalctl(tmp_path, b"", said, code=1)
+    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
+    monkeypatch.setattr(machinelogs, "KMSG", "/nonexistent/kmsg")
+    got = live_kernel_log()
+    assert got.data is None and got.tried[0] == (
+        "journal: journalctl failed (exit 1: No journal files were opened due to insufficient"
+        " permissions.)"
+    )
+    assert got.tried[1] == "/nonexistent/kmsg: does not exist"
+    assert got.tried[2] == "dmesg: not installed"
+
+
+def test_libvirts_log_is_its_journal_else_its_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """libvirt's log is the journal of its daemons (with their wall-clock times); without
+    one, its log file, bounded, each source that gave nothing said."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tools))
+    _fake_journalctl(tools, b"2026-11-29T12:00:01.000000+0000 h virtqemud[812]: error : x\n")
+    text = "old\n" + "a" * 80 + "\n" + "b" * 40 + "\nnew\n"
+    host = _root(tmp_path, {"var/log/libvirt/virtqemud.log": text})
+    got = machinelogs.live_libvirt_log(host, max_bytes=100)
+    assert got.origin == "journal" and got.data is not None and got.data.endswith(b"error : x\n")
+    argv = (tools / "argv").read_text().split()
+    assert {"-u", "libvirtd", "virtqemud", "short-iso-precise"} <= set(argv)
+    _fake_journalctl(tools, b"")
+    got = machinelogs.live_libvirt_log(host, max_bytes=100)
+    assert got.origin == "/var/log/libvirt/virtqemud.log"
+    assert got.data == b"b" * 40 + b"\nnew\n" and got.truncated and got.lines == 2
+    assert got.tried == (
+        "journal: no entries for this boot",
+        "/var/log/libvirt/libvirtd.log: not present",
+    )
+
+
+def test_the_newest_lines_are_kept_within_bounds() -> None:
+    """Only the newest lines stay, within both the line and the byte bound."""
+    newest = machinelogs._Newest(max_bytes=30, max_lines=3)
+    for i in range(10):
+        newest.add(b"line %d" % i)
+    got = newest.result("kmsg", [])
+    assert got.data == b"line 7\nline 8\nline 9\n" and got.truncated and got.lines == 3
+    small = machinelogs._Newest(max_bytes=16, max_lines=100)
+    for i in range(10):
+        small.add(b"line %d" % i)
+    assert small.result("kmsg", []).data == b"line 8\nline 9\n"
+
+
+def test_the_live_kernel_log_is_bounded() -> None:
+    """This machine's kernel log read with a 4 kB bound: at most 4 kB of whole dmesg lines,
+    said to be truncated; a source that gave nothing is listed with why."""
+    got = live_kernel_log(max_bytes=4096)
+    assert got.origin in ("journal", "kmsg", "dmesg"), got.tried
+    assert got.data is not None and 0 < len(got.data) <= 4096
+    assert got.truncated
+    lines = got.data.splitlines()
+    assert len(lines) == got.lines
+    assert all(DMESG_LINE.match(line) for line in lines), lines[:3]
+    facts = got.facts()
+    assert facts["origin"] == got.origin and facts["truncated"] is True
+    assert all(": " in why for why in got.tried)
+    assert facts.get("tried", []) == list(got.tried)
+
+
+def test_kmsg_gives_dmesg_lines() -> None:
+    """/dev/kmsg, read without waiting for new records, gives dmesg lines (or says why not)."""
+    newest = machinelogs._Newest(4 << 20, 100_000)
+    started = time.monotonic()
+    why = machinelogs._kmsg(newest, machinelogs.COMMAND_TIMEOUT_S)
+    assert time.monotonic() - started < machinelogs.COMMAND_TIMEOUT_S + 1
+    if why is not None:
+        assert why, "said, never silent"
+        return
+    assert newest.lines and all(DMESG_LINE.match(line) for line in newest.lines)
+
+
+def test_dmesg_gives_dmesg_lines() -> None:
+    """The last fallback, `dmesg` itself, gives the same kind of lines (a real subprocess)."""
+    newest = machinelogs._Newest(4 << 20, 100_000)
+    why = machinelogs._dmesg(newest, machinelogs.COMMAND_TIMEOUT_S)
+    if why is not None:
+        assert why.startswith(("failed", "no ", "not installed", "timed out")), why  # said
+        return
+    assert newest.lines and all(DMESG_LINE.match(line) for line in newest.lines)
+
+
+def test_a_message_over_several_dmesg_lines_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`dmesg` prints a message with newlines over several lines: it is one, its newlines
+    escaped as /dev/kmsg escapes them; `dmesg` runs with a timeout."""
+    seen: dict[str, object] = {}
+
+    def fake(command: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes]:
+        seen["timeout"] = timeout_s
+        out = b"[    1.000000] first\n  continued\n[    2.000000] second\n"
+        return subprocess.CompletedProcess(command, 0, out, b"")
+
+    monkeypatch.setattr(machinelogs, "_run", fake)
+    newest = machinelogs._Newest(4096, 100)
+    assert machinelogs._dmesg(newest, 3.0) is None
+    assert list(newest.lines) == [
+        b"[    1.000000] first\\x0acontinued\n",
+        b"[    2.000000] second\n",
+    ]
+    assert seen["timeout"] == 3.0
+
+
+def test_a_reader_that_does_not_answer_is_said_timed_out() -> None:
+    """A reader's subprocess that outlives its timeout is stopped and said."""
+    started = time.monotonic()
+    said = machinelogs._run(["/bin/sleep", "5"], 0.2)
+    assert said == "timed out after 0.2 s"
+    assert time.monotonic() - started < 3
 
 
 def test_hostile_domain_name_is_escaped_in_why(tmp_path: Path) -> None:

@@ -8,14 +8,22 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from workbench.capture import livelogs
 from workbench.capture.tree import Copier
-from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG, QEMU_LOG_DIR, qemu_log_path
+from workbench.core.machinelogs import (
+    KERNEL_LOG,
+    LIBVIRT_LOG,
+    QEMU_LOG_DIR,
+    live_kernel_log,
+    live_libvirt_log,
+    qemu_log_path,
+)
 
+KERNEL_BYTES = 4 * 1024 * 1024  # the newest 4 MiB of this boot's kernel messages
+KERNEL_LINES = 100_000
+LIBVIRT_BYTES = 1024 * 1024
+LIBVIRT_LINES = 20_000
 QEMU_LOG_BYTES = 1024 * 1024  # the newest 1 MiB of each domain's QEMU log
 QEMU_LOGS_MAX = 64  # the most recently written domains' logs, at most
-# libvirt's log on a machine without a journal: the monolithic daemon's, else the modular one's
-LIBVIRT_FILE_LOGS = ("var/log/libvirt/libvirtd.log", "var/log/libvirt/virtqemud.log")
 if TYPE_CHECKING:
     from workbench.capture.collectors import Collected, Source
 
@@ -25,29 +33,21 @@ NAME_MAX = 200  # a domain name in a file name, in bytes (libvirt's file names a
 def collect_kernel_log(src: Source, out: Collected) -> None:
     """This boot's kernel messages, the newest 4 MiB (`logs/kernel.log`, `facts.kernel_log`)."""
     if src.host.live:
-        got = livelogs.kernel_log()
+        got = live_kernel_log(KERNEL_BYTES, KERNEL_LINES)
         out.facts["kernel_log"] = got.facts()
         if got.data is not None:
             out.tree.add_bytes(KERNEL_LOG, got.data)
         return
-    _copy_recorded(src, out, KERNEL_LOG, "kernel_log", livelogs.KERNEL_BYTES)
+    _copy_recorded(src, out, KERNEL_LOG, "kernel_log", KERNEL_BYTES)
 
 
 def collect_libvirt_log(src: Source, out: Collected) -> None:
     """libvirt's daemon log of this boot, the newest 1 MiB: its journal, else its log file
     (`logs/libvirt.log`, `facts.libvirt_log`)."""
     if not src.host.live:
-        _copy_recorded(src, out, LIBVIRT_LOG, "libvirt_log", livelogs.LIBVIRT_BYTES)
+        _copy_recorded(src, out, LIBVIRT_LOG, "libvirt_log", LIBVIRT_BYTES)
         return
-    got = livelogs.libvirt_log()
-    for rel in LIBVIRT_FILE_LOGS if got.data is None else ():
-        problems = len(out.tree.problems)
-        tail = Copier(src.host, out.tree).tail(rel, livelogs.LIBVIRT_BYTES)
-        if tail is not None:
-            got = livelogs.LogRead(tail[0], f"/{rel}", tail[0].count(b"\n"), tail[1], got.tried)
-            break
-        unread = len(out.tree.problems) > problems
-        got.tried.append(f"/{rel}: " + ("not readable" if unread else "not present"))
+    got = live_libvirt_log(src.host, LIBVIRT_BYTES, LIBVIRT_LINES)
     out.facts["libvirt_log"] = got.facts()
     if got.data is not None:
         out.tree.add_bytes(LIBVIRT_LOG, got.data)

@@ -10,16 +10,21 @@ Where a recorded machine keeps them (a contract between captures and the readers
   writes it on a live machine.
 - `logs/libvirt.log`: libvirt's daemon log of this boot (journal of libvirtd/virtqemud), tail.
 A log that is absent says why (`why`): not recorded, not readable, no journal, ...; absence of a
-log is never read as absence of a failure."""
+log is never read as absence of a failure.
+
+The live readers (`live_kernel_log`, `live_libvirt_log`) are the only ones: they give the bytes
+as read, bounded by their parameters; a capture stores those, the readers above decode them."""
 
 from __future__ import annotations
 
 import errno
+import json
 import os
 import re
 import shutil
 import stat
 import subprocess
+import time
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,8 @@ from workbench.core.errors import HostReadError
 from workbench.core.text import safe_text
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from workbench.core.host import Host
 
 KERNEL_LOG = "logs/kernel.log"
@@ -36,10 +43,18 @@ LIBVIRT_LOG = "logs/libvirt.log"
 QEMU_LOG_DIR = "var/log/libvirt/qemu"
 TAIL_BYTES = 1 << 20  # the most of one log read (the newest part: a failure is at the end)
 TAIL_LINES = 50_000  # what journalctl is asked for (it reads backwards: bounded time)
+# Each live source's bound in time: the journal, /dev/kmsg and `dmesg` all failing still fit
+# in the kernel.log probe's and a capture collector's 30 s.
 COMMAND_TIMEOUT_S = 10.0
 RECORD_HINT = "capture with a workbench that records the {what}"
-_JOURNAL_PREFIX = re.compile(r"^(\[\s*\d+\.\d+\]) \S+ kernel: ", re.MULTILINE)
-_LIBVIRT_UNITS = ("libvirtd", "virtqemud")
+KMSG = "/dev/kmsg"
+LIBVIRT_UNITS = ("libvirtd", "virtqemud")
+# libvirt's log on a machine without a journal: the monolithic daemon's, else the modular one's
+LIBVIRT_FILE_LOGS = ("var/log/libvirt/libvirtd.log", "var/log/libvirt/virtqemud.log")
+# Where journalctl and dmesg are looked for (never the caller's PATH: a root's tools only).
+SYSTEM_PATH = "/usr/sbin:/usr/bin:/sbin:/bin"
+_KERNEL_TIME = "_SOURCE_MONOTONIC_TIMESTAMP"
+_DMESG_STAMP = re.compile(rb"\[ *\d+\.\d+\] ")
 
 
 @dataclass(frozen=True)
@@ -83,21 +98,7 @@ def kernel_log(host: Host) -> MachineLog:
     recorded from `logs/kernel.log`."""
     if not host.live:
         return _recorded(host, "kernel", KERNEL_LOG, "kernel_log", "kernel log")
-    tried: list[str] = []
-    for step in (_kernel_journal, _kernel_kmsg, _kernel_dmesg):
-        log, why = step()
-        if log is not None:
-            return MachineLog(
-                "kernel", log.source, log.text, truncated=log.truncated, tried=tuple(tried)
-            )
-        tried.append(why)
-    return MachineLog(
-        "kernel",
-        "none",
-        None,
-        why="kernel log not readable: " + "; ".join(tried),
-        tried=tuple(tried),
-    )
+    return _read_live("kernel", live_kernel_log())
 
 
 def qemu_log(host: Host, vm: str) -> MachineLog:
@@ -106,9 +107,9 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
     if not vm or "/" in vm or "\0" in vm or vm in (".", ".."):
         return MachineLog(name, "none", None, why=f"not a domain name: {safe_text(repr(vm))}")
     rel = qemu_log_path(vm)
-    text, truncated, problem = _tail(host, rel)
-    if text is not None:
-        return MachineLog(name, "/" + rel, text, truncated=truncated)
+    data, truncated, problem = _tail(host, rel)
+    if data is not None:
+        return MachineLog(name, "/" + rel, _decoded(data), truncated=truncated)
     if problem == "missing":
         if host.live:
             why = (
@@ -125,22 +126,18 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
 
 def libvirt_log(host: Host) -> MachineLog:
     """libvirt's daemon log of this boot: live from the journal of libvirtd/virtqemud (else
-    /var/log/libvirt/libvirtd.log); recorded from `logs/libvirt.log`."""
+    /var/log/libvirt/libvirtd.log or virtqemud.log); recorded from `logs/libvirt.log`."""
     if not host.live:
         return _recorded(host, "libvirt", LIBVIRT_LOG, "libvirt_log", "libvirt log")
-    units = [arg for unit in _LIBVIRT_UNITS for arg in ("-u", unit)]
-    text, why = _journal([*units])
-    tried: list[str] = []
-    if text is not None:
-        data, truncated = _bound(text)
-        return MachineLog("libvirt", "journal", data, truncated=truncated)
-    tried.append(why)
-    for rel in ("var/log/libvirt/libvirtd.log", "var/log/libvirt/virtqemud.log"):
-        data2, truncated, problem = _tail(host, rel)
-        if data2 is not None:
-            return MachineLog("libvirt", "/" + rel, data2, truncated=truncated, tried=tuple(tried))
-        tried.append(f"/{rel}: " + ("does not exist" if problem == "missing" else str(problem)))
-    return MachineLog("libvirt", "none", None, why="libvirt log not readable: " + "; ".join(tried))
+    return _read_live("libvirt", live_libvirt_log(host))
+
+
+def _read_live(name: str, got: LiveLog) -> MachineLog:
+    """A live log as the readers take it: text, or why each source gave nothing."""
+    if got.data is None:
+        why = f"{name} log not readable: " + "; ".join(got.tried)
+        return MachineLog(name, "none", None, why=why, tried=got.tried)
+    return MachineLog(name, got.source, got.text, truncated=got.truncated, tried=got.tried)
 
 
 # --- recorded ------------------------------------------------------------------------------
@@ -153,11 +150,11 @@ def _recorded(host: Host, name: str, rel: str, fact: str, what: str) -> MachineL
     recorded = facts.get(fact) if isinstance(facts, dict) else None
     recorded = recorded if isinstance(recorded, dict) else {}
     origin = recorded.get("origin")
-    text, truncated, problem = _tail(host, rel)
-    if text is not None:
+    data, truncated, problem = _tail(host, rel)
+    if data is not None:
         source = f"{rel} (from {origin})" if isinstance(origin, str) and origin else rel
         return MachineLog(
-            name, source, text, truncated=truncated or recorded.get("truncated") is True
+            name, source, _decoded(data), truncated=truncated or recorded.get("truncated") is True
         )
     if problem == "missing":
         said = recorded.get("why")
@@ -178,8 +175,8 @@ def _unreadable(host: Host, rel: str, problem: str | None) -> str:
     return f"/{rel} not readable ({problem})"
 
 
-def _tail(host: Host, rel: str, limit: int = TAIL_BYTES) -> tuple[str | None, bool, str | None]:
-    """(text, truncated, problem): the newest `limit` bytes of a regular file below the root,
+def _tail(host: Host, rel: str, limit: int = TAIL_BYTES) -> tuple[bytes | None, bool, str | None]:
+    """(bytes, truncated, problem): the newest `limit` bytes of a regular file below the root,
     from a line start. Problem: "missing", "permission", "not a regular file", or an error."""
     try:
         real = host.path(rel)
@@ -217,146 +214,265 @@ def _tail(host: Host, rel: str, limit: int = TAIL_BYTES) -> tuple[str | None, bo
     data = b"".join(chunks)
     if truncated:
         data = data[data.find(b"\n") + 1 :]  # the first line is cut: drop it
-    return data.decode("utf-8", errors="replace"), truncated, None
+    return data, truncated, None
 
 
-def _bound(text: str, limit: int = TAIL_BYTES) -> tuple[str, bool]:
-    """The newest `limit` characters of `text`, from a line start."""
-    if len(text) <= limit:
-        return text, False
-    cut = text[-limit:]
-    return cut[cut.find("\n") + 1 :], True
+def _decoded(data: bytes | None) -> str | None:
+    return None if data is None else data.decode("utf-8", errors="replace")
 
 
 # --- live ----------------------------------------------------------------------------------
 
 
-def _journal(filters: list[str]) -> tuple[str | None, str]:
-    """This boot's journal entries matching `filters` (short-monotonic), or (None, why)."""
-    exe = shutil.which("journalctl")
+@dataclass(frozen=True)
+class LiveLog:
+    """One live log as read: its bytes exactly as read (the newest whole lines kept), from
+    where (`origin`: "journal", "kmsg", "dmesg" or a file's path), or None and why not."""
+
+    data: bytes | None
+    origin: str | None
+    lines: int = 0
+    truncated: bool = False
+    tried: tuple[str, ...] = ()  # each source that gave nothing, and why
+
+    @property
+    def source(self) -> str:
+        """Where it came from, as a reader names it (the device's path for kmsg)."""
+        return KMSG if self.origin == "kmsg" else self.origin or "none"
+
+    @property
+    def text(self) -> str | None:
+        """The bytes as text (what is not UTF-8 replaced)."""
+        return _decoded(self.data)
+
+    def facts(self) -> dict[str, object]:
+        """The manifest's account of this log (`facts.kernel_log` / `facts.libvirt_log`)."""
+        out: dict[str, object] = {"origin": self.origin, "lines": self.lines}
+        out["truncated"] = self.truncated
+        if self.data is None:
+            out["why"] = "; ".join(self.tried) or "not present"
+        elif self.tried:
+            out["tried"] = list(self.tried)
+        return out
+
+
+class _Newest:
+    """The newest lines of a stream, bounded in bytes and lines (memory bounded by the
+    result, not by the log)."""
+
+    def __init__(self, max_bytes: int, max_lines: int) -> None:
+        self.lines: deque[bytes] = deque()
+        self.size = 0
+        self.max_bytes = max_bytes
+        self.max_lines = max_lines
+        self.dropped = False
+
+    def add(self, line: bytes) -> None:
+        line = line[: self.max_bytes - 1] + b"\n"
+        self.lines.append(line)
+        self.size += len(line)
+        while self.size > self.max_bytes or len(self.lines) > self.max_lines:
+            self.size -= len(self.lines.popleft())
+            self.dropped = True
+
+    def result(self, origin: str, tried: list[str]) -> LiveLog:
+        data = b"".join(self.lines)
+        return LiveLog(data, origin, len(self.lines), self.dropped, tuple(tried))
+
+
+def live_kernel_log(
+    max_bytes: int = TAIL_BYTES, max_lines: int = TAIL_LINES, timeout_s: float = COMMAND_TIMEOUT_S
+) -> LiveLog:
+    """This boot's kernel messages on the live machine, dmesg style (`[   12.345678] msg`),
+    the newest `max_bytes`/`max_lines`: the journal, else /dev/kmsg, else `dmesg`; each
+    source that gave nothing is in `tried` with why."""
+    tried: list[str] = []
+    readers: tuple[tuple[str, str, Callable[[_Newest, float], str | None]], ...] = (
+        ("journal", "journal", _kernel_journal),
+        ("kmsg", KMSG, _kmsg),
+        ("dmesg", "dmesg", _dmesg),
+    )
+    for origin, label, reader in readers:
+        newest = _Newest(max_bytes, max_lines)
+        why = reader(newest, timeout_s)
+        if why is None:
+            return newest.result(origin, tried)
+        tried.append(f"{label}: {why}")
+    return LiveLog(None, None, tried=tuple(tried))
+
+
+def live_libvirt_log(
+    host: Host,
+    max_bytes: int = TAIL_BYTES,
+    max_lines: int = TAIL_LINES,
+    timeout_s: float = COMMAND_TIMEOUT_S,
+) -> LiveLog:
+    """libvirt's daemon log of this boot on the live machine, the newest `max_bytes` /
+    `max_lines`: the journal of libvirtd/virtqemud, else its log file (a machine without
+    systemd), the monolithic daemon's, else the modular one's."""
+    newest = _Newest(max_bytes, max_lines)
+    units = [arg for unit in LIBVIRT_UNITS for arg in ("-u", unit)]
+    why = _journal(newest, [*units, "-o", "short-iso-precise"], timeout_s, json_lines=False)
+    if why is None:
+        return newest.result("journal", [])
+    tried = [f"journal: {why}"]
+    for rel in LIBVIRT_FILE_LOGS:
+        data, truncated, problem = _tail(host, rel, max_bytes)
+        if data is not None:
+            lines = data.count(b"\n")
+            return LiveLog(data, "/" + rel, lines, truncated, tuple(tried))
+        said = "not present" if problem == "missing" else f"not readable ({problem})"
+        tried.append(f"/{rel}: {said}")
+    return LiveLog(None, None, tried=tuple(tried))
+
+
+def _journal(newest: _Newest, args: list[str], timeout_s: float, *, json_lines: bool) -> str | None:
+    """Read this boot's journal entries selected by `args` into `newest`; None when there
+    were some, else why not."""
+    exe = shutil.which("journalctl", path=SYSTEM_PATH)
     if exe is None:
-        return None, "journal: journalctl not installed"
-    argv = [exe, *filters, "-b", "-o", "short-monotonic", "--no-pager"]
-    argv += ["-n", str(TAIL_LINES)]
-    try:
-        done = subprocess.run(  # noqa: S603 - fixed arguments
-            argv,
-            capture_output=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
-            stdin=subprocess.DEVNULL,
-        )
-    except subprocess.TimeoutExpired:
-        return None, f"journal: journalctl did not answer in {COMMAND_TIMEOUT_S:.0f} s"
-    except OSError as exc:
-        return None, f"journal: journalctl could not run ({exc.strerror or exc})"
+        return "journalctl not installed"
+    command = [exe, "-b", "0", "-q", "--no-pager", "-n", str(newest.max_lines), *args]
+    done = _run(command, timeout_s)
+    if isinstance(done, str):
+        return f"journalctl {done}"
+    entries = 0
+    for raw in done.stdout.splitlines():
+        line = journal_line(raw) if json_lines else raw
+        if line is not None:
+            newest.add(line)
+            entries += 1
+    if entries >= newest.max_lines:  # journalctl was asked for no more: older ones left out
+        newest.dropped = True
+    if newest.lines:
+        return None
     err = _first_line(done.stderr)
     if done.returncode != 0:
-        return (
-            None,
-            f"journal: journalctl failed (exit {done.returncode}{': ' + err if err else ''})",
-        )
-    text = done.stdout.decode("utf-8", errors="replace")
-    if not text.strip() or text.strip() == "-- No entries --":
-        return None, "journal: " + (err or "no entries for this boot")
-    return text, ""
+        return f"journalctl failed (exit {done.returncode}{': ' + err if err else ''})"
+    return err or "no entries for this boot"
 
 
-def _kernel_journal() -> tuple[MachineLog | None, str]:
-    text, why = _journal(["-k"])
-    if text is None:
-        return None, why
-    text = dmesg_from_journal(text)
-    data, truncated = _bound(text)
-    lines = text.count("\n")
-    return MachineLog("kernel", "journal", data, truncated=truncated or lines >= TAIL_LINES), ""
+def _kernel_journal(newest: _Newest, timeout_s: float) -> str | None:
+    fields = f"--output-fields=MESSAGE,{_KERNEL_TIME}"
+    return _journal(newest, ["-k", "-o", "json", fields], timeout_s, json_lines=True)
 
 
-def dmesg_from_journal(text: str) -> str:
-    """`journalctl -o short-monotonic` lines as dmesg's: `[  12.345678] host kernel: msg` ->
-    `[  12.345678] msg` (other lines as they are)."""
-    return _JOURNAL_PREFIX.sub(r"\1 ", text)
-
-
-def _kernel_kmsg(path: str = "/dev/kmsg") -> tuple[MachineLog | None, str]:
-    """Every record /dev/kmsg still holds (this boot's ring buffer), oldest first, bounded to
-    the newest TAIL_BYTES."""
+def journal_line(raw: bytes) -> bytes | None:
+    """One `journalctl -o json` entry as a dmesg line (MESSAGE is a string, or an array of
+    bytes when it is not UTF-8; null when too large), stamped with the kernel's time."""
     try:
-        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
+        entry = json.loads(raw)
+    except ValueError:
+        return None
+    if not isinstance(entry, dict):
+        return None
+    message = entry.get("MESSAGE")
+    if isinstance(message, str):
+        text = message.encode(errors="replace")
+    elif isinstance(message, list) and all(isinstance(b, int) and 0 <= b < 256 for b in message):
+        text = bytes(message)
+    else:
+        return None
+    # The kernel's own time of the message; journald's time of receipt when it has none.
+    usec = entry.get(_KERNEL_TIME, entry.get("__MONOTONIC_TIMESTAMP"))
+    stamp = _stamp(int(usec)) if isinstance(usec, str) and usec.isdigit() else b""
+    return stamp + _one_line(text)
+
+
+def _one_line(message: bytes) -> bytes:
+    """A message as one line, escaped as the kernel escapes it in /dev/kmsg."""
+    return message.replace(b"\r", b"\\x0d").replace(b"\n", b"\\x0a")
+
+
+def _stamp(usec: int) -> bytes:
+    return b"[%5d.%06d] " % (usec // 1_000_000, usec % 1_000_000)
+
+
+def _kmsg(newest: _Newest, timeout_s: float) -> str | None:
+    """The kernel's ring buffer through /dev/kmsg: one record per read, from the oldest kept;
+    read until it has nothing more (never waiting for new records, nor longer than
+    `timeout_s` under a flood of them)."""
+    try:
+        fd = os.open(KMSG, os.O_RDONLY | os.O_NONBLOCK | os.O_CLOEXEC)
     except OSError as exc:
-        return None, f"{path}: {_os_why(exc)}"
-    kept: deque[str] = deque()
-    size = 0
-    truncated = False
+        return _os_why(exc)
+    deadline = time.monotonic() + timeout_s
     try:
-        while True:
+        while time.monotonic() < deadline:
             try:
-                record = os.read(fd, 8192)
+                record = os.read(fd, 16384)
             except BlockingIOError:
                 break  # EAGAIN: no more records
             except OSError as exc:
-                if exc.errno == errno.EPIPE:  # overwritten while we read: skip on
-                    truncated = True
+                if exc.errno == errno.EPIPE:  # overwritten while we read: lost, skip on
+                    newest.dropped = True
                     continue
-                if exc.errno == errno.EINVAL and not kept:  # not a kmsg device
-                    return None, f"{path}: {_os_why(exc)}"
-                break
+                if not newest.lines:  # EINVAL: not a kmsg device
+                    return _os_why(exc)
+                break  # keep what was read
             if not record:
                 break
             line = kmsg_line(record)
-            if line is None:
-                continue
-            kept.append(line)
-            size += len(line) + 1
-            while size > TAIL_BYTES and kept:
-                size -= len(kept.popleft()) + 1
-                truncated = True
+            if line is not None:
+                newest.add(line)
     finally:
         os.close(fd)
-    if not kept:
-        return None, f"{path}: no records"
-    return MachineLog("kernel", path, "\n".join(kept) + "\n", truncated=truncated), ""
+    return None if newest.lines else "no records"
 
 
-def kmsg_line(record: bytes) -> str | None:
+def kmsg_line(record: bytes) -> bytes | None:
     """One /dev/kmsg record (`prio,seq,usec,flags;message` then ` KEY=value` continuation
     lines) as a dmesg line `[  sec.usec] message`; None when it is not one."""
-    text = record.decode("utf-8", errors="replace")
-    head, sep, rest = text.partition(";")
-    if not sep:
+    head, sep, rest = record.partition(b";")
+    fields = head.split(b",")
+    if not sep or len(fields) < 3 or not fields[2].isdigit():
         return None
-    fields = head.split(",")
-    if len(fields) < 3 or not fields[2].isdigit():
-        return None
-    usec = int(fields[2])
-    msg = rest.split("\n", 1)[0]  # the continuation lines are key=value properties
-    return f"[{usec // 1_000_000:5d}.{usec % 1_000_000:06d}] {msg}"
+    message = rest.split(b"\n", 1)[0]  # the continuation lines are KEY=value properties
+    return _stamp(int(fields[2])) + message
 
 
-def _kernel_dmesg() -> tuple[MachineLog | None, str]:
-    exe = shutil.which("dmesg")
+def _dmesg(newest: _Newest, timeout_s: float) -> str | None:
+    """`dmesg` (no journal and no /dev/kmsg): a message over several lines becomes one, its
+    newlines escaped as /dev/kmsg escapes them."""
+    exe = shutil.which("dmesg", path=SYSTEM_PATH)
     if exe is None:
-        return None, "dmesg: not installed"
+        return "not installed"
+    done = _run([exe], timeout_s)
+    if isinstance(done, str):
+        return done
+    if done.returncode != 0:
+        why = _first_line(done.stderr) or f"exit {done.returncode}"
+        if _dmesg_restricted():
+            return f"failed: {why} (kernel.dmesg_restrict=1: run as root)"
+        return f"failed: {why} (run as root)" if os.geteuid() != 0 else f"failed: {why}"
+    pending: bytes | None = None
+    for line in done.stdout.splitlines():
+        if pending is not None and not _DMESG_STAMP.match(line):  # a message's next line
+            pending += b"\\x0a" + line.strip()
+            continue
+        if pending is not None:
+            newest.add(pending)
+        pending = line
+    if pending is not None:
+        newest.add(pending)
+    return None if newest.lines else "no messages"
+
+
+def _run(command: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes] | str:
+    """Run a reader (bounded in time, in a fixed environment); its result, or why none."""
     try:
-        done = subprocess.run(  # noqa: S603 - fixed arguments
-            [exe],
+        return subprocess.run(  # noqa: S603 - a fixed command from the system directories
+            command,
             capture_output=True,
-            timeout=COMMAND_TIMEOUT_S,
-            check=False,
             stdin=subprocess.DEVNULL,
+            timeout=timeout_s,
+            env={"LC_ALL": "C", "PATH": SYSTEM_PATH, "SYSTEMD_PAGER": ""},
+            check=False,
         )
     except subprocess.TimeoutExpired:
-        return None, f"dmesg: did not answer in {COMMAND_TIMEOUT_S:.0f} s"
+        return f"timed out after {timeout_s:g} s"
     except OSError as exc:
-        return None, f"dmesg: could not run ({exc.strerror or exc})"
-    if done.returncode != 0:
-        err = _first_line(done.stderr)
-        restricted = " (kernel.dmesg_restrict=1: run as root)" if _dmesg_restricted() else ""
-        return None, f"dmesg: exit {done.returncode}{': ' + err if err else ''}{restricted}"
-    data, truncated = _bound(done.stdout.decode("utf-8", errors="replace"))
-    if not data.strip():
-        return None, "dmesg: empty"
-    return MachineLog("kernel", "dmesg", data, truncated=truncated), ""
+        return f"failed: {exc.strerror or exc}"
 
 
 def _dmesg_restricted() -> bool:
