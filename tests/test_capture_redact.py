@@ -94,6 +94,11 @@ CASES: list[tuple[str, str, list[str]]] = [
         ["AQBcbR5dAAAAABAAdJ7mX0uFtVU0GhVkwhQWvg=="],
     ),
     (
+        "rbd map --key on a command line",
+        "rbd map libvirt-pool/win11 --id libvirt --key AQDxB3FgAAAAABAAq1c1kQWvR4dXexampleAbCd==",
+        ["AQDxB3FgAAAAABAAq1c1kQWvR4dXexampleAbCd=="],
+    ),
+    (
         "ceph keyring",
         "[client.libvirt]\n\tkey = AQDxB3FgAAAAABAAq1c1kQWvR4dXexampleAbCd==\n",
         ["AQDxB3FgAAAAABAAq1c1kQWvR4dXexampleAbCd=="],

@@ -167,7 +167,10 @@ _SECRET_JSON_OBJECTS = [
 _URI_CREDENTIALS = re.compile(rb"\b[a-z][a-z0-9+.-]*://[^/\s:@'\"<>]*:([^\s'\"<>?#\0]+)@", re.I)
 _ISCSI_CREDENTIALS = re.compile(rb"\biscsi://[^/\s%@'\"<>]*%([^/\s@'\"<>]+)@", re.I)
 # A ceph key (rbd's key=..., a keyring's key = ...): base64 of 28+ bytes starting "AQ".
-_CEPH_KEY = re.compile(rb"(?<![\w-])key\s*[=:]\s*['\"]?(AQ[A-Za-z0-9+/]{36,}={0,2})")
+# `rbd map --key AQ...` too: a flag, its value after spaces (or a NUL in /proc/PID/cmdline).
+_CEPH_KEY = re.compile(
+    rb"(?<![\w-])(?:--?)?key(?:\s*[=:]\s*|[ \t\0]+)['\"]?(AQ[A-Za-z0-9+/]{36,}={0,2})"
+)
 _AUTHORIZATION = re.compile(
     rb"\bauthorization\s*[:=]\s*[\"']?(?:bearer|basic|token|digest|negotiate)\s+([^\s\"'<>,]+)",
     re.I,

@@ -8,6 +8,7 @@ import gzip
 import json
 import os
 import shutil
+import stat
 import tarfile
 import tempfile
 import zlib
@@ -73,7 +74,7 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             )
         if not path.is_file():
             raise CaptureError(
-                f"{path}: no such capture file",
+                f"{path}: {_not_a_file(path)}",
                 code="CAPTURE_MISSING",
                 details={"archive": str(path)},
                 remedy="Give the path of a .tar.gz made by `workbench capture`.",
@@ -92,6 +93,21 @@ def open_capture(archive: str | os.PathLike[str], limits: Limits = Limits()) -> 
             with guard.deferred():
                 if tmp is not None:
                     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _not_a_file(path: Path) -> str:
+    """Why `path` is not a capture file, in the words a user needs (its kind, not 'missing')."""
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        return "no such capture file" if not path.is_symlink() else "a link to nothing"
+    except OSError as exc:  # a link loop, a name too long, no permission on a directory
+        return f"cannot be read ({exc.strerror or exc})"
+    if stat.S_ISFIFO(mode):
+        return "a FIFO, not a capture file (save the capture to a file first)"
+    if stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        return "a device, not a capture file"
+    return "not a regular file, so not a capture"
 
 
 def _temp_base() -> str | None:
