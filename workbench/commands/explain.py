@@ -3,21 +3,26 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import gzip
-import io
 import json
-import lzma
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from workbench.commands.common import say, text_stdout
 from workbench.core.errors import ConfigError, WorkbenchError
+from workbench.explain.formats import (
+    DECOMPRESS_ERRORS,
+    HEAD,
+    MAX_DECOMPRESSED,
+    InputError,
+    compressed,
+    opened,
+    refused,
+)
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
@@ -26,22 +31,16 @@ if TYPE_CHECKING:
     from workbench.explain.model import CauseMatch, Explanation
 
 STDIN = "-"
-GZIP_MAGIC = b"\x1f\x8b"
-XZ_MAGIC = b"\xfd7zXZ\x00"
+KMSG_REFUSED = (
+    "/proc/kmsg: reading it would take the kernel's messages from the system log; give "
+    "dmesg's output instead (`dmesg | workbench explain`)"
+)
 SHOWN_CHARS = 300  # of an evidence line on the terminal; --json keeps it whole
 GLYPH = {"fail": "✘", "warn": "!", "info": "·"}
 ASCII_GLYPH = {"fail": "x", "warn": "!", "info": "*"}
 COLOUR = {"fail": "31", "warn": "33", "info": "2"}
 MARKS = {"→": "->", "…": "...", "─": "-", "·": "-"}
 OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
-# What a compressed input that cannot be read to its end raises (besides OSError).
-DECOMPRESS_ERRORS = (EOFError, lzma.LZMAError, gzip.BadGzipFile, ValueError)
-
-
-class InputError(ConfigError):
-    """An input that cannot be read: missing, a directory, a device, corrupt (exit 2)."""
-
-    code = "INPUT_UNREADABLE"
 
 
 def run(args: argparse.Namespace) -> int:
@@ -109,11 +108,8 @@ def check_file(name: str) -> None:
         raise InputError(f"explain: {name}: no such file") from None
     except OSError as exc:
         raise InputError(f"explain: {name}: {exc.strerror or exc}") from None
-    if os.path.realpath(name) == "/proc/kmsg":  # a read takes the messages from syslog
-        raise InputError(
-            f"explain: {name}: reading it would take the kernel's messages from the system "
-            "log; give dmesg's output instead (`dmesg | workbench explain`)"
-        )
+    if os.path.realpath(name) == "/proc/kmsg":
+        raise InputError(f"explain: {name}: {KMSG_REFUSED}")
     if stat.S_ISDIR(mode):
         raise InputError(f"explain: {name}: is a directory (give the log files in it)")
     if not stat.S_ISREG(mode):
@@ -139,6 +135,8 @@ def read_input(matcher: Matcher, name: str) -> None:
     """One input into the matcher: plain, gzip or xz (known by its first bytes, not its name);
     a large plain file goes through the prefilter's grep engine."""
     if name == STDIN:
+        if _is_proc_kmsg(0):
+            raise InputError(f"explain: standard input: {KMSG_REFUSED}")
         if (whole := _stdin_as_file()) is not None:
             matcher.feed_path(whole, STDIN)  # a large file behind `<`: grep reads it too
         else:
@@ -148,12 +146,21 @@ def read_input(matcher: Matcher, name: str) -> None:
     with os.fdopen(fd, "rb") as stream:
         if not stat.S_ISREG(os.fstat(fd).st_mode):  # swapped since it was checked
             raise InputError(f"explain: {name}: not a regular file")
-        head = stream.read(len(XZ_MAGIC))
-        if head.startswith(GZIP_MAGIC) or head.startswith(XZ_MAGIC):
+        head = stream.read(HEAD)
+        if compressed(head) or refused(head):
             stream.seek(0)
             feed_stream(matcher, stream, name)
             return
     matcher.feed_path(name, name)
+
+
+def _is_proc_kmsg(fd: int) -> bool:
+    """Whether `fd` is /proc/kmsg (its reader takes the kernel's messages from syslog)."""
+    try:
+        mine, kmsg = os.fstat(fd), Path("/proc/kmsg").stat()
+    except OSError:
+        return False
+    return (mine.st_dev, mine.st_ino) == (kmsg.st_dev, kmsg.st_ino)
 
 
 def _stdin_as_file() -> str | None:
@@ -167,69 +174,29 @@ def _stdin_as_file() -> str | None:
             return None
         if os.lseek(0, 0, os.SEEK_CUR) != 0:
             return None  # partly read by whoever ran us: only the rest is ours
-        head = os.pread(0, len(XZ_MAGIC), 0)
+        head = os.pread(0, HEAD, 0)
     except OSError:
         return None
-    if head.startswith((GZIP_MAGIC, XZ_MAGIC)):
+    if compressed(head) or refused(head):
         return None
     path = f"/proc/{os.getpid()}/fd/0"  # reopens the same file, from its start
     return path if Path(path).exists() else None
 
 
 def feed_stream(matcher: Matcher, stream: IO[bytes], source: str) -> None:
-    head = _read_exactly(stream, len(XZ_MAGIC))
-    joined = _Rejoined(head, stream)
-    with _decompressed(head, cast(BinaryIO, joined)) as plain:
-        matcher.feed_stream(plain, source)
-
-
-def _read_exactly(stream: IO[bytes], size: int) -> bytes:
-    """Up to `size` bytes: a pipe may hand them over in pieces."""
-    head = b""
-    while len(head) < size and (piece := stream.read(size - len(head))):
-        head += piece
-    return head
-
-
-@contextlib.contextmanager
-def _decompressed(head: bytes, stream: BinaryIO) -> Iterator[BinaryIO]:
-    if head.startswith(GZIP_MAGIC):
-        with gzip.GzipFile(fileobj=stream, mode="rb") as plain:
-            yield cast(BinaryIO, plain)
-    elif head.startswith(XZ_MAGIC):
-        with lzma.LZMAFile(stream, mode="rb") as xz:
-            yield cast(BinaryIO, xz)
-    else:
-        yield stream
-
-
-class _Rejoined(io.RawIOBase):
-    """The bytes already read from a stream, then the rest of it."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head, self._rest = head, rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: memoryview) -> int:  # type: ignore[override]
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-    def read(self, size: int = -1) -> bytes:
-        if self._head:
-            if size < 0:
-                data, self._head = self._head + self._rest.read(), b""
-                return data
-            data, self._head = self._head[:size], self._head[size:]
-            return data
-        return self._rest.read(size)
+    """A stream in any format `formats` knows; a decompressed one stops at the cap, said."""
+    try:
+        with opened(cast(BinaryIO, stream)) as (plain, cap):
+            matcher.feed_stream(plain, source)
+    except InputError as exc:
+        shown = "standard input" if source == STDIN else source
+        raise InputError(f"explain: {shown}: {exc.message}") from None
+    if cap is not None and cap.cut:
+        shown = "standard input" if source == STDIN else source
+        say(
+            f"explain: {shown}: stopped after {MAX_DECOMPRESSED >> 30} GiB of decompressed "
+            "text; the rest was not read"
+        )
 
 
 def feed_machine_logs(matcher: Matcher, host: Host) -> None:
