@@ -233,11 +233,15 @@ class _Rejoined(io.RawIOBase):
 
 
 def feed_machine_logs(matcher: Matcher, host: Host) -> None:
-    """The machine's own logs: its kernel log and each domain's QEMU log; a log that cannot be
-    had is said on stderr, one line each (absence of a log is not absence of a failure)."""
+    """The machine's own logs: its kernel log, libvirt's log and each domain's QEMU log; a log
+    that cannot be had is said on stderr, one line each (absence of a log is not absence of a
+    failure)."""
     from workbench.core import machinelogs
 
-    logs = [_machine_log("kernel", lambda: machinelogs.kernel_log(host))]
+    logs = [
+        _machine_log("kernel", lambda: machinelogs.kernel_log(host)),
+        _machine_log("libvirt", lambda: machinelogs.libvirt_log(host)),
+    ]
     try:
         names = host.listdir(machinelogs.QEMU_LOG_DIR)
     except WorkbenchError as exc:
