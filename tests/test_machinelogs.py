@@ -514,3 +514,21 @@ def test_recorded_log_unreadable_says_permission() -> None:
     assert got["text"] is None
     assert "permission denied" in str(got["why"])
     assert "not recorded" not in str(got["why"])
+
+
+def test_the_live_kernel_log_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two probes of one run (one Host) reading the live kernel log read it once; another
+    Host (another run) reads it again."""
+    calls: list[int] = []
+    real = machinelogs.live_kernel_log
+
+    def counted() -> machinelogs.LiveLog:
+        calls.append(1)
+        return real(max_bytes=4096, head_bytes=1024)
+
+    monkeypatch.setattr(machinelogs, "live_kernel_log", counted)
+    host = Host("/")
+    first = kernel_log(host)
+    assert kernel_log(host) is first and len(calls) == 1
+    kernel_log(Host("/"))
+    assert len(calls) == 2

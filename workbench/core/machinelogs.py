@@ -29,6 +29,7 @@ import stat
 import subprocess
 import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,15 +132,31 @@ def qemu_log_path(vm: str) -> str:
     return f"{QEMU_LOG_DIR}/{vm}.log"
 
 
+# A live read per Host (a Host is one run's): the probes that judge the kernel log (kernel.log,
+# device state's interrupt remapping) read it once between them.
+_LIVE_READS: weakref.WeakKeyDictionary[Host, MachineLog] = weakref.WeakKeyDictionary()
+_LIVE_LOCK = threading.Lock()
+_LOCK_WAIT_S = 3 * COMMAND_TIMEOUT_S + 5  # a reader stuck past its own bounds is not waited for
+
+
 def kernel_log(host: Host) -> MachineLog:
-    """This boot's kernel messages: live from the journal, else /dev/kmsg, else `dmesg`;
-    recorded from `logs/kernel.log`. A long log is its first part and its newest, with a gap
-    line between."""
+    """This boot's kernel messages: live from the journal, else /dev/kmsg, else `dmesg` (read
+    once per Host: a second call gives the first one's reading); recorded from
+    `logs/kernel.log`. A long log is its first part and its newest, with a gap line between."""
     if not host.live:
         return _recorded(
             host, "kernel", KERNEL_LOG, "kernel_log", "kernel log", HEAD_BYTES + GAP_SLACK
         )
-    return _read_live("kernel", live_kernel_log())
+    locked = _LIVE_LOCK.acquire(timeout=_LOCK_WAIT_S)
+    try:
+        cached = _LIVE_READS.get(host)
+        if cached is None:
+            cached = _read_live("kernel", live_kernel_log())
+            _LIVE_READS[host] = cached
+        return cached
+    finally:
+        if locked:
+            _LIVE_LOCK.release()
 
 
 def qemu_log(host: Host, vm: str) -> MachineLog:
