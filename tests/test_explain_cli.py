@@ -384,3 +384,20 @@ def test_machine_without_libvirt_log_says_so_in_one_line(
     said = [line for line in proc.stderr.splitlines() if "libvirt log" in line]
     assert said and said[0].startswith("workbench: libvirt log: not recorded ("), proc.stderr
     assert len(said) == 1 and "Traceback" not in proc.stderr
+
+
+def test_machine_kernel_log_with_its_middle_left_out_says_so(
+    make_root: Any, minimal_facts: dict[str, Any]
+) -> None:
+    """--root with a long kernel log: its boot-time cause is found, and stderr says in one
+    line that only its first and last lines were read."""
+    root = make_root(minimal_facts)
+    (root / "logs").mkdir(exist_ok=True)
+    filler = "[  100.000000] usb 1-1: " + "z" * 76 + "\n"
+    (root / "logs/kernel.log").write_text(BAR + "\n" + filler * 40_000)
+    proc = explain("--root", str(root), "--json")
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["causes"][0]["code"] == "BOOT_FB_HOLDS_BAR"
+    said = [line for line in proc.stderr.splitlines() if line.startswith("workbench: kernel log:")]
+    assert len(said) == 1 and " bytes left out between)" in said[0], proc.stderr
+    assert said[0].startswith("workbench: kernel log: its first ")

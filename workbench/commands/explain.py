@@ -258,6 +258,12 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
             name = "kernel log" if log.name == "kernel" else f"{log.name} log"
             say(f"{name}: not recorded ({log.why or 'no reason given'})")
             continue
+        gap = log.gap()
+        if gap is not None:  # what was read is judged: say what that was
+            say(
+                f"{log.name} log: its first {gap.head} and last {gap.tail} lines read "
+                f"({gap.left_out} left out between)"
+            )
         matcher.feed_text(log.text, log.name)
 
 
