@@ -54,7 +54,9 @@ class KernelLog(Probe):
     title = "Kernel log of this boot"
     area = "host"
     order = 25
-    timeout_s = 30.0  # journalctl has 10 s of its own; the matcher reads at most TAIL_BYTES
+    # journalctl has 10 s for the newest entries and 10 s for the boot's first part; the matcher
+    # reads at most HEAD_BYTES + TAIL_BYTES
+    timeout_s = 30.0
     timeout_remedy = "Check that journalctl answers (`journalctl -k -b -n 10`)."
 
     def run(self, ctx: ProbeContext) -> Outcome:
