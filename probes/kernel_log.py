@@ -54,7 +54,9 @@ class KernelLog(Probe):
     title = "Kernel log of this boot"
     area = "host"
     order = 25
-    timeout_s = 30.0  # journalctl has 10 s of its own; the matcher reads at most TAIL_BYTES
+    # journalctl has 10 s for the newest entries and 10 s for the boot's first part; the matcher
+    # reads at most HEAD_BYTES + TAIL_BYTES
+    timeout_s = 30.0
     timeout_remedy = "Check that journalctl answers (`journalctl -k -b -n 10`)."
 
     def run(self, ctx: ProbeContext) -> Outcome:
@@ -68,6 +70,10 @@ class KernelLog(Probe):
         }
         if log.tried:
             facts["tried"] = list(log.tried)
+        gap = log.gap()
+        if gap is not None:
+            facts["head_lines"] = gap.head
+            facts["left_out"] = gap.left_out
         if log.text is None:
             why = log.why or "kernel log not readable"
             hint = "" if why.startswith("not recorded") or not host.live else f": {LIVE_HINT}"
@@ -85,11 +91,18 @@ class KernelLog(Probe):
         ]
         facts["causes"] = explanation_facts(explained)
         findings = cause_findings(explained.causes)
-        cut = " (newest part)" if log.truncated else ""
+        # What was read is judged, and the summary says what that was: never a clean pass of
+        # a whole log when its middle was left out.
+        if gap is not None:
+            read = f"the first {gap.head} and last {gap.tail} lines ({gap.left_out} left out)"
+        else:
+            read = f"{log.lines} lines" + (" (newest part)" if log.truncated else "")
         if not findings:
             benign = len(explained.causes)
             extra = f"; {benign} harmless line kind(s)" if benign else ""
-            return Outcome("pass", f"{log.lines} lines{cut}, no known cause{extra}", facts)
+            if gap is not None:
+                return Outcome("pass", f"no known cause in {read}{extra}", facts)
+            return Outcome("pass", f"{read}, no known cause{extra}", facts)
         codes = ", ".join(f.cause or f.code for f in findings)
-        summary = f"{log.lines} lines{cut}: {len(findings)} cause(s): {codes}"
+        summary = f"{read}: {len(findings)} cause(s): {codes}"
         return Outcome(worst(findings), summary, facts, findings)

@@ -502,3 +502,52 @@ def test_an_unlistable_qemu_log_dir_is_said_not_readable(
         assert run_as(0, facts)["domains"]["win11"] == {"bytes": 6, "truncated": False}
     finally:
         shutil.rmtree(top)
+
+
+def test_a_long_live_kernel_log_is_recorded_first_part_and_newest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A live boot longer than the capture's bounds is recorded as its first part, a gap line,
+    its newest: a boot-time line stays; the facts say what was left out."""
+    tools = tmp_path / "tools"
+    tools.mkdir()
+    entries = [
+        {"MESSAGE": f"m {i}", "_SOURCE_MONOTONIC_TIMESTAMP": str(i), "__CURSOR": f"c{i}"}
+        for i in range(10_000)
+    ]
+    entries[0]["MESSAGE"] = "kvm: disabled by bios"
+    lines = [json.dumps(e) + "\n" for e in entries]
+    (tools / "all").write_text("".join(lines))
+    (tools / "tail").write_text("".join(lines[-3:]))
+    (tools / "journalctl").write_text(
+        f'#!/bin/sh\ncase " $* " in *" -n "*) /bin/cat "{tools}/tail";; '
+        f'*) /bin/cat "{tools}/all";; esac\n'
+    )
+    (tools / "journalctl").chmod(0o755)
+    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tools))
+    monkeypatch.setattr("workbench.capture.logcollectors.KERNEL_LINES", 3)
+    made = capture(
+        Source(Host("/")), tmp_path / "c.tar.gz", collectors={"kernel_log": collect_kernel_log}
+    )
+    said = made.manifest["facts"]["kernel_log"]
+    assert said["origin"] == "journal" and said["truncated"] is True
+    assert said["left_out"] == "uncounted journal lines"
+    assert said["head_lines"] == machinelogs.HEAD_LINES and said["lines"] == said["head_lines"] + 3
+    text = (member(tmp_path / "c.tar.gz", machinelogs.KERNEL_LOG) or b"").decode()
+    assert text.startswith("[    0.000000] kvm: disabled by bios\n")
+    assert "\n-- workbench: uncounted journal lines left out here --\n" in text
+    assert text.endswith("[    0.009999] m 9999\n")
+
+
+def test_a_capture_of_a_long_captured_kernel_log_keeps_its_first_part(
+    root: Path, tmp_path: Path
+) -> None:
+    """A recorded kernel log as a capture writes it (first part, gap line, newest 4 MiB) is
+    copied whole by a capture of it: the boot's first part stays."""
+    head = "[    0.900000] kvm: disabled by bios\n"
+    filler = "[  100.000000] " + "q" * 85 + "\n"
+    text = head + "-- workbench: 99 lines left out here --\n" + filler * (4 * (1 << 20) // 100)
+    put(root, machinelogs.KERNEL_LOG, text)
+    archive = tmp_path / "again.tar.gz"
+    make_capture(root, archive)
+    assert member(archive, machinelogs.KERNEL_LOG) == text.encode()

@@ -351,3 +351,53 @@ def test_explain_loads_no_textual(tmp_path: Path) -> None:
     )
     assert '"MEMLOCK_LIMIT"' in out.stdout
     assert out.stderr.strip().splitlines()[-1] == "[]"
+
+
+LIBVIRT_SOCK = (
+    "2026-11-29 08:00:01.000+0000: 812: error : virNetSocketNewConnectUNIX:703 : Failed to "
+    "connect socket to '/var/run/libvirt/libvirt-sock': No such file or directory"
+)
+
+
+def test_machine_libvirt_log_explained(make_root: Any, minimal_facts: dict[str, Any]) -> None:
+    """--root and no FILE: libvirt's recorded log (logs/libvirt.log) is explained too."""
+    root = make_root(minimal_facts)
+    (root / "logs").mkdir(exist_ok=True)
+    write(
+        root / "logs/libvirt.log",
+        "2026-11-29 08:00:00.000+0000: 812: info : starting",
+        LIBVIRT_SOCK,
+    )
+    proc = explain("--root", str(root), "--json")
+    assert proc.returncode == 1, proc.stderr
+    causes = {c["code"]: c for c in json.loads(proc.stdout)["causes"]}
+    cause = causes["LIBVIRT_DAEMON_NOT_RUNNING"]
+    assert cause["evidence"][0] == {"line": 2, "text": LIBVIRT_SOCK, "source": "libvirt"}
+    assert "libvirt log: not recorded" not in proc.stderr
+
+
+def test_machine_without_libvirt_log_says_so_in_one_line(
+    make_root: Any, minimal_facts: dict[str, Any]
+) -> None:
+    """--root without logs/libvirt.log: one stderr line says libvirt's log is not recorded."""
+    proc = explain("--root", str(make_root(minimal_facts)))
+    said = [line for line in proc.stderr.splitlines() if "libvirt log" in line]
+    assert said and said[0].startswith("workbench: libvirt log: not recorded ("), proc.stderr
+    assert len(said) == 1 and "Traceback" not in proc.stderr
+
+
+def test_machine_kernel_log_with_its_middle_left_out_says_so(
+    make_root: Any, minimal_facts: dict[str, Any]
+) -> None:
+    """--root with a long kernel log: its boot-time cause is found, and stderr says in one
+    line that only its first and last lines were read."""
+    root = make_root(minimal_facts)
+    (root / "logs").mkdir(exist_ok=True)
+    filler = "[  100.000000] usb 1-1: " + "z" * 76 + "\n"
+    (root / "logs/kernel.log").write_text(BAR + "\n" + filler * 40_000)
+    proc = explain("--root", str(root), "--json")
+    assert proc.returncode == 1, proc.stderr
+    assert json.loads(proc.stdout)["causes"][0]["code"] == "BOOT_FB_HOLDS_BAR"
+    said = [line for line in proc.stderr.splitlines() if line.startswith("workbench: kernel log:")]
+    assert len(said) == 1 and " bytes left out between)" in said[0], proc.stderr
+    assert said[0].startswith("workbench: kernel log: its first ")

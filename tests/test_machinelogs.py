@@ -19,9 +19,12 @@ from tests.conftest import run_as
 from workbench.core import machinelogs
 from workbench.core.host import Host
 from workbench.core.machinelogs import (
+    GAP_SLACK,
+    HEAD_BYTES,
     KERNEL_LOG,
     LIBVIRT_LOG,
     TAIL_BYTES,
+    gap_line,
     journal_line,
     kernel_log,
     kmsg_line,
@@ -87,17 +90,39 @@ def test_recorded_kernel_log_the_capture_could_not_read(tmp_path: Path) -> None:
     assert "Operation not permitted" in log.why and log.why.startswith("not recorded")
 
 
-def test_recorded_log_is_a_bounded_tail_from_a_line_start(tmp_path: Path) -> None:
-    """A log larger than TAIL_BYTES gives its newest part, cut at a line start."""
+def test_recorded_log_is_its_first_part_and_newest_from_line_starts(tmp_path: Path) -> None:
+    """A log larger than its bounds gives its first HEAD_BYTES and newest TAIL_BYTES of whole
+    lines, a gap line between saying how many bytes were left out."""
     line = "[    1.000000] " + "x" * 84 + "\n"  # 100 bytes
     count = TAIL_BYTES // len(line) * 3
     big = "".join(line.replace("x" * 8, f"{i:08d}", 1) for i in range(count))
     log = kernel_log(_root(tmp_path, {KERNEL_LOG: big}))
     assert log.truncated
     assert log.text is not None
-    assert len(log.text) <= TAIL_BYTES
-    assert log.text.startswith("[    1.000000] ")
+    assert len(log.text) <= TAIL_BYTES + HEAD_BYTES + GAP_SLACK + 100
+    assert log.text.startswith("[    1.000000] 00000000x")
     assert log.text.endswith(f"{count - 1:08d}" + "x" * 76 + "\n")
+    gap = log.gap()
+    assert gap is not None and gap.head == (HEAD_BYTES + GAP_SLACK) // len(line)
+    assert gap.head + gap.tail == log.lines == log.text.count("\n") - 1
+    shown = log.text.encode()
+    assert gap.left_out == f"{len(big) - len(shown) + len(gap_line(gap.left_out))} bytes"
+
+
+def test_a_kvm_line_at_boot_survives_a_chatty_log(tmp_path: Path) -> None:
+    """`kvm: disabled by bios` at boot, then 30 MB of chatter: the recorded reader still has it."""
+    filler = "[  100.000000] " + "y" * 85 + "\n"
+    log_text = "[    0.900000] kvm: disabled by bios\n" + filler * (30 * (1 << 20) // len(filler))
+    log = kernel_log(_root(tmp_path, {KERNEL_LOG: log_text}))
+    assert log.text is not None and "kvm: disabled by bios" in log.text
+    assert log.gap() is not None
+
+
+def test_a_small_recorded_log_has_no_gap(tmp_path: Path) -> None:
+    """A log within its bounds is read whole: no gap line, not truncated."""
+    text = "[    1.000000] one\n" * 20_000
+    log = kernel_log(_root(tmp_path, {KERNEL_LOG: text}))
+    assert log.text == text and log.gap() is None and not log.truncated and log.lines == 20_000
 
 
 def test_recorded_log_link_stays_inside_the_root(tmp_path: Path) -> None:
@@ -261,22 +286,82 @@ def _fake_journalctl(tmp_path: Path, stdout: bytes, stderr: bytes = b"", code: i
     script.chmod(0o755)
 
 
+def _entry(i: int) -> bytes:
+    entry = {
+        "MESSAGE": f"kvm: message {i}",
+        "_SOURCE_MONOTONIC_TIMESTAMP": str(i * 1_000_000),
+        "__CURSOR": f"s=1;i={i}",
+    }
+    return json.dumps(entry).encode() + b"\n"
+
+
+def _journal_of(tools: Path, count: int, tail: int) -> None:
+    """A `journalctl` whose boot holds `count` kernel entries: asked with -n, the newest
+    `tail`; without, all from the first, then it waits (a journal that goes on)."""
+    (tools / "tail").write_bytes(b"".join(_entry(i) for i in range(count - tail, count)))
+    (tools / "head").write_bytes(b"".join(_entry(i) for i in range(count)))
+    script = tools / "journalctl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> "{tools}/argv"\n'
+        f'case " $* " in *" -n "*) /bin/cat "{tools}/tail";;\n'
+        f'*) /bin/cat "{tools}/head"; exec /bin/sleep 30;; esac\n'
+    )
+    script.chmod(0o755)
+
+
 def test_the_journal_gives_the_kernel_log(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """The journal (this boot, kernel only, as JSON) comes first: its entries are dmesg lines,
-    its origin "journal"; asked for no more than max_lines, a full answer is truncated."""
-    entries = [
-        {"MESSAGE": f"kvm: message {i}", "_SOURCE_MONOTONIC_TIMESTAMP": str(i * 1_000_000)}
-        for i in range(3)
-    ]
-    _fake_journalctl(tmp_path, b"".join(json.dumps(e).encode() + b"\n" for e in entries))
+    its origin "journal"; a full answer to -n has the boot's first part read too, and entries
+    in both are kept once: the whole boot, not truncated."""
+    _journal_of(tmp_path, count=3, tail=3)
     monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
     got = live_kernel_log(max_bytes=4096, max_lines=3)
     assert got.origin == "journal" and got.tried == ()
     assert got.data == b"".join(b"[    %d.000000] kvm: message %d\n" % (i, i) for i in range(3))
-    assert got.truncated  # three asked for, three given: older ones may be left out
-    argv = (tmp_path / "argv").read_text().split()
-    assert {"-k", "-b", "json", "-q"} <= set(argv) and argv[argv.index("-n") + 1] == "3"
+    assert not got.truncated and got.left_out is None
+    first = (tmp_path / "argv").read_text().splitlines()[0].split()
+    assert {"-k", "-b", "json", "-q"} <= set(first) and first[first.index("-n") + 1] == "3"
+    (tmp_path / "argv").unlink()
     assert not live_kernel_log(max_bytes=4096, max_lines=4).truncated
+    assert len((tmp_path / "argv").read_text().splitlines()) == 1  # all in -n: no head read
+
+
+def test_a_long_journal_gives_its_first_part_and_newest(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """A boot longer than head + tail: its first entries (streamed, journalctl not waited
+    for), a gap line, its newest; truncated, the facts saying what was left out."""
+    _journal_of(tmp_path, count=1000, tail=3)
+    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
+    started = time.monotonic()
+    got = live_kernel_log(max_bytes=4096, max_lines=3, head_lines=2)
+    assert time.monotonic() - started < 5  # the head read stops once full
+    assert got.data == (
+        b"[    0.000000] kvm: message 0\n[    1.000000] kvm: message 1\n"
+        b"-- workbench: uncounted journal lines left out here --\n"
+        b"[  997.000000] kvm: message 997\n[  998.000000] kvm: message 998\n"
+        b"[  999.000000] kvm: message 999\n"
+    )
+    assert got.truncated and got.lines == 5
+    facts = got.facts()
+    assert facts["head_lines"] == 2 and facts["left_out"] == "uncounted journal lines"
+
+
+def test_first_and_newest_lines_are_kept_and_the_rest_counted() -> None:
+    """A stream (kmsg, dmesg) keeps its first lines and its newest, and counts those between."""
+    kept = machinelogs._HeadTail(head_bytes=1000, head_lines=2, max_bytes=1000, max_lines=3)
+    for i in range(10):
+        kept.add(b"line %d" % i)
+    got = kept.result("kmsg", [])
+    assert got.data == (
+        b"line 0\nline 1\n-- workbench: 5 lines left out here --\nline 7\nline 8\nline 9\n"
+    )
+    assert got.lines == 5 and got.truncated and got.head_lines == 2 and got.left_out == "5 lines"
+    whole = machinelogs._HeadTail(1000, 2, 1000, 3)
+    for i in range(5):
+        whole.add(b"line %d" % i)
+    assert whole.result("kmsg", []).data == b"".join(b"line %d\n" % i for i in range(5))
 
 
 def test_a_journal_that_fails_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -334,14 +419,14 @@ def test_the_newest_lines_are_kept_within_bounds() -> None:
 
 
 def test_the_live_kernel_log_is_bounded() -> None:
-    """This machine's kernel log read with a 4 kB bound: at most 4 kB of whole dmesg lines,
-    said to be truncated; a source that gave nothing is listed with why."""
-    got = live_kernel_log(max_bytes=4096)
+    """This machine's kernel log read with 1 kB + 4 kB bounds: at most that of whole dmesg
+    lines, its first and newest, a gap line between; a source that gave nothing is listed."""
+    got = live_kernel_log(max_bytes=4096, head_bytes=1024)
     assert got.origin in ("journal", "kmsg", "dmesg"), got.tried
-    assert got.data is not None and 0 < len(got.data) <= 4096
-    assert got.truncated
-    lines = got.data.splitlines()
-    assert len(lines) == got.lines
+    assert got.data is not None and 0 < len(got.data) <= 1024 + 4096 + 80
+    assert got.truncated and got.left_out is not None
+    lines = [x for x in got.data.splitlines() if not x.startswith(b"-- workbench: ")]
+    assert len(lines) == got.lines and got.data.count(b"\n-- workbench: ") == 1
     assert all(DMESG_LINE.match(line) for line in lines), lines[:3]
     facts = got.facts()
     assert facts["origin"] == got.origin and facts["truncated"] is True
@@ -429,3 +514,21 @@ def test_recorded_log_unreadable_says_permission() -> None:
     assert got["text"] is None
     assert "permission denied" in str(got["why"])
     assert "not recorded" not in str(got["why"])
+
+
+def test_the_live_kernel_log_is_read_once_per_host(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Two probes of one run (one Host) reading the live kernel log read it once; another
+    Host (another run) reads it again."""
+    calls: list[int] = []
+    real = machinelogs.live_kernel_log
+
+    def counted() -> machinelogs.LiveLog:
+        calls.append(1)
+        return real(max_bytes=4096, head_bytes=1024)
+
+    monkeypatch.setattr(machinelogs, "live_kernel_log", counted)
+    host = Host("/")
+    first = kernel_log(host)
+    assert kernel_log(host) is first and len(calls) == 1
+    kernel_log(Host("/"))
+    assert len(calls) == 2

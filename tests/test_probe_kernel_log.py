@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import SHARED, report_for, run_cli
 from workbench.core.host import Host
-from workbench.core.machinelogs import KERNEL_LOG, TAIL_BYTES, kernel_log
+from workbench.core.machinelogs import GAP_SLACK, HEAD_BYTES, KERNEL_LOG, TAIL_BYTES, kernel_log
 from workbench.core.report import ProbeResult
 from workbench.explain.catalogue import catalogue
 
@@ -98,7 +98,8 @@ def test_capture_without_kernel_log_is_not_recorded(
 
 
 def test_big_log_is_bounded(make_root: Callable[..., Path], minimal_facts: dict[str, Any]) -> None:
-    """A 24 MB kernel log is read as its newest TAIL_BYTES, quickly; a cause at its end is found."""
+    """A 24 MB kernel log is read as its first HEAD_BYTES and newest TAIL_BYTES, quickly; a
+    cause at its end is found, and the summary says what was read."""
     filler = "[    1.000000] " + "x" * 85 + "\n"
     big = filler * (24 * (1 << 20) // len(filler)) + MEMLOCK_LINE + "\n"
     root = _root_with_log(make_root, minimal_facts, big)
@@ -107,8 +108,37 @@ def test_big_log_is_bounded(make_root: Callable[..., Path], minimal_facts: dict[
     elapsed = time.monotonic() - started
     assert elapsed < 5.0
     assert result.facts["truncated"] is True
-    assert result.facts["lines"] <= TAIL_BYTES // len(filler) + 1
+    assert result.facts["lines"] <= (TAIL_BYTES + HEAD_BYTES + GAP_SLACK) // len(filler) + 1
     assert [f.cause for f in result.findings] == ["MEMLOCK_LIMIT"]
+    head = result.facts["head_lines"]
+    assert result.summary.startswith(f"the first {head} and last ")
+    assert result.facts["left_out"].endswith(" bytes")
+
+
+def test_a_boot_time_cause_is_found_in_a_chatty_log(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """`kvm: disabled by bios` at boot, then 30 MB of chatter: still a finding."""
+    filler = "[  100.000000] usb 1-1: " + "z" * 76 + "\n"
+    log = "[    0.900000] kvm: disabled by bios\n" + filler * (30 * (1 << 20) // len(filler))
+    result = _probe(_root_with_log(make_root, minimal_facts, log))
+    assert result.findings, result.summary
+    assert "kvm: disabled by bios" in json.dumps(result.facts["causes"])
+
+
+def test_a_pass_with_its_middle_left_out_says_so(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """A long clean log passes as "no known cause in the first N and last M lines", never a
+    clean pass of the whole log."""
+    filler = "[  100.000000] usb 1-1: " + "z" * 76 + "\n"
+    result = _probe(_root_with_log(make_root, minimal_facts, filler * 40_000))
+    assert result.status == "pass"
+    gap = (result.facts["head_lines"], result.facts["lines"] - result.facts["head_lines"])
+    left = result.facts["left_out"]
+    assert result.summary == (
+        f"no known cause in the first {gap[0]} and last {gap[1]} lines ({left} left out)"
+    )
 
 
 def test_hostile_log_reaches_the_terminal_escaped(

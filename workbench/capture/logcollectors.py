@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.capture.tree import Copier
 from workbench.core.machinelogs import (
+    GAP_SLACK,
+    HEAD_BYTES,
     KERNEL_LOG,
     LIBVIRT_LOG,
     QEMU_LOG_DIR,
@@ -31,14 +33,16 @@ NAME_MAX = 200  # a domain name in a file name, in bytes (libvirt's file names a
 
 
 def collect_kernel_log(src: Source, out: Collected) -> None:
-    """This boot's kernel messages, the newest 4 MiB (`logs/kernel.log`, `facts.kernel_log`)."""
+    """This boot's kernel messages, its first 256 KiB and newest 4 MiB, a gap line between
+    (`logs/kernel.log`, `facts.kernel_log`)."""
     if src.host.live:
         got = live_kernel_log(KERNEL_BYTES, KERNEL_LINES)
         out.facts["kernel_log"] = got.facts()
         if got.data is not None:
             out.tree.add_bytes(KERNEL_LOG, got.data)
         return
-    _copy_recorded(src, out, KERNEL_LOG, "kernel_log", KERNEL_BYTES)
+    # A capture's own log (first part, gap line, newest) is copied whole.
+    _copy_recorded(src, out, KERNEL_LOG, "kernel_log", KERNEL_BYTES + HEAD_BYTES + GAP_SLACK)
 
 
 def collect_libvirt_log(src: Source, out: Collected) -> None:

@@ -200,11 +200,15 @@ def feed_stream(matcher: Matcher, stream: IO[bytes], source: str) -> None:
 
 
 def feed_machine_logs(matcher: Matcher, host: Host) -> None:
-    """The machine's own logs: its kernel log and each domain's QEMU log; a log that cannot be
-    had is said on stderr, one line each (absence of a log is not absence of a failure)."""
+    """The machine's own logs: its kernel log, libvirt's log and each domain's QEMU log; a log
+    that cannot be had is said on stderr, one line each (absence of a log is not absence of a
+    failure)."""
     from workbench.core import machinelogs
 
-    logs = [_machine_log("kernel", lambda: machinelogs.kernel_log(host))]
+    logs = [
+        _machine_log("kernel", lambda: machinelogs.kernel_log(host)),
+        _machine_log("libvirt", lambda: machinelogs.libvirt_log(host)),
+    ]
     try:
         names = host.listdir(machinelogs.QEMU_LOG_DIR)
     except WorkbenchError as exc:
@@ -221,6 +225,12 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
             name = "kernel log" if log.name == "kernel" else f"{log.name} log"
             say(f"{name}: not recorded ({log.why or 'no reason given'})")
             continue
+        gap = log.gap()
+        if gap is not None:  # what was read is judged: say what that was
+            say(
+                f"{log.name} log: its first {gap.head} and last {gap.tail} lines read "
+                f"({gap.left_out} left out between)"
+            )
         matcher.feed_text(log.text, log.name)
 
 

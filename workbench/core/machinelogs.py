@@ -5,7 +5,10 @@ domain's QEMU log, libvirt's own log. Live, read from the journal, /dev/kmsg, `d
 Where a recorded machine keeps them (a contract between captures and the readers):
 - `logs/kernel.log`: this boot's kernel messages, one per line, dmesg style
   (`[   12.345678] message`); the manifest's `facts.kernel_log` says from where
-  (`{"origin": "journal|kmsg|dmesg", "lines": N, "truncated": bool}`).
+  (`{"origin": "journal|kmsg|dmesg", "lines": N, "truncated": bool}`). A long one keeps the
+  first part of the boot (where `kvm: disabled by bios`, BAR reservations and DMAR lines are)
+  and the newest part, with a gap line between them saying what was left out
+  (`-- workbench: 123 lines left out here --`; facts add `head_lines` and `left_out`).
 - `var/log/libvirt/qemu/NAME.log`: each domain's QEMU log (a bounded tail), where libvirt
   writes it on a live machine.
 - `logs/libvirt.log`: libvirt's daemon log of this boot (journal of libvirtd/virtqemud), tail.
@@ -24,7 +27,9 @@ import re
 import shutil
 import stat
 import subprocess
+import threading
 import time
+import weakref
 from collections import deque
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +48,13 @@ LIBVIRT_LOG = "logs/libvirt.log"
 QEMU_LOG_DIR = "var/log/libvirt/qemu"
 TAIL_BYTES = 1 << 20  # the most of one log read (the newest part: a failure is at the end)
 TAIL_LINES = 50_000  # what journalctl is asked for (it reads backwards: bounded time)
+# The first part of this boot's kernel log, kept besides the newest: boot-time causes (`kvm:
+# disabled by bios`, a BAR vfio-pci cannot reserve, DMAR) are there, and a chatty host pushes
+# them out of any tail.
+HEAD_BYTES = 256 * 1024
+HEAD_LINES = 5_000
+GAP_SLACK = 1024  # a recorded head may end with its capture's own gap line: read that too
+GAP_LINE = re.compile(r"^-- workbench: ([^\n]{1,120}) left out here --$", re.MULTILINE)
 # Each live source's bound in time: the journal, /dev/kmsg and `dmesg` all failing still fit
 # in the kernel.log probe's and a capture collector's 30 s.
 COMMAND_TIMEOUT_S = 10.0
@@ -72,10 +84,22 @@ class MachineLog:
 
     @property
     def lines(self) -> int:
-        """How many lines the text holds (0 when there is none)."""
+        """How many log lines the text holds (0 when there is none; gap lines not counted)."""
         if not self.text:
             return 0
-        return self.text.count("\n") + (0 if self.text.endswith("\n") else 1)
+        every = self.text.count("\n") + (0 if self.text.endswith("\n") else 1)
+        return every - len(GAP_LINE.findall(self.text))
+
+    def gap(self) -> Gap | None:
+        """What was left out of the middle of the log (its gap lines), or None: read whole."""
+        if not self.text:
+            return None
+        found = list(GAP_LINE.finditer(self.text))
+        if not found:
+            return None
+        head = self.text.count("\n", 0, found[0].start())
+        what = "; ".join(dict.fromkeys(m.group(1) for m in found))
+        return Gap(head, self.lines - head, safe_text(what[:300]))
 
     def to_facts(self) -> dict[str, Any]:
         """What a probe's facts say of it."""
@@ -88,17 +112,51 @@ class MachineLog:
         }
 
 
+@dataclass(frozen=True)
+class Gap:
+    """The middle of a log left out: the lines read before it and after it, and what was left
+    out in words ("1234 lines")."""
+
+    head: int
+    tail: int
+    left_out: str
+
+
+def gap_line(what: str) -> bytes:
+    """The line put where the middle of a log was left out."""
+    return f"-- workbench: {what} left out here --\n".encode()
+
+
 def qemu_log_path(vm: str) -> str:
     """The QEMU log of domain `vm`, relative to the machine root."""
     return f"{QEMU_LOG_DIR}/{vm}.log"
 
 
+# A live read per Host (a Host is one run's): the probes that judge the kernel log (kernel.log,
+# device state's interrupt remapping) read it once between them.
+_LIVE_READS: weakref.WeakKeyDictionary[Host, MachineLog] = weakref.WeakKeyDictionary()
+_LIVE_LOCK = threading.Lock()
+_LOCK_WAIT_S = 3 * COMMAND_TIMEOUT_S + 5  # a reader stuck past its own bounds is not waited for
+
+
 def kernel_log(host: Host) -> MachineLog:
-    """This boot's kernel messages: live from the journal, else /dev/kmsg, else `dmesg`;
-    recorded from `logs/kernel.log`."""
+    """This boot's kernel messages: live from the journal, else /dev/kmsg, else `dmesg` (read
+    once per Host: a second call gives the first one's reading); recorded from
+    `logs/kernel.log`. A long log is its first part and its newest, with a gap line between."""
     if not host.live:
-        return _recorded(host, "kernel", KERNEL_LOG, "kernel_log", "kernel log")
-    return _read_live("kernel", live_kernel_log())
+        return _recorded(
+            host, "kernel", KERNEL_LOG, "kernel_log", "kernel log", HEAD_BYTES + GAP_SLACK
+        )
+    locked = _LIVE_LOCK.acquire(timeout=_LOCK_WAIT_S)
+    try:
+        cached = _LIVE_READS.get(host)
+        if cached is None:
+            cached = _read_live("kernel", live_kernel_log())
+            _LIVE_READS[host] = cached
+        return cached
+    finally:
+        if locked:
+            _LIVE_LOCK.release()
 
 
 def qemu_log(host: Host, vm: str) -> MachineLog:
@@ -143,14 +201,15 @@ def _read_live(name: str, got: LiveLog) -> MachineLog:
 # --- recorded ------------------------------------------------------------------------------
 
 
-def _recorded(host: Host, name: str, rel: str, fact: str, what: str) -> MachineLog:
-    """A log a capture wrote at `rel`; its manifest fact (`facts.<fact>`) says where it came
-    from, or why the capture could not read it."""
+def _recorded(host: Host, name: str, rel: str, fact: str, what: str, head: int = 0) -> MachineLog:
+    """A log a capture wrote at `rel` (its first `head` bytes and its newest, when long); its
+    manifest fact (`facts.<fact>`) says where it came from, or why the capture could not read
+    it."""
     facts = host.manifest.get("facts")
     recorded = facts.get(fact) if isinstance(facts, dict) else None
     recorded = recorded if isinstance(recorded, dict) else {}
     origin = recorded.get("origin")
-    data, truncated, problem = _tail(host, rel)
+    data, truncated, problem = _tail(host, rel, head=head)
     if data is not None:
         source = f"{rel} (from {origin})" if isinstance(origin, str) and origin else rel
         return MachineLog(
@@ -175,9 +234,13 @@ def _unreadable(host: Host, rel: str, problem: str | None) -> str:
     return f"/{rel} not readable ({problem})"
 
 
-def _tail(host: Host, rel: str, limit: int = TAIL_BYTES) -> tuple[bytes | None, bool, str | None]:
+def _tail(
+    host: Host, rel: str, limit: int = TAIL_BYTES, head: int = 0
+) -> tuple[bytes | None, bool, str | None]:
     """(bytes, truncated, problem): the newest `limit` bytes of a regular file below the root,
-    from a line start. Problem: "missing", "permission", "not a regular file", or an error."""
+    from a line start; with `head`, its first `head` bytes (whole lines) too, a gap line
+    between saying how many bytes were left out. Problem: "missing", "permission", "not a
+    regular file", or an error."""
     try:
         real = host.path(rel)
     except HostReadError as exc:
@@ -196,9 +259,15 @@ def _tail(host: Host, rel: str, limit: int = TAIL_BYTES) -> tuple[bytes | None, 
         info = os.fstat(fd)
         if not stat.S_ISREG(info.st_mode):
             return None, False, "not a regular file"
-        truncated = info.st_size > limit
+        truncated = info.st_size > limit + head
+        first = b""
+        if truncated and head:
+            first = _read_upto(fd, head)
+            first = first[: first.rfind(b"\n") + 1]  # whole lines only
         if truncated:
             os.lseek(fd, info.st_size - limit, os.SEEK_SET)
+        else:
+            limit += head
         chunks: list[bytes] = []
         size = 0
         while size < limit:
@@ -214,7 +283,19 @@ def _tail(host: Host, rel: str, limit: int = TAIL_BYTES) -> tuple[bytes | None, 
     data = b"".join(chunks)
     if truncated:
         data = data[data.find(b"\n") + 1 :]  # the first line is cut: drop it
+    if first:
+        left = info.st_size - len(first) - len(data)
+        data = first + gap_line(f"{left} bytes") + data
     return data, truncated, None
+
+
+def _read_upto(fd: int, limit: int) -> bytes:
+    chunks: list[bytes] = []
+    size = 0
+    while size < limit and (chunk := os.read(fd, min(1 << 16, limit - size))):
+        chunks.append(chunk)
+        size += len(chunk)
+    return b"".join(chunks)
 
 
 def _decoded(data: bytes | None) -> str | None:
@@ -231,9 +312,11 @@ class LiveLog:
 
     data: bytes | None
     origin: str | None
-    lines: int = 0
+    lines: int = 0  # log lines (a gap line not counted)
     truncated: bool = False
     tried: tuple[str, ...] = ()  # each source that gave nothing, and why
+    head_lines: int = 0  # with a gap: the lines of the boot's first part, before it
+    left_out: str | None = None  # with a gap: what was left out between, in words
 
     @property
     def source(self) -> str:
@@ -249,6 +332,9 @@ class LiveLog:
         """The manifest's account of this log (`facts.kernel_log` / `facts.libvirt_log`)."""
         out: dict[str, object] = {"origin": self.origin, "lines": self.lines}
         out["truncated"] = self.truncated
+        if self.left_out is not None:
+            out["head_lines"] = self.head_lines
+            out["left_out"] = self.left_out
         if self.data is None:
             out["why"] = "; ".join(self.tried) or "not present"
         elif self.tried:
@@ -266,6 +352,7 @@ class _Newest:
         self.max_bytes = max_bytes
         self.max_lines = max_lines
         self.dropped = False
+        self.popped = 0  # lines added, then dropped for newer ones
 
     def add(self, line: bytes) -> None:
         line = line[: self.max_bytes - 1] + b"\n"
@@ -273,30 +360,84 @@ class _Newest:
         self.size += len(line)
         while self.size > self.max_bytes or len(self.lines) > self.max_lines:
             self.size -= len(self.lines.popleft())
+            self.popped += 1
             self.dropped = True
+
+    def __bool__(self) -> bool:
+        return bool(self.lines)
 
     def result(self, origin: str, tried: list[str]) -> LiveLog:
         data = b"".join(self.lines)
         return LiveLog(data, origin, len(self.lines), self.dropped, tuple(tried))
 
 
+class _HeadTail(_Newest):
+    """The first lines of a stream (bounded) and its newest (bounded), and how many were left
+    out between them: a log's start and its end, in memory bounded by both."""
+
+    def __init__(self, head_bytes: int, head_lines: int, max_bytes: int, max_lines: int) -> None:
+        super().__init__(max_bytes, max_lines)
+        self.head: list[bytes] = []
+        self.head_size = 0
+        self.head_bytes = head_bytes
+        self.head_lines = head_lines
+        self.gap: str | None = None  # what was left out, when the journal cannot count it
+        self.met = False  # the journal's first part reached its newest: nothing between
+
+    @property
+    def head_full(self) -> bool:
+        return self.head_lines <= len(self.head) or self.head_size >= self.head_bytes
+
+    def add(self, line: bytes) -> None:
+        if not self.head_full:
+            if self.head_size + len(line) < self.head_bytes:
+                self.head.append(line + b"\n")
+                self.head_size += len(line) + 1
+                return
+            self.head_bytes = 0  # a line that does not fit ends the first part
+        super().add(line)
+
+    def __bool__(self) -> bool:
+        return bool(self.head or self.lines)
+
+    def result(self, origin: str, tried: list[str]) -> LiveLog:
+        lines = len(self.head) + len(self.lines)
+        left = self.gap or (f"{self.popped} lines" if self.popped else None)
+        gap = gap_line(left) if left else b""
+        data = b"".join(self.head) + gap + b"".join(self.lines)
+        return LiveLog(
+            data,
+            origin,
+            lines,
+            self.dropped,
+            tuple(tried),
+            head_lines=len(self.head) if left else 0,
+            left_out=left,
+        )
+
+
 def live_kernel_log(
-    max_bytes: int = TAIL_BYTES, max_lines: int = TAIL_LINES, timeout_s: float = COMMAND_TIMEOUT_S
+    max_bytes: int = TAIL_BYTES,
+    max_lines: int = TAIL_LINES,
+    timeout_s: float = COMMAND_TIMEOUT_S,
+    head_bytes: int = HEAD_BYTES,
+    head_lines: int = HEAD_LINES,
 ) -> LiveLog:
-    """This boot's kernel messages on the live machine, dmesg style (`[   12.345678] msg`),
-    the newest `max_bytes`/`max_lines`: the journal, else /dev/kmsg, else `dmesg`; each
-    source that gave nothing is in `tried` with why."""
+    """This boot's kernel messages on the live machine, dmesg style (`[   12.345678] msg`):
+    its first `head_bytes`/`head_lines` and its newest `max_bytes`/`max_lines`, a gap line
+    between them when some were left out; from the journal, else /dev/kmsg, else `dmesg`;
+    each source that gave nothing is in `tried` with why."""
     tried: list[str] = []
-    readers: tuple[tuple[str, str, Callable[[_Newest, float], str | None]], ...] = (
+    readers: tuple[tuple[str, str, Callable[[_HeadTail, float], str | None]], ...] = (
         ("journal", "journal", _kernel_journal),
         ("kmsg", KMSG, _kmsg),
         ("dmesg", "dmesg", _dmesg),
     )
     for origin, label, reader in readers:
-        newest = _Newest(max_bytes, max_lines)
-        why = reader(newest, timeout_s)
+        kept = _HeadTail(head_bytes, head_lines, max_bytes, max_lines)
+        why = reader(kept, timeout_s)
         if why is None:
-            return newest.result(origin, tried)
+            return kept.result(origin, tried)
         tried.append(f"{label}: {why}")
     return LiveLog(None, None, tried=tuple(tried))
 
@@ -326,9 +467,16 @@ def live_libvirt_log(
     return LiveLog(None, None, tried=tuple(tried))
 
 
-def _journal(newest: _Newest, args: list[str], timeout_s: float, *, json_lines: bool) -> str | None:
-    """Read this boot's journal entries selected by `args` into `newest`; None when there
-    were some, else why not."""
+def _journal(
+    newest: _Newest,
+    args: list[str],
+    timeout_s: float,
+    *,
+    json_lines: bool,
+    cursors: list[str | None] | None = None,
+) -> str | None:
+    """Read this boot's journal entries selected by `args` into `newest` (each one's cursor
+    into `cursors`, JSON only); None when there were some, else why not."""
     exe = shutil.which("journalctl", path=SYSTEM_PATH)
     if exe is None:
         return "journalctl not installed"
@@ -338,10 +486,12 @@ def _journal(newest: _Newest, args: list[str], timeout_s: float, *, json_lines: 
         return f"journalctl {done}"
     entries = 0
     for raw in done.stdout.splitlines():
-        line = journal_line(raw) if json_lines else raw
+        cursor, line = journal_entry(raw) if json_lines else (None, raw)
         if line is not None:
             newest.add(line)
             entries += 1
+            if cursors is not None:
+                cursors.append(cursor)
     if entries >= newest.max_lines:  # journalctl was asked for no more: older ones left out
         newest.dropped = True
     if newest.lines:
@@ -352,31 +502,106 @@ def _journal(newest: _Newest, args: list[str], timeout_s: float, *, json_lines: 
     return err or "no entries for this boot"
 
 
-def _kernel_journal(newest: _Newest, timeout_s: float) -> str | None:
-    fields = f"--output-fields=MESSAGE,{_KERNEL_TIME}"
-    return _journal(newest, ["-k", "-o", "json", fields], timeout_s, json_lines=True)
+def _kernel_journal(kept: _HeadTail, timeout_s: float) -> str | None:
+    """This boot's kernel entries in the journal: the newest (`-n`, read backwards: bounded
+    time) and, when there may be older ones, the first, streamed from the boot's start until
+    the head is full; entries in both (by cursor) are kept once."""
+    args = ["-k", "-o", "json", f"--output-fields=MESSAGE,{_KERNEL_TIME}"]
+    newest = _Newest(kept.max_bytes, kept.max_lines)
+    cursors: list[str | None] = []
+    why = _journal(newest, args, timeout_s, json_lines=True, cursors=cursors)
+    if why is not None:
+        return why
+    if len(cursors) < kept.max_lines and not newest.popped:  # the whole boot: kept splits it
+        for line in newest.lines:
+            kept.add(line[:-1])
+        return None
+    exe = shutil.which("journalctl", path=SYSTEM_PATH)
+    newest_cursors = cursors[len(cursors) - len(newest.lines) :]
+    known = {c for c in newest_cursors if c is not None}
+    head = _journal_head(exe, args, kept, known, timeout_s) if exe else set()
+    if not kept.head:  # no first part to be had: the newest only, as before
+        kept.head_lines = 0
+    overlap = kept.met
+    for cursor, line in zip(newest_cursors, newest.lines, strict=True):
+        if cursor is not None and cursor in head:
+            overlap = True
+            continue
+        kept.add(line[:-1])
+    if not overlap:  # the newest start after the first end: some between, how many unsaid
+        kept.gap = "uncounted journal lines" if head else None
+        kept.dropped = True
+    return None
+
+
+def _journal_head(
+    exe: str, args: list[str], kept: _HeadTail, newest: set[str], timeout_s: float
+) -> set[str]:
+    """The boot's first kernel entries into `kept`'s head, streamed (journalctl stopped once
+    it is full, at the first of the `newest` cursors, or after `timeout_s`); their cursors."""
+    cursors: set[str] = set()
+    command = [exe, "-b", "0", "-q", "--no-pager", *args]
+    try:
+        proc = subprocess.Popen(  # noqa: S603 - a fixed command from the system directories
+            command,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
+            env={"LC_ALL": "C", "PATH": SYSTEM_PATH, "SYSTEMD_PAGER": ""},
+        )
+    except OSError:
+        return cursors
+    timer = threading.Timer(timeout_s, proc.kill)  # a journal that stalls is stopped
+    try:
+        timer.start()
+        for raw in proc.stdout or ():
+            cursor, line = journal_entry(raw)
+            if line is None:
+                continue
+            if cursor is not None and cursor in newest:  # met the newest: nothing between
+                kept.met = True
+                break
+            kept.add(line)
+            if cursor is not None:
+                cursors.add(cursor)
+            if kept.head_full:
+                break
+    finally:
+        timer.cancel()
+        proc.kill()
+        proc.wait()
+        if proc.stdout is not None:
+            proc.stdout.close()
+    return cursors
 
 
 def journal_line(raw: bytes) -> bytes | None:
     """One `journalctl -o json` entry as a dmesg line (MESSAGE is a string, or an array of
     bytes when it is not UTF-8; null when too large), stamped with the kernel's time."""
+    return journal_entry(raw)[1]
+
+
+def journal_entry(raw: bytes) -> tuple[str | None, bytes | None]:
+    """One `journalctl -o json` entry: its cursor and its dmesg line (see journal_line)."""
     try:
         entry = json.loads(raw)
     except ValueError:
-        return None
+        return None, None
     if not isinstance(entry, dict):
-        return None
+        return None, None
+    cursor = entry.get("__CURSOR")
+    cursor = cursor if isinstance(cursor, str) else None
     message = entry.get("MESSAGE")
     if isinstance(message, str):
         text = message.encode(errors="replace")
     elif isinstance(message, list) and all(isinstance(b, int) and 0 <= b < 256 for b in message):
         text = bytes(message)
     else:
-        return None
+        return cursor, None
     # The kernel's own time of the message; journald's time of receipt when it has none.
     usec = entry.get(_KERNEL_TIME, entry.get("__MONOTONIC_TIMESTAMP"))
     stamp = _stamp(int(usec)) if isinstance(usec, str) and usec.isdigit() else b""
-    return stamp + _one_line(text)
+    return cursor, stamp + _one_line(text)
 
 
 def _one_line(message: bytes) -> bytes:
@@ -388,7 +613,7 @@ def _stamp(usec: int) -> bytes:
     return b"[%5d.%06d] " % (usec // 1_000_000, usec % 1_000_000)
 
 
-def _kmsg(newest: _Newest, timeout_s: float) -> str | None:
+def _kmsg(newest: _HeadTail, timeout_s: float) -> str | None:
     """The kernel's ring buffer through /dev/kmsg: one record per read, from the oldest kept;
     read until it has nothing more (never waiting for new records, nor longer than
     `timeout_s` under a flood of them)."""
@@ -407,7 +632,7 @@ def _kmsg(newest: _Newest, timeout_s: float) -> str | None:
                 if exc.errno == errno.EPIPE:  # overwritten while we read: lost, skip on
                     newest.dropped = True
                     continue
-                if not newest.lines:  # EINVAL: not a kmsg device
+                if not newest:  # EINVAL: not a kmsg device
                     return _os_why(exc)
                 break  # keep what was read
             if not record:
@@ -417,7 +642,7 @@ def _kmsg(newest: _Newest, timeout_s: float) -> str | None:
                 newest.add(line)
     finally:
         os.close(fd)
-    return None if newest.lines else "no records"
+    return None if newest else "no records"
 
 
 def kmsg_line(record: bytes) -> bytes | None:
@@ -431,7 +656,7 @@ def kmsg_line(record: bytes) -> bytes | None:
     return _stamp(int(fields[2])) + message
 
 
-def _dmesg(newest: _Newest, timeout_s: float) -> str | None:
+def _dmesg(newest: _HeadTail, timeout_s: float) -> str | None:
     """`dmesg` (no journal and no /dev/kmsg): a message over several lines becomes one, its
     newlines escaped as /dev/kmsg escapes them."""
     exe = shutil.which("dmesg", path=SYSTEM_PATH)
@@ -455,7 +680,7 @@ def _dmesg(newest: _Newest, timeout_s: float) -> str | None:
         pending = line
     if pending is not None:
         newest.add(pending)
-    return None if newest.lines else "no messages"
+    return None if newest else "no messages"
 
 
 def _run(command: list[str], timeout_s: float) -> subprocess.CompletedProcess[bytes] | str:
