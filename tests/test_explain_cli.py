@@ -279,9 +279,14 @@ def test_machine_without_logs_says_not_recorded(
     line each, never read as no failure."""
     proc = explain("--root", str(make_root(minimal_facts)))
     assert proc.returncode in (0, 1)
-    assert "workbench: kernel log: not recorded (" in proc.stderr
+    assert "workbench: kernel log: not recorded: " in proc.stderr
     assert "workbench: qemu logs: not recorded" in proc.stderr
     assert "Traceback" not in proc.stderr
+    assert "not recorded (not recorded" not in proc.stderr  # said once, not doubled
+    doc = json.loads(explain("--root", str(make_root(minimal_facts)), "--json").stdout)
+    assert {n["source"] for n in doc["not_read"]} == {"kernel", "libvirt", "qemu"}
+    assert all(n["why"].startswith("not recorded") for n in doc["not_read"])
+    assert proc.stdout.splitlines()[-1].endswith("(not read: qemu log, kernel log, libvirt log)")
 
 
 def test_machine_qemu_log_explained(make_root: Any, minimal_facts: dict[str, Any]) -> None:
@@ -382,7 +387,7 @@ def test_machine_without_libvirt_log_says_so_in_one_line(
     """--root without logs/libvirt.log: one stderr line says libvirt's log is not recorded."""
     proc = explain("--root", str(make_root(minimal_facts)))
     said = [line for line in proc.stderr.splitlines() if "libvirt log" in line]
-    assert said and said[0].startswith("workbench: libvirt log: not recorded ("), proc.stderr
+    assert said and said[0].startswith("workbench: libvirt log: not recorded: "), proc.stderr
     assert len(said) == 1 and "Traceback" not in proc.stderr
 
 

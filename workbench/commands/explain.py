@@ -14,6 +14,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from workbench.commands.common import say, text_stdout
 from workbench.core.errors import ConfigError, WorkbenchError
+from workbench.core.text import safe_text
 from workbench.explain.formats import (
     DECOMPRESS_ERRORS,
     HEAD,
@@ -63,6 +64,7 @@ def run(args: argparse.Namespace) -> int:
     from workbench.explain.matcher import Matcher
 
     matcher = Matcher()
+    not_read: list[dict[str, str]] = []
     if machine:
         from workbench.target import open_target
 
@@ -70,10 +72,11 @@ def run(args: argparse.Namespace) -> int:
             matcher.feed_host(target.host)
             read_inputs(matcher, files)
             if not files:
-                feed_machine_logs(matcher, target.host)
+                not_read = feed_machine_logs(matcher, target.host)
     else:
         read_inputs(matcher, files)
     explanation = matcher.result()
+    explanation.not_read = not_read
     if args.json:
         sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")
     else:
@@ -199,10 +202,11 @@ def feed_stream(matcher: Matcher, stream: IO[bytes], source: str) -> None:
         )
 
 
-def feed_machine_logs(matcher: Matcher, host: Host) -> None:
+def feed_machine_logs(matcher: Matcher, host: Host) -> list[dict[str, str]]:
     """The machine's own logs: its kernel log, libvirt's log and each domain's QEMU log; a log
-    that cannot be had is said on stderr, one line each (absence of a log is not absence of a
-    failure)."""
+    that cannot be had is said on stderr, one line each, and returned (`{"source", "why"}`):
+    absence of a log is not absence of a failure."""
+    not_read: list[dict[str, str]] = []
     from workbench.core import machinelogs
 
     logs = [
@@ -212,18 +216,22 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
     try:
         names = host.listdir(machinelogs.QEMU_LOG_DIR)
     except WorkbenchError as exc:
-        say(f"qemu logs: not recorded (could not be read: {exc.message})")
+        not_read.append(_unread("qemu", f"could not be read: {exc.message}"))
         names = []
     else:
         if not any(n.endswith(".log") for n in names):
-            say(f"qemu logs: not recorded (no {machinelogs.QEMU_LOG_DIR}/NAME.log)")
+            why = (
+                f"none in /{machinelogs.QEMU_LOG_DIR} (no domain has started here)"
+                if host.live
+                else f"not recorded: no {machinelogs.QEMU_LOG_DIR}/NAME.log"
+            )
+            not_read.append(_unread("qemu", why))
     vms = sorted(n[: -len(".log")] for n in names if n.endswith(".log") and len(n) > 4)
     for vm in vms:
         logs.append(_machine_log(f"qemu:{vm}", partial(machinelogs.qemu_log, host, vm)))
     for log in logs:
         if log.text is None:
-            name = "kernel log" if log.name == "kernel" else f"{log.name} log"
-            say(f"{name}: not recorded ({log.why or 'no reason given'})")
+            not_read.append(_unread(log.name, log.why or "no reason given"))
             continue
         gap = log.gap()
         if gap is not None:  # what was read is judged: say what that was
@@ -232,6 +240,14 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> None:
                 f"({gap.left_out} left out between)"
             )
         matcher.feed_text(log.text, log.name)
+    return not_read
+
+
+def _unread(source: str, why: str) -> dict[str, str]:
+    """A log that could not be had, said on stderr in one line (`kernel log: not recorded: ...`)."""
+    said = why if why.startswith(("not ", "none ", "/")) else f"not read ({why})"
+    say(f"{source} log{'s' if source == 'qemu' else ''}: {safe_text(said)}")
+    return {"source": source, "why": why}
 
 
 def _machine_log(name: str, read: Callable[[], MachineLog]) -> MachineLog:
@@ -266,7 +282,9 @@ def render_text(explanation: Explanation, *, colour: bool, ascii_only: bool, sou
     n_lines = explanation.lines
     found = f"{len(real)} cause{'s' if len(real) != 1 else ''}" if real else "no cause found"
     extra = f", {len(benign)} harmless" if benign else ""
-    lines.append(f"{n_lines} line{'s' if n_lines != 1 else ''} read, {found}{extra}")
+    unread = ", ".join(f"{n['source']} log" for n in explanation.not_read)
+    missing = f" (not read: {safe_text(unread)})" if unread else ""
+    lines.append(f"{n_lines} line{'s' if n_lines != 1 else ''} read, {found}{extra}{missing}")
     text = "\n".join(lines) + "\n"
     if ascii_only:
         for mark, plain in MARKS.items():
@@ -282,7 +300,7 @@ def _paint(text: str, code: str, colour: bool) -> str:
 def _cause_lines(
     cause: CauseMatch, glyphs: dict[str, str], colour: bool, sources: bool
 ) -> list[str]:
-    from workbench.core.text import safe_text as s
+    s = safe_text
 
     level = "info" if cause.benign else cause.severity
     head = _paint(f"{glyphs[level]} {s(cause.title)}", COLOUR[level], colour)

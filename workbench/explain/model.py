@@ -63,6 +63,9 @@ class Explanation:
 
     lines: int
     causes: list[CauseMatch] = field(default_factory=list)
+    # Evidence that was asked for and could not be had: `{"source", "why"}` each (a machine's
+    # kernel log not recorded, ...). No cause found with something here is not a clean bill.
+    not_read: list[dict[str, str]] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -74,4 +77,5 @@ class Explanation:
             "schema": SCHEMA,
             "lines": self.lines,
             "causes": [c.to_dict() for c in self.causes],
+            "not_read": [dict(n) for n in self.not_read],
         }
