@@ -79,6 +79,10 @@ class KernelLog(Probe):
             hint = "" if why.startswith("not recorded") or not host.live else f": {LIVE_HINT}"
             facts["why"] = why
             return Outcome("skip", safe_text(why + hint), facts)
+        if not log.text.strip():  # an empty log shows nothing: not a clean bill
+            facts["why"] = "empty"
+            where = "recorded kernel log" if not host.live else "kernel log"
+            return Outcome("skip", f"the {where} ({safe_text(log.source)}) is empty", facts)
         matcher = Matcher()
         matcher.feed_text(log.text, source=log.source)
         matcher.feed_host(host)

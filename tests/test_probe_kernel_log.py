@@ -239,3 +239,13 @@ def test_ambiguous_line_is_one_finding_naming_the_other(
     assert finding.cause == codes[0]
     others = ", ".join(codes[1:])
     assert f"Other possible cause of the same lines: {others}." in finding.message
+
+
+def test_an_empty_recorded_log_is_skipped_not_passed(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """A recorded kernel log with no lines shows nothing: skip saying it is empty, never a
+    pass of "0 lines, no known cause"."""
+    result = _probe(_root_with_log(make_root, minimal_facts, "\n"))
+    assert result.status == "skip"
+    assert "is empty" in result.summary and result.facts["why"] == "empty"
