@@ -406,3 +406,16 @@ def test_machine_kernel_log_with_its_middle_left_out_says_so(
     said = [line for line in proc.stderr.splitlines() if line.startswith("workbench: kernel log:")]
     assert len(said) == 1 and " bytes left out between)" in said[0], proc.stderr
     assert said[0].startswith("workbench: kernel log: its first ")
+
+
+def test_journal_json_evidence_reads_as_its_message(tmp_path: Path) -> None:
+    """A `journalctl -o json` record is shown by its MESSAGE (bytes decoded), tabs as spaces;
+    --json keeps the record as written."""
+    message = "vfio_pin_pages_remote: RLIMIT_MEMLOCK (4194304) exceeded\tpid 7"
+    record = json.dumps({"__REALTIME_TIMESTAMP": "1", "MESSAGE": list(message.encode())})
+    path = write(tmp_path / "journal.json", record)
+    out = explain(str(path), "--color", "never").stdout
+    assert "1: vfio_pin_pages_remote: RLIMIT_MEMLOCK (4194304) exceeded    pid 7" in out
+    assert "__REALTIME_TIMESTAMP" not in out
+    doc = json.loads(explain(str(path), "--json").stdout)
+    assert doc["causes"][0]["evidence"][0]["text"] == record

@@ -156,6 +156,8 @@ JUNK = {
     "invalid UTF-8": b"\xff\xfe\xc3(" + BAR.encode() + b"\xed\xa0\x80\n",
     "NUL bytes": b"\x00" * 1000 + BAR.encode() + b"\x00\n\x00\x00\n",
     "no final newline": BAR.encode(),
+    # a JSON-looking line nested deeper than Python's parser recurses (it raised RecursionError)
+    "deeply nested JSON": b'{"MESSAGE":' + b"[" * 5000 + b" RLIMIT_MEMLOCK\n" + BAR.encode(),
 }
 
 

@@ -297,6 +297,18 @@ def _paint(text: str, code: str, colour: bool) -> str:
     return f"\x1b[{code}m{text}\x1b[0m" if colour else text
 
 
+def _shown(text: str) -> str:
+    """An evidence line as the terminal shows it: a journal record (`journalctl -o json`) as
+    its MESSAGE (a byte array decoded), tabs as spaces; cut at SHOWN_CHARS (--json keeps the
+    line whole)."""
+    if text.lstrip().startswith("{"):
+        from workbench.explain.lines import journal_message
+
+        text = journal_message(text) or text
+    text = text.replace("\t", "    ")
+    return text if len(text) <= SHOWN_CHARS else text[:SHOWN_CHARS] + "…"
+
+
 def _cause_lines(
     cause: CauseMatch, glyphs: dict[str, str], colour: bool, sources: bool
 ) -> list[str]:
@@ -311,7 +323,7 @@ def _cause_lines(
     lines = [head, f"    {' · '.join(meta)}"]
     for ev in cause.evidence:
         where = f"{ev.source}:{ev.line}" if sources and ev.source else str(ev.line)
-        text = ev.text if len(ev.text) <= SHOWN_CHARS else ev.text[:SHOWN_CHARS] + "…"
+        text = _shown(ev.text)
         lines.append(f"    {s(where)}: {s(text)}")
     if cause.more_evidence:
         more = cause.more_evidence

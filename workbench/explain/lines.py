@@ -102,7 +102,7 @@ def message(line: str) -> str:
     if _FENCE.match(text):
         return ""  # a markdown code fence: the lines between are the log
     if text.lstrip().startswith("{"):
-        text = _journal_message(text) or text
+        text = journal_message(text) or text
     quote = ""  # the quote a dialog opened around the message: closed at its end
     for _ in range(12):  # each pass strips one layer; a line has only a few
         m = _ANY_PREFIX.match(text)
@@ -119,12 +119,12 @@ def message(line: str) -> str:
     return text
 
 
-def _journal_message(text: str) -> str | None:
+def journal_message(text: str) -> str | None:
     """MESSAGE of a `journalctl -o json` record (a list of bytes when it is not UTF-8); the
     message of other JSON log lines (docker's `log`, `message`, `msg`)."""
     try:
         record = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # not JSON, or nested deeper than Python recurses
         return None
     if not isinstance(record, dict):
         return None
