@@ -134,3 +134,13 @@ def test_chain_with_nothing_left_is_unavailable(tmp_path: Path) -> None:
         ask_agent(agent_chain("win11", None, "read-only connection", str(tmp_path / "x.sock")))
     assert info.value.code == "GUEST_AGENT_UNAVAILABLE"
     assert [t["name"] for t in info.value.details["tried"]] == ["libvirt", "socket"]
+
+
+def test_an_answer_nested_past_the_parsers_depth_is_a_protocol_error() -> None:
+    """A guest answering JSON nested 100,000 deep: GUEST_AGENT_PROTOCOL, not a RecursionError
+    escaping into the workbench."""
+    from workbench.virt.agent import parse_response
+
+    with pytest.raises(GuestAgentError) as info:
+        parse_response('{"return": ' + "[" * 100_000, "guest-info", "/run/qga.sock")
+    assert info.value.code == "GUEST_AGENT_PROTOCOL"

@@ -122,7 +122,7 @@ class AgentSocket:
             try:
                 if json.loads(line).get("return") == sync_id:
                     return
-            except (ValueError, AttributeError):
+            except (ValueError, AttributeError, RecursionError):
                 continue  # garbage after a delimiter: wait for the next one
 
     def _command(self, sock: socket.socket, command: str) -> Any:
@@ -135,7 +135,7 @@ def parse_response(text: str, command: str, where: str) -> Any:
     """The `return` of a QGA answer; GuestAgentError for `error` answers or garbage."""
     try:
         answer = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # a guest may nest past the parser's depth
         raise GuestAgentError(
             f"{command}: the agent answered garbage: {text[:80]!r}",
             code="GUEST_AGENT_PROTOCOL",
