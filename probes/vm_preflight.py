@@ -32,6 +32,7 @@ from probes.vm_startlog import last_start
 from workbench.core.host import Host
 from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext
+from workbench.core.remote import machine_names, remote_host
 from workbench.core.report import Finding, Outcome, ProbeResult, worst
 from workbench.core.text import safe_text
 from workbench.explain.model import CauseMatch, Evidence, Severity
@@ -39,6 +40,8 @@ from workbench.explain.shown import shown_by_facts
 from workbench.virt.hypervisor import DomainSnapshot
 
 PASSTHROUGH_DRIVERS = frozenset({VFIO_DRIVER, "pci-stub"})
+# What a remote hypervisor's domain would need checked on its own machine.
+REMOTE_CHECKS = ("hostdev", "iommu_group", "hugepages", "files")
 
 
 class _Vm:
@@ -346,6 +349,10 @@ class VmPreflight(Probe):
         domains = ctx.results.get("libvirt.domains")
         vms: dict[str, dict[str, Any]] = {}
         findings: list[Finding] = []
+        remote = remote_host(hv.uri, machine_names(host))
+        if remote is not None:  # its devices, files and logs are not this machine's
+            vms = {dom.name: _remote_entry(dom, remote) for dom in listed}
+            return Outcome("pass", _summary(vms), {"vms": vms, "causes": [], "remote": remote})
         for dom in listed:
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
@@ -422,6 +429,22 @@ class VmPreflight(Probe):
             "causes": [c for v in vms.values() for c in v["causes"]],
         }
         return Outcome(worst(findings), _summary(vms), facts, findings)
+
+
+def _remote_entry(dom: DomainSnapshot, remote: str) -> dict[str, Any]:
+    """A domain of another machine's hypervisor: nothing this machine holds judges it."""
+    why = f"remote hypervisor: run workbench on {remote}"
+    checks = [Check(c, dom.name, NOT_RECORDED, why) for c in REMOTE_CHECKS]
+    entry: dict[str, Any] = {
+        "state": dom.state,
+        "running": dom.running,
+        "ready": None,
+        "checks": [c.to_dict() for c in checks],
+        "causes": [],
+    }
+    if not dom.running:
+        entry["last_start"] = {"log": None, "recorded": False, "why": why, "failed": None}
+    return entry
 
 
 def _summary(vms: dict[str, dict[str, Any]]) -> str:

@@ -547,3 +547,40 @@ def test_unreadable_log_says_why(make_root: Callable[..., Path]) -> None:
     assert (start["recorded"], start["failed"]) == (False, None)
     assert "not a regular file" in start["why"]
     assert result.status == "pass"
+
+
+def test_a_remote_hypervisors_vms_are_not_judged_here(make_root: Callable[..., Path]) -> None:
+    """A hypervisor on another machine (qemu+ssh://other): its hostdevs, groups, files and QEMU
+    logs are that machine's: every check not recorded, ready null, no log read, no finding."""
+    root = log_root(make_root, QEMU_LOG)
+    connection = root / "libvirt/connection.json"
+    recorded = json.loads(connection.read_text())
+    connection.write_text(json.dumps({**recorded, "uri": "qemu+ssh://other.example/system"}))
+    result, _ = preflight(root)
+    vm = result.facts["vms"]["win11"]
+    assert vm["ready"] is None and vm["causes"] == [] and result.findings == []
+    assert {c["status"] for c in vm["checks"]} == {"not recorded"}
+    assert all("run workbench on other.example" in c["detail"] for c in vm["checks"])
+    assert vm["last_start"]["recorded"] is False and vm["last_start"]["failed"] is None
+    assert result.facts["remote"] == "other.example"
+
+
+@pytest.mark.parametrize(
+    ("uri", "remote"),
+    [
+        ("qemu:///system", None),
+        ("qemu+ssh://localhost/system", None),
+        ("qemu+ssh://ws/system", None),  # this machine's name
+        ("qemu+ssh://WS.lan/system", None),
+        ("test:///default", None),
+        ("test+tcp://h/default", None),  # the test driver, wherever it says it is
+        ("qemu+ssh://root@other/system", "other"),
+        ("qemu+tcp://h:16509/system", "h"),
+        ("qemu+ssh://[::1/system", None),  # unparsable: libvirt refuses it
+    ],
+)
+def test_remote_host_of_a_uri(uri: str, remote: str | None) -> None:
+    """Which URIs name another machine: a host part that is not localhost nor this machine."""
+    from workbench.core.remote import remote_host
+
+    assert remote_host(uri, {"ws", "ws.lan"}) == remote

@@ -365,3 +365,38 @@ def test_an_unexplained_failure_quotes_libvirt_and_the_logs_last_lines(
         "the last lines of its start:\n  x: starting up\n  qemu: odd [bold]x[/] \\x1b[31mred"
         in (logged.plain)
     )
+
+
+async def test_a_remote_hypervisors_vm_is_not_explained_from_this_machines_log(
+    make_root: Callable[..., Path], make_app: Callable[..., Any]
+) -> None:
+    """A recording of a hypervisor on another machine (qemu+ssh://other.example): the failed
+    start in the QEMU log of this root is not read for its VM; the panel says where to run."""
+    from tests.test_probe_vm_preflight import SHUTOFF, domain_xml, record_hypervisor
+
+    root = record_hypervisor(
+        make_root("demo-workstation"),
+        [("truenas", SHUTOFF, domain_xml("truenas", []))],
+        uri="qemu+ssh://other.example/system",
+    )
+    with_qemu_log(root, "truenas", FAILED_START)
+    assert explain_start_failure(str(root), "truenas").failed  # local: this log would say so
+    app = make_app(root)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: "truenas" in app.virt.failures)
+        failure = app.virt.failures["truenas"]
+        assert not failure.failed and failure.causes == [] and failure.tail == []
+        assert failure.log_why == (
+            "QEMU log not recorded (remote hypervisor: run workbench on other.example)"
+        )
+
+
+def test_a_remote_start_error_is_explained_by_libvirts_words_alone(
+    make_root: Callable[..., Path],
+) -> None:
+    """A start on a remote hypervisor failed: libvirt's error explains it, no local log line."""
+    root = make_root("demo-workstation")
+    with_qemu_log(root, "truenas", CLEAN_STOP + FAILED_START)
+    failure = explain_start_failure(str(root), "truenas", LIBVIRT_ERROR, remote="h")
+    assert failure.failed and failure.log_source is None and failure.tail == []
+    assert {e["source"] for c in failure.causes for e in c["evidence"]} == {"libvirt"}
