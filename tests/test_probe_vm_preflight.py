@@ -283,6 +283,49 @@ def test_hugepages_on_its_numa_node(make_root: Callable[..., Path]) -> None:
     assert any("node1" in (e.get("source") or "") for e in cause["evidence"])
 
 
+def numa_root(make_root: Callable[..., Path], numatune: str, free: int = 12) -> Path:
+    """8 GiB in 1 GiB pages, bound by `numatune`; `free` pages on the machine, 4 of them on
+    node 1 (the rest on node 0)."""
+    xml = domain_xml("big", DEMO_GPU, pages=GPU_1G, extra=f"<numatune>{numatune}</numatune>")
+    root = hugepage_root(make_root, {"1048576": {"nr": 12, "free": free}}, SHUTOFF, xml)
+    for node, (nr, left) in {0: (8, free - 4), 1: (4, 4)}.items():
+        where = root / f"sys/devices/system/node/node{node}/hugepages/hugepages-1048576kB"
+        where.mkdir(parents=True)
+        (where / "nr_hugepages").write_text(f"{nr}\n")
+        (where / "free_hugepages").write_text(f"{left}\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("numatune", "status", "cause"),
+    [
+        ("<memory mode='preferred' nodeset='1'/>", "warn", "HUGEPAGES_INSUFFICIENT"),
+        ("<memory mode='interleave' nodeset='1'/>", "pass", None),
+        ("<memory mode='restrictive' nodeset='1'/>", "fail", "HUGEPAGES_INSUFFICIENT"),
+        ("<memory nodeset='1'/>", "fail", "HUGEPAGES_INSUFFICIENT"),  # libvirt's default: strict
+    ],
+)
+def test_numatune_mode_decides_which_free_pages_count(
+    make_root: Callable[..., Path], numatune: str, status: str, cause: str | None
+) -> None:
+    """preferred and interleave take pages from any node: the machine's 12 free decide (a
+    short preferred node is a warning at most); strict and restrictive count node 1's 4."""
+    result, _ = preflight(numa_root(make_root, numatune))
+    (check,) = checks(result, "big", "hugepages")
+    assert (check["status"], check["cause"]) == (status, cause)
+    assert result.facts["vms"]["big"]["ready"] is (status != "fail")
+    severities = {f.severity for f in result.findings if f.cause == "HUGEPAGES_INSUFFICIENT"}
+    assert severities == ({status} if cause else set())
+
+
+def test_preferred_node_with_the_machine_short_fails(make_root: Callable[..., Path]) -> None:
+    """preferred, and the whole machine has 6 free for 8 pages: it cannot start."""
+    result, _ = preflight(numa_root(make_root, "<memory mode='preferred' nodeset='1'/>", free=6))
+    (check,) = checks(result, "big", "hugepages")
+    assert (check["status"], check["cause"]) == ("fail", "HUGEPAGES_INSUFFICIENT")
+    assert "6 of 12 free (preferred on NUMA node 1)" in check["detail"]
+
+
 def test_default_page_size_not_recorded(make_root: Callable[..., Path]) -> None:
     """<hugepages/> (the default size) on a recording with two sizes and no Hugepagesize:
     not recorded, so `ready` is null, never true."""
