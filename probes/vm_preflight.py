@@ -28,7 +28,7 @@ from probes.vm_access import (
 )
 from probes.vm_checks import NOT_RECORDED, Check
 from probes.vm_hugepages import check_hugepages
-from probes.vm_startlog import last_start
+from probes.vm_startlog import LastStart, last_start
 from workbench.core.host import Host
 from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext
@@ -352,7 +352,8 @@ class VmPreflight(Probe):
         remote = remote_host(hv.uri, machine_names(host))
         if remote is not None:  # its devices, files and logs are not this machine's
             vms = {dom.name: _remote_entry(dom, remote) for dom in listed}
-            return Outcome("pass", _summary(vms), {"vms": vms, "causes": [], "remote": remote})
+            summary = f"not recorded: remote hypervisor (run workbench on {remote})"
+            return Outcome("skip", summary, {"vms": vms, "causes": [], "remote": remote})
         for dom in listed:
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
@@ -443,7 +444,7 @@ def _remote_entry(dom: DomainSnapshot, remote: str) -> dict[str, Any]:
         "causes": [],
     }
     if not dom.running:
-        entry["last_start"] = {"log": None, "recorded": False, "why": why, "failed": None}
+        entry["last_start"] = LastStart("none", False, why=why).to_dict()  # no log read
     return entry
 
 

@@ -606,6 +606,7 @@ def test_a_remote_hypervisors_vms_are_not_judged_here(make_root: Callable[..., P
     assert all("run workbench on other.example" in c["detail"] for c in vm["checks"])
     assert vm["last_start"]["recorded"] is False and vm["last_start"]["failed"] is None
     assert result.facts["remote"] == "other.example"
+    assert result.status == "skip" and "run workbench on other.example" in result.summary
 
 
 @pytest.mark.parametrize(
