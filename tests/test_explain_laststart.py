@@ -10,6 +10,7 @@ from probes.vm_startlog import last_start
 from tests.ui_cause_helpers import CLEAN_STOP, FAILED_START, LIBVIRT_ERROR, with_qemu_log
 from workbench.core.host import Host
 from workbench.explain.laststart import judge
+from workbench.explain.matcher import Matcher
 from workbench.ui.start_failure import explain_start_failure
 
 START = "2026-11-29 09:00:00.000+0000: starting up libvirt version: 10.0.0, qemu version: 8.2.2\n"
@@ -18,7 +19,8 @@ RUN_WARNING = (
     "2026-11-29T09:10:00.000000Z qemu-system-x86_64: vfio: Cannot reset device 0000:01:00.1, "
     "depends on group 1 which is not owned.\n"
 )
-EFIFB = "4000000000-400fffffff : 0000:00:02.0\n  4000000000-40007e8fff : efifb\n"
+# The boot framebuffer inside the BAR of the demo's GPU on vfio-pci: a cause its facts alone show.
+EFIFB = "4000000000-400fffffff : 0000:01:00.0\n  4000000000-40007e8fff : efifb\n"
 
 
 def test_a_warning_during_a_run_that_shut_down_is_not_a_failed_start(
@@ -44,6 +46,9 @@ def test_a_section_with_no_end_claims_no_cause_only_the_facts_show(
     framebuffer (shown by /proc/iomem alone) is not claimed as why it failed."""
     root = make_root("demo-workstation")
     (root / "proc/iomem").write_text(EFIFB)
+    facts = Matcher()
+    facts.feed_host(Host(str(root)))
+    assert "BOOT_FB_HOLDS_BAR" in {c.code for c in facts.result().causes}
     with_qemu_log(root, "truenas", START + "LC_ALL=C /usr/bin/qemu-system-x86_64 -name truenas\n")
     probe = last_start(Host(str(root)), "truenas")
     assert probe.recorded and probe.failed is None and probe.causes == []

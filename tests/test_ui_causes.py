@@ -309,7 +309,7 @@ def test_a_cause_only_the_machine_shows_is_not_why_a_vm_failed(
     is the device probes' finding: a clean last start stays clean, a failure is not blamed on it."""
     root = make_root("demo-workstation")
     (root / "proc/iomem").write_text(
-        "4000000000-400fffffff : 0000:00:02.0\n  4000000000-40007e8fff : efifb\n"
+        "4000000000-400fffffff : 0000:01:00.0\n  4000000000-40007e8fff : efifb\n"
     )
     assert any(
         c["code"] == "BOOT_FB_HOLDS_BAR" for c in explained((root / "proc/iomem").read_text())
