@@ -73,10 +73,13 @@ def test_reason_failed_with_a_group_not_viable_names_that_cause(
 
 def test_a_started_domain_or_a_clean_run_is_not_a_failure() -> None:
     """A `Domain id=` line (QEMU ran) or a shutdown: not failed; a start with no end and no
-    error: not known."""
+    error (warnings are not errors): not known; one that ends in an error: failed."""
     assert judge(START + "Domain id=3 is tainted: host-cpu\n").failed is False
     assert judge(FAILED_START + CLEAN_STOP).failed is False
     assert judge(START + "-name truenas\n").failed is None
+    warned = judge(START + RUN_WARNING.replace("vfio:", "warning: vfio:"))
+    assert (warned.failed, warned.causes) == (None, [])  # warnings alone: not known
+    assert judge(START + "qemu: error: could not open /dev/vfio/1\n").failed is True
     assert judge(None).failed is None
 
 

@@ -24,6 +24,7 @@ STARTED_MARK = "starting up"  # libvirt's first line of each start
 ERROR_SOURCE = "libvirt"  # the source of libvirt's error text in the causes' evidence
 _SHUTDOWN = re.compile(r"shutting down, reason=(?P<reason>[\w-]{1,32})")
 _STARTED = "Domain id="  # libvirt's line once QEMU runs: the start itself succeeded
+_WARNING = re.compile(r"\bwarning:", re.IGNORECASE)  # QEMU's: a running VM may write them
 _ERRORISH = re.compile(r"error|fail|cannot|could not|denied|not viable|no such", re.IGNORECASE)
 
 
@@ -48,19 +49,28 @@ def last_section(text: str) -> tuple[int, list[str]]:
     return begin, lines[begin:]
 
 
-def verdict(section: list[str], causes: list[CauseMatch]) -> tuple[bool | None, str | None]:
+def verdict(
+    section: list[str], causes: list[CauseMatch], sources: set[str]
+) -> tuple[bool | None, str | None]:
     """(failed, reason) of a section: libvirt's `shutting down, reason=` decides when present
     (`failed` is a failed start; any other reason ended a start that had succeeded); a
     `Domain id=` line is a start that succeeded; otherwise a section with no end failed only
-    when a line shows a failing cause or its last line reads as an error, else not known."""
+    when a line of `sources` that is not a warning shows a failing cause, or its last line
+    reads as an error (not a warning), else not known."""
     reasons = [m["reason"] for line in section if (m := _SHUTDOWN.search(line))]
     if reasons:
         return reasons[-1] == "failed", reasons[-1]
     if any(_STARTED in line for line in section):
         return False, None
     last = next((line for line in reversed(section) if line.strip()), "")
-    failing = any(not c.benign and c.severity == "fail" for c in causes)
-    return (True if failing or _ERRORISH.search(last) else None), None
+    failing = any(
+        not c.benign
+        and c.severity == "fail"
+        and any(e.source in sources and not _WARNING.search(e.text) for e in c.evidence)
+        for c in causes
+    )
+    erring = bool(_ERRORISH.search(last)) and not _WARNING.search(last)
+    return (True if failing or erring else None), None
 
 
 def judge(
@@ -86,7 +96,7 @@ def judge(
             matcher.feed_host(host)
     fed = {ERROR_SOURCE, source}
     causes = [c for c in matcher.result().causes if any(e.source in fed for e in c.evidence)]
-    failed, reason = verdict(section, causes)
+    failed, reason = verdict(section, causes, fed)
     if error:
         if failed is False:  # the log's last start succeeded: its lines are not this failure's
             causes = [c for c in causes if any(e.source == ERROR_SOURCE for e in c.evidence)]
