@@ -7,7 +7,8 @@ last start failed, that failure explained from its QEMU log with the cause catal
 
 `libvirt.domains` already reports a missing hostdev, a hostdev on a host driver and a partial
 card as findings (with their causes): here they are checks and causes of the VM, not findings
-again. Absent evidence is "not recorded" (`ready` null), never ready."""
+again. Absent evidence is "not recorded" (`ready` null), never ready; a hypervisor on another
+machine (its URI's host) has its domains' devices, files and logs there: none is judged here."""
 
 from __future__ import annotations
 
