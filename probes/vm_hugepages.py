@@ -4,10 +4,11 @@ memory is bound to host NUMA nodes with `<numatune>`, the free pages of those no
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from probes.vm_checks import NOT_RECORDED, Check
 from workbench.core.host import Host
-from workbench.core.text import parse_uint
+from workbench.core.text import parse_uint, safe_text
 from workbench.explain.model import Evidence
 from workbench.virt.hypervisor import DomainSnapshot
 
@@ -15,9 +16,19 @@ BASE = "sys/kernel/mm/hugepages"
 NODES = "sys/devices/system/node"
 MAX_PAGES = 1 << 40
 MAX_NODES = 1 << 10
+# Modes that keep the memory on the nodeset (libvirt's default is strict).
+STRICT_MODES = frozenset({"strict", "restrictive"})
 _RANGE = re.compile(r"(\^?)(\d{1,4})(?:-(\d{1,4}))?")
 
 Result = tuple[Check, list[Evidence] | None, dict[str, str]]
+
+
+class Pages(NamedTuple):
+    """Hugepages of one size, summed over some places (the machine, or NUMA nodes)."""
+
+    total: int
+    free: int
+    evidence: list[Evidence]
 
 
 def shown_size(kib: int) -> str:
@@ -106,21 +117,41 @@ def check_hugepages(host: Host, dom: DomainSnapshot) -> list[Result]:
     if config.memory_kib is None:
         return [(Check("hugepages", size, NOT_RECORDED, "the domain's <memory>"), None, subject)]
     need = -(-config.memory_kib // size_kib)
-    where = [f"{BASE}/hugepages-{size_kib}kB"]
-    place = ""
-    if config.numa_nodeset:
-        nodes = parse_nodeset(config.numa_nodeset)
-        if nodes is None:
-            why = f"<numatune> nodeset {config.numa_nodeset[:40]!r} is not a nodeset"
-            return [(Check("hugepages", size, "fail", why), None, subject)]
-        where = [f"{NODES}/node{n}/hugepages/hugepages-{size_kib}kB" for n in nodes]
-        place = f" on NUMA node{'s' if len(nodes) > 1 else ''} {config.numa_nodeset}"
-        subject["node"] = config.numa_nodeset
     memory = shown_size(config.memory_kib)
+    wants = f"needs {need} pages of {size} ({how}) for {memory}"
+    machine = [f"{BASE}/hugepages-{size_kib}kB"]
+    if not config.numa_nodeset:
+        return [_judge(host, machine, need, wants, "", subject)]
+    nodes = parse_nodeset(config.numa_nodeset)
+    if nodes is None:
+        why = f"<numatune> nodeset {config.numa_nodeset[:40]!r} is not a nodeset"
+        return [(Check("hugepages", size, "fail", why), None, subject)]
+    on_nodes = [f"{NODES}/node{n}/hugepages/hugepages-{size_kib}kB" for n in nodes]
+    place = f" on NUMA node{'s' if len(nodes) > 1 else ''} {config.numa_nodeset}"
+    subject["node"] = config.numa_nodeset
+    mode = config.numa_mode or "strict"  # libvirt's default
+    if mode in STRICT_MODES:
+        return [_judge(host, on_nodes, need, wants, place, subject)]
+    # preferred, interleave: pages come from any node when these run short: the machine's
+    # free pages decide; a preferred node that is short is said, as a warning at most.
+    mode_shown = safe_text(mode[:20])
+    result = _judge(host, machine, need, wants, f" ({mode_shown} {place.strip()})", subject)
+    if mode != "preferred" or result[0].status != "pass":
+        return [result]
+    counted = _counts(host, on_nodes, need, wants, subject)
+    if isinstance(counted, Pages) and counted.free < need:
+        total, free, evidence = counted
+        why = f"{wants}; {free} of {total} free{place}, preferred: the rest from other nodes"
+        check = Check("hugepages", size, "warn", why, "HUGEPAGES_INSUFFICIENT")
+        return [(check, evidence, subject)]
+    return [result]
 
-    def wants(need: int) -> str:
-        return f"needs {need} pages of {size} ({how}) for {memory}"
 
+def _counts(
+    host: Host, where: list[str], need: int, wants: str, subject: dict[str, str]
+) -> Pages | Result:
+    """(reserved, free, evidence) summed over `where`, or the check saying why not."""
+    size = subject["size"]
     total = free = 0
     evidence: list[Evidence] = []
     for rel in where:
@@ -129,27 +160,33 @@ def check_hugepages(host: Host, dom: DomainSnapshot) -> list[Result]:
         if nr is None or fr is None or nr_ev is None or fr_ev is None:
             node = rel.split("/hugepages/")[0]
             if host.live and rel.startswith(NODES) and not host.is_dir(node):
-                why = f"/{node} does not exist: {wants(need)} on a NUMA node this machine lacks"
+                why = f"/{node} does not exist: {wants} on a NUMA node this machine lacks"
                 check = Check("hugepages", size, "fail", why, "HUGEPAGES_INSUFFICIENT")
-                return [(check, None, subject)]
+                return (check, None, subject)
             why = f"/{rel}/nr_hugepages and free_hugepages"
-            return [(Check("hugepages", size, NOT_RECORDED, why), None, subject)]
+            return (Check("hugepages", size, NOT_RECORDED, why), None, subject)
         total, free = total + nr, free + fr
         evidence += [nr_ev, fr_ev]
+    return Pages(total, free, evidence)
+
+
+def _judge(
+    host: Host, where: list[str], need: int, wants: str, place: str, subject: dict[str, str]
+) -> Result:
+    """`need` pages against the free pages of `where` (the machine's, or some nodes')."""
+    size = subject["size"]
+    counted = _counts(host, where, need, wants, subject)
+    if not isinstance(counted, Pages):
+        return counted
+    total, free, evidence = counted
     if total == 0:
-        why = f"{wants(need)}; none reserved{place}"
-        return [
-            (Check("hugepages", size, "fail", why, "HUGEPAGES_NOT_RESERVED"), evidence, subject)
-        ]
+        why = f"{wants}; none reserved{place}"
+        return (Check("hugepages", size, "fail", why, "HUGEPAGES_NOT_RESERVED"), evidence, subject)
     if free < need:
-        why = f"{wants(need)}; {free} of {total} free{place}"
-        return [
-            (Check("hugepages", size, "fail", why, "HUGEPAGES_INSUFFICIENT"), evidence, subject)
-        ]
-    return [
-        (
-            Check("hugepages", size, "pass", f"{wants(need)}; {free} of {total} free{place}"),
-            None,
-            subject,
-        )
-    ]
+        why = f"{wants}; {free} of {total} free{place}"
+        return (Check("hugepages", size, "fail", why, "HUGEPAGES_INSUFFICIENT"), evidence, subject)
+    return (
+        Check("hugepages", size, "pass", f"{wants}; {free} of {total} free{place}"),
+        None,
+        subject,
+    )

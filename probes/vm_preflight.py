@@ -7,7 +7,8 @@ last start failed, that failure explained from its QEMU log with the cause catal
 
 `libvirt.domains` already reports a missing hostdev, a hostdev on a host driver and a partial
 card as findings (with their causes): here they are checks and causes of the VM, not findings
-again. Absent evidence is "not recorded" (`ready` null), never ready."""
+again. Absent evidence is "not recorded" (`ready` null), never ready; a hypervisor on another
+machine (its URI's host) has its domains' devices, files and logs there: none is judged here."""
 
 from __future__ import annotations
 
@@ -28,10 +29,11 @@ from probes.vm_access import (
 )
 from probes.vm_checks import NOT_RECORDED, Check
 from probes.vm_hugepages import check_hugepages
-from probes.vm_startlog import last_start
+from probes.vm_startlog import LastStart, last_start
 from workbench.core.host import Host
 from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext
+from workbench.core.remote import machine_names, remote_host
 from workbench.core.report import Finding, Outcome, ProbeResult, worst
 from workbench.core.text import safe_text
 from workbench.explain.model import CauseMatch, Evidence, Severity
@@ -39,6 +41,8 @@ from workbench.explain.shown import shown_by_facts
 from workbench.virt.hypervisor import DomainSnapshot
 
 PASSTHROUGH_DRIVERS = frozenset({VFIO_DRIVER, "pci-stub"})
+# What a remote hypervisor's domain would need checked on its own machine.
+REMOTE_CHECKS = ("hostdev", "iommu_group", "hugepages", "files")
 
 
 class _Vm:
@@ -346,6 +350,11 @@ class VmPreflight(Probe):
         domains = ctx.results.get("libvirt.domains")
         vms: dict[str, dict[str, Any]] = {}
         findings: list[Finding] = []
+        remote = remote_host(hv.uri, machine_names(host))
+        if remote is not None:  # its devices, files and logs are not this machine's
+            vms = {dom.name: _remote_entry(dom, remote) for dom in listed}
+            summary = f"not recorded: remote hypervisor (run workbench on {remote})"
+            return Outcome("skip", summary, {"vms": vms, "causes": [], "remote": remote})
         for dom in listed:
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
@@ -422,6 +431,22 @@ class VmPreflight(Probe):
             "causes": [c for v in vms.values() for c in v["causes"]],
         }
         return Outcome(worst(findings), _summary(vms), facts, findings)
+
+
+def _remote_entry(dom: DomainSnapshot, remote: str) -> dict[str, Any]:
+    """A domain of another machine's hypervisor: nothing this machine holds judges it."""
+    why = f"remote hypervisor: run workbench on {remote}"
+    checks = [Check(c, dom.name, NOT_RECORDED, why) for c in REMOTE_CHECKS]
+    entry: dict[str, Any] = {
+        "state": dom.state,
+        "running": dom.running,
+        "ready": None,
+        "checks": [c.to_dict() for c in checks],
+        "causes": [],
+    }
+    if not dom.running:
+        entry["last_start"] = LastStart("none", False, why=why).to_dict()  # no log read
+    return entry
 
 
 def _summary(vms: dict[str, dict[str, Any]]) -> str:

@@ -283,6 +283,49 @@ def test_hugepages_on_its_numa_node(make_root: Callable[..., Path]) -> None:
     assert any("node1" in (e.get("source") or "") for e in cause["evidence"])
 
 
+def numa_root(make_root: Callable[..., Path], numatune: str, free: int = 12) -> Path:
+    """8 GiB in 1 GiB pages, bound by `numatune`; `free` pages on the machine, 4 of them on
+    node 1 (the rest on node 0)."""
+    xml = domain_xml("big", DEMO_GPU, pages=GPU_1G, extra=f"<numatune>{numatune}</numatune>")
+    root = hugepage_root(make_root, {"1048576": {"nr": 12, "free": free}}, SHUTOFF, xml)
+    for node, (nr, left) in {0: (8, free - 4), 1: (4, 4)}.items():
+        where = root / f"sys/devices/system/node/node{node}/hugepages/hugepages-1048576kB"
+        where.mkdir(parents=True)
+        (where / "nr_hugepages").write_text(f"{nr}\n")
+        (where / "free_hugepages").write_text(f"{left}\n")
+    return root
+
+
+@pytest.mark.parametrize(
+    ("numatune", "status", "cause"),
+    [
+        ("<memory mode='preferred' nodeset='1'/>", "warn", "HUGEPAGES_INSUFFICIENT"),
+        ("<memory mode='interleave' nodeset='1'/>", "pass", None),
+        ("<memory mode='restrictive' nodeset='1'/>", "fail", "HUGEPAGES_INSUFFICIENT"),
+        ("<memory nodeset='1'/>", "fail", "HUGEPAGES_INSUFFICIENT"),  # libvirt's default: strict
+    ],
+)
+def test_numatune_mode_decides_which_free_pages_count(
+    make_root: Callable[..., Path], numatune: str, status: str, cause: str | None
+) -> None:
+    """preferred and interleave take pages from any node: the machine's 12 free decide (a
+    short preferred node is a warning at most); strict and restrictive count node 1's 4."""
+    result, _ = preflight(numa_root(make_root, numatune))
+    (check,) = checks(result, "big", "hugepages")
+    assert (check["status"], check["cause"]) == (status, cause)
+    assert result.facts["vms"]["big"]["ready"] is (status != "fail")
+    severities = {f.severity for f in result.findings if f.cause == "HUGEPAGES_INSUFFICIENT"}
+    assert severities == ({status} if cause else set())
+
+
+def test_preferred_node_with_the_machine_short_fails(make_root: Callable[..., Path]) -> None:
+    """preferred, and the whole machine has 6 free for 8 pages: it cannot start."""
+    result, _ = preflight(numa_root(make_root, "<memory mode='preferred' nodeset='1'/>", free=6))
+    (check,) = checks(result, "big", "hugepages")
+    assert (check["status"], check["cause"]) == ("fail", "HUGEPAGES_INSUFFICIENT")
+    assert "6 of 12 free (preferred on NUMA node 1)" in check["detail"]
+
+
 def test_default_page_size_not_recorded(make_root: Callable[..., Path]) -> None:
     """<hugepages/> (the default size) on a recording with two sizes and no Hugepagesize:
     not recorded, so `ready` is null, never true."""
@@ -505,7 +548,7 @@ def test_hostile_log_and_names_reach_no_terminal(make_root: Callable[..., Path])
     (root / domain_member("../../../etc/passwd")).write_text(domain_xml("x", []))
     start = preflight(root)[0].facts["vms"]["../../../etc/passwd"]["last_start"]
     assert start["recorded"] is False
-    assert start["why"] == "not a file name"
+    assert start["why"].startswith("not a domain name")
 
 
 def test_no_hypervisor_skips() -> None:
@@ -547,3 +590,41 @@ def test_unreadable_log_says_why(make_root: Callable[..., Path]) -> None:
     assert (start["recorded"], start["failed"]) == (False, None)
     assert "not a regular file" in start["why"]
     assert result.status == "pass"
+
+
+def test_a_remote_hypervisors_vms_are_not_judged_here(make_root: Callable[..., Path]) -> None:
+    """A hypervisor on another machine (qemu+ssh://other): its hostdevs, groups, files and QEMU
+    logs are that machine's: every check not recorded, ready null, no log read, no finding."""
+    root = log_root(make_root, QEMU_LOG)
+    connection = root / "libvirt/connection.json"
+    recorded = json.loads(connection.read_text())
+    connection.write_text(json.dumps({**recorded, "uri": "qemu+ssh://other.example/system"}))
+    result, _ = preflight(root)
+    vm = result.facts["vms"]["win11"]
+    assert vm["ready"] is None and vm["causes"] == [] and result.findings == []
+    assert {c["status"] for c in vm["checks"]} == {"not recorded"}
+    assert all("run workbench on other.example" in c["detail"] for c in vm["checks"])
+    assert vm["last_start"]["recorded"] is False and vm["last_start"]["failed"] is None
+    assert result.facts["remote"] == "other.example"
+    assert result.status == "skip" and "run workbench on other.example" in result.summary
+
+
+@pytest.mark.parametrize(
+    ("uri", "remote"),
+    [
+        ("qemu:///system", None),
+        ("qemu+ssh://localhost/system", None),
+        ("qemu+ssh://ws/system", None),  # this machine's name
+        ("qemu+ssh://WS.lan/system", None),
+        ("test:///default", None),
+        ("test+tcp://h/default", None),  # the test driver, wherever it says it is
+        ("qemu+ssh://root@other/system", "other"),
+        ("qemu+tcp://h:16509/system", "h"),
+        ("qemu+ssh://[::1/system", None),  # unparsable: libvirt refuses it
+    ],
+)
+def test_remote_host_of_a_uri(uri: str, remote: str | None) -> None:
+    """Which URIs name another machine: a host part that is not localhost nor this machine."""
+    from workbench.core.remote import remote_host
+
+    assert remote_host(uri, {"ws", "ws.lan"}) == remote

@@ -20,14 +20,14 @@ from tests.ui_cause_helpers import (
     LIBVIRT_ERROR,
     ExplainingProbe,
     PreflightProbe,
-    stand_in_qemu_log,
     with_kernel_log,
     with_qemu_log,
 )
+from workbench.explain.laststart import last_section
 from workbench.explain.matcher import explain_text
 from workbench.ui.causes import causes_block, causes_of, evidence_lines, ordered, top_cause
 from workbench.ui.screens.details import DetailsScreen
-from workbench.ui.start_failure import explain_start_failure, last_start
+from workbench.ui.start_failure import explain_start_failure
 from workbench.ui.widgets.start_failure import StartFailureView, why_text
 
 
@@ -96,19 +96,15 @@ def test_evidence_beyond_the_shown_lines_is_counted() -> None:
 
 def test_last_start_is_the_text_after_the_last_starting_up() -> None:
     """An old failure in the log is not why the VM is off now: only its last start counts."""
-    session = last_start(FAILED_START + CLEAN_STOP)
-    assert session.splitlines() == CLEAN_STOP.splitlines()
-    assert last_start("no marks\nat all") == "no marks\nat all"
+    assert last_section(FAILED_START + CLEAN_STOP)[1] == CLEAN_STOP.splitlines()
+    assert last_section("no marks\nat all") == (0, ["no marks", "at all"])
 
 
-def test_failed_start_is_explained_from_its_qemu_log(
-    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_failed_start_is_explained_from_its_qemu_log(make_root: Callable[..., Path]) -> None:
     """A shut-off VM whose QEMU log ends in reason=failed: failed, a real top cause whose
     evidence is the log's `not viable` line."""
     root = make_root("demo-workstation")
     with_qemu_log(root, "truenas", CLEAN_STOP + FAILED_START)
-    stand_in_qemu_log(monkeypatch, root)
     failure = explain_start_failure(str(root), "truenas")
     assert failure.failed and failure.log_why is None and failure.error is None
     top = top_cause(failure.causes)
@@ -117,23 +113,17 @@ def test_failed_start_is_explained_from_its_qemu_log(
     assert failure.tail[-1].endswith("reason=failed")
 
 
-def test_a_clean_last_start_is_not_a_failure(
-    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_a_clean_last_start_is_not_a_failure(make_root: Callable[..., Path]) -> None:
     """A log whose last start ended in a shutdown says the VM did not fail, whatever came before."""
     root = make_root("demo-workstation")
     with_qemu_log(root, "truenas", FAILED_START + CLEAN_STOP)
-    stand_in_qemu_log(monkeypatch, root)
     failure = explain_start_failure(str(root), "truenas")
     assert not failure.failed and failure.causes == []
 
 
-def test_no_qemu_log_is_not_recorded_not_a_pass(
-    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_no_qemu_log_is_not_recorded_not_a_pass(make_root: Callable[..., Path]) -> None:
     """Without a QEMU log a shut-off VM is not judged: not failed, and why it cannot be told."""
     root = make_root("demo-workstation")
-    stand_in_qemu_log(monkeypatch, root)
     failure = explain_start_failure(str(root), "truenas")
     assert not failure.failed
     assert failure.log_why is not None and failure.log_why.startswith("QEMU log not available")
@@ -185,12 +175,11 @@ async def test_details_show_a_probes_causes_with_evidence(
 
 
 async def test_shutoff_vm_shows_why_its_last_start_failed(
-    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Any], demo_env: Any
 ) -> None:
     """truenas, shut off, its QEMU log ending in a failed start: its row says `start failed`
     and, selected, the top cause with the log's line as evidence (explained in a worker)."""
     with_qemu_log(demo_env.root, "truenas", FAILED_START)
-    stand_in_qemu_log(monkeypatch, demo_env.root)
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(140, 50)) as pilot:
         await until(pilot, lambda: "truenas" in app.virt.failures)
@@ -211,11 +200,10 @@ async def test_shutoff_vm_shows_why_its_last_start_failed(
 
 
 async def test_failed_start_action_is_explained(
-    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Any], demo_env: Any
 ) -> None:
     """s on a VM whose start fails for real (it is already running): the error is explained in
     the action's worker and the VM's panel quotes libvirt's sentence."""
-    stand_in_qemu_log(monkeypatch, demo_env.root)
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(140, 50)) as pilot:
         await until(pilot, lambda: len(app.virt.domains) == 3)
@@ -256,11 +244,10 @@ def test_a_failed_starts_error_names_its_likeliest_cause(make_root: Callable[...
 
 
 async def test_a_vm_that_starts_no_longer_shows_its_old_failure(
-    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Any], demo_env: Any
 ) -> None:
     """truenas's failed start is shown until it starts for real; then its row and panel drop it."""
     with_qemu_log(demo_env.root, "truenas", FAILED_START)
-    stand_in_qemu_log(monkeypatch, demo_env.root)
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(140, 50)) as pilot:
         await until(pilot, lambda: "truenas" in app.virt.failures)
@@ -278,11 +265,10 @@ async def test_a_vm_that_starts_no_longer_shows_its_old_failure(
 
 
 async def test_vm_panel_shows_a_preflights_causes_for_that_vm(
-    make_app: Callable[..., Any], demo_env: Any, monkeypatch: pytest.MonkeyPatch
+    make_app: Callable[..., Any], demo_env: Any
 ) -> None:
     """A probe's cause whose subject names truenas shows under truenas (with the probe's id),
     after "not known" for its last start (no QEMU log); not under another VM."""
-    stand_in_qemu_log(monkeypatch, demo_env.root)
     app = make_app(demo_env.root, demo_env.uri)
     app.probes.classes.insert(0, PreflightProbe)
     async with app.run_test(size=(140, 50)) as pilot:
@@ -304,33 +290,31 @@ async def test_vm_panel_shows_a_preflights_causes_for_that_vm(
 
 @pytest.mark.parametrize("name", ["../../../../etc/shadow", ".hidden", "a\0b", ""])
 def test_a_hostile_vm_name_is_never_read_as_a_path(
-    name: str, make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    name: str, make_root: Callable[..., Path]
 ) -> None:
     """A recorded domain name that is not a plain file name: its QEMU log is not read (no
     path outside the log directory), and the panel says why."""
     root = make_root("demo-workstation")
     (root / "etc").mkdir(exist_ok=True)
     (root / "etc/shadow.log").write_text(FAILED_START)  # where ../../../../etc/shadow would lead
-    stand_in_qemu_log(monkeypatch, root)
     failure = explain_start_failure(str(root), name)
     assert not failure.failed and failure.causes == []
     assert failure.log_why == "QEMU log not read: the VM's name is not a file name"
 
 
 def test_a_cause_only_the_machine_shows_is_not_why_a_vm_failed(
-    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    make_root: Callable[..., Path],
 ) -> None:
     """The machine's own boot framebuffer (efifb inside a GPU's BAR, shown by /proc/iomem alone)
     is the device probes' finding: a clean last start stays clean, a failure is not blamed on it."""
     root = make_root("demo-workstation")
     (root / "proc/iomem").write_text(
-        "4000000000-400fffffff : 0000:00:02.0\n  4000000000-40007e8fff : efifb\n"
+        "4000000000-400fffffff : 0000:01:00.0\n  4000000000-40007e8fff : efifb\n"
     )
     assert any(
         c["code"] == "BOOT_FB_HOLDS_BAR" for c in explained((root / "proc/iomem").read_text())
     )
     with_qemu_log(root, "truenas", CLEAN_STOP)
-    stand_in_qemu_log(monkeypatch, root)
     clean = explain_start_failure(str(root), "truenas")
     assert not clean.failed and clean.causes == []
     failed = explain_start_failure(str(root), "truenas", LIBVIRT_ERROR)
@@ -358,12 +342,11 @@ def test_a_preflight_cause_the_failed_start_explained_is_not_said_twice(
 
 
 def test_an_unexplained_failure_quotes_libvirt_and_the_logs_last_lines(
-    make_root: Callable[..., Path], monkeypatch: pytest.MonkeyPatch
+    make_root: Callable[..., Path],
 ) -> None:
     """No cause matches: the panel says so, shows the last lines of the start (escaped) when
     there is a log, and libvirt's first line."""
     root = make_root("demo-workstation")
-    stand_in_qemu_log(monkeypatch, root)
     bare = explain_start_failure(str(root), "truenas", "Requested operation is not valid\nmore")
     said = why_text("truenas", bare, True)
     assert said is not None
@@ -382,3 +365,38 @@ def test_an_unexplained_failure_quotes_libvirt_and_the_logs_last_lines(
         "the last lines of its start:\n  x: starting up\n  qemu: odd [bold]x[/] \\x1b[31mred"
         in (logged.plain)
     )
+
+
+async def test_a_remote_hypervisors_vm_is_not_explained_from_this_machines_log(
+    make_root: Callable[..., Path], make_app: Callable[..., Any]
+) -> None:
+    """A recording of a hypervisor on another machine (qemu+ssh://other.example): the failed
+    start in the QEMU log of this root is not read for its VM; the panel says where to run."""
+    from tests.test_probe_vm_preflight import SHUTOFF, domain_xml, record_hypervisor
+
+    root = record_hypervisor(
+        make_root("demo-workstation"),
+        [("truenas", SHUTOFF, domain_xml("truenas", []))],
+        uri="qemu+ssh://other.example/system",
+    )
+    with_qemu_log(root, "truenas", FAILED_START)
+    assert explain_start_failure(str(root), "truenas").failed  # local: this log would say so
+    app = make_app(root)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: "truenas" in app.virt.failures)
+        failure = app.virt.failures["truenas"]
+        assert not failure.failed and failure.causes == [] and failure.tail == []
+        assert failure.log_why == (
+            "QEMU log not recorded (remote hypervisor: run workbench on other.example)"
+        )
+
+
+def test_a_remote_start_error_is_explained_by_libvirts_words_alone(
+    make_root: Callable[..., Path],
+) -> None:
+    """A start on a remote hypervisor failed: libvirt's error explains it, no local log line."""
+    root = make_root("demo-workstation")
+    with_qemu_log(root, "truenas", CLEAN_STOP + FAILED_START)
+    failure = explain_start_failure(str(root), "truenas", LIBVIRT_ERROR, remote="h")
+    assert failure.failed and failure.log_source is None and failure.tail == []
+    assert {e["source"] for c in failure.causes for e in c["evidence"]} == {"libvirt"}

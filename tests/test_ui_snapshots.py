@@ -268,10 +268,9 @@ def test_vms_failed_start_explained(
     the table "Why truenas did not start", the top cause (title, code, % likely, subject) with
     the QEMU log's `group 8 is not viable` line as evidence and its remedy after →, then the
     other possible causes; the timeline below."""
-    from tests.ui_cause_helpers import FAILED_START, stand_in_qemu_log, with_qemu_log
+    from tests.ui_cause_helpers import FAILED_START, with_qemu_log
 
     with_qemu_log(demo_env.root, "truenas", FAILED_START)
-    stand_in_qemu_log(monkeypatch, demo_env.root)
 
     async def run_before(pilot: Pilot[Any]) -> None:
         app: Any = pilot.app

@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from workbench.core import machinelogs
-from workbench.core.host import Host
-from workbench.core.machinelogs import MachineLog, qemu_log_path
+from workbench.core.machinelogs import qemu_log_path
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
 
@@ -87,21 +83,6 @@ def with_qemu_log(root: Path, vm: str, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
-
-
-def _recorded_qemu_log(host: Host, vm: str) -> MachineLog:
-    text = host.read_text(qemu_log_path(vm))
-    why = None if text is not None else "not recorded"
-    return MachineLog(f"qemu:{vm}", qemu_log_path(vm), text, why)
-
-
-def stand_in_qemu_log(monkeypatch: pytest.MonkeyPatch, root: Path) -> None:
-    """While core.machinelogs.qemu_log is the skeleton's stub (i13-probes fills it in), read a
-    recorded machine's QEMU log where the contract puts it; the real reader once it exists."""
-    try:
-        machinelogs.qemu_log(Host(str(root)), "probe-of-the-stub")
-    except NotImplementedError:
-        monkeypatch.setattr(machinelogs, "qemu_log", _recorded_qemu_log)
 
 
 class PreflightProbe(Probe):

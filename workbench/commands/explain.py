@@ -256,8 +256,6 @@ def _machine_log(name: str, read: Callable[[], MachineLog]) -> MachineLog:
 
     try:
         return read()
-    except NotImplementedError:
-        return MachineLog(name, "", None, "this version cannot read it yet")
     except WorkbenchError as exc:
         return MachineLog(name, "", None, f"could not be read: {exc.message}")
 

@@ -64,6 +64,15 @@ def start_error(exc: WorkbenchError) -> str:
     return "\n".join(texts)
 
 
+def remote_of(root: str, uri: str | None) -> str | None:
+    """The other machine whose hypervisor `uri` is (its VMs' logs are there), or None.
+    Blocking (reads the machine's hostname): on worker threads only."""
+    from workbench.core.host import Host
+    from workbench.core.remote import machine_names, remote_host
+
+    return remote_host(uri, machine_names(Host(root))) if uri else None
+
+
 def name_cause(exc: WorkbenchError, failure: StartFailure) -> None:
     """The failed start's error names its likeliest cause: the toast or error screen then says
     why and what to do, not only libvirt's sentence."""
@@ -187,13 +196,15 @@ class VirtBridge:
     def explain(self, vms: list[str], error: str | None = None) -> None:
         """Explain the failed start of each of `vms` (libvirt's `error`, its QEMU log, the
         machine's facts) in one worker, never here: reading and matching logs blocks."""
-        root = self.config.root
+        root, uri = self.config.root, self.uri
 
         def work() -> None:
             from workbench.ui.start_failure import explain_start_failure
 
+            remote = remote_of(root, uri)
             for vm in vms:
-                self.app.post_message(VmFailureExplained(explain_start_failure(root, vm, error)))
+                failure = explain_start_failure(root, vm, error, remote)
+                self.app.post_message(VmFailureExplained(failure))
 
         self.app.run_worker(
             work,
@@ -213,6 +224,12 @@ class VirtBridge:
         if todo:
             self._looked.update(todo)
             self.explain(todo)
+
+    @property
+    def uri(self) -> str | None:
+        """The hypervisor's URI: --connect's, else the recording's."""
+        recorded = (self.connection or {}).get("uri")
+        return self.config.connect or (recorded if isinstance(recorded, str) else None)
 
     @property
     def not_recorded(self) -> bool:
@@ -265,8 +282,10 @@ class VirtBridge:
             hv.close()
         configs = {d.config.name: d.config for d in listed if d.config is not None}
         states = {d.name: d.state for d in listed}
-        self._publish(sorted(configs.values(), key=lambda c: c.name), states)
+        # The connection first: the shut-off VMs are looked at as their states arrive, and
+        # whose machine their logs are on depends on its URI.
         self._on_connection({"connection": "recorded", "uri": uri})
+        self._publish(sorted(configs.values(), key=lambda c: c.name), states)
 
     def busy(self, vm: str) -> bool:
         """An action on `vm` is still under way."""
@@ -299,7 +318,8 @@ class VirtBridge:
                 if action == "start":  # say why, not only libvirt's last sentence
                     from workbench.ui.start_failure import explain_start_failure
 
-                    failure = explain_start_failure(root, vm, start_error(exc))
+                    remote = remote_of(root, uri)
+                    failure = explain_start_failure(root, vm, start_error(exc), remote)
                     self.app.post_message(VmFailureExplained(failure))
                     name_cause(exc, failure)
                 raise

@@ -73,6 +73,7 @@ class DomainConfig:
     memory_kib: int | None = None
     hugepages: Hugepages | None = None  # None: not backed by hugepages
     numa_nodeset: str | None = None  # <numatune><memory nodeset=...>: host NUMA nodes
+    numa_mode: str | None = None  # its mode= (libvirt's default when absent: strict)
     loader: str | None = None
     nvram: str | None = None
     seclabels: tuple[Seclabel, ...] = ()
@@ -228,6 +229,7 @@ def parse_domain_xml(text: str) -> DomainConfig:
             )
         ),
         numa_nodeset=None if numa is None else numa.get("nodeset"),
+        numa_mode=None if numa is None else numa.get("mode"),
         loader=_path(root.findtext("os/loader")),
         nvram=_path(root.findtext("os/nvram")),
         seclabels=tuple(
