@@ -173,8 +173,18 @@ def cpu_guest_without_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | 
     return None
 
 
+def cpu_bare_metal_without_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The CPU runs on bare metal and shows neither vmx nor svm: since Linux 5.6 the kernel
+    hides `vmx` when the firmware disabled VT-x, so KVM missing points at the firmware."""
+    flags = facts.cpu_flags
+    if flags is not None and "hypervisor" not in flags and not flags & VIRT_FLAGS:
+        return CheckHit([], {})
+    return None
+
+
 def cpu_bare_metal_with_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
-    """The CPU runs on bare metal and has vmx/svm: KVM missing points at the firmware."""
+    """The CPU runs on bare metal and shows vmx/svm (the firmware left it on): KVM missing
+    points at its module not loaded, not at the firmware."""
     flags = facts.cpu_flags
     if flags is not None and "hypervisor" not in flags and flags & VIRT_FLAGS:
         return CheckHit([], {})
