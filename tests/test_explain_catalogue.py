@@ -294,6 +294,59 @@ def test_bootfb_in_machine_iomem(make_root: Callable[..., Path]) -> None:
     assert {e.source for e in first.evidence} == {"/proc/iomem"}
 
 
+ZEROED_IOMEM = (
+    "00000000-00000000 : PCI Bus 0000:01\n"
+    "  00000000-00000000 : 0000:01:00.0\n"
+    "    00000000-00000000 : BOOTFB\n"
+)
+
+
+def test_zeroed_machine_iomem_claims_no_bootfb(make_root: Callable[..., Path]) -> None:
+    """/proc/iomem read without root (all addresses 0) puts no BOOTFB in any BAR: no cause."""
+    root = make_root("demo-workstation")
+    (root / "proc/iomem").write_text(ZEROED_IOMEM)
+    codes = [m.code for m in explain_text("", Host(root)).causes]
+    assert "BOOT_FB_HOLDS_BAR" not in codes and "BAR_RESERVED_BY_OTHER" not in codes
+
+
+def test_zeroed_pasted_iomem_claims_no_bootfb() -> None:
+    """A pasted non-root /proc/iomem (zeros) beside a BAR line adds no framebuffer fact."""
+    line = "vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0xc0000000-0xcfffffff 64bit pref]"
+    with_paste = explain_text(ZEROED_IOMEM + line)
+    alone = explain_text(line)
+    assert [(m.code, m.confidence) for m in with_paste.causes] == [
+        (m.code, m.confidence) for m in alone.causes
+    ]
+
+
+def test_facts_are_capped() -> None:
+    """A paste of 5,000 BDFs and 5,000 ranges keeps 4,096 of each and counts the rest."""
+    from workbench.explain.facts import MAX_DEVICES, MAX_IOMEM
+
+    devices = "".join(
+        f"vfio-pci 0000:{i // 256:02x}:{i // 8 % 32:02x}.{i % 8}: ok\n" for i in range(8192)
+    )
+    ranges = "".join(f"{i + 1:08x}-{i + 2:08x} : 0000:01:00.0\n" for i in range(5000))
+    matcher = Matcher()
+    matcher.feed_text(devices + ranges)
+    facts = matcher.facts
+    assert len(facts.devices) == MAX_DEVICES and facts.devices_dropped > 0
+    assert len(facts.iomem) == MAX_IOMEM and facts.iomem_dropped == 5000 - MAX_IOMEM
+
+
+def test_many_framebuffers_and_ranges_are_fast() -> None:
+    """5,000 BOOTFB and 5,000 BDF ranges (a 281 kB paste that took 4.4 s) explain quickly."""
+    lines = [f"{i * 0x10000:08x}-{i * 0x10000 + 0xFFF:08x} : 0000:01:00.0" for i in range(1, 5001)]
+    lines += [
+        f"  {0x60000000 + i * 0x1000:08x}-{0x60000000 + i * 0x1000 + 0x7FF:08x} : BOOTFB"
+        for i in range(5000)
+    ]
+    line = "vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0xc0000000-0xcfffffff 64bit pref]"
+    start = time.perf_counter()
+    explain_text("\n".join(lines) + "\n" + line)
+    assert time.perf_counter() - start < 2.0
+
+
 # --- the matcher's cost -------------------------------------------------------------------
 
 
