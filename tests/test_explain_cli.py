@@ -351,3 +351,16 @@ def test_explain_loads_no_textual(tmp_path: Path) -> None:
     )
     assert '"MEMLOCK_LIMIT"' in out.stdout
     assert out.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_readme_names_every_json_key() -> None:
+    """README's explain paragraph names every key a cause has in `--json` (subject_conflicts
+    too)."""
+    from workbench.explain.matcher import explain_text
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    start = readme.index("`workbench explain [FILE")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    cause = explain_text("vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded").causes[0]
+    missing = [key for key in cause.to_dict() if f'"{key}"' not in paragraph]
+    assert missing == []
