@@ -128,3 +128,18 @@ def test_framebuffer_overlaps_is_n_log_n() -> None:
     start = time.perf_counter()
     assert devstate.framebuffer_overlaps(fbs, owners) == []
     assert time.perf_counter() - start < 0.5
+
+
+def test_capture_manifest_saying_zeroed_is_not_recorded(make_root: Callable[..., Path]) -> None:
+    """A capture whose manifest says `facts.iomem.addresses_zeroed` gives no ranges, whatever
+    its iomem file holds."""
+    import json
+
+    root = make_root("demo-workstation")
+    (root / "proc/iomem").write_text("c0000000-cfffffff : 0000:01:00.0\n")
+    manifest = root / "manifest.json"
+    loaded = json.loads(manifest.read_text()) if manifest.exists() else {}
+    loaded.setdefault("facts", {})["iomem"] = {"recorded": True, "addresses_zeroed": True}
+    manifest.write_text(json.dumps(loaded))
+    read = devstate.iomem(Host(root))
+    assert read.ranges is None and read.why == devstate.ZEROED

@@ -90,7 +90,18 @@ def iomem(host: Host, limit: int = MAX_RANGES) -> Iomem:
     text, problem = host.try_read("proc/iomem")
     if text is None:
         return Iomem(None, problem or "/proc/iomem not recorded")
+    if _manifest_says_zeroed(host):
+        return Iomem(None, ZEROED)
     return parse_iomem(text, limit)
+
+
+def _manifest_says_zeroed(host: Host) -> bool:
+    """A capture's manifest says its /proc/iomem was read with zeroed addresses."""
+    if host.live:
+        return False
+    said = host.manifest.get("facts")
+    said = said.get("iomem") if isinstance(said, dict) else None
+    return isinstance(said, dict) and said.get("addresses_zeroed") is True
 
 
 def parse_bars(text: str) -> list[Range]:
