@@ -778,3 +778,13 @@ def test_kvmfr_backing_store_is_not_hugepages() -> None:
         )
         codes = {m.code for m in explain_text(text).causes}
         assert not codes & {"HUGEPAGES_NOT_RESERVED", "HUGEPAGES_INSUFFICIENT"}, codes
+
+
+CAUSE_NO_KVM = "Could not access KVM kernel module: No such file or directory"
+
+
+def test_no_kvm_module_names_the_module_among_candidates() -> None:
+    """`Could not access KVM kernel module: No such file or directory` names the firmware first
+    and the KVM module not loaded among its candidates (the evidence README's other reading)."""
+    codes = [m.code for m in explain_text(CAUSE_NO_KVM).causes]
+    assert codes[0] == "KVM_DISABLED_BIOS" and "KVM_MODULE_NOT_LOADED" in codes[:3]
