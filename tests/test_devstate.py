@@ -143,3 +143,15 @@ def test_capture_manifest_saying_zeroed_is_not_recorded(make_root: Callable[...,
     manifest.write_text(json.dumps(loaded))
     read = devstate.iomem(Host(root))
     assert read.ranges is None and read.why == devstate.ZEROED
+
+
+def test_iomem_line_reader_is_linear_on_hostile_lines() -> None:
+    """Hostile 100 kB lines (spaces, digits, dashes, `0-0 : ` runs) are read in well under
+    half a second each."""
+    size = 100_000
+    lines = [" " * size, "0" * size, "0-" * (size // 2), "0-0 : " * (size // 6), "-" * size + "x"]
+    for line in lines:
+        start = time.perf_counter()
+        devstate.iomem_range(line)
+        devstate.parse_bars(line)
+        assert time.perf_counter() - start < 0.5, line[:20]
