@@ -1,5 +1,7 @@
-"""`pci.device_state`: the passthrough devices' own state, read from sysfs and /proc/iomem: a
-boot framebuffer inside a BAR, config space reading all ones, D3cold, interrupt remapping off.
+"""`pci.device_state`: the passthrough devices' own state, read from sysfs and /proc/iomem
+(through core.devstate): a boot framebuffer inside a BAR, config space reading all ones, D3cold
+that the kernel log shows cannot wake (D3cold alone is where vfio-pci parks an idle device: an
+info finding), interrupt remapping off.
 
 Each judgement needs a recorded fact; a fact that was not recorded (or not readable) is said so
 (an info finding), never taken as a pass."""
@@ -122,12 +124,33 @@ def _flag(host: Host, rel: str) -> bool | None:
     return text.strip().upper() in ("Y", "1")
 
 
-def interrupt_remapping(host: Host, log: MachineLog) -> tuple[bool | None, list[Evidence]]:
+class KernelLog:
+    """The kernel log, read once and only when a judgement needs it (live: journalctl)."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+        self._log: MachineLog | None = None
+        self._no_wake: dict[str, Evidence] | None = None
+
+    @property
+    def log(self) -> MachineLog:
+        if self._log is None:
+            self._log = kernel_log(self._host)
+        return self._log
+
+    def no_wake(self, bdf: str) -> Evidence | None:
+        if self._no_wake is None:
+            self._no_wake = no_wake_lines(self.log)
+        return self._no_wake.get(bdf)
+
+
+def interrupt_remapping(host: Host, kernel: KernelLog) -> tuple[bool | None, list[Evidence]]:
     """Whether interrupt remapping is on, from facts that say it (the command line, the kernel
     log's explicit lines); None when nothing says."""
     cmdline, _ = host.try_read("proc/cmdline")
     if cmdline and IR_OFF_CMDLINE.search(cmdline):
         return False, [Evidence(1, cmdline.strip(), "/proc/cmdline")]
+    log = kernel.log
     off: list[Evidence] = []
     on = False
     for n, line in enumerate((log.text or "").splitlines(), 1):
@@ -175,16 +198,15 @@ class DeviceState(Probe):
         framebuffers = None if iomem.ranges is None else iomem.framebuffers
         facts["iomem"] = fb_why or "read"
         idle_d3 = _flag(host, IDLE_D3_PARAM)
-        log = kernel_log(host)
-        no_wake = no_wake_lines(log)
+        kernel = KernelLog(host)
         causes: list[CauseMatch] = []
         states: list[State] = []
         findings: list[Finding] = []
         for dev in devices:
-            state = self._device(host, dev, framebuffers, idle_d3, no_wake, causes, findings)
+            state = self._device(host, dev, framebuffers, idle_d3, kernel, causes, findings)
             states.append(state)
         unsafe = _flag(host, UNSAFE_PARAM)
-        remap, remap_evidence = interrupt_remapping(host, log)
+        remap, remap_evidence = interrupt_remapping(host, kernel)
         facts["interrupt_remapping"] = remap
         facts["allow_unsafe_interrupts"] = unsafe
         if remap is False and unsafe is not True:
@@ -218,7 +240,7 @@ class DeviceState(Probe):
         dev: PciDevice,
         framebuffers: list[Range] | None,
         idle_d3: bool | None,
-        no_wake: dict[str, Evidence],
+        kernel: KernelLog,
         causes: list[CauseMatch],
         findings: list[Finding],
     ) -> State:
@@ -252,7 +274,7 @@ class DeviceState(Probe):
                 )
             )
         if state.power_state == "D3cold" and idle_d3 is not True:
-            self._d3cold(dev.bdf, sysfs, idle_d3, no_wake.get(dev.bdf), causes, findings)
+            self._d3cold(dev.bdf, sysfs, idle_d3, kernel.no_wake(dev.bdf), causes, findings)
         return state
 
     @staticmethod
