@@ -573,6 +573,15 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ),
 ]
 
+# Healthy hosts' boot and runtime-PM noise: ROM and small BARs left unassigned, a device
+# refusing to go to sleep.
+HEALTHY_NOISE = [
+    "[    0.4] pci 0000:00:1c.0: BAR 6: failed to assign [mem size 0x00080000]",
+    "[    0.4] pci 0000:00:1c.0: BAR 0: failed to assign [mem size 0x00004000 64bit]",
+    "pci 0000:01:00.0: BAR 14 [mem size 0x00200000]: can't assign; no space",
+    "[ 912.1] vfio-pci 0000:0c:00.0: Refused to change power state from D0 to D3hot",
+]
+
 # Lines that show no cause: ordinary kernel, QEMU and libvirt noise, lines that merely
 # mention vfio, KVM or the agent, and facts that decide nothing on their own.
 NO_CAUSE_LINES = [
@@ -597,12 +606,7 @@ NO_CAUSE_LINES = [
     "the network 'default' is active",
     'level=error msg="Error opening channel: No such file or directory"',
     "snd_hda_intel 0000:c4:00.1: Refused to change power state from D0 to D3hot",
-    # healthy hosts' boot and runtime-PM noise (ROM and small BARs left unassigned, a device
-    # refusing to sleep)
-    "[    0.4] pci 0000:00:1c.0: BAR 6: failed to assign [mem size 0x00080000]",
-    "[    0.4] pci 0000:00:1c.0: BAR 0: failed to assign [mem size 0x00004000 64bit]",
-    "pci 0000:01:00.0: BAR 14 [mem size 0x00200000]: can't assign; no space",
-    "[ 912.1] vfio-pci 0000:0c:00.0: Refused to change power state from D0 to D3hot",
+    *HEALTHY_NOISE,
     "xhci_hcd 0000:03:00.4: Refused to change power state, currently in D3",
     "[    0.2] mce: CMCI disabled by BIOS",
     "systemd[1]: Unit dev-hugepages.mount is not active.",
@@ -647,7 +651,7 @@ def test_healthy_noise_is_weak(text: str) -> None:
     assert first.code == explain_text(real).causes[0].code
 
 
-@pytest.mark.parametrize("text", NO_CAUSE_LINES[-6:-1])
+@pytest.mark.parametrize("text", HEALTHY_NOISE)
 def test_noise_beside_a_real_cause(text: str) -> None:
     """Boot noise next to a real cause leaves the real cause first and alone."""
     real = "kernel: vfio-pci 0000:0c:00.0: not ready 65535ms after FLR; giving up"
