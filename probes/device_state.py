@@ -1,5 +1,7 @@
-"""`pci.device_state`: the passthrough devices' own state, read from sysfs and /proc/iomem: a
-boot framebuffer inside a BAR, config space reading all ones, D3cold, interrupt remapping off.
+"""`pci.device_state`: the passthrough devices' own state, read from sysfs and /proc/iomem
+(through core.devstate): a boot framebuffer inside a BAR, config space reading all ones, D3cold
+that the kernel log shows cannot wake (D3cold alone is where vfio-pci parks an idle device: an
+info finding), interrupt remapping off.
 
 Each judgement needs a recorded fact; a fact that was not recorded (or not readable) is said so
 (an info finding), never taken as a pass."""
@@ -12,9 +14,11 @@ from typing import Any
 
 from probes.gpus import VFIO_DRIVER
 from probes.kernel_log import cause_findings
+from workbench.core import devstate
+from workbench.core.devstate import Range
 from workbench.core.errors import WorkbenchError
 from workbench.core.host import Host
-from workbench.core.machinelogs import kernel_log
+from workbench.core.machinelogs import MachineLog, kernel_log
 from workbench.core.pci import PciDevice, PciInventory
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
@@ -22,10 +26,6 @@ from workbench.core.text import mask_uris, safe_text
 from workbench.explain.model import CauseMatch, Evidence
 from workbench.explain.shown import shown_by_facts
 
-BOOT_FB_NAMES = ("bootfb", "efifb", "vesafb", "simplefb", "simpledrm", "simple-framebuffer")
-IORESOURCE_MEM = 0x200
-ROM_INDEX = 6  # resource lines 0-5 are the BARs, 6 the expansion ROM, then bridge windows
-_IOMEM = re.compile(r"^\s*(?P<start>[0-9a-f]{1,16})-(?P<end>[0-9a-f]{1,16}) : (?P<name>.{1,200})$")
 IR_OFF_CMDLINE = re.compile(r"(?:^|\s)(?:intremap=off|nointremap)(?:\s|$)")
 IR_OFF_LOG = re.compile(
     r"Not enabling interrupt remapping|Failed to enable irq remapping|"
@@ -36,16 +36,16 @@ IR_ON_LOG = re.compile(
     r"Enabled IRQ remapping|Interrupt remapping enabled|IRQ remapping (?:was )?enabled",
     re.IGNORECASE,
 )
+# A kernel line showing a device could not wake from D3cold (vfio-pci parks idle devices in
+# D3cold and wakes them on open: D3cold alone is normal).
+NO_WAKE_LOG = re.compile(
+    r"(?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): (?:Unable to change|can't change) "
+    r"power state from D3cold to D0|(?P<bdf_2>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): "
+    r"not ready \d{1,6}ms after resume",
+    re.IGNORECASE,
+)
 UNSAFE_PARAM = "sys/module/vfio_iommu_type1/parameters/allow_unsafe_interrupts"
 IDLE_D3_PARAM = "sys/module/vfio_pci/parameters/disable_idle_d3"
-
-
-@dataclass
-class Bar:
-    index: int
-    start: int
-    end: int
-    evidence: Evidence
 
 
 @dataclass
@@ -53,7 +53,7 @@ class State:
     """What was read of one device, and what could not be."""
 
     bdf: str
-    bars: list[Bar] | None = None
+    bars: list[Range] | None = None
     config: str | None = None  # "ok", "all ones", "short"; None: not recorded
     power_state: str | None = None
     missing: list[str] = field(default_factory=list)
@@ -63,61 +63,24 @@ class State:
             "bdf": self.bdf,
             "bars": None
             if self.bars is None
-            else [{"index": b.index, "start": hex(b.start), "end": hex(b.end)} for b in self.bars],
+            else [
+                {"index": int(b.name), "start": hex(b.start), "end": hex(b.end)} for b in self.bars
+            ],
             "config": self.config,
             "power_state": self.power_state,
             "not_recorded": list(self.missing),
         }
 
 
-def read_bars(host: Host, sysfs: str) -> list[Bar] | None:
-    """The memory BARs (and ROM) a device has, from sysfs `resource`; None when not recorded."""
-    text, _ = host.try_read(f"{sysfs}/resource")
-    if text is None:
+def read_config(host: Host, sysfs: str, power: str | None) -> str | None:
+    """`all ones` when config space (or the vendor id) reads 0xffff...; None: not recorded
+    (never read from a device in D3cold: reading wakes it)."""
+    if power == "D3cold":
         return None
-    bars: list[Bar] = []
-    for i, line in enumerate(text.splitlines()[: ROM_INDEX + 1]):
-        fields = line.split()
-        if len(fields) != 3:
-            continue
-        try:
-            start, end, flags = (int(f, 16) for f in fields)
-        except ValueError:
-            continue
-        if start and end > start and flags & IORESOURCE_MEM:
-            bars.append(Bar(i, start, end, Evidence(i + 1, line, f"/{sysfs}/resource")))
-    return bars
-
-
-def boot_framebuffers(host: Host) -> tuple[list[tuple[int, int, Evidence]] | None, str | None]:
-    """The boot framebuffer ranges of /proc/iomem; (None, why) when they cannot be judged."""
-    text, problem = host.try_read("proc/iomem")
-    if text is None:
-        return None, problem or "/proc/iomem not recorded"
-    found: list[tuple[int, int, Evidence]] = []
-    any_address = False
-    for n, line in enumerate(text.splitlines(), 1):
-        m = _IOMEM.match(line)
-        if m is None:
-            continue
-        start, end = int(m["start"], 16), int(m["end"], 16)
-        any_address = any_address or end != 0
-        if any(name in m["name"].lower() for name in BOOT_FB_NAMES):
-            found.append((start, end, Evidence(n, line, "/proc/iomem")))
-    if not any_address:  # read without root: every address shows as 0
-        return None, "/proc/iomem shows no addresses (read it as root)"
-    return found, None
-
-
-def read_config(host: Host, sysfs: str) -> str | None:
-    """`all ones` when config space (or the vendor id) reads 0xffff...; None: not recorded."""
-    try:
-        data = host.read_bytes(f"{sysfs}/config")
-    except WorkbenchError:
-        data = None
     vendor, _ = host.try_read(f"{sysfs}/vendor")
     if vendor is not None and vendor.strip().lower() == "0xffff":
         return "all ones"
+    data = devstate.config_head(host, sysfs, power)
     if data is None:
         return None
     if len(data) < 4:
@@ -161,13 +124,33 @@ def _flag(host: Host, rel: str) -> bool | None:
     return text.strip().upper() in ("Y", "1")
 
 
-def interrupt_remapping(host: Host) -> tuple[bool | None, list[Evidence]]:
+class KernelLog:
+    """The kernel log, read once and only when a judgement needs it (live: journalctl)."""
+
+    def __init__(self, host: Host) -> None:
+        self._host = host
+        self._log: MachineLog | None = None
+        self._no_wake: dict[str, Evidence] | None = None
+
+    @property
+    def log(self) -> MachineLog:
+        if self._log is None:
+            self._log = kernel_log(self._host)
+        return self._log
+
+    def no_wake(self, bdf: str) -> Evidence | None:
+        if self._no_wake is None:
+            self._no_wake = no_wake_lines(self.log)
+        return self._no_wake.get(bdf)
+
+
+def interrupt_remapping(host: Host, kernel: KernelLog) -> tuple[bool | None, list[Evidence]]:
     """Whether interrupt remapping is on, from facts that say it (the command line, the kernel
     log's explicit lines); None when nothing says."""
     cmdline, _ = host.try_read("proc/cmdline")
     if cmdline and IR_OFF_CMDLINE.search(cmdline):
         return False, [Evidence(1, cmdline.strip(), "/proc/cmdline")]
-    log = kernel_log(host)
+    log = kernel.log
     off: list[Evidence] = []
     on = False
     for n, line in enumerate((log.text or "").splitlines(), 1):
@@ -178,6 +161,17 @@ def interrupt_remapping(host: Host) -> tuple[bool | None, list[Evidence]]:
     if off:
         return False, off[:5]
     return (True, []) if on else (None, [])
+
+
+def no_wake_lines(log: MachineLog) -> dict[str, Evidence]:
+    """Per device, the first kernel line showing it could not wake from D3cold."""
+    found: dict[str, Evidence] = {}
+    for n, line in enumerate((log.text or "").splitlines(), 1):
+        if "d3cold to d0" not in line.lower() and "after resume" not in line:
+            continue
+        if m := NO_WAKE_LOG.search(line):
+            found.setdefault((m["bdf"] or m["bdf_2"]).lower(), Evidence(n, line, log.source))
+    return found
 
 
 class DeviceState(Probe):
@@ -199,16 +193,20 @@ class DeviceState(Probe):
             return Outcome(
                 "skip", "no passthrough device (none on vfio-pci or named in a hostdev)", facts
             )
-        framebuffers, fb_why = boot_framebuffers(host)
+        iomem = devstate.iomem(host)
+        fb_why = iomem.why
+        framebuffers = None if iomem.ranges is None else iomem.framebuffers
         facts["iomem"] = fb_why or "read"
         idle_d3 = _flag(host, IDLE_D3_PARAM)
+        kernel = KernelLog(host)
         causes: list[CauseMatch] = []
         states: list[State] = []
+        findings: list[Finding] = []
         for dev in devices:
-            state = self._device(host, dev, framebuffers, idle_d3, causes)
+            state = self._device(host, dev, framebuffers, idle_d3, kernel, causes, findings)
             states.append(state)
         unsafe = _flag(host, UNSAFE_PARAM)
-        remap, remap_evidence = interrupt_remapping(host)
+        remap, remap_evidence = interrupt_remapping(host, kernel)
         facts["interrupt_remapping"] = remap
         facts["allow_unsafe_interrupts"] = unsafe
         if remap is False and unsafe is not True:
@@ -221,7 +219,7 @@ class DeviceState(Probe):
             )
         facts["devices"] = [s.to_dict() for s in states]
         facts["causes"] = [c.to_dict() for c in causes]
-        findings = cause_findings(causes)
+        findings = cause_findings(causes) + findings
         findings += self._not_recorded(host, states, fb_why)
         judged = [s for s in states if s.bars is not None or s.config or s.power_state]
         if not judged and fb_why is not None:
@@ -240,48 +238,76 @@ class DeviceState(Probe):
         self,
         host: Host,
         dev: PciDevice,
-        framebuffers: list[tuple[int, int, Evidence]] | None,
+        framebuffers: list[Range] | None,
         idle_d3: bool | None,
+        kernel: KernelLog,
         causes: list[CauseMatch],
+        findings: list[Finding],
     ) -> State:
         state = State(dev.bdf)
         sysfs = dev.sysfs or f"sys/bus/pci/devices/{dev.bdf}"
-        state.bars = read_bars(host, sysfs)
+        source = f"/{sysfs}/resource"
+        state.bars = devstate.bars(host, sysfs)
         if state.bars is None:
             state.missing.append("resource")
         elif framebuffers is not None:
-            for bar in state.bars:
-                inside = [fb for fb in framebuffers if fb[0] <= bar.end and fb[1] >= bar.start]
-                for start, end, ev in inside:
-                    which = "ROM" if bar.index == ROM_INDEX else f"BAR {bar.index}"
-                    subject = {"bdf": dev.bdf, "bar": which, "range": f"{start:x}-{end:x}"}
-                    causes.append(
-                        shown_by_facts(
-                            "BOOT_FB_HOLDS_BAR", subject, [ev, bar.evidence], confidence=0.9
-                        )
-                    )
-        state.config = read_config(host, sysfs)
-        if state.config is None:
+            for fb, bar in devstate.framebuffer_overlaps(framebuffers, state.bars):
+                which = "ROM" if bar.name == str(devstate.ROM_INDEX) else f"BAR {bar.name}"
+                subject = {"bdf": dev.bdf, "bar": which, "range": f"{fb.start:x}-{fb.end:x}"}
+                found = [
+                    Evidence(fb.line_no, fb.line, "/proc/iomem"),
+                    Evidence(bar.line_no, bar.line, source),
+                ]
+                causes.append(shown_by_facts("BOOT_FB_HOLDS_BAR", subject, found, confidence=0.9))
+        # power_state first: config is not read from a device in D3cold (reading wakes it)
+        state.power_state = devstate.power_state(host, sysfs)
+        state.config = read_config(host, sysfs, state.power_state)
+        if state.config is None and state.power_state != "D3cold":
             state.missing.append("config")
-        elif state.config == "all ones":
+        if state.power_state is None:
+            state.missing.append("power_state")
+        if state.config == "all ones":
             ev = Evidence(1, f"{dev.bdf} config space reads ff ff ff ff", f"/{sysfs}/config")
             causes.append(
                 shown_by_facts(
                     "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE", {"bdf": dev.bdf}, [ev], confidence=0.9
                 )
             )
-        power, _ = host.try_read(f"{sysfs}/power_state")
-        state.power_state = None if power is None else power.strip()[:16]
-        if power is None:
-            state.missing.append("power_state")
-        elif state.power_state == "D3cold" and idle_d3 is not True:
-            subject = {
-                "bdf": dev.bdf,
-                "disable_idle_d3": "N" if idle_d3 is False else "not recorded",
-            }
-            ev = Evidence(1, f"{dev.bdf} power_state D3cold", f"/{sysfs}/power_state")
-            causes.append(shown_by_facts("D3COLD_POWER_STATE", subject, [ev], confidence=0.9))
+        if state.power_state == "D3cold" and idle_d3 is not True:
+            self._d3cold(dev.bdf, sysfs, idle_d3, kernel.no_wake(dev.bdf), causes, findings)
         return state
+
+    @staticmethod
+    def _d3cold(
+        bdf: str,
+        sysfs: str,
+        idle_d3: bool | None,
+        no_wake: Evidence | None,
+        causes: list[CauseMatch],
+        findings: list[Finding],
+    ) -> None:
+        """D3cold is where vfio-pci parks an idle device (it wakes it on open): the cause only
+        with a kernel line showing it could not wake; else an info finding."""
+        ev = Evidence(1, f"{bdf} power_state D3cold", f"/{sysfs}/power_state")
+        if no_wake is not None:
+            subject = {"bdf": bdf, "disable_idle_d3": "N" if idle_d3 is False else "not recorded"}
+            causes.append(
+                shown_by_facts("D3COLD_POWER_STATE", subject, [no_wake, ev], confidence=0.9)
+            )
+            return
+        findings.append(
+            Finding(
+                "DEVICE_IN_D3COLD",
+                "info",
+                safe_text(
+                    f"{bdf} is in D3cold (vfio-pci parks idle devices there and wakes them on "
+                    "open); no kernel line shows it failing to wake. Its config space was not "
+                    "read, so as not to wake it."
+                ),
+                "If the VM cannot use it, look for `Unable to change power state from D3cold "
+                "to D0` in the kernel log; `vfio-pci.disable_idle_d3=1` keeps it awake.",
+            )
+        )
 
     @staticmethod
     def _not_recorded(host: Host, states: list[State], fb_why: str | None) -> list[Finding]:

@@ -102,6 +102,22 @@ def test_facts_regex_is_not_catastrophic(name: str) -> None:
     _assert_fast(getattr(facts_module, name), _adversarial(facts_module.LITERALS[:6]))
 
 
+@pytest.mark.parametrize(
+    "index", [i for i, p in enumerate(CAT.patterns) if "KvmNew" in p.regex.pattern]
+)
+def test_prefix_then_span_patterns_are_linear(index: int) -> None:
+    """An 8 kB line of repeated `KvmNew(` (each a start of a 200-character span) costs no
+    more than a few spans: under 5 ms, best of three (the quadratic form took ~15 ms)."""
+    regex = CAT.patterns[index].regex
+    line = "KvmNew(" * 1170
+    took = []
+    for _ in range(3):
+        start = time.perf_counter()
+        regex.search(line)
+        took.append(time.perf_counter() - start)
+    assert min(took) < 0.005
+
+
 def test_matcher_on_a_long_line_is_bounded() -> None:
     """A 5 MB line full of literals is explained in bounded time."""
     line = "vfio-pci 0000:01:00.0: BAR 1: can't reserve " * 110_000
@@ -278,6 +294,73 @@ def test_bootfb_in_machine_iomem(make_root: Callable[..., Path]) -> None:
     assert {e.source for e in first.evidence} == {"/proc/iomem"}
 
 
+ZEROED_IOMEM = (
+    "00000000-00000000 : PCI Bus 0000:01\n"
+    "  00000000-00000000 : 0000:01:00.0\n"
+    "    00000000-00000000 : BOOTFB\n"
+)
+
+
+def test_zeroed_machine_iomem_claims_no_bootfb(make_root: Callable[..., Path]) -> None:
+    """/proc/iomem read without root (all addresses 0) puts no BOOTFB in any BAR: no cause."""
+    root = make_root("demo-workstation")
+    (root / "proc/iomem").write_text(ZEROED_IOMEM)
+    codes = [m.code for m in explain_text("", Host(root)).causes]
+    assert "BOOT_FB_HOLDS_BAR" not in codes and "BAR_RESERVED_BY_OTHER" not in codes
+
+
+def test_zeroed_pasted_iomem_claims_no_bootfb() -> None:
+    """A pasted non-root /proc/iomem (zeros) beside a BAR line adds no framebuffer fact."""
+    line = "vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0xc0000000-0xcfffffff 64bit pref]"
+    with_paste = explain_text(ZEROED_IOMEM + line)
+    alone = explain_text(line)
+    assert [(m.code, m.confidence) for m in with_paste.causes] == [
+        (m.code, m.confidence) for m in alone.causes
+    ]
+
+
+def test_facts_are_capped() -> None:
+    """A paste of 5,000 BDFs and 5,000 ranges keeps 4,096 of each and counts the rest."""
+    from workbench.explain.facts import MAX_DEVICES, MAX_IOMEM
+
+    devices = "".join(
+        f"vfio-pci 0000:{i // 256:02x}:{i // 8 % 32:02x}.{i % 8}: ok\n" for i in range(8192)
+    )
+    ranges = "".join(f"{i + 1:08x}-{i + 2:08x} : 0000:01:00.0\n" for i in range(5000))
+    matcher = Matcher()
+    matcher.feed_text(devices + ranges)
+    facts = matcher.facts
+    assert len(facts.devices) == MAX_DEVICES and facts.devices_dropped > 0
+    assert len(facts.iomem) == MAX_IOMEM and facts.iomem_dropped == 5000 - MAX_IOMEM
+
+
+def test_many_framebuffers_and_ranges_are_fast() -> None:
+    """5,000 BOOTFB and 5,000 BDF ranges (a 281 kB paste that took 4.4 s) explain quickly."""
+    lines = [f"{i * 0x10000:08x}-{i * 0x10000 + 0xFFF:08x} : 0000:01:00.0" for i in range(1, 5001)]
+    lines += [
+        f"  {0x60000000 + i * 0x1000:08x}-{0x60000000 + i * 0x1000 + 0x7FF:08x} : BOOTFB"
+        for i in range(5000)
+    ]
+    line = "vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0xc0000000-0xcfffffff 64bit pref]"
+    start = time.perf_counter()
+    explain_text("\n".join(lines) + "\n" + line)
+    assert time.perf_counter() - start < 2.0
+
+
+def test_group_check_on_many_gpus_is_linear() -> None:
+    """4,000 pasted GPUs and `group 1 is not viable`: the group-member check looks each GPU's
+    slot and group up (linear), not every device for every GPU (16 M pairs)."""
+    lines = [
+        f"{i // 32:02x}:{i % 32:02x}.0 VGA compatible controller [0300]: "
+        "NVIDIA Corporation [10de:2484]"
+        for i in range(4000)
+    ]  # each alone in its slot, each on nvidia: the pairwise form took 5 s
+    lines += [f"nvidia 0000:{i // 32:02x}:{i % 32:02x}.0: enabling device" for i in range(4000)]
+    start = time.perf_counter()
+    explain_text("\n".join(lines) + "\nvfio: error, group 1 is not viable")
+    assert time.perf_counter() - start < 1.0
+
+
 # --- the matcher's cost -------------------------------------------------------------------
 
 
@@ -348,12 +431,14 @@ def test_machine_decides_group_not_viable(
     ("flags", "first"),
     [
         ("fpu vme de pse tsc msr pae hypervisor sse sse2", "KVM_UNAVAILABLE_NO_NESTED"),
-        ("fpu vme de pse tsc msr pae vmx sse sse2", "KVM_DISABLED_BIOS"),
+        ("fpu vme de pse tsc msr pae sse sse2", "KVM_DISABLED_BIOS"),
+        ("fpu vme de pse tsc msr pae vmx sse sse2", "KVM_MODULE_NOT_LOADED"),
     ],
 )
 def test_machine_cpu_decides_no_kvm(make_root: Callable[..., Path], flags: str, first: str) -> None:
     """No /dev/kvm: a CPU under a hypervisor without vmx/svm puts missing nested virtualization
-    first; bare metal with vmx the firmware."""
+    first; bare metal without vmx the firmware (Linux >= 5.6 hides a disabled VT-x); bare metal
+    with vmx the KVM module not loaded."""
     root = make_root("demo-workstation")
     (root / "proc/cpuinfo").write_text(f"processor\t: 0\nflags\t\t: {flags}\n")
     line = "Could not access KVM kernel module: No such file or directory"

@@ -419,3 +419,16 @@ def test_journal_json_evidence_reads_as_its_message(tmp_path: Path) -> None:
     assert "__REALTIME_TIMESTAMP" not in out
     doc = json.loads(explain(str(path), "--json").stdout)
     assert doc["causes"][0]["evidence"][0]["text"] == record
+
+
+def test_readme_names_every_json_key() -> None:
+    """README's explain paragraph names every key a cause has in `--json` (subject_conflicts
+    too)."""
+    from workbench.explain.matcher import explain_text
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text("utf-8")
+    start = readme.index("`workbench explain [FILE")
+    paragraph = readme[start : readme.index("\n\n", start)]
+    cause = explain_text("vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded").causes[0]
+    missing = [key for key in cause.to_dict() if f'"{key}"' not in paragraph]
+    assert missing == []

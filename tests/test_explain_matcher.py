@@ -41,3 +41,24 @@ def test_a_driver_message_repeated_is_read_once_and_its_fact_kept(tmp_path: Path
     assert result.causes[0].code == "HOST_DRIVER_BOUND"
     assert matcher.facts.devices["0000:01:00.0"].driver == "nvidia"
     assert sum(driver in e.text for e in result.causes[0].evidence) <= 1
+
+
+def test_context_vm_does_not_cross_to_another_start() -> None:
+    """A multi-VM journal: the VM of `Failed to start domain` carries to its own reason, not
+    past a QEMU log's next `starting up`, another domain's line, or many lines later."""
+    from workbench.explain.matcher import CONTEXT_LINES, explain_text
+
+    alpha = (
+        "error: Failed to start domain 'alpha'\n"
+        "error: Requested operation is not valid: network 'lan' is not active\n"
+    )
+    memory = "qemu-system-x86_64: VFIO_MAP_DMA failed: Cannot allocate memory\n"
+    boundary = "2025-11-29 08:00:01.000+0000: starting up libvirt version: 10.0.0\n"
+    filler = "Nov 29 08:00:01 host systemd[1]: Started session-1.scope.\n" * (CONTEXT_LINES + 1)
+    beta = "error: Failed to start domain 'beta'\n"
+    for between, vm in ((boundary, None), (filler, None), (beta, "beta"), ("", "alpha")):
+        causes = {m.code: m.subject for m in explain_text(alpha + between + memory).causes}
+        assert causes["LIBVIRT_NETWORK_INACTIVE"]["vm"] == "alpha" and len(causes) > 1
+        assert [s.get("vm") for c, s in causes.items() if c != "LIBVIRT_NETWORK_INACTIVE"] == [
+            vm
+        ] * (len(causes) - 1), (between[:30], causes)

@@ -86,6 +86,14 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "KVM_DISABLED_BIOS",
         "[    0.912] kvm_intel: VMX not enabled (by BIOS) in MSR_IA32_FEAT_CTL on CPU 0",
     ),
+    (
+        "KVM_MODULE_NOT_LOADED",
+        "modprobe: FATAL: Module kvm_intel not found in directory /lib/modules/6.8.0-49-generic",
+    ),
+    (
+        "KVM_MODULE_NOT_LOADED",
+        "systemd-modules-load[301]: Failed to find module 'kvm_amd'",
+    ),
     ("KVM_UNAVAILABLE_NO_NESTED", "INFO: Your CPU does not support KVM extensions"),
     (
         "KVM_UNAVAILABLE_NO_NESTED",
@@ -146,6 +154,7 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "error: unsupported configuration: host doesn't support passthrough of host PCI devices",
     ),
     ("IOMMU_OFF", "[    0.051234] DMAR: IOMMU disabled"),
+    ("IOMMU_OFF", "TASK ERROR: no IOMMU detected, please activate it."),
     ("IOMMU_OFF", "TASK ERROR: cannot prepare PCI pass-through, IOMMU not present"),
     (
         "IOMMU_OFF",
@@ -564,6 +573,15 @@ CAUSE_LINES: list[tuple[str, str]] = [
     ),
 ]
 
+# Healthy hosts' boot and runtime-PM noise: ROM and small BARs left unassigned, a device
+# refusing to go to sleep.
+HEALTHY_NOISE = [
+    "[    0.4] pci 0000:00:1c.0: BAR 6: failed to assign [mem size 0x00080000]",
+    "[    0.4] pci 0000:00:1c.0: BAR 0: failed to assign [mem size 0x00004000 64bit]",
+    "pci 0000:01:00.0: BAR 14 [mem size 0x00200000]: can't assign; no space",
+    "[ 912.1] vfio-pci 0000:0c:00.0: Refused to change power state from D0 to D3hot",
+]
+
 # Lines that show no cause: ordinary kernel, QEMU and libvirt noise, lines that merely
 # mention vfio, KVM or the agent, and facts that decide nothing on their own.
 NO_CAUSE_LINES = [
@@ -588,6 +606,7 @@ NO_CAUSE_LINES = [
     "the network 'default' is active",
     'level=error msg="Error opening channel: No such file or directory"',
     "snd_hda_intel 0000:c4:00.1: Refused to change power state from D0 to D3hot",
+    *HEALTHY_NOISE,
     "xhci_hcd 0000:03:00.4: Refused to change power state, currently in D3",
     "[    0.2] mce: CMCI disabled by BIOS",
     "systemd[1]: Unit dev-hugepages.mount is not active.",
@@ -609,6 +628,34 @@ def test_cause_is_first(code: str, text: str) -> None:
 def test_no_cause(text: str) -> None:
     """Ordinary noise and passing mentions give no cause."""
     assert explain_text(text).causes == []
+
+
+# Lines healthy hosts print that are weak hints at most: a candidate of 0.3 or less, never a
+# strong cause, and a real cause next to them ranks first.
+WEAK_LINES = [
+    "qemu-system-x86_64: vfio_bar_restore: 0000:0c:00.0 reset recovery - restoring BARs",
+    "Nov 29 08:00:01 host systemd-udevd[612]: /etc/udev/rules.d/60-lp.rules:3 "
+    "User 'lp' is not a system user, ignoring.",
+]
+
+
+@pytest.mark.parametrize("text", WEAK_LINES)
+def test_healthy_noise_is_weak(text: str) -> None:
+    """A healthy host's noise gives at most a weak candidate, and a real cause beside it
+    ranks first."""
+    assert all(m.confidence < 0.31 for m in explain_text(text).causes if not m.benign)
+    real = (
+        "[ 1.2] vfio-pci 0000:01:00.0: BAR 1: can't reserve [mem 0xe0000000-0xefffffff 64bit pref]"
+    )
+    first = explain_text(f"{text}\n{real}").causes[0]
+    assert first.code == explain_text(real).causes[0].code
+
+
+@pytest.mark.parametrize("text", HEALTHY_NOISE)
+def test_noise_beside_a_real_cause(text: str) -> None:
+    """Boot noise next to a real cause leaves the real cause first and alone."""
+    real = "kernel: vfio-pci 0000:0c:00.0: not ready 65535ms after FLR; giving up"
+    assert [m.code for m in explain_text(f"{text}\n{real}").causes] == ["GPU_RESET_BUG"]
 
 
 def test_each_cause_has_two_lines() -> None:
@@ -735,3 +782,13 @@ def test_kvmfr_backing_store_is_not_hugepages() -> None:
         )
         codes = {m.code for m in explain_text(text).causes}
         assert not codes & {"HUGEPAGES_NOT_RESERVED", "HUGEPAGES_INSUFFICIENT"}, codes
+
+
+CAUSE_NO_KVM = "Could not access KVM kernel module: No such file or directory"
+
+
+def test_no_kvm_module_names_the_module_among_candidates() -> None:
+    """`Could not access KVM kernel module: No such file or directory` names the firmware first
+    and the KVM module not loaded among its candidates (the evidence README's other reading)."""
+    codes = [m.code for m in explain_text(CAUSE_NO_KVM).causes]
+    assert codes[0] == "KVM_DISABLED_BIOS" and "KVM_MODULE_NOT_LOADED" in codes[:3]

@@ -133,17 +133,42 @@ def test_config_space_all_ones_is_a_dead_device(
     assert all(f.cause == "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE" for f in result.findings)
 
 
+NO_WAKE = f"[ 912.1] vfio-pci {GPU}: Unable to change power state from D3cold to D0, device inaccessible\n"
+
+
 @pytest.mark.parametrize(("idle_d3", "expected"), [("N", True), ("Y", False)])
-def test_d3cold_counts_only_without_disable_idle_d3(
+def test_d3cold_that_cannot_wake_is_the_cause(
     make_root: Callable[..., Path], minimal_facts: dict[str, Any], idle_d3: str, expected: bool
 ) -> None:
-    """power_state D3cold is D3COLD_POWER_STATE unless vfio_pci.disable_idle_d3 is set."""
+    """D3cold with a kernel line showing it cannot wake is D3COLD_POWER_STATE (unless
+    vfio_pci.disable_idle_d3 is set)."""
     params = {"vfio_pci/parameters/disable_idle_d3": idle_d3}
-    result = _probe(_machine(make_root, minimal_facts, power="D3cold", params=params))
+    root = _machine(make_root, minimal_facts, power="D3cold", params=params, kernel=NO_WAKE)
+    result = _probe(root)
     assert ("D3COLD_POWER_STATE" in _causes(result)) is expected
     assert any(f.cause == "D3COLD_POWER_STATE" for f in result.findings) is expected
     if expected:
         assert result.status in ("warn", "fail")
+        (cause,) = _causes(result)["D3COLD_POWER_STATE"]
+        assert cause["subject"]["bdf"] == GPU
+
+
+def test_d3cold_alone_is_info(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any]
+) -> None:
+    """D3cold without a line showing the device cannot wake (vfio-pci parks idle devices
+    there) is an info finding, never a failure; its config space is not read."""
+    params = {"vfio_pci/parameters/disable_idle_d3": "N"}
+    kernel = f"[ 5.1] vfio-pci {GPU}: enabling device (0000 -> 0003)\n"
+    root = _machine(
+        make_root, minimal_facts, power="D3cold", params=params, kernel=kernel, config=CONFIG_DEAD
+    )
+    result = _probe(root)
+    assert "D3COLD_POWER_STATE" not in _causes(result)
+    assert "DEVICE_DEAD_AFTER_UNCLEAN_RELEASE" not in _causes(result)  # config never read
+    assert result.status in ("pass", "info")
+    assert any(f.code == "DEVICE_IN_D3COLD" and f.severity == "info" for f in result.findings)
+    assert all(d["config"] is None for d in result.facts["devices"])
 
 
 @pytest.mark.parametrize(("unsafe", "expected"), [("N", True), ("Y", False)])

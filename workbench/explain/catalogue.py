@@ -48,6 +48,8 @@ _BDF = r"(?:[0-9a-f]{4}:)?[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]"
 # when it arrives as two mojibake characters).
 MACROS = {
     "{BDF}": _BDF,
+    # a `mem size` of 16 MiB or more (hex, up to 16 digits)
+    "{BIGSIZE}": r"0x0{0,9}[1-9a-f][0-9a-f]{6,15}",
     "{EACCES}": r"(?:Permission denied|Keine Berechtigung|Permission non accord\S{1,2}e"
     r"|Permiso denegado|Permesso negato|Permiss\S{1,2}o negada|Toegang geweigerd"
     r"|Brak dost\S{1,2}pu|Отказано в доступе|許可がありません|权限不够)",

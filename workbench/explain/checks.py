@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from workbench.core import devstate
+from workbench.core.devstate import Range
 from workbench.explain.facts import Device, Facts
 from workbench.explain.model import Evidence
 
 HOST_GPU_DRIVERS = frozenset({"nvidia", "nouveau", "amdgpu", "radeon", "i915", "xe", "nvidiafb"})
 PASSTHROUGH_DRIVERS = frozenset({"vfio-pci", "pci-stub"})
-BOOT_FRAMEBUFFERS = ("bootfb", "efifb", "vesafb", "simplefb", "simpledrm", "simple-framebuffer")
 VIRT_FLAGS = frozenset({"vmx", "svm"})
 
 
@@ -53,37 +54,46 @@ def gpu_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None
 def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
     """Another function of the GPU's card (its slot), or of its IOMMU group, is on a host
     driver (often the HDMI audio on snd_hda_intel)."""
+    # the devices on a host driver, by slot and by group, once: linear in the devices
+    by_slot: dict[str, list[Device]] = {}
+    by_group: dict[int, list[Device]] = {}
+    for other in facts.devices.values():
+        if other.driver is None or other.driver in PASSTHROUGH_DRIVERS:
+            continue
+        if other.is_bridge or other.driver == "pcieport":
+            continue  # bridges do not count against viability
+        by_slot.setdefault(other.slot, []).append(other)
+        if other.group is not None:
+            by_group.setdefault(other.group, []).append(other)
     for gpu in _subject_devices(facts, subject):
-        for other in facts.devices.values():
-            if other.bdf == gpu.bdf or other.driver is None or other.driver in PASSTHROUGH_DRIVERS:
-                continue
-            if other.is_bridge or other.driver == "pcieport":
-                continue  # bridges do not count against viability
-            same_group = gpu.group is not None and other.group == gpu.group
-            if other.slot == gpu.slot or same_group:
-                return CheckHit(list(other.evidence), {"device": other.bdf, "driver": other.driver})
+        near = by_slot.get(gpu.slot, [])
+        if gpu.group is not None:
+            near = near + by_group.get(gpu.group, [])
+        for other in near:
+            if other.bdf != gpu.bdf:
+                driver = other.driver or ""
+                return CheckHit(list(other.evidence), {"device": other.bdf, "driver": driver})
     return None
 
 
-def _boot_framebuffers(facts: Facts) -> list[tuple[int, int, str, Evidence | None]]:
-    return [
-        (r.start, r.end, r.name, r.evidence)
-        for r in facts.iomem
-        if r.name.lower().startswith(BOOT_FRAMEBUFFERS)
-    ]
+def _evidence(found: Range) -> Evidence:
+    return Evidence(found.line_no, found.line, found.source)
 
 
 def bootfb_in_gpu_bar(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
-    """A boot framebuffer range in /proc/iomem lies inside the BAR of the device the lines
-    name, or of a device on vfio-pci (a host showing its console on its own GPU is fine)."""
+    """A boot framebuffer range in /proc/iomem lies in the BAR of the device the lines name,
+    or of a device on vfio-pci (a host showing its console on its own GPU is fine). Ranges
+    read without root (every address 0) were never kept: they show nothing."""
     bdf = subject.get("bdf")
-    for start, end, name, fb_evidence in _boot_framebuffers(facts):
-        for owner in facts.iomem:
-            if not _looks_bdf(owner.name) or not _passed_through(facts, owner.name.lower(), bdf):
-                continue
-            if owner.start <= start and end <= owner.end:
-                found = [e for e in (owner.evidence, fb_evidence) if e is not None]
-                return CheckHit(found, {"bdf": owner.name.lower(), "range": name})
+    fbs = [r for r in facts.iomem if r.is_boot_framebuffer]
+    if not fbs:
+        return None
+    owners = [
+        r for r in facts.iomem if _looks_bdf(r.name) and _passed_through(facts, r.name.lower(), bdf)
+    ]
+    for fb, owner in devstate.framebuffer_overlaps(fbs, owners):
+        found = [_evidence(owner), _evidence(fb)]
+        return CheckHit(found, {"bdf": owner.name.lower(), "range": fb.name})
     return None
 
 
@@ -100,12 +110,12 @@ def iomem_without_bootfb(facts: Facts, subject: dict[str, str]) -> CheckHit | No
     """/proc/iomem was recorded, PCI ranges in it, and no boot framebuffer anywhere: a BAR that
     cannot be reserved is held by something else."""
     pci = [r for r in facts.iomem if _looks_bdf(r.name)]
-    if not pci or _boot_framebuffers(facts):
+    if not pci or any(r.is_boot_framebuffer for r in facts.iomem):
         return None
     bdf = subject.get("bdf")
     mine = [r for r in pci if r.name.lower() == bdf] if bdf else []
     shown = (mine or pci)[:2]
-    return CheckHit([r.evidence for r in shown if r.evidence is not None], {})
+    return CheckHit([_evidence(r) for r in shown], {})
 
 
 def device_config_all_ones(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
@@ -173,8 +183,18 @@ def cpu_guest_without_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | 
     return None
 
 
+def cpu_bare_metal_without_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The CPU runs on bare metal and shows neither vmx nor svm: since Linux 5.6 the kernel
+    hides `vmx` when the firmware disabled VT-x, so KVM missing points at the firmware."""
+    flags = facts.cpu_flags
+    if flags is not None and "hypervisor" not in flags and not flags & VIRT_FLAGS:
+        return CheckHit([], {})
+    return None
+
+
 def cpu_bare_metal_with_virt(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
-    """The CPU runs on bare metal and has vmx/svm: KVM missing points at the firmware."""
+    """The CPU runs on bare metal and shows vmx/svm (the firmware left it on): KVM missing
+    points at its module not loaded, not at the firmware."""
     flags = facts.cpu_flags
     if flags is not None and "hypervisor" not in flags and flags & VIRT_FLAGS:
         return CheckHit([], {})

@@ -12,6 +12,8 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+from workbench.core import devstate
+from workbench.core.devstate import Range
 from workbench.core.errors import HostReadError
 from workbench.explain.model import Evidence
 
@@ -71,9 +73,6 @@ _KERNEL_DRIVER_RAW = re.compile(
     rf"(?P<bdf>{_BDF}): |NVRM: GPU (?P<nvrm>{_BDF}): )",
     re.IGNORECASE,
 )
-_IOMEM = re.compile(
-    r"^(?P<indent>\s{0,32})(?P<start>[0-9a-f]{1,16})-(?P<end>[0-9a-f]{1,16}) : (?P<name>.{1,200})$"
-)
 _CMDLINE = re.compile(r"(?:Command line:|^BOOT_IMAGE=)\s*(?P<cmdline>.{1,4096})")
 # `IOMMU Group 1 01:00.0 VGA ...` (the Arch wiki's listing) or a `IOMMU group 1` heading
 # above indented lspci lines (ls-iommu scripts); the kernel's `Adding to iommu group N`.
@@ -83,6 +82,10 @@ _IOMMU_GROUP = re.compile(
 _ADDING_TO_GROUP = re.compile(
     rf"^[\w-]{{1,32}} (?P<bdf>{_BDF}): Adding to iommu group (?P<group>\d{{1,6}})", re.IGNORECASE
 )
+# Facts kept of one input and machine (a hostile paste of a million ranges or BDFs stays
+# bounded); what was dropped past them is counted.
+MAX_IOMEM = devstate.MAX_RANGES
+MAX_DEVICES = 4096
 _MEMINFO_HUGE = re.compile(r"^HugePages_Total:\s{0,32}(?P<n>\d{1,12})\s*$", re.IGNORECASE)
 
 
@@ -117,18 +120,13 @@ class Device:
         return self.bdf.rsplit(".", 1)[0]
 
 
-@dataclass(frozen=True)
-class IomemRange:
-    start: int
-    end: int
-    name: str
-    evidence: Evidence | None = None
-
-
 @dataclass
 class Facts:
     devices: dict[str, Device] = field(default_factory=dict)
-    iomem: list[IomemRange] = field(default_factory=list)
+    iomem: list[Range] = field(default_factory=list)  # zeroed ranges (read without root) left out
+    iomem_dropped: int = 0  # ranges past MAX_IOMEM
+    iomem_why: str | None = None  # why the machine's /proc/iomem was not taken
+    devices_dropped: int = 0  # devices past MAX_DEVICES
     cmdline: str | None = None
     cmdline_evidence: Evidence | None = None
     # page size in KiB -> (reserved, free); {} when the machine has none, None not recorded
@@ -143,8 +141,26 @@ class Facts:
     _group_heading: int | None = None  # the `IOMMU group N` heading lspci lines are under
 
     def device(self, bdf: str) -> Device:
+        """The device at `bdf`; past MAX_DEVICES a new one is counted and not kept."""
         bdf = full_bdf(bdf)
-        return self.devices.setdefault(bdf, Device(bdf))
+        dev = self.devices.get(bdf)
+        if dev is None:
+            dev = Device(bdf)
+            if len(self.devices) < MAX_DEVICES:
+                self.devices[bdf] = dev
+            else:
+                self.devices_dropped += 1
+        return dev
+
+    def add_iomem(self, found: Range) -> None:
+        """Keep an /proc/iomem range: one whose addresses read 0 (read without root) says
+        nothing; past MAX_IOMEM it is counted."""
+        if found.start == 0 and found.end == 0:
+            return
+        if len(self.iomem) < MAX_IOMEM:
+            self.iomem.append(found)
+        else:
+            self.iomem_dropped += 1
 
     def feed(self, text: str, evidence: Evidence) -> None:
         """Take what `text` (a normalised line) tells; lines that tell nothing are ignored."""
@@ -164,10 +180,8 @@ class Facts:
             self._last_lspci.evidence.append(evidence)
         elif m := _KERNEL_DRIVER.match(text):
             self._driver_seen(m["bdf"] or m["nvrm"], m["driver"], evidence)
-        elif m := _IOMEM.match(evidence.text.rstrip("\r\n")):
-            self.iomem.append(
-                IomemRange(int(m["start"], 16), int(m["end"], 16), m["name"].strip(), evidence)
-            )
+        elif found := devstate.iomem_range(evidence.text, evidence.line, evidence.source):
+            self.add_iomem(found)
         elif m := _MEMINFO_HUGE.match(text):
             self.hugepages_total, self.hugepages_evidence = int(m["n"]), evidence
         elif (m := _CMDLINE.search(text)) and self.cmdline is None:
@@ -226,14 +240,11 @@ class Facts:
             self.iommu_groups = len(inventory.groups)
 
     def _host_files(self, host: Host) -> None:
-        iomem = _read_text(host, "proc/iomem")
-        if iomem:
-            for i, line in enumerate(iomem.splitlines(), 1):
-                if m := _IOMEM.match(line):
-                    where = Evidence(i, line, "/proc/iomem")
-                    self.iomem.append(
-                        IomemRange(int(m["start"], 16), int(m["end"], 16), m["name"].strip(), where)
-                    )
+        iomem = devstate.iomem(host, MAX_IOMEM)
+        self.iomem_why = iomem.why
+        self.iomem_dropped += iomem.dropped
+        for found in iomem.ranges or []:
+            self.add_iomem(found)
         if self.cmdline is None and (cmdline := _read_text(host, "proc/cmdline")):
             self.cmdline = cmdline.strip()
             self.cmdline_evidence = Evidence(1, self.cmdline, "/proc/cmdline")
@@ -248,13 +259,11 @@ class Facts:
             self.unsafe_interrupts = param.strip()[:1] in ("Y", "1")
 
     def _device_state(self, host: Host, dev: Device, sysfs: str) -> None:
-        config = _read_bytes(host, f"{sysfs}/config")
-        if config:
-            head = config[:64]
+        # power_state first: config is never read from a device in D3cold (it would wake it)
+        dev.power_state = devstate.power_state(host, sysfs)
+        head = devstate.config_head(host, sysfs, dev.power_state)
+        if head:
             dev.config_all_ones = head == b"\xff" * len(head)
-        power = _read_text(host, f"{sysfs}/power_state")
-        if power and power.strip():
-            dev.power_state = power.strip()[:16]
 
     def _host_hugepages(self, host: Host) -> None:
         base = "sys/kernel/mm/hugepages"
@@ -288,13 +297,6 @@ class Facts:
 def _read_text(host: Host, rel: str) -> str | None:
     try:
         return host.read_text(rel)
-    except (HostReadError, OSError):
-        return None
-
-
-def _read_bytes(host: Host, rel: str) -> bytes | None:
-    try:
-        return host.read_bytes(rel)
     except (HostReadError, OSError):
         return None
 

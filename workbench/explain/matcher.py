@@ -46,7 +46,11 @@ KEEP_NEWEST = 6
 MEMO_SIZE = 4096  # distinct messages whose matches are remembered (memory stays bounded)
 # Lines that name the VM the next lines are about (virsh's `error: Failed to start domain
 # 'NAME'` before libvirt's reason, QEMU's command line at the top of its log).
-CONTEXT_LITERALS = ("start domain", "-name guest=")
+CONTEXT_LITERALS = ("start domain", "-name guest=", "starting up")
+# How far a VM named by such a line carries: the lines of that domain's start, until a line
+# names another domain, a QEMU log's `starting up` line opens another start, or this many
+# lines have passed (a multi-VM journal's later lines are about other starts).
+CONTEXT_LINES = 20
 
 _VM = re.compile(
     r"domain '(?P<a>[^'\s]{1,256})'|-name guest=(?P<b>[^,\s]{1,256})"
@@ -117,7 +121,8 @@ class _Found:
         self.newest.append(evidence)
 
 
-# The patterns a message matched (index, subject) and the VM it names for the lines after it.
+# The patterns a message matched (index, subject) and the VM it names for the lines after it
+# ("" for a boundary: the VM named before no longer carries).
 _TextMatch = tuple[tuple[tuple[int, dict[str, str]], ...], str | None]
 
 
@@ -130,9 +135,8 @@ class Matcher:
         self.lines = 0
         self._found: dict[str, _Found] = {}
         self._inputs = 0
-        self._context_vm: tuple[int, str] | None = (
-            None  # (input index, VM) of the last line naming one
-        )
+        # (input index, line, VM) of the last line naming one; None after a boundary
+        self._context_vm: tuple[int, int, str] | None = None
         self._literals = tuple(self.catalogue.by_literal)
         # One C-speed search rejects a line that holds no literal (most lines of an input).
         self._any_literal = re.compile(_trie_regex(self.literals))
@@ -177,14 +181,18 @@ class Matcher:
             found = self._memo[text] = self._match_text(text)
         matches, context_vm = found
         if context_vm is not None:
-            self._context_vm = (index, safe_text(context_vm))
+            self._context_vm = (index, line_no, safe_text(context_vm)) if context_vm else None
+        ctx = self._context_vm
+        in_context = ctx is not None and ctx[0] == index and 0 <= line_no - ctx[1] <= CONTEXT_LINES
         for p_index, text_subject in matches:
             subject = dict(text_subject)
-            if "vm" not in subject:
-                if vm := line_vm("", source):
-                    subject["vm"] = safe_text(vm)
-                elif self._context_vm and self._context_vm[0] == index:
-                    subject["vm"] = self._context_vm[1]
+            if "vm" in subject:  # a line naming a domain starts that domain's lines
+                self._context_vm = ctx = (index, line_no, subject["vm"])
+                in_context = True
+            elif vm := line_vm("", source):
+                subject["vm"] = safe_text(vm)
+            elif in_context and ctx is not None:
+                subject["vm"] = ctx[2]
             pattern = self.catalogue.patterns[p_index]
             self._record(pattern, p_index, subject, evidence, (index, line_no))
         return False
@@ -194,6 +202,8 @@ class Matcher:
         for the lines after it."""
         low = text.lower()
         context_vm = line_vm(text, None) if any(c in low for c in CONTEXT_LITERALS) else None
+        if context_vm is None and "starting up" in low:
+            context_vm = ""  # a QEMU log's next start: the VM named before no longer carries
         matches: list[tuple[int, dict[str, str]]] = []
         tried: set[int] = set()
         for lit in self._literals:
