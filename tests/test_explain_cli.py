@@ -432,3 +432,22 @@ def test_readme_names_every_json_key() -> None:
     cause = explain_text("vfio_pin_pages_remote: RLIMIT_MEMLOCK (65536) exceeded").causes[0]
     missing = [key for key in cause.to_dict() if f'"{key}"' not in paragraph]
     assert missing == []
+
+
+def test_the_machines_binding_outranks_an_older_log_line(
+    tmp_path: Path, make_root: Any, minimal_facts: dict[str, Any]
+) -> None:
+    """The log says vfio-pci took the GPU at boot, sysfs says nvidia holds it now (a hook
+    rebound it): the machine's binding decides, and the evidence is its sysfs link."""
+    log = write(
+        tmp_path / "dmesg.txt",
+        "[    2.000000] vfio-pci 0000:01:00.0: vgaarb: deactivate vga console",
+        "vfio 0000:01:00.0: group 1 is not viable",
+    )
+    facts = json.loads(json.dumps(minimal_facts))
+    facts["devices"][2]["driver"] = "nvidia"
+    proc = explain("--root", str(make_root(facts)), "--json", str(log))
+    first = json.loads(proc.stdout)["causes"][0]
+    assert first["code"] == "HOST_DRIVER_BOUND", proc.stdout
+    assert first["subject"]["driver"] == "nvidia"
+    assert any(e["text"] == "0000:01:00.0 driver: nvidia" for e in first["evidence"])

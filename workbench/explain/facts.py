@@ -106,6 +106,17 @@ class Device:
     config_all_ones: bool | None = None  # config space read back as 0xff.. (None: not read)
     power_state: str | None = None  # sysfs power_state ("D0", "D3cold"), None: not recorded
     evidence: list[Evidence] = field(default_factory=list)
+    # The driver is the machine's own (sysfs): a log's older word does not change it.
+    bound_now: bool = False
+
+    def saw_driver(self, driver: str, evidence: Evidence) -> None:
+        """A log line or an lspci block shows `driver` on this device (the latest wins, as a
+        log shows rebinding in order), unless the machine says what holds it now."""
+        if self.bound_now:
+            return
+        self.driver = driver
+        if len(self.evidence) < 4:
+            self.evidence.append(evidence)
 
     @property
     def is_gpu(self) -> bool:
@@ -176,8 +187,7 @@ class Facts:
         elif m := _ADDING_TO_GROUP.match(text):
             self.device(m["bdf"]).group = int(m["group"])
         elif (m := _DRIVER.match(text)) and self._last_lspci is not None:
-            self._last_lspci.driver = m["driver"]
-            self._last_lspci.evidence.append(evidence)
+            self._last_lspci.saw_driver(m["driver"], evidence)
         elif m := _KERNEL_DRIVER.match(text):
             self._driver_seen(m["bdf"] or m["nvrm"], m["driver"], evidence)
         elif found := devstate.iomem_range(evidence.text, evidence.line, evidence.source):
@@ -209,11 +219,7 @@ class Facts:
         return True
 
     def _driver_seen(self, bdf: str, driver: str | None, evidence: Evidence) -> None:
-        # the latest line wins: a log shows rebinding in order
-        dev = self.device(bdf)
-        dev.driver = (driver or "nvidia").lower()
-        if len(dev.evidence) < 4:
-            dev.evidence.append(evidence)
+        self.device(bdf).saw_driver((driver or "nvidia").lower(), evidence)
 
     def add_host(self, host: Host) -> None:
         """Join the machine's facts: its PCI devices (driver, group, state), /proc/iomem, the
@@ -232,7 +238,12 @@ class Facts:
             known.pci_class = known.pci_class or dev.class4
             known.vendor = known.vendor or dev.vendor
             known.device = known.device or dev.device
-            known.driver = known.driver or dev.driver
+            if dev.driver is not None:
+                # The machine's own binding outranks a log's older word (a hook rebinds a GPU
+                # after boot): the evidence is the sysfs link, not the log's boot line.
+                known.driver, known.bound_now = dev.driver, True
+                link = f"/{dev.sysfs}/driver" if dev.sysfs else f"/sys/bus/pci/devices/{dev.bdf}"
+                known.evidence = [Evidence(0, f"{dev.bdf} driver: {dev.driver}", link)]
             known.group = dev.iommu_group if known.group is None else known.group
             if dev.sysfs and (dev.is_gpu or dev.driver in ("vfio-pci", "pci-stub")):
                 self._device_state(host, known, dev.sysfs)

@@ -108,6 +108,8 @@ class _Found:
     subject: dict[str, str] = field(default_factory=dict)
     conflicts: int = 0  # subject values that differed from the first one kept
     checks: dict[str, float] = field(default_factory=dict)
+    # What the facts that support it showed (an lspci block, a sysfs link): after the lines.
+    by_facts: list[Evidence] = field(default_factory=list)
 
     def keep(self, evidence: Evidence) -> None:
         """Keep a line among the first or the newest; the same text again shows nothing new."""
@@ -256,7 +258,9 @@ class Matcher:
                 for key, value in hit.subject.items():
                     found.subject.setdefault(key, value)
                 for ev in hit.evidence:
-                    found.keep(ev)
+                    shown = (*found.evidence, *found.newest, *found.by_facts)
+                    if len(found.by_facts) < KEEP_FIRST and all(e.text != ev.text for e in shown):
+                        found.by_facts.append(ev)
         matches = [self._match(code, found) for code, found in self._found.items()]
         order = {code: found.first for code, found in self._found.items()}
         matches.sort(key=lambda m: (m.benign, -m.confidence, order[m.code], m.code))
@@ -274,9 +278,10 @@ class Matcher:
             benign=cause.benign,
             confidence=1.0 - doubt,
             subject=found.subject,
-            evidence=sorted(
-                [*found.evidence, *found.newest], key=lambda e: (e.source or "", e.line)
-            ),
+            evidence=[
+                *sorted([*found.evidence, *found.newest], key=lambda e: (e.source or "", e.line)),
+                *found.by_facts,
+            ],
             remedy=cause.remedy,
             references=list(cause.references),
             more_evidence=found.more,
