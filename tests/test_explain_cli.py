@@ -451,3 +451,22 @@ def test_the_machines_binding_outranks_an_older_log_line(
     assert first["code"] == "HOST_DRIVER_BOUND", proc.stdout
     assert first["subject"]["driver"] == "nvidia"
     assert any(e["text"] == "0000:01:00.0 driver: nvidia" for e in first["evidence"])
+
+
+def test_two_groups_not_viable_are_judged_each_by_its_device(
+    tmp_path: Path, make_root: Any, minimal_facts: dict[str, Any]
+) -> None:
+    """A USB controller's group line, then the GPU's: each is its own cause, and the GPU's
+    (on nvidia) names the host driver (it was folded into the USB controller's before)."""
+    log = write(
+        tmp_path / "qemu.log",
+        "vfio 0000:00:14.0: group 4 is not viable",
+        "vfio 0000:01:00.0: group 1 is not viable",
+    )
+    facts = json.loads(json.dumps(minimal_facts))
+    facts["devices"][2]["driver"] = "nvidia"
+    doc = json.loads(explain("--root", str(make_root(facts)), "--json", str(log)).stdout)
+    gpu = [c for c in doc["causes"] if c["subject"].get("bdf") == "0000:01:00.0"]
+    assert gpu and gpu[0]["code"] == "HOST_DRIVER_BOUND"
+    assert gpu[0]["subject"]["driver"] == "nvidia"
+    assert any(c["subject"].get("bdf") == "0000:00:14.0" for c in doc["causes"])

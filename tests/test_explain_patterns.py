@@ -726,14 +726,25 @@ def test_vm_from_qemu_log_name() -> None:
     assert matcher.result().causes[0].subject["vm"] == "win11"
 
 
-def test_subject_conflicts_keep_the_first() -> None:
-    """Two BDFs for one cause: the first is kept and the other counted."""
+def test_two_devices_are_two_causes() -> None:
+    """One cause shown for two devices: two entries, each with its own device and lines."""
     text = (
         "vfio-pci 0000:0b:00.0: Refused to change power state, currently in D3\n"
         "vfio-pci 0000:0c:00.0: Refused to change power state, currently in D3\n"
     )
+    causes = explain_text(text).causes
+    assert [c.subject["bdf"] for c in causes] == ["0000:0b:00.0", "0000:0c:00.0"]
+    assert [[e.line for e in c.evidence] for c in causes] == [[1], [2]]
+
+
+def test_subject_conflicts_keep_the_first() -> None:
+    """One device, two BAR numbers for one cause: the first is kept and the other counted."""
+    text = (
+        "vfio-pci 0000:0b:00.0: BAR 1: can't reserve [mem 0xc0000000-0xcfffffff 64bit pref]\n"
+        "vfio-pci 0000:0b:00.0: BAR 3: can't reserve [mem 0xd0000000-0xd1ffffff 64bit pref]\n"
+    )
     first = explain_text(text).causes[0]
-    assert (first.subject["bdf"], first.subject_conflicts) == ("0000:0b:00.0", 1)
+    assert (first.subject["bar"], first.subject_conflicts) == ("1", 1)
 
 
 def test_identical_lines_are_one_evidence() -> None:

@@ -135,7 +135,9 @@ class Matcher:
         self.catalogue = cat or catalogue()
         self.facts = Facts()
         self.lines = 0
-        self._found: dict[str, _Found] = {}
+        # One entry per cause and subject: two devices whose groups are not viable are two
+        # causes, each ranked by its own device's facts.
+        self._found: dict[str, list[_Found]] = {}
         self._inputs = 0
         # (input index, line, VM) of the last line naming one; None after a boundary
         self._context_vm: tuple[int, int, str] | None = None
@@ -229,13 +231,32 @@ class Matcher:
         where: tuple[int, int],
     ) -> None:
         for code, weight in pattern.causes:
-            found = self._found.setdefault(code, _Found(first=where))
+            found = self._entry(code, subject, where)
             found.weights[p_index] = max(weight, found.weights.get(p_index, 0.0))
             for key, value in subject.items():
                 kept = found.subject.setdefault(key, value)
                 if kept != value:
                     found.conflicts += 1
             found.keep(evidence)
+
+    def _entry(self, code: str, subject: dict[str, str], where: tuple[int, int]) -> _Found:
+        """The entry of `code` about the device (or group) `subject` names; a line naming
+        neither joins the latest entry of that cause."""
+        entries = self._found.setdefault(code, [])
+        bdf, group = subject.get("bdf"), subject.get("group")
+        for entry in entries:
+            if (bdf and entry.subject.get("bdf") == bdf) or (
+                group
+                and entry.subject.get("group") == group
+                and not (bdf and entry.subject.get("bdf"))
+            ):
+                return entry
+        if entries and not bdf and not group:
+            return entries[-1]
+        if entries and not any(e.subject.get("bdf") or e.subject.get("group") for e in entries):
+            return entries[-1]  # the lines before named no device: this one says which
+        entries.append(_Found(first=where))
+        return entries[-1]
 
     def feed_host(self, host: Host) -> None:
         """Join the machine's facts to the evidence."""
@@ -245,26 +266,37 @@ class Matcher:
         """The causes the evidence shows, ranked."""
         for cause in self.catalogue.causes.values():
             for check in cause.checks:
-                found = self._found.get(cause.code)
-                if found is None and not check.alone:
-                    continue
-                subject = dict(found.subject) if found else {}
-                hit = getattr(check_functions, check.name)(self.facts, subject)
-                if hit is None:
-                    continue
-                if found is None:
-                    found = self._found.setdefault(cause.code, _Found(first=(sys.maxsize, 0)))
-                found.checks[check.name] = check.weight
-                for key, value in hit.subject.items():
-                    found.subject.setdefault(key, value)
-                for ev in hit.evidence:
-                    shown = (*found.evidence, *found.newest, *found.by_facts)
-                    if len(found.by_facts) < KEEP_FIRST and all(e.text != ev.text for e in shown):
-                        found.by_facts.append(ev)
-        matches = [self._match(code, found) for code, found in self._found.items()]
-        order = {code: found.first for code, found in self._found.items()}
-        matches.sort(key=lambda m: (m.benign, -m.confidence, order[m.code], m.code))
-        return Explanation(lines=self.lines, causes=matches)
+                for found in self._checked(cause.code, check.name, check.alone):
+                    found.checks[check.name] = check.weight
+        matches = [
+            (self._match(code, found), found.first)
+            for code, entries in self._found.items()
+            for found in entries
+        ]
+        matches.sort(key=lambda m: (m[0].benign, -m[0].confidence, m[1], m[0].code))
+        return Explanation(lines=self.lines, causes=[m for m, _ in matches])
+
+    def _checked(self, code: str, name: str, alone: bool) -> list[_Found]:
+        """The entries of `code` that check `name` supports (adding its subject and evidence);
+        a check that shows its cause alone makes an entry when the lines made none."""
+        entries = self._found.get(code, [])
+        if not entries and not alone:
+            return []
+        supported = []
+        for found in entries or [_Found(first=(sys.maxsize, 0))]:
+            hit = getattr(check_functions, name)(self.facts, dict(found.subject))
+            if hit is None:
+                continue
+            if not entries:
+                self._found.setdefault(code, []).append(found)
+            supported.append(found)
+            for key, value in hit.subject.items():
+                found.subject.setdefault(key, value)
+            for ev in hit.evidence:
+                shown = (*found.evidence, *found.newest, *found.by_facts)
+                if len(found.by_facts) < KEEP_FIRST and all(e.text != ev.text for e in shown):
+                    found.by_facts.append(ev)
+        return supported
 
     def _match(self, code: str, found: _Found) -> CauseMatch:
         cause = self.catalogue.causes[code]
