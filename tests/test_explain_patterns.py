@@ -486,6 +486,15 @@ CAUSE_LINES: list[tuple[str, str]] = [
         "[E] ivshmem.c:412 | ivshmemOpenDev | Failed to open /dev/kvmfr0: Permission denied",
     ),
     (
+        "KVMFR_PERMISSION",  # the Looking Glass client: the errno comes on the next line
+        "Failed to open: /dev/kvmfr0",
+    ),
+    (
+        "AGENT_NOT_RUNNING",
+        "Nov 29 08:00:01 guest systemd[1]: qemu-guest-agent.service: Main process exited, "
+        "code=exited, status=1/FAILURE",
+    ),
+    (
         "KVMFR_PERMISSION",
         "Nov 29 08:00:01 host systemd-udevd[612]: /etc/udev/rules.d/99-kvmfr.rules:1 "
         "User 'alice' is not a system user, ignoring.",
@@ -580,6 +589,9 @@ HEALTHY_NOISE = [
     "[    0.4] pci 0000:00:1c.0: BAR 0: failed to assign [mem size 0x00004000 64bit]",
     "pci 0000:01:00.0: BAR 14 [mem size 0x00200000]: can't assign; no space",
     "[ 912.1] vfio-pci 0000:0c:00.0: Refused to change power state from D0 to D3hot",
+    # a guest shutting down stops its agent cleanly
+    "Nov 29 08:00:01 guest systemd[1]: qemu-guest-agent.service: Deactivated successfully.",
+    "guest systemd[1]: qemu-guest-agent.service: Main process exited, code=exited, status=0/SUCCESS",
 ]
 
 # Lines that show no cause: ordinary kernel, QEMU and libvirt noise, lines that merely
