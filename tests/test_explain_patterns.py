@@ -815,3 +815,16 @@ def test_no_kvm_module_names_the_module_among_candidates() -> None:
     and the KVM module not loaded among its candidates (the evidence README's other reading)."""
     codes = [m.code for m in explain_text(CAUSE_NO_KVM).causes]
     assert codes[0] == "KVM_DISABLED_BIOS" and "KVM_MODULE_NOT_LOADED" in codes[:3]
+
+
+def test_a_gpu_shown_on_vfio_pci_argues_against_its_own_driver() -> None:
+    """lspci -nnk shows the GPU on vfio-pci: for `group 1 is not viable` its own driver is
+    not the cause (confidence cut), the group's other member is named first."""
+    text = (
+        "01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA102 [10de:2206] (rev a1)\n"
+        "\tKernel driver in use: vfio-pci\n"
+        "vfio 0000:01:00.0: group 1 is not viable\n"
+    )
+    causes = {c.code: c for c in explain_text(text).causes}
+    assert explain_text(text).causes[0].code == "GROUP_MEMBER_NOT_VFIO"
+    assert causes["HOST_DRIVER_BOUND"].confidence < 0.2

@@ -107,6 +107,8 @@ class Check:
     name: str
     weight: float
     alone: bool  # the fact shows the cause even when no line does
+    # the fact argues against the cause: its confidence is scaled by (1 - weight)
+    against: bool = False
 
 
 @dataclass(frozen=True)
@@ -194,7 +196,11 @@ def load(text: str) -> Catalogue:
             name = c.get("name")
             if not callable(getattr(check_functions, str(name), None)):
                 raise _bad(where, f"no check named {name!r} in checks.py")
-            checks.append(Check(name, _weight(c.get("weight"), where), bool(c.get("alone"))))
+            against = bool(c.get("against"))
+            if against and c.get("alone"):
+                raise _bad(where, f"check {name!r}: a fact against a cause cannot show it alone")
+            weight = _weight(c.get("weight"), where)
+            checks.append(Check(name, weight, bool(c.get("alone")), against))
         causes[code] = Cause(
             code=code,
             title=str(entry["title"]),

@@ -51,6 +51,15 @@ def gpu_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None
     return None
 
 
+def gpu_on_passthrough_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
+    """The GPU the lines are about is on vfio-pci or pci-stub (an lspci block, a driver line,
+    the machine): its own driver is not what stops it."""
+    for dev in _subject_devices(facts, subject):
+        if dev.driver in PASSTHROUGH_DRIVERS:
+            return CheckHit(list(dev.evidence), {})
+    return None
+
+
 def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
     """Another function of the GPU's card (its slot), or of its IOMMU group, is on a host
     driver (often the HDMI audio on snd_hda_intel)."""

@@ -108,6 +108,7 @@ class _Found:
     subject: dict[str, str] = field(default_factory=dict)
     conflicts: int = 0  # subject values that differed from the first one kept
     checks: dict[str, float] = field(default_factory=dict)
+    against: dict[str, float] = field(default_factory=dict)  # facts that argue against it
     # What the facts that support it showed (an lspci block, a sysfs link): after the lines.
     by_facts: list[Evidence] = field(default_factory=list)
 
@@ -267,7 +268,10 @@ class Matcher:
         for cause in self.catalogue.causes.values():
             for check in cause.checks:
                 for found in self._checked(cause.code, check.name, check.alone):
-                    found.checks[check.name] = check.weight
+                    if check.against:
+                        found.against[check.name] = check.weight
+                    else:
+                        found.checks[check.name] = check.weight
         matches = [
             (self._match(code, found), found.first)
             for code, entries in self._found.items()
@@ -303,6 +307,8 @@ class Matcher:
         doubt = 1.0
         for weight in (*found.weights.values(), *found.checks.values()):
             doubt *= 1.0 - weight
+        for weight in found.against.values():
+            doubt = 1.0 - (1.0 - doubt) * (1.0 - weight)
         return CauseMatch(
             code=code,
             title=cause.title,
