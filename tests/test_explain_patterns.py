@@ -828,3 +828,18 @@ def test_a_gpu_shown_on_vfio_pci_argues_against_its_own_driver() -> None:
     causes = {c.code: c for c in explain_text(text).causes}
     assert explain_text(text).causes[0].code == "GROUP_MEMBER_NOT_VFIO"
     assert causes["HOST_DRIVER_BOUND"].confidence < 0.2
+
+
+def test_remedies_name_the_device_and_group_the_lines_named() -> None:
+    """A remedy's placeholders are filled from the evidence: the group's number in its
+    path, the device's address and (from an lspci block) its vendor:device ids."""
+    text = (
+        "01:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA102 [10de:2206] (rev a1)\n"
+        "\tKernel driver in use: nvidia\n"
+        "vfio 0000:01:00.0: group 14 is not viable\n"
+    )
+    remedies = {c.code: c.remedy for c in explain_text(text).causes}
+    assert "iommu_groups/14/devices" in remedies["GROUP_MEMBER_NOT_VFIO"]
+    assert "vfio-pci.ids=10de:2206" in remedies["HOST_DRIVER_BOUND"]
+    assert "lspci -nnk -s 0000:01:00.0" in remedies["HOST_DRIVER_BOUND"]
+    assert "BDF" not in remedies["HOST_DRIVER_BOUND"]

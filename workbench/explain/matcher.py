@@ -320,11 +320,24 @@ class Matcher:
                 *sorted([*found.evidence, *found.newest], key=lambda e: (e.source or "", e.line)),
                 *found.by_facts,
             ],
-            remedy=cause.remedy,
+            remedy=self._remedy(cause.remedy, found.subject),
             references=list(cause.references),
             more_evidence=found.more,
             subject_conflicts=found.conflicts,
         )
+
+    def _remedy(self, remedy: str, subject: dict[str, str]) -> str:
+        """The catalogue's remedy with its placeholders (BDF, VENDOR:DEVICE, group N) filled in
+        from what the evidence named, so the command can be run as shown."""
+        bdf, group = subject.get("bdf"), subject.get("group")
+        if bdf:
+            remedy = _BDF_WORD.sub(bdf, remedy)
+            dev = self.facts.devices.get(bdf)
+            if dev is not None and dev.vendor and dev.device:
+                remedy = remedy.replace("VENDOR:DEVICE", f"{dev.vendor}:{dev.device}")
+        if group and group.isdigit():
+            remedy = _GROUP_N.sub(lambda m: m.group(1) + group, remedy)
+        return remedy
 
     # Inputs -----------------------------------------------------------------------------
 
@@ -363,6 +376,10 @@ class Matcher:
         prefilter as a file (lines end at newlines, numbered as `workbench explain FILE` numbers
         them), so only lines holding a literal cost a Python step."""
         self.feed_stream(io.BytesIO(text.encode("utf-8", "replace")), source)
+
+
+_BDF_WORD = re.compile(r"\bBDF\b")
+_GROUP_N = re.compile(r"(/dev/vfio/|iommu_groups/)N\b")
 
 
 def _trie_regex(words: Iterable[str]) -> str:
