@@ -34,7 +34,7 @@ from workbench.capture.logcollectors import (
     collect_qemu_logs,
 )
 from workbench.capture.unpack import Limits, open_capture
-from workbench.core import machinelogs
+from workbench.core import bounded, livelibvirt, logtools, machinelogs
 from workbench.core.errors import CaptureError
 from workbench.core.host import Host
 from workbench.explain.matcher import Matcher
@@ -471,7 +471,7 @@ def test_the_live_libvirt_log_is_recorded_or_said_missing() -> None:
     if said["origin"] is None:
         assert machinelogs.LIBVIRT_LOG not in out.tree.files
         assert "journal: " in said["why"]
-        assert all(f"/{rel}: not " in said["why"] for rel in machinelogs.LIBVIRT_FILE_LOGS)
+        assert all(f"/{rel}: not " in said["why"] for rel in livelibvirt.LIBVIRT_FILE_LOGS)
     else:
         assert out.tree.files[machinelogs.LIBVIRT_LOG].count(b"\n") == said["lines"]
 
@@ -524,7 +524,7 @@ def test_a_long_live_kernel_log_is_recorded_first_part_and_newest(
         f'*) /bin/cat "{tools}/all";; esac\n'
     )
     (tools / "journalctl").chmod(0o755)
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tools))
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", str(tools))
     monkeypatch.setattr("workbench.capture.logcollectors.KERNEL_LINES", 3)
     made = capture(
         Source(Host("/")), tmp_path / "c.tar.gz", collectors={"kernel_log": collect_kernel_log}
@@ -532,7 +532,7 @@ def test_a_long_live_kernel_log_is_recorded_first_part_and_newest(
     said = made.manifest["facts"]["kernel_log"]
     assert said["origin"] == "journal" and said["truncated"] is True
     assert said["left_out"] == "uncounted journal lines"
-    assert said["head_lines"] == machinelogs.HEAD_LINES and said["lines"] == said["head_lines"] + 3
+    assert said["head_lines"] == bounded.HEAD_LINES and said["lines"] == said["head_lines"] + 3
     text = (member(tmp_path / "c.tar.gz", machinelogs.KERNEL_LOG) or b"").decode()
     assert text.startswith("[    0.000000] kvm: disabled by bios\n")
     assert "\n-- workbench: uncounted journal lines left out here --\n" in text

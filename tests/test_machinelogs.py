@@ -16,20 +16,17 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_as
-from workbench.core import machinelogs
+from workbench.core import bounded, livekernel, livelibvirt, logtools, machinelogs
+from workbench.core.bounded import HEAD_BYTES, TAIL_BYTES, gap_line
 from workbench.core.host import Host
+from workbench.core.journal import journal_line
+from workbench.core.livekernel import kmsg_line, live_kernel_log
 from workbench.core.machinelogs import (
     GAP_SLACK,
-    HEAD_BYTES,
     KERNEL_LOG,
     LIBVIRT_LOG,
-    TAIL_BYTES,
-    gap_line,
-    journal_line,
     kernel_log,
-    kmsg_line,
     libvirt_log,
-    live_kernel_log,
     qemu_log,
     qemu_log_path,
 )
@@ -229,8 +226,8 @@ def test_the_kernel_log_unprivileged_says_why_each_source_gave_nothing() -> None
 
 def test_kernel_log_without_any_source_says_why(monkeypatch: pytest.MonkeyPatch) -> None:
     """Live with no journalctl, no /dev/kmsg and no dmesg, the log is None and each step says why."""
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", "/nonexistent")  # tools are looked for there
-    monkeypatch.setattr(machinelogs, "KMSG", "/nonexistent/kmsg")
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", "/nonexistent")  # tools are looked for there
+    monkeypatch.setattr(livekernel, "KMSG", "/nonexistent/kmsg")
     log = kernel_log(Host("/"))
     assert log.text is None
     assert log.why is not None
@@ -244,7 +241,7 @@ def test_tools_are_not_taken_from_the_callers_path(monkeypatch: pytest.MonkeyPat
     """A PATH without journalctl or dmesg changes nothing: they are looked for in the system
     directories only (a PATH of the caller's cannot put another `dmesg` in their place)."""
     monkeypatch.setenv("PATH", "/nonexistent")
-    monkeypatch.setattr(machinelogs, "KMSG", "/nonexistent/kmsg")
+    monkeypatch.setattr(livekernel, "KMSG", "/nonexistent/kmsg")
     got = live_kernel_log(max_bytes=4096)
     assert not any("not installed" in why for why in got.tried), got.tried
 
@@ -315,7 +312,7 @@ def test_the_journal_gives_the_kernel_log(monkeypatch: pytest.MonkeyPatch, tmp_p
     its origin "journal"; a full answer to -n has the boot's first part read too, and entries
     in both are kept once: the whole boot, not truncated."""
     _journal_of(tmp_path, count=3, tail=3)
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", str(tmp_path))
     got = live_kernel_log(max_bytes=4096, max_lines=3)
     assert got.origin == "journal" and got.tried == ()
     assert got.data == b"".join(b"[    %d.000000] kvm: message %d\n" % (i, i) for i in range(3))
@@ -333,7 +330,7 @@ def test_a_long_journal_gives_its_first_part_and_newest(
     """A boot longer than head + tail: its first entries (streamed, journalctl not waited
     for), a gap line, its newest; truncated, the facts saying what was left out."""
     _journal_of(tmp_path, count=1000, tail=3)
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", str(tmp_path))
     started = time.monotonic()
     got = live_kernel_log(max_bytes=4096, max_lines=3, head_lines=2)
     assert time.monotonic() - started < 5  # the head read stops once full
@@ -350,7 +347,7 @@ def test_a_long_journal_gives_its_first_part_and_newest(
 
 def test_first_and_newest_lines_are_kept_and_the_rest_counted() -> None:
     """A stream (kmsg, dmesg) keeps its first lines and its newest, and counts those between."""
-    kept = machinelogs._HeadTail(head_bytes=1000, head_lines=2, max_bytes=1000, max_lines=3)
+    kept = bounded.HeadTail(head_bytes=1000, head_lines=2, max_bytes=1000, max_lines=3)
     for i in range(10):
         kept.add(b"line %d" % i)
     got = kept.result("kmsg", [])
@@ -358,7 +355,7 @@ def test_first_and_newest_lines_are_kept_and_the_rest_counted() -> None:
         b"line 0\nline 1\n-- workbench: 5 lines left out here --\nline 7\nline 8\nline 9\n"
     )
     assert got.lines == 5 and got.truncated and got.head_lines == 2 and got.left_out == "5 lines"
-    whole = machinelogs._HeadTail(1000, 2, 1000, 3)
+    whole = bounded.HeadTail(1000, 2, 1000, 3)
     for i in range(5):
         whole.add(b"line %d" % i)
     assert whole.result("kmsg", []).data == b"".join(b"line %d\n" % i for i in range(5))
@@ -369,8 +366,8 @@ def test_a_journal_that_fails_says_why(monkeypatch: pytest.MonkeyPatch, tmp_path
     next source is read."""
     said = b"No journal files were opened due to insufficient permissions.\n"
     _fake_journalctl(tmp_path, b"", said, code=1)
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tmp_path))
-    monkeypatch.setattr(machinelogs, "KMSG", "/nonexistent/kmsg")
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", str(tmp_path))
+    monkeypatch.setattr(livekernel, "KMSG", "/nonexistent/kmsg")
     got = live_kernel_log()
     assert got.data is None and got.tried[0] == (
         "journal: journalctl failed (exit 1: No journal files were opened due to insufficient"
@@ -387,16 +384,16 @@ def test_libvirts_log_is_its_journal_else_its_file(
     one, its log file, bounded, each source that gave nothing said."""
     tools = tmp_path / "tools"
     tools.mkdir()
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tools))
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", str(tools))
     _fake_journalctl(tools, b"2026-11-29T12:00:01.000000+0000 h virtqemud[812]: error : x\n")
     text = "old\n" + "a" * 80 + "\n" + "b" * 40 + "\nnew\n"
     host = _root(tmp_path, {"var/log/libvirt/virtqemud.log": text})
-    got = machinelogs.live_libvirt_log(host, max_bytes=100)
+    got = livelibvirt.live_libvirt_log(host, max_bytes=100)
     assert got.origin == "journal" and got.data is not None and got.data.endswith(b"error : x\n")
     argv = (tools / "argv").read_text().split()
     assert {"-u", "libvirtd", "virtqemud", "short-iso-precise"} <= set(argv)
     _fake_journalctl(tools, b"")
-    got = machinelogs.live_libvirt_log(host, max_bytes=100)
+    got = livelibvirt.live_libvirt_log(host, max_bytes=100)
     assert got.origin == "/var/log/libvirt/virtqemud.log"
     assert got.data == b"b" * 40 + b"\nnew\n" and got.truncated and got.lines == 2
     assert got.tried == (
@@ -407,12 +404,12 @@ def test_libvirts_log_is_its_journal_else_its_file(
 
 def test_the_newest_lines_are_kept_within_bounds() -> None:
     """Only the newest lines stay, within both the line and the byte bound."""
-    newest = machinelogs._Newest(max_bytes=30, max_lines=3)
+    newest = bounded.Newest(max_bytes=30, max_lines=3)
     for i in range(10):
         newest.add(b"line %d" % i)
     got = newest.result("kmsg", [])
     assert got.data == b"line 7\nline 8\nline 9\n" and got.truncated and got.lines == 3
-    small = machinelogs._Newest(max_bytes=16, max_lines=100)
+    small = bounded.Newest(max_bytes=16, max_lines=100)
     for i in range(10):
         small.add(b"line %d" % i)
     assert small.result("kmsg", []).data == b"line 8\nline 9\n"
@@ -436,10 +433,10 @@ def test_the_live_kernel_log_is_bounded() -> None:
 
 def test_kmsg_gives_dmesg_lines() -> None:
     """/dev/kmsg, read without waiting for new records, gives dmesg lines (or says why not)."""
-    newest = machinelogs._Newest(4 << 20, 100_000)
+    newest = bounded.Newest(4 << 20, 100_000)
     started = time.monotonic()
-    why = machinelogs._kmsg(newest, machinelogs.COMMAND_TIMEOUT_S)
-    assert time.monotonic() - started < machinelogs.COMMAND_TIMEOUT_S + 1
+    why = livekernel._kmsg(newest, logtools.COMMAND_TIMEOUT_S)
+    assert time.monotonic() - started < logtools.COMMAND_TIMEOUT_S + 1
     if why is not None:
         assert why, "said, never silent"
         return
@@ -448,8 +445,8 @@ def test_kmsg_gives_dmesg_lines() -> None:
 
 def test_dmesg_gives_dmesg_lines() -> None:
     """The last fallback, `dmesg` itself, gives the same kind of lines (a real subprocess)."""
-    newest = machinelogs._Newest(4 << 20, 100_000)
-    why = machinelogs._dmesg(newest, machinelogs.COMMAND_TIMEOUT_S)
+    newest = bounded.Newest(4 << 20, 100_000)
+    why = livekernel._dmesg(newest, logtools.COMMAND_TIMEOUT_S)
     if why is not None:
         assert why.startswith(("failed", "no ", "not installed", "timed out")), why  # said
         return
@@ -466,9 +463,9 @@ def test_a_message_over_several_dmesg_lines_is_one_line(monkeypatch: pytest.Monk
         out = b"[    1.000000] first\n  continued\n[    2.000000] second\n"
         return subprocess.CompletedProcess(command, 0, out, b"")
 
-    monkeypatch.setattr(machinelogs, "_run", fake)
-    newest = machinelogs._Newest(4096, 100)
-    assert machinelogs._dmesg(newest, 3.0) is None
+    monkeypatch.setattr(logtools, "run", fake)
+    newest = bounded.Newest(4096, 100)
+    assert livekernel._dmesg(newest, 3.0) is None
     assert list(newest.lines) == [
         b"[    1.000000] first\\x0acontinued\n",
         b"[    2.000000] second\n",
@@ -479,7 +476,7 @@ def test_a_message_over_several_dmesg_lines_is_one_line(monkeypatch: pytest.Monk
 def test_a_reader_that_does_not_answer_is_said_timed_out() -> None:
     """A reader's subprocess that outlives its timeout is stopped and said."""
     started = time.monotonic()
-    said = machinelogs._run(["/bin/sleep", "5"], 0.2)
+    said = logtools.run(["/bin/sleep", "5"], 0.2)
     assert said == "timed out after 0.2 s"
     assert time.monotonic() - started < 3
 
@@ -522,7 +519,7 @@ def test_the_live_kernel_log_is_read_once_per_host(monkeypatch: pytest.MonkeyPat
     calls: list[int] = []
     real = machinelogs.live_kernel_log
 
-    def counted() -> machinelogs.LiveLog:
+    def counted() -> bounded.LiveLog:
         calls.append(1)
         return real(max_bytes=4096, head_bytes=1024)
 

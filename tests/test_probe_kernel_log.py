@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import SHARED, report_for, run_cli
+from workbench.core.bounded import HEAD_BYTES, TAIL_BYTES
 from workbench.core.host import Host
-from workbench.core.machinelogs import GAP_SLACK, HEAD_BYTES, KERNEL_LOG, TAIL_BYTES, kernel_log
+from workbench.core.machinelogs import GAP_SLACK, KERNEL_LOG, kernel_log
 from workbench.core.report import ProbeResult
 from workbench.explain.catalogue import catalogue
 
