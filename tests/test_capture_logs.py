@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.capture_files import crafted, entry, link, members, with_manifest, write
-from tests.conftest import run_as, run_cli
+from tests.conftest import put, run_as, run_cli
 from workbench.capture.collect import capture
 from workbench.capture.collectors import (
     COLLECTORS,
@@ -46,16 +46,6 @@ BAR_LINE = (
 )
 HOSTNAME = "gpu-tower7"
 NEW_COLLECTORS = ("kernel_log", "qemu_logs", "libvirt_log")
-
-
-def put(root: Path, rel: str, data: bytes | str) -> Path:
-    """Write a file of the machine root (never outside it: links are resolved and checked)."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    real = path.parent.resolve() / path.name
-    assert real.is_relative_to(root.resolve()), real
-    real.write_bytes(data.encode() if isinstance(data, str) else data)
-    return real
 
 
 def make_capture(root: Path, archive: Path, *extra: str) -> dict[str, Any]:
