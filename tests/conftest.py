@@ -279,3 +279,13 @@ def run_as(uid: int, fn: Callable[[], Any]) -> Any:
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
     return json.loads(data)
+
+
+def put(root: Path, rel: str, data: bytes | str) -> Path:
+    """Write a file of the machine root (never outside it: links are resolved and checked)."""
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    real = path.parent.resolve() / path.name
+    assert real.is_relative_to(root.resolve()), real
+    real.write_bytes(data.encode() if isinstance(data, str) else data)
+    return real

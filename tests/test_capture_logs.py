@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from tests.capture_files import crafted, entry, link, members, with_manifest, write
-from tests.conftest import run_as, run_cli
+from tests.conftest import put, run_as, run_cli
 from workbench.capture.collect import capture
 from workbench.capture.collectors import (
     COLLECTORS,
@@ -34,7 +34,7 @@ from workbench.capture.logcollectors import (
     collect_qemu_logs,
 )
 from workbench.capture.unpack import Limits, open_capture
-from workbench.core import machinelogs
+from workbench.core import bounded, livelibvirt, logtools, machinelogs
 from workbench.core.errors import CaptureError
 from workbench.core.host import Host
 from workbench.explain.matcher import Matcher
@@ -46,16 +46,6 @@ BAR_LINE = (
 )
 HOSTNAME = "gpu-tower7"
 NEW_COLLECTORS = ("kernel_log", "qemu_logs", "libvirt_log")
-
-
-def put(root: Path, rel: str, data: bytes | str) -> Path:
-    """Write a file of the machine root (never outside it: links are resolved and checked)."""
-    path = root / rel
-    path.parent.mkdir(parents=True, exist_ok=True)
-    real = path.parent.resolve() / path.name
-    assert real.is_relative_to(root.resolve()), real
-    real.write_bytes(data.encode() if isinstance(data, str) else data)
-    return real
 
 
 def make_capture(root: Path, archive: Path, *extra: str) -> dict[str, Any]:
@@ -471,7 +461,7 @@ def test_the_live_libvirt_log_is_recorded_or_said_missing() -> None:
     if said["origin"] is None:
         assert machinelogs.LIBVIRT_LOG not in out.tree.files
         assert "journal: " in said["why"]
-        assert all(f"/{rel}: not " in said["why"] for rel in machinelogs.LIBVIRT_FILE_LOGS)
+        assert all(f"/{rel}: not " in said["why"] for rel in livelibvirt.LIBVIRT_FILE_LOGS)
     else:
         assert out.tree.files[machinelogs.LIBVIRT_LOG].count(b"\n") == said["lines"]
 
@@ -524,7 +514,7 @@ def test_a_long_live_kernel_log_is_recorded_first_part_and_newest(
         f'*) /bin/cat "{tools}/all";; esac\n'
     )
     (tools / "journalctl").chmod(0o755)
-    monkeypatch.setattr(machinelogs, "SYSTEM_PATH", str(tools))
+    monkeypatch.setattr(logtools, "SYSTEM_PATH", str(tools))
     monkeypatch.setattr("workbench.capture.logcollectors.KERNEL_LINES", 3)
     made = capture(
         Source(Host("/")), tmp_path / "c.tar.gz", collectors={"kernel_log": collect_kernel_log}
@@ -532,7 +522,7 @@ def test_a_long_live_kernel_log_is_recorded_first_part_and_newest(
     said = made.manifest["facts"]["kernel_log"]
     assert said["origin"] == "journal" and said["truncated"] is True
     assert said["left_out"] == "uncounted journal lines"
-    assert said["head_lines"] == machinelogs.HEAD_LINES and said["lines"] == said["head_lines"] + 3
+    assert said["head_lines"] == bounded.HEAD_LINES and said["lines"] == said["head_lines"] + 3
     text = (member(tmp_path / "c.tar.gz", machinelogs.KERNEL_LOG) or b"").decode()
     assert text.startswith("[    0.000000] kvm: disabled by bios\n")
     assert "\n-- workbench: uncounted journal lines left out here --\n" in text

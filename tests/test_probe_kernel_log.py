@@ -12,9 +12,10 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED, report_for, run_cli
+from tests.conftest import SHARED, put, report_for, run_cli
+from workbench.core.bounded import HEAD_BYTES, TAIL_BYTES
 from workbench.core.host import Host
-from workbench.core.machinelogs import GAP_SLACK, HEAD_BYTES, KERNEL_LOG, TAIL_BYTES, kernel_log
+from workbench.core.machinelogs import GAP_SLACK, KERNEL_LOG, kernel_log
 from workbench.core.report import ProbeResult
 from workbench.explain.catalogue import catalogue
 
@@ -29,12 +30,7 @@ def _root_with_log(
 ) -> Path:
     root = make_root(facts)
     if text is not None:
-        path = root / KERNEL_LOG
-        path.parent.mkdir(parents=True, exist_ok=True)
-        if isinstance(text, bytes):
-            path.write_bytes(text)
-        else:
-            path.write_text(text)
+        put(root, KERNEL_LOG, text)
     return root
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from workbench.capture.tree import Copier
+from workbench.core.bounded import HEAD_BYTES
+from workbench.core.livekernel import live_kernel_log
+from workbench.core.livelibvirt import live_libvirt_log
 from workbench.core.machinelogs import (
     GAP_SLACK,
-    HEAD_BYTES,
     KERNEL_LOG,
     LIBVIRT_LOG,
     QEMU_LOG_DIR,
-    live_kernel_log,
-    live_libvirt_log,
     qemu_log_path,
 )
 
