@@ -2,13 +2,15 @@
 
 Per domain: its hostdevs present, their IOMMU groups viable by the kernel's rule, the whole
 card given, its memory against the free hugepages of its page size (and host NUMA nodes), the
-files QEMU's user must open (`/dev/vfio/N`, ROM, firmware), and, for a shut-off domain whose
-last start failed, that failure explained from its QEMU log with the cause catalogue.
+files QEMU's user must open (`/dev/vfio/N`, ROM, firmware), the devices' own state as
+`pci.device_state` found it (vm_devstate), and, for a shut-off domain whose last start failed,
+that failure explained from its QEMU log with the cause catalogue.
 
 `libvirt.domains` already reports a missing hostdev, a hostdev on a host driver and a partial
-card as findings (with their causes): here they are checks and causes of the VM, not findings
-again. Absent evidence is "not recorded" (`ready` null), never ready; a hypervisor on another
-machine (its URI's host) has its domains' devices, files and logs there: none is judged here."""
+card as findings (with their causes), `pci.device_state` a device's broken state: here they are
+checks and causes of the VM, not findings again. Absent evidence is "not recorded" (`ready`
+null), never ready; a hypervisor on another machine (its URI's host) has its domains' devices,
+files and logs there: none is judged here."""
 
 from __future__ import annotations
 
