@@ -17,6 +17,7 @@ from tests.test_probe_vm_preflight import (
     record_hypervisor,
     with_state,
 )
+from tests.virt_helpers import Domain, write_node
 from workbench.core.report import Report
 
 GPU, AUDIO = "0000:01:00.0", "0000:01:00.1"
@@ -152,3 +153,43 @@ def test_the_command_line_run_says_it_cannot_start(
     assert preflight["summary"] == "cannot: gpuvm"
     assert [f["cause"] for f in probes["pci.device_state"]["findings"]] == ["BOOT_FB_HOLDS_BAR"]
     assert preflight["findings"] == []
+
+
+def test_the_hostile_testers_run_through_the_test_driver(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any], tmp_path: Path
+) -> None:
+    """The reported run: `--connect test:///node.xml --only vm.preflight,pci.device_state`,
+    BOOTFB in BAR 1, the audio all ones and in D3cold, intremap=off: gpuvm cannot start (the
+    audio's D3cold alone is info: its config is not read there)."""
+    changes = {AUDIO: {**DEAD, "power_state": "D3cold"}}
+    facts = with_state(minimal_facts, [GPU, AUDIO], changes, IOMEM_BOOTFB_IN_BAR1)
+    facts["kernel_cmdline"] = "ro quiet intel_iommu=on intremap=off"
+    root = make_root(facts)
+    node = write_node(
+        tmp_path / "node.xml", [Domain("gpuvm", running=False, hostdevs=[GPU, AUDIO])]
+    )
+    done = run_cli(
+        "probe",
+        "--root",
+        str(root),
+        "--connect",
+        f"test://{node}",
+        "--only",
+        ",".join(ONLY),
+        "--json",
+    )
+    assert done.returncode == 1, done.stderr
+    probes = {p["id"]: p for p in json.loads(done.stdout)["probes"]}
+    vm = probes["vm.preflight"]["facts"]["vms"]["gpuvm"]
+    assert vm["ready"] is False
+    assert probes["vm.preflight"]["summary"] == "cannot: gpuvm"
+    states = {
+        (c["subject"], c["status"], c["cause"])
+        for c in vm["checks"]
+        if c["check"] == "device_state"
+    }
+    assert states == {
+        (GPU, "fail", "BOOT_FB_HOLDS_BAR"),
+        (AUDIO, "info", None),
+        ("this machine", "fail", "INTERRUPT_REMAPPING_MISSING"),
+    }
