@@ -49,7 +49,7 @@ def state_checks(
         ]
     facts = result.facts
     causes = [c for c in _causes(facts) if not c.benign]
-    states = {d["bdf"]: d for d in facts.get("devices") or [] if isinstance(d, dict)}
+    states = {d.get("bdf"): d for d in facts.get("devices") or [] if isinstance(d, dict)}
     iomem_read = facts.get("iomem") == "read"
     out: list[tuple[Check, CauseMatch | None]] = []
     for cause in causes:

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from probes.vm_devstate import state_checks
 from tests.conftest import report_for, run_cli
 from tests.test_probe_vm_preflight import (
     SHUTOFF,
@@ -18,7 +19,7 @@ from tests.test_probe_vm_preflight import (
     with_state,
 )
 from tests.virt_helpers import Domain, write_node
-from workbench.core.report import Report
+from workbench.core.report import ProbeResult, Report
 
 GPU, AUDIO = "0000:01:00.0", "0000:01:00.1"
 BOTH = [hostdev(GPU), hostdev(AUDIO)]
@@ -193,3 +194,17 @@ def test_the_hostile_testers_run_through_the_test_driver(
         (AUDIO, "info", None),
         ("this machine", "fail", "INTERRUPT_REMAPPING_MISSING"),
     }
+
+
+def test_device_state_errored_is_not_judged_and_escaped() -> None:
+    """pci.device_state errored (its summary holding control characters and 10 kB): each device
+    "not judged", the reason escaped and bounded."""
+    errored = ProbeResult("pci.device_state", "t", "error", "hung \x1b[31m" + "x" * 10_000)
+    found = state_checks(errored, [GPU, AUDIO])
+    assert [(c.subject, c.status, cause) for c, cause in found] == [
+        (GPU, "not recorded", None),
+        (AUDIO, "not recorded", None),
+    ]
+    detail = found[0][0].detail
+    assert detail.startswith("device state not judged: pci.device_state errored (hung \\x1b[31m")
+    assert "\x1b" not in detail and len(detail) < 300
