@@ -2,16 +2,19 @@
 
 Per domain: its hostdevs present, their IOMMU groups viable by the kernel's rule, the whole
 card given, its memory against the free hugepages of its page size (and host NUMA nodes), the
-files QEMU's user must open (`/dev/vfio/N`, ROM, firmware), and, for a shut-off domain whose
-last start failed, that failure explained from its QEMU log with the cause catalogue.
+files QEMU's user must open (`/dev/vfio/N`, ROM, firmware), the devices' own state as
+`pci.device_state` found it (vm_devstate), and, for a shut-off domain whose last start failed,
+that failure explained from its QEMU log with the cause catalogue.
 
 `libvirt.domains` already reports a missing hostdev, a hostdev on a host driver and a partial
-card as findings (with their causes): here they are checks and causes of the VM, not findings
-again. Absent evidence is "not recorded" (`ready` null), never ready; a hypervisor on another
-machine (its URI's host) has its domains' devices, files and logs there: none is judged here."""
+card as findings (with their causes), `pci.device_state` a device's broken state: here they are
+checks and causes of the VM, not findings again. Absent evidence is "not recorded" (`ready`
+null), never ready; a hypervisor on another machine (its URI's host) has its domains' devices,
+files and logs there: none is judged here."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from probes.gpus import VFIO_DRIVER
@@ -28,6 +31,7 @@ from probes.vm_access import (
     user_groups,
 )
 from probes.vm_checks import NOT_RECORDED, Check
+from probes.vm_devstate import state_checks, vm_devices
 from probes.vm_hugepages import check_hugepages
 from probes.vm_startlog import LastStart, last_start
 from workbench.core.host import Host
@@ -62,6 +66,12 @@ class _Vm:
                 check.cause, {"vm": self.name, **subject}, where, severity=severity
             )
             self.causes.append(cause)
+
+    def add_found(self, check: Check, cause: CauseMatch | None) -> None:
+        """A check carrying a cause another probe found (kept as found, about this VM)."""
+        self.checks.append(check)
+        if cause is not None:
+            self.causes.append(replace(cause, subject={"vm": self.name, **cause.subject}))
 
     @property
     def ready(self) -> bool | None:
@@ -310,6 +320,14 @@ def _reported(result: ProbeResult | None, vm: str, key: str, bdf: str) -> bool:
     )
 
 
+def _state_reported(result: ProbeResult | None, cause: CauseMatch) -> bool:
+    """Whether pci.device_state already has this cause (of this device) as a finding."""
+    bdf = cause.subject.get("bdf", "")
+    return result is not None and any(
+        f.cause == cause.code and bdf in f.message for f in result.findings
+    )
+
+
 def _log_findings(causes: list[CauseMatch], log: str) -> list[CauseMatch]:
     """The causes a log shows that deserve a finding: ranked first, each needs a line of the
     log no better-ranked cause explains (an ambiguous line's other candidates stay facts)."""
@@ -337,6 +355,7 @@ class VmPreflight(Probe):
     order = 115
     requires = ("libvirt.connection",)
     uses = ("libvirt.domains",)
+    consults = ("pci.device_state",)  # when it skipped or errored: device state not judged
     timeout_s = 20.0
     timeout_remedy = HYPERVISOR_HUNG
 
@@ -348,6 +367,7 @@ class VmPreflight(Probe):
         listed = hv.domains()
         inv = host.pci()
         domains = ctx.results.get("libvirt.domains")
+        state = ctx.results.get("pci.device_state")
         vms: dict[str, dict[str, Any]] = {}
         findings: list[Finding] = []
         remote = remote_host(hv.uri, machine_names(host))
@@ -368,6 +388,8 @@ class VmPreflight(Probe):
                 continue
             vm = _Vm(dom.name)
             check_devices(vm, dom, inv, host.live)
+            for check, found in state_checks(state, vm_devices(dom, inv)):
+                vm.add_found(check, found)
             user = qemu_user(host, dom, hv.uri)
             check_files(vm, dom, host, inv, user)
             if not dom.running:
@@ -377,7 +399,7 @@ class VmPreflight(Probe):
                 key, bdf = cause.code, cause.subject.get("bdf", "")
                 if cause.code == "INCOMPLETE_DEVICE_FUNCTIONS":
                     key = "DOMAIN_CARD_PARTIAL"
-                if not _reported(domains, vm.name, key, bdf):
+                if not _reported(domains, vm.name, key, bdf) and not _state_reported(state, cause):
                     findings.append(_finding(vm.name, cause))
             for check in vm.checks:
                 if (

@@ -77,6 +77,35 @@ def with_drivers(name: str, drivers: dict[str, str | None], **changes: Any) -> d
     return facts
 
 
+# A device's own state as a capture records it (pci.device_state): BAR 0 and the 64-bit BAR 1.
+BARS = "\n".join(
+    [
+        "0x00000000f6000000 0x00000000f6ffffff 0x0000000000040200",
+        "0x00000000e0000000 0x00000000efffffff 0x000000000014220c",
+    ]
+)
+AUDIO_BAR = "0x00000000f7080000 0x00000000f7083fff 0x0000000000040200"
+CONFIG_OK = "de10011d0704100000000003" + "00" * 52
+IOMEM_EFIFB_ELSEWHERE = ["00000000-00000fff : Reserved", "c0000000-c02fffff : efifb"]
+
+
+def with_state(
+    facts: dict[str, Any],
+    bdfs: list[str],
+    changes: dict[str, dict[str, str]] | None = None,
+    iomem: list[str] = IOMEM_EFIFB_ELSEWHERE,
+) -> dict[str, Any]:
+    """These devices' state recorded, healthy (BARs, D0, config space) but for `changes`
+    (per device), and /proc/iomem."""
+    for dev in facts["devices"]:
+        if dev["bdf"] in bdfs:
+            bars = BARS if dev["class"] == "0300" else AUDIO_BAR
+            dev.update(resource=bars, power_state="D0", config=CONFIG_OK)
+            dev.update((changes or {}).get(dev["bdf"], {}))
+    facts["iomem"] = iomem
+    return facts
+
+
 def preflight(root: Path) -> tuple[ProbeResult, Report]:
     report = report_for(root, only=ONLY)
     return report.get("vm.preflight"), report
@@ -190,6 +219,7 @@ def test_managed_hostdev_on_host_driver_is_detached(make_root: Callable[..., Pat
     facts = with_drivers(
         "asrock-z170-gtx960", {"0000:01:00.0": "nvidia", "0000:01:00.1": "snd_hda_intel"}
     )
+    facts = with_state(facts, ["0000:01:00.0", "0000:01:00.1"])
     devices = [hostdev("0000:01:00.0"), hostdev("0000:01:00.1")]
     root = record_hypervisor(make_root(facts), [("w10", SHUTOFF, domain_xml("w10", devices))])
     result, _ = preflight(root)
@@ -205,6 +235,7 @@ def test_partial_card_is_a_warning(make_root: Callable[..., Path]) -> None:
     facts = with_drivers(
         "asrock-z170-gtx960", {"0000:01:00.0": "vfio-pci", "0000:01:00.1": "vfio-pci"}
     )
+    facts = with_state(facts, ["0000:01:00.0", "0000:01:00.1"])
     root = record_hypervisor(
         make_root(facts), [("w10", SHUTOFF, domain_xml("w10", [hostdev("0000:01:00.0")]))]
     )

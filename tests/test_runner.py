@@ -235,3 +235,17 @@ def test_uses_blocks_only_when_the_source_did_not_run(
     report = run_probes(Host(tmp_path), [reader, src])
     assert [r.id for r in report.probes] == ["x.src", "x.reader"]
     assert report.get("x.reader").blocked_by == (["x.src"] if blocked else [])
+
+
+@pytest.mark.parametrize("source", ["pass", "fail", "error", "skip"])
+def test_consults_never_blocks(tmp_path: Path, source: Status) -> None:
+    """A probe that consults another runs after it and reads its result whatever its status,
+    even when it produced nothing (error or skip)."""
+    src = fixed("x.src", source)
+    reader = fixed("x.reader", "pass")
+    reader.consults = ("x.src",)
+    report = run_probes(Host(tmp_path), [reader, src])
+    assert [r.id for r in report.probes] == ["x.src", "x.reader"]
+    assert report.get("x.reader").blocked_by == []
+    assert report.get("x.reader").status == "pass"
+    assert reader.seen[-1] == "x.src"  # the source's result was there to read

@@ -67,9 +67,9 @@ class ProbeContext:
 
 
 class DeclaredResults(Mapping[str, ProbeResult]):
-    """The results a probe may read: those of the probes it `requires` or `uses`. Reading any
-    other is a bug in the probe (it could run before its source, or without it); it raises
-    instead of quietly depending on the report's order."""
+    """The results a probe may read: those of the probes it `requires`, `uses` or `consults`.
+    Reading any other is a bug in the probe (it could run before its source, or without it); it
+    raises instead of quietly depending on the report's order."""
 
     def __init__(
         self, probe_id: str, declared: tuple[str, ...], results: Mapping[str, ProbeResult]
@@ -82,7 +82,7 @@ class DeclaredResults(Mapping[str, ProbeResult]):
         if pid not in self._declared:
             raise ProbeError(
                 f"probe {self._probe_id} reads the result of {pid} without declaring it in "
-                "`requires` or `uses`",
+                "`requires`, `uses` or `consults`",
                 code="PROBE_UNDECLARED_RESULT",
                 details={"probe": self._probe_id, "reads": pid, "declared": list(self._declared)},
             )
@@ -115,6 +115,9 @@ class Probe(ABC):
     # Probes whose output this one reads but whose verdict it does not depend on: it runs after
     # them and is blocked only when they could not run at all (error or skip).
     uses: ClassVar[tuple[str, ...]] = ()
+    # Probes whose output this one reads when they have any: it runs after them and is never
+    # blocked by them (it says what it could not judge when they skipped or errored).
+    consults: ClassVar[tuple[str, ...]] = ()
     timeout_s: ClassVar[float] = 10.0
     # What to check when it does not finish in time (None: a hung filesystem or device).
     timeout_remedy: ClassVar[str | None] = None

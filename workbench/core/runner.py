@@ -67,7 +67,7 @@ def order_probes(
         if state.get(pid) == "visiting":
             raise ConfigError(f"probe dependency cycle: {' -> '.join((*chain, pid))}")
         state[pid] = "visiting"
-        for dep in (*by_id[pid].requires, *by_id[pid].uses):
+        for dep in (*by_id[pid].requires, *by_id[pid].uses, *by_id[pid].consults):
             visit(dep, (*chain, pid))
         state[pid] = "done"
         ordered.append(by_id[pid])
@@ -109,7 +109,7 @@ def run_probes(
         for cls in classes:
             ctx = ProbeContext(
                 host=host,
-                results=DeclaredResults(cls.id, (*cls.requires, *cls.uses), results),
+                results=DeclaredResults(cls.id, (*cls.requires, *cls.uses, *cls.consults), results),
                 log=log.bind(probe=cls.id),
                 hypervisor=hypervisor,
                 values=values[cls.id],
