@@ -132,7 +132,7 @@ def test_closing_the_terminal_while_it_redraws_leaves_nothing_behind(
     pid = int(agent.stdout.split()[0])  # the demo's agent, a child of the workbench
     keys(tmux, "l")
     wait_for(tmux, "following")
-    log = tmp_path / "workbench" / "workbench.log"
+    log = workdir / "workbench.log"  # the demo's own log, not the user's
     with log.open("a") as fh:
         for i in range(3000):  # ~1.5 s of redraws at full speed
             fh.write(f'{{"level": "info", "event": "flood {i}"}}\n')

@@ -41,6 +41,7 @@ class DemoEnv:
     root: Path
     uri: str
     agent_socket: Path | None
+    log: Path  # the demo's own log (in its temporary directory), never the user's
 
 
 def start_agent(workdir: Path) -> tuple[subprocess.Popen[bytes] | None, Path | None]:
@@ -124,7 +125,9 @@ def demo_environment(workdir: Path | None = None, with_agent: bool = True) -> It
                 Domain("truenas", running=False, hostdevs=["0000:02:00.0"]),
             ],
         )
-        yield DemoEnv(root=root, uri=f"test://{node}", agent_socket=sock)
+        yield DemoEnv(
+            root=root, uri=f"test://{node}", agent_socket=sock, log=base / "workbench.log"
+        )
     finally:
         if agent is not None:
             agent.terminate()

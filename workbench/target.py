@@ -111,6 +111,7 @@ def open_target(
         raise ConfigError("name one machine: a root, a capture or the demo")
     if capture is not None and connect is not None:  # a silent swap would report on two machines
         raise ConfigError(CAPTURE_CONNECT)
+    own_log: Path | None = None  # the demo's: it never writes into the user's log
     with contextlib.ExitStack() as stack:
         if capture is not None:
             from workbench.capture.unpack import open_capture
@@ -124,10 +125,21 @@ def open_target(
                 raise ConfigError("the demo machine has its own hypervisor: no connect")
             env = stack.enter_context(demo_environment())
             target = Target(Host(env.root), env.uri, "the demo machine", "demo")
+            own_log = env.log
         else:
             host = Host(root if root is not None else "/")
             label = "this machine" if host.live else f"root {host.root}"
             kind: TargetKind = "live" if host.live else "root"
             target = Target(host, default_uri(host, connect), label, kind)
+        # Before the callback: the hypervisors' last records still go to this target's log.
+        stack.enter_context(_log_origin(target, own_log))
         stack.callback(target.close)  # runs first: hypervisors close before files go
         yield target
+
+
+def _log_origin(target: Target, log: Path | None) -> contextlib.AbstractContextManager[None]:
+    """Our records say which machine they are about (this host's name on the live machine,
+    else the target's label); the demo's go to its own log."""
+    from workbench.core.logging import log_origin
+
+    return log_origin(None if target.kind == "live" else target.label, log)
