@@ -96,6 +96,27 @@ class Transition:
 
 
 Listener = Callable[[Transition], None]
+# A crash is an error to whoever reads the log (`e` jumps there); a healed missed event a warning.
+_LEVELS = {"crashed": "error"}
+
+
+def log_transition(transition: Transition) -> None:
+    """One `vm.transition` record in our log: vm, from, to, cause (the event and its detail,
+    the operator's action, or why the state was re-read) and `via` (event, action, resync)."""
+    from workbench.core.logging import get_logger
+
+    level = _LEVELS.get(transition.to_state)
+    if level is None:
+        level = "warning" if transition.detail and "missed event" in transition.detail else "info"
+    log = get_logger("core.lifecycle")
+    write = {"error": log.error, "warning": log.warning}.get(level, log.info)
+    write(
+        "vm.transition",
+        vm=transition.vm,
+        **{"from": transition.from_state, "to": transition.to_state},
+        cause=transition.detail or transition.cause,
+        via=transition.cause,
+    )
 
 
 @dataclass
@@ -120,6 +141,8 @@ class VmLifecycle:
 
     def _emit(self, transitions: list[Transition]) -> list[Transition]:
         for transition in transitions:
+            if transition.from_state != transition.to_state:  # a note is its action's record
+                log_transition(transition)
             for listener in list(self.listeners):
                 listener(transition)
         return transitions

@@ -11,7 +11,7 @@ from typing import Any
 import libvirt
 
 from workbench.core.errors import VMError, WorkbenchError
-from workbench.core.lifecycle import VmLifecycle
+from workbench.core.lifecycle import VmLifecycle, state_name
 from workbench.core.logging import get_logger
 from workbench.core.recovery import (
     Alternative,
@@ -99,6 +99,14 @@ def _already_running_is_final(start: Callable[[], None], dom: Any, vm: str) -> C
     return run
 
 
+def _state_of(dom: Any) -> str:
+    """The domain's state by name, for the log ("unknown" when libvirt cannot say)."""
+    try:
+        return state_name(int(dom.state()[0]))
+    except (libvirt.libvirtError, TypeError, IndexError, ValueError):
+        return "unknown"
+
+
 def _is_active(dom: Any) -> bool:
     try:
         return bool(dom.isActive())
@@ -123,23 +131,52 @@ def run_action(
     ending in `virt.actions::<action>`. With a `lifecycle`, the action's effect is recorded in
     the VM's history (cause `action`). With `conn`, that read-write connection is used (and
     left open) instead of a new one."""
-    try:
-        return _act(
-            uri,
-            action,
-            vm,
-            retries=retries,
-            allow_tcg=allow_tcg,
-            cancel=cancel,
-            observer=observer,
-            lifecycle=lifecycle,
-            conn=conn,
+    from workbench.core._structlog import structlog
+
+    log = get_logger("virt.actions")
+    seen: dict[str, str] = {}  # the VM's state before the action, once looked up
+    # Every record of the action (each attempt's, from the recovery layer) names the VM.
+    with structlog.contextvars.bound_contextvars(vm=vm, action=action):
+        try:
+            result = _act(
+                uri,
+                action,
+                vm,
+                retries=retries,
+                allow_tcg=allow_tcg,
+                cancel=cancel,
+                observer=observer,
+                lifecycle=lifecycle,
+                conn=conn,
+                seen=seen,
+            )
+        except WorkbenchError as exc:
+            exc.add_context("virt.actions", action if action in ACTIONS else "run_action")
+            # Callers show one line (the CLI) or a notice (the UI): the log keeps the whole error.
+            log.warning("action.failed", vm=vm, action=action, error=exc)
+            before = seen.get("from", "unknown")
+            log.warning(
+                "vm.action",
+                vm=vm,
+                action=action,
+                outcome="failed",
+                **{"from": before, "to": before},
+                wanted=ACTIONS.get(action, ("", "unknown"))[1],
+                cause=f"operator: {action_label(action)}",
+                code=exc.code,
+            )
+            raise
+        log.info(
+            "vm.action",
+            vm=vm,
+            action=action,
+            outcome="done",
+            **{"from": seen.get("from", "unknown"), "to": ACTIONS[action][1]},
+            cause=f"operator: {action_label(action)}",
+            served_by=result.served_by,
+            attempts=len(result.attempts),
         )
-    except WorkbenchError as exc:
-        exc.add_context("virt.actions", action if action in ACTIONS else "run_action")
-        # Callers show one line (the CLI) or a notice (the UI): the log keeps the whole error.
-        get_logger("virt.actions").warning("action.failed", vm=vm, action=action, error=exc)
-        raise
+        return result
 
 
 def _act(
@@ -153,6 +190,7 @@ def _act(
     observer: Callable[[Attempt], None] | None,
     lifecycle: VmLifecycle | None,
     conn: Any,
+    seen: dict[str, str],
 ) -> ActionResult:
     if action not in ACTIONS:
         raise VMError(
@@ -187,6 +225,7 @@ def _act(
             dom = conn.lookupByName(vm)
         except libvirt.libvirtError as exc:
             raise from_libvirt(exc, f"look up {vm}", uri) from exc
+        seen["from"] = lifecycle.state if lifecycle is not None else _state_of(dom)
         method, _ = ACTIONS[action]
 
         def call(fn: Callable[[], Any], what: str) -> Callable[[], None]:
