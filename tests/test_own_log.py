@@ -280,3 +280,21 @@ def test_a_target_log_hands_back_to_the_log_asked_for(tmp_path: Path) -> None:
     wlog.get_logger("test").warning("later")
     assert [r["event"] for r in records(user_log)] == ["later"]
     assert [r["event"] for r in records(tmp_path / "second.log")] == ["inside"]
+
+
+def test_a_served_capture_tab_names_the_capture(
+    own_log: Path, make_root: Callable[..., Path]
+) -> None:
+    """A `workbench serve` tab on a capture (unpacked by the server): its records say
+    `capture NAME`, as under open_target."""
+    import argparse
+
+    from workbench.serve.child import _config
+
+    args = argparse.Namespace(
+        demo=False, root=str(make_root("asrock-z170-gtx960")), capture_name="c.tar.gz"
+    )
+    with _config(args, None):
+        wlog.get_logger("test").info("in.tab")
+    (record,) = records(own_log)
+    assert record["machine"] == "capture c.tar.gz"

@@ -66,7 +66,12 @@ def _config(args: argparse.Namespace, connect: str | None) -> Iterator[UiConfig]
             yield config
         return
     # The server unpacked it and removes it; this tab closes only what it opened.
-    with contextlib.closing(capture_target(Path(args.root), args.capture_name)) as target:
+    from workbench.core.logging import log_origin
+
+    with (
+        contextlib.closing(capture_target(Path(args.root), args.capture_name)) as target,
+        log_origin(target.label),  # its records are about the capture, as under open_target
+    ):
         yield UiConfig.from_target(target)
 
 
