@@ -138,7 +138,9 @@ def test_readme_logs_vm_since_finds_a_started_vm(tmp_path: Path) -> None:
     )
     got = [json.loads(line) for line in shown.stdout.splitlines()]
     assert {r["vm"] for r in got} == {"win11"}
-    (action,) = [r for r in got if r["event"] == "vm.action"]
+    requested, action = [r for r in got if r["event"] == "vm.action"]
+    assert requested["outcome"] == "requested"
+    assert (requested["from"], requested["to"]) == ("shutoff", "running")
     assert action["from"] == "shutoff" and action["to"] == "running"
     assert action["cause"] == "operator: start" and action["outcome"] == "done"
     assert any(r["event"] == "attempt.succeeded" for r in got)  # each attempt names the VM
@@ -157,7 +159,8 @@ def test_a_failed_action_is_a_record_too(tmp_path: Path) -> None:
     node = write_node(tmp_path / "node.xml", [Domain("up")])
     log = tmp_path / "wb.log"
     assert _vm(node, log, "start", "up").returncode == 1
-    (action,) = [r for r in records(log) if r["event"] == "vm.action"]
+    requested, action = [r for r in records(log) if r["event"] == "vm.action"]
+    assert requested["outcome"] == "requested"
     assert action["outcome"] == "failed" and action["level"] == "warning"
     assert (action["from"], action["to"], action["wanted"]) == ("running", "running", "running")
     assert action["code"] == "VM_ALREADY_RUNNING"
@@ -199,7 +202,9 @@ async def test_the_workbench_logs_its_actions_and_their_transitions(
         await until(pilot, lambda: app.virt.state("ubuntu-dev") == "paused")
         await until(pilot, lambda: not app.virt.busy("ubuntu-dev"))
     got = [r for r in records(own_log) if r.get("vm") == "ubuntu-dev"]
-    (action,) = [r for r in got if r["event"] == "vm.action"]
+    actions = [r for r in got if r["event"] == "vm.action"]
+    assert [r["outcome"] for r in actions] == ["requested", "done"]
+    action = actions[-1]
     assert (action["from"], action["to"], action["action"]) == ("running", "paused", "suspend")
     moves = [(r["from"], r["to"]) for r in got if r["event"] == "vm.transition"]
     assert ("running", "paused") in moves

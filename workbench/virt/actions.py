@@ -226,7 +226,16 @@ def _act(
         except libvirt.libvirtError as exc:
             raise from_libvirt(exc, f"look up {vm}", uri) from exc
         seen["from"] = lifecycle.state if lifecycle is not None else _state_of(dom)
-        method, _ = ACTIONS[action]
+        method, wanted = ACTIONS[action]
+        # Before the call: an action that hangs (a stopped daemon) is in the log already.
+        get_logger("virt.actions").info(
+            "vm.action",
+            vm=vm,
+            action=action,
+            outcome="requested",
+            **{"from": seen["from"], "to": wanted},
+            cause=f"operator: {action_label(action)}",
+        )
 
         def call(fn: Callable[[], Any], what: str) -> Callable[[], None]:
             def run() -> None:
