@@ -303,3 +303,24 @@ def test_a_served_capture_tab_names_the_capture(
         wlog.get_logger("test").info("in.tab")
     (record,) = records(own_log)
     assert record["machine"] == "capture c.tar.gz"
+
+
+async def test_a_failed_start_in_the_workbench_logs_its_explanation(
+    make_app: Callable[..., Any], demo_env: Any, own_log: Path
+) -> None:
+    """s on a running VM fails: vm.action failed, then vm.start_explained for that VM."""
+    app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
+    async with app.run_test(size=(140, 50)) as pilot:
+        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await pilot.press("v")
+        await pilot.pause()
+        table = app.screen.query_one("#domains", DataTable)
+        table.move_cursor(row=table.get_row_index("ubuntu-dev"))
+        await pilot.press("s")
+        await until(pilot, lambda: "ubuntu-dev" in app.virt.failures)
+        await until(pilot, lambda: not app.virt.busy("ubuntu-dev"))
+    got = [r for r in records(own_log) if r.get("vm") == "ubuntu-dev"]
+    events = [r["event"] for r in got if r["event"].startswith("vm.")]
+    assert events[-2:] == ["vm.action", "vm.start_explained"]
+    (explained,) = [r for r in got if r["event"] == "vm.start_explained"]
+    assert explained["level"] == "warning" and isinstance(explained["cause"], str)

@@ -87,6 +87,24 @@ def name_cause(exc: WorkbenchError, failure: StartFailure) -> None:
     exc.remedy = f"Likely cause: {top['title']}{about}. {top['remedy']}"
 
 
+def log_start_failure(failure: StartFailure) -> None:
+    """The operator's start failed: why, as the cause catalogue reads it, in our log (the
+    action's own record says that it failed; this one says what the evidence points to)."""
+    from workbench.core.logging import get_logger
+    from workbench.ui.causes import top_cause
+
+    top = top_cause(failure.causes) or {}
+    get_logger("ui.virt").warning(
+        "vm.start_explained",
+        vm=failure.vm,
+        cause=top.get("code", "unknown"),
+        title=top.get("title"),
+        confidence=top.get("confidence"),
+        log_source=failure.log_source,
+        log_why=failure.log_why,
+    )
+
+
 class VirtBridge:
     def __init__(self, app: WorkbenchApp, config: UiConfig) -> None:
         self.app = app
@@ -322,6 +340,7 @@ class VirtBridge:
                     failure = explain_start_failure(root, vm, start_error(exc), remote)
                     self.app.post_message(VmFailureExplained(failure))
                     name_cause(exc, failure)
+                    log_start_failure(failure)
                 raise
             message = f"{action_label(action)} {vm}: done via {result.served_by}"
             self.app.call_from_thread(self.app.notify, message)
