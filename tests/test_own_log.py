@@ -324,3 +324,21 @@ async def test_a_failed_start_in_the_workbench_logs_its_explanation(
     assert events[-2:] == ["vm.action", "vm.start_explained"]
     (explained,) = [r for r in got if r["event"] == "vm.start_explained"]
     assert explained["level"] == "warning" and isinstance(explained["cause"], str)
+
+
+def test_a_probe_of_a_root_writes_records_about_that_root(
+    tmp_path: Path, make_root: Callable[..., Path]
+) -> None:
+    """`workbench probe --root R`: every record of the run says `root R`, and one run id."""
+    root = make_root("asrock-z170-gtx960")
+    log = tmp_path / "wb.log"
+    subprocess.run(
+        [str(WORKBENCH), "probe", "--root", str(root)],
+        env={**os.environ, "WORKBENCH_LOG_FILE": str(log)},
+        capture_output=True,
+        timeout=60,
+        check=True,
+    )
+    got = records(log)
+    assert got and {r["machine"] for r in got} == {f"root {root}"}
+    assert len({r["run"] for r in got}) == 1
