@@ -19,6 +19,7 @@ from datetime import datetime
 
 from workbench.logs.records import (
     _ALIASES,
+    _SYSLOG,
     LEVEL_KEYS,
     LINE_KEEP,
     RANK,
@@ -117,6 +118,8 @@ def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
     if len(shapes) != 1:
         return None
     key, sep = shapes.pop()
+    if key == b"PRIORITY":
+        return _priority_plan(sep, level)
     wanted = _spellings({name for name in RANK if RANK[name] >= RANK[level]})
     # Only a string starting with a letter that begins no wanted level, in either case, is
     # surely unwanted; anything else (a wanted letter, whitespace, an escape, a number) is a
@@ -128,6 +131,17 @@ def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
     head = b'"' + re.escape(key) + b'"'
     regex = re.compile(head + re.escape(sep) + quoted)
     return _Plan(regex, tuple(b'"' + w + b'"' for w in wanted))
+
+
+def _priority_plan(sep: bytes, level: str) -> _Plan:
+    """journald's PRIORITY: a digit 0-7 in a string (`"PRIORITY":"4"`). A line whose value
+    starts with a wanted digit, or with anything but a digit 0-7 (an escape, a space), is a
+    candidate; one starting with an unwanted digit is surely unwanted (`"6"`, or `"61"`, which
+    is no level at all)."""
+    digits = [str(n).encode() for n, name in enumerate(_SYSLOG) if RANK[name] >= RANK[level]]
+    head = b'"PRIORITY"' + re.escape(sep)
+    regex = re.compile(head + b'"(?:[' + b"".join(digits) + b"]|[^0-7])")
+    return _Plan(regex, tuple(b'"' + d + b'"' for d in digits))
 
 
 def _line_at(block: bytes, pos: int, end: int) -> tuple[int, int]:
