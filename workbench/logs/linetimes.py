@@ -1,19 +1,128 @@
 """The time a log line carries, whatever its layout: a JSON record's time key (journald's
 `__REALTIME_TIMESTAMP` in microseconds too), a QEMU log's ISO time, a libvirt log's
-`2025-11-29 08:00:01.000+0000:`, syslog's `Nov 29 08:00:01`, dmesg's `[  12.34]` (seconds
-since boot: anchored to the boot time when it is known). Epoch seconds (UTC), or None."""
+`2025-11-29 08:00:01.000+0000:`, journalctl's short-iso, syslog's `Nov 29 08:00:01`, dmesg's
+`[  12.34]` (seconds since boot: anchored to the boot time when it is known), dmesg -T's
+`[Sun Nov 29 08:00:01 2025]` and /dev/kmsg's `6,1234,12345678,-;` (microseconds since boot).
+Epoch seconds (UTC), or None.
+
+Every pattern is anchored at the line's start and looks at its first PREFIX characters only:
+the time per line is bounded whatever the line holds. Syslog's and dmesg -T's times are the
+host's local time (as those tools write them)."""
 
 from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta, timezone
+
+PREFIX = 64  # the longest time prefix is well within this
+_ISO = re.compile(
+    r"([0-9]{4})-([0-9]{2})-([0-9]{2})[T ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,9})?"
+    r"(Z|[+-][0-9]{2}:?[0-9]{2})?(?=[\s:]|$)"
+)
+_MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+_MONTH = {name: i + 1 for i, name in enumerate(_MONTHS)}
+_SYSLOG = re.compile(
+    r"(" + "|".join(_MONTHS) + r") {1,2}([0-9]{1,2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(?= )"
+)
+_DMESG = re.compile(r"\[ *([0-9]{1,10})\.([0-9]{1,9})\]")
+_DMESG_T = re.compile(
+    r"\[(?:Mon|Tue|Wed|Thu|Fri|Sat|Sun) (" + "|".join(_MONTHS) + r") {1,2}([0-9]{1,2}) "
+    r"([0-9]{2}):([0-9]{2}):([0-9]{2}) ([0-9]{4})\]"
+)
+_KMSG = re.compile(r"([0-9]{1,4}),([0-9]{1,20}),([0-9]{1,20}),[^;]{0,16};")
+_PRIO = re.compile(r"<([0-9]{1,3})>")
 
 
 def line_time(raw: str, *, boot_time: float | None = None, year: int | None = None) -> float | None:
     """The time `raw` carries (epoch seconds), or None. `boot_time` anchors dmesg's monotonic
-    seconds; `year` completes syslog's year-less times. Never raises."""
+    seconds; `year` completes syslog's year-less times (None: this year). Never raises."""
+    return split_time(raw, boot_time=boot_time, year=year)[0]
+
+
+def split_time(
+    raw: str, *, boot_time: float | None = None, year: int | None = None
+) -> tuple[float | None, int]:
+    """The time `raw` carries and where its time prefix ends (0 when it has none, or for a
+    JSON record, whose time is a key). Never raises."""
+    head = raw[:PREFIX]
+    first = head[:1]
+    try:
+        if first == "{":
+            return _json_time(raw), 0
+        start = 0
+        prio = _PRIO.match(head)
+        if prio:  # a kmsg priority prefix: `<3>[   12.5] ...`
+            start = prio.end()
+            first = head[start : start + 1]
+        if first == "[":
+            return _dmesg(head, start, boot_time)
+        if first.isdigit():
+            return _digits(head, start, boot_time)
+        if first in "ADFJMNOS" and first:
+            return _syslog(head, start, year)
+    except (ValueError, OverflowError):
+        pass
+    return None, 0
+
+
+def _json_time(raw: str) -> float | None:
     from workbench.logs.records import parse_line
     from workbench.logs.times import parse_time
 
-    if not raw.lstrip().startswith("{"):
-        return None  # the text layouts are issue 14's engine work
     record = parse_line(0, raw.encode("utf-8", "surrogateescape"))
     when = parse_time(record.timestamp) if record.timestamp is not None else None
     return None if when is None else when.timestamp()
+
+
+def _digits(head: str, start: int, boot_time: float | None) -> tuple[float | None, int]:
+    iso = _ISO.match(head, start)
+    if iso:
+        return _iso_time(iso), iso.end()
+    kmsg = _KMSG.match(head, start)
+    if kmsg and boot_time is not None:
+        return boot_time + int(kmsg.group(3)) / 1e6, kmsg.end()
+    return None, 0
+
+
+def _iso_time(m: re.Match[str]) -> float:
+    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
+    fraction = m.group(7) or ""
+    micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
+    zone = m.group(8)
+    tz = UTC
+    if zone and zone != "Z":
+        digits = zone[1:].replace(":", "")
+        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
+        tz = timezone(-offset if zone[0] == "-" else offset)
+    return datetime(y, mo, d, h, mi, s, micros, tzinfo=tz).timestamp()
+
+
+def _dmesg(head: str, start: int, boot_time: float | None) -> tuple[float | None, int]:
+    mono = _DMESG.match(head, start)
+    if mono:
+        if boot_time is None:
+            return None, mono.end()
+        fraction = (mono.group(2) + "000000")[:6]
+        return boot_time + int(mono.group(1)) + int(fraction) / 1e6, mono.end()
+    wall = _DMESG_T.match(head, start)
+    if wall:
+        month, day, h, mi, s, y = wall.groups()
+        local = datetime(int(y), _MONTH[month], int(day), int(h), int(mi), int(s))
+        return local.timestamp(), wall.end()
+    return None, 0
+
+
+def _syslog(head: str, start: int, year: int | None) -> tuple[float | None, int]:
+    m = _SYSLOG.match(head, start)
+    if not m:
+        return None, 0
+    month, day, h, mi, s = m.groups()
+    y = datetime.now().year if year is None else year
+    local = datetime(y, _MONTH[month], int(day), int(h), int(mi), int(s))
+    return local.timestamp(), m.end()
+
+
+def file_year(mtime: float) -> int:
+    """The local year of a file's modification time: the year its syslog lines most likely
+    belong to (syslog writes none)."""
+    return datetime.fromtimestamp(mtime).year
