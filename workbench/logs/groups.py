@@ -1,0 +1,106 @@
+"""Continuation lines stay with their record: in a text log, a line without a time (a
+traceback's `  File ...`, an indented detail) that follows a timed line of the same source
+belongs to that line's record. Filters judge the record (its first line for level, logger,
+vm, probe and time; any of its lines for --grep) and keep or drop its lines together.
+
+Streams, so it works on followed and merged sources: a record is complete when the next
+line of its source starts a record, when a line of another source comes, or at the end. A
+continuation that arrives after its record was judged (its source's lines interleaved with
+another's) follows that judgement. A record holds at most MAX_LINES lines; a longer run of
+continuations is judged in pieces, each by its first record's judgement."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field, replace
+
+from workbench.logs.filters import LogFilter
+from workbench.logs.records import LogRecord
+from workbench.logs.sources import LogLine
+from workbench.logs.textlines import any_record
+
+MAX_LINES = 1000
+
+
+@dataclass
+class Record:
+    """A record's lines, all of one source. `continued`: it holds only continuation lines of
+    a record already handed out (its head came earlier)."""
+
+    lines: list[LogLine] = field(default_factory=list)
+    continued: bool = False
+
+    @property
+    def source(self) -> str:
+        return self.lines[0].source
+
+
+def starts_record(line: LogLine) -> bool:
+    """A line that begins a record: it has a time, or is a JSON object."""
+    return line.time is not None or line.raw[:1] == "{"
+
+
+def group_records(lines: Iterable[LogLine]) -> Iterator[Record]:
+    """`lines` (one source, or several merged) as records with their continuation lines. A
+    timeless line continues a record only once its source has had a timed one: a file of an
+    unknown layout (no line has a time) is one record per line."""
+    current: Record | None = None
+    timed: set[str] = set()  # sources that have had a record-starting line
+    for line in lines:
+        head = starts_record(line)
+        follows = not head and line.source in timed
+        if head:
+            timed.add(line.source)
+        if (
+            current is not None
+            and follows
+            and line.source == current.source
+            and len(current.lines) < MAX_LINES
+        ):
+            current.lines.append(line)
+            continue
+        if current is not None:
+            yield current
+        current = Record([line], continued=follows)
+    if current is not None:
+        yield current
+
+
+def filter_records(
+    lines: Iterable[LogLine],
+    flt: LogFilter,
+    *,
+    record_of: Callable[[LogLine], LogRecord] | None = None,
+) -> Iterator[LogLine]:
+    """The lines of the records that match `flt`, each record whole. `record_of` turns a line
+    into a LogRecord (default: JSON parsed, text by its layout, times from the LogLine)."""
+    parse = record_of or _record
+    kept: dict[str, bool] = {}
+    for record in group_records(lines):
+        if record.continued:
+            keep = kept.get(record.source, flt.empty)
+        else:
+            keep = flt.empty or record_matches(flt, [parse(line) for line in record.lines])
+            kept[record.source] = keep
+        if keep:
+            yield from record.lines
+
+
+def record_matches(flt: LogFilter, records: list[LogRecord]) -> bool:
+    """Does a record (its lines parsed) match? Its first line is judged on everything but
+    --grep; --grep matches any of its lines."""
+    head = records[0]
+    if flt.grep is None:
+        return flt.matches(head)
+    if not replace(flt, grep=None).matches(head):
+        return False
+    return any(flt.grep.search(r.raw) for r in records)
+
+
+def _record(line: LogLine) -> LogRecord:
+    from workbench.logs.textlines import iso
+
+    record = any_record(line.number, line.raw)
+    if record.timestamp is None and line.time is not None:
+        record.timestamp = iso(line.time)  # a dmesg time anchored by its source
+    return record
