@@ -1,0 +1,240 @@
+"""Times, levels and continuation lines of text logs: QEMU, libvirt, journalctl short-iso,
+syslog, dmesg (anchored to the boot time), dmesg -T, /dev/kmsg; tracebacks stay with their
+record through the level, grep and vm filters."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from workbench.logs.filters import LogFilter
+from workbench.logs.groups import MAX_LINES, filter_records, group_records
+from workbench.logs.linetimes import file_year, line_time, split_time
+from workbench.logs.merge import merge_by_time
+from workbench.logs.render import render
+from workbench.logs.sources import LogLine
+from workbench.logs.textlines import line_level, text_record
+
+BOOT = 1_764_403_000.0  # the boot time dmesg lines are anchored to
+
+
+def utc(*parts: int, micro: int = 0) -> float:
+    return datetime(*parts, micro, tzinfo=UTC).timestamp()  # type: ignore[misc]
+
+
+def local(*parts: int) -> float:
+    return datetime(*parts).timestamp()  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # QEMU's own log lines (-msg timestamp=on)
+        (
+            "2025-11-29T08:00:03.000000Z qemu-system-x86_64: -device vfio-pci: error",
+            utc(2025, 11, 29, 8, 0, 3),
+        ),
+        ("2025-11-29T08:00:03.5Z qemu", utc(2025, 11, 29, 8, 0, 3, micro=500_000)),
+        # libvirt's QEMU log header
+        ("2025-11-29 08:00:01.000+0000: starting up libvirt version", utc(2025, 11, 29, 8, 0, 1)),
+        ("2025-11-29 08:00:01.250+0000: shutting down", utc(2025, 11, 29, 8, 0, 1, micro=250_000)),
+        # journalctl -o short-iso / short-iso-precise
+        ("2025-11-29T09:00:01+0100 hv1 kernel: x", utc(2025, 11, 29, 8, 0, 1)),
+        (
+            "2025-11-29T03:00:01.000001-05:00 hv1 libvirtd[1]: x",
+            utc(2025, 11, 29, 8, 0, 1, micro=1),
+        ),
+        ("2025-11-29T08:00:01 no zone is UTC", utc(2025, 11, 29, 8, 0, 1)),
+        # syslog / kern.log: local time, the year given
+        ("Nov 29 08:00:01 hv1 kernel: vfio-pci 0000:01:00.0: reset", local(2025, 11, 29, 8, 0, 1)),
+        ("Feb  3 23:59:59 hv1 libvirtd[1]: x", local(2025, 2, 3, 23, 59, 59)),
+        # dmesg: seconds since boot
+        ("[   12.345678] pci 0000:01:00.0: [10de:2684]", BOOT + 12.345678),
+        ("[0.000000] Linux version 6.8", BOOT),
+        ("<3>[   12.5] vfio-pci: BAR 0 failed", BOOT + 12.5),
+        # dmesg -T: local wall time
+        (
+            "[Sat Nov 29 08:00:01 2025] vfio-pci 0000:01:00.0: enabling device",
+            local(2025, 11, 29, 8, 0, 1),
+        ),
+        # /dev/kmsg: priority, sequence, microseconds since boot, flags
+        ("3,1234,12345678,-;vfio-pci 0000:01:00.0: BAR 0", BOOT + 12.345678),
+        # JSON records: their time key
+        ('{"timestamp": "2025-11-29T08:00:01Z", "event": "x"}', utc(2025, 11, 29, 8, 0, 1)),
+        ('{"__REALTIME_TIMESTAMP": "1764403201000000"}', utc(2025, 11, 29, 8, 0, 1)),
+        # no time
+        ('  File "/usr/lib/python3/x.py", line 3, in f', None),
+        ("Traceback (most recent call last):", None),
+        ("ZeroDivisionError: division by zero", None),
+        ("", None),
+        ("[", None),
+        ("Nov 31 08:00:01 hv1 no such day", None),
+        ("2025-13-29T08:00:01Z no such month", None),
+        ("2025-11-29T08:00:01Zjunk", None),
+        ("12345 a number", None),
+        ("Monday was fine", None),
+    ],
+)
+def test_line_time_table(raw: str, expected: float | None) -> None:
+    """Each layout's time, in epoch seconds; lines without one are None."""
+    assert line_time(raw, boot_time=BOOT, year=2025) == expected
+
+
+def test_dmesg_without_a_boot_time_has_no_time() -> None:
+    """A monotonic dmesg or kmsg time is no wall time when the boot time is unknown."""
+    assert line_time("[   12.345678] pci") is None
+    assert line_time("3,1,12345678,-;pci") is None
+
+
+def test_syslog_year_defaults_to_this_year_and_files_give_theirs(tmp_path: Path) -> None:
+    """Without `year=` syslog's time is this year's; file_year is a file's mtime year."""
+    when = line_time("Jan  1 00:00:00 hv1 x")
+    assert when is not None and datetime.fromtimestamp(when).year == datetime.now().year
+    path = tmp_path / "kern.log"
+    path.write_text("x\n")
+    import os
+
+    os.utime(path, (local(2023, 6, 1, 0, 0, 0), local(2023, 6, 1, 0, 0, 0)))
+    assert file_year(path.stat().st_mtime) == 2023
+
+
+def test_time_is_looked_for_in_the_head_only() -> None:
+    """A megabyte line costs no more than its head: its time is found, its tail ignored."""
+    raw = "2025-11-29T08:00:03Z " + "x" * (1 << 20)
+    assert split_time(raw) == (utc(2025, 11, 29, 8, 0, 3), 20)
+    assert line_time("x" * (1 << 20) + "2025-11-29T08:00:03Z") is None
+
+
+@pytest.mark.parametrize(
+    ("raw", "level"),
+    [
+        ("2025-11-29T08:00:03.000000Z qemu-system-x86_64: warning: host lacks x2apic", "warning"),
+        ("2025-11-29T08:00:03.000000Z qemu-system-x86_64: -device vfio-pci: error: x", "error"),
+        ("2025-11-29 08:00:01.000+0000: 1234: error : qemuProcessStart: failed", "error"),
+        ("<3>[   12.5] vfio-pci: BAR 0 failed", "error"),
+        ("<4>[   12.5] something", "warning"),
+        ("6,1234,12345678,-;pci 0000:01:00.0", "info"),
+        ("0,1,1,-;panic", "critical"),
+        ("2025-11-29 08:00:01.000+0000: starting up libvirt version: 10.0.0", None),
+        ("[   12.5] pci 0000:01:00.0: [10de:2684] type 00 class 0x030000", None),
+        ("Nov 29 08:00:01 hv1 kernel: the error counter is 0", None),
+    ],
+)
+def test_text_line_levels(raw: str, level: str | None) -> None:
+    """The level a text layout states: kmsg priorities, QEMU and libvirt words."""
+    assert line_level(raw, split_time(raw, boot_time=BOOT)[1]) == level
+
+
+def test_text_record_renders_time_level_message() -> None:
+    """A QEMU line as a record: ISO time, level, the message after the time prefix."""
+    record = text_record(1, "2025-11-29T08:00:03.000000Z qemu-system-x86_64: warning: \x1b[2Jx")
+    assert record.timestamp == "2025-11-29T08:00:03.000000Z"
+    assert record.at_least("warning")
+    shown = render(record)
+    assert shown.startswith("2025-11-29T08:00:03.000000Z WARNING  qemu-system-x86_64: warning:")
+    assert "\x1b" not in shown
+    assert render(text_record(2, '  File "x.py", line 3')) == '  File "x.py", line 3'
+
+
+def lines_of(source: str, text: str) -> list[LogLine]:
+    """A text source's lines as its reader makes them: times by line_time."""
+    return [
+        LogLine(source, n, raw, line_time(raw, boot_time=BOOT))
+        for n, raw in enumerate(text.splitlines(), 1)
+    ]
+
+
+QEMU = """\
+2025-11-29T08:00:01.000000Z qemu-system-x86_64: starting
+2025-11-29T08:00:03.000000Z qemu-system-x86_64: error: vfio 0000:01:00.0: failed
+Traceback (most recent call last):
+  File "/usr/share/x.py", line 3, in reset
+ZeroDivisionError: division by zero
+2025-11-29T08:00:05.000000Z qemu-system-x86_64: warning: x2apic
+    indented detail of the warning
+2025-11-29T08:00:07.000000Z qemu-system-x86_64: info
+    detail that mentions vfio
+"""
+
+
+def test_group_records_keeps_continuation_lines_with_their_record() -> None:
+    """Timeless lines after a timed one are that record's; each record starts timed."""
+    groups = [[line.raw[:10] for line in g.lines] for g in group_records(lines_of("qemu", QEMU))]
+    assert [len(g) for g in groups] == [1, 4, 2, 2]
+
+
+def test_level_filter_keeps_a_traceback_with_its_error() -> None:
+    """--level error keeps the error line and its traceback, nothing else."""
+    kept = [x.raw for x in filter_records(lines_of("qemu", QEMU), LogFilter(level="error"))]
+    assert kept == QEMU.splitlines()[1:5]
+    kept = [x.raw for x in filter_records(lines_of("qemu", QEMU), LogFilter(level="warning"))]
+    assert kept == QEMU.splitlines()[1:7]
+
+
+def test_grep_matches_any_line_of_a_record_and_keeps_it_whole() -> None:
+    """--grep on a traceback's last line keeps the whole record; on a head, its details."""
+    grep = LogFilter(grep=re.compile("ZeroDivision"))
+    assert [x.raw for x in filter_records(lines_of("qemu", QEMU), grep)] == QEMU.splitlines()[1:5]
+    grep = LogFilter(grep=re.compile("vfio"))
+    kept = [x.number for x in filter_records(lines_of("qemu", QEMU), grep)]
+    assert kept == [2, 3, 4, 5, 8, 9]
+
+
+def test_vm_filter_keeps_continuations_of_json_records() -> None:
+    """A JSON log with a traceback printed into it: --vm keeps the traceback with its record."""
+    text = "\n".join(
+        [
+            '{"timestamp": "2025-11-29T08:00:01Z", "level": "error", "event": "x", "vm": "win11"}',
+            "Traceback (most recent call last):",
+            '  File "x.py", line 1',
+            '{"timestamp": "2025-11-29T08:00:02Z", "level": "error", "event": "y", "vm": "other"}',
+            "Traceback (most recent call last):",
+        ]
+    )
+    kept = [x.number for x in filter_records(lines_of("workbench", text), LogFilter(vm="win11"))]
+    assert kept == [1, 2, 3]
+
+
+def test_a_file_without_times_is_one_record_per_line() -> None:
+    """In a log of an unknown layout no line has a time: each line is judged on its own."""
+    text = "alpha\nbeta: error: x\ngamma\n"
+    groups = list(group_records(lines_of("plain", text)))
+    assert [len(g.lines) for g in groups] == [1, 1, 1]
+    kept = [x.raw for x in filter_records(lines_of("plain", text), LogFilter(level="error"))]
+    assert kept == ["beta: error: x"]
+
+
+def test_continuations_follow_their_record_through_a_merge() -> None:
+    """Merged with a journal, a QEMU traceback stays with its error line and is filtered
+    with it, whatever the other source's lines."""
+    journal = [
+        LogLine(
+            "journal",
+            1,
+            '{"__REALTIME_TIMESTAMP": "1764403202000000", "PRIORITY": "3", "MESSAGE": "j"}',
+            utc(2025, 11, 29, 8, 0, 2),
+        ),
+        LogLine(
+            "journal",
+            2,
+            '{"__REALTIME_TIMESTAMP": "1764403204000000", "PRIORITY": "6", "MESSAGE": "k"}',
+            utc(2025, 11, 29, 8, 0, 4),
+        ),
+    ]
+    merged = list(merge_by_time([lines_of("qemu", QEMU), journal]))
+    kept = [(x.source, x.number) for x in filter_records(merged, LogFilter(level="error"))]
+    assert kept == [("journal", 1), ("qemu", 2), ("qemu", 3), ("qemu", 4), ("qemu", 5)]
+
+
+def test_a_very_long_run_of_continuations_is_bounded() -> None:
+    """More than MAX_LINES continuation lines come in pieces, all kept with their record."""
+    text = "2025-11-29T08:00:03Z qemu: error: x\n" + "  more\n" * (MAX_LINES * 2 + 5)
+    groups = list(group_records(lines_of("qemu", text)))
+    assert max(len(g.lines) for g in groups) == MAX_LINES
+    assert all(g.continued for g in groups[1:])
+    kept = list(filter_records(lines_of("qemu", text), LogFilter(level="error")))
+    assert len(kept) == MAX_LINES * 2 + 6
+    assert list(filter_records(lines_of("qemu", text), LogFilter(level="critical"))) == []
