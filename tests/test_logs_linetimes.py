@@ -4,19 +4,22 @@ record through the level, grep and vm filters."""
 
 from __future__ import annotations
 
+import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
-from workbench.logs.filters import LogFilter
+from tests.conftest import run_cli
+from workbench.logs.filters import LogFilter, scan
 from workbench.logs.groups import MAX_LINES, filter_records, group_records
 from workbench.logs.linetimes import file_year, line_time, split_time
 from workbench.logs.merge import merge_by_time
 from workbench.logs.render import render
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import line_level, text_record
+from workbench.logs.textscan import file_is_text
 
 BOOT = 1_764_403_000.0  # the boot time dmesg lines are anchored to
 
@@ -95,8 +98,6 @@ def test_syslog_year_defaults_to_this_year_and_files_give_theirs(tmp_path: Path)
     assert when is not None and datetime.fromtimestamp(when).year == datetime.now().year
     path = tmp_path / "kern.log"
     path.write_text("x\n")
-    import os
-
     os.utime(path, (local(2023, 6, 1, 0, 0, 0), local(2023, 6, 1, 0, 0, 0)))
     assert file_year(path.stat().st_mtime) == 2023
 
@@ -238,3 +239,46 @@ def test_a_very_long_run_of_continuations_is_bounded() -> None:
     kept = list(filter_records(lines_of("qemu", text), LogFilter(level="error")))
     assert len(kept) == MAX_LINES * 2 + 6
     assert list(filter_records(lines_of("qemu", text), LogFilter(level="critical"))) == []
+
+
+def test_scan_of_a_text_log_keeps_tracebacks_with_their_record(tmp_path: Path) -> None:
+    """`workbench logs --level error` on a QEMU log prints the error and its traceback."""
+    path = tmp_path / "win11.log"
+    path.write_text(QEMU)
+    proc = run_cli("logs", "--json", "--level", "error", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == QEMU.splitlines()[1:5]
+    proc = run_cli("logs", "--json", "--since", "2025-11-29T08:00:04Z", str(path))
+    assert proc.stdout.splitlines() == QEMU.splitlines()[5:]
+
+
+def test_text_scan_split_anywhere_gives_one_scan_lines(tmp_path: Path) -> None:
+    """Split at any line boundary (as two processes scan a large file), the halves together
+    give exactly the lines of one scan: each record belongs to the half its head is in."""
+    path = tmp_path / "win11.log"
+    path.write_text(QEMU * 3)
+    data = path.read_bytes()
+    bounds = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for flt in (LogFilter(level="error"), LogFilter(grep=re.compile("vfio|detail"))):
+            whole = list(scan(fd, flt))
+            assert whole
+            for mid in bounds:
+                assert list(scan(fd, flt, 0, mid)) + list(scan(fd, flt, mid)) == whole
+    finally:
+        os.close(fd)
+
+
+def test_text_detection_by_samples(tmp_path: Path) -> None:
+    """A QEMU log is text; a JSON-lines log with a traceback in it is JSON lines."""
+    qemu = tmp_path / "qemu.log"
+    qemu.write_text(QEMU)
+    ours = tmp_path / "wb.log"
+    ours.write_text('{"event": "a"}\n{"event": "b"}\nTraceback (most recent call last):\n')
+    for path, text in ((qemu, True), (ours, False)):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            assert file_is_text(fd) is text
+        finally:
+            os.close(fd)

@@ -206,8 +206,16 @@ def _blocks(fd: int, start: int, size: int) -> Iterator[tuple[bytes, int]]:
 
 def scan(fd: int, flt: LogFilter, start: int = 0, size: int | None = None) -> Iterator[bytes]:
     """Every line of the file (from `start`) that matches `flt`, in file order, without its
-    newline."""
+    newline. A text log (most sampled lines are not JSON objects) is read by its layout, its
+    continuation lines kept with their record (`textscan`)."""
     end = os.fstat(fd).st_size if size is None else size
+    if not flt.empty:
+        samples = _samples(fd, os.fstat(fd).st_size)
+        from workbench.logs.textscan import is_text, scan_text
+
+        if is_text(samples):
+            yield from scan_text(fd, flt, start, end, samples)
+            return
     # --since/--until are checked on every line by its own time: a clock stepped back (or
     # merged files) puts older lines after newer ones, so the file cannot be bisected.
     plan = _plan(fd, end, flt.level)

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 
 from workbench.logs.filters import LogFilter
+from workbench.logs.linetimes import split_time
 from workbench.logs.records import LogRecord
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import any_record
@@ -36,8 +37,9 @@ class Record:
 
 
 def starts_record(line: LogLine) -> bool:
-    """A line that begins a record: it has a time, or is a JSON object."""
-    return line.time is not None or line.raw[:1] == "{"
+    """A line that begins a record: it has a time, is a JSON object, or starts with the time
+    prefix of a known layout (dmesg's `[  12.3]` is one even when the boot time is unknown)."""
+    return line.time is not None or line.raw[:1] == "{" or split_time(line.raw)[1] > 0
 
 
 def group_records(lines: Iterable[LogLine]) -> Iterator[Record]:
