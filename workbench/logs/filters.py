@@ -4,9 +4,14 @@ of unusual shape) are parsed.
 The plan is learned from samples spread over the file: which key holds the level. When every
 sampled line carries that key exactly once, a regex over the raw bytes finds the lines whose level
 may be wanted (a wanted spelling, or anything unusual: odd case, whitespace, a JSON escape, which
-are then parsed); otherwise every line is parsed. The fast path trusts the samples: a line that
-spells its level under another key, with other spacing around the colon, or as a number, in a
-file whose samples all agree, is not found by a level filter.
+are then parsed); otherwise every line is parsed. journald's PRIORITY (`"PRIORITY":"3"`, a
+digit in a string) is learned the same way: the digits of wanted levels are found in the raw
+bytes. The fast path trusts the samples: a line that spells its level under another key, with
+other spacing around the colon, or as a number, in a file whose samples all agree, is not found
+by a level filter.
+
+A text log (most sampled lines are not JSON objects: QEMU, libvirt, syslog, dmesg) is read by
+its layout instead, its continuation lines kept with their record (`textscan`).
 """
 
 from __future__ import annotations

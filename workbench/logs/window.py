@@ -7,7 +7,9 @@ appears is parsed line by line instead. The regex finds the keys whose value may
 window: a plain UTC ISO time
 (`"timestamp": "2026-11-01T10:00:00.123Z"`) at or after --since (or at or before --until),
 compared digit by digit in the regex itself, or a time in any other shape (a zone offset, an
-epoch number, a space for the `T`). Those lines are parsed and judged by the filter. Skipping
+epoch number, a space for the `T`). Those lines are parsed and judged by the filter.
+journald's `"__REALTIME_TIMESTAMP": "1764403200000000"` (16 digits of microseconds) is compared
+digit by digit the same way. Skipping
 the others is exact: their every time key holds a plain time outside the window, and the parser
 can only find one of those or none (a line that is not JSON, a key nested too deep).
 """
