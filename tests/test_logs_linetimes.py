@@ -4,12 +4,15 @@ record through the level, grep and vm filters."""
 
 from __future__ import annotations
 
+import math
 import os
 import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import run_cli
 from workbench.logs.filters import LogFilter, scan
@@ -282,3 +285,19 @@ def test_text_detection_by_samples(tmp_path: Path) -> None:
             assert file_is_text(fd) is text
         finally:
             os.close(fd)
+
+
+PREFIXES = st.sampled_from(
+    ["", "[", "[ 1.", "<3>", "<9>", "3,1,", "2025-11-29", "2025-11-29T08:00:0", "Nov 29 ", "{"]
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(PREFIXES, st.text(max_size=80), st.one_of(st.none(), st.floats(allow_nan=True)))
+def test_hostile_lines_never_raise(prefix: str, rest: str, boot: float | None) -> None:
+    """Any text after any layout's start: a time or None, a record, a safe rendering."""
+    raw = prefix + rest
+    when = line_time(raw, boot_time=boot, year=2025)
+    assert when is None or math.isfinite(when)
+    shown = render(text_record(1, raw, boot_time=boot, year=2025))
+    assert "\x1b" not in shown

@@ -11,6 +11,7 @@ host's local time (as those tools write them)."""
 
 from __future__ import annotations
 
+import math
 import re
 from datetime import UTC, datetime, timedelta, timezone
 
@@ -44,6 +45,8 @@ def split_time(
 ) -> tuple[float | None, int]:
     """The time `raw` carries and where its time prefix ends (0 when it has none, or for a
     JSON record, whose time is a key). Never raises."""
+    if boot_time is not None and not math.isfinite(boot_time):
+        boot_time = None  # no boot time rather than a NaN time
     head = raw[:PREFIX]
     first = head[:1]
     try:
