@@ -19,9 +19,10 @@ from workbench.logs.filters import LogFilter, scan
 from workbench.logs.groups import MAX_LINES, filter_records, group_records
 from workbench.logs.linetimes import file_year, line_time, split_time
 from workbench.logs.merge import merge_by_time
+from workbench.logs.records import LogRecord
 from workbench.logs.render import render
 from workbench.logs.sources import LogLine
-from workbench.logs.textlines import line_level, text_record
+from workbench.logs.textlines import any_record, line_level, text_record
 from workbench.logs.textscan import file_is_text
 
 BOOT = 1_764_403_000.0  # the boot time dmesg lines are anchored to
@@ -301,3 +302,52 @@ def test_hostile_lines_never_raise(prefix: str, rest: str, boot: float | None) -
     assert when is None or math.isfinite(when)
     shown = render(text_record(1, raw, boot_time=boot, year=2025))
     assert "\x1b" not in shown
+
+
+NASTY = [
+    "2025-11-29T08:00:01.000000Z qemu-system-x86_64: error: vfio failed",
+    "ValueError: error: in a traceback, not a record's level",
+    "",
+    "  WARNING: an indented continuation",
+    '{"timestamp": "2025-11-29T08:00:02Z", "level": "error", "event": "json in text"}',
+    "<3>[   12.5] vfio-pci: BAR 0",
+    "<14>[   13.5] facility and priority",
+    "6,1234,12345678,-;pci 0000:01:00.0: info",
+    " SUBSYSTEM=pci",
+    "3,1235,12345679,-;pci: failed",
+    "Nov 29 08:00:01 hv1 kernel: ERROR: shouting",
+    "Nov 29 08:00:02 hv1 kernel: the error counter is 0",
+    "[   14.0] pci: Fatal : spaced",
+    "[Sat Nov 29 08:00:01 2025] dmesg -T critical: x",
+    "2025-11-29 08:00:01.000+0000: 1234: warning : libvirt",
+    "2025-11-29 08:00:01.000+0000: 1234: info : libvirt error: late in the line " + "x" * 200,
+    "no time at all: error: but after a record",
+]
+
+
+@pytest.mark.parametrize("level", ["debug", "info", "warning", "error", "critical"])
+def test_text_level_fast_path_equals_reading_every_line(tmp_path: Path, level: str) -> None:
+    """The level regex path over a text log gives exactly what parsing every line gives,
+    scanned whole or split at any line boundary."""
+    path = tmp_path / "mixed.log"
+    path.write_text("\n".join(NASTY * 3) + "\n" + "  more\n" * (MAX_LINES + 3) + NASTY[0])
+    flt = LogFilter(level=level)
+    lines = [
+        LogLine("file", n, raw)
+        for n, raw in enumerate((x for x in path.read_text().split("\n") if x), 1)
+    ]
+    expected = [x.raw.encode() for x in filter_records(lines, flt, record_of=_record_2025)]
+    data = path.read_bytes()
+    bounds = [0] + [i + 1 for i, byte in enumerate(data) if byte == ord("\n")]
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.utime(path, (local(2025, 6, 1, 0, 0, 0),) * 2)
+        assert list(scan(fd, flt)) == expected
+        for mid in bounds[:: max(1, len(bounds) // 60)] + bounds[-5:]:
+            assert list(scan(fd, flt, 0, mid)) + list(scan(fd, flt, mid)) == expected
+    finally:
+        os.close(fd)
+
+
+def _record_2025(line: LogLine) -> LogRecord:
+    return any_record(line.number, line.raw, year=2025)

@@ -82,8 +82,9 @@ def _digits(head: str, start: int, boot_time: float | None) -> tuple[float | Non
     if iso:
         return _iso_time(iso), iso.end()
     kmsg = _KMSG.match(head, start)
-    if kmsg and boot_time is not None:
-        return boot_time + int(kmsg.group(3)) / 1e6, kmsg.end()
+    if kmsg:  # its prefix starts a record even when the boot time is unknown
+        when = None if boot_time is None else boot_time + int(kmsg.group(3)) / 1e6
+        return when, kmsg.end()
     return None, 0
 
 

@@ -14,7 +14,9 @@ from workbench.logs.records import _SYSLOG, LogRecord, parse_line
 HEAD = 160  # where a level word is looked for
 _PRIO = re.compile(r"<([0-7])>|([0-9]{1,4}),[0-9]{1,20},[0-9]{1,20},[^;]{0,16};")
 # `qemu-system-x86_64: warning: ...`, libvirt's `1234: error : qemuProcess...`, `Error: ...`
-_WORD = re.compile(r"(?:^|[:\]] ?)\s?(warning|error|critical|fatal|debug|info)\s?:", re.IGNORECASE)
+_WORD = re.compile(
+    r"(?:^|[:\]] ?)\s?(warning|error|critical|fatal|debug|info)\s?:", re.IGNORECASE | re.ASCII
+)
 _WORDS = {"warning": "warning", "error": "error", "critical": "critical", "fatal": "critical"}
 _WORDS |= {"debug": "debug", "info": "info"}
 

@@ -44,7 +44,7 @@ def is_head(line: bytes) -> bool:
     """Does the line start a record (a time prefix of a known layout, or a JSON object)?"""
     if line[:1] == b"{":
         return True
-    return split_time(line[:128].decode("utf-8", "replace"))[1] > 0
+    return split_time(line[:256].decode("utf-8", "replace"))[1] > 0
 
 
 def _lines(fd: int, start: int, end: int, size: int, grouped: bool) -> Iterator[bytes]:
@@ -80,6 +80,15 @@ def scan_text(
 
     def record_of(line: LogLine) -> LogRecord:
         return any_record(line.number, line.raw, year=year)
+
+    if flt.level is not None:  # only lines that may state a wanted level are read
+        from workbench.logs.textlevel import scan_level
+
+        def parse(raw: bytes) -> LogRecord:
+            return any_record(0, raw.decode("utf-8", "surrogateescape"), year=year)
+
+        yield from scan_level(fd, flt, start, end, info.st_size, parse, is_head)
+        return
 
     lines = (
         LogLine("file", n, raw.decode("utf-8", "surrogateescape"))
