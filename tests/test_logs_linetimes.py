@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import run_cli
 from workbench.logs.filters import LogFilter, scan
-from workbench.logs.groups import MAX_LINES, filter_records, group_records
+from workbench.logs.groups import MAX_LINES, RecordFilter, filter_records, group_records
 from workbench.logs.linetimes import file_year, line_time, split_time
 from workbench.logs.merge import merge_by_time
 from workbench.logs.records import LogRecord
@@ -351,3 +351,23 @@ def test_text_level_fast_path_equals_reading_every_line(tmp_path: Path, level: s
 
 def _record_2025(line: LogLine) -> LogRecord:
     return any_record(line.number, line.raw, year=2025)
+
+
+def test_record_filter_streams_for_a_follower() -> None:
+    """Followed: an error line shows when it comes, its traceback line by line; with --grep
+    a record shows when it ends or when the follower flushes."""
+    qemu = lines_of("qemu", QEMU)
+    records = RecordFilter(LogFilter(level="error"))
+    assert records.feed(qemu[0]) == []
+    assert records.feed(qemu[1]) == [qemu[1]]
+    assert records.feed(qemu[2]) == [qemu[2]]
+    assert records.feed(qemu[5]) == []
+    grep = RecordFilter(LogFilter(grep=re.compile("ZeroDivision")))
+    assert [grep.feed(x) for x in qemu[1:4]] == [[], [], []]
+    assert grep.flush() == []  # not yet seen: the traceback's last line is still to come
+    assert grep.feed(qemu[4]) == []
+    later = RecordFilter(LogFilter(grep=re.compile("ZeroDivision")))
+    for x in qemu[1:5]:
+        later.feed(x)
+    assert later.flush() == qemu[1:5]
+    assert later.flush() == []

@@ -76,16 +76,58 @@ def filter_records(
 ) -> Iterator[LogLine]:
     """The lines of the records that match `flt`, each record whole. `record_of` turns a line
     into a LogRecord (default: JSON parsed, text by its layout, times from the LogLine)."""
-    parse = record_of or _record
-    kept: dict[str, bool] = {}
-    for record in group_records(lines):
-        if record.continued:
-            keep = kept.get(record.source, flt.empty)
-        else:
-            keep = flt.empty or record_matches(flt, [parse(line) for line in record.lines])
-            kept[record.source] = keep
-        if keep:
-            yield from record.lines
+    records = RecordFilter(flt, record_of=record_of)
+    for line in lines:
+        yield from records.feed(line)
+    yield from records.flush()
+
+
+class RecordFilter:
+    """`filter_records` a line at a time, for followed sources: `feed` each line and show
+    what it returns. Without --grep a record is judged by its first line at once, and its
+    continuation lines pass as they come. With --grep a record's lines wait until it ends
+    (the next record starts) or until `flush()`, which a follower calls when its sources are
+    quiet; continuation lines after a flush follow the record's judgement."""
+
+    def __init__(
+        self, flt: LogFilter, *, record_of: Callable[[LogLine], LogRecord] | None = None
+    ) -> None:
+        self.flt = flt
+        self.parse = record_of or _record
+        self.kept: dict[str, bool] = {}  # per source: was its last judged record kept?
+        self.timed: set[str] = set()  # sources that have had a record-starting line
+        self.pending: list[LogLine] = []  # --grep: the open record, not yet judged
+
+    def feed(self, line: LogLine) -> list[LogLine]:
+        """The lines to show now that `line` came (possibly none, possibly earlier ones)."""
+        head = starts_record(line)
+        follows = not head and line.source in self.timed
+        if head:
+            self.timed.add(line.source)
+        pending = self.pending
+        if pending and follows and line.source == pending[0].source and len(pending) < MAX_LINES:
+            pending.append(line)
+            return []
+        out = self.flush()
+        if follows:
+            if self.kept.get(line.source, self.flt.empty):
+                out.append(line)
+        elif self.flt.grep is not None:
+            self.pending = [line]
+        elif self._judge([line]):
+            out.append(line)
+        return out
+
+    def flush(self) -> list[LogLine]:
+        """Judge the open record (--grep) now: its lines if it matches."""
+        lines, self.pending = self.pending, []
+        return lines if lines and self._judge(lines) else []
+
+    def _judge(self, lines: list[LogLine]) -> bool:
+        flt = self.flt
+        keep = flt.empty or record_matches(flt, [self.parse(line) for line in lines])
+        self.kept[lines[0].source] = keep
+        return keep
 
 
 def record_matches(flt: LogFilter, records: list[LogRecord]) -> bool:
