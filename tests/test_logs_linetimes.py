@@ -20,7 +20,7 @@ from workbench.logs.groups import MAX_LINES, RecordFilter, filter_records, group
 from workbench.logs.linetimes import file_year, line_time, split_time
 from workbench.logs.merge import merge_by_time
 from workbench.logs.records import LogRecord
-from workbench.logs.render import render
+from workbench.logs.render import render, render_line
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import any_record, line_level, text_record
 from workbench.logs.textscan import file_is_text
@@ -371,3 +371,17 @@ def test_record_filter_streams_for_a_follower() -> None:
         later.feed(x)
     assert later.flush() == qemu[1:5]
     assert later.flush() == []
+
+
+def test_render_line_reads_text_sources_by_layout() -> None:
+    """A text source's lines render as time, level, message; a JSON source's garbage as ??."""
+    error = QEMU.splitlines()[1].encode()
+    assert render_line(error, text=True).startswith(
+        "2025-11-29T08:00:03.000000Z ERROR    qemu-system-x86_64: error: vfio"
+    )
+    assert (
+        render_line(b'  File "x.py", line 3\x1b[2J', text=True) == '  File "x.py", line 3\\x1b[2J'
+    )
+    assert render_line(b"not json").startswith("?? not json")
+    dmesg = render_line(b"<4>[   12.5] pci: x", text=True, boot_time=BOOT)
+    assert dmesg.startswith("2025-11-29T07:56:52.500000Z WARNING  pci: x")

@@ -75,3 +75,27 @@ def render(
     if len(line) > width:
         line = line[: width - len(cut)] + cut
     return f"{head} {safe_text(line)}"
+
+
+def render_line(
+    data: bytes,
+    *,
+    text: bool = False,
+    colour: bool = False,
+    width: int = 2000,
+    ascii_only: bool = False,
+    year: int | None = None,
+    boot_time: float | None = None,
+) -> str:
+    """A raw line of a source for a terminal. A JSON-lines source's line is parsed (garbage
+    shown raw and marked `??`); a text source's (`text`: QEMU, libvirt, syslog, dmesg) is read
+    by its layout: ISO time, level, message; a continuation line as it is."""
+    from workbench.logs.records import parse_line
+    from workbench.logs.textlines import any_record
+
+    if not text:
+        record = parse_line(0, data)
+    else:
+        raw = data.decode("utf-8", "replace")
+        record = any_record(0, raw, year=year, boot_time=boot_time)
+    return render(record, colour=colour, width=width, ascii_only=ascii_only)
