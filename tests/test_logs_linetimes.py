@@ -58,6 +58,8 @@ def local(*parts: int) -> float:
         # syslog / kern.log: local time, the year given
         ("Nov 29 08:00:01 hv1 kernel: vfio-pci 0000:01:00.0: reset", local(2025, 11, 29, 8, 0, 1)),
         ("Feb  3 23:59:59 hv1 libvirtd[1]: x", local(2025, 2, 3, 23, 59, 59)),
+        # journalctl -o short-precise
+        ("Nov 29 08:00:01.250000 hv1 kernel: x", local(2025, 11, 29, 8, 0, 1) + 0.25),
         # dmesg: seconds since boot
         ("[   12.345678] pci 0000:01:00.0: [10de:2684]", BOOT + 12.345678),
         ("[0.000000] Linux version 6.8", BOOT),

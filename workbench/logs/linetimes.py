@@ -1,6 +1,7 @@
 """The time a log line carries, whatever its layout: a JSON record's time key (journald's
 `__REALTIME_TIMESTAMP` in microseconds too), a QEMU log's ISO time, a libvirt log's
-`2025-11-29 08:00:01.000+0000:`, journalctl's short-iso, syslog's `Nov 29 08:00:01`, dmesg's
+`2025-11-29 08:00:01.000+0000:`, journalctl's short-iso, syslog's `Nov 29 08:00:01` (and
+journalctl's short-precise `Nov 29 08:00:01.123456`), dmesg's
 `[  12.34]` (seconds since boot: anchored to the boot time when it is known), dmesg -T's
 `[Sun Nov 29 08:00:01 2025]` and /dev/kmsg's `6,1234,12345678,-;` (microseconds since boot).
 Epoch seconds (UTC), or None.
@@ -23,7 +24,8 @@ _ISO = re.compile(
 _MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
 _MONTH = {name: i + 1 for i, name in enumerate(_MONTHS)}
 _SYSLOG = re.compile(
-    r"(" + "|".join(_MONTHS) + r") {1,2}([0-9]{1,2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})(?= )"
+    r"(" + "|".join(_MONTHS) + r") {1,2}([0-9]{1,2}) ([0-9]{2}):([0-9]{2}):([0-9]{2})"
+    r"(?:\.([0-9]{1,9}))?(?= )"
 )
 _DMESG = re.compile(r"\[ *([0-9]{1,10})\.([0-9]{1,9})\]")
 _DMESG_T = re.compile(
@@ -120,9 +122,10 @@ def _syslog(head: str, start: int, year: int | None) -> tuple[float | None, int]
     m = _SYSLOG.match(head, start)
     if not m:
         return None, 0
-    month, day, h, mi, s = m.groups()
+    month, day, h, mi, s, fraction = m.groups()
     y = datetime.now().year if year is None else year
-    local = datetime(y, _MONTH[month], int(day), int(h), int(mi), int(s))
+    micros = int((fraction + "000000")[:6]) if fraction else 0
+    local = datetime(y, _MONTH[month], int(day), int(h), int(mi), int(s), micros)
     return local.timestamp(), m.end()
 
 
