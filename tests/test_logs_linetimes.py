@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from tests.conftest import run_cli
 from workbench.logs.filters import LogFilter, scan
 from workbench.logs.groups import MAX_LINES, RecordFilter, filter_records, group_records
-from workbench.logs.linetimes import file_year, line_time, split_time
+from workbench.logs.linetimes import file_year, line_time, prefix_end, split_time
 from workbench.logs.merge import merge_by_time
 from workbench.logs.records import LogRecord
 from workbench.logs.render import render, render_line
@@ -387,3 +387,23 @@ def test_render_line_reads_text_sources_by_layout() -> None:
     assert render_line(b"not json").startswith("?? not json")
     dmesg = render_line(b"<4>[   12.5] pci: x", text=True, boot_time=BOOT)
     assert dmesg.startswith("2025-11-29T07:56:52.500000Z WARNING  pci: x")
+
+
+@pytest.mark.parametrize(
+    ("raw", "end"),
+    [
+        ("2025-11-29T08:00:03Z qemu", 20),
+        ("2025-13-29T08:00:03Z off the calendar, still a record's start", 20),
+        ("[   12.5] pci", 9),
+        ("<3>[   12.5] pci", 12),
+        ("6,1,123,-;pci", 10),
+        ("Nov 29 08:00:01 hv1 x", 15),
+        ("[Sat Nov 29 08:00:01 2025] x", 26),
+        ('  File "x.py"', 0),
+        ('{"event": "x"}', 0),
+        ("", 0),
+    ],
+)
+def test_prefix_end_tells_first_lines_from_continuations(raw: str, end: int) -> None:
+    """A time prefix's shape marks a record's first line, calendar or not."""
+    assert prefix_end(raw) == end

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
 
 from workbench.logs.filters import LogFilter
-from workbench.logs.linetimes import split_time
+from workbench.logs.linetimes import prefix_end
 from workbench.logs.records import LogRecord
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import any_record
@@ -38,8 +39,9 @@ class Record:
 
 def starts_record(line: LogLine) -> bool:
     """A line that begins a record: it has a time, is a JSON object, or starts with the time
-    prefix of a known layout (dmesg's `[  12.3]` is one even when the boot time is unknown)."""
-    return line.time is not None or line.raw[:1] == "{" or split_time(line.raw)[1] > 0
+    prefix of a known layout (dmesg's `[  12.3]` is one even when the boot time is unknown,
+    `2025-13-01T...` one though no calendar has that month)."""
+    return line.time is not None or line.raw[:1] == "{" or prefix_end(line.raw) > 0
 
 
 def group_records(lines: Iterable[LogLine]) -> Iterator[Record]:
@@ -125,20 +127,29 @@ class RecordFilter:
 
     def _judge(self, lines: list[LogLine]) -> bool:
         flt = self.flt
-        keep = flt.empty or record_matches(flt, [self.parse(line) for line in lines])
+        keep = flt.empty or record_matches(
+            flt, [line.raw for line in lines], lambda: self.parse(lines[0])
+        )
         self.kept[lines[0].source] = keep
         return keep
 
 
-def record_matches(flt: LogFilter, records: list[LogRecord]) -> bool:
-    """Does a record (its lines parsed) match? Its first line is judged on everything but
-    --grep; --grep matches any of its lines."""
-    head = records[0]
-    if flt.grep is None:
-        return flt.matches(head)
-    if not replace(flt, grep=None).matches(head):
-        return False
-    return any(flt.grep.search(r.raw) for r in records)
+def record_matches(flt: LogFilter, raws: list[str], head: Callable[[], LogRecord]) -> bool:
+    """Does a record match? --grep matches any of its lines (`raws`, as written); everything
+    else is judged on its first line, parsed by `head()` only when --grep has not already
+    ruled the record out (parsing is the costly part)."""
+    grep = flt.grep
+    if grep is not None:
+        if not any(grep.search(raw) for raw in raws):
+            return False
+        rest = _without_grep(flt)
+        return rest.empty or rest.matches(head())
+    return flt.matches(head())
+
+
+@lru_cache(maxsize=16)
+def _without_grep(flt: LogFilter) -> LogFilter:
+    return replace(flt, grep=None)
 
 
 def _record(line: LogLine) -> LogRecord:

@@ -70,6 +70,27 @@ def split_time(
     return None, 0
 
 
+def prefix_end(raw: str) -> int:
+    """Where a known layout's time prefix ends (0: none). Its shape only, not its calendar
+    (`2025-13-01T...` ends a prefix too): cheap enough to ask of every line, for telling a
+    record's first line from its continuation lines."""
+    head = raw[:PREFIX]
+    start = 0
+    prio = _PRIO.match(head)
+    if prio:
+        start = prio.end()
+    first = head[start : start + 1]
+    if first == "[":
+        m = _DMESG.match(head, start) or _DMESG_T.match(head, start)
+    elif first.isdigit():
+        m = _ISO.match(head, start) or _KMSG.match(head, start)
+    elif first and first in "ADFJMNOS":
+        m = _SYSLOG.match(head, start)
+    else:
+        return 0
+    return m.end() if m else 0
+
+
 def _json_time(raw: str) -> float | None:
     from workbench.logs.records import parse_line
     from workbench.logs.times import parse_time

@@ -46,7 +46,8 @@ class _Judge:
     is_head: IsHead
 
     def __call__(self, lines: list[bytes]) -> bool:
-        return record_matches(self.flt, [self.parse(line) for line in lines])
+        raws = [line.decode("utf-8", "surrogateescape") for line in lines]
+        return record_matches(self.flt, raws, lambda: self.parse(lines[0]))
 
 
 def _extend(

@@ -15,7 +15,7 @@ from datetime import datetime
 
 from workbench.logs.filters import LogFilter, _blocks
 from workbench.logs.groups import filter_records
-from workbench.logs.linetimes import file_year, split_time
+from workbench.logs.linetimes import file_year, prefix_end
 from workbench.logs.records import LogRecord
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import any_record
@@ -44,7 +44,7 @@ def is_head(line: bytes) -> bool:
     """Does the line start a record (a time prefix of a known layout, or a JSON object)?"""
     if line[:1] == b"{":
         return True
-    return split_time(line[:256].decode("utf-8", "replace"))[1] > 0
+    return prefix_end(line[:256].decode("utf-8", "replace")) > 0
 
 
 def _lines(fd: int, start: int, end: int, size: int, grouped: bool) -> Iterator[bytes]:
