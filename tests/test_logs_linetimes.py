@@ -17,7 +17,14 @@ from hypothesis import strategies as st
 from tests.conftest import run_cli
 from workbench.logs.filters import LogFilter, scan
 from workbench.logs.groups import MAX_LINES, RecordFilter, filter_records, group_records
-from workbench.logs.linetimes import file_year, line_time, prefix_end, split_time
+from workbench.logs.linetimes import (
+    boot_time_from_stat,
+    boot_time_now,
+    file_year,
+    line_time,
+    prefix_end,
+    split_time,
+)
 from workbench.logs.merge import merge_by_time
 from workbench.logs.records import LogRecord
 from workbench.logs.render import render, render_line
@@ -407,3 +414,44 @@ def test_render_line_reads_text_sources_by_layout() -> None:
 def test_prefix_end_tells_first_lines_from_continuations(raw: str, end: int) -> None:
     """A time prefix's shape marks a record's first line, calendar or not."""
     assert prefix_end(raw) == end
+
+
+def test_a_line_written_to_dev_kmsg_gets_the_time_it_was_written() -> None:
+    """A real /dev/kmsg record, anchored to boot_time_now(), is timed within a second of
+    when it was written, at the level its priority says."""
+    try:
+        reader = os.open("/dev/kmsg", os.O_RDONLY | os.O_NONBLOCK)
+    except OSError as exc:
+        pytest.skip(f"/dev/kmsg: {exc.strerror}")
+    marker = f"workbench-linetimes-{os.getpid()}"
+    try:
+        os.lseek(reader, 0, os.SEEK_END)
+        try:
+            writer = os.open("/dev/kmsg", os.O_WRONLY)
+        except OSError as exc:
+            pytest.skip(f"/dev/kmsg: {exc.strerror}")
+        written = datetime.now(UTC).timestamp()
+        os.write(writer, f"<4>{marker}\n".encode())
+        os.close(writer)
+        records = []
+        while True:
+            try:
+                records.append(os.read(reader, 8192).decode("utf-8", "replace"))
+            except BlockingIOError:
+                break
+    finally:
+        os.close(reader)
+    ours = [r.rstrip("\n") for r in records if marker in r]
+    assert len(ours) == 1
+    when = line_time(ours[0], boot_time=boot_time_now())
+    assert when is not None and abs(when - written) < 1.0
+    assert text_record(1, ours[0], boot_time=boot_time_now()).level == "warning"
+
+
+def test_boot_time_from_proc_stat() -> None:
+    """/proc/stat's btime is the boot time, close to the live anchor; garbage is None."""
+    stat = Path("/proc/stat").read_text()
+    recorded = boot_time_from_stat(stat)
+    assert recorded is not None and abs(recorded - boot_time_now()) < 120
+    assert boot_time_from_stat("cpu 1 2 3\nbtime ²\n") is None
+    assert boot_time_from_stat("") is None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from datetime import UTC, datetime, timedelta, timezone
 
 PREFIX = 64  # the longest time prefix is well within this
@@ -154,3 +155,20 @@ def file_year(mtime: float) -> int:
     """The local year of a file's modification time: the year its syslog lines most likely
     belong to (syslog writes none)."""
     return datetime.fromtimestamp(mtime).year
+
+
+def boot_time_now() -> float:
+    """This machine's boot time as the kernel log counts it (epoch seconds): the wall clock
+    less the monotonic clock, as `dmesg -T` anchors (a suspend since boot shifts it)."""
+    return time.time() - time.clock_gettime(time.CLOCK_MONOTONIC)
+
+
+def boot_time_from_stat(text: str) -> float | None:
+    """The boot time a `/proc/stat` records (`btime`, whole seconds): the anchor for a
+    recorded machine's dmesg. None when it has none."""
+    for line in text.splitlines():
+        name, _, value = line.partition(" ")
+        if name == "btime":
+            number = value.strip()
+            return float(number) if number.isascii() and number.isdigit() else None
+    return None
