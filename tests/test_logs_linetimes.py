@@ -455,3 +455,19 @@ def test_boot_time_from_proc_stat() -> None:
     assert recorded is not None and abs(recorded - boot_time_now()) < 120
     assert boot_time_from_stat("cpu 1 2 3\nbtime ²\n") is None
     assert boot_time_from_stat("") is None
+
+
+def test_syslog_file_times_take_the_file_year(tmp_path: Path) -> None:
+    """`logs --since/--until` on a kern.log: its year-less times are in its mtime's year."""
+    path = tmp_path / "kern.log"
+    path.write_text(
+        "Nov 29 08:00:01 hv1 kernel: vfio-pci 0000:01:00.0: enabling device\n"
+        "Nov 29 08:00:05 hv1 kernel: vfio-pci 0000:01:00.0: BAR 0: can't reserve\n"
+        " continuation of the BAR line\n"
+    )
+    os.utime(path, (local(2025, 12, 1, 0, 0, 0),) * 2)
+    env = {"TZ": "UTC"}
+    window = ("--since", "2025-11-29T08:00:02Z", "--until", "2025-11-30T00:00:00Z")
+    proc = run_cli("logs", "--json", *window, str(path), env=env)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == path.read_text().splitlines()[1:]
