@@ -1,7 +1,7 @@
 """The log engine on the logs a support engineer reads besides ours: 1,000,000 lines of
 journald JSON (`journalctl -o json`: the PRIORITY fast path, the __REALTIME_TIMESTAMP
-window) and 1,000,000 lines of a QEMU text log (levels, times and continuation lines by
-layout). Prints a table; bench/RESULTS.md is the lead's. Run:
+window) and 1,000,000 lines of a QEMU text log (levels, --grep and --since by layout, with
+continuation lines). Prints a table; bench/RESULTS.md is the lead's. Run:
 `.venv/bin/python bench/bench_logs_records.py` (BENCH_RUNS=3 by default)."""
 
 from __future__ import annotations
@@ -71,6 +71,14 @@ def main() -> int:
                 f"{WORKBENCH} logs {jpath} --since 2025-11-29T10:45:00Z --json",
             ),
             ("QEMU text log, `--level error`", f"{WORKBENCH} logs {qpath} --level error --json"),
+            (
+                "QEMU text log, `--grep 'reset 4242$'`",
+                f"{WORKBENCH} logs {qpath} --grep 'reset 4242$' --json",
+            ),
+            (
+                "QEMU text log, `--since` (last 10%)",
+                f"{WORKBENCH} logs {qpath} --since 2025-11-29T08:38:00Z --json",
+            ),
         ]
         print(f"| 1,000,000 lines ({RUNS} runs, median) | seconds | MB |")
         print("|---|---|---|")
