@@ -95,6 +95,7 @@ class RecordFilter:
         self, flt: LogFilter, *, record_of: Callable[[LogLine], LogRecord] | None = None
     ) -> None:
         self.flt = flt
+        self.empty = flt.empty  # asked of every line: a dataclass comparison, once
         self.parse = record_of or _record
         self.kept: dict[str, bool] = {}  # per source: was its last judged record kept?
         self.timed: set[str] = set()  # sources that have had a record-starting line
@@ -112,7 +113,7 @@ class RecordFilter:
             return []
         out = self.flush()
         if follows:
-            if self.kept.get(line.source, self.flt.empty):
+            if self.kept.get(line.source, self.empty):
                 out.append(line)
         elif self.flt.grep is not None:
             self.pending = [line]
@@ -127,7 +128,7 @@ class RecordFilter:
 
     def _judge(self, lines: list[LogLine]) -> bool:
         flt = self.flt
-        keep = flt.empty or record_matches(
+        keep = self.empty or record_matches(
             flt, [line.raw for line in lines], lambda: self.parse(lines[0])
         )
         self.kept[lines[0].source] = keep

@@ -113,16 +113,14 @@ def _digits(head: str, start: int, boot_time: float | None) -> tuple[float | Non
 
 
 def _iso_time(m: re.Match[str]) -> float:
-    y, mo, d, h, mi, s = (int(m.group(i)) for i in range(1, 7))
-    fraction = m.group(7) or ""
+    y, mo, d, h, mi, s, fraction, zone = m.groups()
     micros = int((fraction[1:] + "000000")[:6]) if fraction else 0
-    zone = m.group(8)
     tz = UTC
     if zone and zone != "Z":
         digits = zone[1:].replace(":", "")
         offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:]))
         tz = timezone(-offset if zone[0] == "-" else offset)
-    return datetime(y, mo, d, h, mi, s, micros, tzinfo=tz).timestamp()
+    return datetime(int(y), int(mo), int(d), int(h), int(mi), int(s), micros, tzinfo=tz).timestamp()
 
 
 def _dmesg(head: str, start: int, boot_time: float | None) -> tuple[float | None, int]:
