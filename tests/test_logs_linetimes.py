@@ -471,3 +471,47 @@ def test_syslog_file_times_take_the_file_year(tmp_path: Path) -> None:
     proc = run_cli("logs", "--json", *window, str(path), env=env)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.splitlines() == path.read_text().splitlines()[1:]
+
+
+WINDOWED = [
+    *NASTY,
+    "2025-11-29T08:00:01.999999Z qemu: just before a bound's second ends",
+    "2025-11-29T08:00:02.000001+00:00 qemu: just after",
+    "2025-11-29T09:00:02+0100 qemu: the same second in another zone",
+    "2025-11-29 08:00:02.500+0000: libvirt: within the bound's second",
+    "2025-02-30T08:00:02Z qemu: off the calendar",
+    "  continuation of an off-calendar record",
+    "2025-11-29T07:59:59-00:00 qemu: before",
+]
+
+
+@pytest.mark.parametrize(
+    ("since", "until"),
+    [
+        ("2025-11-29T08:00:02.25Z", None),
+        (None, "2025-11-29T08:00:02.25Z"),
+        ("2025-11-29T08:00:01Z", "2025-11-29T08:00:02Z"),
+        ("2025-11-29T09:00:02+01:00", "2025-11-29T09:00:02.000001+01:00"),
+        ("2024-01-01T00:00:00Z", None),
+    ],
+)
+def test_text_window_shortcut_equals_reading_every_line(
+    tmp_path: Path, since: str | None, until: str | None
+) -> None:
+    """--since/--until on a text log (its UTC ISO seconds compared as text first) gives
+    exactly what parsing every record's first line gives."""
+    path = tmp_path / "windowed.log"
+    path.write_text("\n".join(WINDOWED * 2) + "\n")
+    os.utime(path, (local(2025, 6, 1, 0, 0, 0),) * 2)
+    flt = LogFilter(
+        since=None if since is None else datetime.fromisoformat(since),
+        until=None if until is None else datetime.fromisoformat(until),
+    )
+    lines = [LogLine("file", n, raw) for n, raw in enumerate(filter(None, WINDOWED * 2), 1)]
+    expected = [x.raw.encode() for x in filter_records(lines, flt, record_of=_record_2025)]
+    assert expected
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert list(scan(fd, flt)) == expected
+    finally:
+        os.close(fd)

@@ -75,10 +75,13 @@ def filter_records(
     flt: LogFilter,
     *,
     record_of: Callable[[LogLine], LogRecord] | None = None,
+    reject: Callable[[str], bool] | None = None,
 ) -> Iterator[LogLine]:
     """The lines of the records that match `flt`, each record whole. `record_of` turns a line
-    into a LogRecord (default: JSON parsed, text by its layout, times from the LogLine)."""
-    records = RecordFilter(flt, record_of=record_of)
+    into a LogRecord (default: JSON parsed, text by its layout, times from the LogLine);
+    `reject(first line)`, when given, rules a record out before it is parsed (it must be
+    sure: a quick test of what `flt` would judge on that line)."""
+    records = RecordFilter(flt, record_of=record_of, reject=reject)
     for line in lines:
         yield from records.feed(line)
     yield from records.flush()
@@ -92,9 +95,14 @@ class RecordFilter:
     quiet; continuation lines after a flush follow the record's judgement."""
 
     def __init__(
-        self, flt: LogFilter, *, record_of: Callable[[LogLine], LogRecord] | None = None
+        self,
+        flt: LogFilter,
+        *,
+        record_of: Callable[[LogLine], LogRecord] | None = None,
+        reject: Callable[[str], bool] | None = None,
     ) -> None:
         self.flt = flt
+        self.reject = reject
         self.empty = flt.empty  # asked of every line: a dataclass comparison, once
         self.parse = record_of or _record
         self.kept: dict[str, bool] = {}  # per source: was its last judged record kept?
@@ -128,9 +136,12 @@ class RecordFilter:
 
     def _judge(self, lines: list[LogLine]) -> bool:
         flt = self.flt
-        keep = self.empty or record_matches(
-            flt, [line.raw for line in lines], lambda: self.parse(lines[0])
-        )
+        if not self.empty and self.reject is not None and self.reject(lines[0].raw):
+            keep = False
+        else:
+            keep = self.empty or record_matches(
+                flt, [line.raw for line in lines], lambda: self.parse(lines[0])
+            )
         self.kept[lines[0].source] = keep
         return keep
 

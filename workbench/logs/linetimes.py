@@ -71,6 +71,20 @@ def split_time(
     return None, 0
 
 
+_UTC_ZONES = frozenset({None, "Z", "+0000", "+00:00", "-0000", "-00:00"})
+
+
+def utc_second(raw: str) -> str | None:
+    """`YYYY-MM-DDTHH:MM:SS` of a line that starts with a UTC (or zone-less) ISO time, as
+    `line_time` reads it; None for any other line. Compared as strings, a cheap test of a
+    time window that needs no calendar (a line off the calendar has no time at all)."""
+    m = _ISO.match(raw[:PREFIX])
+    if m is None or m.group(8) not in _UTC_ZONES:
+        return None
+    y, mo, d, h, mi, s = m.group(1, 2, 3, 4, 5, 6)
+    return f"{y}-{mo}-{d}T{h}:{mi}:{s}"
+
+
 def prefix_end(raw: str) -> int:
     """Where a known layout's time prefix ends (0: none). Its shape only, not its calendar
     (`2025-13-01T...` ends a prefix too): cheap enough to ask of every line, for telling a

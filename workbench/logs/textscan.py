@@ -10,12 +10,12 @@ record of at most groups.MAX_LINES lines)."""
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
-from datetime import datetime
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 
 from workbench.logs.filters import LogFilter, _blocks
 from workbench.logs.groups import filter_records
-from workbench.logs.linetimes import file_year, prefix_end
+from workbench.logs.linetimes import file_year, prefix_end, utc_second
 from workbench.logs.records import LogRecord
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import any_record
@@ -69,6 +69,27 @@ def _lines(fd: int, start: int, end: int, size: int, grouped: bool) -> Iterator[
             yield line
 
 
+def window_reject(flt: LogFilter) -> Callable[[str], bool] | None:
+    """A sure and cheap test that a record's first line is outside --since/--until: its UTC
+    ISO time's second, compared as text (`linetimes.utc_second`). None without a window."""
+    if flt.since is None and flt.until is None:
+        return None
+    try:
+        low = None if flt.since is None else flt.since.astimezone(UTC).isoformat()[:19]
+        high = None if flt.until is None else flt.until.astimezone(UTC).isoformat()[:19]
+    except (OverflowError, ValueError):
+        return None
+
+    def reject(raw: str) -> bool:
+        second = utc_second(raw)
+        if second is None:
+            return False
+        # Within a second of a bound is judged in full (the bound may have a fraction).
+        return (low is not None and second < low) or (high is not None and second > high)
+
+    return reject
+
+
 def scan_text(
     fd: int, flt: LogFilter, start: int, end: int, samples: list[bytes]
 ) -> Iterator[bytes]:
@@ -94,5 +115,5 @@ def scan_text(
         LogLine("file", n, raw.decode("utf-8", "surrogateescape"))
         for n, raw in enumerate(_lines(fd, start, end, info.st_size, grouped), 1)
     )
-    for line in filter_records(lines, flt, record_of=record_of):
+    for line in filter_records(lines, flt, record_of=record_of, reject=window_reject(flt)):
         yield line.raw.encode("utf-8", "surrogateescape")
