@@ -1,4 +1,5 @@
-"""The log engine: index, read, follow and filter JSON-lines files of any size (no UI code).
+"""The log engine: index, read, follow and filter log files of any size (no UI code): JSON
+lines (ours, journald's `journalctl -o json`) and text logs (QEMU, libvirt, syslog, dmesg).
 
 The package is also callable: `workbench.logs(path)` is `workbench.api.logs(path)`, the
 notebook view of a log (the Python API asks for that name, and the engine already had it)."""

@@ -4,9 +4,14 @@ of unusual shape) are parsed.
 The plan is learned from samples spread over the file: which key holds the level. When every
 sampled line carries that key exactly once, a regex over the raw bytes finds the lines whose level
 may be wanted (a wanted spelling, or anything unusual: odd case, whitespace, a JSON escape, which
-are then parsed); otherwise every line is parsed. The fast path trusts the samples: a line that
-spells its level under another key, with other spacing around the colon, or as a number, in a
-file whose samples all agree, is not found by a level filter.
+are then parsed); otherwise every line is parsed. journald's PRIORITY (`"PRIORITY":"3"`, a
+digit in a string) is learned the same way: the digits of wanted levels are found in the raw
+bytes. The fast path trusts the samples: a line that spells its level under another key, with
+other spacing around the colon, or as a number, in a file whose samples all agree, is not found
+by a level filter.
+
+A text log (most sampled lines are not JSON objects: QEMU, libvirt, syslog, dmesg) is read by
+its layout instead, its continuation lines kept with their record (`textscan`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from datetime import datetime
 
 from workbench.logs.records import (
     _ALIASES,
+    _SYSLOG,
     LEVEL_KEYS,
     LINE_KEEP,
     RANK,
@@ -117,6 +123,8 @@ def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
     if len(shapes) != 1:
         return None
     key, sep = shapes.pop()
+    if key == b"PRIORITY":
+        return _priority_plan(sep, level)
     wanted = _spellings({name for name in RANK if RANK[name] >= RANK[level]})
     # Only a string starting with a letter that begins no wanted level, in either case, is
     # surely unwanted; anything else (a wanted letter, whitespace, an escape, a number) is a
@@ -128,6 +136,17 @@ def _plan(fd: int, size: int, level: str | None) -> _Plan | None:
     head = b'"' + re.escape(key) + b'"'
     regex = re.compile(head + re.escape(sep) + quoted)
     return _Plan(regex, tuple(b'"' + w + b'"' for w in wanted))
+
+
+def _priority_plan(sep: bytes, level: str) -> _Plan:
+    """journald's PRIORITY: a digit 0-7 in a string (`"PRIORITY":"4"`). A line whose value
+    starts with a wanted digit, or with anything but a digit 0-7 (an escape, a space), is a
+    candidate; one starting with an unwanted digit is surely unwanted (`"6"`, or `"61"`, which
+    is no level at all)."""
+    digits = [str(n).encode() for n, name in enumerate(_SYSLOG) if RANK[name] >= RANK[level]]
+    head = b'"PRIORITY"' + re.escape(sep)
+    regex = re.compile(head + b'"(?:[' + b"".join(digits) + b"]|[^0-7])")
+    return _Plan(regex, tuple(b'"' + d + b'"' for d in digits))
 
 
 def _line_at(block: bytes, pos: int, end: int) -> tuple[int, int]:
@@ -192,8 +211,16 @@ def _blocks(fd: int, start: int, size: int) -> Iterator[tuple[bytes, int]]:
 
 def scan(fd: int, flt: LogFilter, start: int = 0, size: int | None = None) -> Iterator[bytes]:
     """Every line of the file (from `start`) that matches `flt`, in file order, without its
-    newline."""
+    newline. A text log (most sampled lines are not JSON objects) is read by its layout, its
+    continuation lines kept with their record (`textscan`)."""
     end = os.fstat(fd).st_size if size is None else size
+    if not flt.empty:
+        samples = _samples(fd, os.fstat(fd).st_size)
+        from workbench.logs.textscan import is_text, scan_text
+
+        if is_text(samples):
+            yield from scan_text(fd, flt, start, end, samples)
+            return
     # --since/--until are checked on every line by its own time: a clock stepped back (or
     # merged files) puts older lines after newer ones, so the file cannot be bisected.
     plan = _plan(fd, end, flt.level)

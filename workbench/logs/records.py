@@ -41,7 +41,7 @@ _PINO = {10: "trace", 20: "debug", 30: "info", 40: "warning", 50: "error", 60: "
 MESSAGE_KEYS = ("event", "msg", "message", "MESSAGE")
 LEVEL_KEYS = ("level", "lvl", "severity", "log.level", "levelname", "error_severity", "PRIORITY")
 TIME_KEYS = ("timestamp", "time", "ts", "@timestamp", "__REALTIME_TIMESTAMP")
-LOGGER_KEYS = ("logger", "name", "logger_name")
+LOGGER_KEYS = ("logger", "name", "logger_name", "SYSLOG_IDENTIFIER", "_COMM")
 NESTED_KEYS = ("@fields", "fields", "log")  # objects some formats put the fields in
 DISPLAY_CHARS = 2000
 # A line longer than LINE_LIMIT is absurd (a core dump, a base64 disk image): it is never held
@@ -126,6 +126,14 @@ def _first(obj: dict[str, Any], keys: tuple[str, ...]) -> tuple[str | None, Any]
     return None, None
 
 
+def byte_list_text(values: list[Any]) -> str:
+    """journald's non-UTF-8 MESSAGE (a list of byte values) as text: invalid bytes replaced.
+    A list that is not all bytes is shown as JSON."""
+    if all(type(v) is int and 0 <= v < 256 for v in values):
+        return bytes(values).decode("utf-8", "replace")
+    return orjson.dumps(values).decode()
+
+
 def parse_line(number: int, data: bytes) -> LogRecord:
     """Parse one line (without its newline). Never raises: garbage becomes a malformed record."""
     raw = data.decode("utf-8", "replace").rstrip("\r")
@@ -137,6 +145,8 @@ def parse_line(number: int, data: bytes) -> LogRecord:
         return LogRecord(number, raw, malformed=True)
     level_key, raw_level = _first(obj, LEVEL_KEYS)
     _, message = _first(obj, MESSAGE_KEYS)
+    if isinstance(message, list):  # journald's MESSAGE when it is not UTF-8: its bytes
+        message = byte_list_text(message)
     _, timestamp = _first(obj, TIME_KEYS)
     _, logger = _first(obj, LOGGER_KEYS)
     return LogRecord(

@@ -58,3 +58,16 @@ def parse_time(value: Any, now: datetime | None = None) -> datetime | None:
     except ValueError:
         return None
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def shown_time(value: str) -> str:
+    """A record's time for a reader: an epoch number (journald's `__REALTIME_TIMESTAMP` in
+    microseconds, seconds, ms, ns) as ISO 8601 UTC (`2018-08-21T14:04:21.221373Z`); any
+    other text as it is."""
+    text = value.strip()
+    if not _EPOCH.fullmatch(text):
+        return value
+    when = _from_epoch(float(text)) if "." in text else _from_epoch(int(text))
+    if when is None:
+        return value
+    return when.isoformat(timespec="microseconds").replace("+00:00", "Z")

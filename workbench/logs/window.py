@@ -7,7 +7,9 @@ appears is parsed line by line instead. The regex finds the keys whose value may
 window: a plain UTC ISO time
 (`"timestamp": "2026-11-01T10:00:00.123Z"`) at or after --since (or at or before --until),
 compared digit by digit in the regex itself, or a time in any other shape (a zone offset, an
-epoch number, a space for the `T`). Those lines are parsed and judged by the filter. Skipping
+epoch number, a space for the `T`). Those lines are parsed and judged by the filter.
+journald's `"__REALTIME_TIMESTAMP": "1764403200000000"` (16 digits of microseconds) is compared
+digit by digit the same way. Skipping
 the others is exact: their every time key holds a plain time outside the window, and the parser
 can only find one of those or none (a line that is not JSON, a key nested too deep).
 """
@@ -17,7 +19,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from workbench.logs.records import TIME_KEYS, LogRecord, parse_line
 
@@ -33,14 +35,19 @@ def _iso19(when: datetime) -> bytes:
     return when.astimezone(UTC).isoformat()[:19].encode()
 
 
-def _beyond(bound: bytes, later: bool, i: int = 0) -> bytes:
-    """A regex for plain ISO times (19 characters) at or after `bound` (at or before it when
-    not `later`), as a trie: each character is looked at once."""
+_MICROS = 16  # journald's __REALTIME_TIMESTAMP: microseconds, 16 digits from 2001 to 2286
+_MICRO_SHAPE = [_DIGIT] * _MICROS
+_MICRO_KEY = b"__REALTIME_TIMESTAMP"
+
+
+def _beyond(bound: bytes, later: bool, i: int = 0, shape: list[bytes] = _SHAPE) -> bytes:
+    """A regex for plain ISO times (19 characters; or the digits of `shape`) at or after
+    `bound` (at or before it when not `later`), as a trie: each character is looked at once."""
     if i == len(bound):
         return b""
-    same = re.escape(bound[i : i + 1]) + _beyond(bound, later, i + 1)
+    same = re.escape(bound[i : i + 1]) + _beyond(bound, later, i + 1, shape)
     char = bound[i]
-    if _SHAPE[i] != _DIGIT:
+    if shape[i] != _DIGIT:
         return same
     if later and char < ord("9"):
         digits = b"[" + bytes([char + 1]) + b"-9]"
@@ -48,7 +55,15 @@ def _beyond(bound: bytes, later: bool, i: int = 0) -> bytes:
         digits = b"[0-" + bytes([char - 1]) + b"]"
     else:
         return same
-    return b"(?:" + digits + b"".join(_SHAPE[i + 1 :]) + b"|" + same + b")"
+    return b"(?:" + digits + b"".join(shape[i + 1 :]) + b"|" + same + b")"
+
+
+def _micros(when: datetime) -> bytes:
+    """`when` as journald writes it: microseconds since the epoch (ValueError off 16 digits)."""
+    text = str((when - datetime.fromtimestamp(0, UTC)) // timedelta(microseconds=1))
+    if len(text) != _MICROS:
+        raise ValueError(text)
+    return text.encode()
 
 
 @dataclass(frozen=True)
@@ -73,20 +88,22 @@ def window(since: datetime | None, until: datetime | None, key: bytes | None) ->
     bound off the calendar: then every line is parsed)."""
     if key is None:
         return None
+    micros = key == _MICRO_KEY
+    shape, form, rest = (_MICRO_SHAPE, _micros, b'"') if micros else (_SHAPE, _iso19, _REST)
     try:
         if since is not None:
-            wanted = _beyond(_iso19(since), later=True)
+            wanted = _beyond(form(since), True, 0, shape)
         elif until is not None:
-            wanted = _beyond(_iso19(until), later=False)
+            wanted = _beyond(form(until), False, 0, shape)
         else:
             return None
     except (OverflowError, ValueError):
         return None
-    plain = b"".join(_SHAPE)
+    plain = b"".join(shape)
     head = b'"' + re.escape(key) + rb'"\s*:\s*'
     # The second branch is "any other value"; (?!\s) keeps `\s*` from giving back a space
     # for it to look at.
-    regex = re.compile(head + b'(?:"' + wanted + _REST + rb'|(?!\s)(?!"' + plain + _REST + b"))")
+    regex = re.compile(head + b'(?:"' + wanted + rest + rb'|(?!\s)(?!"' + plain + rest + b"))")
     names = [re.escape(k.encode()) for k in TIME_KEYS if k.encode() != key]
     return Window(regex, re.compile(b'"(?:' + b"|".join(names) + b')"'))
 
