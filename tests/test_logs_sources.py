@@ -1,0 +1,117 @@
+"""The concrete log sources: files (plain and compressed), the kernel's records, QEMU names,
+the grep budget, and a journal file merged with a QEMU log."""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import lzma
+import threading
+from pathlib import Path
+
+import pytest
+
+from workbench.core.errors import ConfigError
+from workbench.logs.grepbudget import BudgetGrep
+from workbench.logs.kernelsource import dmesg_record, kmsg_record
+from workbench.logs.linetimes import line_time
+from workbench.logs.merge import merge_by_time
+from workbench.logs.opensource import open_source
+from workbench.logs.sourcefiles import FileSource, stream_lines, vm_name
+
+LINES = b'{"level":"info","event":"one"}\nplain text two\n{"level":"error","event":"three"}\n'
+
+
+@pytest.mark.parametrize("pack", [gzip.compress, lzma.compress, bz2.compress, lambda d: d])
+def test_file_source_reads_compressed_by_magic(tmp_path: Path, pack: object) -> None:
+    """gzip, xz and bzip2 files read as their lines, whatever their name."""
+    path = tmp_path / "log.any"
+    path.write_bytes(pack(LINES))  # type: ignore[operator]
+    lines = list(FileSource(str(path)).lines())
+    assert [line.raw for line in lines] == LINES.decode().splitlines()
+    assert [line.number for line in lines] == [1, 2, 3]
+    assert {line.source for line in lines} == {str(path)}
+
+
+def test_stream_lines_cuts_an_absurd_line() -> None:
+    """A line longer than the limit comes cut, with its length said; the next line is whole."""
+    import io
+
+    from workbench.logs.records import LINE_LIMIT
+
+    data = b"x" * (LINE_LIMIT + 10) + b"\nnext\n"
+    got = list(stream_lines(io.BytesIO(data)))
+    assert got[1] == b"next"
+    assert got[0].endswith(f"[cut: line of {LINE_LIMIT + 10} bytes]".encode())
+    assert len(got[0]) < 2000
+
+
+def test_file_follow_gives_context_then_new_lines(tmp_path: Path) -> None:
+    """Following a plain file: its last lines, then a line appended after."""
+    path = tmp_path / "w.log"
+    path.write_bytes(b"a\nb\nc\n")
+    stop = threading.Event()
+    got = FileSource(str(path)).follow(stop, context=2)
+    assert [next(got).raw, next(got).raw] == ["b", "c"]
+    with path.open("ab") as out:
+        out.write(b"d\n")
+    assert next(got).raw == "d"
+    stop.set()
+
+
+def test_kernel_records_become_journald_json() -> None:
+    """A /dev/kmsg record and a `dmesg -r` line: PRIORITY, time anchored at boot, MESSAGE."""
+    line = json.loads(kmsg_record(b"3,10,2500000,-;vfio: bad\n SUBSYSTEM=pci\n", 1000.0) or "")
+    assert line == {
+        "PRIORITY": "3",
+        "__REALTIME_TIMESTAMP": "1002500000",
+        "_SOURCE_MONOTONIC_TIMESTAMP": "2500000",
+        "SYSLOG_IDENTIFIER": "kernel",
+        "MESSAGE": "vfio: bad",
+    }
+    dmesg = json.loads(dmesg_record(b"<14>[   12.345678] hello", None) or "")
+    assert dmesg["PRIORITY"] == "6"
+    assert dmesg["_SOURCE_MONOTONIC_TIMESTAMP"] == "12345678"
+    assert kmsg_record(b"garbage", None) is None
+
+
+@pytest.mark.parametrize("name", ["../etc", "a/b", "", ".", "x\x1b[2J"])
+def test_qemu_names_are_validated(name: str) -> None:
+    """A QEMU log's domain name cannot leave the log directory nor carry control bytes."""
+    with pytest.raises(ConfigError):
+        vm_name(name)
+    with pytest.raises(ConfigError):
+        open_source(f"qemu:{name}")
+
+
+def test_grep_budget_skips_a_catastrophic_line() -> None:
+    """`(a+)+$` on a long line of a's is skipped within the budget; other lines are searched."""
+    grep = BudgetGrep(r"(a+)+$", budget_s=0.3)
+    try:
+        found = grep.search(["aaa", "a" * 64 + "b", "b", "xa"])
+    finally:
+        grep.close()
+    assert found == [True, None, False, True]
+
+
+def test_journal_json_and_qemu_log_interleave_by_time(tmp_path: Path) -> None:
+    """A journald JSON file and a QEMU log merged come out in time order."""
+    if line_time("2025-11-29T08:00:03.000000Z qemu-system-x86_64: x") is None:
+        pytest.skip("line_time does not read QEMU times yet (the engine's part of issue 14)")
+    journal = tmp_path / "libvirtd.json"
+    journal.write_text(
+        "\n".join(
+            json.dumps({"__REALTIME_TIMESTAMP": str(usec), "PRIORITY": "6", "MESSAGE": msg})
+            for usec, msg in [(1764403200000000, "j1"), (1764403202000000, "j2")]
+        )
+        + "\n"
+    )
+    qemu = tmp_path / "win11.log"
+    qemu.write_text(
+        "2025-11-29 08:00:01.000+0000: starting up q1\n"
+        "2025-11-29T08:00:03.000000Z qemu-system-x86_64: q2\n"
+    )
+    merged = merge_by_time([FileSource(str(journal)).lines(), FileSource(str(qemu)).lines()])
+    words = [line.raw.rsplit(" ", 1)[-1].strip('"}') for line in merged]
+    assert words == ["j1", "q1", "j2", "q2"]

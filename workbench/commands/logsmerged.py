@@ -1,0 +1,176 @@
+"""`workbench logs` over sources other than one plain file: several sources merged by time
+(each line marked with its source), compressed files, stdin, the kernel, a QEMU log, a
+journal unit. Filters apply to every line (a text line: --grep and its time; its level only
+where it has one); --grep has a time limit per line (`logs.grepbudget`)."""
+
+from __future__ import annotations
+
+import collections
+import queue
+import sys
+import threading
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+from typing import BinaryIO
+
+from workbench.core.text import safe_text
+from workbench.logs.filters import LogFilter
+from workbench.logs.grepbudget import BudgetGrep
+from workbench.logs.records import parse_line
+from workbench.logs.render import render
+from workbench.logs.sourcefiles import encode
+from workbench.logs.sources import LogLine, LogSource
+
+BATCH = 512
+FOLLOW_WAIT_S = 0.05
+
+
+class Shown:
+    """What is printed of matching lines, and how many matched."""
+
+    def __init__(
+        self, out: BinaryIO, *, marked: bool, json: bool, tty: bool, colour: bool, encoding: str
+    ) -> None:
+        self.out, self.marked, self.json, self.tty = out, marked, json, tty
+        self.colour, self.encoding = colour, encoding
+        self.count = 0
+
+    def line(self, line: LogLine) -> bytes:
+        data = encode(line.raw)
+        if self.json and not self.tty:
+            text = data
+        else:
+            if self.json:
+                shown = safe_text(data.decode("utf-8", "backslashreplace"))
+            else:
+                ascii_only = self.encoding != "utf-8"
+                shown = render(parse_line(0, data), colour=self.colour, ascii_only=ascii_only)
+            text = shown.encode(self.encoding, "backslashreplace")
+        if self.marked:
+            mark = safe_text(line.source).encode(self.encoding, "backslashreplace")
+            return mark + b" " + text if self.json else b"[" + mark + b"] " + text
+        return text
+
+    def write(self, lines: Iterable[LogLine]) -> None:
+        chunk = [self.line(line) for line in lines]
+        if chunk:
+            self.count += len(chunk)
+            self.out.write(b"\n".join(chunk) + b"\n")
+            self.out.flush()
+
+
+class Matcher:
+    """Every filter of `workbench logs` over LogLines, in batches (for --grep's budget)."""
+
+    def __init__(self, flt: LogFilter, grep: BudgetGrep | None) -> None:
+        self.since = None if flt.since is None else flt.since.timestamp()
+        self.until = None if flt.until is None else flt.until.timestamp()
+        self.fields = replace(flt, grep=None, since=None, until=None)
+        self.grep = grep
+
+    def _keeps(self, line: LogLine) -> bool:
+        if self.since is not None or self.until is not None:
+            if line.time is None:
+                return False
+            if self.since is not None and line.time < self.since:
+                return False
+            if self.until is not None and line.time > self.until:
+                return False
+        return self.fields.empty or self.fields.matches(parse_line(0, encode(line.raw)))
+
+    def batch(self, lines: list[LogLine]) -> list[LogLine]:
+        kept = [line for line in lines if self._keeps(line)]
+        if self.grep is None:
+            return kept
+        found = self.grep.search([line.raw for line in kept])
+        chosen = []
+        for line, hit in zip(kept, found, strict=True):
+            if hit is None:
+                sys.stderr.write(
+                    f"logs: --grep: skipped line {line.number} of {safe_text(line.source)} "
+                    f"(searching it took over {self.grep.budget_s:g} s)\n"
+                )
+            elif hit:
+                chosen.append(line)
+        return chosen
+
+
+def _batches(lines: Iterable[LogLine]) -> Iterator[list[LogLine]]:
+    batch: list[LogLine] = []
+    for line in lines:
+        batch.append(line)
+        if len(batch) >= BATCH:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def print_merged(
+    sources: list[LogSource], matcher: Matcher, shown: Shown, last: int | None
+) -> None:
+    """Every matching line of `sources`, merged by time (the last `last` of them only)."""
+    from workbench.logs.merge import merge_by_time
+
+    merged = merge_by_time(source.lines() for source in sources)
+    if last is None:
+        for batch in _batches(merged):
+            shown.write(matcher.batch(batch))
+        return
+    tail: collections.deque[LogLine] = collections.deque(maxlen=max(0, last))
+    for batch in _batches(merged):
+        tail.extend(matcher.batch(batch))
+    shown.write(tail)
+
+
+def follow_merged(
+    sources: list[LogSource],
+    matcher: Matcher,
+    shown: Shown,
+    context: int,
+    stop: threading.Event,
+    reader_left: object,
+) -> None:
+    """Each source followed in its own thread: its last `context` lines, then new ones as
+    they come (printed as they arrive), until `stop` is set."""
+    arrived: queue.Queue[LogLine | BaseException] = queue.Queue(maxsize=100_000)
+
+    def pump(source: LogSource) -> None:
+        try:
+            for line in source.follow(stop, context=context):
+                while not stop.is_set():
+                    try:
+                        arrived.put(line, timeout=0.1)
+                        break
+                    except queue.Full:
+                        continue
+        except BaseException as exc:  # noqa: BLE001 - handed to the main thread, raised there
+            arrived.put(exc)
+
+    threads = [threading.Thread(target=pump, args=(s,), daemon=True) for s in sources]
+    for thread in threads:
+        thread.start()
+    try:
+        while not stop.is_set():
+            batch: list[LogLine] = []
+            try:
+                item = arrived.get(timeout=FOLLOW_WAIT_S)
+            except queue.Empty:
+                if callable(reader_left) and reader_left(shown.out):
+                    raise BrokenPipeError("the reader left") from None
+                continue
+            while True:
+                if isinstance(item, BaseException):
+                    raise item
+                batch.append(item)
+                if len(batch) >= BATCH:
+                    break
+                try:
+                    item = arrived.get_nowait()
+                except queue.Empty:
+                    break
+            shown.write(matcher.batch(batch))
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=2)
