@@ -97,9 +97,14 @@ def _choose(args: argparse.Namespace, specs: list[str], host: Host | None) -> in
     """One plain file without --grep or --lines: the fast scan; anything else: the sources,
     merged by time."""
     from workbench.logs.opensource import open_source
+    from workbench.logs.source import LogFileError
     from workbench.logs.sourcefiles import FileSource
 
-    sources = [open_source(spec, host) for spec in specs]
+    try:
+        sources = [open_source(spec, host) for spec in specs]
+    except LogFileError as exc:
+        exc.remedy = None  # its one line says it all: no such file, not a regular file, ...
+        raise
     one = sources[0] if len(sources) == 1 else None
     if (
         isinstance(one, FileSource)

@@ -1,0 +1,178 @@
+"""`workbench logs` over sources as a user runs it: the kernel followed live, several files
+merged and marked, stdin, compressed files, -n, exit 1 on no match, the grep budget, and the
+bad inputs (exit 2, one line)."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import os
+import select
+import signal
+import subprocess
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import SHARED, WORKBENCH, run_cli
+
+LNAV_JOURNALD = SHARED / "peer-data" / "lnav" / "logfile_journald.json"
+
+
+def _kmsg_write(text: str) -> None:
+    with Path("/dev/kmsg").open("w", encoding="utf-8") as kmsg:
+        kmsg.write(f"<4>{text}\n")
+
+
+def _kmsg_writable() -> bool:
+    try:
+        _kmsg_write(f"workbench test: kmsg writable {uuid.uuid4().hex}")
+    except OSError:
+        return False
+    return True
+
+
+def _read_until(proc: subprocess.Popen[bytes], word: bytes, timeout_s: float) -> bytes:
+    """What `proc` prints until a line holds `word` (or the time is up)."""
+    assert proc.stdout is not None
+    fd = proc.stdout.fileno()
+    seen = b""
+    deadline = time.monotonic() + timeout_s
+    while word not in seen:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        ready, _, _ = select.select([fd], [], [], left)
+        if ready:
+            data = os.read(fd, 65536)
+            if not data:
+                break
+            seen += data
+    return seen
+
+
+def test_kernel_follow_shows_a_kmsg_line_within_a_second() -> None:
+    """`logs --kernel --follow` prints a line written to /dev/kmsg within a second."""
+    if not _kmsg_writable():
+        pytest.skip("/dev/kmsg is not writable here")
+    marker = f"wbfollow-{uuid.uuid4().hex}"
+    _kmsg_write(f"{marker} ready")
+    argv = [str(WORKBENCH), "logs", "--kernel", "--follow", "--json", "--grep", marker]
+    with subprocess.Popen(
+        [*argv, "-n", "200"], stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    ) as proc:
+        try:
+            ready = _read_until(proc, b"ready", 30)
+            assert b"ready" in ready, ready
+            written = time.monotonic()
+            _kmsg_write(f"{marker} live")
+            seen = _read_until(proc, b"live", 1.0)
+            late = time.monotonic() - written
+            assert b"live" in seen, f"not shown within a second ({late:.2f} s)"
+            record = json.loads(seen.strip().splitlines()[-1])
+            assert record["PRIORITY"] == "4"
+            assert record["MESSAGE"] == f"{marker} live"
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    assert proc.returncode == 0
+
+
+def _records(path: Path, rows: list[tuple[str, str, str]]) -> Path:
+    path.write_text(
+        "".join(json.dumps({"timestamp": t, "level": lv, "event": e}) + "\n" for t, lv, e in rows)
+    )
+    return path
+
+
+def test_two_files_merge_by_time_marked_by_source(tmp_path: Path) -> None:
+    """Two JSON logs come out interleaved by time, each line marked with its source."""
+    a = _records(
+        tmp_path / "a.log",
+        [("2026-11-01T10:00:00Z", "info", "a1"), ("2026-11-01T10:00:02Z", "info", "a2")],
+    )
+    b = _records(
+        tmp_path / "b.log",
+        [("2026-11-01T10:00:01Z", "info", "b1"), ("2026-11-01T10:00:03Z", "info", "b2")],
+    )
+    proc = run_cli("logs", str(a), str(b), "--color", "never")
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert [line.split()[-1] for line in lines] == ["a1", "b1", "a2", "b2"]
+    assert lines[0].startswith(f"[{a}] ") and lines[1].startswith(f"[{b}] ")
+
+
+def test_stdin_gzip_and_last_lines(tmp_path: Path) -> None:
+    """`-` reads gzip from standard input; -n 2 keeps the last two matching lines."""
+    rows = [(f"2026-11-01T10:00:0{i}Z", "error", f"e{i}") for i in range(5)]
+    data = gzip.compress(_records(tmp_path / "x.log", rows).read_bytes())
+    proc = run_cli(
+        "logs", "-", "-n", "2", "--json", input=data.decode("latin-1"), encoding="latin-1"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["event"] for line in proc.stdout.splitlines()] == ["e3", "e4"]
+
+
+def test_no_match_exits_1(tmp_path: Path) -> None:
+    """Nothing matched: exit 1 and no output, like grep, on the fast path and the merged one."""
+    log = _records(tmp_path / "a.log", [("2026-11-01T10:00:00Z", "info", "a1")])
+    for extra in ([], ["-n", "5"]):
+        proc = run_cli("logs", str(log), "--level", "error", *extra)
+        assert (proc.returncode, proc.stdout) == (1, ""), proc.stderr
+
+
+def test_lnav_journald_filters_by_level() -> None:
+    """lnav's journald file: PRIORITY is the level (0-3 are error and worse)."""
+    if not LNAV_JOURNALD.is_file():
+        pytest.skip("no lnav peer data")
+    proc = run_cli("logs", str(LNAV_JOURNALD), "-n", "1000", "--level", "error", "--json")
+    assert proc.returncode == 0, proc.stderr
+    priorities = {json.loads(line)["PRIORITY"] for line in proc.stdout.splitlines()}
+    assert priorities and priorities <= {"0", "1", "2", "3"}
+
+
+def test_catastrophic_grep_is_skipped_and_said(tmp_path: Path) -> None:
+    """`(a+)+$` over a long line of a's: that line is skipped (said on stderr), others found."""
+    log = tmp_path / "t.log"
+    log.write_text("aaaa\n" + "a" * 64 + "b\nxa\n")
+    proc = run_cli("logs", str(log), "--grep", "(a+)+$", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ["aaaa", "xa"]
+    assert "skipped line 2 of" in proc.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--qemu", "../../etc/passwd"], "not a domain name"),
+        (["--qemu", "no-such-vm-x"], "no such file"),
+        (["--lines", "-3", "x"], "--lines"),
+        (["--grep", "(", "x"], "bad regular expression"),
+    ],
+)
+def test_bad_sources_exit_2_in_one_line(tmp_path: Path, args: list[str], said: str) -> None:
+    """A bad source or option: one line on stderr, exit 2, no traceback."""
+    log = _records(tmp_path / "x", [("2026-11-01T10:00:00Z", "info", "a1")])
+    proc = run_cli("logs", *[str(log) if a == "x" else a for a in args])
+    assert proc.returncode == 2, proc.stderr
+    assert said in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_journal_without_a_journal_exits_2() -> None:
+    """--journal on a machine with no journal says so in one line, exit 2."""
+    from workbench.logs.journalsource import journal_present
+
+    if journal_present():
+        pytest.skip("this machine keeps a journal")
+    proc = run_cli("logs", "--journal", "libvirtd")
+    assert proc.returncode == 2
+    assert "no journal" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_help_lists_the_levels() -> None:
+    """`logs --help` names every level."""
+    proc = run_cli("logs", "--help")
+    for level in ("trace", "debug", "info", "notice", "warning", "error", "critical"):
+        assert level in proc.stdout
