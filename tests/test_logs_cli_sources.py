@@ -12,11 +12,14 @@ import signal
 import subprocess
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from tests.conftest import SHARED, WORKBENCH, run_cli
+from tests.conftest import SHARED, WORKBENCH, put, run_cli
+from workbench.core import machinelogs
 
 LNAV_JOURNALD = SHARED / "peer-data" / "lnav" / "logfile_journald.json"
 
@@ -176,3 +179,30 @@ def test_help_lists_the_levels() -> None:
     proc = run_cli("logs", "--help")
     for level in ("trace", "debug", "info", "notice", "warning", "error", "critical"):
         assert level in proc.stdout
+
+
+def test_qemu_and_kernel_logs_of_a_capture(
+    make_root: Callable[..., Path], minimal_facts: dict[str, Any], tmp_path: Path
+) -> None:
+    """--capture with --qemu NAME and --kernel reads the capture's recorded logs, marked."""
+    root = make_root(minimal_facts)
+    put(root, machinelogs.KERNEL_LOG, "[    3.000000] vfio-pci 0000:01:00.0: kernel side\n")
+    put(
+        root,
+        machinelogs.qemu_log_path("win11"),
+        "2026-11-29 12:00:00.000+0000: starting up\n"
+        "2026-11-29T12:00:01.000000Z qemu-system-x86_64: vfio 0000:01:00.0: qemu side\n",
+    )
+    archive = tmp_path / "c.tar.gz"
+    made = run_cli("capture", "--root", str(root), "-o", str(archive))
+    assert made.returncode == 0, made.stderr
+    proc = run_cli(
+        "logs", "--capture", str(archive), "--qemu", "win11", "--kernel", "--grep", "side", "--json"
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(proc.stdout.splitlines()) == [
+        "kernel [    3.000000] vfio-pci 0000:01:00.0: kernel side",
+        "qemu:win11 2026-11-29T12:00:01.000000Z qemu-system-x86_64: vfio 0000:01:00.0: qemu side",
+    ]
+    missing = run_cli("logs", "--capture", str(archive), "--qemu", "other")
+    assert missing.returncode == 2 and "no such file" in missing.stderr

@@ -287,7 +287,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     logs.add_argument("--since", metavar="T", help="not before T (ISO time, or 10m, 2h, 1d ago)")
     logs.add_argument("--until", metavar="T", help="not after T")
-    logs.add_argument("--json", action="store_true", help="print the original lines")
+    logs.add_argument(
+        "--json",
+        action="store_true",
+        help="print the original lines (with several sources, each after its source and a space)",
+    )
     logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     logs.set_defaults(module="logs")
 

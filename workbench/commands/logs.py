@@ -81,6 +81,8 @@ def run(args: argparse.Namespace) -> int:
     specs = _specs(args)
     if args.capture is None:
         return _choose(args, specs or ["workbench"], None)
+    if args.sources:
+        raise ConfigError("logs: give a log FILE or --capture FILE, not both")
     if args.follow:
         raise ConfigError("logs: --follow needs a live log; a capture never grows")
     from workbench.target import open_target
@@ -113,10 +115,20 @@ def _choose(args: argparse.Namespace, specs: list[str], host: Host | None) -> in
         and not args.grep
         and args.lines is None
         and not args.follow
+        and _json_lines(one.path)
     ):
         args.file = one.path
         return _run(args)
     return _run_merged(args, sources)
+
+
+def _json_lines(path: str) -> bool:
+    """Whether a file looks like JSON lines (the fast scan's input): its first byte that is not
+    white space opens an object. A text log (QEMU's, dmesg's) takes the merged path, where its
+    lines' times come from their text."""
+    with open(path, "rb") as log:  # noqa: PTH123 - a path string, as open_log takes it
+        head = log.read(4096)
+    return head.lstrip()[:1] in (b"{", b"")
 
 
 def _run_merged(args: argparse.Namespace, sources: list[LogSource]) -> int:

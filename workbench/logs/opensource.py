@@ -20,8 +20,10 @@ def open_source(spec: str, host: Host | None = None) -> LogSource:
     if spec == "-":
         return StdinSource()
     if spec == "kernel":
-        if host is not None and not host.live:
-            raise ConfigError("--kernel: a recorded machine's kernel log is logs/kernel.log")
+        if host is not None and not host.live:  # what the capture recorded, dmesg style
+            from workbench.core.machinelogs import KERNEL_LOG
+
+            return FileSource(str(host.path(KERNEL_LOG)), label="kernel")
         from workbench.logs.kernelsource import KernelSource
 
         return KernelSource()

@@ -10,10 +10,11 @@ from __future__ import annotations
 import collections
 import os
 import re
+import select
 import sys
 import threading
 from collections.abc import Iterator
-from typing import BinaryIO
+from typing import BinaryIO, cast
 
 from workbench.core.errors import ConfigError
 from workbench.core.formats import HEAD, compressed, opened
@@ -24,6 +25,7 @@ from workbench.logs.source import complete_end, open_log, tail_offsets
 from workbench.logs.sources import LogLine, LogSource
 
 READ = 1 << 16
+WAIT_S = 0.1  # a reader waiting for more checks its stop event this often
 # A domain name as libvirt takes it, without what would leave the log directory.
 _VM_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.+\- ]{0,199}")
 
@@ -36,6 +38,21 @@ def decode(data: bytes) -> str:
 def encode(raw: str) -> bytes:
     """The bytes `decode` came from."""
     return raw.encode("utf-8", "surrogateescape")
+
+
+class StopReader:
+    """A pipe's descriptor read in pieces; gives up (as if at its end) once `stop` is set."""
+
+    def __init__(self, fd: int, stop: threading.Event | None) -> None:
+        self._fd, self._stop = fd, stop
+
+    def read(self, size: int = -1) -> bytes:
+        while True:
+            if self._stop is not None and self._stop.is_set():
+                return b""
+            ready, _, _ = select.select([self._fd], [], [], WAIT_S)
+            if ready:
+                return os.read(self._fd, size if size > 0 else READ)
 
 
 def stream_lines(stream: BinaryIO) -> Iterator[bytes]:
@@ -133,10 +150,9 @@ class StdinSource(LogSource):
 
     def follow(self, stop: threading.Event, *, context: int = 10) -> Iterator[LogLine]:
         """A pipe has no end to start at: every line as it comes, until it ends or `stop`."""
-        for line in self.lines():
-            if stop.is_set():
-                return
-            yield line
+        reader = cast(BinaryIO, StopReader(self._stream.fileno(), stop))
+        with opened(reader) as (plain, _cap):
+            yield from numbered(self.label, stream_lines(plain))
 
 
 def vm_name(name: str) -> str:
