@@ -1,5 +1,8 @@
-"""`workbench logs FILE`: filter a JSON-lines log, and follow it. Bad usage raises ConfigError:
-the CLI says it in one line (exit 2), and under --json as a workbench.error/1 document.
+"""`workbench logs [SOURCE ...]`: filter logs (files, stdin, the kernel's, QEMU's, a journal's,
+ours by default), merged by time, and follow them. One JSON-lines file without --grep, --lines
+or --follow takes the fast scan (`logs.parallel`); anything else the merged path
+(`commands.logsmerged`). Exit 1 when no line matched. Bad usage raises ConfigError: the CLI
+says it in one line (exit 2), and under --json as a workbench.error/1 document.
 
 What a log line holds reaches the terminal escaped (`core.text.safe_text`), in the terminal's
 encoding (ASCII escapes on a non-UTF-8 one). `--json` prints the original bytes when stdout is a
@@ -10,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import codecs
-import errno
 import os
 import re
 import sys
@@ -186,11 +188,10 @@ class _Counted:
 
 def _run(args: argparse.Namespace) -> int:
     from workbench.core.text import safe_text
-    from workbench.logs.follow import Follower
     from workbench.logs.parallel import scan_to
     from workbench.logs.records import parse_line
     from workbench.logs.render import render
-    from workbench.logs.source import LogFileError, complete_end, open_log
+    from workbench.logs.source import LogFileError, open_log
 
     try:
         flt = _filter(args)
@@ -236,26 +237,8 @@ def _run(args: argparse.Namespace) -> int:
 
     try:
         end = os.fstat(fd).st_size
-        if args.follow:  # a partial last line is the follower's: it waits for its newline
-            end = complete_end(fd, end)
         scan_to(fd, flt, 0, end, render_lines, cast(BinaryIO, out))
         out.flush()
-        if not args.follow:
-            return 0 if out.written else 1
-        stop = stop_on_signals()
-        # Continue exactly where the scan stopped: nothing written meanwhile is missed.
-        follower = Follower(args.file, start_at=end)
-        while not stop.is_set():
-            lines = follower.poll()
-            if lines:
-                chosen = (line for line in lines if flt.empty or flt.matches(parse_line(0, line)))
-                for chunk in render_lines(chosen):
-                    out.write(chunk)
-                out.flush()
-            elif reader_left(out):  # `logs -f | head` on a quiet log
-                raise BrokenPipeError(errno.EPIPE, "the reader left")
-            else:
-                stop.wait(follower.poll_s)
-        return 0
+        return 0 if out.written else 1
     finally:
         os.close(fd)

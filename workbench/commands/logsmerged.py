@@ -67,6 +67,7 @@ class Matcher:
         self.until = None if flt.until is None else flt.until.timestamp()
         self.fields = replace(flt, grep=None, since=None, until=None)
         self.grep = grep
+        self.any_field = not self.fields.empty
 
     def _keeps(self, line: LogLine) -> bool:
         if self.since is not None or self.until is not None:
@@ -76,7 +77,7 @@ class Matcher:
                 return False
             if self.until is not None and line.time > self.until:
                 return False
-        return self.fields.empty or self.fields.matches(parse_line(0, encode(line.raw)))
+        return not self.any_field or self.fields.matches(parse_line(0, encode(line.raw)))
 
     def batch(self, lines: list[LogLine]) -> list[LogLine]:
         kept = [line for line in lines if self._keeps(line)]
