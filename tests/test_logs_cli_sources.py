@@ -206,3 +206,26 @@ def test_qemu_and_kernel_logs_of_a_capture(
     ]
     missing = run_cli("logs", "--capture", str(archive), "--qemu", "other")
     assert missing.returncode == 2 and "no such file" in missing.stderr
+
+
+def test_follow_two_files_and_stdin_marks_new_lines(tmp_path: Path) -> None:
+    """--follow over two files and stdin: a line appended to each comes out, marked."""
+    a = _records(tmp_path / "a.log", [("2026-11-01T10:00:00Z", "info", "old-a")])
+    b = _records(tmp_path / "b.log", [("2026-11-01T10:00:00Z", "info", "old-b")])
+    argv = [str(WORKBENCH), "logs", str(a), str(b), "-", "--follow", "-n", "1", "--json"]
+    with subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE) as proc:
+        try:
+            seen = _read_until(proc, b"old-b", 30)
+            assert b"old-a" in seen + _read_until(proc, b"old-a", 5)
+            with a.open("a") as out:
+                out.write('{"event": "new-a"}\n')
+            assert b"new-a" in _read_until(proc, b"new-a", 5)
+            assert proc.stdin is not None
+            proc.stdin.write(b'{"event": "new-stdin"}\n')
+            proc.stdin.flush()
+            got = _read_until(proc, b"new-stdin", 5)
+            assert f"- {json.dumps({'event': 'new-stdin'})}".encode() in got
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            proc.wait(timeout=10)
+    assert proc.returncode == 0

@@ -115,3 +115,35 @@ def test_journal_json_and_qemu_log_interleave_by_time(tmp_path: Path) -> None:
     merged = merge_by_time([FileSource(str(journal)).lines(), FileSource(str(qemu)).lines()])
     words = [line.raw.rsplit(" ", 1)[-1].strip('"}') for line in merged]
     assert words == ["j1", "q1", "j2", "q2"]
+
+
+def test_command_lines_streams_and_ends_the_command_on_stop() -> None:
+    """A command's lines come as it writes them; setting stop ends the read and the command."""
+    import sys
+    import time
+
+    from workbench.logs.processsource import command_lines
+
+    script = "import sys,time\nprint('first', flush=True)\ntime.sleep(60)\n"
+    stop = threading.Event()
+    lines = command_lines([sys.executable, "-c", script], stop)
+    assert next(lines) == b"first"
+    stop.set()
+    started = time.monotonic()
+    assert list(lines) == []
+    assert time.monotonic() - started < 5
+
+
+def test_kernel_source_reads_this_boots_kmsg() -> None:
+    """The kernel source over /dev/kmsg: journald-shaped lines, each with a level and a time."""
+    from workbench.logs.kernelsource import KernelSource, kmsg_readable
+
+    if not kmsg_readable():
+        pytest.skip("/dev/kmsg is not readable here")
+    source = KernelSource(reader="kmsg")
+    first = next(iter(source.lines()))
+    record = json.loads(first.raw)
+    assert first.source == "kernel" and first.number == 1
+    assert record["SYSLOG_IDENTIFIER"] == "kernel" and record["PRIORITY"] in "01234567"
+    if source.btime is not None:
+        assert int(record["__REALTIME_TIMESTAMP"]) >= source.btime * 1_000_000
