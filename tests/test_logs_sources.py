@@ -147,3 +147,30 @@ def test_kernel_source_reads_this_boots_kmsg() -> None:
     assert record["SYSLOG_IDENTIFIER"] == "kernel" and record["PRIORITY"] in "01234567"
     if source.btime is not None:
         assert int(record["__REALTIME_TIMESTAMP"]) >= source.btime * 1_000_000
+
+
+def test_continuation_lines_stay_with_their_record() -> None:
+    """A traceback's lines go with the record before them: kept with it, left out with it;
+    --grep also finds a record through one of its continuation lines."""
+    from workbench.commands.logsmerged import Matcher
+    from workbench.logs.filters import LogFilter
+    from workbench.logs.sources import LogLine
+
+    def lines() -> list[LogLine]:
+        rows = [
+            ('{"level":"error","event":"boom"}', 1.0),
+            ("Traceback (most recent call last):", None),
+            ("ValueError: bad", None),
+            ('{"level":"info","event":"fine"}', 2.0),
+            ("  an info's tail", None),
+        ]
+        return [LogLine("s", n, raw, when) for n, (raw, when) in enumerate(rows, 1)]
+
+    by_level = Matcher(LogFilter(level="error"), None).batch(lines())
+    assert [line.number for line in by_level] == [1, 2, 3]
+    grep = BudgetGrep("ValueError")
+    try:
+        by_grep = Matcher(LogFilter(), grep).batch(lines())
+    finally:
+        grep.close()
+    assert [line.number for line in by_grep] == [3]

@@ -60,7 +60,11 @@ class Shown:
 
 
 class Matcher:
-    """Every filter of `workbench logs` over LogLines, in batches (for --grep's budget)."""
+    """Every filter of `workbench logs` over LogLines, in batches (for --grep's budget).
+
+    A continuation line (not JSON, no time of its own: a traceback's next line) goes with the
+    record before it in its source (the last line with a time): it is kept when that record
+    is, or when that record passed every filter but --grep and the line itself matches it."""
 
     def __init__(self, flt: LogFilter, grep: BudgetGrep | None) -> None:
         self.since = None if flt.since is None else flt.since.timestamp()
@@ -68,8 +72,11 @@ class Matcher:
         self.fields = replace(flt, grep=None, since=None, until=None)
         self.grep = grep
         self.any_field = not self.fields.empty
+        # Per source: its last record's (passed every filter but --grep, was kept).
+        self._heads: dict[str, tuple[bool, bool]] = {}
 
-    def _keeps(self, line: LogLine) -> bool:
+    def _passes(self, line: LogLine) -> bool:
+        """Every filter but --grep."""
         if self.since is not None or self.until is not None:
             if line.time is None:
                 return False
@@ -79,19 +86,52 @@ class Matcher:
                 return False
         return not self.any_field or self.fields.matches(parse_line(0, encode(line.raw)))
 
+    def _continues(self, line: LogLine, heads: dict[str, tuple[bool, bool]]) -> bool:
+        """Whether `line` continues the record before it in its source."""
+        if line.time is not None or line.raw.lstrip().startswith("{"):
+            return False
+        return line.source in heads
+
     def batch(self, lines: list[LogLine]) -> list[LogLine]:
-        kept = [line for line in lines if self._keeps(line)]
-        if self.grep is None:
-            return kept
-        found = self.grep.search([line.raw for line in kept])
+        # First: every filter but --grep (a continuation line takes its record's verdict).
+        heads = dict(self._heads)
+        continues: list[bool] = []
+        passes: list[bool] = []
+        for line in lines:
+            follows = self._continues(line, heads)
+            ok = heads[line.source][0] if follows else self._passes(line)
+            if not follows:
+                if line.time is not None:
+                    heads[line.source] = (ok, False)
+                else:  # a JSON line without a time: a record of its own, with no followers
+                    heads.pop(line.source, None)
+            continues.append(follows)
+            passes.append(ok)
+        hits: dict[int, bool | None] = {}
+        if self.grep is not None:
+            asked = [i for i, ok in enumerate(passes) if ok]
+            found = self.grep.search([lines[i].raw for i in asked])
+            hits = dict(zip(asked, found, strict=True))
+        # Then --grep, and whether each record was kept.
         chosen = []
-        for line, hit in zip(kept, found, strict=True):
+        for i, line in enumerate(lines):
+            hit = hits.get(i, False) if self.grep is not None else True
             if hit is None:
+                budget = self.grep.budget_s if self.grep is not None else 0
                 sys.stderr.write(
                     f"logs: --grep: skipped line {line.number} of {safe_text(line.source)} "
-                    f"(searching it took over {self.grep.budget_s:g} s)\n"
+                    f"(searching it took over {budget:g} s)\n"
                 )
-            elif hit:
+            if continues[i]:
+                head_ok, head_kept = self._heads[line.source]
+                keep = head_kept or (head_ok and bool(hit))
+            else:
+                keep = passes[i] and bool(hit)
+                if line.time is not None:
+                    self._heads[line.source] = (passes[i], keep)
+                else:
+                    self._heads.pop(line.source, None)
+            if keep:
                 chosen.append(line)
         return chosen
 
