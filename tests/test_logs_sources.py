@@ -174,3 +174,19 @@ def test_continuation_lines_stay_with_their_record() -> None:
     finally:
         grep.close()
     assert [line.number for line in by_grep] == [3]
+
+
+def test_kernel_source_through_dmesg() -> None:
+    """`dmesg -r` as the kernel reader: journald-shaped lines with the record's priority."""
+    from workbench.core import logtools
+    from workbench.logs.kernelsource import KernelSource
+
+    exe = logtools.which("dmesg")
+    if exe is None:
+        pytest.skip("no dmesg here")
+    done = logtools.run([exe, "-r"], 10.0)
+    if isinstance(done, str) or done.returncode != 0 or not done.stdout:
+        pytest.skip("dmesg gives nothing here")
+    first = next(iter(KernelSource(reader="dmesg").lines()))
+    record = json.loads(first.raw)
+    assert record["SYSLOG_IDENTIFIER"] == "kernel" and record["PRIORITY"] in "01234567"
