@@ -261,3 +261,15 @@ def test_journal_json_and_qemu_log_given_together_interleave(tmp_path: Path) -> 
     assert proc.returncode == 0, proc.stderr
     order = [line.split(" ", 1)[0] for line in proc.stdout.splitlines()]
     assert order == [str(journal), str(qemu), str(journal), str(qemu)]
+
+
+def test_follow_ends_when_every_source_has(tmp_path: Path) -> None:
+    """--follow over sources that cannot grow (a gzip file, a closed pipe) ends, exit 0."""
+    rows = [(f"2026-11-01T10:00:0{i}Z", "info", f"e{i}") for i in range(4)]
+    packed = tmp_path / "old.log.gz"
+    packed.write_bytes(gzip.compress(_records(tmp_path / "old.log", rows).read_bytes()))
+    proc = run_cli("logs", str(packed), "--follow", "-n", "2", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert [json.loads(line)["event"] for line in proc.stdout.splitlines()] == ["e2", "e3"]
+    piped = run_cli("logs", "-", "--follow", "--json", input='{"event": "x"}\n')
+    assert (piped.returncode, piped.stdout) == (0, '{"event": "x"}\n'), piped.stderr

@@ -9,7 +9,7 @@ import collections
 import queue
 import sys
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
@@ -170,10 +170,11 @@ def follow_merged(
     shown: Shown,
     context: int,
     stop: threading.Event,
-    reader_left: object,
+    reader_left: Callable[[BinaryIO], bool],
 ) -> None:
     """Each source followed in its own thread: its last `context` lines, then new ones as
-    they come (printed as they arrive), until `stop` is set."""
+    they come (printed as they arrive), until `stop` is set or every source has ended (a
+    pipe closed, a compressed file's last lines given)."""
     arrived: queue.Queue[LogLine | BaseException] = queue.Queue(maxsize=100_000)
 
     def pump(source: LogSource) -> None:
@@ -197,7 +198,9 @@ def follow_merged(
             try:
                 item = arrived.get(timeout=FOLLOW_WAIT_S)
             except queue.Empty:
-                if callable(reader_left) and reader_left(shown.out):
+                if not any(thread.is_alive() for thread in threads) and arrived.empty():
+                    return
+                if reader_left(shown.out):
                     raise BrokenPipeError("the reader left") from None
                 continue
             while True:
