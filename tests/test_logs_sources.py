@@ -190,3 +190,31 @@ def test_kernel_source_through_dmesg() -> None:
     first = next(iter(KernelSource(reader="dmesg").lines()))
     record = json.loads(first.raw)
     assert record["SYSLOG_IDENTIFIER"] == "kernel" and record["PRIORITY"] in "01234567"
+
+
+def test_a_decompression_bomb_is_cut_and_said(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Decompressed text past the cap ends in a line saying what was left out."""
+    from workbench.core import formats
+
+    monkeypatch.setattr(formats, "MAX_DECOMPRESSED", 1000)
+    monkeypatch.setattr(formats.Capped.__init__, "__defaults__", (1000,))
+    path = tmp_path / "bomb.gz"
+    path.write_bytes(gzip.compress(b"line\n" * 100_000))
+    lines = list(FileSource(str(path)).lines())
+    assert len(lines) <= 201
+    assert (
+        lines[-1].raw.startswith("-- workbench: decompressed text past") and lines[-1].time is None
+    )
+
+
+def test_follow_leaves_the_callers_stop_alone(tmp_path: Path) -> None:
+    """Closing one source's follow does not set the stop event the others share."""
+    path = tmp_path / "w.log"
+    path.write_bytes(b"a\n")
+    stop = threading.Event()
+    got = FileSource(str(path)).follow(stop, context=1)
+    assert next(got).raw == "a"
+    got.close()
+    assert not stop.is_set()

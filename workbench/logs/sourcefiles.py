@@ -16,8 +16,9 @@ import threading
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
+from workbench.core.bounded import gap_line
 from workbench.core.errors import ConfigError
-from workbench.core.formats import HEAD, compressed, opened
+from workbench.core.formats import HEAD, MAX_DECOMPRESSED, Capped, compressed, opened
 from workbench.logs.follow import Follower
 from workbench.logs.linetimes import line_time
 from workbench.logs.records import LINE_KEEP, LINE_LIMIT, cut_line
@@ -98,6 +99,18 @@ def numbered(
         yield LogLine(label, number, raw, line_time(raw, boot_time=boot_time))
 
 
+def _capped(label: str, plain: BinaryIO, cap: Capped | None) -> Iterator[LogLine]:
+    """The lines of `plain`, then, when its decompression was cut at the cap, a line saying so
+    (never silent)."""
+    last = 0
+    for line in numbered(label, stream_lines(plain)):
+        last = line.number
+        yield line
+    if cap is not None and cap.cut:
+        what = f"decompressed text past {MAX_DECOMPRESSED >> 20} MiB"
+        yield LogLine(label, last + 1, gap_line(what).decode(), None)
+
+
 class FileSource(LogSource):
     """A log file: JSON lines or text, plain or compressed (told by its first bytes)."""
 
@@ -111,9 +124,10 @@ class FileSource(LogSource):
             os.close(fd)
 
     def lines(self) -> Iterator[LogLine]:
-        """Every line from the start, decompressed when it is compressed."""
-        with open(self.path, "rb") as raw, opened(raw) as (plain, _cap):
-            yield from numbered(self.label, stream_lines(plain))
+        """Every line from the start, decompressed when it is compressed (up to the cap of
+        decompressed text: a line then says what was left out)."""
+        with os.fdopen(open_log(self.path), "rb") as raw, opened(raw) as (plain, cap):
+            yield from _capped(self.label, plain, cap)
 
     def follow(self, stop: threading.Event, *, context: int = 10) -> Iterator[LogLine]:
         """The last `context` lines, then each new one (a plain file only: through rotation
@@ -128,11 +142,13 @@ class FileSource(LogSource):
         finally:
             os.close(fd)
         follower = Follower(self.path, start_at=start)
-        follower.stopped = stop
+        follower.stopped = stop  # checked between polls; never set here (it is the caller's)
         try:
             yield from numbered(self.label, iter(follower))
         finally:
-            follower.close()
+            if follower._fd is not None:  # as follow_lines() closes it
+                os.close(follower._fd)
+                follower._fd = None
 
 
 class StdinSource(LogSource):
@@ -145,14 +161,14 @@ class StdinSource(LogSource):
 
     def lines(self) -> Iterator[LogLine]:
         """Every line until standard input ends."""
-        with opened(self._stream) as (plain, _cap):
-            yield from numbered(self.label, stream_lines(plain))
+        with opened(self._stream) as (plain, cap):
+            yield from _capped(self.label, plain, cap)
 
     def follow(self, stop: threading.Event, *, context: int = 10) -> Iterator[LogLine]:
         """A pipe has no end to start at: every line as it comes, until it ends or `stop`."""
         reader = cast(BinaryIO, StopReader(self._stream.fileno(), stop))
-        with opened(reader) as (plain, _cap):
-            yield from numbered(self.label, stream_lines(plain))
+        with opened(reader) as (plain, cap):
+            yield from _capped(self.label, plain, cap)
 
 
 def vm_name(name: str) -> str:
