@@ -150,8 +150,8 @@ def test_kernel_source_reads_this_boots_kmsg() -> None:
 
 
 def test_continuation_lines_stay_with_their_record() -> None:
-    """A traceback's lines go with the record before them: kept with it, left out with it;
-    --grep also finds a record through one of its continuation lines."""
+    """A traceback's lines go with the record before them through the record filters (kept
+    with it, left out with it); --grep selects lines, a continuation line too."""
     from workbench.commands.logsmerged import Matcher
     from workbench.logs.filters import LogFilter
     from workbench.logs.sources import LogLine

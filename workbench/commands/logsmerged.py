@@ -63,8 +63,8 @@ class Matcher:
     """Every filter of `workbench logs` over LogLines, in batches (for --grep's budget).
 
     A continuation line (not JSON, no time of its own: a traceback's next line) goes with the
-    record before it in its source (the last line with a time): it is kept when that record
-    is, or when that record passed every filter but --grep and the line itself matches it."""
+    record before it in its source (the last line with a time) through the record filters
+    (level, logger, vm, probe, since/until); --grep selects lines, each on its own."""
 
     def __init__(self, flt: LogFilter, grep: BudgetGrep | None) -> None:
         self.since = None if flt.since is None else flt.since.timestamp()
@@ -123,8 +123,7 @@ class Matcher:
                     f"(searching it took over {budget:g} s)\n"
                 )
             if continues[i]:
-                head_ok, head_kept = self._heads[line.source]
-                keep = head_kept or (head_ok and bool(hit))
+                keep = self._heads[line.source][0] and bool(hit)
             else:
                 keep = passes[i] and bool(hit)
                 if line.time is not None:
