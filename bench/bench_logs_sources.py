@@ -7,7 +7,6 @@ a markdown section (for bench/RESULTS.md)."""
 from __future__ import annotations
 
 import os
-import resource
 import select
 import signal
 import statistics
@@ -19,9 +18,6 @@ import uuid
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE.parent))
-
-from bench.gen_logs import main as generate  # noqa: E402
 
 WORKBENCH = str(Path(sys.executable).parent / "workbench")
 LINES = int(os.environ.get("BENCH_SOURCE_LINES", "1000000"))
@@ -29,13 +25,21 @@ RUNS = int(os.environ.get("BENCH_RUNS", "3"))
 
 
 def run(args: list[str]) -> tuple[float, int]:
-    """Median seconds of `workbench logs ARGS` (output to a pipe), and the peak RSS (KB)."""
-    times = []
+    """Median seconds of `workbench logs ARGS` (output to a pipe), and its peak RSS (KB, its
+    own: wait4's usage of that process alone)."""
+    times, peak = [], 0
     for _ in range(RUNS):
         start = time.perf_counter()
-        subprocess.run([WORKBENCH, "logs", *args], check=False, stdout=subprocess.PIPE)
+        proc = subprocess.Popen([WORKBENCH, "logs", *args], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        while proc.stdout.read(1 << 20):
+            pass
+        _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = 0  # reaped here
+        proc.stdout.close()
         times.append(time.perf_counter() - start)
-    return statistics.median(times), resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        peak = max(peak, usage.ru_maxrss)
+    return statistics.median(times), peak
 
 
 def first_screen(args: list[str], rows: int = 24) -> float:
@@ -89,8 +93,9 @@ def kmsg_latency(samples: int = 50) -> list[float] | None:
 def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         paths = [str(Path(tmp) / f"s{k}.log") for k in range(3)]
-        for path in paths:
-            generate(["gen", str(LINES), path])
+        for path in paths:  # in a child: a big parent would count in its children's peak RSS
+            gen = [sys.executable, str(HERE / "gen_logs.py"), str(LINES), path]
+            subprocess.run(gen, check=True)
         level, level_rss = run([*paths, "--level", "error"])
         last, last_rss = run([*paths, "-n", "20"])
         screen = first_screen([*paths, "--color", "never"])
