@@ -1,5 +1,6 @@
 """`--grep` with a time limit per line. Python's `re` cannot be interrupted (and the `regex`
-module is not in the lock), so the searches run in a forked worker process: a batch of lines
+module is not in the lock), so the searches run in a worker process (from a fork server: a
+fork of a process with threads, as `--follow` has, could inherit a held lock): a batch of lines
 that takes longer than its budget has the worker killed and its lines searched again one at a
 time, each with BUDGET_S; a line that still takes longer is skipped (None) and said."""
 
@@ -33,10 +34,11 @@ class BudgetGrep:
         self.budget_s = budget_s
         self._proc: BaseProcess | None = None
         self._conn: Connection | None = None
+        self._start()  # now, before the caller starts any thread
 
     def _start(self) -> Connection:
         if self._conn is None:
-            ctx = multiprocessing.get_context("fork")
+            ctx = multiprocessing.get_context("forkserver")
             ours, theirs = ctx.Pipe()
             proc = ctx.Process(target=_worker, args=(self.pattern, theirs), daemon=True)
             proc.start()
