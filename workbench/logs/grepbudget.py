@@ -12,12 +12,16 @@ import re
 from multiprocessing.connection import Connection
 from multiprocessing.process import BaseProcess
 
+from workbench.core.errors import WorkbenchError
+
 BUDGET_S = 1.0  # one line's search, at most
-BATCH_S = 2.0  # a batch's, before its lines are tried one by one
+BATCH_S = 2.0
+START_S = 30.0  # a worker's start, on a loaded machine  # a batch's, before its lines are tried one by one
 
 
 def _worker(pattern: str, conn: Connection) -> None:
     regex = re.compile(pattern)
+    conn.send("ready")
     while True:
         lines = conn.recv()
         if lines is None:
@@ -44,6 +48,9 @@ class BudgetGrep:
             proc.start()
             theirs.close()
             self._proc, self._conn = proc, ours
+            if not ours.poll(START_S) or ours.recv() != "ready":  # its start is not its budget
+                self._kill()
+                raise WorkbenchError("--grep: its worker process did not start")
         return self._conn
 
     def _kill(self) -> None:
