@@ -135,7 +135,9 @@ def _json_lines(path: str) -> bool:
 
 def _run_merged(args: argparse.Namespace, sources: list[LogSource]) -> int:
     from workbench.commands.logsmerged import Matcher, Shown, follow_merged, print_merged
+    from workbench.logs.filters import LogFilter
     from workbench.logs.grepbudget import BudgetGrep
+    from workbench.logs.sourcefiles import FileSource
 
     try:
         flt = _filter(args)
@@ -161,7 +163,13 @@ def _run_merged(args: argparse.Namespace, sources: list[LogSource]) -> int:
             context = 10 if args.lines is None else args.lines
             follow_merged(sources, matcher, shown, context, stop, reader_left)
             return 0
-        print_merged(sources, matcher, shown, args.lines)
+        plain = all(
+            isinstance(s, FileSource) and not s.compressed and _json_lines(s.path) for s in sources
+        )
+        if plain and grep is None:  # filter each file fast, then merge what matched
+            print_merged(sources, Matcher(LogFilter(), None), shown, args.lines, fast=flt)
+        else:
+            print_merged(sources, matcher, shown, args.lines)
     finally:
         if grep is not None:
             grep.close()

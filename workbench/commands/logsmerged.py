@@ -6,6 +6,7 @@ where it has one); --grep has a time limit per line (`logs.grepbudget`)."""
 from __future__ import annotations
 
 import collections
+import os
 import queue
 import sys
 import threading
@@ -18,7 +19,7 @@ from workbench.logs.filters import LogFilter
 from workbench.logs.grepbudget import BudgetGrep
 from workbench.logs.records import parse_line
 from workbench.logs.render import render
-from workbench.logs.sourcefiles import encode
+from workbench.logs.sourcefiles import FileSource, decode, encode
 from workbench.logs.sources import LogLine, LogSource
 
 BATCH = 512
@@ -146,13 +147,40 @@ def _batches(lines: Iterable[LogLine]) -> Iterator[list[LogLine]]:
         yield batch
 
 
+def prefiltered(source: FileSource, flt: LogFilter) -> Iterator[LogLine]:
+    """The lines of a plain JSON-lines file that match `flt` (no --grep), by the fast scan
+    (`logs.filters.scan`: only the matching lines are parsed for their time). Their numbers
+    are not counted: 0."""
+    from workbench.logs.filters import scan
+    from workbench.logs.linetimes import line_time
+    from workbench.logs.source import open_log
+
+    fd = open_log(source.path)
+    try:
+        for data in scan(fd, flt):
+            raw = decode(data)
+            yield LogLine(source.label, 0, raw, line_time(raw))
+    finally:
+        os.close(fd)
+
+
 def print_merged(
-    sources: list[LogSource], matcher: Matcher, shown: Shown, last: int | None
+    sources: list[LogSource],
+    matcher: Matcher,
+    shown: Shown,
+    last: int | None,
+    fast: LogFilter | None = None,
 ) -> None:
-    """Every matching line of `sources`, merged by time (the last `last` of them only)."""
+    """Every matching line of `sources`, merged by time (the last `last` of them only). With
+    `fast` (every source a plain JSON-lines file, no --grep), each file is filtered by the
+    fast scan before the merge, and `matcher` should keep everything."""
     from workbench.logs.merge import merge_by_time
 
-    merged = merge_by_time(source.lines() for source in sources)
+    if fast is not None:
+        files = [s for s in sources if isinstance(s, FileSource)]
+        merged = merge_by_time(prefiltered(source, fast) for source in files)
+    else:
+        merged = merge_by_time(source.lines() for source in sources)
     if last is None:
         for batch in _batches(merged):
             shown.write(matcher.batch(batch))
