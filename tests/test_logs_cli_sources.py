@@ -273,3 +273,21 @@ def test_follow_ends_when_every_source_has(tmp_path: Path) -> None:
     assert [json.loads(line)["event"] for line in proc.stdout.splitlines()] == ["e2", "e3"]
     piped = run_cli("logs", "-", "--follow", "--json", input='{"event": "x"}\n')
     assert (piped.returncode, piped.stdout) == (0, '{"event": "x"}\n'), piped.stderr
+
+
+def test_fast_prefilter_and_linewise_merge_agree(tmp_path: Path) -> None:
+    """Several JSON files filtered fast then merged print what the line-by-line path prints."""
+    levels = ["info", "warning", "error", "debug"]
+    a = _records(
+        tmp_path / "a.log",
+        [(f"2026-11-01T10:00:{i:02d}Z", levels[i % 4], f"a{i}") for i in range(0, 40, 2)],
+    )
+    b = _records(
+        tmp_path / "b.log",
+        [(f"2026-11-01T10:00:{i:02d}Z", levels[i % 3], f"b{i}") for i in range(1, 40, 2)],
+    )
+    for extra in (["--level", "warning"], ["--since", "2026-11-01T10:00:30Z"], ["-n", "4"]):
+        fast = run_cli("logs", str(a), str(b), "--color", "never", *extra)
+        slow = run_cli("logs", str(a), str(b), "--color", "never", "--grep", ".", *extra)
+        assert fast.returncode == slow.returncode == 0, (fast.stderr, slow.stderr)
+        assert fast.stdout == slow.stdout and fast.stdout
