@@ -291,3 +291,19 @@ def test_fast_prefilter_and_linewise_merge_agree(tmp_path: Path) -> None:
         slow = run_cli("logs", str(a), str(b), "--color", "never", "--grep", ".", *extra)
         assert fast.returncode == slow.returncode == 0, (fast.stderr, slow.stderr)
         assert fast.stdout == slow.stdout and fast.stdout
+
+
+def test_hostile_names_and_lines_reach_the_terminal_escaped(tmp_path: Path) -> None:
+    """A source named with escape sequences and a text line holding some: escaped, marked
+    (--json to a pipe prints the original line, its mark escaped all the same)."""
+    evil = tmp_path / "evil\x1b]0;owned\x07.log"
+    evil.write_text("2026-11-01 plain \x1b[2J text\n")
+    other = _records(tmp_path / "b.log", [("2026-11-01T10:00:00Z", "info", "fine")])
+    for extra in ([], ["--json"], ["--color", "always"]):
+        proc = run_cli("logs", str(evil), str(other), *extra)
+        assert proc.returncode == 0, proc.stderr
+        marks = [line.split(".log", 1)[0] for line in proc.stdout.splitlines()]
+        assert len(marks) == 2 and all("\x1b" not in m and "\x07" not in m for m in marks)
+        assert "owned" in proc.stdout
+        if "--json" not in extra:
+            assert "\x1b[2J" not in proc.stdout and "\x07" not in proc.stdout
