@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from workbench.explain import formats
+from workbench.core import formats
 
 MEMLOCK = "vfio_pin_pages_remote: RLIMIT_MEMLOCK (4194304) exceeded\n"
 

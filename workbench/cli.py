@@ -240,22 +240,58 @@ def build_parser() -> argparse.ArgumentParser:
     logs = sub.add_parser(
         "logs",
         parents=[target_options("capture")],
-        help="filter (and follow) a JSON-lines log file",
-        description="Print the records of a JSON-lines log that match every filter given: "
-        "pretty on a terminal, the original lines with --json. Lines that are not JSON are "
-        "shown raw, marked '??'. With --follow, keeps printing new records until SIGINT or "
-        "SIGTERM (exit 0), through rotation and truncation.",
+        help="filter (and follow) logs: files, stdin, the kernel's, a VM's QEMU log, a journal",
+        description="Print the lines of one or more logs that match every filter given, "
+        "merged by time (each line marked with its source when there are several): pretty on "
+        "a terminal, the original lines with --json. SOURCE is a JSON-lines or text log file "
+        "(.gz, .xz and bzip2 read by their first bytes) or - for standard input; with no "
+        "source, Workbench's own log. Lines that are not JSON are shown raw, marked '??'. "
+        "With --follow, starts at the end (the last --lines N lines, default 10) and keeps "
+        "printing new lines until SIGINT or SIGTERM (exit 0), through rotation and "
+        "truncation. Exit 1 when no line matched (like grep), 2 on bad usage.",
     )
-    logs.add_argument("file", metavar="FILE", nargs="?", help="the log (or use --capture)")
-    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new records")
-    logs.add_argument("--level", metavar="LEVEL", help="at least this level (e.g. warning)")
+    logs.add_argument(
+        "sources", metavar="SOURCE", nargs="*", help="a log file, or - for standard input"
+    )
+    logs.add_argument(
+        "--kernel", action="store_true", help="this boot's kernel log (journal, /dev/kmsg, dmesg)"
+    )
+    logs.add_argument(
+        "--qemu", metavar="NAME", action="append", help="the QEMU log of domain NAME (repeatable)"
+    )
+    logs.add_argument(
+        "--journal", metavar="UNIT", action="append", help="a unit's journal (repeatable)"
+    )
+    logs.add_argument(
+        "--lines",
+        "-n",
+        metavar="N",
+        type=int,
+        help="the last N matching lines (with --follow: N lines of context, then new ones)",
+    )
+    logs.add_argument("--follow", "-f", action="store_true", help="keep printing new lines")
+    logs.add_argument(
+        "--level",
+        metavar="LEVEL",
+        help="at least this level: trace, debug, info, notice, warning, error, critical "
+        "(journald PRIORITY 0-7 counts; lines without a level are left out)",
+    )
     logs.add_argument("--logger", metavar="NAME", help="only this logger")
     logs.add_argument("--vm", metavar="NAME", help="only records about this VM")
     logs.add_argument("--probe", metavar="ID", help="only records about this probe")
-    logs.add_argument("--grep", metavar="RE", help="regular expression over the raw line")
+    logs.add_argument(
+        "--grep",
+        metavar="RE",
+        help="regular expression over the raw line (a line whose search takes over 1 s is "
+        "skipped, and said on stderr)",
+    )
     logs.add_argument("--since", metavar="T", help="not before T (ISO time, or 10m, 2h, 1d ago)")
     logs.add_argument("--until", metavar="T", help="not after T")
-    logs.add_argument("--json", action="store_true", help="print the original JSON lines")
+    logs.add_argument(
+        "--json",
+        action="store_true",
+        help="print the original lines (with several sources, each after its source and a space)",
+    )
     logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     logs.set_defaults(module="logs")
 

@@ -14,8 +14,7 @@ from typing import IO, TYPE_CHECKING, BinaryIO, cast
 
 from workbench.commands.common import say, text_stdout
 from workbench.core.errors import ConfigError, WorkbenchError
-from workbench.core.text import safe_text
-from workbench.explain.formats import (
+from workbench.core.formats import (
     DECOMPRESS_ERRORS,
     HEAD,
     MAX_DECOMPRESSED,
@@ -24,6 +23,7 @@ from workbench.explain.formats import (
     opened,
     refused,
 )
+from workbench.core.text import safe_text
 
 if TYPE_CHECKING:
     from workbench.core.host import Host

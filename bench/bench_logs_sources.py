@@ -1,0 +1,122 @@
+"""`workbench logs` over several sources, as a user runs it: three generated structlog files
+(BENCH_SOURCE_LINES lines each, default 1,000,000; same times, so fully interleaved) merged
+by time, filtered by level, the last lines of the whole merge, and the first screen; and the
+kernel followed live (a line written to /dev/kmsg until it is printed, when writable). Prints
+a markdown section (for bench/RESULTS.md)."""
+
+from __future__ import annotations
+
+import os
+import select
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+WORKBENCH = str(Path(sys.executable).parent / "workbench")
+LINES = int(os.environ.get("BENCH_SOURCE_LINES", "1000000"))
+RUNS = int(os.environ.get("BENCH_RUNS", "3"))
+
+
+def run(args: list[str]) -> tuple[float, int]:
+    """Median seconds of `workbench logs ARGS` (output to a pipe), and its peak RSS (KB, its
+    own: wait4's usage of that process alone)."""
+    times, peak = [], 0
+    for _ in range(RUNS):
+        start = time.perf_counter()
+        proc = subprocess.Popen([WORKBENCH, "logs", *args], stdout=subprocess.PIPE)
+        assert proc.stdout is not None
+        while proc.stdout.read(1 << 20):
+            pass
+        _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = 0  # reaped here
+        proc.stdout.close()
+        times.append(time.perf_counter() - start)
+        peak = max(peak, usage.ru_maxrss)
+    return statistics.median(times), peak
+
+
+def first_screen(args: list[str], rows: int = 24) -> float:
+    """Seconds until the first `rows` lines of `workbench logs ARGS` are out."""
+    start = time.perf_counter()
+    with subprocess.Popen([WORKBENCH, "logs", *args], stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        for _ in range(rows):
+            proc.stdout.readline()
+        took = time.perf_counter() - start
+        proc.kill()
+    return took
+
+
+def kmsg_latency(samples: int = 50) -> list[float] | None:
+    """Seconds from a write to /dev/kmsg to its line on `logs --kernel --follow`'s stdout."""
+    marker = f"wbbench-{uuid.uuid4().hex}"
+
+    def write(text: str) -> None:
+        with Path("/dev/kmsg").open("w") as kmsg:
+            kmsg.write(f"<6>{marker} {text}\n")
+
+    try:
+        write("ready")
+    except OSError:
+        return None
+    argv = [WORKBENCH, "logs", "--kernel", "-f", "--json", "--grep", marker, "-n", "5"]
+    with subprocess.Popen(argv, stdout=subprocess.PIPE) as proc:
+        assert proc.stdout is not None
+        fd, seen = proc.stdout.fileno(), b""
+
+        def until(word: bytes) -> None:
+            nonlocal seen
+            deadline = time.monotonic() + 30
+            while word not in seen and time.monotonic() < deadline:
+                if select.select([fd], [], [], 0.01)[0]:
+                    seen += os.read(fd, 65536)
+
+        until(b"ready")
+        took = []
+        for i in range(samples):
+            start = time.monotonic()
+            write(f"n{i}x")
+            until(f"n{i}x".encode())
+            took.append(time.monotonic() - start)
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+    return sorted(took)
+
+
+def main() -> int:
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = [str(Path(tmp) / f"s{k}.log") for k in range(3)]
+        for path in paths:  # in a child: a big parent would count in its children's peak RSS
+            gen = [sys.executable, str(HERE / "gen_logs.py"), str(LINES), path]
+            subprocess.run(gen, check=True)
+        level, level_rss = run([*paths, "--level", "error"])
+        last, last_rss = run([*paths, "-n", "20"])
+        screen = first_screen([*paths, "--color", "never"])
+    latency = kmsg_latency()
+    total = 3 * LINES
+    print(f"### logs over 3 sources of {LINES:,} lines each (merged by time)\n")
+    print("| what | time | lines/s | peak RSS |")
+    print("|---|---|---|---|")
+    print(f"| first screen (24 lines) | {screen * 1000:.0f} ms | | |")
+    print(f"| --level error, full merge | {level:.2f} s | {total / level:,.0f} | {level_rss} KB |")
+    print(f"| -n 20, full merge | {last:.2f} s | {total / last:,.0f} | {last_rss} KB |")
+    if latency is None:
+        print("\n/dev/kmsg is not writable: the kernel follow latency was not measured.")
+    else:
+        p99 = latency[min(len(latency) - 1, int(len(latency) * 0.99))]
+        print(
+            f"\n`logs --kernel --follow`: /dev/kmsg write to stdout, {len(latency)} lines: "
+            f"median {statistics.median(latency) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms"
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""`open_source(spec, host)`: the LogSource a spec names. Specs: `-` (stdin), `kernel`,
+`qemu:NAME`, `journal:UNIT`, `workbench` (our own log), anything else a file's path."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from workbench.core.errors import ConfigError
+from workbench.logs.sources import LogSource
+
+if TYPE_CHECKING:
+    from workbench.core.host import Host
+
+
+def open_source(spec: str, host: Host | None = None) -> LogSource:
+    """The source `spec` names on `host` (the live machine when None); ConfigError or
+    LogFileError (exit 2) when it cannot be read."""
+    from workbench.logs.sourcefiles import FileSource, StdinSource, vm_name
+
+    if spec == "-":
+        return StdinSource()
+    if spec == "kernel":
+        if host is not None and not host.live:  # what the capture recorded, dmesg style
+            from workbench.core.machinelogs import KERNEL_LOG
+
+            return FileSource(str(host.path(KERNEL_LOG)), label="kernel")
+        from workbench.logs.kernelsource import KernelSource
+
+        return KernelSource()
+    if spec.startswith("qemu:"):
+        from workbench.core.machinelogs import qemu_log_path
+
+        name = vm_name(spec.removeprefix("qemu:"))
+        rel = qemu_log_path(name)
+        path = f"/{rel}" if host is None or host.live else str(host.path(rel))
+        return FileSource(path, label=f"qemu:{name}")
+    if spec.startswith("journal:"):
+        if host is not None and not host.live:
+            raise ConfigError("--journal: a recorded machine has no journal to ask")
+        from workbench.logs.journalsource import JournalSource
+
+        return JournalSource(spec.removeprefix("journal:"))
+    if spec == "workbench":
+        from workbench.core.logging import default_log_path
+
+        return FileSource(str(default_log_path()), label="workbench")
+    return FileSource(spec)
