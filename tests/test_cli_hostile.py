@@ -385,7 +385,7 @@ def test_a_quiet_follow_stops_when_its_reader_leaves(tmp_path: Path) -> None:
         (["probe", "--json", "--timeout", "x"], "--timeout"),
         (["logs", "/nonexistent", "--json"], "/nonexistent: no such file"),
         (["logs", "{a}", "--json", "--level", "loud"], "--level"),
-        (["logs", "--json"], "give a log FILE"),
+        (["logs", "--json"], "no Workbench log yet"),
         (["events", "--json", "--connect", "qemu:// bad"], "no spaces"),
         (["events", "--json", "--connect", HALF_READ], "percent-encode"),
         (["--allow-actions", "diff", "{c}", "{c}", "--json"], "--allow-actions"),

@@ -81,6 +81,10 @@ def run(args: argparse.Namespace) -> int:
     if args.lines is not None and args.lines < 0:
         raise ConfigError(f"--lines: expected a count of lines, got {args.lines}")
     specs = _specs(args)
+    try:
+        _filter(args)  # every option checked before any source is opened
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from exc
     if args.capture is None:
         return _choose(args, specs or ["workbench"], None)
     if args.sources:

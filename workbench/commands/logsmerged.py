@@ -17,10 +17,10 @@ from typing import BinaryIO
 from workbench.core.text import safe_text
 from workbench.logs.filters import LogFilter
 from workbench.logs.grepbudget import BudgetGrep
-from workbench.logs.records import parse_line
 from workbench.logs.render import render
 from workbench.logs.sourcefiles import FileSource, decode, encode
 from workbench.logs.sources import LogLine, LogSource
+from workbench.logs.textlines import any_record
 
 BATCH = 512
 FOLLOW_WAIT_S = 0.05
@@ -45,7 +45,9 @@ class Shown:
                 shown = safe_text(data.decode("utf-8", "backslashreplace"))
             else:
                 ascii_only = self.encoding != "utf-8"
-                shown = render(parse_line(0, data), colour=self.colour, ascii_only=ascii_only)
+                # a text source's line (QEMU, libvirt, syslog, dmesg) is read by its layout
+                record = any_record(0, line.raw)
+                shown = render(record, colour=self.colour, ascii_only=ascii_only)
             text = shown.encode(self.encoding, "backslashreplace")
         if self.marked:
             mark = safe_text(line.source).encode(self.encoding, "backslashreplace")
@@ -85,7 +87,7 @@ class Matcher:
                 return False
             if self.until is not None and line.time > self.until:
                 return False
-        return not self.any_field or self.fields.matches(parse_line(0, encode(line.raw)))
+        return not self.any_field or self.fields.matches(any_record(0, line.raw))
 
     def _continues(self, line: LogLine, heads: dict[str, tuple[bool, bool]]) -> bool:
         """Whether `line` continues the record before it in its source."""

@@ -43,5 +43,11 @@ def open_source(spec: str, host: Host | None = None) -> LogSource:
     if spec == "workbench":
         from workbench.core.logging import default_log_path
 
-        return FileSource(str(default_log_path()), label="workbench")
+        own = default_log_path()
+        if not own.exists():
+            raise ConfigError(
+                f"logs: no Workbench log yet at {own} (it is written when Workbench runs); "
+                "give a log FILE, or --kernel, --qemu NAME, --journal UNIT"
+            )
+        return FileSource(str(own), label="workbench")
     return FileSource(spec)
