@@ -1,0 +1,154 @@
+"""`workbench view`: the merged timeline's keys, driven by Textual's Pilot on real files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from textual.containers import VerticalScroll
+from textual.widgets import Static
+
+from tests.view_helpers import make_view, merged, write_logs
+from workbench.ui.widgets.merged_view import MergedView
+
+
+def view_of(app: Any) -> MergedView:
+    return app.screen.query_one(MergedView)
+
+
+def shown(app: Any) -> str:
+    """The cursor row's text."""
+    view = view_of(app)
+    row = view.row_at(view.cursor)
+    assert row is not None
+    return view.timeline.shown(row)
+
+
+async def test_lines_interleave_by_time(tmp_path: Path) -> None:
+    """Journal and QEMU lines alternate by time, each marked with its source."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        timeline = view_of(app).timeline
+        labels = [timeline.label(r) for r in range(len(timeline))]
+        assert labels[:4] == ["journal.json", "qemu.log", "journal.json", "qemu.log"]
+        assert len(timeline) == 11
+
+
+async def test_top_bottom_and_lines(tmp_path: Path) -> None:
+    """g goes to the first row, G to the last, j/k one down/up."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        assert view.cursor == 10  # following: the last row
+        await pilot.press("g")
+        assert view.cursor == 0
+        await pilot.press("j", "j")
+        assert view.cursor == 2
+        await pilot.press("k")
+        assert view.cursor == 1
+        await pilot.press("G")
+        assert view.cursor == 10 and view.follow
+
+
+async def test_space_and_b_page(tmp_path: Path) -> None:
+    """Space pages down and b pages up by a screen."""
+    app = make_view(*write_logs(tmp_path, lines=100))
+    async with app.run_test(size=(100, 24)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        await pilot.press("g", "space")
+        assert view.cursor == view.size.height - 1
+        await pilot.press("b")
+        assert view.cursor == 0
+
+
+async def test_search_highlights_and_n_N(tmp_path: Path) -> None:
+    """/ finds the next hit after the cursor and highlights it; n and N go to the next and
+    previous hit."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        await pilot.press("g", "slash", *"qemu line", "enter")
+        await pilot.pause(0.2)
+        assert "qemu line 0" in shown(app)
+        assert view_of(app).pattern is not None
+        await pilot.press("n")
+        await pilot.pause(0.2)
+        assert "qemu line 1" in shown(app)
+        await pilot.press("N")
+        await pilot.pause(0.2)
+        assert "qemu line 0" in shown(app)
+
+
+async def test_ampersand_filters_and_escape_clears(tmp_path: Path) -> None:
+    """& narrows to the matching lines; Escape shows every line again."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        await pilot.press("ampersand", *"journal", "enter")
+        await pilot.pause(0.3)
+        view = view_of(app)
+        assert view.count() == 5
+        assert all(view.timeline.label(view.row_at(i) or 0) == "journal.json" for i in range(5))
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert view.count() == 11
+
+
+async def test_e_E_errors_and_w_W_warnings(tmp_path: Path) -> None:
+    """e/E go to the next/previous error, w/W to the next/previous warning."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        await pilot.press("g", "e")
+        assert "journal line 2" in shown(app)
+        await pilot.press("w")
+        assert "journal line 3" in shown(app)
+        await pilot.press("G", "W")
+        assert "journal line 3" in shown(app)
+        await pilot.press("E")
+        assert "journal line 2" in shown(app)
+
+
+async def test_wrap_and_sideways(tmp_path: Path) -> None:
+    """Right scrolls the line sideways (the source stays), ctrl+w wraps it instead."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(60, 24)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        await pilot.press("right", "right")
+        assert view.column == 16
+        await pilot.press("ctrl+w")
+        assert view.wrap and view.column == 0
+
+
+async def test_detail_explains_and_takes_focus(tmp_path: Path) -> None:
+    """The explained row is marked; its detail names the cause, and d focuses the pane."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        assert 10 in view.timeline.explained
+        await pilot.press("k", "j")
+        await pilot.pause(0.1)
+        text = str(app.screen.query_one("#detail-text", Static).render())
+        assert "iommu" in text.lower() or "viable" in text.lower()
+        await pilot.press("d")
+        assert app.screen.query_one("#detail", VerticalScroll).has_focus
+
+
+async def test_follow_shows_new_lines(tmp_path: Path) -> None:
+    """A line appended to a source appears at the end, the cursor on it."""
+    journal, qemu = write_logs(tmp_path)
+    app = make_view(journal, qemu)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        with qemu.open("a") as f:
+            f.write("2025-11-29T09:00:00.000000Z qemu-system-x86_64: a new line\n")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if view_of(app).count() == 12:
+                break
+        assert "a new line" in shown(app)
