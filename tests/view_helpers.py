@@ -36,7 +36,8 @@ def write_logs(tmp: Path, lines: int = 5) -> tuple[Path, Path]:
     with qemu.open("w") as f:
         for i in range(lines):
             f.write(
-                f"2025-11-29T08:{(2 * i + 1) // 60:02}:{(2 * i + 1) % 60:02}.000000Z qemu-system-x86_64: qemu line {i}\n"
+                f"2025-11-29T08:{(2 * i + 1) // 60:02}:{(2 * i + 1) % 60:02}.000000Z "
+                f"qemu-system-x86_64: qemu line {i}\n"
             )
         f.write(
             f"2025-11-29T08:{(2 * lines + 1) // 60:02}:{(2 * lines + 1) % 60:02}.000000Z "
