@@ -58,7 +58,7 @@ class MergedView(ScrollView, can_focus=True):
         Binding("right", "sideways(1)", "Right", show=False),
         Binding("ctrl+w", "toggle_wrap", "Wrap"),
     ]
-    DEFAULT_CSS = "MergedView { height: 1fr; }"
+    DEFAULT_CSS = "MergedView { height: 1fr; scrollbar-size-horizontal: 0; }"
 
     cursor: reactive[int] = reactive(0)
 
@@ -94,7 +94,7 @@ class MergedView(ScrollView, can_focus=True):
         self._jump(-1 if self.follow else 0, announce=True)
 
     def refresh_size(self) -> None:
-        self.virtual_size = Size(self.size.width if self.wrap else 4000, self.count())
+        self.virtual_size = Size(self.size.width, self.count())  # sideways: `column`
         self.refresh()
 
     def grew(self) -> None:
@@ -118,7 +118,9 @@ class MergedView(ScrollView, can_focus=True):
     def _segments(self, row: int, text: str, head: int, start: int, width: int) -> Strip:
         style = RANK_STYLE.get(self.timeline.levels[row], Style())
         cursor = row == self.row_at(self.cursor)
-        spans: list[tuple[int, int, Style]] = [(0, 1, EXPLAINED), (1, head, SOURCE)]
+        spans: list[tuple[int, int, Style]] = [(1, head, SOURCE)]
+        if row in self.timeline.explained:
+            spans.append((0, 1, EXPLAINED))
         if self.pattern is not None:
             spans += [(m.start(), m.end(), HIT) for m in self.pattern.finditer(text, head)]
         shown = text[start : start + width].ljust(width)
