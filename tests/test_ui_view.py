@@ -134,7 +134,7 @@ async def test_detail_explains_and_takes_focus(tmp_path: Path) -> None:
         await pilot.press("k", "j")
         await pilot.pause(0.1)
         text = str(app.screen.query_one("#detail-text", Static).render())
-        assert "iommu" in text.lower() or "viable" in text.lower()
+        assert "GROUP_MEMBER_NOT_VFIO" in text and "remedy:" in text
         await pilot.press("d")
         assert app.screen.query_one("#detail", VerticalScroll).has_focus
 

@@ -16,7 +16,8 @@ SIZES = [(80, 24), (160, 48)]
 @pytest.mark.parametrize("size", SIZES)
 def test_merged_view(snap_compare: Any, tmp_path: Path, size: tuple[int, int]) -> None:
     """A journal and a QEMU log merged by time: sources alternate, each row names its source,
-    the error row red, the warning yellow, the explained QEMU line marked ◆ (cursor on it)."""
+    the error row red, the warning yellow, the explained QEMU line marked ◆ (cursor on it),
+    its cause's title, code and remedy in the detail pane."""
     app = make_view(*write_logs(tmp_path))
     assert snap_compare(app, terminal_size=size, run_before=merged)
 

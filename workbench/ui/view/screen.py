@@ -22,7 +22,7 @@ from workbench.logs.records import parse_line
 from workbench.ui.view.timeline import Timeline
 from workbench.ui.widgets.merged_view import MergedView
 
-POLL_S = 0.1  # how often a followed file is looked at
+POLL_S = 0.05  # how often a followed file is looked at
 
 
 class ViewScreen(Screen[None]):
@@ -92,7 +92,8 @@ class ViewScreen(Screen[None]):
     def _merged(self) -> None:
         self.merged = True
         self._grew()
-        self.query_one(MergedView).refresh()  # the explained rows' marks
+        view = self.query_one(MergedView)
+        view.action_jump(view.cursor)  # the explained rows' marks, the cursor row's detail
 
     def _grew(self) -> None:
         view = self.query_one(MergedView)

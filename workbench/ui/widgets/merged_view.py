@@ -17,6 +17,7 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from workbench.core.text import safe_text
 from workbench.logs.records import LEVELS
 from workbench.ui.view.timeline import Timeline
 
@@ -76,7 +77,7 @@ class MergedView(ScrollView, can_focus=True):
         self.wrap = False
         self.column = 0  # the first column shown (sideways scroll)
         self.pattern: re.Pattern[str] | None = None  # highlighted
-        labels = [s.label for s in timeline.sources]
+        labels = [safe_text(s.label) for s in timeline.sources]
         self.label_width = min(LABEL_WIDTH, max((len(x) for x in labels), default=1))
 
     def count(self) -> int:
@@ -111,7 +112,7 @@ class MergedView(ScrollView, can_focus=True):
     def _text(self, row: int) -> tuple[str, int]:
         """The row's text (marker, source, line) and where its line starts."""
         mark = "◆" if row in self.timeline.explained else " "
-        label = self.timeline.label(row)[: self.label_width].ljust(self.label_width)
+        label = safe_text(self.timeline.label(row))[: self.label_width].ljust(self.label_width)
         head = f"{mark}{label} "
         return head + self.timeline.shown(row), len(head)
 
