@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -152,3 +153,29 @@ async def test_follow_shows_new_lines(tmp_path: Path) -> None:
             if view_of(app).count() == 12:
                 break
         assert "a new line" in shown(app)
+
+
+async def test_logs_screen_has_the_less_keys(
+    make_app: Callable[..., Any], make_root: Callable[..., Path]
+) -> None:
+    """The workbench's log screen (`l`) takes g/G, j/k and space/b too."""
+    from workbench.ui.widgets.log_view import LogView
+
+    app = make_app(make_root("asrock-z170-gtx960"))
+    async with app.run_test(size=(120, 30)) as pilot:
+        await pilot.press("l")
+        view = app.screen.query_one(LogView)
+        for _ in range(100):
+            if view._count() == 41:
+                break
+            await pilot.pause(0.05)
+        await pilot.press("g")
+        assert view.cursor == 0
+        await pilot.press("j", "j", "k")
+        assert view.cursor == 1
+        await pilot.press("space")
+        assert view.cursor == 21
+        await pilot.press("b")
+        assert view.cursor == 1
+        await pilot.press("G")
+        assert view.cursor == 40
