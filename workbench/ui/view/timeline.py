@@ -23,6 +23,7 @@ from workbench.logs.render import render
 from workbench.logs.sources import LogLine
 from workbench.ui.view.filesource import FileSource
 
+EXPLAIN_EVERY_S = 1.0  # while following, the causes are worked out again at most this often
 SHOWN_CHARS = 2000  # what a row shows (and what a search looks at) of a line
 
 
@@ -46,6 +47,7 @@ class Timeline:
         self._lock = threading.Lock()
         self.matcher = Matcher() if explain else None
         self.explained: dict[int, CauseMatch] = {}
+        self._explained_at = 0.0
 
     def __len__(self) -> int:
         return len(self.num)
@@ -60,8 +62,8 @@ class Timeline:
             for line in lines:
                 sid = self._ids[line.source]
                 self.src.append(sid)
-                self.num.append(line.number)
                 self.levels.append(self.sources[sid].levels[line.number - 1])
+                self.num.append(line.number)  # last: its length is the rows' count
                 if self.matcher is not None:
                     self.matcher.feed(len(self.num), line.raw, line.source)
                 added += 1
@@ -85,11 +87,12 @@ class Timeline:
         """Merge what the files gained since (by time among themselves, after the rows there
         are); the rows added."""
         added = -self._add(merge_by_time([s.more() for s in self.sources]), float("inf")) - 1
-        if added:
+        if added and time.monotonic() - self._explained_at > EXPLAIN_EVERY_S:
             self._explain()
         return added
 
     def _explain(self) -> None:
+        self._explained_at = time.monotonic()
         if self.matcher is None:
             return
         found: dict[int, CauseMatch] = {}
