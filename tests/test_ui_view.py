@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
 from textual.containers import VerticalScroll
 from textual.widgets import Static
 
@@ -179,3 +180,44 @@ async def test_logs_screen_has_the_less_keys(
         assert view.cursor == 1
         await pilot.press("G")
         assert view.cursor == 40
+
+
+PEER = Path(__file__).resolve().parents[1] / ".." / "shared" / "peer-data" / "lnav"
+
+
+async def test_lnav_journald_file_has_levels_and_times(tmp_path: Path) -> None:
+    """lnav's journald test file: PRIORITY 1 is critical (e finds it); its two records (the
+    last without a newline) sit between a QEMU log's lines by __REALTIME_TIMESTAMP."""
+    journald = PEER / "logfile_journald.json"
+    if not journald.exists():
+        pytest.skip("peer-data/lnav not present")
+    qemu = tmp_path / "qemu.log"
+    qemu.write_text(
+        "2018-08-21T14:04:20.000000Z qemu-system-x86_64: before them\n"
+        "2018-08-21T14:04:22.000000Z qemu-system-x86_64: after them\n"
+    )
+    app = make_view(journald, qemu)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        timeline = view_of(app).timeline
+        assert [timeline.label(r) for r in range(len(timeline))] == [
+            "qemu.log",
+            "logfile_journald.json",
+            "logfile_journald.json",
+            "qemu.log",
+        ]
+        await pilot.press("g", "e")
+        assert view_of(app).cursor == 1  # the first record's PRIORITY 1 (alert)
+
+
+async def test_hostile_lines_are_shown_escaped(tmp_path: Path) -> None:
+    """Escape sequences and Rich markup in a line (and in a file's name) reach the screen as
+    text: escaped, never interpreted."""
+    hostile = tmp_path / "evil\x1b[2Jname.log"
+    hostile.write_text("2025-11-29T08:00:00Z \x1b]0;owned\x07 [bold red]not markup[/] \x1b[31m\n")
+    app = make_view(hostile)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        line = "".join(s.text for s in view_of(app).render_line(0))
+        assert "\x1b" not in line and "\\x1b" in line
+        assert "[bold red]not markup[/]" in line

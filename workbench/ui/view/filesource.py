@@ -65,16 +65,20 @@ class FileSource(LogSource):
         os.close(self.fd)
 
     def lines(self) -> Iterator[LogLine]:
-        """Every complete line from where reading stopped (the start, at first)."""
-        return self.more()
+        """Every line from the start; a last line without its newline too, as it is now (what
+        is appended to it later comes as a line of its own)."""
+        return self.more(partial=True)
 
-    def more(self) -> Iterator[LogLine]:
-        """The complete lines written since the last read (a partial last line waits)."""
+    def more(self, *, partial: bool = False) -> Iterator[LogLine]:
+        """The complete lines written since the last read (a partial last line waits, unless
+        `partial`)."""
         while True:
             data = os.pread(self.fd, BLOCK, self._pos)
             last = data.rfind(b"\n")
             if last < 0:
                 if len(data) < BLOCK:
+                    if partial and data:
+                        yield self._line(data[:LINE_KEEP], len(data))
                     return  # nothing, or a partial last line: it waits for its newline
                 end = self._line_end(self._pos + len(data))  # a line longer than a block
                 if end < 0:
