@@ -53,8 +53,9 @@ def level_rank(raw: bytes) -> tuple[int, float | None]:
 class FileSource(LogSource):
     """One log file; `lines()` reads what is there, `more()` the complete lines written since."""
 
-    def __init__(self, path: str, label: str | None = None) -> None:
+    def __init__(self, path: str, label: str | None = None, *, growing: bool = False) -> None:
         self.path = path
+        self.growing = growing  # being written by us (a decoded copy): no partial line shown
         self.label = label or Path(path).name or path
         self.fd = open_log(path)
         self.offsets = array("Q")  # byte offset of line n+1 (LogLine.number is 1-based)
@@ -67,7 +68,7 @@ class FileSource(LogSource):
     def lines(self) -> Iterator[LogLine]:
         """Every line from the start; a last line without its newline too, as it is now (what
         is appended to it later comes as a line of its own)."""
-        return self.more(partial=True)
+        return self.more(partial=not self.growing)
 
     def more(self, *, partial: bool = False) -> Iterator[LogLine]:
         """The complete lines written since the last read (a partial last line waits, unless
