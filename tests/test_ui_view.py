@@ -221,3 +221,39 @@ async def test_hostile_lines_are_shown_escaped(tmp_path: Path) -> None:
         line = "".join(s.text for s in view_of(app).render_line(0))
         assert "\x1b" not in line and "\\x1b" in line
         assert "[bold red]not markup[/]" in line
+
+
+async def test_F_pauses_and_resumes_following(tmp_path: Path) -> None:
+    """F pauses the follow (the cursor stays as lines arrive), F again jumps to the end."""
+    journal, qemu = write_logs(tmp_path)
+    app = make_view(journal, qemu)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        await pilot.press("F")
+        assert not view.follow
+        with qemu.open("a") as f:
+            f.write("2025-11-29T09:00:00.000000Z qemu-system-x86_64: while paused\n")
+        for _ in range(40):
+            await pilot.pause(0.05)
+            if view.count() == 12:
+                break
+        assert view.cursor == 10  # stayed
+        await pilot.press("F")
+        assert view.follow and view.cursor == 11
+
+
+async def test_left_and_a_bad_pattern(tmp_path: Path) -> None:
+    """left scrolls back (not past the start); a bad regular expression is said, not applied,
+    and escape closes the box."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        await pilot.press("right", "left", "left")
+        assert view.column == 0
+        await pilot.press("slash", *"(unclosed", "enter")
+        await pilot.pause(0.1)
+        assert view.pattern is None
+        await pilot.press("escape")
+        assert view.has_focus
