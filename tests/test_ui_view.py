@@ -257,3 +257,17 @@ async def test_left_and_a_bad_pattern(tmp_path: Path) -> None:
         assert view.pattern is None
         await pilot.press("escape")
         assert view.has_focus
+
+
+async def test_wrap_keeps_the_followed_end_in_view(tmp_path: Path) -> None:
+    """Wrapping while following at the end: the last row is still on the screen, whole."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(60, 24)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+        await pilot.press("ctrl+w")
+        await pilot.pause(0.1)
+        screen = "".join(
+            "".join(s.text for s in view.render_line(y)) for y in range(view.size.height)
+        )
+        assert "group 8 is not viable" in screen

@@ -95,14 +95,16 @@ class MergedView(ScrollView, can_focus=True):
         self._jump(-1 if self.follow else 0, announce=True)
 
     def refresh_size(self) -> None:
-        self.virtual_size = Size(self.size.width, self.count())  # sideways: `column`
+        # Sideways is `column`; wrapped, any row can be the top one (rows take several lines).
+        extra = max(0, self.size.height - 1) if self.wrap else 0
+        self.virtual_size = Size(self.size.width, self.count() + extra)
         self.refresh()
 
     def grew(self) -> None:
         """More rows: keep the end in view when following."""
         self.refresh_size()
         if self.follow:
-            if self.size.height:
+            if self.size.height and not self.wrap:  # wrapped: the scroll range changes first
                 self._jump(-1, announce=False)
             else:
                 self.call_after_refresh(self._jump, -1, False)
@@ -188,17 +190,31 @@ class MergedView(ScrollView, can_focus=True):
         self.wrap = not self.wrap
         self.column = 0
         self.refresh_size()
-        self._jump(self.cursor, announce=False)
+        self.call_after_refresh(self._jump, self.cursor, False)  # once the new size applies
+
+    def _used(self, pos: int, width: int) -> int:
+        row = self.row_at(pos)
+        return 0 if row is None else min(WRAP_ROWS, max(1, -(-len(self._text(row)[0]) // width)))
 
     def _fitting(self, top: int, height: int) -> int:
-        """How many rows from `top` fit whole on the screen when wrapped."""
+        """How many rows from `top` down fit whole on the screen when wrapped."""
         width, rows, used = max(1, self.size.width), 0, 0
-        while (row := self.row_at(top + rows)) is not None:
-            used += min(WRAP_ROWS, max(1, -(-len(self._text(row)[0]) // width)))
+        while top + rows < self.count():
+            used += self._used(top + rows, width)
             if used > height:
                 break
             rows += 1
         return rows
+
+    def _fitting_up(self, bottom: int, height: int) -> int:
+        """How many rows from `bottom` up fit whole on the screen when wrapped (at least 1)."""
+        width, rows, used = max(1, self.size.width), 0, 0
+        while bottom - rows >= 0:
+            used += self._used(bottom - rows, width)
+            if used > height:
+                break
+            rows += 1
+        return max(1, rows)
 
     def _jump(self, pos: int, announce: bool) -> None:
         """Cursor (and view) to `pos`; -1 is the last row. Following new rows does not announce
@@ -212,9 +228,13 @@ class MergedView(ScrollView, can_focus=True):
         self.follow = self.cursor == count - 1
         top = self.scroll_offset.y
         height = max(1, self.size.height)
-        if self.wrap:  # a wrapped row may take several lines: the cursor's row on top
-            if not top <= self.cursor < top + self._fitting(top, height):
+        if self.wrap:  # a wrapped row takes the lines it needs
+            if self.cursor < top:
                 self.scroll_to(y=self.cursor, animate=False)
+            elif self.cursor >= top + self._fitting(top, height):  # the cursor's row at the foot
+                self.scroll_to(
+                    y=self.cursor - self._fitting_up(self.cursor, height) + 1, animate=False
+                )
         elif self.cursor < top:
             self.scroll_to(y=self.cursor, animate=False)
         elif self.cursor >= top + height:
