@@ -271,3 +271,31 @@ async def test_wrap_keeps_the_followed_end_in_view(tmp_path: Path) -> None:
             "".join(s.text for s in view.render_line(y)) for y in range(view.size.height)
         )
         assert "group 8 is not viable" in screen
+
+
+async def test_follow_survives_rotation_and_truncation(tmp_path: Path) -> None:
+    """A rotated log (renamed, a new file in its place) and a truncated one are followed on:
+    their new lines appear; rows from before a truncation say they are gone."""
+    journal, qemu = write_logs(tmp_path)
+    app = make_view(journal, qemu)
+    async with app.run_test(size=(120, 30)) as pilot:
+        await merged(pilot)
+        view = view_of(app)
+
+        async def until_rows(count: int) -> None:
+            for _ in range(60):
+                await pilot.pause(0.05)
+                if view.count() == count:
+                    return
+
+        qemu.rename(tmp_path / "qemu.log.1")
+        qemu.write_text("2025-11-29T09:00:00.000000Z qemu-system-x86_64: after rotation\n")
+        await until_rows(12)
+        assert "after rotation" in shown(app)
+        journal.write_text(
+            '{"__REALTIME_TIMESTAMP": "1764406800000000", "MESSAGE": "after truncation"}\n'
+        )
+        await until_rows(13)
+        assert "after truncation" in shown(app)
+        assert "gone" in view.timeline.shown(0)  # journal line 0, before the truncation
+        assert "qemu line 0" in view.timeline.shown(1)  # the rotated file's rows stay

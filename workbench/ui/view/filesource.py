@@ -58,6 +58,8 @@ class FileSource(LogSource):
         self.growing = growing  # being written by us (a decoded copy): no partial line shown
         self.label = label or Path(path).name or path
         self.fd = open_log(path)
+        self._inode = os.fstat(self.fd).st_ino
+        self.truncated = False  # its rows before the truncation are gone from the file
         self.offsets = array("Q")  # byte offset of line n+1 (LogLine.number is 1-based)
         self.levels = bytearray()  # its level rank, NO_LEVEL when none
         self._pos = 0  # where the next unread line starts
@@ -118,8 +120,24 @@ class FileSource(LogSource):
             yield from self.more()
             stop.wait(0.1)
 
+    def replaced(self) -> bool:
+        """Whether the path now names another file (rotation) or this one was cut shorter than
+        what was read (truncation): what comes next is read from a new source."""
+        try:
+            inode = Path(self.path).stat().st_ino
+        except OSError:
+            return False  # rotated, its successor not created yet
+        if inode != self._inode:
+            return True
+        if os.fstat(self.fd).st_size < self._pos:
+            self.truncated = True
+            return True
+        return False
+
     def read(self, number: int) -> bytes:
         """Line `number` (1-based) as written, its head only when absurdly long."""
+        if self.truncated:
+            return b"(gone: the file was truncated)"
         start = self.offsets[number - 1]
         data = os.pread(self.fd, LINE_KEEP * 4, start)
         cut = data.find(b"\n")

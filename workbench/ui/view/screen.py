@@ -105,7 +105,7 @@ class ViewScreen(Screen[None]):
 
     def update_status(self) -> None:
         view = self.query_one(MergedView)
-        parts = [f"{len(self.timeline.sources)} source(s)", f"{view.count()} line(s)"]
+        parts = [f"{len(self.timeline.active)} source(s)", f"{view.count()} line(s)"]
         if not self.merged:
             parts[-1] += " …"
         if self.filter is not None:

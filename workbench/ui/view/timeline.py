@@ -20,6 +20,7 @@ from workbench.explain.model import CauseMatch
 from workbench.logs.merge import merge_by_time
 from workbench.logs.records import RANK, parse_line
 from workbench.logs.render import render
+from workbench.logs.source import LogFileError
 from workbench.logs.sources import LogLine
 from workbench.ui.view.filesource import FileSource
 
@@ -37,7 +38,8 @@ class Timeline:
     """Rows of several sources merged by time; `step()` merges more, `poll()` follows."""
 
     def __init__(self, sources: Sequence[FileSource], *, explain: bool = True) -> None:
-        self.sources = list(sources)
+        self.sources = list(sources)  # every source a row may name, the rotated ones too
+        self.active = list(sources)  # those read further (a rotated file's successor)
         self._ids = {s.label: i for i, s in enumerate(self.sources)}
         self.src = bytearray()  # the row's source (an index into `sources`)
         self.num = array("L")  # the row's line number in its source (1-based)
@@ -86,10 +88,26 @@ class Timeline:
     def poll(self) -> int:
         """Merge what the files gained since (by time among themselves, after the rows there
         are); the rows added."""
-        added = -self._add(merge_by_time([s.more() for s in self.sources]), float("inf")) - 1
+        self._successors()
+        added = -self._add(merge_by_time([s.more() for s in self.active]), float("inf")) - 1
         if added and time.monotonic() - self._explained_at > EXPLAIN_EVERY_S:
             self._explain()
         return added
+
+    def _successors(self) -> None:
+        """A rotated or truncated file is read on from a new source; the old one stays open
+        for the rows it has (a truncated one's rows say they are gone)."""
+        for i, source in enumerate(self.active):
+            if source.growing or not source.replaced():
+                continue
+            try:
+                successor = FileSource(source.path, source.label)
+            except (LogFileError, OSError):
+                continue  # not readable yet: the next poll tries again
+            with self._lock:
+                self.sources.append(successor)
+                self._ids[source.label] = len(self.sources) - 1
+                self.active[i] = successor
 
     def _explain(self) -> None:
         self._explained_at = time.monotonic()
