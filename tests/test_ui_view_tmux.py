@@ -68,3 +68,21 @@ def test_view_of_stdin_is_refused(tmp_path: Path) -> None:
     result = run_cli("view", "-")
     assert result.returncode == 2
     assert "standard input" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_view_without_a_file_shows_our_own_log(tmp_path: Path) -> None:
+    """`workbench view` alone opens Workbench's own log (under $XDG_STATE_HOME)."""
+    log = tmp_path / "workbench" / "workbench.log"
+    log.parent.mkdir()
+    log.write_text(
+        '{"timestamp": "2025-11-29T08:00:00Z", "level": "info", "event": "our own record",'
+        ' "logger": "workbench.test"}\n'
+    )
+    name = start_session(f"{WORKBENCH} view", {"XDG_STATE_HOME": str(tmp_path)})
+    try:
+        shown = wait_for(name, "our own record")
+        assert "workbench.log" in shown
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
