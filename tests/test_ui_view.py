@@ -299,3 +299,17 @@ async def test_follow_survives_rotation_and_truncation(tmp_path: Path) -> None:
         assert "after truncation" in shown(app)
         assert "gone" in view.timeline.shown(0)  # journal line 0, before the truncation
         assert "qemu line 0" in view.timeline.shown(1)  # the rotated file's rows stay
+
+
+async def test_a_catastrophic_pattern_is_refused(tmp_path: Path) -> None:
+    """`/(a+)+$` (exponential backtracking, which would hold the UI) is refused with a reason;
+    the view keeps answering keys."""
+    app = make_view(*write_logs(tmp_path))
+    async with app.run_test(size=(80, 24)) as pilot:
+        await merged(pilot)
+        await pilot.press("ampersand", *"(a+)+$", "enter")
+        await pilot.pause(0.1)
+        view = view_of(app)
+        assert view.rows is None and view.pattern is None
+        await pilot.press("escape", "g")
+        assert view.cursor == 0

@@ -19,7 +19,7 @@ from textual.worker import get_current_worker
 
 from workbench.core.text import safe_text
 from workbench.logs.records import parse_line
-from workbench.ui.view.timeline import Timeline
+from workbench.ui.view.timeline import Timeline, risky_pattern
 from workbench.ui.widgets.merged_view import MergedView
 
 POLL_S = 0.05  # how often a followed file is looked at
@@ -161,6 +161,10 @@ class ViewScreen(Screen[None]):
             pattern = re.compile(event.value) if event.value else None
         except re.error as exc:
             self.notify(f"not a regular expression: {exc}", severity="error")
+            return
+        risk = risky_pattern(event.value)
+        if risk is not None:
+            self.notify(f"not applied: {risk}", severity="error")
             return
         self._close_box()
         if self._asking == "filter":

@@ -28,6 +28,22 @@ EXPLAIN_EVERY_S = 1.0  # while following, the causes are worked out again at mos
 SHOWN_CHARS = 2000  # what a row shows (and what a search looks at) of a line
 
 
+# A group holding a repetition, itself repeated (`(a+)+`, `(\w*x?)*`, `(a|a)+`-like
+# backtracking): Python's `re` can take exponential time on one line, holding the GIL, so the UI
+# would freeze with it. Such a search is refused rather than run.
+_NESTED = re.compile(r"\((?:[^()\\]|\\.)*[*+}](?:[^()\\]|\\.)*\)[*+{]")
+_BACKREF = re.compile(r"\\[1-9]")
+
+
+def risky_pattern(pattern: str) -> str | None:
+    """Why `pattern` could take exponential time on a line, or None."""
+    if _NESTED.search(pattern):
+        return "a repeated group that holds a repetition can take forever on one line"
+    if _BACKREF.search(pattern):
+        return "back-references can take forever on one line"
+    return None
+
+
 def unique_labels(paths: Sequence[str]) -> list[str]:
     """Each file's name, its whole path where two files share a name."""
     names = [Path(p).name or p for p in paths]
