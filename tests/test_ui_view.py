@@ -313,3 +313,22 @@ async def test_a_catastrophic_pattern_is_refused(tmp_path: Path) -> None:
         assert view.rows is None and view.pattern is None
         await pilot.press("escape", "g")
         assert view.cursor == 0
+
+
+async def test_filter_on_empty_files_takes_the_lines_that_come(tmp_path: Path) -> None:
+    """`&` on sources with no line yet: the matching lines written afterwards are shown."""
+    log = tmp_path / "empty.log"
+    log.write_text("")
+    app = make_view(log)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await merged(pilot)
+        await pilot.press("ampersand", *"keep", "enter")
+        await pilot.pause(0.1)
+        with log.open("a") as f:
+            f.write("2025-11-29T08:00:00Z drop this\n2025-11-29T08:00:01Z keep this\n")
+        view = view_of(app)
+        for _ in range(60):
+            await pilot.pause(0.05)
+            if view.count() == 1:
+                break
+        assert view.count() == 1 and "keep this" in shown(app)

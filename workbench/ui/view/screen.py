@@ -250,6 +250,8 @@ class ViewScreen(Screen[None]):
     @work(thread=True, exclusive=True, group="view-filter", exit_on_error=False)
     def _filter(self, pattern: re.Pattern[str], gen: int, start: int, stop: int) -> None:
         worker = get_current_worker()
+        if start >= stop:  # nothing new: the pass is done all the same
+            self.app.call_from_thread(self._filtered, gen, [], stop, stop)
         for a in range(start, stop, 4096):
             if worker.is_cancelled:
                 return
