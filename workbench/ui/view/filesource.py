@@ -129,7 +129,9 @@ class FileSource(LogSource):
             return False  # rotated, its successor not created yet
         if inode != self._inode:
             return True
-        if os.fstat(self.fd).st_size < self._pos:
+        # The bytes already read are gone (fstat's size can lag behind the data on some file
+        # systems: what a read returns is what counts).
+        if self._pos and not os.pread(self.fd, 1, self._pos - 1):
             self.truncated = True
             return True
         return False

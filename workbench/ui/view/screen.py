@@ -23,6 +23,8 @@ from workbench.ui.view.timeline import Timeline, risky_pattern
 from workbench.ui.widgets.merged_view import MergedView
 
 POLL_S = 0.05  # how often a followed file is looked at
+FIRST_BATCH_S = 0.02  # the merge's first batch: the first screen
+BATCH_S = 0.1  # its next ones
 
 
 class ViewScreen(Screen[None]):
@@ -76,12 +78,15 @@ class ViewScreen(Screen[None]):
 
     @work(thread=True, exclusive=True, group="view-merge", exit_on_error=False)
     def _merge(self) -> None:
-        """Merge in 20 ms batches (each shown as it comes), then follow the files."""
+        """Merge in batches (the first of 20 ms, for the first screen; then of 100 ms, each
+        shown as it comes: the UI thread redraws less often), then follow the files."""
         worker = get_current_worker()
         timeline = self.timeline
+        budget = FIRST_BATCH_S
         while not timeline.complete and not worker.is_cancelled:
-            if timeline.step(0.02):
+            if timeline.step(budget):
                 self.app.call_from_thread(self._grew)
+            budget = BATCH_S
         self.app.call_from_thread(self._merged)
         while not worker.is_cancelled:
             if timeline.poll():
