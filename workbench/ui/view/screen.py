@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from array import array
 
 from rich.text import Text
@@ -92,7 +93,7 @@ class ViewScreen(Screen[None]):
             if timeline.poll():
                 self.app.call_from_thread(self._grew)
             else:
-                worker_wait(worker)
+                time.sleep(POLL_S)  # a thread worker: never the UI thread
 
     def _merged(self) -> None:
         self.merged = True
@@ -280,10 +281,3 @@ class ViewScreen(Screen[None]):
         if first or view.follow:
             view._jump(-1 if view.follow else 0, announce=first)
         self.update_status()
-
-
-def worker_wait(worker: object) -> None:
-    """Sleep one poll interval (a thread worker: never the UI thread)."""
-    import time
-
-    time.sleep(POLL_S)
