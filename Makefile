@@ -77,6 +77,7 @@ bench-probe: setup
 
 bench-logs: setup
 	$(BIN)/python bench/bench_logs.py
+	$(BIN)/python bench/bench_logs_view.py
 
 bench-ui: setup
 	$(BIN)/python bench/bench_ui.py

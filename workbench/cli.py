@@ -295,6 +295,17 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     logs.set_defaults(module="logs")
 
+    view = sub.add_parser(
+        "view",
+        help="read log files in the TUI, merged by time, followed live",
+        description="The TUI log view on the FILEs (JSON lines or text), merged by time into "
+        "one timeline, each line marked with its source, followed live; with no FILE, "
+        "Workbench's own log. Keys: g/G top/bottom, j/k, space/b page, / search (n/N), "
+        "& filter, e/E errors, w/W warnings, ctrl+w wrap, left/right, d detail, escape clears.",
+    )
+    view.add_argument("files", metavar="FILE", nargs="*", help="the logs (default: our own)")
+    view.set_defaults(module="view")
+
     capture = sub.add_parser(
         "capture",
         parents=[target_options("root", "connect")],

@@ -33,12 +33,13 @@ class LogView(ScrollView, can_focus=True):
     """Lines of a LogIndex (all of them, or the chosen line numbers), with a cursor."""
 
     BINDINGS = [
-        Binding("up", "move(-1)", "Up", show=False),
-        Binding("down", "move(1)", "Down", show=False),
-        Binding("pageup", "move(-20)", "Page up", show=False),
-        Binding("pagedown", "move(20)", "Page down", show=False),
-        Binding("home", "jump(0)", "First", show=False),
-        Binding("end", "jump(-1)", "Last", show=False),
+        # The keys less, vim and lnav users already have (j/k, space/b, g/G) too.
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup,b", "move(-20)", "Page up", show=False),
+        Binding("pagedown,space", "move(20)", "Page down", show=False),
+        Binding("home,g", "jump(0)", "First", show=False),
+        Binding("end,G", "jump(-1)", "Last", show=False),
     ]
     DEFAULT_CSS = "LogView { height: 1fr; }"
 

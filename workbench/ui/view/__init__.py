@@ -1,0 +1,1 @@
+"""`workbench view`: several logs merged by time into one timeline, followed live."""

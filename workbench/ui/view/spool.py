@@ -1,0 +1,67 @@
+"""Compressed logs (.gz, .xz, .bz2) and UTF-16 ones for the merged view: decoded by a thread,
+by blocks, into a private temporary file that the view follows as it grows (the file is read
+with pread like any other; the decoded text is never held in memory)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import tempfile
+import threading
+from pathlib import Path
+
+from workbench.explain.formats import DECOMPRESS_ERRORS, HEAD, InputError, compressed, opened
+
+BLOCK = 1 << 20
+
+
+class Spool:
+    """Where decoded copies go (one private directory), and the threads that write them."""
+
+    def __init__(self) -> None:
+        self._dir: str | None = None
+        self.problems: list[str] = []  # "path: why" of an input whose decoding stopped
+
+    def decoded(self, path: str) -> str | None:
+        """The path of `path`'s decoded copy (being written), or None when it is plain text."""
+        try:
+            with Path(path).open("rb") as fh:
+                head = fh.read(HEAD)
+        except OSError:
+            return None  # open_log says why, in its own words
+        if not compressed(head):
+            return None
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="workbench-view-")
+        fd, copy = tempfile.mkstemp(dir=self._dir, suffix=".log")
+        os.close(fd)
+        threading.Thread(target=self._copy, args=(path, copy), daemon=True).start()
+        return copy
+
+    def _copy(self, path: str, copy: str) -> None:
+        try:
+            with (
+                Path(path).open("rb") as src,
+                opened(src) as (plain, _cap),
+                Path(copy).open("ab") as out,
+            ):
+                while block := plain.read(BLOCK):
+                    out.write(block)
+                    out.flush()
+        except (*DECOMPRESS_ERRORS, InputError, OSError) as exc:
+            self.problems.append(f"{path}: {exc}")
+
+    def close(self) -> None:
+        if self._dir is not None:
+            with contextlib.suppress(OSError):
+                shutil.rmtree(self._dir)
+
+
+def label_of(path: str) -> str:
+    """A compressed file's name without its compression suffix (the view marks lines with it)."""
+    name = Path(path).name
+    for suffix in (".gz", ".xz", ".bz2"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)] or name
+    return name
