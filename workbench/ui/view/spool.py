@@ -11,7 +11,7 @@ import tempfile
 import threading
 from pathlib import Path
 
-from workbench.explain.formats import DECOMPRESS_ERRORS, HEAD, InputError, compressed, opened
+from workbench.core.formats import DECOMPRESS_ERRORS, HEAD, InputError, compressed, opened
 
 BLOCK = 1 << 20
 
