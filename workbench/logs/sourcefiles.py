@@ -13,6 +13,7 @@ import re
 import select
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from typing import BinaryIO, cast
 
@@ -20,7 +21,7 @@ from workbench.core.bounded import gap_line
 from workbench.core.errors import ConfigError
 from workbench.core.formats import HEAD, MAX_DECOMPRESSED, Capped, compressed, opened
 from workbench.logs.follow import Follower
-from workbench.logs.linetimes import line_time
+from workbench.logs.linetimes import file_year, line_time
 from workbench.logs.records import LINE_KEEP, LINE_LIMIT, cut_line
 from workbench.logs.source import complete_end, open_log, tail_offsets
 from workbench.logs.sources import LogLine, LogSource
@@ -91,19 +92,26 @@ def stream_lines(stream: BinaryIO) -> Iterator[bytes]:
 
 
 def numbered(
-    label: str, lines: Iterator[bytes], boot_time: float | None = None, first: int = 1
+    label: str,
+    lines: Iterator[bytes],
+    boot_time: float | None = None,
+    first: int = 1,
+    year: int | None = None,
 ) -> Iterator[LogLine]:
-    """Byte lines as the LogLines of `label`, numbered from `first`, each with its time."""
+    """Byte lines as the LogLines of `label`, numbered from `first`, each with its time
+    (`year` completes syslog's year-less times: the file's)."""
     for number, data in enumerate(lines, first):
         raw = decode(data)
-        yield LogLine(label, number, raw, line_time(raw, boot_time=boot_time))
+        yield LogLine(label, number, raw, line_time(raw, boot_time=boot_time, year=year))
 
 
-def _capped(label: str, plain: BinaryIO, cap: Capped | None) -> Iterator[LogLine]:
+def _capped(
+    label: str, plain: BinaryIO, cap: Capped | None, year: int | None = None
+) -> Iterator[LogLine]:
     """The lines of `plain`, then, when its decompression was cut at the cap, a line saying so
     (never silent)."""
     last = 0
-    for line in numbered(label, stream_lines(plain)):
+    for line in numbered(label, stream_lines(plain), year=year):
         last = line.number
         yield line
     if cap is not None and cap.cut:
@@ -127,7 +135,8 @@ class FileSource(LogSource):
         """Every line from the start, decompressed when it is compressed (up to the cap of
         decompressed text: a line then says what was left out)."""
         with os.fdopen(open_log(self.path), "rb") as raw, opened(raw) as (plain, cap):
-            yield from _capped(self.label, plain, cap)
+            year = file_year(os.fstat(raw.fileno()).st_mtime)
+            yield from _capped(self.label, plain, cap, year)
 
     def follow(self, stop: threading.Event, *, context: int = 10) -> Iterator[LogLine]:
         """The last `context` lines, then each new one (a plain file only: through rotation
@@ -144,7 +153,7 @@ class FileSource(LogSource):
         follower = Follower(self.path, start_at=start)
         follower.stopped = stop  # checked between polls; never set here (it is the caller's)
         try:
-            yield from numbered(self.label, iter(follower))
+            yield from numbered(self.label, iter(follower), year=time.localtime().tm_year)
         finally:
             if follower._fd is not None:  # as follow_lines() closes it
                 os.close(follower._fd)
