@@ -1,7 +1,8 @@
 """`workbench logs` over several sources, as a user runs it: three generated structlog files
 (BENCH_SOURCE_LINES lines each, default 1,000,000; same times, so fully interleaved) merged
-by time, filtered by level, the last lines of the whole merge, and the first screen; and the
-kernel followed live (a line written to /dev/kmsg until it is printed, when writable). Prints
+by time, filtered by level, the last lines of the whole merge, and the first screen; 3 files
+followed at 10,000 lines/s each (a line's write until it is printed); and the kernel followed
+live (a line written to /dev/kmsg until it is printed, when writable). Prints
 a markdown section (for bench/RESULTS.md)."""
 
 from __future__ import annotations

@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
-import time
 from pathlib import Path
 
 from tests.conftest import WORKBENCH, run_cli
@@ -63,20 +62,16 @@ def test_follow_orders_lines_of_two_files_by_time(tmp_path: Path) -> None:
             assert b"old-a" in seen and b"old-b" in seen
             _records(b.with_suffix(".new"), [("2026-11-01T10:00:09Z", "info", "late-b")])
             _records(a.with_suffix(".new"), [("2026-11-01T10:00:05Z", "info", "early-a")])
-            start = time.monotonic()
             with b.open("a") as out:
                 out.write(b.with_suffix(".new").read_text())
             with a.open("a") as out:
                 out.write(a.with_suffix(".new").read_text())
-            got = _read_until(proc, b"late-b", 5)
-            got += _read_until(proc, b"early-a", 1) if b"early-a" not in got else b""
-            took = time.monotonic() - start
+            got = _read_until(proc, b"late-b", 1.0)  # within a second, the hold included
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
     events = [json.loads(line)["event"] for line in got.splitlines()]
     assert events == ["early-a", "late-b"]
-    assert took < 1.5  # shown within the window and a poll, not held back
 
 
 def test_text_log_continuation_kept_through_level(tmp_path: Path) -> None:
