@@ -1,6 +1,7 @@
 """`workbench logs --json` over several sources: JSON lines, each saying its source. A JSON
 record gains a `"source"` key in front, the rest of it as written (spliced, not
-re-serialised); a text line (QEMU, dmesg, syslog) becomes `{"source", "time", "level",
+re-serialised; a record with a "source" key of its own then holds it twice, and jq keeps
+its own, the last); a text line (QEMU, dmesg, syslog) becomes `{"source", "time", "level",
 "message", "raw"}`, its time ISO 8601 UTC when its layout gives one."""
 
 from __future__ import annotations
