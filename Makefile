@@ -78,6 +78,7 @@ bench-probe: setup
 bench-logs: setup
 	$(BIN)/python bench/bench_logs.py
 	$(BIN)/python bench/bench_logs_view.py
+	$(BIN)/python bench/bench_logs_sources.py
 
 bench-ui: setup
 	$(BIN)/python bench/bench_ui.py

@@ -200,9 +200,13 @@ def test_qemu_and_kernel_logs_of_a_capture(
         "logs", "--capture", str(archive), "--qemu", "win11", "--kernel", "--grep", "side", "--json"
     )
     assert proc.returncode == 0, proc.stderr
-    assert sorted(proc.stdout.splitlines()) == [
-        "kernel [    3.000000] vfio-pci 0000:01:00.0: kernel side",
-        "qemu:win11 2026-11-29T12:00:01.000000Z qemu-system-x86_64: vfio 0000:01:00.0: qemu side",
+    got = sorted((r["source"], r["raw"]) for r in map(json.loads, proc.stdout.splitlines()))
+    assert got == [
+        ("kernel", "[    3.000000] vfio-pci 0000:01:00.0: kernel side"),
+        (
+            "qemu:win11",
+            "2026-11-29T12:00:01.000000Z qemu-system-x86_64: vfio 0000:01:00.0: qemu side",
+        ),
     ]
     missing = run_cli("logs", "--capture", str(archive), "--qemu", "other")
     assert missing.returncode == 2 and "no such file" in missing.stderr
@@ -224,7 +228,7 @@ def test_follow_two_files_and_stdin_marks_new_lines(tmp_path: Path) -> None:
             proc.stdin.write(b'{"event": "new-stdin"}\n')
             proc.stdin.flush()
             got = _read_until(proc, b"new-stdin", 5)
-            assert f"- {json.dumps({'event': 'new-stdin'})}".encode() in got
+            assert b'{"source": "-", "event": "new-stdin"}' in got
         finally:
             proc.send_signal(signal.SIGTERM)
             proc.wait(timeout=10)
@@ -259,7 +263,7 @@ def test_journal_json_and_qemu_log_given_together_interleave(tmp_path: Path) -> 
     )
     proc = run_cli("logs", str(journal), str(qemu), "--json")
     assert proc.returncode == 0, proc.stderr
-    order = [line.split(" ", 1)[0] for line in proc.stdout.splitlines()]
+    order = [json.loads(line)["source"] for line in proc.stdout.splitlines()]
     assert order == [str(journal), str(qemu), str(journal), str(qemu)]
 
 

@@ -218,3 +218,34 @@ def test_follow_leaves_the_callers_stop_alone(tmp_path: Path) -> None:
     assert next(got).raw == "a"
     got.close()
     assert not stop.is_set()
+
+
+def test_time_window_orders_lines_that_arrive_within_it() -> None:
+    """A later line of one source, then an earlier one of another within the hold, come out
+    in time order once the first has waited; nothing comes out before."""
+    from workbench.logs.sources import LogLine
+    from workbench.logs.timewindow import TimeWindow
+
+    window = TimeWindow(hold_s=0.2)
+    window.add([LogLine("b", 1, "late", 9.0)], now=100.0)
+    window.add([LogLine("a", 1, "early", 5.0)], now=100.1)
+    assert window.due(100.15) == []
+    assert window.wait_s(100.15) == pytest.approx(0.05)
+    assert [line.raw for line in window.due(100.2)] == ["early", "late"]
+    assert window.due(100.5) == [] and len(window) == 0 and window.wait_s(100.5) is None
+
+
+def test_time_window_keeps_a_sources_own_order() -> None:
+    """A continuation line (no time) and a line stamped earlier than the one before it in its
+    source stay after it; what is left comes out on drain, in order."""
+    from workbench.logs.sources import LogLine
+    from workbench.logs.timewindow import TimeWindow
+
+    window = TimeWindow(hold_s=0.2)
+    window.add(
+        [LogLine("a", 1, "error", 5.0), LogLine("a", 2, "  traceback"), LogLine("a", 3, "x", 1.0)],
+        now=0.0,
+    )
+    window.add([LogLine("b", 1, "b", 6.0)], now=0.1)
+    assert [line.raw for line in window.due(0.2)] == ["error", "  traceback", "x"]
+    assert [line.raw for line in window.drain()] == ["b"]

@@ -10,10 +10,12 @@ import os
 import queue
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
+from workbench.commands.logsjson import json_line
 from workbench.core.text import safe_text
 from workbench.logs.filters import LogFilter
 from workbench.logs.grepbudget import BudgetGrep
@@ -21,6 +23,7 @@ from workbench.logs.render import render
 from workbench.logs.sourcefiles import FileSource, decode, encode
 from workbench.logs.sources import LogLine, LogSource
 from workbench.logs.textlines import any_record
+from workbench.logs.timewindow import TimeWindow
 
 BATCH = 512
 FOLLOW_WAIT_S = 0.05
@@ -37,6 +40,12 @@ class Shown:
         self.count = 0
 
     def line(self, line: LogLine) -> bytes:
+        if self.json and self.marked:  # JSON lines that say their source (`logsjson`)
+            data = json_line(line)
+            if not self.tty:
+                return data
+            shown = safe_text(data.decode("utf-8", "backslashreplace"))
+            return shown.encode(self.encoding, "backslashreplace")
         data = encode(line.raw)
         if self.json and not self.tty:
             text = data
@@ -51,7 +60,7 @@ class Shown:
             text = shown.encode(self.encoding, "backslashreplace")
         if self.marked:
             mark = safe_text(line.source).encode(self.encoding, "backslashreplace")
-            return mark + b" " + text if self.json else b"[" + mark + b"] " + text
+            return b"[" + mark + b"] " + text
         return text
 
     def write(self, lines: Iterable[LogLine]) -> None:
@@ -121,8 +130,9 @@ class Matcher:
             hit = hits.get(i, False) if self.grep is not None else True
             if hit is None:
                 budget = self.grep.budget_s if self.grep is not None else 0
+                where = f"line {line.number} of " if line.number else "a line of "
                 sys.stderr.write(
-                    f"logs: --grep: skipped line {line.number} of {safe_text(line.source)} "
+                    f"logs: --grep: skipped {where}{safe_text(line.source)} "
                     f"(searching it took over {budget:g} s)\n"
                 )
             if continues[i]:
@@ -152,7 +162,8 @@ def _batches(lines: Iterable[LogLine]) -> Iterator[list[LogLine]]:
 def prefiltered(source: FileSource, flt: LogFilter) -> Iterator[LogLine]:
     """The lines of a plain JSON-lines file that match `flt` (no --grep), by the fast scan
     (`logs.filters.scan`: only the matching lines are parsed for their time). Their numbers
-    are not counted: 0."""
+    are not counted (0: unknown): nothing `logs` prints shows a line's number,
+    and the one message that does (--grep's skipped line) never comes from this path."""
     from workbench.logs.filters import scan
     from workbench.logs.linetimes import line_time
     from workbench.logs.source import open_log
@@ -202,8 +213,9 @@ def follow_merged(
     reader_left: Callable[[BinaryIO], bool],
 ) -> None:
     """Each source followed in its own thread: its last `context` lines, then new ones as
-    they come (printed as they arrive), until `stop` is set or every source has ended (a
-    pipe closed, a compressed file's last lines given)."""
+    they come (several sources: in time order within `TimeWindow`'s hold, 200 ms), until
+    `stop` is set or every source has ended (a pipe closed, a compressed file's last lines
+    given)."""
     arrived: queue.Queue[LogLine | BaseException] = queue.Queue(maxsize=100_000)
 
     def pump(source: LogSource) -> None:
@@ -221,13 +233,23 @@ def follow_merged(
     threads = [threading.Thread(target=pump, args=(s,), daemon=True) for s in sources]
     for thread in threads:
         thread.start()
+    # Several sources: each line held a moment, so lines come out by time (`logs.timewindow`).
+    window = TimeWindow() if len(sources) > 1 else None
     try:
         while not stop.is_set():
+            now = time.monotonic()
+            if window is not None:
+                shown.write(matcher.batch(window.due(now)))
+            wait = None if window is None else window.wait_s(now)
             batch: list[LogLine] = []
             try:
-                item = arrived.get(timeout=FOLLOW_WAIT_S)
+                item = arrived.get(
+                    timeout=FOLLOW_WAIT_S if wait is None else min(wait, FOLLOW_WAIT_S)
+                )
             except queue.Empty:
                 if not any(thread.is_alive() for thread in threads) and arrived.empty():
+                    if window is not None:
+                        shown.write(matcher.batch(window.drain()))
                     return
                 if reader_left(shown.out):
                     raise BrokenPipeError("the reader left") from None
@@ -242,7 +264,10 @@ def follow_merged(
                     item = arrived.get_nowait()
                 except queue.Empty:
                     break
-            shown.write(matcher.batch(batch))
+            if window is None:
+                shown.write(matcher.batch(batch))
+            else:
+                window.add(batch, time.monotonic())
     finally:
         stop.set()
         for thread in threads:
