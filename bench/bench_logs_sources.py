@@ -96,7 +96,7 @@ def kmsg_latency(samples: int = 50) -> list[float] | None:
 
 def follow_latency(tmp: str, rate: int = 10_000, seconds: float = 3.0) -> list[float]:
     """Seconds from writing a line to one of 3 followed files (`rate` lines/s each, in 10 ms
-    bursts) to its line on `logs A B C --follow --json`'s stdout (the 200 ms time-order hold
+    bursts) to its line on `logs A B C --follow --json`'s stdout (the time-order hold
     included)."""
     paths = [Path(tmp) / f"f{k}.log" for k in range(3)]
     for path in paths:
