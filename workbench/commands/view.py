@@ -1,49 +1,159 @@
-"""`workbench view [FILE ...]`: the TUI log view on those files, merged by time, followed live
-(with no FILE, Workbench's own log). A file that cannot be read is refused before the TUI
-starts: one line, exit 2."""
+"""`workbench view [SOURCE ...]`: the TUI log view on those sources (files, `-`, the kernel's
+log, a VM's QEMU log, a journal unit), merged by time, followed live (with no source, our own
+log). A file is read in place (a compressed one decoded into a spool); a streamed source is
+spooled by a thread into a private file, so the view's random access works on every source.
+A source that cannot be read is refused before the TUI starts: one line, exit 2."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from workbench.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from workbench.core.host import Host
+    from workbench.ui.view.filesource import FileSource
+    from workbench.ui.view.spool import Spool
+
+
+def specs_of(args: argparse.Namespace) -> list[str]:
+    """The sources named, as `open_source` specs, in the order given."""
+    specs = list(args.sources)
+    if args.kernel:
+        specs.append("kernel")
+    specs += [f"qemu:{name}" for name in args.qemu or ()]
+    specs += [f"journal:{unit}" for unit in args.journal or ()]
+    return specs
 
 
 def run(args: argparse.Namespace) -> int:
+    specs = specs_of(args)
+    if specs.count("-") > 1:
+        raise ConfigError("view: - (standard input) can be given once")
+    capture = getattr(args, "capture", None)
+    if capture is not None and args.sources:
+        raise ConfigError("view: give a log FILE or --capture FILE, not both")
+    stdin = (
+        take_stdin() if "-" in specs and sys.stdin is not None and not sys.stdin.isatty() else None
+    )
+    with _host(capture, specs) as host:
+        return _run(specs or ["workbench"], host, stdin)
+
+
+@contextlib.contextmanager
+def _host(capture: str | None, specs: list[str]) -> Iterator[Host | None]:
+    """The recorded machine of `--capture` (its recorded log when no source is named), or
+    None: the live one."""
+    if capture is None:
+        yield None
+        return
+    from workbench.target import open_target
+
+    with open_target(capture=capture) as target:
+        if not specs:
+            if target.recorded_log is None:
+                raise ConfigError(f"{capture}: the capture holds no workbench log")
+            specs.append(str(target.recorded_log))
+        yield target.host
+
+
+def _run(specs: list[str], host: Host | None, stdin: BinaryIO | None) -> int:
     from workbench.commands.ui import require_terminal
-    from workbench.core.errors import ConfigError
-    from workbench.core.logging import default_log_path
-    from workbench.logs.source import LogFileError, open_log
+    from workbench.logs.source import LogFileError
     from workbench.ui.terminal import driver_class
     from workbench.ui.view.app import ViewApp
-    from workbench.ui.view.filesource import FileSource
-    from workbench.ui.view.spool import Spool, label_of
-    from workbench.ui.view.timeline import Timeline, unique_labels
+    from workbench.ui.view.spool import Spool
+    from workbench.ui.view.timeline import Timeline
 
-    paths = list(args.files) or [str(default_log_path())]
-    if "-" in paths:
-        raise ConfigError(
-            "view: - (standard input) is not read by the view: the keys come from there"
-        )
     spool = Spool()
-    sources: list[FileSource] = []
     try:
-        labels = unique_labels([label_of(p) for p in paths])
-        for path, label in zip(paths, labels, strict=True):
-            os.close(open_log(path))  # refused here (one line, exit 2) if unreadable
-            copy = spool.decoded(path)
-            sources.append(FileSource(copy or path, label, growing=copy is not None))
+        sources = open_view_sources(specs, host, spool, stdin)
     except LogFileError as exc:
-        for source in sources:
-            source.close()
         spool.close()
         exc.remedy = None  # its one line says it all
         raise
+    except ConfigError:
+        spool.close()
+        raise
     timeline = Timeline(sources)
     try:
-        require_terminal()
+        require_terminal()  # after the sources: a bad one is said first
         app = ViewApp(timeline, driver_class=driver_class())
         app.run()
         return app.return_code or 0
     finally:
         timeline.close()
         spool.close()
+
+
+def open_view_sources(
+    specs: list[str], host: Host | None, spool: Spool, stdin: BinaryIO | None = None
+) -> list[FileSource]:
+    """The view's sources for `specs` (closed again if one of them cannot be opened)."""
+    from workbench.ui.view.timeline import unique_labels
+
+    sources: list[FileSource] = []
+    try:
+        labels = unique_labels([_label(spec) for spec in specs])
+        for spec, label in zip(specs, labels, strict=True):
+            sources.append(_open(spec, label, host, spool, stdin))
+    except BaseException:
+        for source in sources:
+            source.close()
+        raise
+    return sources
+
+
+def _label(spec: str) -> str:
+    from workbench.ui.view.spool import label_of
+
+    if spec in ("-", "kernel", "workbench") or spec.startswith(("qemu:", "journal:")):
+        return spec
+    return label_of(spec)
+
+
+def _open(
+    spec: str, label: str, host: Host | None, spool: Spool, stdin: BinaryIO | None
+) -> FileSource:
+    """A file read in place (decoded into the spool when compressed); a stream spooled."""
+    from workbench.logs.opensource import open_source
+    from workbench.logs.source import open_log
+    from workbench.logs.sourcefiles import FileSource as LogsFileSource
+    from workbench.logs.sourcefiles import StdinSource
+    from workbench.ui.view.filesource import FileSource
+
+    if spec == "-":
+        stream = stdin if stdin is not None else take_stdin()
+        return FileSource(spool.streamed(StdinSource(stream)), label, growing=True)
+    if spec in ("kernel", "workbench") or spec.startswith(("qemu:", "journal:")):
+        opened = open_source(spec, host)
+        if not isinstance(opened, LogsFileSource):
+            return FileSource(spool.streamed(opened), label, growing=True)
+        path = opened.path
+        with contextlib.suppress(AttributeError):
+            opened.close()  # type: ignore[attr-defined]
+    else:
+        path = spec
+    os.close(open_log(path))  # refused here (one line, exit 2) if unreadable
+    copy = spool.decoded(path)
+    return FileSource(copy or path, label, growing=copy is not None)
+
+
+def take_stdin() -> BinaryIO:
+    """Standard input carries the log: it moves to a descriptor of its own (returned), and the
+    terminal takes its place as fd 0, where the view reads its keys. ConfigError without a
+    terminal."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError as exc:
+        raise ConfigError(f"view: - needs a terminal for the keys: /dev/tty: {exc}") from exc
+    data = os.dup(0)
+    os.dup2(tty, 0)
+    os.close(tty)
+    sys.stdin = os.fdopen(os.dup(0), "r")
+    return os.fdopen(data, "rb")
