@@ -17,8 +17,6 @@ from workbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
     from workbench.core.host import Host
-    from workbench.ui.view.filesource import FileSource
-    from workbench.ui.view.spool import Spool
 
 
 def specs_of(args: argparse.Namespace) -> list[str]:
@@ -38,9 +36,11 @@ def run(args: argparse.Namespace) -> int:
     capture = getattr(args, "capture", None)
     if capture is not None and args.sources:
         raise ConfigError("view: give a log FILE or --capture FILE, not both")
-    stdin = (
-        take_stdin() if "-" in specs and sys.stdin is not None and not sys.stdin.isatty() else None
-    )
+    stdin = None
+    if "-" in specs:
+        if sys.stdin is not None and sys.stdin.isatty():
+            raise ConfigError("view: - reads standard input, the terminal here: pipe a log in")
+        stdin = take_stdin()
     with _host(capture, specs) as host:
         return _run(specs or ["workbench"], host, stdin)
 
@@ -67,6 +67,7 @@ def _run(specs: list[str], host: Host | None, stdin: BinaryIO | None) -> int:
     from workbench.logs.source import LogFileError
     from workbench.ui.terminal import driver_class
     from workbench.ui.view.app import ViewApp
+    from workbench.ui.view.opening import open_view_sources
     from workbench.ui.view.spool import Spool
     from workbench.ui.view.timeline import Timeline
 
@@ -89,59 +90,6 @@ def _run(specs: list[str], host: Host | None, stdin: BinaryIO | None) -> int:
     finally:
         timeline.close()
         spool.close()
-
-
-def open_view_sources(
-    specs: list[str], host: Host | None, spool: Spool, stdin: BinaryIO | None = None
-) -> list[FileSource]:
-    """The view's sources for `specs` (closed again if one of them cannot be opened)."""
-    from workbench.ui.view.timeline import unique_labels
-
-    sources: list[FileSource] = []
-    try:
-        labels = unique_labels([_label(spec) for spec in specs])
-        for spec, label in zip(specs, labels, strict=True):
-            sources.append(_open(spec, label, host, spool, stdin))
-    except BaseException:
-        for source in sources:
-            source.close()
-        raise
-    return sources
-
-
-def _label(spec: str) -> str:
-    from workbench.ui.view.spool import label_of
-
-    if spec in ("-", "kernel", "workbench") or spec.startswith(("qemu:", "journal:")):
-        return spec
-    return label_of(spec)
-
-
-def _open(
-    spec: str, label: str, host: Host | None, spool: Spool, stdin: BinaryIO | None
-) -> FileSource:
-    """A file read in place (decoded into the spool when compressed); a stream spooled."""
-    from workbench.logs.opensource import open_source
-    from workbench.logs.source import open_log
-    from workbench.logs.sourcefiles import FileSource as LogsFileSource
-    from workbench.logs.sourcefiles import StdinSource
-    from workbench.ui.view.filesource import FileSource
-
-    if spec == "-":
-        stream = stdin if stdin is not None else take_stdin()
-        return FileSource(spool.streamed(StdinSource(stream)), label, growing=True)
-    if spec in ("kernel", "workbench") or spec.startswith(("qemu:", "journal:")):
-        opened = open_source(spec, host)
-        if not isinstance(opened, LogsFileSource):
-            return FileSource(spool.streamed(opened), label, growing=True)
-        path = opened.path
-        with contextlib.suppress(AttributeError):
-            opened.close()  # type: ignore[attr-defined]
-    else:
-        path = spec
-    os.close(open_log(path))  # refused here (one line, exit 2) if unreadable
-    copy = spool.decoded(path)
-    return FileSource(copy or path, label, growing=copy is not None)
 
 
 def take_stdin() -> BinaryIO:
