@@ -32,10 +32,10 @@ class LogChoice:
 def machine_logs(live: bool, domains: list[str], recorded_libvirt: str | None) -> list[LogChoice]:
     """What `l` offers for a machine: ours, the kernel's, each domain's QEMU log, and for a
     recorded machine libvirt's log when it holds one."""
-    kernel = "this boot (journal, /dev/kmsg, dmesg)" if live else "as recorded"
+    kernel = "this boot's kernel log" if live else "the kernel log, as recorded"
     choices = [
         LogChoice(OURS, "workbench", "Workbench's own log"),
-        LogChoice("kernel", "kernel", f"the kernel's log, {kernel}"),
+        LogChoice("kernel", "kernel", kernel),
     ]
     choices += [LogChoice(f"qemu:{d}", f"qemu:{d}", f"{d}'s QEMU log") for d in domains]
     if recorded_libvirt is not None:
@@ -62,11 +62,12 @@ class LogPickerScreen(ModalScreen[list[LogChoice] | None]):
         self.choices = choices
 
     def compose(self) -> ComposeResult:
+        width = max(len(c.label) for c in self.choices)
         with Vertical():
             yield Label("Logs of this machine, merged by time")
             yield SelectionList[int](
                 *(
-                    Selection(plain(f"{c.label:<14} {c.what}"), i, c.spec == OURS)
+                    Selection(plain(f"{c.label:<{width}}  {c.what}"), i, c.spec == OURS)
                     for i, c in enumerate(self.choices)
                 )
             )
