@@ -121,3 +121,21 @@ def test_view_without_a_file_shows_our_own_log(tmp_path: Path) -> None:
         wait_for(name, "EXITED 0")
     finally:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--qemu", "../x"], "--qemu: not a domain name"),
+        (["--qemu", "nosuchvm"], "nosuchvm.log: no such file"),
+        (["--capture", "/nonexistent-capture.tar.gz"], "no such capture file"),
+        (["--capture", "/nonexistent-capture.tar.gz", "a.log"], "not both"),
+        (["-", "-"], "can be given once"),
+    ],
+)
+def test_view_bad_sources_are_one_line_exit_2(args: list[str], said: str) -> None:
+    """A source that cannot be read or a bad combination: one line saying why, exit 2."""
+    result = run_cli("view", *args, input="")
+    assert result.returncode == 2, result
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
