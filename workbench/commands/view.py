@@ -84,7 +84,7 @@ def _run(specs: list[str], host: Host | None, stdin: BinaryIO | None) -> int:
     timeline = Timeline(sources)
     try:
         require_terminal()  # after the sources: a bad one is said first
-        app = ViewApp(timeline, driver_class=driver_class())
+        app = ViewApp(timeline, spool.problems, driver_class=driver_class())
         app.run()
         return app.return_code or 0
     finally:

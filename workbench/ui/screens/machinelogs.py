@@ -29,7 +29,7 @@ class MachineLogsScreen(ViewScreen):
     BINDINGS = [Binding("q", "back", "Back")]
 
     def __init__(self, timeline: Timeline, spool: Spool) -> None:
-        super().__init__(timeline)
+        super().__init__(timeline, spool.problems)
         self.spool = spool
 
     def action_back(self) -> None:
