@@ -139,3 +139,25 @@ def test_view_bad_sources_are_one_line_exit_2(args: list[str], said: str) -> Non
     assert result.returncode == 2, result
     assert said in result.stderr and "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_view_of_a_capture_shows_its_recorded_kernel_log(tmp_path: Path) -> None:
+    """`workbench view --capture FILE --kernel` shows the kernel log the capture recorded."""
+    from workbench.demo import demo_environment
+
+    archive = tmp_path / "demo.tar.gz"
+    with demo_environment(tmp_path / "demo") as env:
+        argv = ["capture", "--root", str(env.root), "--connect", env.uri, "-o", str(archive)]
+        made = run_cli(*argv)
+        assert made.returncode == 0, made.stderr
+    name = start_session(
+        f"{WORKBENCH} view --capture {archive} --kernel",
+        {"XDG_STATE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+    )
+    try:
+        shown = wait_for(name, "DMAR: IOMMU enabled")
+        assert "kernel" in shown and "Linux version" in shown
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
