@@ -85,6 +85,26 @@ def test_view_of_stdin_shows_the_piped_lines(tmp_path: Path) -> None:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False)
 
 
+def test_view_of_gzipped_stdin_shows_its_last_line_too(tmp_path: Path) -> None:
+    """`gzip -c | workbench view -`: decoded as it comes; a last line without its newline is
+    shown once the pipe ends."""
+    import gzip
+
+    log = tmp_path / "piped.log.gz"
+    log.write_bytes(gzip.compress(b"zipped first line\nzipped last line, no newline"))
+    name = start_session(
+        f"cat {log} | {WORKBENCH} view -",
+        {"XDG_STATE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+    )
+    try:
+        shown = wait_for(name, "zipped last line, no newline")
+        assert "zipped first line" in shown
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
 def test_view_of_the_kernel_shows_a_line_written_to_kmsg(tmp_path: Path) -> None:
     """`workbench view --kernel` shows a line written to /dev/kmsg while it runs."""
     if not os.access("/dev/kmsg", os.W_OK):

@@ -104,4 +104,4 @@ def take_stdin() -> BinaryIO:
     os.dup2(tty, 0)
     os.close(tty)
     sys.stdin = os.fdopen(os.dup(0), "r")
-    return os.fdopen(data, "rb")
+    return os.fdopen(data, "rb", buffering=0)

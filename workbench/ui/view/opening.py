@@ -13,7 +13,6 @@ from workbench.core.errors import ConfigError
 from workbench.logs.opensource import open_source
 from workbench.logs.source import open_log
 from workbench.logs.sourcefiles import FileSource as LogsFileSource
-from workbench.logs.sourcefiles import StdinSource
 from workbench.ui.view.filesource import FileSource
 from workbench.ui.view.spool import Spool, label_of
 
@@ -57,7 +56,7 @@ def _open(
     if spec == "-":
         if stdin is None:
             raise ConfigError("view: - (standard input) is read by `workbench view -` only")
-        return FileSource(spool.streamed(StdinSource(stdin)), label, growing=True)
+        return FileSource(spool.piped(stdin), label, growing=True)
     if spec in ("kernel", "workbench") or spec.startswith(("qemu:", "journal:")):
         opened = open_source(spec, host)
         if not isinstance(opened, LogsFileSource):

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import threading
 from pathlib import Path
+from typing import BinaryIO
 
 from workbench.core.formats import DECOMPRESS_ERRORS, HEAD, InputError, compressed, opened
 from workbench.logs.sources import LogSource
@@ -47,6 +48,28 @@ class Spool:
         copy = self._new_copy()
         threading.Thread(target=self._stream, args=(source, copy, context), daemon=True).start()
         return copy
+
+    def piped(self, stream: BinaryIO) -> str:
+        """The path of a private file that a thread fills with what `stream` (standard input,
+        unbuffered: each read returns what has come) carries, decoded, by blocks as they come
+        (not line by line: a pipe's lines are copied at the speed of the disk)."""
+        copy = self._new_copy()
+        threading.Thread(target=self._pipe, args=(stream, copy), daemon=True).start()
+        return copy
+
+    def _pipe(self, stream: BinaryIO, copy: str) -> None:
+        last = b"\n"
+        try:
+            with opened(stream) as (plain, _cap), Path(copy).open("ab") as out:
+                read = getattr(plain, "read1", plain.read)
+                while not self._stop.is_set() and (block := read(BLOCK)):
+                    out.write(block)
+                    out.flush()
+                    last = block[-1:]
+                if last != b"\n":  # its last line, complete now that the pipe has ended
+                    out.write(b"\n")
+        except (*DECOMPRESS_ERRORS, InputError, OSError, ValueError) as exc:
+            self.problems.append(f"-: {exc}")
 
     def _new_copy(self) -> str:
         if self._dir is None:
