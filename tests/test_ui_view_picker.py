@@ -70,7 +70,8 @@ def shown(app: Any) -> str:
 
 
 async def test_l_offers_kernel_each_vm_and_ours(make_app: Callable[..., Any], demo: Any) -> None:
-    """`l` in the demo offers ours (ticked), the kernel's log and each VM's QEMU log."""
+    """`l` in the demo offers ours (ticked), the kernel's log and each VM's QEMU log, saying
+    which ones the recorded machine does not hold."""
     app = make_app(demo.root, demo.uri)
     async with app.run_test(size=(120, 30)) as pilot:
         await until(pilot, lambda: len(app.virt.domains) == 3)
@@ -78,6 +79,9 @@ async def test_l_offers_kernel_each_vm_and_ours(make_app: Callable[..., Any], de
         labels = [c.label for c in app.screen.choices]
         vms = sorted(d.name for d in app.virt.domains)
         assert labels == ["workbench", "kernel", *(f"qemu:{vm}" for vm in vms)]
+        said = {c.label: c.what for c in app.screen.choices}
+        assert "not recorded" not in said["kernel"]  # the demo machine records its kernel log
+        assert all("(not recorded)" in said[f"qemu:{vm}"] for vm in vms)  # and no QEMU log
         picker = app.screen.query_one(SelectionList)
         assert picker.selected == [0]  # ours, as the logs screen was
         await pilot.press("escape")

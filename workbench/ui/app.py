@@ -107,14 +107,21 @@ class WorkbenchApp(SafeApp):
     def action_logs(self) -> None:
         """The machine's logs on offer (ours, the kernel's, each VM's QEMU log)."""
         from workbench.core.host import Host
-        from workbench.core.machinelogs import LIBVIRT_LOG
+        from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG, qemu_log_path
 
         host = Host(self.config.root)
+        domains = [d.name for d in self.virt.domains]
         libvirt = None if host.live else host.path(LIBVIRT_LOG)
+        absent = set()
+        if not host.live:  # a recorded machine: the logs its recording holds
+            if not host.path(KERNEL_LOG).is_file():
+                absent.add("kernel")
+            absent |= {f"qemu:{d}" for d in domains if not host.path(qemu_log_path(d)).is_file()}
         choices = machine_logs(
             host.live,
-            [d.name for d in self.virt.domains],
+            domains,
             str(libvirt) if libvirt is not None and libvirt.is_file() else None,
+            absent,
         )
         self.push_screen(LogPickerScreen(choices), self._logs_chosen)
 

@@ -4,6 +4,7 @@ our own log alone is the logs screen, several are merged by time in the view scr
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from textual.app import ComposeResult
@@ -29,9 +30,15 @@ class LogChoice:
     what: str
 
 
-def machine_logs(live: bool, domains: list[str], recorded_libvirt: str | None) -> list[LogChoice]:
+def machine_logs(
+    live: bool,
+    domains: list[str],
+    recorded_libvirt: str | None,
+    absent: Collection[str] = (),
+) -> list[LogChoice]:
     """What `l` offers for a machine: ours, the kernel's, each domain's QEMU log, and for a
-    recorded machine libvirt's log when it holds one."""
+    recorded machine libvirt's log when it holds one; those labelled in `absent` (a recorded
+    machine's logs it did not record) say so."""
     kernel = "this boot's kernel log" if live else "the kernel log, as recorded"
     choices = [
         LogChoice(OURS, "workbench", "Workbench's own log"),
@@ -40,7 +47,10 @@ def machine_logs(live: bool, domains: list[str], recorded_libvirt: str | None) -
     choices += [LogChoice(f"qemu:{d}", f"qemu:{d}", f"{d}'s QEMU log") for d in domains]
     if recorded_libvirt is not None:
         choices.append(LogChoice(recorded_libvirt, "libvirt", "libvirt's log, as recorded"))
-    return choices
+    return [
+        LogChoice(c.spec, c.label, f"{c.what} (not recorded)") if c.label in absent else c
+        for c in choices
+    ]
 
 
 class LogPickerScreen(ModalScreen[list[LogChoice] | None]):
