@@ -4,6 +4,7 @@ QEMU log) and enter opens the chosen ones merged by time in the view screen."""
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -63,6 +64,15 @@ def record_logs(root: Path, vm: str) -> None:
     (qemu / f"{vm}.log").write_text(QEMU_LINE + "\n")
 
 
+def closed(fd: int) -> bool:
+    """Whether descriptor `fd` is closed."""
+    try:
+        os.fstat(fd)
+    except OSError:
+        return True
+    return False
+
+
 def shown(app: Any) -> str:
     """The merged view's lines as text."""
     view = app.screen.query_one(MergedView)
@@ -101,7 +111,8 @@ async def test_enter_on_ours_alone_is_the_logs_screen(
 
 async def test_ticked_logs_open_merged_by_time(make_app: Callable[..., Any], demo: Any) -> None:
     """Kernel and a VM's QEMU log ticked with ours: enter opens the view screen with the three
-    merged, each line marked with its source; q goes back to the workbench."""
+    merged, each line marked with its source; q goes back to the workbench and the sources
+    are closed."""
     app = make_app(demo.root, demo.uri)
     async with app.run_test(size=(160, 40)) as pilot:
         await until(pilot, lambda: len(app.virt.domains) == 3)
@@ -123,3 +134,5 @@ async def test_ticked_logs_open_merged_by_time(make_app: Callable[..., Any], dem
         await pilot.press("q")
         await until(pilot, lambda: not isinstance(app.screen, MachineLogsScreen))
         assert app.is_running
+        await until(pilot, lambda: all(closed(s.fd) for s in screen.timeline.sources))
+        assert not any("rror" in str(n.title) for n in app._notifications)

@@ -4,6 +4,8 @@ process, /dev/kmsg, a recorded file) runs on a worker thread, never the UI threa
 
 from __future__ import annotations
 
+import threading
+import time
 from typing import TYPE_CHECKING
 
 from textual.binding import Binding
@@ -20,7 +22,12 @@ from workbench.ui.view.timeline import Timeline
 if TYPE_CHECKING:
     from pathlib import Path
 
+    from textual.worker import Worker
+
     from workbench.core.host import Host
+
+
+CLOSE_WAIT_S = 5.0  # at most this long for the merge worker to stop
 
 
 class MachineLogsScreen(ViewScreen):
@@ -33,12 +40,23 @@ class MachineLogsScreen(ViewScreen):
         self.spool = spool
 
     def action_back(self) -> None:
-        self.workers.cancel_node(self)
         self.dismiss(None)
 
     def on_unmount(self) -> None:
-        self.timeline.close()
+        """The spool goes at once (its files stay readable through the descriptors open on
+        them); the sources are closed by a thread once the merge worker has seen it is
+        cancelled (a descriptor closed under its read would be its error)."""
+        merging = [w for w in self.app.workers if w.node is self]
+        self.app.workers.cancel_node(self)
         self.spool.close()
+        threading.Thread(target=_close_after, args=(merging, self.timeline), daemon=True).start()
+
+
+def _close_after(workers: list[Worker[object]], timeline: Timeline) -> None:
+    deadline = time.monotonic() + CLOSE_WAIT_S
+    while any(not w.is_finished for w in workers) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    timeline.close()
 
 
 def open_chosen(
