@@ -82,7 +82,7 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
             await pilot.pause()
             said = [str(n.message) for n in app._notifications]
             assert any("recorded machine" in m for m in said), said
-            await pilot.press("l")
+            await pilot.press("l", "enter")  # picker: our log alone
             view = app.screen.query_one(LogView)
             # The capture's own run logged too (its agent probe): the five errors come first.
             await until(pilot, lambda: view._count() >= 5)

@@ -256,6 +256,8 @@ def test_the_demo_l_shows_the_demo_log_in_a_terminal(tmp_path: Path) -> None:
     try:
         wait_for(name, "answer: win11-gaming")
         keys(name, "l")
+        wait_for(name, "merged by time")  # the picker
+        keys(name, "Enter")
         wait_for(name, "probe.finished  probe=guest.agent")  # the demo run's own records
         keys(name, "q")
         time.sleep(0.5)

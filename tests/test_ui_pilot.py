@@ -147,7 +147,7 @@ async def test_logs_filter_to_errors(
     """e shows only errors and worse; a shows everything again."""
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         view = app.screen.query_one(LogView)
         await until(pilot, lambda: view._count() == 41)
         await pilot.press("e")
@@ -200,7 +200,7 @@ async def test_logs_search_and_next_error(
     """/ with a regex keeps matching lines only; n from the top jumps to the first error."""
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         view = app.screen.query_one(LogView)
         await until(pilot, lambda: view._count() == 41)
         view.action_jump(0)
@@ -363,7 +363,7 @@ async def test_escape_sequences_in_the_log_are_shown_escaped(
     )
     app = make_app(make_root("asrock-z170-gtx960"), log_path=log)
     async with app.run_test(size=(160, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         view = app.screen.query_one(LogView)
         await until(pilot, lambda: view._count() == 2)
         view.action_jump(0)  # the record's details below

@@ -125,7 +125,7 @@ def test_logs_errors_only(
     says 'level ≥ error · 10 line(s)', the detail pane shows the selected record."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
-        await pilot.press("l")  # the logs screen
+        await pilot.press("l", "enter")  # the picker, then our log alone: the logs screen
         view = pilot.app.screen.query_one(LogView)
         await settle(pilot, lambda: view._count() == 41)
         await pilot.press("e")  # errors and worse

@@ -96,6 +96,8 @@ def test_demo_as_a_user(tmux: str) -> None:
     assert "0000:01:00.0, 0000:01:00.1" in wait_for(tmux, "win11-gaming")
     assert "read-only" in shown
     keys(tmux, "l")
+    wait_for(tmux, "merged by time")  # the picker
+    keys(tmux, "Enter")
     wait_for(tmux, "following")
     keys(tmux, "?")
     wait_for(tmux, "retry with backoff")
@@ -131,6 +133,8 @@ def test_closing_the_terminal_while_it_redraws_leaves_nothing_behind(
     agent = subprocess.run(["pgrep", "-f", f"qemu-ga.*{workdir}"], capture_output=True, text=True)
     pid = int(agent.stdout.split()[0])  # the demo's agent, a child of the workbench
     keys(tmux, "l")
+    wait_for(tmux, "merged by time")  # the picker
+    keys(tmux, "Enter")
     wait_for(tmux, "following")
     log = workdir / "workbench.log"  # the demo's own log, not the user's
     with log.open("a") as fh:

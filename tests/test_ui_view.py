@@ -164,7 +164,7 @@ async def test_logs_screen_has_the_less_keys(
 
     app = make_app(make_root("asrock-z170-gtx960"))
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         view = app.screen.query_one(LogView)
         for _ in range(100):
             if view._count() == 41:
@@ -332,3 +332,32 @@ async def test_filter_on_empty_files_takes_the_lines_that_come(tmp_path: Path) -
             if view.count() == 1:
                 break
         assert view.count() == 1 and "keep this" in shown(app)
+
+
+async def test_a_source_that_stops_is_said(tmp_path: Path) -> None:
+    """A .gz whose end is corrupt: why its decoding stopped is said once, as a notification."""
+    import gzip
+
+    from workbench.ui.view.app import ViewApp
+    from workbench.ui.view.filesource import FileSource
+    from workbench.ui.view.spool import Spool
+    from workbench.ui.view.timeline import Timeline
+
+    good = gzip.compress(b"2025-11-29T08:00:01.000000Z qemu-system-x86_64: before the damage\n")
+    bad = tmp_path / "broken.log.gz"
+    bad.write_bytes(good[:-8] + b"\xff" * 8)  # its CRC and length are wrong
+    spool = Spool()
+    copy = spool.decoded(str(bad))
+    assert copy is not None
+    app = ViewApp(Timeline([FileSource(copy, "broken.log", growing=True)]), spool.problems)
+    try:
+        async with app.run_test(size=(100, 24)) as pilot:
+            for _ in range(100):
+                said = [str(n.message) for n in app._notifications]
+                if said:
+                    break
+                await pilot.pause(0.05)
+            assert len(said) == 1 and "broken.log.gz" in said[0], said
+    finally:
+        app.timeline.close()
+        spool.close()

@@ -45,3 +45,22 @@ def test_wrap_toggle(snap_compare: Any, tmp_path: Path) -> None:
 
     app = make_view(*write_logs(tmp_path))
     assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+
+
+def test_log_picker(snap_compare: Any) -> None:
+    """`l`'s picker on a live machine with three VMs: ours ticked, the kernel's log and each
+    VM's QEMU log on offer, the second row highlighted and ticked with space."""
+    from textual.app import App
+
+    from workbench.ui.screens.logpicker import LogPickerScreen, machine_logs
+
+    class PickerApp(App[None]):
+        def on_mount(self) -> None:
+            choices = machine_logs(True, ["truenas", "ubuntu-dev", "win11-gaming"], None)
+            self.push_screen(LogPickerScreen(choices))
+
+    async def run_before(pilot: Pilot[Any]) -> None:
+        await pilot.press("down", "space")
+        await pilot.pause(0.2)
+
+    assert snap_compare(PickerApp(), terminal_size=(80, 24), run_before=run_before)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
+import time
+import uuid
 from pathlib import Path
+
+import pytest
 
 from tests.conftest import WORKBENCH, run_cli
 from tests.test_ui_tmux import keys, start_session, wait_for
@@ -63,11 +68,61 @@ def test_view_reads_gz_and_xz_logs(tmp_path: Path) -> None:
         subprocess.run(["tmux", "kill-session", "-t", name], check=False)
 
 
-def test_view_of_stdin_is_refused(tmp_path: Path) -> None:
-    """`workbench view -`: one line saying why, exit 2 (the keys come from the terminal)."""
-    result = run_cli("view", "-")
-    assert result.returncode == 2
-    assert "standard input" in result.stderr and "Traceback" not in result.stderr
+def test_view_of_stdin_shows_the_piped_lines(tmp_path: Path) -> None:
+    """`printf ... | workbench view -` shows the piped lines (spooled), the keys still come from
+    the terminal: q quits with 0."""
+    name = start_session(
+        f"printf 'first piped line\\nsecond piped line\\n' | {WORKBENCH} view -",
+        {"XDG_STATE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+    )
+    try:
+        shown = wait_for(name, "second piped line")
+        assert "first piped line" in shown
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+        assert not list(tmp_path.glob("workbench-view-*"))
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+def test_view_of_gzipped_stdin_shows_its_last_line_too(tmp_path: Path) -> None:
+    """`gzip -c | workbench view -`: decoded as it comes; a last line without its newline is
+    shown once the pipe ends."""
+    import gzip
+
+    log = tmp_path / "piped.log.gz"
+    log.write_bytes(gzip.compress(b"zipped first line\nzipped last line, no newline"))
+    name = start_session(
+        f"cat {log} | {WORKBENCH} view -",
+        {"XDG_STATE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+    )
+    try:
+        shown = wait_for(name, "zipped last line, no newline")
+        assert "zipped first line" in shown
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+def test_view_of_the_kernel_shows_a_line_written_to_kmsg(tmp_path: Path) -> None:
+    """`workbench view --kernel` shows a line written to /dev/kmsg while it runs."""
+    if not os.access("/dev/kmsg", os.W_OK):
+        pytest.skip("/dev/kmsg is not writable here")
+    marker = f"workbench-view-test-{uuid.uuid4().hex[:8]}"
+    name = start_session(
+        f"{WORKBENCH} view --kernel", {"XDG_STATE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)}
+    )
+    try:
+        wait_for(name, "kernel")
+        time.sleep(0.5)  # the spool's follow is running
+        with Path("/dev/kmsg").open("w") as kmsg:
+            kmsg.write(f"{marker}\n")
+        wait_for(name, marker)
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
 
 
 def test_view_without_a_file_shows_our_own_log(tmp_path: Path) -> None:
@@ -81,7 +136,47 @@ def test_view_without_a_file_shows_our_own_log(tmp_path: Path) -> None:
     name = start_session(f"{WORKBENCH} view", {"XDG_STATE_HOME": str(tmp_path)})
     try:
         shown = wait_for(name, "our own record")
-        assert "workbench.log" in shown
+        assert "workbench 2025-11-29T08:00:00Z" in shown  # marked as our own log
+        keys(name, "q")
+        wait_for(name, "EXITED 0")
+    finally:
+        subprocess.run(["tmux", "kill-session", "-t", name], check=False)
+
+
+@pytest.mark.parametrize(
+    ("args", "said"),
+    [
+        (["--qemu", "../x"], "--qemu: not a domain name"),
+        (["--qemu", "nosuchvm"], "nosuchvm.log: no such file"),
+        (["--capture", "/nonexistent-capture.tar.gz"], "no such capture file"),
+        (["--capture", "/nonexistent-capture.tar.gz", "a.log"], "not both"),
+        (["-", "-"], "can be given once"),
+    ],
+)
+def test_view_bad_sources_are_one_line_exit_2(args: list[str], said: str) -> None:
+    """A source that cannot be read or a bad combination: one line saying why, exit 2."""
+    result = run_cli("view", *args, input="")
+    assert result.returncode == 2, result
+    assert said in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_view_of_a_capture_shows_its_recorded_kernel_log(tmp_path: Path) -> None:
+    """`workbench view --capture FILE --kernel` shows the kernel log the capture recorded."""
+    from workbench.demo import demo_environment
+
+    archive = tmp_path / "demo.tar.gz"
+    with demo_environment(tmp_path / "demo") as env:
+        argv = ["capture", "--root", str(env.root), "--connect", env.uri, "-o", str(archive)]
+        made = run_cli(*argv)
+        assert made.returncode == 0, made.stderr
+    name = start_session(
+        f"{WORKBENCH} view --capture {archive} --kernel",
+        {"XDG_STATE_HOME": str(tmp_path), "TMPDIR": str(tmp_path)},
+    )
+    try:
+        shown = wait_for(name, "DMAR: IOMMU enabled")
+        assert "kernel" in shown and "Linux version" in shown
         keys(name, "q")
         wait_for(name, "EXITED 0")
     finally:

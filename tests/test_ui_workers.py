@@ -269,7 +269,7 @@ async def test_the_filter_reads_only_new_lines_as_the_log_grows(
     log.write_text(log_lines(0, 40, 4))
     app = make_app(make_root("asrock-z170-gtx960"), log_path=log)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         screen = app.screen
         view = screen.query_one(LogView)
         await until(pilot, lambda: view._count() == 40)
@@ -292,7 +292,7 @@ async def test_a_new_filter_cancels_the_running_one(
     log.write_text(log_lines(0, 60_000, 3))
     app = make_app(make_root("asrock-z170-gtx960"), log_path=log)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         screen = app.screen
         view = screen.query_one(LogView)
         await until(pilot, lambda: view._count() == 60_000, 60)
@@ -344,7 +344,7 @@ async def test_the_filter_starts_again_when_the_log_is_truncated(
     log.write_text(log_lines(0, 40, 4))
     app = make_app(make_root("asrock-z170-gtx960"), log_path=log)
     async with app.run_test(size=(120, 30)) as pilot:
-        await pilot.press("l")
+        await pilot.press("l", "enter")  # picker: our log alone
         view = app.screen.query_one(LogView)
         await until(pilot, lambda: view._count() == 40)
         await pilot.press("e")

@@ -38,6 +38,7 @@ USES: dict[str | None, tuple[str, ...]] = {
     "events": ("connect",),
     "vm": ("connect",),
     "logs": ("capture",),
+    "view": ("capture",),
     "explain": ("root", "capture"),
     "open": ("capture",),  # its FILE argument
 }
@@ -297,13 +298,28 @@ def build_parser() -> argparse.ArgumentParser:
 
     view = sub.add_parser(
         "view",
-        help="read log files in the TUI, merged by time, followed live",
-        description="The TUI log view on the FILEs (JSON lines or text), merged by time into "
-        "one timeline, each line marked with its source, followed live; with no FILE, "
-        "Workbench's own log. Keys: g/G top/bottom, j/k, space/b page, / search (n/N), "
-        "& filter, e/E errors, w/W warnings, ctrl+w wrap, left/right, d detail, escape clears.",
+        parents=[target_options("capture")],
+        help="read logs in the TUI, merged by time, followed live: files, stdin, the kernel's, "
+        "a VM's QEMU log, a journal",
+        description="The TUI log view on the SOURCEs (JSON lines or text; .gz, .xz and bzip2 "
+        "read by their first bytes; - for standard input), merged by time into one timeline, "
+        "each line marked with its source, followed live; with no source, Workbench's own log "
+        "(with --capture, the one it recorded). Keys: g/G top/bottom, j/k, space/b page, "
+        "/ search (n/N), & filter, e/E errors, w/W warnings, ctrl+w wrap, left/right, "
+        "d detail, escape clears.",
     )
-    view.add_argument("files", metavar="FILE", nargs="*", help="the logs (default: our own)")
+    view.add_argument(
+        "sources", metavar="SOURCE", nargs="*", help="a log file, or - for standard input"
+    )
+    view.add_argument(
+        "--kernel", action="store_true", help="this boot's kernel log (journal, /dev/kmsg, dmesg)"
+    )
+    view.add_argument(
+        "--qemu", metavar="NAME", action="append", help="the QEMU log of domain NAME (repeatable)"
+    )
+    view.add_argument(
+        "--journal", metavar="UNIT", action="append", help="a unit's journal (repeatable)"
+    )
     view.set_defaults(module="view")
 
     capture = sub.add_parser(

@@ -1,49 +1,107 @@
-"""`workbench view [FILE ...]`: the TUI log view on those files, merged by time, followed live
-(with no FILE, Workbench's own log). A file that cannot be read is refused before the TUI
-starts: one line, exit 2."""
+"""`workbench view [SOURCE ...]`: the TUI log view on those sources (files, `-`, the kernel's
+log, a VM's QEMU log, a journal unit), merged by time, followed live (with no source, our own
+log). A file is read in place (a compressed one decoded into a spool); a streamed source is
+spooled by a thread into a private file, so the view's random access works on every source.
+A source that cannot be read is refused before the TUI starts: one line, exit 2."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from workbench.core.errors import ConfigError
+
+if TYPE_CHECKING:
+    from workbench.core.host import Host
+
+
+def specs_of(args: argparse.Namespace) -> list[str]:
+    """The sources named, as `open_source` specs, in the order given."""
+    specs = list(args.sources)
+    if args.kernel:
+        specs.append("kernel")
+    specs += [f"qemu:{name}" for name in args.qemu or ()]
+    specs += [f"journal:{unit}" for unit in args.journal or ()]
+    return specs
 
 
 def run(args: argparse.Namespace) -> int:
+    specs = specs_of(args)
+    if specs.count("-") > 1:
+        raise ConfigError("view: - (standard input) can be given once")
+    capture = getattr(args, "capture", None)
+    if capture is not None and args.sources:
+        raise ConfigError("view: give a log FILE or --capture FILE, not both")
+    stdin = None
+    if "-" in specs:
+        if sys.stdin is not None and sys.stdin.isatty():
+            raise ConfigError("view: - reads standard input, the terminal here: pipe a log in")
+        stdin = take_stdin()
+    with _host(capture, specs) as host:
+        return _run(specs or ["workbench"], host, stdin)
+
+
+@contextlib.contextmanager
+def _host(capture: str | None, specs: list[str]) -> Iterator[Host | None]:
+    """The recorded machine of `--capture` (its recorded log when no source is named), or
+    None: the live one."""
+    if capture is None:
+        yield None
+        return
+    from workbench.target import open_target
+
+    with open_target(capture=capture) as target:
+        if not specs:
+            if target.recorded_log is None:
+                raise ConfigError(f"{capture}: the capture holds no workbench log")
+            specs.append(str(target.recorded_log))
+        yield target.host
+
+
+def _run(specs: list[str], host: Host | None, stdin: BinaryIO | None) -> int:
     from workbench.commands.ui import require_terminal
-    from workbench.core.errors import ConfigError
-    from workbench.core.logging import default_log_path
-    from workbench.logs.source import LogFileError, open_log
+    from workbench.logs.source import LogFileError
     from workbench.ui.terminal import driver_class
     from workbench.ui.view.app import ViewApp
-    from workbench.ui.view.filesource import FileSource
-    from workbench.ui.view.spool import Spool, label_of
-    from workbench.ui.view.timeline import Timeline, unique_labels
+    from workbench.ui.view.opening import open_view_sources
+    from workbench.ui.view.spool import Spool
+    from workbench.ui.view.timeline import Timeline
 
-    paths = list(args.files) or [str(default_log_path())]
-    if "-" in paths:
-        raise ConfigError(
-            "view: - (standard input) is not read by the view: the keys come from there"
-        )
     spool = Spool()
-    sources: list[FileSource] = []
     try:
-        labels = unique_labels([label_of(p) for p in paths])
-        for path, label in zip(paths, labels, strict=True):
-            os.close(open_log(path))  # refused here (one line, exit 2) if unreadable
-            copy = spool.decoded(path)
-            sources.append(FileSource(copy or path, label, growing=copy is not None))
+        sources = open_view_sources(specs, host, spool, stdin)
     except LogFileError as exc:
-        for source in sources:
-            source.close()
         spool.close()
         exc.remedy = None  # its one line says it all
         raise
+    except ConfigError:
+        spool.close()
+        raise
     timeline = Timeline(sources)
     try:
-        require_terminal()
-        app = ViewApp(timeline, driver_class=driver_class())
+        require_terminal()  # after the sources: a bad one is said first
+        app = ViewApp(timeline, spool.problems, driver_class=driver_class())
         app.run()
         return app.return_code or 0
     finally:
         timeline.close()
         spool.close()
+
+
+def take_stdin() -> BinaryIO:
+    """Standard input carries the log: it moves to a descriptor of its own (returned), and the
+    terminal takes its place as fd 0, where the view reads its keys. ConfigError without a
+    terminal."""
+    try:
+        tty = os.open("/dev/tty", os.O_RDWR)
+    except OSError as exc:
+        raise ConfigError(f"view: - needs a terminal for the keys: /dev/tty: {exc}") from exc
+    data = os.dup(0)
+    os.dup2(tty, 0)
+    os.close(tty)
+    sys.stdin = os.fdopen(os.dup(0), "r")
+    return os.fdopen(data, "rb", buffering=0)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from textual import on
 from textual.app import App
@@ -23,6 +23,7 @@ from workbench.ui.safe_app import SafeApp
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.screens.details import DetailsScreen
 from workbench.ui.screens.error import show_failure
+from workbench.ui.screens.logpicker import OURS, LogChoice, LogPickerScreen, machine_logs
 from workbench.ui.screens.logs import LogsScreen
 from workbench.ui.screens.modals import HelpScreen
 from workbench.ui.screens.overview import OverviewScreen
@@ -30,6 +31,10 @@ from workbench.ui.screens.vms import VmsScreen
 from workbench.ui.virt import VirtBridge
 from workbench.ui.watchers import Watchers
 from workbench.ui.widgets.status_bar import host_label
+
+if TYPE_CHECKING:
+    from workbench.ui.view.spool import Spool
+    from workbench.ui.view.timeline import Timeline
 
 
 class WorkbenchApp(SafeApp):
@@ -45,7 +50,7 @@ class WorkbenchApp(SafeApp):
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("o", "switch_mode('overview')", "Overview", id="view.overview"),
         Binding("v", "switch_mode('vms')", "VMs", id="view.vms"),
-        Binding("l", "switch_mode('logs')", "Logs", id="view.logs"),
+        Binding("l", "logs", "Logs", id="view.logs"),
         Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
@@ -98,6 +103,58 @@ class WorkbenchApp(SafeApp):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+    def action_logs(self) -> None:
+        """The machine's logs on offer (ours, the kernel's, each VM's QEMU log)."""
+        from workbench.core.host import Host
+        from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG, qemu_log_path
+
+        host = Host(self.config.root)
+        domains = [d.name for d in self.virt.domains]
+        libvirt = None if host.live else host.path(LIBVIRT_LOG)
+        absent = set()
+        if not host.live:  # a recorded machine: the logs its recording holds
+            if not host.path(KERNEL_LOG).is_file():
+                absent.add("kernel")
+            absent |= {f"qemu:{d}" for d in domains if not host.path(qemu_log_path(d)).is_file()}
+        choices = machine_logs(
+            host.live,
+            domains,
+            str(libvirt) if libvirt is not None and libvirt.is_file() else None,
+            absent,
+        )
+        self.push_screen(LogPickerScreen(choices), self._logs_chosen)
+
+    def _logs_chosen(self, chosen: list[LogChoice] | None) -> None:
+        if not chosen:
+            return
+        if [c.spec for c in chosen] == [OURS]:
+            self.switch_mode("logs")  # our own log alone: its own screen
+            return
+        self.run_worker(
+            lambda: self._open_logs(chosen), thread=True, group="logs-open", exit_on_error=False
+        )
+
+    def _open_logs(self, chosen: list[LogChoice]) -> None:
+        """On a worker thread: the chosen logs opened, then shown by the UI thread."""
+        from workbench.core.host import Host
+        from workbench.ui.screens.machinelogs import open_chosen
+
+        timeline, spool, problems = open_chosen(
+            chosen, Host(self.config.root), self.config.log_path
+        )
+        self.call_from_thread(self._show_logs, timeline, spool, problems)
+
+    def _show_logs(self, timeline: Timeline, spool: Spool, problems: list[str]) -> None:
+        from workbench.ui.screens.machinelogs import MachineLogsScreen
+
+        for problem in problems:
+            self.notify(safe_text(problem), title="Not opened", severity="warning")
+        if not timeline.sources:
+            timeline.close()
+            spool.close()
+            return
+        self.push_screen(MachineLogsScreen(timeline, spool))
 
     def show_details(self, probe_id: str) -> None:
         self.push_screen(DetailsScreen(probe_id))

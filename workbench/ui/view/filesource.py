@@ -1,37 +1,33 @@
-"""A minimal file source for the merged view (until the sources of issue 14 land): a log file
-read in blocks with pread, each complete line's byte offset and level kept in packed arrays,
-so a line is read again from the file when shown and the file is never held whole."""
+"""The merged view's file source, with random access: a log file read in blocks with pread,
+each complete line's byte offset and level kept in packed arrays, so a line is read again from
+the file when shown and the file is never held whole. Times and levels are read by the log
+engine's functions (`logs.linetimes`, `logs.textlines`, `logs.records`), as `workbench logs`
+reads them; streamed and compressed sources reach it as spooled files (ui/view/spool.py)."""
 
 from __future__ import annotations
 
 import os
-import re
 import threading
 from array import array
 from collections.abc import Iterator
 from pathlib import Path
 
-from workbench.logs.linetimes import line_time
+from workbench.logs.linetimes import split_time
 from workbench.logs.records import LINE_KEEP, RANK, parse_line
 from workbench.logs.source import open_log
 from workbench.logs.sources import LogLine, LogSource
+from workbench.logs.textlines import line_level
 from workbench.logs.times import parse_time
 
 BLOCK = 1 << 20
 NO_LEVEL = 255
-# A leading ISO time (QEMU's `2025-11-29T08:00:03.000000Z`, libvirt's `2025-11-29
-# 08:00:01.000+0000:`): read here until `line_time` knows the text layouts.
-_LEADING_TIME = re.compile(
-    r"\s*([0-9]{4}-[0-9]{2}-[0-9]{2}[T ][0-9]{2}:[0-9]{2}:[0-9]{2}(?:\.[0-9]{1,9})?"
-    r"(?:Z|[+-][0-9]{2}:?[0-9]{2})?)"
-)
-_LEVEL_WORD = re.compile(r"emerg|crit|fatal|panic|err|fail|warn")  # a C-speed prefilter
-_TEXT_LEVEL = re.compile(r"\b(?:(emerg|crit|fatal|panic)|(error|err|fail\w*)|(warn\w*))\b", re.I)
 
 
 def level_rank(raw: bytes) -> tuple[int, float | None]:
-    """A line's level rank (NO_LEVEL when it says none) and its time (epoch seconds or None):
-    a JSON record's own, a text line's from its words and `line_time`."""
+    """A line's level rank (NO_LEVEL when it says none) and its time (epoch seconds or None),
+    as `workbench logs` reads them: a JSON record's own fields (journald's PRIORITY and
+    __REALTIME_TIMESTAMP too), a text line's from its layout (`logs.linetimes`,
+    `logs.textlines`)."""
     if raw.lstrip()[:1] == b"{":
         record = parse_line(0, raw[: LINE_KEEP * 64])
         if not record.malformed:
@@ -39,15 +35,9 @@ def level_rank(raw: bytes) -> tuple[int, float | None]:
             rank = NO_LEVEL if record.level is None else RANK[record.level]
             return rank, None if stamp is None else stamp.timestamp()
     text = raw[:LINE_KEEP].decode("utf-8", "replace")
-    found = _TEXT_LEVEL.search(text) if _LEVEL_WORD.search(text.lower()) else None
-    rank = NO_LEVEL
-    if found is not None:
-        rank = RANK["critical" if found.group(1) else "error" if found.group(2) else "warning"]
-    when = line_time(text)
-    if when is None and (lead := _LEADING_TIME.match(text)) is not None:
-        parsed = parse_time(lead.group(1).replace("Z", "+00:00"))
-        when = None if parsed is None else parsed.timestamp()
-    return rank, when
+    when, end = split_time(text)
+    level = line_level(text, end)
+    return (NO_LEVEL if level is None else RANK[level]), when
 
 
 class FileSource(LogSource):

@@ -51,9 +51,13 @@ class ViewScreen(Screen[None]):
     ViewScreen #ask.-open { display: block; }
     """
 
-    def __init__(self, timeline: Timeline) -> None:
+    def __init__(self, timeline: Timeline, problems: list[str] | None = None) -> None:
         super().__init__()
         self.timeline = timeline
+        # Why a spooled source stopped (a decoding error, a journal that failed), appended by
+        # the spool's threads: each is said once, as a notification.
+        self.problems = problems if problems is not None else []
+        self._problems_said = 0
         self.search: re.Pattern[str] | None = None
         self.filter: re.Pattern[str] | None = None
         self._asking = "search"
@@ -74,6 +78,12 @@ class ViewScreen(Screen[None]):
         self.query_one(MergedView).focus()
         self.update_status()
         self._merge()
+        self.set_interval(1.0, self._say_problems)
+
+    def _say_problems(self) -> None:
+        for problem in self.problems[self._problems_said :]:
+            self.notify(safe_text(problem), title="A source stopped", severity="warning")
+        self._problems_said = len(self.problems)
 
     # --- merging and following -----------------------------------------------------------------
 
