@@ -69,6 +69,24 @@ def target_options(*names: str, verb: bool = True) -> Parser:
     return parent
 
 
+def log_sources() -> Parser:
+    """The parent parser of the log sources `logs` and `view` read, one definition for both."""
+    parent = Parser(add_help=False)
+    parent.add_argument(
+        "sources", metavar="SOURCE", nargs="*", help="a log file, or - for standard input"
+    )
+    parent.add_argument(
+        "--kernel", action="store_true", help="this boot's kernel log (journal, /dev/kmsg, dmesg)"
+    )
+    parent.add_argument(
+        "--qemu", metavar="NAME", action="append", help="the QEMU log of domain NAME (repeatable)"
+    )
+    parent.add_argument(
+        "--journal", metavar="UNIT", action="append", help="a unit's journal (repeatable)"
+    )
+    return parent
+
+
 def merge_targets(args: argparse.Namespace) -> str | None:
     """One value per target option from the global one (before the verb) and the verb's own
     (after it): either alone, or both when they agree; the reason when they do not (a silent
@@ -240,7 +258,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser(
         "logs",
-        parents=[target_options("capture")],
+        parents=[target_options("capture"), log_sources()],
         help="filter (and follow) logs: files, stdin, the kernel's, a VM's QEMU log, a journal",
         description="Print the lines of one or more logs that match every filter given, "
         "merged by time (each line marked with its source when there are several): pretty on "
@@ -250,18 +268,6 @@ def build_parser() -> argparse.ArgumentParser:
         "With --follow, starts at the end (the last --lines N lines, default 10) and keeps "
         "printing new lines until SIGINT or SIGTERM (exit 0), through rotation and "
         "truncation. Exit 1 when no line matched (like grep), 2 on bad usage.",
-    )
-    logs.add_argument(
-        "sources", metavar="SOURCE", nargs="*", help="a log file, or - for standard input"
-    )
-    logs.add_argument(
-        "--kernel", action="store_true", help="this boot's kernel log (journal, /dev/kmsg, dmesg)"
-    )
-    logs.add_argument(
-        "--qemu", metavar="NAME", action="append", help="the QEMU log of domain NAME (repeatable)"
-    )
-    logs.add_argument(
-        "--journal", metavar="UNIT", action="append", help="a unit's journal (repeatable)"
     )
     logs.add_argument(
         "--lines",
@@ -298,7 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     view = sub.add_parser(
         "view",
-        parents=[target_options("capture")],
+        parents=[target_options("capture"), log_sources()],
         help="read logs in the TUI, merged by time, followed live: files, stdin, the kernel's, "
         "a VM's QEMU log, a journal",
         description="The TUI log view on the SOURCEs (JSON lines or text; .gz, .xz and bzip2 "
@@ -307,18 +313,6 @@ def build_parser() -> argparse.ArgumentParser:
         "(with --capture, the one it recorded). Keys: g/G top/bottom, j/k, space/b page, "
         "/ search (n/N), & filter, e/E errors, w/W warnings, ctrl+w wrap, left/right, "
         "d detail, escape clears.",
-    )
-    view.add_argument(
-        "sources", metavar="SOURCE", nargs="*", help="a log file, or - for standard input"
-    )
-    view.add_argument(
-        "--kernel", action="store_true", help="this boot's kernel log (journal, /dev/kmsg, dmesg)"
-    )
-    view.add_argument(
-        "--qemu", metavar="NAME", action="append", help="the QEMU log of domain NAME (repeatable)"
-    )
-    view.add_argument(
-        "--journal", metavar="UNIT", action="append", help="a unit's journal (repeatable)"
     )
     view.set_defaults(module="view")
 
