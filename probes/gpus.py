@@ -109,7 +109,8 @@ class PciGpus(Probe):
         inv = host.pci()
         if not inv.devices_recorded:
             where = "sys/bus/pci/devices"
-            return unreadable(where, "permission" if host.is_dir(where) else "missing", live=False)
+            reason = "permission" if host.is_dir(where) else "missing"
+            return unreadable(where, reason, live=False, host=host)
         found = gpus(inv)
         facts: dict[str, Any] = {"gpus": found, "enumerated_by": inv.enumerated_by}
         findings = inventory_findings(inv)

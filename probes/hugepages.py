@@ -71,7 +71,7 @@ class Hugepages(Probe):
         }
         if not sizes:
             if not host.live and not host.is_dir(base):
-                outcome = not_recorded(base, facts)
+                outcome = not_recorded(base, facts, host=host)
                 return Outcome("skip", outcome.summary, facts, findings)
             return Outcome("skip", f"no hugepage sizes in /{base}", facts, findings)
         if reserved == 0:

@@ -75,7 +75,7 @@ class IommuEnabled(Probe):
         if not inv.groups_recorded:  # a recorded root without the directory: nothing to judge
             where = "sys/kernel/iommu_groups"
             reason = "permission" if host.is_dir(where) else "missing"
-            outcome = unreadable(where, reason, live=host.live)
+            outcome = unreadable(where, reason, live=host.live, host=host)
             return Outcome("skip", outcome.summary, facts)
         if groups:
             findings = []

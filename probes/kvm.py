@@ -52,7 +52,7 @@ class KvmDevice(Probe):
         vendor = cpu_vendor(host)
         if node is None:
             if not host.device_recorded("/dev/kvm"):
-                return not_recorded("dev/kvm", facts)
+                return not_recorded("dev/kvm", facts, host=host)
             finding = Finding(
                 "KVM_NO_DEVICE", "fail", "/dev/kvm does not exist.", _module_remedy(vendor)
             )

@@ -94,10 +94,14 @@ class LookingGlass(Probe):
             )
         if not kvmfr and node is None and not shm_names:
             if not host.live and not host.is_dir("sys/module"):
-                return Outcome("skip", not_recorded("sys/module").summary, facts, findings)
+                return Outcome(
+                    "skip", not_recorded("sys/module", host=host).summary, facts, findings
+                )
             if not host.device_recorded("/dev/kvmfr0") and not host.is_dir("dev/shm"):
                 # Neither place Looking Glass could use was recorded: no verdict on it.
-                return Outcome("skip", not_recorded("dev/kvmfr0").summary, facts, findings)
+                return Outcome(
+                    "skip", not_recorded("dev/kvmfr0", host=host).summary, facts, findings
+                )
             return Outcome(
                 "skip", "Looking Glass is not set up (no kvmfr, no /dev/shm file)", facts, findings
             )

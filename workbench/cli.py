@@ -28,8 +28,9 @@ ERROR_SCHEMA = "workbench.error/1"  # what --json prints instead of its document
 # What writing the output can fail with, besides a reader that left (BrokenPipeError).
 ACTIONS = ("start", "shutdown", "force-off", "reboot", "suspend", "resume")
 
-TARGETS = ("root", "capture", "connect")
-# Which of --root/--capture/--connect each verb reads (None: the workbench itself).
+TARGETS = ("root", "capture", "sos", "connect")
+MACHINES = ("root", "capture", "sos")  # the options that name a recorded machine: one at most
+# Which of --root/--capture/--sos/--connect each verb reads (None: the workbench itself).
 USES: dict[str | None, tuple[str, ...]] = {
     None: TARGETS,
     "probe": TARGETS,
@@ -37,9 +38,9 @@ USES: dict[str | None, tuple[str, ...]] = {
     "capture": ("root", "connect"),
     "events": ("connect",),
     "vm": ("connect",),
-    "logs": ("capture",),
-    "view": ("capture",),
-    "explain": ("root", "capture"),
+    "logs": ("capture", "sos"),
+    "view": ("capture", "sos"),
+    "explain": ("root", "capture", "sos"),
     "open": ("capture",),  # its FILE argument
 }
 # The verbs --allow-actions applies to: the workbench (and its demo, its web server) and `vm`.
@@ -47,6 +48,7 @@ ACTING = (None, "demo", "serve", "vm")
 _TARGET_HELP = {
     "root": ("DIR", "machine root to read (default: /, the live machine)"),
     "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
+    "sos": ("FILE|DIR", "read a sosreport (`sos report`): its archive or its directory"),
     "connect": ("URI", f"libvirt URI (default: {LIVE_URI} on the live machine)"),
 }
 
@@ -128,15 +130,18 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
     unused = [name for name in given if name not in USES.get(verb, ())]
     if unused:
         return f"{where}--{unused[0]} does not apply here"
-    if "root" in given and "capture" in given:
-        return f"{where}give --root DIR or --capture FILE, not both"
+    named = [name for name in MACHINES if name in given]
+    if len(named) > 1:
+        first, second = named[:2]
+        return f"{where}give one of --root, --capture or --sos, not --{first} and --{second}"
     if getattr(args, "allow_actions", False):
         if verb not in ACTING:
             return f"{where}--allow-actions does not apply here"
-        if "capture" in given:
-            return f"{where}a capture is read-only: no --allow-actions"
+        if "capture" in given or "sos" in given:
+            what = "capture" if "capture" in given else "sosreport"
+            return f"{where}a {what} is read-only: no --allow-actions"
     if getattr(args, "demo", False) and given and verb == "serve":
-        return "serve: --demo serves the demo machine: no --root, --capture or --connect"
+        return "serve: --demo serves the demo machine: no --root, --capture, --sos or --connect"
     return None  # what is not given is decided by `open_target` (workbench.target)
 
 
@@ -202,7 +207,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     explain = sub.add_parser(
         "explain",
-        parents=[target_options("root", "capture")],
+        parents=[target_options("root", "capture", "sos")],
         help="name the causes that log lines (and a machine) show",
         description="Read log lines as pasted or saved (dmesg, journalctl, kern.log, QEMU and "
         "libvirt logs, virsh and virt-manager errors; plain, .gz or .xz; - is standard input) "
@@ -258,7 +263,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     logs = sub.add_parser(
         "logs",
-        parents=[target_options("capture"), log_sources()],
+        parents=[target_options("capture", "sos"), log_sources()],
         help="filter (and follow) logs: files, stdin, the kernel's, a VM's QEMU log, a journal",
         description="Print the lines of one or more logs that match every filter given, "
         "merged by time (each line marked with its source when there are several): pretty on "
@@ -304,7 +309,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     view = sub.add_parser(
         "view",
-        parents=[target_options("capture"), log_sources()],
+        parents=[target_options("capture", "sos"), log_sources()],
         help="read logs in the TUI, merged by time, followed live: files, stdin, the kernel's, "
         "a VM's QEMU log, a journal",
         description="The TUI log view on the SOURCEs (JSON lines or text; .gz, .xz and bzip2 "

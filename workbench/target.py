@@ -2,7 +2,8 @@
 reads: a Host, a Hypervisor or none, a label, and the cleanup of whatever had to be made.
 
 `open_target` is the only place that decides which hypervisor a machine has by default:
-qemu:///system on the live machine, none on a root or a capture (whose recording answers).
+qemu:///system on the live machine, none on a root, a capture or a sosreport (whose recording
+answers).
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ if TYPE_CHECKING:  # imported when a target is opened: the CLI reads LIVE_URI at
 LIVE_URI = "qemu:///system"  # the live machine's own hypervisor, when none is named
 CAPTURE_CONNECT = "the workbench on a capture shows its recorded hypervisor: no --connect"
 
-TargetKind = Literal["live", "root", "capture", "demo"]
+TargetKind = Literal["live", "root", "capture", "sos", "demo"]
+SOS_CONNECT = "the workbench on a sosreport shows its recorded hypervisor: no --connect"
 
 
 def default_uri(host: Host, connect: str | None) -> str | None:
@@ -44,6 +46,7 @@ class Target:
     recorded_log: Path | None = None  # the workbench log a capture holds
     capture_file: str | None = None  # the capture as named (not its temporary unpacked root)
     captured_at: Any = None  # the capture's `created`, as recorded
+    sos_file: str | None = None  # the sosreport as named (its machine root is temporary)
     _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
 
     def new_hypervisor(self) -> Hypervisor | None:
@@ -60,6 +63,10 @@ class Target:
     def report_host(self) -> dict[str, Any]:
         """What a report's `host` adds: the capture it was judged from (its root is a temporary
         directory, gone after the command), nothing for a machine root."""
+        if self.sos_file is not None:
+            sos = self.host.manifest.get("sos")
+            version = sos.get("version") if isinstance(sos, dict) else None
+            return {"sosreport": self.sos_file, "sos_version": version}
         if self.capture_file is None:
             return {}
         return {"capture": self.capture_file, "captured_at": self.captured_at}
@@ -95,22 +102,39 @@ def capture_target(root: Path, name: str) -> Target:
     )
 
 
+def sos_target(root: Path, name: str) -> Target:
+    """A sosreport already made into the machine root `root` (by `open_target`, or once by
+    `workbench serve` for all its tabs), shown as the sosreport `name`."""
+    from workbench.core.host import Host
+
+    return Target(
+        host=Host(root),
+        connect=None,  # its hypervisor is what the report recorded
+        label=f"sosreport {name}",
+        kind="sos",
+        sos_file=name,
+    )
+
+
 @contextlib.contextmanager
 def open_target(
     root: str | Path | None = None,
     capture: str | Path | None = None,
     connect: str | None = None,
     demo: bool = False,
+    sos: str | Path | None = None,
 ) -> Iterator[Target]:
     """The target the user named; on exit its hypervisors are closed and whatever was made for
     it (the unpacked capture, the demo's files and agent) removed. An unusable root or capture
     raises WorkbenchError (RootNotUsableError, CaptureError) before anything is started."""
     from workbench.core.host import Host
 
-    if sum((root is not None, capture is not None, demo)) > 1:
-        raise ConfigError("name one machine: a root, a capture or the demo")
+    if sum((root is not None, capture is not None, sos is not None, demo)) > 1:
+        raise ConfigError("name one machine: a root, a capture, a sosreport or the demo")
     if capture is not None and connect is not None:  # a silent swap would report on two machines
         raise ConfigError(CAPTURE_CONNECT)
+    if sos is not None and connect is not None:
+        raise ConfigError(SOS_CONNECT)
     own_log: Path | None = None  # the demo's: it never writes into the user's log
     with contextlib.ExitStack() as stack:
         if capture is not None:
@@ -118,6 +142,11 @@ def open_target(
 
             unpacked = stack.enter_context(open_capture(capture))
             target = capture_target(unpacked, str(capture))
+        elif sos is not None:
+            from workbench.sos.open import open_sos
+
+            opened = stack.enter_context(open_sos(sos))
+            target = sos_target(opened.root, str(sos))
         elif demo:
             from workbench.demo import demo_environment
 

@@ -25,18 +25,20 @@ def diagnose(
     connect: str | None = None,
     capture: str | Path | None = None,
     *,
+    sos: str | Path | None = None,
     only: list[str] | None = None,
 ) -> Diagnosis:
-    """Run the probes on the live machine, a machine root or a capture file.
+    """Run the probes on the live machine, a machine root, a capture file or a sosreport
+    (`sos`: its archive or its directory).
 
     `connect` names the hypervisor (default: qemu:///system on the live machine; a capture
     answers from its recording). Raises WorkbenchError for an unusable root or capture."""
     from workbench.core.runner import run_probes
     from workbench.target import open_target
 
-    if capture is not None and root is not None:
-        raise ValueError("diagnose: give root or capture, not both")
-    with open_target(root=root, capture=capture, connect=connect) as target:
+    if sum(x is not None for x in (root, capture, sos)) > 1:
+        raise ValueError("diagnose: give one of root, capture or sos")
+    with open_target(root=root, capture=capture, sos=sos, connect=connect) as target:
         report = run_probes(
             target.host,
             hypervisor=target.new_hypervisor(),  # the run closes it

@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if machine:
         from workbench.target import open_target
 
-        with open_target(root=args.root, capture=args.capture) as target:
+        with open_target(root=args.root, capture=args.capture, sos=args.sos) as target:
             matcher.feed_host(target.host)
             read_inputs(matcher, files)
             if not files:

@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("logs: --follow needs a live log; a capture never grows")
     from workbench.target import open_target
 
-    with open_target(capture=args.capture) as target:
+    with open_target(capture=args.capture, sos=args.sos) as target:
         if not specs:
             if target.recorded_log is None:
                 raise ConfigError(f"{args.capture}: the capture holds no workbench log")

@@ -28,7 +28,9 @@ def run(args: argparse.Namespace) -> int:
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
     from workbench.target import open_target
 
-    with open_target(root=args.root, capture=args.capture, connect=args.connect) as target:
+    with open_target(
+        root=args.root, capture=args.capture, sos=args.sos, connect=args.connect
+    ) as target:
         return _report(args, target, only)
 
 

@@ -28,7 +28,9 @@ def sessions_of(args: argparse.Namespace) -> Iterator[tuple[list[str], dict[str,
     if args.demo:  # each tab builds its own demo (its own hypervisor and agent)
         yield child_argv(demo=True, allow_actions=actions), {}
         return
-    with open_target(root=args.root, capture=args.capture, connect=args.connect) as target:
+    with open_target(
+        root=args.root, capture=args.capture, sos=args.sos, connect=args.connect
+    ) as target:
         if target.kind == "capture":  # CaptureError: one line, exit 2
             yield child_argv(root=str(target.host.root), capture_name=Path(args.capture).name), {}
         else:

@@ -30,6 +30,7 @@ def ui_config(
     with open_target(
         root=getattr(args, "root", None),
         capture=getattr(args, "capture", None),
+        sos=getattr(args, "sos", None),
         connect=getattr(args, "connect", None),
         demo=demo,
     ) as target:  # a missing root or a bad capture is refused (exit 2) before the UI starts

@@ -303,6 +303,20 @@ class Host:
                             self.problems.append("manifest.json is not a JSON object")
         return self._manifest
 
+    def record_hint(self, rel: str) -> str | None:
+        """Why the recorded machine does not hold `rel` and what would record it, as its
+        manifest says (`not_recorded`: a sosreport's root says "not in this sosreport: needs
+        ..."); the entry of the longest path that is `rel` or holds it. None: nothing said."""
+        said = self.manifest.get("not_recorded") if not self.live else None
+        if not isinstance(said, dict):
+            return None
+        parts = _parts(rel)
+        for n in range(len(parts), 0, -1):
+            hint = said.get("/".join(parts[:n]))
+            if isinstance(hint, str) and hint:
+                return hint[:300]
+        return None
+
     def _facts(self, key: str) -> Any:
         facts = self.manifest.get("facts")
         return facts.get(key) if isinstance(facts, dict) else None

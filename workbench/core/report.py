@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from workbench.core.host import Host
 
 SCHEMA = "workbench.report/1"
 Status = Literal["pass", "warn", "fail", "skip", "error"]
@@ -56,17 +59,23 @@ class Outcome:
 CAPTURE_HINT = "capture with `workbench capture` on the machine"
 
 
-def not_recorded(path: str, facts: dict[str, Any] | None = None) -> Outcome:
-    """`skip`: the evidence at `path` is absent from a recorded machine, so nothing is judged."""
-    return Outcome("skip", f"{path} not recorded: {CAPTURE_HINT}", facts or {})
+def not_recorded(
+    path: str, facts: dict[str, Any] | None = None, *, host: Host | None = None
+) -> Outcome:
+    """`skip`: the evidence at `path` is absent from a recorded machine, so nothing is judged;
+    the summary says what would record it (the machine's own words when it has them, such as a
+    sosreport's "not in this sosreport: needs ...")."""
+    hint = host.record_hint(path) if host is not None else None
+    summary = f"{path} {hint}" if hint else f"{path} not recorded: {CAPTURE_HINT}"
+    return Outcome("skip", summary, facts or {})
 
 
-def unreadable(path: str, reason: str, *, live: bool) -> Outcome:
+def unreadable(path: str, reason: str, *, live: bool, host: Host | None = None) -> Outcome:
     """`skip`: the evidence at `path` could not be read (`reason`, as HostReadError gives it)."""
     if reason == "missing":
         if live:
             return Outcome("skip", f"/{path} does not exist on this machine")
-        return not_recorded(path)
+        return not_recorded(path, host=host)
     if reason == "permission":
         hint = "run as root" if live else "make the root readable, or run as root"
         return Outcome("skip", f"{path} not readable (permission denied): {hint}")

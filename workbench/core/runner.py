@@ -158,7 +158,7 @@ def _run_one(
             plog.warning("probe.error", error=exc)
         else:
             path = str(exc.details.get("path") or "?")
-            outcome = unreadable(path, reason, live=host.live)
+            outcome = unreadable(path, reason, live=host.live, host=host)
             facts = {
                 "unreadable": {
                     "path": path,

@@ -1,0 +1,18 @@
+"""A sosreport read as a machine.
+
+A sosreport (`sos report`) never holds `/sys/bus/pci` or `/sys/kernel/iommu_groups`, but it
+holds what judges a passthrough host: `lspci -nnvv`, the kernel log, /proc, module parameters,
+the /dev listing, libvirt's domain XML and `virsh` outputs. `translate.build_root` turns a report
+(read in place, read-only, through a confined Host) into a machine root in a private temporary
+directory, laid out as a capture's is, so every probe, the log views and the recorded hypervisor
+read it unchanged. What the report cannot show is said in the root's manifest
+(`not_recorded`: path -> "not in this sosreport: needs X (collected by ...)"), never guessed.
+
+- `open.py`: what the user named (a directory or a .tar.xz/.tar.gz archive) -> the report's
+  top directory (an archive is unpacked safely into a private temp dir).
+- `detect.py`: whether a directory or an archive is a sosreport, by its content.
+- `translate.py`: report -> machine root + manifest, through the builders below.
+- `pcibuild.py` (lspci, nodedev XML, dmesg groups), `machinebuild.py` (/proc, modules,
+  hugepages, /dev, processes, logs), `virtbuild.py` (libvirt recording from XML and virsh).
+- `model.py`: what the builders share (the notes that become the manifest).
+"""

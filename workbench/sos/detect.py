@@ -1,0 +1,34 @@
+"""Whether a directory is a sosreport, by its content (never its name)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+# What every sos 3.x/4.x report's top directory holds; two of them make it a report.
+MARKERS = ("sos_commands", "sos_reports", "sos_logs", "version.txt")
+
+
+def is_report_dir(path: Path) -> bool:
+    """Whether `path` is the top directory of an unpacked sosreport: `sos_commands/` and one
+    more of its own entries (a `version.txt` that says `sosreport:` counts)."""
+    try:
+        if not (path / "sos_commands").is_dir():
+            return False
+        return any((path / m).exists() for m in MARKERS[1:])
+    except OSError:
+        return False
+
+
+def report_top(path: Path) -> Path | None:
+    """The report's top directory: `path` itself, or its only subdirectory (an archive unpacks
+    into `sosreport-HOST-.../`); None when neither is a report."""
+    if is_report_dir(path):
+        return path
+    try:
+        entries = [e for e in path.iterdir() if not e.name.startswith(".")]
+    except OSError:
+        return None
+    dirs = [e for e in entries if e.is_dir() and not e.is_symlink()]
+    if len(dirs) == 1 and is_report_dir(dirs[0]):
+        return dirs[0]
+    return None
