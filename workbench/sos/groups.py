@@ -1,0 +1,297 @@
+"""A sosreport's IOMMU groups, the IOMMU evidence and the boot VGA device, from what it holds.
+
+Groups, best source first: libvirt's node-device XML (`sos_commands/virsh/virsh_-r_nodedev-
+dumpxml_pci_*`: every member of each group), lspci's `IOMMU group:` lines (pciutils >= 3.7),
+the kernel's `Adding to iommu group N` lines (dmesg, or this boot's journal; only when the log
+starts at boot, else members may be missing). `/dev/vfio/N` in the /dev listing gives group
+numbers only: it proves the IOMMU on, not who is in a group. Sources that disagree are said;
+the best one is used. Every name from the report is checked (an address, a number) before it
+is used; every file is read through the confined, size-capped reader.
+"""
+
+from __future__ import annotations
+
+import re
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+
+from workbench.core.errors import HostReadError
+from workbench.core.host import Host
+from workbench.core.pci import is_bdf
+from workbench.core.text import safe_text
+
+MAX_GROUP = 1 << 20
+MAX_XML_FILES = 4096
+MAX_XML_BYTES = 256 * 1024  # a node device's XML is a few kB
+MAX_EVIDENCE = 12
+NODEDEV_DIR = "sos_commands/virsh"
+NODEDEV_PREFIX = "virsh_-r_nodedev-dumpxml_pci_"
+KERNEL_LOGS = ("sos_commands/kernel/dmesg",)
+JOURNAL_DIR = "sos_commands/logs"
+DEV_LISTINGS = ("sos_commands/block/ls_-alZR_.dev", "sos_commands/block/ls_-lanR_.dev")
+
+_ADDING = re.compile(
+    r"\bpci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Adding to iommu group "
+    r"(?P<group>[0-9]{1,7})\b"
+)
+_ADDING_OLD = re.compile(  # kernels before 5.x: `iommu: Adding device 0000:00:02.0 to group 1`
+    r"\biommu: Adding device (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) to group "
+    r"(?P<group>[0-9]{1,7})\b"
+)
+# Lines the kernel prints only when an IOMMU translates (the proof `iommu.enabled` reads).
+IOMMU_ON = re.compile(
+    r"DMAR: IOMMU enabled|DMAR-IR: Enabled IRQ remapping|AMD-Vi: Interrupt remapping enabled"
+    r"|AMD-Vi: Found IOMMU|AMD-Vi: AMD IOMMUv2|Adding to iommu group|iommu: Adding device"
+)
+IOMMU_OFF = re.compile(r"DMAR: IOMMU disabled|AMD-Vi: AMD IOMMU disabled|AMD-Vi: disabled")
+_BOOT = re.compile(
+    r"\bpci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): vgaarb: setting as boot VGA device"
+    r"|vgaarb: (?:setting as boot device|overriding boot device): PCI:"
+    r"(?P<old>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])"
+)
+_ADDED = re.compile(
+    r"\bpci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): vgaarb: VGA device added"
+    r"|vgaarb: device added: PCI:(?P<old>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]),"
+)
+_FROM_BOOT = re.compile(r"^\[\s*0\.0+\]|\bLinux version \d|kernel: Linux version \d", re.M)
+_VFIO_DIR = re.compile(r"^/dev/vfio:\s*$")
+_VFIO_ENTRY = re.compile(r"^c\S*\s.*\s(?P<name>[0-9]{1,7})$")
+
+
+@dataclass
+class KernelLog:
+    """The report's kernel log of this boot, as far as it holds one."""
+
+    origin: str
+    text: str
+    from_boot: bool  # whether it starts at boot (then the boot's lines are all there)
+
+
+@dataclass
+class GroupSources:
+    """Every source of groups the report holds: name -> (its file, bdf -> group)."""
+
+    found: dict[str, tuple[str, dict[str, int]]] = field(default_factory=dict)
+    vfio_groups: list[int] = field(default_factory=list)  # /dev/vfio/N
+    vfio_origin: str | None = None
+    log: KernelLog | None = None
+    problems: list[str] = field(default_factory=list)
+
+
+def kernel_log(report: Host, problems: list[str]) -> KernelLog | None:
+    """dmesg, else this boot's journal (`journalctl --no-pager --boot`, sos 4.4+ names, or
+    `--catalog --boot` before): size-capped by the reader, a larger file is said and skipped."""
+    names = [n for n in _listdir(report, JOURNAL_DIR) if n.startswith("journalctl_--no-pager")]
+    journals = sorted(n for n in names if "--boot" in n and not n.rstrip().endswith("-1"))
+    for rel in (*KERNEL_LOGS, *(f"{JOURNAL_DIR}/{n}" for n in journals)):
+        text, problem = report.try_read(rel)
+        if problem:
+            problems.append(problem)
+        if text:
+            return KernelLog(rel, text, _FROM_BOOT.search(text[:65536]) is not None)
+    return None
+
+
+def gather(report: Host, lspci_groups: dict[str, int], lspci_origin: str | None) -> GroupSources:
+    """Every source of groups in the report (see the module)."""
+    out = GroupSources()
+    nodedev = _nodedev(report, out.problems)
+    if nodedev:
+        out.found["nodedev"] = (f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*", nodedev)
+    if lspci_groups and lspci_origin:
+        out.found["lspci"] = (lspci_origin, lspci_groups)
+    log = out.log = kernel_log(report, out.problems)
+    if log is not None:
+        groups = dmesg_groups(log.text)
+        if groups and log.from_boot:
+            out.found["dmesg"] = (log.origin, groups)
+        elif groups:
+            out.problems.append(
+                f"{log.origin}: `Adding to iommu group` lines, but the log does not start at boot "
+                "(some members may be missing): not used as the groups"
+            )
+    out.vfio_groups, out.vfio_origin = _dev_vfio(report, out.problems)
+    return out
+
+
+def choose(sources: GroupSources) -> tuple[str, str, dict[str, int]] | None:
+    """(source name, its file, bdf -> group) of the best source; disagreements are problems."""
+    order = [n for n in ("nodedev", "lspci", "dmesg") if n in sources.found]
+    if not order:
+        return None
+    best = order[0]
+    origin, groups = sources.found[best]
+    for other in order[1:]:
+        theirs = sources.found[other][1]
+        differ = sorted(b for b in groups.keys() & theirs.keys() if groups[b] != theirs[b])
+        if differ:
+            shown = ", ".join(f"{b}: {groups[b]} vs {theirs[b]}" for b in differ[:5])
+            sources.problems.append(
+                f"IOMMU groups: {best} and {other} disagree ({shown}"
+                f"{' …' if len(differ) > 5 else ''}); {best} is used"
+            )
+    return best, origin, groups
+
+
+def dmesg_groups(text: str) -> dict[str, int]:
+    """bdf -> group from the kernel's `Adding to iommu group` lines (the last one of a device)."""
+    out: dict[str, int] = {}
+    if "iommu" not in text:
+        return out
+    for pattern in (_ADDING_OLD, _ADDING):
+        for match in pattern.finditer(text):
+            number = int(match["group"])
+            if number <= MAX_GROUP:
+                out[match["bdf"]] = number
+    return out
+
+
+def iommu_lines(text: str) -> tuple[list[str], list[str]]:
+    """(lines that prove the IOMMU on, lines that say it is off), a few of each, safe text."""
+    on: list[str] = []
+    off: list[str] = []
+    if "DMAR" not in text and "AMD-Vi" not in text and "iommu" not in text:
+        return on, off
+    groups_said = False
+    for line in text.splitlines():
+        if IOMMU_OFF.search(line) and len(off) < MAX_EVIDENCE:
+            off.append(safe_text(line.strip()[:300]))
+        elif IOMMU_ON.search(line) and len(on) < MAX_EVIDENCE:
+            grouping = "iommu group" in line or "iommu: Adding device" in line
+            if grouping and groups_said:
+                continue  # one `Adding to iommu group` line proves it; hundreds say no more
+            groups_said = groups_said or grouping
+            on.append(safe_text(line.strip()[:300]))
+    return on, off
+
+
+def boot_vga(text: str) -> tuple[str | None, set[str]]:
+    """(the boot VGA device, every VGA device vgaarb added) from the kernel log; None: not said."""
+    boot = None
+    added: set[str] = set()
+    if "vgaarb" not in text:
+        return boot, added
+    for match in _BOOT.finditer(text):
+        boot = match["bdf"] or match["old"]
+    for match in _ADDED.finditer(text):
+        added.add(match["bdf"] or match["old"])
+    if boot is not None:
+        added.add(boot)
+    return boot, added
+
+
+def _listdir(report: Host, rel: str) -> list[str]:
+    try:
+        return report.listdir(rel)
+    except HostReadError:
+        return []
+
+
+def _nodedev(report: Host, problems: list[str]) -> dict[str, int]:
+    """bdf -> group from libvirt's node-device XML files (every member each lists)."""
+    out: dict[str, int] = {}
+    names = sorted(n for n in _listdir(report, NODEDEV_DIR) if n.startswith(NODEDEV_PREFIX))
+    if len(names) > MAX_XML_FILES:
+        problems.append(
+            f"{NODEDEV_DIR}: {len(names)} node-device files, the first {MAX_XML_FILES} read"
+        )
+    bad = 0
+    for name in names[:MAX_XML_FILES]:
+        text, problem = report.try_read(f"{NODEDEV_DIR}/{name}")
+        if problem:
+            problems.append(problem)
+        if not text or not text.strip():
+            continue
+        found = parse_nodedev(text)
+        if found is None:
+            bad += 1
+            continue
+        for bdf, number in found.items():
+            out.setdefault(bdf, number)
+    if bad:
+        problems.append(f"{NODEDEV_DIR}: {bad} node-device XML file(s) not understood, skipped")
+    return out
+
+
+def parse_nodedev(text: str) -> dict[str, int] | None:
+    """bdf -> group of one `virsh nodedev-dumpxml pci_...` (the device and the members of its
+    `<iommuGroup>`); None for text that is not such XML. A DOCTYPE (entities) is refused."""
+    if len(text) > MAX_XML_BYTES or "<!DOCTYPE" in text or "<!ENTITY" in text:
+        return None
+    try:
+        # Checked above: no DOCTYPE, so no entity of any kind; ElementTree fetches nothing.
+        root = ET.fromstring(text)  # noqa: S314
+    except ET.ParseError:
+        return None
+    if root.tag != "device":
+        return None
+    out: dict[str, int] = {}
+    for cap in root.findall("capability"):
+        if cap.get("type") != "pci":
+            continue
+        group = cap.find("iommuGroup")
+        if group is None:
+            continue
+        number = _uint(group.get("number"), 10)
+        if number is None or number > MAX_GROUP:
+            return None
+        own = _bdf(*(cap.findtext(k) for k in ("domain", "bus", "slot", "function")))
+        if own is not None:
+            out[own] = number
+        for addr in group.findall("address"):
+            member = _bdf(*(addr.get(k) for k in ("domain", "bus", "slot", "function")))
+            if member is not None:
+                out[member] = number
+    return out
+
+
+def _uint(text: str | None, base: int) -> int | None:
+    if text is None:
+        return None
+    text = text.strip()
+    if base == 16 and text.lower().startswith("0x"):
+        text = text[2:]
+    if not text or len(text) > 8 or not text.isascii() or not text.isalnum():
+        return None
+    try:
+        return int(text, base)
+    except ValueError:
+        return None
+
+
+def _bdf(domain: str | None, bus: str | None, slot: str | None, fn: str | None) -> str | None:
+    """A sysfs-form address from libvirt's numbers (`0x0000` hex attributes, or decimal text in
+    `<capability>`); None unless it is a valid one."""
+    numbers = [_uint(v, 16 if _hex(v) else 10) for v in (domain, bus, slot, fn)]
+    if any(n is None for n in numbers):
+        return None
+    d, b, s, f = (n or 0 for n in numbers)
+    text = f"{d:04x}:{b:02x}:{s:02x}.{f:x}"
+    return text if is_bdf(text) else None
+
+
+def _hex(text: str | None) -> bool:
+    return text is not None and text.strip().lower().startswith("0x")
+
+
+def _dev_vfio(report: Host, problems: list[str]) -> tuple[list[int], str | None]:
+    """The group numbers under /dev/vfio in the report's /dev listing (`ls -lanR /dev`)."""
+    for rel in DEV_LISTINGS:
+        text, problem = report.try_read(rel)
+        if problem:
+            problems.append(problem)
+        if text is None:
+            continue
+        numbers: list[int] = []
+        inside = False
+        for line in text.splitlines():
+            if _VFIO_DIR.match(line):
+                inside = True
+            elif inside and not line.strip():
+                break
+            elif inside:
+                entry = _VFIO_ENTRY.match(line.rstrip()[:400])
+                if entry is not None and int(entry["name"]) <= MAX_GROUP:
+                    numbers.append(int(entry["name"]))
+        return sorted(set(numbers)), rel
+    return [], None
