@@ -43,6 +43,10 @@ def build_pci(notes: SosNotes) -> None:
         if listing.skipped:
             notes.problems.append(f"{origin}: {listing.skipped} lines not understood")
         notes.problems += [f"{origin}: {p}" for p in listing.problems]
+        if not devices:
+            notes.missing(
+                DEVICES, "a readable lspci -nnvv", f"{origin} lists no function: {ASK_FOR}"
+            )
     lspci_groups = {d.bdf: d.iommu_group for d in devices if d.iommu_group is not None}
     sources = gather(notes.report, lspci_groups, notes.sources.get("pci"))
     chosen = choose(sources)  # disagreements between sources become its problems
@@ -54,9 +58,11 @@ def build_pci(notes: SosNotes) -> None:
         notes.sources["iommu_groups"] = f"{name}: {origin}"
     elif text is not None and not group_lines:
         groups = _no_groups(notes, bool(on))
-    if groups is None:
-        how = GROUPS_HOW if text is not None else f"collected by the pci plugin: {ASK_FOR}"
-        notes.missing(GROUPS, "the IOMMU groups", how)
+    if not devices:  # groups are links to devices: without lspci's there are none to link
+        groups = None
+        notes.missing(GROUPS, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
+    elif groups is None:
+        notes.missing(GROUPS, "the IOMMU groups", GROUPS_HOW)
     else:
         notes.out.joinpath(GROUPS).mkdir(parents=True, exist_ok=True)
     notes.missing("sys/class/iommu", "the IOMMU units", "a sosreport does not list them")
