@@ -78,7 +78,7 @@ def lspci_text(devices: list[dict[str, Any]], *, group_lines: bool, crlf: bool =
         rev = f" (rev {dev['rev']})" if dev.get("rev") else ""
         progif = " (prog-if 00 [VGA controller])" if cls == "0300" else ""
         head = (
-            f"{addr} {CLASS_NAMES.get(cls, 'Class')} [{cls}]: {dev['name']} "
+            f"{addr} {CLASS_NAMES.get(cls, 'Class')} [{cls}]: {dev.get('name') or 'Device'} "
             f"[{dev['vendor']}:{dev['device']}]{rev}{progif}"
         )
         lines = [
