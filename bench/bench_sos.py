@@ -84,7 +84,8 @@ def main() -> int:
         try:
             xz_cli = f"{cli_ms('--sos', str(archive)):.0f} ms"
         except SystemExit as exc:  # the archive opening may not be there yet: said, not hidden
-            xz_cli = f"not measured: {str(exc).strip().splitlines()[-1][:160]}"
+            said = str(exc).strip().splitlines()[-1].replace(str(archive), archive.name)
+            xz_cli = f"not measured: {said.rsplit('failed', 1)[-1][:200]}"
         except WorkbenchError as exc:
             xz_cli = f"not measured: {exc.message}"
         size_kib = archive.stat().st_size / 1024

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -113,6 +115,13 @@ def test_lspci_forms(
     dev = listing.devices[0]
     assert (dev.bdf, dev.pci_class, (dev.vendor, dev.device)) == (bdf, cls, ids)
     assert (dev.driver, dev.iommu_group) == (driver, group)
+
+
+def test_lspci_own_warning_is_said_not_counted() -> None:
+    """lspci's stderr line that sos keeps (`lspci: Unable to load libkmod...`) is quoted, not noise."""
+    listing = parse_lspci("lspci: Unable to load libkmod resources: error -2\n" + GPU)
+    assert [d.bdf for d in listing.devices] == ["0000:01:00.0"] and listing.skipped == 0
+    assert listing.problems == ["lspci said: Unable to load libkmod resources: error -2"]
 
 
 def test_lspci_garbage_is_counted_never_fatal() -> None:
@@ -347,3 +356,36 @@ def test_lspci_of_nothing_but_garbage_is_not_recorded(tmp_path: Path) -> None:
     assert "Traceback" not in err and status == 0
     assert got["pci.gpus"]["status"] == "skip"
     assert "not in this sosreport: needs a readable lspci -nnvv" in got["pci.gpus"]["summary"]
+
+
+@pytest.mark.skipif(shutil.which("sos") is None, reason="Debian's sosreport is not installed")
+def test_real_sos_report_of_this_machine(tmp_path: Path) -> None:
+    """A real `sos report` here: every PCI function of /sys, its class, no wrong IOMMU verdict."""
+    subprocess.run(
+        [
+            "sos",
+            "report",
+            "--batch",
+            "--build",
+            "-o",
+            "pci,kernel,processor,block",
+            "--tmp-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        timeout=300,
+        check=True,
+    )
+    (report,) = [p for p in tmp_path.iterdir() if p.name.startswith("sosreport-")]
+    root, manifest = translate(report, tmp_path / "x")
+    live = sorted(os.listdir("/sys/bus/pci/devices"))
+    assert sorted(os.listdir(root / "sys/bus/pci/devices")) == live
+    for bdf in live:
+        want = Path(f"/sys/bus/pci/devices/{bdf}/class").read_text().strip()
+        assert (root / f"sys/bus/pci/devices/{bdf}/class").read_text().strip() == want
+    assert not [p for p in manifest["problems"] if "not understood" in p]
+    _, got, err = probe(report, "iommu.enabled", "pci.gpus")
+    assert "Traceback" not in err
+    enabled = got["iommu.enabled"]["status"]
+    live_groups = os.listdir("/sys/kernel/iommu_groups")
+    assert enabled in (("pass", "skip") if live_groups else ("skip", "fail"))

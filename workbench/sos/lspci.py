@@ -105,6 +105,10 @@ def parse_lspci(text: str) -> LspciListing:
             else:
                 _detail(current, line.strip())
             continue
+        if line.startswith(("lspci: ", "pcilib: ")):  # its own warnings, on stderr, kept by sos
+            _say(problems, f"lspci said: {_shown(line.partition(': ')[2])}")
+            current = None
+            continue
         current = _header(line)
         if current is None:
             skipped += 1
