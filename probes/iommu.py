@@ -59,7 +59,14 @@ def kernel_evidence(host: Host) -> tuple[list[str], list[str], str | None]:
         return [safe_text(v[:300]) for v in value[:12] if isinstance(v, str)]
 
     checked = lines("iommu_log")
-    return lines("iommu"), lines("iommu_off"), checked[0] if checked else None
+    where = checked[0] if checked else None
+    partial = lines("iommu_partial")
+    if where and partial:  # said, but not taken as proof (see workbench.sos.groups)
+        where += f" has only `{partial[0]}`" + (
+            f" and {len(partial) - 1} more" if partial[1:] else ""
+        )
+        where += ", which does not prove DMA translation on"
+    return lines("iommu"), lines("iommu_off"), where
 
 
 def _groups_source(host: Host) -> str:
@@ -85,7 +92,9 @@ def from_evidence(
             enable_remedy(vendor, False, virtual),
         )
         return Outcome("fail", f"IOMMU is off (kernel log: {off[0]})", facts, [finding])
-    if checked:
+    if checked and " has only " in checked:
+        not_recorded += f"; the kernel log {checked}"
+    elif checked:
         not_recorded += f"; the kernel log ({checked}) shows no IOMMU line"
     return Outcome("skip", not_recorded, facts)
 

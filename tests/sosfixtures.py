@@ -128,11 +128,11 @@ def dmesg_text(
         out.append("vgaarb: loaded")
     if iommu_lines:
         out.append("iommu: Default domain type: Translated")
-        out.append(
-            "AMD-Vi: Interrupt remapping enabled"
-            if amd
-            else "DMAR-IR: Enabled IRQ remapping in x2apic mode"
-        )
+        if amd:
+            out.append("AMD-Vi: Interrupt remapping enabled")
+        else:
+            out.append("DMAR-IR: Enabled IRQ remapping in x2apic mode")
+            out.append("DMAR: Intel(R) Virtualization Technology for Directed I/O")
     if adding_lines:
         for dev in devices:
             if dev.get("iommu_group") is not None:

@@ -100,7 +100,7 @@ def test_kernel_lines_prove_the_iommu_on_without_groups(host: Path, tmp_path: Pa
     line = (
         "AMD-Vi: Interrupt remapping enabled"
         if facts["cpu_vendor"] == "amd"
-        else "DMAR: IOMMU enabled"
+        else "DMAR: Intel(R) Virtualization Technology for Directed I/O"
     )
     assert enabled["summary"].startswith("on (kernel log: [")
     assert line in enabled["summary"]

@@ -270,6 +270,25 @@ def test_kernel_says_off(tmp_path: Path) -> None:
     assert "DMAR: IOMMU disabled" in got["iommu.enabled"]["summary"]
 
 
+@needs_hosts
+def test_intel_iommu_on_echo_alone_proves_nothing(tmp_path: Path) -> None:
+    """`DMAR: IOMMU enabled` and IRQ remapping without VT-d's own line: a skip that quotes them."""
+    report = write_sos_fixture(
+        load_facts(DUO), tmp_path / "sos", groups="none", pciutils=None, iommu_lines=False
+    )
+    dmesg = report / "sos_commands/kernel/dmesg"
+    dmesg.write_text(
+        dmesg.read_text()
+        + "[    0.100000] DMAR: IOMMU enabled\n"
+        + "[    0.200000] DMAR-IR: Enabled IRQ remapping in x2apic mode\n"
+    )
+    status, got, _ = probe(report, "iommu.enabled")
+    enabled = got["iommu.enabled"]
+    assert enabled["status"] == "skip" and status == 0
+    assert "has only `[    0.100000] DMAR: IOMMU enabled` and 1 more" in enabled["summary"]
+    assert "does not prove DMA translation on" in enabled["summary"]
+
+
 # --- boot VGA ----------------------------------------------------------------------------------
 
 

@@ -38,10 +38,16 @@ _ADDING_OLD = re.compile(  # kernels before 5.x: `iommu: Adding device 0000:00:0
     r"\biommu: Adding device (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]) to group "
     r"(?P<group>[0-9]{1,7})\b"
 )
-# Lines the kernel prints only when an IOMMU translates (the proof `iommu.enabled` reads).
+# Lines the kernel prints only when an IOMMU translates DMA (the proof `iommu.enabled` reads).
 IOMMU_ON = re.compile(
-    r"DMAR: IOMMU enabled|DMAR-IR: Enabled IRQ remapping|AMD-Vi: Interrupt remapping enabled"
-    r"|AMD-Vi: Found IOMMU|AMD-Vi: AMD IOMMUv2|Adding to iommu group|iommu: Adding device"
+    r"DMAR: Intel\(R\) Virtualization Technology for Directed I/O|AMD-Vi: Interrupt remapping "
+    r"enabled|AMD-Vi: Found IOMMU|AMD-Vi: AMD IOMMUv2|Adding to iommu group|iommu: Adding device"
+)
+# Lines that are no such proof, shown as what the log says: `DMAR: IOMMU enabled` echoes
+# intel_iommu=on (printed without VT-d too), interrupt remapping works with DMA translation
+# off, and the default domain type is printed by every kernel built with an IOMMU API.
+IOMMU_PARTIAL = re.compile(
+    r"DMAR: IOMMU enabled|DMAR-IR: Enabled IRQ remapping|iommu: Default domain type"
 )
 IOMMU_OFF = re.compile(r"DMAR: IOMMU disabled|AMD-Vi: AMD IOMMU disabled|AMD-Vi: disabled")
 _BOOT = re.compile(
@@ -146,23 +152,35 @@ def dmesg_groups(text: str) -> dict[str, int]:
     return out
 
 
-def iommu_lines(text: str) -> tuple[list[str], list[str]]:
-    """(lines that prove the IOMMU on, lines that say it is off), a few of each, safe text."""
-    on: list[str] = []
-    off: list[str] = []
+@dataclass
+class IommuLines:
+    """What the kernel log says of the IOMMU, a few lines each, as safe text."""
+
+    on: list[str] = field(default_factory=list)  # lines that prove DMA translation on
+    off: list[str] = field(default_factory=list)  # lines that say it is off
+    partial: list[str] = field(default_factory=list)  # related lines that prove neither
+
+
+def iommu_lines(text: str) -> IommuLines:
+    """The kernel log's IOMMU lines (see IOMMU_ON, IOMMU_PARTIAL, IOMMU_OFF)."""
+    out = IommuLines()
     if "DMAR" not in text and "AMD-Vi" not in text and "iommu" not in text:
-        return on, off
+        return out
     groups_said = False
     for line in text.splitlines():
-        if IOMMU_OFF.search(line) and len(off) < MAX_EVIDENCE:
-            off.append(safe_text(line.strip()[:300]))
-        elif IOMMU_ON.search(line) and len(on) < MAX_EVIDENCE:
+        shown = safe_text(line.strip()[:300])
+        if IOMMU_OFF.search(line):
+            if len(out.off) < MAX_EVIDENCE:
+                out.off.append(shown)
+        elif IOMMU_ON.search(line):
             grouping = "iommu group" in line or "iommu: Adding device" in line
-            if grouping and groups_said:
+            if len(out.on) >= MAX_EVIDENCE or (grouping and groups_said):
                 continue  # one `Adding to iommu group` line proves it; hundreds say no more
             groups_said = groups_said or grouping
-            on.append(safe_text(line.strip()[:300]))
-    return on, off
+            out.on.append(shown)
+        elif IOMMU_PARTIAL.search(line) and len(out.partial) < MAX_EVIDENCE:
+            out.partial.append(shown)
+    return out
 
 
 def boot_vga(text: str) -> tuple[str | None, set[str]]:

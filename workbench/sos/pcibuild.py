@@ -86,7 +86,10 @@ def _evidence(
     on: list[str] = []
     off: list[str] = []
     if log is not None:
-        on, off = iommu_lines(log.text)
+        said = iommu_lines(log.text)
+        on, off = said.on, said.off
+        if said.partial:
+            notes.evidence["iommu_partial"] = said.partial
         start = "starts at boot" if log.from_boot else "does not start at boot"
         notes.evidence["iommu_log"] = [f"{log.origin} ({start})"]
     if vfio and vfio_origin:
