@@ -289,6 +289,39 @@ def test_intel_iommu_on_echo_alone_proves_nothing(tmp_path: Path) -> None:
     assert "does not prove DMA translation on" in enabled["summary"]
 
 
+@needs_hosts
+def test_journal_of_this_boot_gives_groups_and_boot_vga(tmp_path: Path) -> None:
+    """Without dmesg, this boot's journal (sos 4.4+ name) gives the groups, vgaarb and evidence."""
+    facts = load_facts(DUO)
+    report = write_sos_fixture(facts, tmp_path / "sos", groups="dmesg", pciutils=None)
+    dmesg = report / "sos_commands/kernel/dmesg"
+    journal = report / "sos_commands/logs/journalctl_--no-pager_--boot"
+    journal.parent.mkdir(parents=True)
+    lines = [line.split("] ", 1)[1] for line in dmesg.read_text().splitlines()]
+    journal.write_text("".join(f"Nov 29 10:00:00 duo kernel: {line}\n" for line in lines))
+    (report / "sos_commands/logs/journalctl_--no-pager_--boot_-1").write_text(
+        "Nov 28 10:00:00 duo kernel: pci 0000:01:00.0: Adding to iommu group 99\n"
+    )
+    dmesg.unlink()
+    root, manifest = translate(report, tmp_path)
+    assert manifest["sources"]["iommu_groups"] == "dmesg: " + str(journal.relative_to(report))
+    assert (root / "sys/bus/pci/devices/0000:01:00.0/iommu_group").resolve().name == "2"
+    assert (root / "sys/bus/pci/devices/0000:00:02.0/boot_vga").read_text() == "1\n"
+    assert manifest["evidence"]["iommu"]
+
+
+def test_hostile_driver_and_group_names_never_become_paths(tmp_path: Path) -> None:
+    """A driver `../../x`, a group `1/../../y`: left out; nothing is written outside the root."""
+    text = GPU.replace("vfio-pci", "../../../../escaped").replace(
+        "IOMMU group: 1", "IOMMU group: 1/../../y"
+    )
+    report = _bare_report(tmp_path, text)
+    root, _ = translate(report, tmp_path / "x")
+    assert sorted(p.name for p in (tmp_path / "x").iterdir()) == ["root"]
+    assert not (root / "sys/bus/pci/devices/0000:01:00.0/driver").exists()
+    assert not (root / "sys/kernel/iommu_groups").exists()
+
+
 # --- boot VGA ----------------------------------------------------------------------------------
 
 
