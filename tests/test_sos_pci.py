@@ -253,6 +253,17 @@ def test_no_group_lines_are_no_groups_only_when_pciutils_proves_it(
 
 
 @needs_hosts
+def test_proven_no_groups_fail_names_the_proof(tmp_path: Path) -> None:
+    """pciutils 3.9 printed no group line: IOMMU off, said from that proof, not from /sys/class."""
+    report = write_sos_fixture(load_facts(DUO), tmp_path / "sos", groups="none", iommu_lines=False)
+    status, got, _ = probe(report, "iommu.enabled")
+    (finding,) = got["iommu.enabled"]["findings"]
+    assert status == 1 and finding["code"] == "IOMMU_OFF"
+    assert "lspci of pciutils 3.9 (sos_commands/dpkg/dpkg_-l)" in finding["message"]
+    assert "/sys/class/iommu" not in finding["message"]
+
+
+@needs_hosts
 def test_kernel_says_off(tmp_path: Path) -> None:
     """`DMAR: IOMMU disabled` fails iommu.enabled quoting the line; no line at all is a skip."""
     facts = load_facts(DUO)
