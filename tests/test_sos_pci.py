@@ -185,6 +185,19 @@ def test_nodedev_is_preferred_and_a_disagreement_is_said(tmp_path: Path) -> None
     assert not (root / "sys/kernel/iommu_groups/42").exists()
 
 
+@needs_hosts
+def test_virt_profile_without_lspci_reads_libvirts_node_devices(tmp_path: Path) -> None:
+    """No lspci but node-device XML (`sos report -p virt`): the GPUs judged as on the root."""
+    report = write_sos_fixture(load_facts(DUO), tmp_path / "sos", groups="nodedev")
+    (report / "lspci").unlink()
+    (report / "sos_commands/pci/lspci_-nnvv").unlink()
+    _, got, _ = probe(report, "pci.gpus", "iommu.enabled")
+    gpus = {g["bdf"]: g for g in got["pci.gpus"]["facts"]["gpus"]}
+    assert sorted(gpus) == ["0000:00:02.0", "0000:01:00.0"]
+    assert gpus["0000:00:02.0"]["driver"] == "i915" and gpus["0000:01:00.0"]["isolated"] is True
+    assert got["pci.gpus"]["summary"] == "2 GPU(s); passthrough-ready: 0000:01:00.0"
+
+
 # --- groups from the kernel log, /dev/vfio, packages --------------------------------------------
 
 

@@ -12,20 +12,15 @@ is used; every file is read through the confined, size-capped reader.
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from workbench.core.errors import HostReadError
 from workbench.core.host import Host
-from workbench.core.pci import is_bdf
 from workbench.core.text import safe_text
+from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, parse_node_device
 
 MAX_GROUP = 1 << 20
-MAX_XML_FILES = 4096
-MAX_XML_BYTES = 256 * 1024  # a node device's XML is a few kB
 MAX_EVIDENCE = 12
-NODEDEV_DIR = "sos_commands/virsh"
-NODEDEV_PREFIX = "virsh_-r_nodedev-dumpxml_pci_"
 KERNEL_LOGS = ("sos_commands/kernel/dmesg",)
 JOURNAL_DIR = "sos_commands/logs"
 DEV_LISTINGS = ("sos_commands/block/ls_-alZR_.dev", "sos_commands/block/ls_-lanR_.dev")
@@ -98,10 +93,15 @@ def kernel_log(report: Host, problems: list[str]) -> KernelLog | None:
     return None
 
 
-def gather(report: Host, lspci_groups: dict[str, int], lspci_origin: str | None) -> GroupSources:
+def gather(
+    report: Host,
+    lspci_groups: dict[str, int],
+    lspci_origin: str | None,
+    nodedevs: list[NodeDevice],
+) -> GroupSources:
     """Every source of groups in the report (see the module)."""
     out = GroupSources()
-    nodedev = _nodedev(report, out.problems)
+    nodedev = nodedev_groups(nodedevs)
     if nodedev:
         out.found["nodedev"] = (f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*", nodedev)
     if lspci_groups and lspci_origin:
@@ -205,91 +205,24 @@ def _listdir(report: Host, rel: str) -> list[str]:
         return []
 
 
-def _nodedev(report: Host, problems: list[str]) -> dict[str, int]:
-    """bdf -> group from libvirt's node-device XML files (every member each lists)."""
-    out: dict[str, int] = {}
-    names = sorted(n for n in _listdir(report, NODEDEV_DIR) if n.startswith(NODEDEV_PREFIX))
-    if len(names) > MAX_XML_FILES:
-        problems.append(
-            f"{NODEDEV_DIR}: {len(names)} node-device files, the first {MAX_XML_FILES} read"
-        )
-    bad = 0
-    for name in names[:MAX_XML_FILES]:
-        text, problem = report.try_read(f"{NODEDEV_DIR}/{name}")
-        if problem:
-            problems.append(problem)
-        if not text or not text.strip():
-            continue
-        found = parse_nodedev(text)
-        if found is None:
-            bad += 1
-            continue
-        for bdf, number in found.items():
-            out.setdefault(bdf, number)
-    if bad:
-        problems.append(f"{NODEDEV_DIR}: {bad} node-device XML file(s) not understood, skipped")
-    return out
-
-
 def parse_nodedev(text: str) -> dict[str, int] | None:
-    """bdf -> group of one `virsh nodedev-dumpxml pci_...` (the device and the members of its
-    `<iommuGroup>`); None for text that is not such XML. A DOCTYPE (entities) is refused."""
-    if len(text) > MAX_XML_BYTES or "<!DOCTYPE" in text or "<!ENTITY" in text:
+    """bdf -> group of one node-device XML (the device and its group's members); None for
+    text that is not such XML (see nodedev.parse_node_device)."""
+    dev = parse_node_device(text)
+    if dev is None:
         return None
-    try:
-        # Checked above: no DOCTYPE, so no entity of any kind; ElementTree fetches nothing.
-        root = ET.fromstring(text)  # noqa: S314
-    except ET.ParseError:
-        return None
-    if root.tag != "device":
-        return None
+    return nodedev_groups([dev])
+
+
+def nodedev_groups(devices: list[NodeDevice]) -> dict[str, int]:
+    """bdf -> group from libvirt's node devices (every member each lists)."""
     out: dict[str, int] = {}
-    for cap in root.findall("capability"):
-        if cap.get("type") != "pci":
+    for dev in devices:
+        if dev.group is None:
             continue
-        group = cap.find("iommuGroup")
-        if group is None:
-            continue
-        number = _uint(group.get("number"), 10)
-        if number is None or number > MAX_GROUP:
-            return None
-        own = _bdf(*(cap.findtext(k) for k in ("domain", "bus", "slot", "function")))
-        if own is not None:
-            out[own] = number
-        for addr in group.findall("address"):
-            member = _bdf(*(addr.get(k) for k in ("domain", "bus", "slot", "function")))
-            if member is not None:
-                out[member] = number
+        for bdf in (dev.bdf, *dev.members):
+            out.setdefault(bdf, dev.group)
     return out
-
-
-def _uint(text: str | None, base: int) -> int | None:
-    if text is None:
-        return None
-    text = text.strip()
-    if base == 16 and text.lower().startswith("0x"):
-        text = text[2:]
-    if not text or len(text) > 8 or not text.isascii() or not text.isalnum():
-        return None
-    try:
-        return int(text, base)
-    except ValueError:
-        return None
-
-
-def _bdf(domain: str | None, bus: str | None, slot: str | None, fn: str | None) -> str | None:
-    """A sysfs-form address from libvirt's numbers (`0x0000` hex attributes, or decimal text in
-    `<capability>`); None unless it is a valid one."""
-    numbers = [_uint(v, 16 if _hex(v) else 10) for v in (domain, bus, slot, fn)]
-    if any(n is None for n in numbers):
-        return None
-    d, b, s, f = (n or 0 for n in numbers)
-    text = f"{d:04x}:{b:02x}:{s:02x}.{f:x}"
-    return text if is_bdf(text) else None
-
-
-def _hex(text: str | None) -> bool:
-    return text is not None and text.strip().lower().startswith("0x")
 
 
 def _dev_vfio(report: Host, problems: list[str]) -> tuple[list[int], str | None]:

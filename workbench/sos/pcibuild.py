@@ -11,6 +11,7 @@ from __future__ import annotations
 from workbench.sos.groups import KernelLog, boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
 from workbench.sos.model import ASK_FOR, SosNotes
+from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
 
 LSPCI_FILES = ("sos_commands/pci/lspci_-nnvv", "lspci", "sos_commands/pci/lspci_-nvv")
@@ -47,8 +48,14 @@ def build_pci(notes: SosNotes) -> None:
             notes.missing(
                 DEVICES, "a readable lspci -nnvv", f"{origin} lists no function: {ASK_FOR}"
             )
+    from_lspci = bool(devices)
+    nodedevs = read_nodedevs(notes.report, notes.problems)
+    if not devices and nodedevs:  # `sos report -p virt`: no lspci, but libvirt's view of them
+        devices = [_from_nodedev(n) for n in nodedevs]
+        notes.sources["pci"] = f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*"
+        notes.not_recorded.pop(DEVICES, None)
     lspci_groups = {d.bdf: d.iommu_group for d in devices if d.iommu_group is not None}
-    sources = gather(notes.report, lspci_groups, notes.sources.get("pci"))
+    sources = gather(notes.report, lspci_groups, notes.sources.get("pci"), nodedevs)
     chosen = choose(sources)  # disagreements between sources become its problems
     notes.problems += sources.problems
     groups: dict[str, int] | None = None
@@ -56,7 +63,7 @@ def build_pci(notes: SosNotes) -> None:
     if chosen is not None:
         name, origin, groups = chosen
         notes.sources["iommu_groups"] = f"{name}: {origin}"
-    elif text is not None and not group_lines:
+    elif from_lspci and not group_lines:
         groups = _no_groups(notes, bool(on))
     if not devices:  # groups are links to devices: without lspci's there are none to link
         groups = None
@@ -126,6 +133,10 @@ def _no_groups(notes: SosNotes, iommu_on: bool) -> dict[str, int] | None:
         "grouped device and printed none"
     )
     return {}
+
+
+def _from_nodedev(dev: NodeDevice) -> LspciDevice:
+    return LspciDevice(dev.bdf, dev.pci_class, dev.vendor, dev.device, driver=dev.driver)
 
 
 def _device(notes: SosNotes, dev: LspciDevice, group: int | None, boot: str | None) -> None:
