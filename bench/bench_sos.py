@@ -85,7 +85,7 @@ def main() -> int:
             xz_cli = f"{cli_ms('--sos', str(archive)):.0f} ms"
         except SystemExit as exc:  # the archive opening may not be there yet: said, not hidden
             said = str(exc).strip().splitlines()[-1].replace(str(archive), archive.name)
-            xz_cli = f"not measured: {said.rsplit('failed', 1)[-1][:200]}"
+            xz_cli = f"not measured, refused: {said.rsplit('workbench: ', 1)[-1][:200]}"
         except WorkbenchError as exc:
             xz_cli = f"not measured: {exc.message}"
         size_kib = archive.stat().st_size / 1024
