@@ -7,7 +7,7 @@ APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-age
 	umockdev gir1.2-umockdev-1.0 python3-gi chromium
 
 .PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
-	bench-capture bench-explain clean
+	bench-capture bench-explain bench-sos clean
 
 setup: apt $(STAMP) bytecode
 
@@ -88,6 +88,9 @@ bench-capture: setup
 
 bench-explain: setup
 	$(BIN)/python bench/bench_explain.py
+
+bench-sos: setup
+	$(BIN)/python bench/bench_sos.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

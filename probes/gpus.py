@@ -7,6 +7,7 @@ from typing import Any
 from probes.cmdline import vfio_ids
 from probes.names import describe, device_name
 from probes.parsers import parse_cmdline
+from workbench.core.host import Host
 from workbench.core.pci import PciDevice, PciInventory
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, unreadable, worst
@@ -94,6 +95,29 @@ def is_candidate(gpu: dict[str, Any], count: int) -> bool:
     return gpu["driver"] == VFIO_DRIVER or (count > 1 and gpu["boot_vga"] is not True)
 
 
+def _single(host: Host, gpu: dict[str, Any]) -> Finding:
+    """The one GPU stays with the host: said as the host boots on it only when it is known to."""
+    remedy = (
+        "Add a second GPU for the guest, or follow a single-GPU passthrough guide "
+        "(hooks that stop the display manager and unbind the GPU before the VM starts)."
+    )
+    hint = (
+        None
+        if gpu["boot_vga"] is not None
+        else host.record_hint(f"sys/bus/pci/devices/{gpu['bdf']}/boot_vga")
+    )
+    why = "and the host boots on it"
+    if hint:  # a recording that says it does not know which GPU the firmware booted on
+        why = f"the host's only display; whether it boots on it is not recorded ({hint})"
+    return Finding(
+        "GPU_SINGLE",
+        "warn",
+        f"Only one GPU ({gpu['bdf']}), {why}: passing it through leaves the host without a "
+        "display (single-GPU passthrough).",
+        remedy,
+    )
+
+
 def gpus(inv: PciInventory) -> list[dict[str, Any]]:
     return [gpu_facts(inv, d) for d in inv.devices if d.is_gpu]
 
@@ -136,23 +160,15 @@ class PciGpus(Probe):
         for gpu in found:
             findings += self._judge(inv, gpu, gpu in candidates, acs, vfio_ids(params))
         if len(found) == 1 and not candidates:
-            findings.append(
-                Finding(
-                    "GPU_SINGLE",
-                    "warn",
-                    f"Only one GPU ({found[0]['bdf']}), and the host boots on it: passing it "
-                    "through leaves the host without a display (single-GPU passthrough).",
-                    "Add a second GPU for the guest, or follow a single-GPU passthrough guide "
-                    "(hooks that stop the display manager and unbind the GPU before the VM starts).",
-                )
-            )
+            findings.append(_single(host, found[0]))
         if not inv.groups_recorded:
+            hint = host.record_hint("sys/kernel/iommu_groups")
             findings.append(
                 Finding(
                     "GPU_GROUPS_NOT_RECORDED",
                     "info",
                     "sys/kernel/iommu_groups is not recorded, so isolation cannot be judged: "
-                    "capture with `workbench capture` on the machine.",
+                    + (hint or "capture with `workbench capture` on the machine."),
                 )
             )
         elif any(g["isolated"] is None for g in found) and not inv.groups:

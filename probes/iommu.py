@@ -8,8 +8,10 @@ from probes.cpu import read_cpuinfo
 from probes.names import device_name
 from probes.parsers import parse_cmdline
 from workbench.core.errors import HostReadError
+from workbench.core.host import Host
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, unreadable, worst
+from workbench.core.text import safe_text
 
 IOMMU_PARAMS = ("intel_iommu", "amd_iommu", "iommu")
 
@@ -43,6 +45,60 @@ def enable_remedy(vendor: str | None, has_acpi_table: bool, virtual: bool = Fals
     )
 
 
+def kernel_evidence(host: Host) -> tuple[list[str], list[str], str | None]:
+    """(lines proving the IOMMU on, lines saying it off, which log was read) from a recorded
+    machine's manifest `evidence` (a sosreport's root keeps the kernel's lines there)."""
+    evidence = host.manifest.get("evidence") if not host.live else None
+    if not isinstance(evidence, dict):
+        return [], [], None
+
+    def lines(key: str) -> list[str]:
+        value = evidence.get(key)
+        if not isinstance(value, list):
+            return []
+        return [safe_text(v[:300]) for v in value[:12] if isinstance(v, str)]
+
+    checked = lines("iommu_log")
+    where = checked[0] if checked else None
+    partial = lines("iommu_partial")
+    if where and partial:  # said, but not taken as proof (see workbench.sos.groups)
+        where += f" has only `{partial[0]}`" + (
+            f" and {len(partial) - 1} more" if partial[1:] else ""
+        )
+        where += ", which does not prove DMA translation on"
+    return lines("iommu"), lines("iommu_off"), where
+
+
+def _groups_source(host: Host) -> str:
+    sources = host.manifest.get("sources")
+    said = sources.get("iommu_groups") if isinstance(sources, dict) else None
+    return safe_text(said[:300]) if isinstance(said, str) else "recorded"
+
+
+def from_evidence(
+    host: Host, not_recorded: str, facts: dict[str, Any], vendor: str | None, virtual: bool
+) -> Outcome:
+    """`iommu.enabled` of a recording without groups: judged from the kernel's own lines (and
+    /dev/vfio), never from their absence; without them, a skip that says what would show it."""
+    on, off, checked = kernel_evidence(host)
+    facts["evidence"] = on or off
+    if on:
+        return Outcome("pass", f"on (kernel log: {on[0]}); {not_recorded}", facts)
+    if off:
+        finding = Finding(
+            "IOMMU_OFF",
+            "fail",
+            f"The IOMMU is off: the kernel log says `{off[0]}`.",
+            enable_remedy(vendor, False, virtual),
+        )
+        return Outcome("fail", f"IOMMU is off (kernel log: {off[0]})", facts, [finding])
+    if checked and " has only " in checked:
+        not_recorded += f"; the kernel log {checked}"
+    elif checked:
+        not_recorded += f"; the kernel log ({checked}) shows no IOMMU line"
+    return Outcome("skip", not_recorded, facts)
+
+
 class IommuEnabled(Probe):
     id = "iommu.enabled"
     title = "IOMMU enabled"
@@ -72,14 +128,15 @@ class IommuEnabled(Probe):
             "virtual_machine": virtual,
         }
         off = [f"{k}={v}" for k, v in params.items() if v == "off"]
-        if not inv.groups_recorded:  # a recorded root without the directory: nothing to judge
+        if not inv.groups_recorded:  # a recorded root without the directory: the evidence
             where = "sys/kernel/iommu_groups"
             reason = "permission" if host.is_dir(where) else "missing"
             outcome = unreadable(where, reason, live=host.live, host=host)
-            return Outcome("skip", outcome.summary, facts)
+            return from_evidence(host, outcome.summary, facts, vendor, virtual)
+        units_hint = host.record_hint("sys/class/iommu")
         if groups:
             findings = []
-            if not units:
+            if not units and not units_hint:
                 findings.append(
                     Finding(
                         "IOMMU_NO_UNITS_LISTED",
@@ -99,6 +156,8 @@ class IommuEnabled(Probe):
             )
             return Outcome("warn", "IOMMU units present but no groups", facts, [finding])
         why = "no IOMMU unit in /sys/class/iommu and no IOMMU groups"
+        if units_hint:  # a sosreport: the units are not in it; the groups' absence is proven
+            why = f"no IOMMU groups ({_groups_source(host)})"
         if off:
             why += f"; the kernel command line turns it off ({', '.join(off)})"
         elif acpi:

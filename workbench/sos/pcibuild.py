@@ -1,5 +1,6 @@
-"""The PCI part of a sosreport's machine root: `sys/bus/pci/devices/*` from lspci, and
-`sys/kernel/iommu_groups` when the report shows the groups (lspci's `IOMMU group:` lines).
+"""The PCI part of a sosreport's machine root: `sys/bus/pci/devices/*` from lspci,
+`sys/kernel/iommu_groups` from the best source of groups the report holds (see `groups`),
+`boot_vga` from the kernel's vgaarb lines, and the IOMMU evidence of the kernel log.
 
 Written as a live sysfs lays it out (what `workbench.machines.build_root` writes), so
 `core.pciscan` reads it unchanged. A fact the report does not hold is left out, never invented.
@@ -7,12 +8,20 @@ Written as a live sysfs lays it out (what `workbench.machines.build_root` writes
 
 from __future__ import annotations
 
+from workbench.sos.groups import KernelLog, boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
 from workbench.sos.model import ASK_FOR, SosNotes
+from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
+from workbench.sos.packages import package_version
 
 LSPCI_FILES = ("sos_commands/pci/lspci_-nnvv", "lspci", "sos_commands/pci/lspci_-nvv")
 GROUPS = "sys/kernel/iommu_groups"
 DEVICES = "sys/bus/pci/devices"
+GROUPS_HOW = (
+    "lspci shows them from pciutils 3.7; or `sos report -o virsh` with libvirt running "
+    "(node-device XML); or a kernel log from boot (`sos report -o kernel,logs`)"
+)
+VGAARB_HOW = "a kernel log from boot with its vgaarb lines: `sos report -o kernel,logs`"
 
 
 def build_pci(notes: SosNotes) -> None:
@@ -24,27 +33,113 @@ def build_pci(notes: SosNotes) -> None:
         if text is not None:
             notes.sources["pci"] = rel
             break
+    devices: list[LspciDevice] = []
+    group_lines = False
     if text is None:
         notes.missing(DEVICES, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
-        notes.missing(GROUPS, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
-        return
-    listing = parse_lspci(text)
-    if listing.skipped:
-        notes.problems.append(f"{notes.sources['pci']}: {listing.skipped} lines not understood")
-    for dev in listing.devices:
-        _device(notes, dev)
-    if listing.group_lines:
-        notes.sources["iommu_groups"] = notes.sources["pci"]
-        notes.out.joinpath(GROUPS).mkdir(parents=True, exist_ok=True)
     else:
-        notes.missing(
-            GROUPS,
-            "the IOMMU groups",
-            "lspci shows them from pciutils 3.7; or `sos report -o virsh` with libvirt running",
+        listing = parse_lspci(text)
+        devices, group_lines = listing.devices, listing.group_lines
+        origin = notes.sources["pci"]
+        if listing.skipped:
+            notes.problems.append(f"{origin}: {listing.skipped} lines not understood")
+        notes.problems += [f"{origin}: {p}" for p in listing.problems]
+        if not devices:
+            notes.missing(
+                DEVICES, "a readable lspci -nnvv", f"{origin} lists no function: {ASK_FOR}"
+            )
+    from_lspci = bool(devices)
+    nodedevs = read_nodedevs(notes.report, notes.problems)
+    if not devices and nodedevs:  # `sos report -p virt`: no lspci, but libvirt's view of them
+        devices = [_from_nodedev(n) for n in nodedevs]
+        notes.sources["pci"] = f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*"
+        notes.not_recorded.pop(DEVICES, None)
+    lspci_groups = {d.bdf: d.iommu_group for d in devices if d.iommu_group is not None}
+    sources = gather(notes.report, lspci_groups, notes.sources.get("pci"), nodedevs)
+    chosen = choose(sources)  # disagreements between sources become its problems
+    notes.problems += sources.problems
+    groups: dict[str, int] | None = None
+    on = _evidence(notes, sources.log, sources.vfio_groups, sources.vfio_origin)
+    if chosen is not None:
+        name, origin, groups = chosen
+        notes.sources["iommu_groups"] = f"{name}: {origin}"
+    elif from_lspci and not group_lines:
+        groups = _no_groups(notes, bool(on))
+    if not devices:  # groups are links to devices: without lspci's there are none to link
+        groups = None
+        notes.missing(GROUPS, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
+    elif groups is None:
+        notes.missing(GROUPS, "the IOMMU groups", GROUPS_HOW)
+    else:
+        notes.out.joinpath(GROUPS).mkdir(parents=True, exist_ok=True)
+    notes.missing("sys/class/iommu", "the IOMMU units", "a sosreport does not list them")
+    boot = boot_vga(sources.log.text)[0] if sources.log else None
+    for dev in devices:
+        _device(notes, dev, None if groups is None else groups.get(dev.bdf), boot)
+    known = {d.bdf for d in devices}
+    strays = sorted(set(groups or {}) - known)
+    if strays:
+        notes.problems.append(
+            f"IOMMU groups list {len(strays)} device(s) lspci does not show: {', '.join(strays[:5])}"
         )
+    if boot is not None:
+        notes.sources["boot_vga"] = sources.log.origin if sources.log else ""
 
 
-def _device(notes: SosNotes, dev: LspciDevice) -> None:
+def _evidence(
+    notes: SosNotes, log: KernelLog | None, vfio: list[int], vfio_origin: str | None
+) -> list[str]:
+    """The lines that say whether the IOMMU is on, kept in the manifest's evidence."""
+    on: list[str] = []
+    off: list[str] = []
+    if log is not None:
+        said = iommu_lines(log.text)
+        on, off = said.on, said.off
+        if said.partial:
+            notes.evidence["iommu_partial"] = said.partial
+        start = "starts at boot" if log.from_boot else "does not start at boot"
+        notes.evidence["iommu_log"] = [f"{log.origin} ({start})"]
+    if vfio and vfio_origin:
+        shown = ", ".join(map(str, vfio[:8])) + (" …" if len(vfio) > 8 else "")
+        on.append(f"/dev/vfio/{vfio[0]} ({vfio_origin}: groups {shown} are bound to vfio)")
+        notes.evidence["vfio_groups"] = [str(n) for n in vfio]
+    if on:
+        notes.evidence["iommu"] = on
+    if off:
+        notes.evidence["iommu_off"] = off
+    return on
+
+
+def _no_groups(notes: SosNotes, iommu_on: bool) -> dict[str, int] | None:
+    """{} (a real "no groups") when the report proves lspci would have printed them: pciutils
+    >= 3.7 printed no `IOMMU group:` line. None when that is not proven."""
+    found = package_version(notes.report, "pciutils")
+    if found is None:
+        return None
+    (major, minor), origin = found
+    if (major, minor) < (3, 7):
+        notes.problems.append(
+            f"pciutils {major}.{minor} ({origin}) prints no `IOMMU group:` lines (3.7 does)"
+        )
+        return None
+    if iommu_on:
+        notes.problems.append(
+            f"lspci (pciutils {major}.{minor}, {origin}) printed no `IOMMU group:` line, but the "
+            "kernel log or /dev/vfio says the IOMMU is on: the groups are not judged"
+        )
+        return None
+    notes.sources["iommu_groups"] = (
+        f"none: lspci of pciutils {major}.{minor} ({origin}) prints `IOMMU group:` for every "
+        "grouped device and printed none"
+    )
+    return {}
+
+
+def _from_nodedev(dev: NodeDevice) -> LspciDevice:
+    return LspciDevice(dev.bdf, dev.pci_class, dev.vendor, dev.device, driver=dev.driver)
+
+
+def _device(notes: SosNotes, dev: LspciDevice, group: int | None, boot: str | None) -> None:
     base = f"sys/devices/pci{dev.bdf[:4]}:00/{dev.bdf}"
     if dev.vendor:
         notes.write(f"{base}/vendor", f"0x{dev.vendor}\n")
@@ -55,12 +150,19 @@ def _device(notes: SosNotes, dev: LspciDevice) -> None:
     if dev.rev:
         notes.write(f"{base}/revision", f"0x{dev.rev}\n")
     notes.link(f"{DEVICES}/{dev.bdf}", base)
+    if dev.pci_class and dev.pci_class[:4] == "0300":  # the kernel's boot_vga: VGA class only
+        if boot is not None:
+            notes.write(f"{base}/boot_vga", "1\n" if dev.bdf == boot else "0\n")
+        else:
+            notes.missing(
+                f"{DEVICES}/{dev.bdf}/boot_vga", "which GPU the host booted on", VGAARB_HOW
+            )
     if dev.driver:
         drv = f"sys/bus/pci/drivers/{dev.driver}"
         notes.link(f"{base}/driver", drv)
         notes.link(f"{drv}/{dev.bdf}", base)
-    if dev.iommu_group is not None:
-        grp = f"{GROUPS}/{dev.iommu_group}"
+    if group is not None:
+        grp = f"{GROUPS}/{group}"
         if not notes.out.joinpath(grp, "type").exists():
             notes.write(f"{grp}/type", "DMA\n")
         notes.link(f"{base}/iommu_group", grp)
