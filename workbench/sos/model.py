@@ -51,6 +51,10 @@ class SosNotes:
         with path.open("xb") as fh:  # never over a file another builder wrote, never a link
             fh.write(data)
 
+    def mkdir(self, rel: str) -> None:
+        """A directory of the machine root (parents made; never outside `out`)."""
+        self.out.joinpath(*_inside(rel)).mkdir(parents=True, exist_ok=True)
+
     def link(self, rel: str, target_rel: str) -> None:
         """A relative symlink at `rel` to `target_rel` (both paths of the machine root)."""
         import os
