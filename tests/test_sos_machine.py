@@ -1,0 +1,293 @@
+"""The machine part of a sosreport's root: /proc, modules, /dev, processes, the logs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tests.sos_machine_helpers import DEV_LANR, HOTSOS, LSMOD, probe_json, report, translate
+from workbench.core.bounded import HEAD_BYTES, TAIL_BYTES
+from workbench.core.machinelogs import kernel_log
+from workbench.sos.devlisting import mode_bits, parse_listing
+from workbench.sos.processes import parse_ps
+
+needs_hotsos = pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared/peer-data absent")
+
+
+@needs_hotsos
+def test_hotsos_machine_facts(tmp_path: Path) -> None:
+    """The hotsos slice gives /dev/kvm as listed, loaded modules, its dmesg, and says the rest is missing."""
+    manifest, host = translate(HOTSOS, tmp_path)
+    nodes = manifest["facts"]["device_nodes"]
+    assert nodes["/dev/kvm"] == {
+        "kind": "char",
+        "mode": "0660",
+        "owner": "0",
+        "group": "108",
+        "accessible": None,
+        "size": None,
+    }
+    assert nodes["/dev/kvmfr0"] is None  # listed /dev without it: absent
+    assert {"kvm", "kvm_intel", "vhost_net"} <= set(host.listdir("sys/module"))
+    assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/kernel/dmesg"
+    assert manifest["facts"]["kernel_log"]["lines"] == 833
+    assert host.read_text("proc/sys/kernel/osrelease") == "5.4.0-97-generic\n"
+    assert "processes" in manifest["not_recorded"]
+    assert "sos report -o" in manifest["not_recorded"]["sys/kernel/mm/hugepages"]
+
+
+@needs_hotsos
+def test_hotsos_own_probes(tmp_path: Path) -> None:
+    """On the hotsos slice kvm.device judges the listed /dev/kvm and cpu says the host is a VM."""
+    got = probe_json(HOTSOS, "cpu.virtualization", "kvm.device", "kernel.log")
+    assert got["kvm.device"]["status"] == "pass"
+    assert "modules: kvm, kvm_intel" in got["kvm.device"]["summary"]
+    assert got["cpu.virtualization"]["status"] == "pass"
+    assert "nested" in got["cpu.virtualization"]["summary"]
+    assert (
+        got["kernel.log"]["facts"]["source"] == "logs/kernel.log (from sos_commands/kernel/dmesg)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("perm", "octal"),
+    [
+        ("crw-rw----", "0660"),
+        ("drwxrwxrwt", "1777"),
+        ("-rwsr-xr-x", "4755"),
+        ("-rwSr--r--", "4644"),
+        ("drwxr-sr-x", "2755"),
+        ("crw-rw-rw-", "0666"),
+    ],
+)
+def test_mode_bits(perm: str, octal: str) -> None:
+    """ls's permission string becomes the octal mode a capture records."""
+    assert mode_bits(perm) == octal
+
+
+def test_selinux_listing() -> None:
+    """An `ls -alZR /dev` listing (sos >= 4.8) gives names and skips the SELinux context."""
+    text = (
+        "/dev:\ntotal 0\n"
+        "crw-rw-rw-. 1 root kvm system_u:object_r:kvm_device_t:s0 10, 232 Nov 29 10:00 kvm\n"
+        "lrwxrwxrwx. 1 root root system_u:object_r:device_t:s0 4 Nov 29 10:00 kvm2 -> kvm\n"
+        "\n/dev/vfio:\n"
+        "crw-------. 1 root root system_u:object_r:vfio_device_t:s0 243, 0 Nov 29 10:00 14\n"
+    )
+    sections = parse_listing(text, selinux=True)
+    kvm = sections["/dev"]["kvm"]
+    assert (kvm.kind, kvm.mode, kvm.owner, kvm.group) == ("char", "0666", "root", "kvm")
+    assert sections["/dev"]["kvm2"].target == "kvm"
+    assert sections["/dev/vfio"]["14"].kind == "char"
+
+
+def test_listing_without_vfio_dir(tmp_path: Path) -> None:
+    """A listed /dev without a vfio directory records /dev/vfio/vfio absent; /dev/net/tun present."""
+    top = report(tmp_path, {"sos_commands/block/ls_-lanR_.dev": DEV_LANR.format(shm_size=0)})
+    manifest, _ = translate(top, tmp_path)
+    nodes = manifest["facts"]["device_nodes"]
+    assert nodes["/dev/vfio/vfio"] is None
+    assert nodes["/dev/net/tun"]["mode"] == "0666"
+    assert nodes["/dev/vhost-net"]["kind"] == "char"
+
+
+def test_no_listing_is_not_recorded(tmp_path: Path) -> None:
+    """Without a /dev listing kvm.device skips, naming the listing and the block plugin."""
+    top = report(tmp_path, {"proc/cpuinfo": "processor : 0\nflags : vmx\n"})
+    got = probe_json(top, "kvm.device")
+    assert got["kvm.device"]["status"] == "skip"
+    summary = got["kvm.device"]["summary"]
+    assert "not in this sosreport" in summary and "block plugin" in summary
+
+
+@pytest.mark.parametrize(("size_mib", "status"), [(32, "pass"), (16, "fail")])
+def test_shm_file_is_judged(tmp_path: Path, size_mib: int, status: str) -> None:
+    """A /dev/shm/looking-glass in the listing is judged by its listed size (1080p needs 32 MiB)."""
+    listing = DEV_LANR.format(shm_size=size_mib * 1024 * 1024)
+    top = report(
+        tmp_path, {"sos_commands/block/ls_-lanR_.dev": listing, "sos_commands/kernel/lsmod": LSMOD}
+    )
+    got = probe_json(top, "display.looking_glass")["display.looking_glass"]
+    assert got["status"] == status
+    assert got["facts"]["shm_files"][0]["size"] == size_mib * 1024 * 1024
+
+
+def test_without_lsmod_modules_are_unknown(tmp_path: Path) -> None:
+    """Parameter dirs without lsmod never make "not loaded": the module list is not recorded."""
+    top = report(
+        tmp_path,
+        {
+            "sys/module/kvm_intel/parameters/nested": "Y\n",
+            "sos_commands/block/ls_-lanR_.dev": DEV_LANR.format(shm_size=0),
+        },
+    )
+    manifest, host = translate(top, tmp_path)
+    assert "lsmod" in manifest["not_recorded"]["sys/module"]
+    assert host.read_text("sys/module/kvm_intel/parameters/nested") == "Y\n"
+    got = probe_json(top, "kvm.device", "display.looking_glass")
+    assert got["kvm.device"]["facts"]["modules"] is None
+    assert got["kvm.device"]["facts"]["nested"] == {"kvm_intel": True}
+    assert "modules: not recorded" in got["kvm.device"]["summary"]
+    # The listing has an empty /dev/shm/looking-glass: judged from it (a VM not started).
+    assert got["display.looking_glass"]["status"] == "warn"
+    bare = report(tmp_path, {"sys/module/kvmfr/parameters/static_size_mb": "64\n"}, name="bare")
+    looking = probe_json(bare, "display.looking_glass")["display.looking_glass"]
+    assert looking["status"] == "skip"  # kvmfr's parameters: loaded, but /dev not listed
+    assert looking["facts"]["kvmfr_loaded"] is True
+
+
+def test_hostile_names_stay_inside(tmp_path: Path) -> None:
+    """Names from lsmod, modprobe.d and links in the report never become paths outside the root."""
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret").write_text("secret\n")
+    top = report(
+        tmp_path,
+        {
+            "sos_commands/kernel/lsmod": "Module Size Used by\n../../evil 1 0\nkvm 1 0\n",
+            "etc/modprobe.d/ok.conf": "options kvm_intel nested=1\n",
+            "etc/modprobe.d/bad\x1bname.conf": "x\n",
+        },
+    )
+    (top / "proc").mkdir()
+    (top / "proc" / "cmdline").symlink_to(outside / "secret")  # absolute: inside the report
+    manifest, host = translate(top, tmp_path)
+    assert host.listdir("sys/module") == ["kvm"]
+    assert host.listdir("etc/modprobe.d") == ["ok.conf"]
+    assert host.read_text("proc/cmdline") is None
+    assert "proc/cmdline" in manifest["not_recorded"]
+    for path in host.root.rglob("*"):
+        assert path.resolve().is_relative_to(host.root)
+
+
+def test_oversized_cpuinfo_is_left_out(tmp_path: Path) -> None:
+    """A /proc file over the copy cap is left out and said, so cpu.virtualization skips."""
+    top = report(tmp_path, {"proc/cpuinfo": "flags : vmx\n" * 400_000})
+    manifest, _ = translate(top, tmp_path)
+    assert any("proc/cpuinfo" in p for p in manifest["problems"])
+    got = probe_json(top, "cpu.virtualization")["cpu.virtualization"]
+    assert got["status"] == "skip"
+
+
+def test_ps_parsing() -> None:
+    """ps auxwww gives the watched processes by name; cut user names, kernel threads are left out."""
+    text = (
+        "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n"
+        "root 1200 0.0 0.1 100000 9000 ? Ssl Nov28 0:01 /usr/sbin/libvirtd --timeout 120\n"
+        "libvirt+ 3001 10.0 20.0 900000 80000 ? Sl Nov28 10:00 /usr/bin/qemu-system-x86_64 -name w\n"
+        "root 99 0.0 0.0 0 0 ? S Nov28 0:00 [kvm-pit/3001]\n"
+        "root 500 0.0 0.0 1000 100 ? S Nov28 0:00 /bin/bash\n"
+    )
+    assert parse_ps(text) == [
+        {"pid": 1200, "name": "libvirtd", "user": "root"},
+        {"pid": 3001, "name": "qemu-system-x86", "user": None},
+    ]
+
+
+def test_ps_threads_once() -> None:
+    """ps -elfL lists a process once per thread; it is recorded once."""
+    text = (
+        "F S UID PID PPID LWP C NLWP PRI NI ADDR SZ WCHAN STIME TTY TIME CMD\n"
+        "4 S root 1200 1 1200 0 2 80 0 - 1000 - Nov28 ? 00:00:01 /usr/sbin/libvirtd\n"
+        "1 S root 1200 1 1201 0 2 80 0 - 1000 - Nov28 ? 00:00:00 /usr/sbin/libvirtd\n"
+    )
+    assert parse_ps(text) == [{"pid": 1200, "name": "libvirtd", "user": None}]
+
+
+def test_processes_recorded(tmp_path: Path) -> None:
+    """The report's ps becomes facts.processes, which kvm.device shows."""
+    text = (
+        "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n"
+        "root 1200 0.0 0.1 100000 9000 ? Ssl Nov28 0:01 /usr/sbin/libvirtd\n"
+    )
+    top = report(tmp_path, {"sos_commands/process/ps_auxwww": text})
+    got = probe_json(top, "kvm.device")["kvm.device"]
+    assert got["facts"]["processes"] == [{"pid": 1200, "name": "libvirtd", "user": "root"}]
+
+
+JOURNAL = (
+    "-- Logs begin at Mon 2026-11-23 10:00:00 UTC. --\n"
+    "Nov 29 10:00:00 host kernel: Linux version 6.1.0 (gcc)\n"
+    "Nov 29 10:00:01 host systemd[1]: Started something.\n"
+    "Nov 29 10:00:02 host kernel: kvm: disabled by bios\n"
+)
+
+
+@pytest.mark.parametrize(
+    "name", ["journalctl_--no-pager_--catalog_--boot", "journalctl_--no-pager_--boot"]
+)
+def test_journal_fallback(tmp_path: Path, name: str) -> None:
+    """Without dmesg, the journal's kernel lines of this boot (either sos naming) are the kernel log."""
+    top = report(tmp_path, {f"sos_commands/logs/{name}": JOURNAL})
+    manifest, host = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == f"sos_commands/logs/{name}"
+    assert host.read_text("logs/kernel.log") == "Linux version 6.1.0 (gcc)\nkvm: disabled by bios\n"
+    got = probe_json(top, "kernel.log")["kernel.log"]
+    assert got["status"] == "fail"
+    assert "KVM_DISABLED_BIOS" in got["summary"]
+
+
+def test_kern_log_this_boot(tmp_path: Path) -> None:
+    """/var/log/kern.log gives this boot's kernel lines: those before the last boot start are left out."""
+    text = (
+        "Nov 28 09:00:00 host kernel: [    0.000000] Linux version 6.0.0\n"
+        "Nov 28 09:00:05 host kernel: [    5.000000] kvm: disabled by bios\n"
+        "Nov 29 10:00:00 host kernel: [    0.000000] Linux version 6.1.0\n"
+        "Nov 29 10:00:01 host kernel: [    1.000000] all well\n"
+    )
+    top = report(tmp_path, {"var/log/kern.log": text})
+    _, host = translate(top, tmp_path)
+    assert host.read_text("logs/kernel.log") == (
+        "[    0.000000] Linux version 6.1.0\n[    1.000000] all well\n"
+    )
+
+
+def test_big_journal_is_bounded(tmp_path: Path) -> None:
+    """A journal far over the limits is read as its first part and newest, with a gap line."""
+    line = "Nov 29 10:00:01 host kernel: usb 1-1: new device number %d\n"
+    body = "".join(line % n for n in range(300_000))  # ~17 MiB
+    top = report(tmp_path, {"sos_commands/logs/journalctl_--no-pager_--boot": body})
+    manifest, host = translate(top, tmp_path)
+    facts = manifest["facts"]["kernel_log"]
+    assert facts["truncated"] is True
+    assert (host.root / "logs/kernel.log").stat().st_size <= HEAD_BYTES + TAIL_BYTES + 200
+    log = kernel_log(host)
+    assert log.gap() is not None
+    assert log.text is not None and log.text.rstrip().endswith("number 299999")
+
+
+def test_no_kernel_log_says_plugins(tmp_path: Path) -> None:
+    """Without dmesg, journal or syslog, kernel.log skips naming the kernel and logs plugins."""
+    top = report(tmp_path, {})
+    got = probe_json(top, "kernel.log")["kernel.log"]
+    assert got["status"] == "skip"
+    assert "not in this sosreport" in got["summary"] and "logs plugin" in got["summary"]
+
+
+def test_libvirt_daemon_log(tmp_path: Path) -> None:
+    """libvirt's daemon log becomes logs/libvirt.log with its facts."""
+    top = report(
+        tmp_path, {"var/log/libvirt/libvirtd.log": "2026-11-29 10:00:00.000+0000: 1: error : x\n"}
+    )
+    manifest, host = translate(top, tmp_path)
+    assert manifest["facts"]["libvirt_log"]["origin"] == "var/log/libvirt/libvirtd.log"
+    assert host.read_text("logs/libvirt.log") is not None
+
+
+def test_hugepages_judged(tmp_path: Path) -> None:
+    """The report's hugepages and meminfo are judged as on the machine."""
+    base = "sys/kernel/mm/hugepages/hugepages-1048576kB"
+    top = report(
+        tmp_path,
+        {
+            f"{base}/nr_hugepages": "15\n",
+            f"{base}/free_hugepages": "15\n",
+            f"{base}/resv_hugepages": "0\n",
+            "sys/kernel/mm/hugepages/hugepages-x/nr_hugepages": "1\n",
+            "proc/meminfo": "MemTotal:       16384000 kB\n",
+        },
+    )
+    got = probe_json(top, "memory.hugepages")["memory.hugepages"]
+    assert got["status"] == "fail"  # 15 GiB of 15.6 GiB
+    assert [s["page_size"] for s in got["facts"]["sizes"]] == ["1G"]
