@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import stat
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -291,3 +296,68 @@ def test_hugepages_judged(tmp_path: Path) -> None:
     got = probe_json(top, "memory.hugepages")["memory.hugepages"]
     assert got["status"] == "fail"  # 15 GiB of 15.6 GiB
     assert [s["page_size"] for s in got["facts"]["sizes"]] == ["1G"]
+
+
+@pytest.mark.skipif(
+    shutil.which("sos") is None or os.geteuid() != 0, reason="needs Debian's sosreport, as root"
+)
+def test_real_sos_report(tmp_path: Path) -> None:
+    """A real `sos report` of this machine: /dev nodes and processes as the machine has them."""
+    plugins = "kernel,block,process,processor,memory,host"
+    done = subprocess.run(
+        ["sos", "report", "--batch", "--build", "-o", plugins, "--tmp-dir", str(tmp_path)],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    (top,) = [p for p in tmp_path.iterdir() if p.name.startswith("sosreport-") and p.is_dir()]
+    manifest, _ = translate(top, tmp_path)
+    nodes = manifest["facts"]["device_nodes"]
+    for path in ("/dev/kvm", "/dev/net/tun"):
+        if not Path(path).exists():
+            assert nodes[path] is None
+            continue
+        info = Path(path).stat()
+        assert nodes[path]["mode"] == f"{stat.S_IMODE(info.st_mode):04o}"
+        assert nodes[path]["owner"] == str(info.st_uid)
+    assert isinstance(manifest["facts"]["processes"], list)
+    assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/kernel/dmesg"
+    if not (top / "sos_commands/kernel/lsmod").exists():  # kmod not installed here
+        assert "sys/module" in manifest["not_recorded"]
+    got = probe_json(top, "kvm.device", "memory.hugepages", "kernel.cmdline")
+    assert got["kernel.cmdline"]["status"] != "skip"
+    assert got["memory.hugepages"]["status"] != "skip"
+    assert got["kvm.device"]["status"] == ("pass" if Path("/dev/kvm").exists() else "fail")
+
+
+def test_manifest_says_not_installed(tmp_path: Path) -> None:
+    """The report's own manifest tells a command that was not installed from one not collected."""
+    said = {
+        "components": {
+            "report": {
+                "plugins": {
+                    "kernel": {
+                        "commands": [{"exec": "lsmod", "filepath": None, "return_code": 127}]
+                    }
+                }
+            }
+        }
+    }
+    top = report(tmp_path, {"sos_reports/manifest.json": json.dumps(said)})
+    manifest, _ = translate(top, tmp_path)
+    assert (
+        "`lsmod` was not installed on the machine (exit 127)"
+        in manifest["not_recorded"]["sys/module"]
+    )
+    assert "the block plugin did not run" in manifest["not_recorded"]["dev/kvm"]
+
+
+def test_proc_modules_without_lsmod(tmp_path: Path) -> None:
+    """/proc/modules (what lsmod reads) gives the loaded modules when lsmod's output is absent."""
+    text = "kvm_intel 282624 3 - Live 0x0000000000000000\nkvm 663552 1 kvm_intel, Live 0x0\n"
+    top = report(tmp_path, {"proc/modules": text})
+    manifest, host = translate(top, tmp_path)
+    assert "sys/module" not in manifest["not_recorded"]
+    assert host.listdir("sys/module") == ["kvm", "kvm_intel"]

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.sos.cmdstatus import how
 from workbench.sos.model import SosNotes
 from workbench.sos.reportfiles import collected_by, read, safe_name
 
@@ -117,9 +118,9 @@ def build_devices(notes: SosNotes) -> None:
                 _record(notes, sections)
                 return
             notes.problems.append(f"{rel}: no `/dev:` section: not an `ls -lR /dev` listing")
-    how = collected_by("block")
+    said = how(notes, "block", "ls -lanR /dev", collected_by("block"))
     for path in (*WATCHED_NODES, "/dev/vfio", SHM_DIR):
-        notes.missing(path.lstrip("/"), "the /dev listing (ls -lanR /dev)", how)
+        notes.missing(path.lstrip("/"), "the /dev listing (ls -lanR /dev)", said)
 
 
 def _record(notes: SosNotes, sections: dict[str, dict[str, Entry]]) -> None:

@@ -14,6 +14,7 @@ from typing import Any
 
 from workbench.core.bounded import GAP_LINE, HEAD_BYTES, TAIL_BYTES, gap_line, tail
 from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG
+from workbench.sos.cmdstatus import how
 from workbench.sos.model import ASK_FOR, SosNotes
 from workbench.sos.reportfiles import collected_by, names
 
@@ -69,7 +70,11 @@ def build_kernel_log(notes: SosNotes) -> None:
         if lines:
             _write_kernel(notes, rel, bounded(lines), truncated)
             return
-    notes.missing(KERNEL_LOG, "the kernel log (dmesg, or the journal)", KERNEL_HOW)
+    notes.missing(
+        KERNEL_LOG,
+        "the kernel log (dmesg, or the journal)",
+        how(notes, "kernel", "dmesg", KERNEL_HOW),
+    )
     notes.facts["kernel_log"] = {
         "origin": None,
         "lines": 0,

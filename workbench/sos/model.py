@@ -37,6 +37,7 @@ class SosNotes:
     sources: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # version, hostname, plugins, ...
+    cache: dict[str, Any] = field(default_factory=dict)  # builders' shared reads, not written
 
     def missing(self, path: str, what: str, how: str) -> None:
         """Record that `path` of the machine root is not in the report."""

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 
+from workbench.sos.cmdstatus import how
 from workbench.sos.model import SosNotes
 from workbench.sos.reportfiles import collected_by, copy, names, read
 
 LSMOD_FILES = ("sos_commands/kernel/lsmod", "lsmod")
+PROC_MODULES = "proc/modules"
 MODULES = "sys/module"
 # The modules whose parameters the probes read (nesting, unsafe interrupts, kvmfr's size).
 PARAM_MODULES = ("kvm", "kvm_intel", "kvm_amd", "vfio", "vfio_pci", "vfio_iommu_type1", "kvmfr")
@@ -45,6 +47,18 @@ def parse_lsmod(text: str) -> list[str] | None:
     return found
 
 
+def _proc_modules(notes: SosNotes) -> list[str] | None:
+    """The loaded modules of /proc/modules (what lsmod reads: no header), when collected."""
+    data = read(notes, PROC_MODULES)
+    if data is None:
+        return None
+    found = [
+        w[0] for line in data.decode("utf-8", errors="replace").splitlines() if (w := line.split())
+    ]
+    notes.sources[MODULES] = PROC_MODULES
+    return [name for name in found[:MAX_MODULES] if _MODULE.match(name)]
+
+
 def build_modules(notes: SosNotes) -> None:
     """sys/module from lsmod, the parameters of PARAM_MODULES, hugepages, modprobe.d, grub."""
     loaded = None
@@ -58,7 +72,10 @@ def build_modules(notes: SosNotes) -> None:
             notes.sources[MODULES] = rel
             break
     if loaded is None:
-        notes.missing(MODULES, "the loaded modules (lsmod)", collected_by("kernel"))
+        loaded = _proc_modules(notes)
+    if loaded is None:
+        said = how(notes, "kernel", "lsmod", collected_by("kernel"))
+        notes.missing(MODULES, "the loaded modules (lsmod or /proc/modules)", said)
     else:
         notes.facts["modules_loaded"] = len(loaded)
         for name in loaded:

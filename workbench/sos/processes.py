@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from workbench.core.host import MAX_PID, WATCHED_PROCESSES
+from workbench.sos.cmdstatus import how
 from workbench.sos.model import SosNotes
 from workbench.sos.reportfiles import collected_by, read
 
@@ -73,4 +74,5 @@ def build_processes(notes: SosNotes) -> None:
         notes.facts["processes"] = found
         notes.sources["processes"] = rel
         return
-    notes.missing("processes", "the process list (ps auxwww)", collected_by("process"))
+    said = how(notes, "process", "ps auxwww", collected_by("process"))
+    notes.missing("processes", "the process list (ps auxwww)", said)
