@@ -361,3 +361,47 @@ def test_proc_modules_without_lsmod(tmp_path: Path) -> None:
     manifest, host = translate(top, tmp_path)
     assert "sys/module" not in manifest["not_recorded"]
     assert host.listdir("sys/module") == ["kvm", "kvm_intel"]
+
+
+def test_ps_hostile_fields() -> None:
+    """Control codes or markup in ps output never become a process's name or user."""
+    text = (
+        "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n"
+        "ro\x1b[31mot 1200 0.0 0.1 1 1 ? Ssl Nov28 0:01 /usr/sbin/libvirtd\n"
+        "root 1300 0.0 0.1 1 1 ? Ssl Nov28 0:01 /usr/bin/qemu-system-[b]x\x1b]0;\n"
+        "root \u0661\u0662 0.0 0.1 1 1 ? Ssl Nov28 0:01 /usr/sbin/virtqemud\n"
+    )
+    assert parse_ps(text) == [{"pid": 1200, "name": "libvirtd", "user": None}]
+
+
+def test_listing_hostile_owner() -> None:
+    """An owner with control codes in a /dev listing is recorded as unknown ("?")."""
+    text = "/dev:\ncrw-rw---- 1 r\x1b[2Joot kvm 10, 232 Nov 29 10:00 kvm\n"
+    entry = parse_listing(text, selinux=False)["/dev"]["kvm"]
+    assert (entry.owner, entry.group) == ("?", "kvm")
+
+
+def test_journal_since_name(tmp_path: Path) -> None:
+    """A this-boot journal collected with --since (sos names it so) is read; the last boot's is not."""
+    top = report(
+        tmp_path,
+        {
+            "sos_commands/logs/journalctl_--no-pager_--boot_-1": JOURNAL.replace("kvm", "old"),
+            "sos_commands/logs/journalctl_--no-pager_--boot_--since_2026-11-28": JOURNAL,
+        },
+    )
+    manifest, _ = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"].endswith("--since_2026-11-28")
+
+
+def test_tailed_link_is_followed(tmp_path: Path) -> None:
+    """A log over sos's size limit is a link to sos_strings/...tailed: it is read through the link."""
+    top = report(
+        tmp_path,
+        {"sos_strings/libvirt/var.log.libvirt.libvirtd.log.tailed": "2026-11-29 error : x\n"},
+    )
+    (top / "var/log/libvirt").mkdir(parents=True)
+    target = "../../../sos_strings/libvirt/var.log.libvirt.libvirtd.log.tailed"
+    (top / "var/log/libvirt/libvirtd.log").symlink_to(target)
+    _, host = translate(top, tmp_path)
+    assert host.read_text("logs/libvirt.log") == "2026-11-29 error : x\n"

@@ -34,6 +34,7 @@ _SIZE = r"(?:(\d+),\s*(\d+)|(\d+))"
 _PLAIN = re.compile(rf"^{_MODE}\s+\d+\s+(\S+)\s+(\S+)\s+{_SIZE}\s+{_DATE}\s+(.+)$")
 _CONTEXT = re.compile(rf"^{_MODE}\s+\d+\s+(\S+)\s+(\S+)\s+\S+\s+{_SIZE}\s+{_DATE}\s+(.+)$")
 MAX_SIZE = 1 << 62
+_ACCOUNT = re.compile(r"^[A-Za-z0-9_.@-][A-Za-z0-9_.@$-]{0,63}$")  # a user or group, or its id
 
 
 @dataclass(frozen=True)
@@ -99,8 +100,8 @@ def parse_listing(text: str, selinux: bool) -> dict[str, dict[str, Entry]]:
         current[name] = Entry(
             kind=_KINDS.get(perm[0], "other"),
             mode=mode_bits(perm),
-            owner=owner[:64],
-            group=group[:64],
+            owner=owner if _ACCOUNT.match(owner) else "?",
+            group=group if _ACCOUNT.match(group) else "?",
             size=int(size) if size is not None and len(size) < 19 else None,
             target=target,
         )

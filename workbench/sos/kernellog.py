@@ -47,7 +47,7 @@ def journal_files(notes: SosNotes) -> list[str]:
             continue
         if "_-k" in name or "--dmesg" in name:
             kernel.append(f"{JOURNAL_DIR}/{name}")
-        elif name.endswith(("--boot", "--boot_0", "_-b")):
+        elif "--boot" in name:  # `--boot` (this one), `--boot_--since_...`; `_-1` left out above
             boot.append(f"{JOURNAL_DIR}/{name}")
     return kernel + boot
 

@@ -4,6 +4,7 @@ them."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from workbench.core.host import MAX_PID, WATCHED_PROCESSES
@@ -19,6 +20,9 @@ PS_FILES = (
 )
 PS_BYTES = 16 * 1024 * 1024  # what a Host reads of one file at most
 MAX_KEPT = 1000
+_ACCOUNT = re.compile(r"^[A-Za-z0-9_.@-][A-Za-z0-9_.@$-]{0,63}$")  # "+" ends a cut name
+_PID = re.compile(r"^[0-9]{1,8}$")
+_PROGRAM = re.compile(r"^[A-Za-z0-9_.+:-]{1,15}$")
 NAME_CHARS = 15  # the kernel's comm: what psutil names a process by
 
 
@@ -39,11 +43,11 @@ def parse_ps(text: str) -> list[dict[str, Any]] | None:
         name = _name(words[-1])
         if name is None or not name.startswith(WATCHED_PROCESSES):
             continue
-        pid = int(words[pid_at]) if words[pid_at].isdigit() and len(words[pid_at]) < 9 else None
+        pid = int(words[pid_at]) if _PID.match(words[pid_at]) else None
         if pid is None or pid > MAX_PID or pid in found:
             continue  # ps -elfL lists each thread: one entry per process
         user = words[user_at] if user_at is not None else None
-        if user is not None and (user.endswith("+") or len(user) > 64):
+        if user is not None and not _ACCOUNT.match(user):
             user = None  # ps cuts long names to 7 characters and a "+": not the name
         found[pid] = {"pid": pid, "name": name, "user": user}
         if len(found) >= MAX_KEPT:
@@ -57,8 +61,8 @@ def _name(command: str) -> str | None:
     if command.startswith("["):
         return None
     argv0 = command.split(None, 1)[0] if command.strip() else ""
-    name = argv0.rsplit("/", 1)[-1]
-    return name[:NAME_CHARS] if name else None
+    name = argv0.rsplit("/", 1)[-1][:NAME_CHARS]
+    return name if _PROGRAM.match(name) else None  # no control codes, no markup
 
 
 def build_processes(notes: SosNotes) -> None:
