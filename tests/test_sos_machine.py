@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import run_cli
 from tests.sos_machine_helpers import DEV_LANR, HOTSOS, LSMOD, probe_json, report, translate
 from workbench.core.bounded import HEAD_BYTES, TAIL_BYTES
 from workbench.core.machinelogs import kernel_log
@@ -405,3 +406,11 @@ def test_tailed_link_is_followed(tmp_path: Path) -> None:
     (top / "var/log/libvirt/libvirtd.log").symlink_to(target)
     _, host = translate(top, tmp_path)
     assert host.read_text("logs/libvirt.log") == "2026-11-29 error : x\n"
+
+
+def test_explain_reads_the_reports_kernel_log(tmp_path: Path) -> None:
+    """`explain --sos` explains the report's kernel log (its dmesg) with the cause catalogue."""
+    top = report(tmp_path, {"sos_commands/kernel/dmesg": "[    1.000000] kvm: disabled by bios\n"})
+    done = run_cli("explain", "--sos", str(top), "--json")
+    assert done.returncode == 1, done.stderr
+    assert json.loads(done.stdout)["causes"][0]["code"] == "KVM_DISABLED_BIOS"
