@@ -224,6 +224,12 @@ class DeviceState(Probe):
         findings += self._not_recorded(host, states, fb_why)
         judged = [s for s in states if s.bars is not None or s.config or s.power_state]
         if not judged and fb_why is not None:
+            if host.manifest.get("source") == SOS_SOURCE:
+                why = (
+                    "the devices' state is not in this sosreport: needs their sysfs resource, "
+                    "config and power_state (no sos plugin collects them: `workbench capture`)"
+                )
+                return Outcome("skip", why, facts, findings)
             return Outcome("skip", "the devices' state is not recorded", facts, findings)
         shown = ", ".join(s.bdf for s in states)
         if causes:

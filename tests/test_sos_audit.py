@@ -116,3 +116,34 @@ def test_empty_report_audit(tmp_path: Path) -> None:
     }
     for pid, words in wants.items():
         assert words in results[pid]["summary"], (pid, results[pid]["summary"])
+
+
+LSPCI_VFIO = """0b:00.0 VGA compatible controller [0300]: NVIDIA Corporation GA104 [10de:2486] (rev a1)
+\tKernel driver in use: vfio-pci
+\tIOMMU group: 20
+
+0b:00.1 Audio device [0403]: NVIDIA Corporation GA104 Audio [10de:228b] (rev a1)
+\tKernel driver in use: vfio-pci
+\tIOMMU group: 20
+"""
+
+
+def test_passthrough_report_audit(tmp_path: Path) -> None:
+    """A report with a GPU on vfio-pci: vfio.binding judges it; device state says what no
+    sosreport holds; interrupt remapping is read from its dmesg."""
+    top = report(
+        tmp_path,
+        {
+            "sos_commands/pci/lspci_-nnvv": LSPCI_VFIO,
+            "sos_commands/kernel/dmesg": "[    0.5] AMD-Vi: Interrupt remapping enabled\n",
+            "proc/cmdline": "BOOT_IMAGE=/vmlinuz amd_iommu=on vfio-pci.ids=10de:2486,10de:228b\n",
+        },
+    )
+    results = probe_json(top, "vfio.binding", "pci.device_state", "kernel.cmdline")
+    assert results["vfio.binding"]["status"] == "pass"
+    assert results["vfio.binding"]["facts"]["module_loaded"] is None  # no lsmod: unknown
+    state = results["pci.device_state"]
+    assert state["status"] == "skip" or state["facts"]["interrupt_remapping"] is True
+    if state["status"] == "skip":
+        assert "not in this sosreport: needs" in state["summary"]
+    assert results["kernel.cmdline"]["status"] == "pass"
