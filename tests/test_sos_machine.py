@@ -414,3 +414,22 @@ def test_explain_reads_the_reports_kernel_log(tmp_path: Path) -> None:
     done = run_cli("explain", "--sos", str(top), "--json")
     assert done.returncode == 1, done.stderr
     assert json.loads(done.stdout)["causes"][0]["code"] == "KVM_DISABLED_BIOS"
+
+
+@pytest.mark.parametrize(
+    ("rel", "missing", "problem"),
+    [
+        ("sos_commands/kernel/lsmod", "sys/module", "not lsmod output"),
+        ("sos_commands/process/ps_auxwww", "processes", "not `ps` output"),
+        ("sos_commands/block/ls_-lanR_.dev", "dev/kvm", "no `/dev:` section"),
+    ],
+)
+def test_garbage_outputs(tmp_path: Path, rel: str, missing: str, problem: str) -> None:
+    """A command output that is garbage is a problem of the report and its facts not recorded."""
+    top = report(tmp_path, {rel: "\x00\x1b[2J garbage\n" * 10})
+    manifest, _ = translate(top, tmp_path)
+    assert missing in manifest["not_recorded"]
+    assert any(problem in p for p in manifest["problems"])
+    done = run_cli("probe", "--sos", str(top))
+    assert done.returncode == 0, done.stderr
+    assert "\x1b" not in done.stdout
