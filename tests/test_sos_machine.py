@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import pwd
 import shutil
 import stat
 import subprocess
@@ -29,8 +30,10 @@ def test_hotsos_machine_facts(tmp_path: Path) -> None:
     assert nodes["/dev/kvm"] == {
         "kind": "char",
         "mode": "0660",
-        "owner": "0",
-        "group": "108",
+        "owner": "root",
+        "group": None,  # gid 108: sos holds no /etc/group to name it
+        "uid": 0,
+        "gid": 108,
         "accessible": None,
         "size": None,
     }
@@ -322,7 +325,8 @@ def test_real_sos_report(tmp_path: Path) -> None:
             continue
         info = Path(path).stat()
         assert nodes[path]["mode"] == f"{stat.S_IMODE(info.st_mode):04o}"
-        assert nodes[path]["owner"] == str(info.st_uid)
+        assert nodes[path]["uid"] == info.st_uid
+        assert nodes[path]["owner"] in (None, pwd.getpwuid(info.st_uid).pw_name)
     assert isinstance(manifest["facts"]["processes"], list)
     assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/kernel/dmesg"
     if not (top / "sos_commands/kernel/lsmod").exists():  # kmod not installed here
@@ -376,10 +380,10 @@ def test_ps_hostile_fields() -> None:
 
 
 def test_listing_hostile_owner() -> None:
-    """An owner with control codes in a /dev listing is recorded as unknown ("?")."""
+    """An owner with control codes in a /dev listing is recorded as unknown (None)."""
     text = "/dev:\ncrw-rw---- 1 r\x1b[2Joot kvm 10, 232 Nov 29 10:00 kvm\n"
     entry = parse_listing(text, selinux=False)["/dev"]["kvm"]
-    assert (entry.owner, entry.group) == ("?", "kvm")
+    assert (entry.owner, entry.group) == (None, "kvm")
 
 
 def test_journal_since_name(tmp_path: Path) -> None:
@@ -433,3 +437,36 @@ def test_garbage_outputs(tmp_path: Path, rel: str, missing: str, problem: str) -
     done = run_cli("probe", "--sos", str(top))
     assert done.returncode == 0, done.stderr
     assert "\x1b" not in done.stdout
+
+
+def test_numeric_owner_named_by_ps(tmp_path: Path) -> None:
+    """`ls -n`'s uid is named by the report's two ps outputs (user and uid of one pid); an
+    unnamed uid or gid is not recorded, never a guess."""
+    aux = (
+        "USER PID %CPU %MEM VSZ RSS TTY STAT START TIME COMMAND\n"
+        "qemu 3001 1.0 2.0 9 8 ? Sl Nov28 10:00 /usr/bin/qemu-system-x86_64 -name w\n"
+    )
+    alx = (
+        "F UID PID PPID PRI NI VSZ RSS WCHAN STAT TTY TIME COMMAND\n"
+        "0 107 3001 1 20 0 9 8 - Sl ? 10:00 /usr/bin/qemu-system-x86_64 -name w\n"
+    )
+    listing = (
+        "/dev:\ncrw-rw---- 1 0 36 10, 232 Nov 29 10:00 kvm\n"
+        "drwxr-xr-x 2 0 0 60 Nov 29 10:00 vfio\n\n"
+        "/dev/vfio:\ncrw------- 1 107 107 243, 0 Nov 29 10:00 20\n"
+        "crw------- 1 4242 0 243, 1 Nov 29 10:00 21\n"
+    )
+    top = report(
+        tmp_path,
+        {
+            "sos_commands/process/ps_auxwww": aux,
+            "sos_commands/process/ps_alxwww": alx,
+            "sos_commands/block/ls_-lanR_.dev": listing,
+        },
+    )
+    manifest, _ = translate(top, tmp_path)
+    nodes = manifest["facts"]["device_nodes"]
+    assert (nodes["/dev/vfio/20"]["owner"], nodes["/dev/vfio/20"]["group"]) == ("qemu", None)
+    assert (nodes["/dev/vfio/21"]["owner"], nodes["/dev/vfio/21"]["group"]) == (None, "root")
+    assert nodes["/dev/vfio/21"]["uid"] == 4242
+    assert (nodes["/dev/kvm"]["owner"], nodes["/dev/kvm"]["gid"]) == ("root", 36)

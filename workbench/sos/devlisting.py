@@ -14,6 +14,7 @@ from typing import Any
 
 from workbench.sos.cmdstatus import how
 from workbench.sos.model import SosNotes
+from workbench.sos.processes import uid_names
 from workbench.sos.reportfiles import collected_by, read, safe_name
 
 LISTINGS = (
@@ -43,14 +44,16 @@ class Entry:
 
     kind: str  # char, block, dir, file, link, other
     mode: str  # octal permission bits with the special ones: "0660", "1777"
-    owner: str
-    group: str
+    owner: str | None  # as listed: a name (-Z), or a number (-n); None: not believable
+    group: str | None
     size: int | None  # a file's size; None for a device node (major, minor instead)
     target: str | None = None  # a link's target
 
-    def node(self) -> dict[str, Any]:
-        """As a capture's `facts.device_nodes` records a node."""
-        return {
+    def node(self, uids: dict[str, str] | None = None) -> dict[str, Any]:
+        """As a capture's `facts.device_nodes` records a node. Owners and groups are names
+        there: a number of `ls -n` becomes its name when `uids` (or id 0) says it, else None
+        (not recorded, never a name it might not be), the number kept as `uid` / `gid`."""
+        out: dict[str, Any] = {
             "kind": self.kind,
             "mode": self.mode,
             "owner": self.owner,
@@ -58,6 +61,14 @@ class Entry:
             "accessible": None,
             "size": self.size if self.kind == "file" else None,
         }
+        if uids is not None:
+            if self.owner is not None and self.owner.isdigit():
+                out["uid"] = int(self.owner)
+                out["owner"] = uids.get(self.owner)
+            if self.group is not None and self.group.isdigit():
+                out["gid"] = int(self.group)
+                out["group"] = "root" if self.group == "0" else None
+        return out
 
 
 def mode_bits(perm: str) -> str:
@@ -100,8 +111,8 @@ def parse_listing(text: str, selinux: bool) -> dict[str, dict[str, Entry]]:
         current[name] = Entry(
             kind=_KINDS.get(perm[0], "other"),
             mode=mode_bits(perm),
-            owner=owner if _ACCOUNT.match(owner) else "?",
-            group=group if _ACCOUNT.match(group) else "?",
+            owner=owner if _ACCOUNT.match(owner) else None,
+            group=group if _ACCOUNT.match(group) else None,
             size=int(size) if size is not None and len(size) < 19 else None,
             target=target,
         )
@@ -116,7 +127,7 @@ def build_devices(notes: SosNotes) -> None:
             sections = parse_listing(data.decode("utf-8", errors="replace"), selinux)
             if "/dev" in sections:
                 notes.sources["device_nodes"] = rel
-                _record(notes, sections)
+                _record(notes, sections, None if selinux else uid_names(notes))
                 return
             notes.problems.append(f"{rel}: no `/dev:` section: not an `ls -lR /dev` listing")
     said = how(notes, "block", "ls -lanR /dev", collected_by("block"))
@@ -124,7 +135,9 @@ def build_devices(notes: SosNotes) -> None:
         notes.missing(path.lstrip("/"), "the /dev listing (ls -lanR /dev)", said)
 
 
-def _record(notes: SosNotes, sections: dict[str, dict[str, Entry]]) -> None:
+def _record(
+    notes: SosNotes, sections: dict[str, dict[str, Entry]], uids: dict[str, str] | None
+) -> None:
     nodes: dict[str, Any] = {}
     for path in WATCHED_NODES:
         folder, _, name = path.rpartition("/")
@@ -139,19 +152,19 @@ def _record(notes: SosNotes, sections: dict[str, dict[str, Entry]]) -> None:
             continue
         entry = _follow(sections, folder, listed.get(name))
         if entry is not None or name not in listed:
-            nodes[path] = None if entry is None else entry.node()
+            nodes[path] = None if entry is None else entry.node(uids)
         else:
             notes.missing(path.lstrip("/"), f"the target of the link {path}", "a live capture")
     for name, entry in sections.get("/dev/vfio", {}).items():
         if name not in (".", "..") and entry.kind == "char":
-            nodes[f"/dev/vfio/{name}"] = entry.node()
+            nodes[f"/dev/vfio/{name}"] = entry.node(uids)
     shm = sections.get(SHM_DIR)
     if shm is not None:
         notes.mkdir("dev/shm")
         kept = [n for n in shm if n.startswith(SHM_PREFIX)][:MAX_SHM_FILES]
         for name in kept:
             entry = shm[name]
-            nodes[f"{SHM_DIR}/{name}"] = entry.node()
+            nodes[f"{SHM_DIR}/{name}"] = entry.node(uids)
             notes.write(f"dev/shm/{name}", b"")  # its size is the fact above
     else:
         notes.missing("dev/shm", "the /dev/shm listing", collected_by("block"))

@@ -55,6 +55,47 @@ def parse_ps(text: str) -> list[dict[str, Any]] | None:
     return list(found.values())
 
 
+def ps_column(text: str, column: str) -> dict[int, str]:
+    """pid -> the value of `column` (USER, UID, ...) in `ps` output with a header; {} when it
+    has no such column."""
+    lines = text.splitlines()
+    header = lines[0].split() if lines else []
+    if "PID" not in header or column not in header or header[-1] not in ("COMMAND", "CMD"):
+        return {}
+    pid_at, at = header.index("PID"), header.index(column)
+    out: dict[int, str] = {}
+    for line in lines[1:]:
+        words = line.split(None, len(header) - 1)
+        if len(words) == len(header) and _PID.match(words[pid_at]):
+            out[int(words[pid_at])] = words[at]
+    return out
+
+
+def uid_names(notes: SosNotes) -> dict[str, str]:
+    """uid -> user name, as the report's two ps outputs show them for the same processes
+    (`ps auxwww` names the user, `ps alxwww` gives the uid; sos never collects /etc/passwd);
+    a uid shown with two names is left out. Read once per report."""
+    if "uid_names" not in notes.cache:
+        names: dict[str, str] = {"0": "root"}
+        users = ps_column(_text(notes, PS_FILES[0]), "USER")
+        uids = ps_column(_text(notes, "sos_commands/process/ps_alxwww"), "UID")
+        clash: set[str] = set()
+        for pid, uid in uids.items():
+            user = users.get(pid)
+            if user is None or not _ACCOUNT.match(user) or not _PID.match(uid):
+                continue
+            if names.setdefault(uid, user) != user:
+                clash.add(uid)
+        notes.cache["uid_names"] = {k: v for k, v in names.items() if k not in clash}
+    result: dict[str, str] = notes.cache["uid_names"]
+    return result
+
+
+def _text(notes: SosNotes, rel: str) -> str:
+    data = read(notes, rel, limit=PS_BYTES)
+    return "" if data is None else data.decode("utf-8", errors="replace")
+
+
 def _name(command: str) -> str | None:
     """A process's name as psutil gives it: its program's base name (kernel threads, shown
     in brackets, are no program)."""
