@@ -470,3 +470,16 @@ def test_numeric_owner_named_by_ps(tmp_path: Path) -> None:
     assert (nodes["/dev/vfio/21"]["owner"], nodes["/dev/vfio/21"]["group"]) == (None, "root")
     assert nodes["/dev/vfio/21"]["uid"] == 4242
     assert (nodes["/dev/kvm"]["owner"], nodes["/dev/kvm"]["gid"]) == ("root", 36)
+
+
+def test_whole_journal_last_boot(tmp_path: Path) -> None:
+    """The whole journal (every boot) gives the kernel lines after its last `-- Reboot --`."""
+    text = (
+        "Nov 28 09:00:05 host kernel: kvm: disabled by bios\n"
+        "-- Reboot --\n"
+        "Nov 29 10:00:01 host kernel: all well\n"
+    )
+    top = report(tmp_path, {"sos_commands/logs/journalctl_--no-pager": text})
+    manifest, host = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/logs/journalctl_--no-pager"
+    assert host.read_text("logs/kernel.log") == "all well\n"

@@ -42,6 +42,7 @@ def journal_files(notes: SosNotes) -> list[str]:
     their names changed at sos 4.4 (`journalctl_--no-pager_--catalog_--boot` before)."""
     kernel: list[str] = []
     boot: list[str] = []
+    every: list[str] = []  # the whole journal (every boot): its last boot is cut out of it
     for name in names(notes, JOURNAL_DIR):
         if not name.startswith("journalctl_--no-pager") or "_-1" in name or "--unit" in name:
             continue
@@ -49,7 +50,9 @@ def journal_files(notes: SosNotes) -> list[str]:
             kernel.append(f"{JOURNAL_DIR}/{name}")
         elif "--boot" in name:  # `--boot` (this one), `--boot_--since_...`; `_-1` left out above
             boot.append(f"{JOURNAL_DIR}/{name}")
-    return kernel + boot
+        elif name == "journalctl_--no-pager" or name.startswith("journalctl_--no-pager_--since"):
+            every.append(f"{JOURNAL_DIR}/{name}")
+    return kernel + boot + every
 
 
 def build_kernel_log(notes: SosNotes) -> None:
@@ -66,7 +69,7 @@ def build_kernel_log(notes: SosNotes) -> None:
                 notes.problems.append(f"{rel}: {problem}")
             continue
         tried.append(rel)
-        lines = kernel_lines(raw, this_boot=rel in VAR_LOGS)
+        lines = kernel_lines(raw, this_boot=True)
         if lines:
             _write_kernel(notes, rel, bounded(lines), truncated)
             return
@@ -85,9 +88,13 @@ def build_kernel_log(notes: SosNotes) -> None:
 
 def kernel_lines(raw: bytes, *, this_boot: bool) -> list[bytes]:
     """The kernel messages of syslog or journal text (the prefix of time, host and `kernel:`
-    taken off); with `this_boot`, from the last boot start among them. A gap line stays."""
+    taken off); with `this_boot`, from the last boot start among them (the kernel's `Linux
+    version` line, journalctl's `-- Reboot --` / `-- Boot ID --`). A gap line stays."""
     out: list[bytes] = []
     for line in raw.decode("utf-8", errors="replace").splitlines():
+        if this_boot and line.startswith(("-- Reboot --", "-- Boot ")):
+            out = []
+            continue
         if GAP_LINE.match(line):
             out.append(line.encode())
             continue
