@@ -470,6 +470,7 @@ def test_numeric_owner_named_by_ps(tmp_path: Path) -> None:
     assert (nodes["/dev/vfio/21"]["owner"], nodes["/dev/vfio/21"]["group"]) == (None, "root")
     assert nodes["/dev/vfio/21"]["uid"] == 4242
     assert (nodes["/dev/kvm"]["owner"], nodes["/dev/kvm"]["gid"]) == ("root", 36)
+    assert "the names of uid 4242, gid 0" in manifest["not_recorded"]["dev/vfio/21"]
 
 
 def test_whole_journal_last_boot(tmp_path: Path) -> None:

@@ -35,6 +35,9 @@ _SIZE = r"(?:(\d+),\s*(\d+)|(\d+))"
 _PLAIN = re.compile(rf"^{_MODE}\s+\d+\s+(\S+)\s+(\S+)\s+{_SIZE}\s+{_DATE}\s+(.+)$")
 _CONTEXT = re.compile(rf"^{_MODE}\s+\d+\s+(\S+)\s+(\S+)\s+\S+\s+{_SIZE}\s+{_DATE}\s+(.+)$")
 MAX_SIZE = 1 << 62
+NAMES_HOW = (
+    "a sosreport holds no /etc/passwd or /etc/group; sos >= 4.8 lists names (`ls -alZR /dev`)"
+)
 _ACCOUNT = re.compile(r"^[A-Za-z0-9_.@-][A-Za-z0-9_.@$-]{0,63}$")  # a user or group, or its id
 
 
@@ -168,6 +171,10 @@ def _record(
             notes.write(f"dev/shm/{name}", b"")  # its size is the fact above
     else:
         notes.missing("dev/shm", "the /dev/shm listing", collected_by("block"))
+    for path, node in nodes.items():
+        if node is not None and (node["owner"] is None or node["group"] is None):
+            ids = f"uid {node.get('uid', '?')}, gid {node.get('gid', '?')}"
+            notes.missing(path.lstrip("/"), f"the names of {ids}", NAMES_HOW)
     notes.facts["device_nodes"] = nodes
 
 
