@@ -484,3 +484,16 @@ def test_whole_journal_last_boot(tmp_path: Path) -> None:
     manifest, host = translate(top, tmp_path)
     assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/logs/journalctl_--no-pager"
     assert host.read_text("logs/kernel.log") == "all well\n"
+
+
+def test_logs_reads_the_reports_kernel_log(tmp_path: Path) -> None:
+    """`logs --sos DIR --kernel` shows the report's kernel log, never the live machine's."""
+    top = report(tmp_path, {"sos_commands/kernel/dmesg": "[    1.000000] only-in-the-report\n"})
+    done = run_cli("logs", "--sos", str(top), "--kernel")
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip().endswith("only-in-the-report")
+    assert len(done.stdout.strip().splitlines()) == 1
+    bare = run_cli("logs", "--sos", str(top))
+    assert bare.returncode == 2
+    assert "sosreport holds no workbench log" in bare.stderr
+    assert "Traceback" not in bare.stderr
