@@ -497,3 +497,16 @@ def test_logs_reads_the_reports_kernel_log(tmp_path: Path) -> None:
     assert bare.returncode == 2
     assert "sosreport holds no workbench log" in bare.stderr
     assert "Traceback" not in bare.stderr
+
+
+def test_fifos_and_dirs_are_not_read(tmp_path: Path) -> None:
+    """A FIFO or a directory where the report should have a file is a problem, never a hang."""
+    top = report(tmp_path, {})
+    (top / "proc").mkdir()
+    os.mkfifo(top / "proc" / "cpuinfo")
+    (top / "sos_commands/kernel").mkdir()
+    os.mkfifo(top / "sos_commands/kernel/dmesg")
+    (top / "proc/cmdline").mkdir()
+    manifest, _ = translate(top, tmp_path)
+    assert {"proc/cpuinfo", "proc/cmdline", "logs/kernel.log"} <= set(manifest["not_recorded"])
+    assert any("not a regular file" in p for p in manifest["problems"])
