@@ -510,3 +510,11 @@ def test_fifos_and_dirs_are_not_read(tmp_path: Path) -> None:
     manifest, _ = translate(top, tmp_path)
     assert {"proc/cpuinfo", "proc/cmdline", "logs/kernel.log"} <= set(manifest["not_recorded"])
     assert any("not a regular file" in p for p in manifest["problems"])
+
+
+def test_wrapped_dmesg_is_truncated(tmp_path: Path) -> None:
+    """A dmesg whose ring buffer lost the boot's start is recorded as truncated (the newest part)."""
+    top = report(tmp_path, {"sos_commands/kernel/dmesg": "[86400.000001] late line\n"})
+    got = probe_json(top, "kernel.log")["kernel.log"]
+    assert got["facts"]["truncated"] is True
+    assert "newest part" in got["summary"]

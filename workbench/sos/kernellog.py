@@ -32,6 +32,8 @@ RAW_TAIL = 8 * 1024 * 1024
 _STAMP = r"(?:\w{3}\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+)"
 _KERNEL_LINE = re.compile(rf"^{_STAMP}\s+\S+\s+kernel: ?(.*)$")
 _BOOT_START = re.compile(r"^(?:\[\s*0\.000000\]\s*)?Linux version ")
+_FIRST_TIME = re.compile(rb"^\[\s*([0-9]{1,12})\.[0-9]+\]")
+WRAPPED_AFTER_S = 5  # the kernel's first line is at 0.000000; a buffer's start after this is not
 KERNEL_HOW = (
     "collected by the kernel plugin (dmesg) or the logs plugin (the journal, /var/log): " + ASK_FOR
 )
@@ -59,7 +61,7 @@ def build_kernel_log(notes: SosNotes) -> None:
     """`logs/kernel.log` from the first kernel log the report holds, or what is missing."""
     data, truncated, _ = tail(notes.report, DMESG, TAIL_BYTES, head=HEAD_BYTES)
     if data is not None and data.strip():
-        _write_kernel(notes, DMESG, data, truncated)
+        _write_kernel(notes, DMESG, data, truncated or ring_wrapped(data))
         return
     tried = [DMESG]
     for rel in (*journal_files(notes), *VAR_LOGS):
@@ -84,6 +86,13 @@ def build_kernel_log(notes: SosNotes) -> None:
         "truncated": False,
         "why": "not in this sosreport: " + ", ".join(tried) + " hold no kernel lines",
     }
+
+
+def ring_wrapped(data: bytes) -> bool:
+    """Whether dmesg's output starts after the boot (the ring buffer overwrote its start): its
+    first line's time is past WRAPPED_AFTER_S; its early lines are then not in the report."""
+    match = _FIRST_TIME.match(data[:64])
+    return match is not None and int(match.group(1)) > WRAPPED_AFTER_S
 
 
 def kernel_lines(raw: bytes, *, this_boot: bool) -> list[bytes]:
