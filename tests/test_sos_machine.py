@@ -19,6 +19,7 @@ from workbench.core.machinelogs import kernel_log
 from workbench.sos.devlisting import mode_bits, parse_listing
 from workbench.sos.processes import parse_ps
 
+JOURNAL_BOOT = "sos_commands/logs/journalctl_--no-pager_--catalog_--boot"
 needs_hotsos = pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared/peer-data absent")
 
 
@@ -39,8 +40,9 @@ def test_hotsos_machine_facts(tmp_path: Path) -> None:
     }
     assert nodes["/dev/kvmfr0"] is None  # listed /dev without it: absent
     assert {"kvm", "kvm_intel", "vhost_net"} <= set(host.listdir("sys/module"))
-    assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/kernel/dmesg"
-    assert manifest["facts"]["kernel_log"]["lines"] == 833
+    # Its dmesg lost the boot's start (it begins at 4301 s): the journal holds the whole boot.
+    assert manifest["facts"]["kernel_log"]["origin"] == JOURNAL_BOOT
+    assert manifest["facts"]["kernel_log"]["lines"] == 1755
     assert host.read_text("proc/sys/kernel/osrelease") == "5.4.0-97-generic\n"
     assert "processes" in manifest["not_recorded"]
     assert "sos report -o" in manifest["not_recorded"]["sys/kernel/mm/hugepages"]
@@ -54,9 +56,7 @@ def test_hotsos_own_probes(tmp_path: Path) -> None:
     assert "modules: kvm, kvm_intel" in got["kvm.device"]["summary"]
     assert got["cpu.virtualization"]["status"] == "pass"
     assert "nested" in got["cpu.virtualization"]["summary"]
-    assert (
-        got["kernel.log"]["facts"]["source"] == "logs/kernel.log (from sos_commands/kernel/dmesg)"
-    )
+    assert got["kernel.log"]["facts"]["source"] == f"logs/kernel.log (from {JOURNAL_BOOT})"
 
 
 @pytest.mark.parametrize(
@@ -518,3 +518,19 @@ def test_wrapped_dmesg_is_truncated(tmp_path: Path) -> None:
     got = probe_json(top, "kernel.log")["kernel.log"]
     assert got["facts"]["truncated"] is True
     assert "newest part" in got["summary"]
+
+
+def test_wrapped_dmesg_gives_way_to_the_journal(tmp_path: Path) -> None:
+    """A wrapped dmesg gives way to a this-boot journal that holds the boot's start."""
+    top = report(
+        tmp_path,
+        {
+            "sos_commands/kernel/dmesg": "[86400.000001] late line\n",
+            "sos_commands/logs/journalctl_--no-pager_--boot": JOURNAL,
+        },
+    )
+    manifest, host = translate(top, tmp_path)
+    facts = manifest["facts"]["kernel_log"]
+    assert facts["origin"] == "sos_commands/logs/journalctl_--no-pager_--boot"
+    assert "ring buffer" in facts["tried"][0]
+    assert host.read_text("logs/kernel.log") == "Linux version 6.1.0 (gcc)\nkvm: disabled by bios\n"

@@ -58,23 +58,34 @@ def journal_files(notes: SosNotes) -> list[str]:
 
 
 def build_kernel_log(notes: SosNotes) -> None:
-    """`logs/kernel.log` from the first kernel log the report holds, or what is missing."""
+    """`logs/kernel.log` from the first kernel log the report holds, or what is missing. A
+    dmesg whose ring buffer lost the boot's start gives way to a journal that holds it."""
     data, truncated, _ = tail(notes.report, DMESG, TAIL_BYTES, head=HEAD_BYTES)
-    if data is not None and data.strip():
-        _write_kernel(notes, DMESG, data, truncated or ring_wrapped(data))
+    dmesg = data if data is not None and data.strip() else None
+    wrapped = dmesg is not None and ring_wrapped(dmesg)
+    if dmesg is not None and not wrapped:
+        _write_kernel(notes, DMESG, dmesg, truncated)
         return
     tried = [DMESG]
     for rel in (*journal_files(notes), *VAR_LOGS):
-        raw, truncated, problem = tail(notes.report, rel, RAW_TAIL, head=RAW_HEAD)
+        raw, cut, problem = tail(notes.report, rel, RAW_TAIL, head=RAW_HEAD)
         if raw is None:
             if problem != "missing":
                 notes.problems.append(f"{rel}: {problem}")
             continue
         tried.append(rel)
         lines = kernel_lines(raw, this_boot=True)
-        if lines:
-            _write_kernel(notes, rel, bounded(lines), truncated)
-            return
+        if not lines:
+            continue
+        if dmesg is not None and not _BOOT_START.match(lines[0].decode(errors="replace")):
+            continue  # no better than the wrapped dmesg: it lacks the boot's start too
+        _write_kernel(notes, rel, bounded(lines), cut)
+        if dmesg is not None:
+            notes.facts["kernel_log"]["tried"] = [f"{DMESG}: its ring buffer lost the boot's start"]
+        return
+    if dmesg is not None:
+        _write_kernel(notes, DMESG, dmesg, True)
+        return
     notes.missing(
         KERNEL_LOG,
         "the kernel log (dmesg, or the journal)",
