@@ -56,7 +56,10 @@ class CpuVirtualization(Probe):
         }
         if ext is not None:
             name = "VT-x" if ext == "vmx" else "AMD-V"
-            return Outcome("pass", f"{name} ({ext}) available on {info.processors} CPUs", facts)
+            # A VM that shows vmx/svm has nested virtualization: say so, it is not a host.
+            nested = " (nested: this machine is itself a VM)" if virtualized else ""
+            summary = f"{name} ({ext}) available on {info.processors} CPUs{nested}"
+            return Outcome("pass", summary, facts)
         if virtualized:
             remedy = NESTED_REMEDY
         else:

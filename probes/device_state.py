@@ -25,6 +25,7 @@ from workbench.core.report import Finding, Outcome, worst
 from workbench.core.text import mask_uris, safe_text
 from workbench.explain.model import CauseMatch, Evidence
 from workbench.explain.shown import shown_by_facts
+from workbench.sos.model import SOURCE as SOS_SOURCE
 
 IR_OFF_CMDLINE = re.compile(r"(?:^|\s)(?:intremap=off|nointremap)(?:\s|$)")
 IR_OFF_LOG = re.compile(
@@ -223,6 +224,12 @@ class DeviceState(Probe):
         findings += self._not_recorded(host, states, fb_why)
         judged = [s for s in states if s.bars is not None or s.config or s.power_state]
         if not judged and fb_why is not None:
+            if host.manifest.get("source") == SOS_SOURCE:
+                why = (
+                    "the devices' state is not in this sosreport: needs their sysfs resource, "
+                    "config and power_state (no sos plugin collects them: `workbench capture`)"
+                )
+                return Outcome("skip", why, facts, findings)
             return Outcome("skip", "the devices' state is not recorded", facts, findings)
         shown = ", ".join(s.bdf for s in states)
         if causes:
@@ -313,11 +320,15 @@ class DeviceState(Probe):
     def _not_recorded(host: Host, states: list[State], fb_why: str | None) -> list[Finding]:
         """Info findings for the facts a verdict needed and did not have."""
         out: list[Finding] = []
-        how = (
-            "capture with a workbench that records them (sysfs resource, config, power_state)"
-            if not host.live
-            else "run as root (older kernels have no power_state)"
-        )
+        if host.live:
+            how = "run as root (older kernels have no power_state)"
+        elif host.manifest.get("source") == SOS_SOURCE:
+            how = (
+                "capture the machine with `workbench capture` (a sosreport holds no device's "
+                "sysfs resource, config or power_state)"
+            )
+        else:
+            how = "capture with a workbench that records them (sysfs resource, config, power_state)"
         gaps = [f"{s.bdf}: {', '.join(s.missing)}" for s in states if s.missing]
         if gaps:
             out.append(
@@ -329,12 +340,14 @@ class DeviceState(Probe):
                 )
             )
         if fb_why is not None:
+            hint = None if host.live else host.record_hint("proc/iomem")
+            fb_why = f"/proc/iomem {hint}" if hint and fb_why.endswith("not recorded") else fb_why
             out.append(
                 Finding(
                     "IOMEM_NOT_RECORDED",
                     "info",
                     safe_text(f"Boot framebuffers not judged: {fb_why}."),
-                    "Capture the machine as root (it records /proc/iomem)."
+                    (hint or "Capture the machine as root (it records /proc/iomem).")
                     if not host.live
                     else "Run as root.",
                 )

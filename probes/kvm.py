@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from probes.cpu import cpu_vendor
+from probes.modules import loaded_modules
 from probes.processes import process_facts
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, not_recorded, worst
@@ -28,10 +29,11 @@ class KvmDevice(Probe):
 
     def run(self, ctx: ProbeContext) -> Outcome:
         host = ctx.host
-        modules = [m for m in host.listdir("sys/module") if m == "kvm" or m.startswith("kvm_")]
+        listed = loaded_modules(host)  # None: the machine's record has no module list
+        modules = [m for m in listed or () if m == "kvm" or m.startswith("kvm_")]
         nested: dict[str, bool | None] = {}
         for mod in ("kvm_intel", "kvm_amd"):
-            if mod in modules:
+            if mod in modules or host.is_dir(f"sys/module/{mod}/parameters"):
                 text, _ = host.try_read(f"sys/module/{mod}/parameters/nested")
                 nested[mod] = None if text is None else text.strip() in ("1", "Y", "y")
         node = host.device_node("/dev/kvm")
@@ -45,7 +47,7 @@ class KvmDevice(Probe):
                 "group": node.group,
                 "accessible": node.accessible,
             },
-            "modules": modules,
+            "modules": None if listed is None else modules,
             "nested": nested,
             "processes": process_facts(host, HYPERVISOR_PROCESSES),
         }
@@ -92,5 +94,6 @@ class KvmDevice(Probe):
             return Outcome("fail", "/dev/kvm not accessible", facts, findings)
         where = "accessible" if node.accessible else "present (access not recorded)"
         status = worst(findings)
-        summary = f"/dev/kvm {where}; modules: {', '.join(modules) or 'none listed'}"
+        shown = "not recorded" if listed is None else ", ".join(modules) or "none listed"
+        summary = f"/dev/kvm {where}; modules: {shown}"
         return Outcome(status, summary, facts, findings)

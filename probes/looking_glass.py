@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from probes.modules import module_loaded
 from probes.parsers import parse_resolution
 from probes.processes import process_facts
 from workbench.core.probe import Probe, ProbeContext, ProbeOption
@@ -42,7 +43,7 @@ class LookingGlass(Probe):
         parsed = parse_resolution(resolution) or (1920, 1080)
         bpp = ctx.option(LG_BYTES_PER_PIXEL)
         need = required_mib(*parsed, bpp)
-        kvmfr = "kvmfr" in host.listdir("sys/module")
+        kvmfr = module_loaded(host, "kvmfr")  # None: the record has no module list
         static_text, _ = host.try_read("sys/module/kvmfr/parameters/static_size_mb")
         static_sizes = [
             size
@@ -93,7 +94,7 @@ class LookingGlass(Probe):
                 )
             )
         if not kvmfr and node is None and not shm_names:
-            if not host.live and not host.is_dir("sys/module"):
+            if kvmfr is None or (not host.live and not host.is_dir("sys/module")):
                 return Outcome(
                     "skip", not_recorded("sys/module", host=host).summary, facts, findings
                 )
@@ -105,7 +106,11 @@ class LookingGlass(Probe):
             return Outcome(
                 "skip", "Looking Glass is not set up (no kvmfr, no /dev/shm file)", facts, findings
             )
-        if kvmfr or node is not None:
+        kvmfr_unknown = node is None and not host.device_recorded("/dev/kvmfr0")
+        if kvmfr_unknown and not shm_names:
+            # kvmfr is loaded but the record has no /dev: nothing to judge its device by.
+            return Outcome("skip", not_recorded("dev/kvmfr0", host=host).summary, facts, findings)
+        if (kvmfr or node is not None) and not kvmfr_unknown:
             findings += self._kvmfr(node, static_sizes, need)
         for s in shm:
             if s is not None:

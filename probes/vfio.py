@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from probes.gpus import VFIO_DRIVER, gpus, is_candidate, left_out
+from probes.modules import module_loaded
 from probes.names import describe
 from workbench.core.host import Host
 from workbench.core.pci import PciDevice
@@ -33,9 +34,8 @@ class VfioBinding(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         host = ctx.host
         inv = host.pci()
-        modules = host.listdir("sys/module")
         # None: the recording has no module list, so whether vfio-pci is loaded is unknown.
-        loaded = "vfio_pci" in modules if modules or host.live else None
+        loaded = module_loaded(host, "vfio_pci")
         bound = [d.bdf for d in inv.devices if d.driver == VFIO_DRIVER]
         found = gpus(inv)
         candidates = [g for g in found if is_candidate(g, len(found))]

@@ -46,7 +46,7 @@ OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 
 def run(args: argparse.Namespace) -> int:
     files: list[str] = list(args.files)
-    machine = args.root is not None or args.capture is not None
+    machine = args.root is not None or args.capture is not None or args.sos is not None
     if not files and not machine:
         if not stdin_has_input():
             raise ConfigError(

@@ -85,18 +85,24 @@ def run(args: argparse.Namespace) -> int:
         _filter(args)  # every option checked before any source is opened
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    if args.capture is None:
+    sos = getattr(args, "sos", None)
+    if args.capture is None and sos is None:
         return _choose(args, specs or ["workbench"], None)
     if args.sources:
-        raise ConfigError("logs: give a log FILE or --capture FILE, not both")
+        raise ConfigError("logs: give a log FILE or --capture FILE / --sos, not both")
     if args.follow:
         raise ConfigError("logs: --follow needs a live log; a capture never grows")
     from workbench.target import open_target
 
-    with open_target(capture=args.capture, sos=args.sos) as target:
+    with open_target(capture=args.capture, sos=sos) as target:
         if not specs:
             if target.recorded_log is None:
-                raise ConfigError(f"{args.capture}: the capture holds no workbench log")
+                raise ConfigError(
+                    f"{args.capture}: the capture holds no workbench log"
+                    if args.capture is not None
+                    else f"{sos}: a sosreport holds no workbench log: name one (--kernel, "
+                    "--qemu NAME)"
+                )
             specs = [str(target.recorded_log)]
         return _choose(args, specs, target.host)
 

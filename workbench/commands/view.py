@@ -34,30 +34,36 @@ def run(args: argparse.Namespace) -> int:
     if specs.count("-") > 1:
         raise ConfigError("view: - (standard input) can be given once")
     capture = getattr(args, "capture", None)
-    if capture is not None and args.sources:
-        raise ConfigError("view: give a log FILE or --capture FILE, not both")
+    sos = getattr(args, "sos", None)
+    if (capture is not None or sos is not None) and args.sources:
+        raise ConfigError("view: give a log FILE or --capture FILE / --sos, not both")
     stdin = None
     if "-" in specs:
         if sys.stdin is not None and sys.stdin.isatty():
             raise ConfigError("view: - reads standard input, the terminal here: pipe a log in")
         stdin = take_stdin()
-    with _host(capture, specs) as host:
+    with _host(capture, specs, sos) as host:
         return _run(specs or ["workbench"], host, stdin)
 
 
 @contextlib.contextmanager
-def _host(capture: str | None, specs: list[str]) -> Iterator[Host | None]:
-    """The recorded machine of `--capture` (its recorded log when no source is named), or
-    None: the live one."""
-    if capture is None:
+def _host(capture: str | None, specs: list[str], sos: str | None = None) -> Iterator[Host | None]:
+    """The recorded machine of `--capture` or `--sos` (a capture's recorded log when no source
+    is named), or None: the live one."""
+    if capture is None and sos is None:
         yield None
         return
     from workbench.target import open_target
 
-    with open_target(capture=capture) as target:
+    with open_target(capture=capture, sos=sos) as target:
         if not specs:
             if target.recorded_log is None:
-                raise ConfigError(f"{capture}: the capture holds no workbench log")
+                raise ConfigError(
+                    f"{capture}: the capture holds no workbench log"
+                    if capture is not None
+                    else f"{sos}: a sosreport holds no workbench log: name one (--kernel, "
+                    "--qemu NAME)"
+                )
             specs.append(str(target.recorded_log))
         yield target.host
 

@@ -143,6 +143,8 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
                 f"/{rel} does not exist (the domain has not started on this machine, or "
                 "libvirt writes its logs elsewhere)"
             )
+        elif (hint := host.record_hint(rel)) is not None:
+            why = f"QEMU log of {vm} {hint}"
         else:
             why = f"not recorded: {rel} is not in this capture; " + RECORD_HINT.format(
                 what="QEMU logs"
@@ -186,6 +188,9 @@ def _recorded(host: Host, name: str, rel: str, fact: str, what: str, head: int =
             name, source, decoded(data), truncated=truncated or recorded.get("truncated") is True
         )
     if problem == "missing":
+        hint = host.record_hint(rel)  # a sosreport's root says what would hold it
+        if hint is not None:
+            return MachineLog(name, rel, None, why=safe_text(f"{what} {hint}"))
         said = recorded.get("why")
         if isinstance(said, str) and said:
             why = f"not recorded: the capture could not read the {what} ({said[:200]})"

@@ -37,6 +37,7 @@ class SosNotes:
     sources: dict[str, str] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # version, hostname, plugins, ...
+    cache: dict[str, Any] = field(default_factory=dict)  # builders' shared reads, not written
 
     def missing(self, path: str, what: str, how: str) -> None:
         """Record that `path` of the machine root is not in the report."""
@@ -50,6 +51,10 @@ class SosNotes:
             data = data.encode()
         with path.open("xb") as fh:  # never over a file another builder wrote, never a link
             fh.write(data)
+
+    def mkdir(self, rel: str) -> None:
+        """A directory of the machine root (parents made; never outside `out`)."""
+        self.out.joinpath(*_inside(rel)).mkdir(parents=True, exist_ok=True)
 
     def link(self, rel: str, target_rel: str) -> None:
         """A relative symlink at `rel` to `target_rel` (both paths of the machine root)."""

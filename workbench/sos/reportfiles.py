@@ -1,0 +1,65 @@
+"""Reading a sosreport's files for its machine root: capped copies, names checked before they
+become paths, and the plugin that collects each thing (said when it is missing)."""
+
+from __future__ import annotations
+
+import re
+
+from workbench.core.errors import HostReadError
+from workbench.sos.model import ASK_FOR, SosNotes
+
+MAX_COPY_BYTES = 4 * 1024 * 1024  # a /proc or /etc file larger than this is not a real one
+MAX_DIR_ENTRIES = 4096  # names taken from one directory of the report
+# A file name of the report that may become a name in the machine root: no separators, no
+# dot-only names, no control characters, bounded.
+_SAFE_NAME = re.compile(r"^(?!\.{1,2}$)[A-Za-z0-9_.@+:,=-]{1,128}$")
+
+
+def safe_name(name: str) -> bool:
+    """Whether `name` (from the report) may become one component of a path in the root."""
+    return bool(_SAFE_NAME.match(name))
+
+
+def collected_by(plugin: str) -> str:
+    """The words of a hint's HOW: the plugin that collects it, and the whole list to ask for."""
+    return f"collected by the {plugin} plugin: {ASK_FOR}"
+
+
+def read(notes: SosNotes, rel: str, limit: int = MAX_COPY_BYTES) -> bytes | None:
+    """The report's file `rel`; None when absent, unreadable or over `limit` (a problem of
+    the report, said in the manifest)."""
+    try:
+        data = notes.report.read_bytes(rel)
+    except HostReadError as exc:
+        notes.problems.append(exc.message)
+        return None
+    if data is not None and len(data) > limit:
+        notes.problems.append(f"{rel}: {len(data)} bytes, more than {limit}: left out")
+        return None
+    return data
+
+
+def copy(notes: SosNotes, src: str, dst: str | None = None) -> bool:
+    """Copy the report's `src` to the root's `dst` (default: the same path); False when the
+    report does not hold it (or it cannot be read: a problem of the report)."""
+    data = read(notes, src)
+    if data is None:
+        return False
+    notes.write(dst or src, data)
+    notes.sources[dst or src] = src
+    return True
+
+
+def names(notes: SosNotes, rel: str) -> list[str]:
+    """The safe names in the report's directory `rel` (others are a problem, left out)."""
+    try:
+        found = notes.report.listdir(rel)
+    except HostReadError as exc:
+        notes.problems.append(exc.message)
+        return []
+    kept = [n for n in found[:MAX_DIR_ENTRIES] if safe_name(n)]
+    if len(kept) < len(found):
+        notes.problems.append(
+            f"{rel}: {len(found) - len(kept)} names left out (unsafe or too many)"
+        )
+    return kept
