@@ -33,6 +33,10 @@ class LibvirtConnection(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         hv = ctx.hypervisor
         if hv is None:
+            hint = ctx.host.record_hint("libvirt")
+            if hint is not None:  # a sosreport without libvirt: what would record it
+                finding = Finding("HYPERVISOR_NOT_RECORDED", "info", hint)
+                return Outcome("skip", hint, {"recorded": False}, [finding])
             return _none_recorded(ctx.host.manifest)
         try:
             info = hv.info()
@@ -57,7 +61,13 @@ class LibvirtConnection(Probe):
         findings += _problem_findings(hv.problems)
         facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
         facts.update(readonly=True, recorded=True, **caps_facts)
-        return Outcome(worst(findings), f"{recorded_summary(facts)} (recorded)", facts, findings)
+        where = "from the sosreport" if from_sosreport(ctx.host.manifest) else "recorded"
+        return Outcome(worst(findings), f"{recorded_summary(facts)} ({where})", facts, findings)
+
+
+def from_sosreport(manifest: dict[str, Any]) -> bool:
+    """Whether the machine root was made from a sosreport (workbench.sos writes its source)."""
+    return manifest.get("source") == "sosreport"
 
 
 def _none_recorded(manifest: dict[str, Any]) -> Outcome:

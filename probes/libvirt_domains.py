@@ -113,7 +113,7 @@ class LibvirtDomains(Probe):
                 continue
             entry = {
                 **config.to_dict(),
-                "state": dom.state,
+                "state": dom.state if dom.state_recorded else None,
                 "persistent": dom.persistent,
                 "process": (qemu or {}).get(config.name) if dom.running else None,
             }
@@ -151,6 +151,19 @@ class LibvirtDomains(Probe):
             )
         up = [d["name"] for d in domains if d["state"] == "running"]
         summary = f"{len(domains)} domain(s), {len(up)} running"
+        unknown = [d["name"] for d in domains if d["state"] is None]
+        if unknown:  # "nostate" would be a claim: the recording does not say
+            summary += f"; state not recorded: {', '.join(unknown)}"
+            hint = ctx.host.record_hint("libvirt/domains.json#state")
+            findings.append(
+                Finding(
+                    "DOMAIN_STATE_NOT_RECORDED",
+                    "info",
+                    f"{', '.join(unknown)}: state not recorded"
+                    + (f" ({hint})" if hint else "")
+                    + "; checked as a domain that is not running.",
+                )
+            )
         with_gpu = [d["name"] for d in domains if d["hostdevs"]]
         if with_gpu:
             summary += f"; PCI passthrough: {', '.join(with_gpu)}"

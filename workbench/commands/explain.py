@@ -46,12 +46,13 @@ OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 
 def run(args: argparse.Namespace) -> int:
     files: list[str] = list(args.files)
-    machine = args.root is not None or args.capture is not None
+    machine = any(getattr(args, k, None) is not None for k in ("root", "capture", "sos"))
     if not files and not machine:
         if not stdin_has_input():
             raise ConfigError(
                 "explain: nothing to read: give FILE ... (a log, .gz or .xz), - for standard "
-                "input, pipe the lines in, or name a machine with --root DIR or --capture FILE"
+                "input, pipe the lines in, or name a machine with --root DIR, --capture FILE "
+                "or --sos FILE|DIR"
             )
         files = [STDIN]
     if files.count(STDIN) > 1:
@@ -220,10 +221,11 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> list[dict[str, str]]:
         names = []
     else:
         if not any(n.endswith(".log") for n in names):
+            hint = host.record_hint(machinelogs.QEMU_LOG_DIR)  # a sosreport's: what collects it
             why = (
                 f"none in /{machinelogs.QEMU_LOG_DIR} (no domain has started here)"
                 if host.live
-                else f"not recorded: no {machinelogs.QEMU_LOG_DIR}/NAME.log"
+                else f"not recorded: {hint or f'no {machinelogs.QEMU_LOG_DIR}/NAME.log'}"
             )
             not_read.append(_unread("qemu", why))
     vms = sorted(n[: -len(".log")] for n in names if n.endswith(".log") and len(n) > 4)

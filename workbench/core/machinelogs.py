@@ -143,6 +143,8 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
                 f"/{rel} does not exist (the domain has not started on this machine, or "
                 "libvirt writes its logs elsewhere)"
             )
+        elif (hint := host.record_hint(rel)) is not None:  # a sosreport says what it lacks
+            why = f"not recorded: {hint}"
         else:
             why = f"not recorded: {rel} is not in this capture; " + RECORD_HINT.format(
                 what="QEMU logs"
@@ -187,7 +189,10 @@ def _recorded(host: Host, name: str, rel: str, fact: str, what: str, head: int =
         )
     if problem == "missing":
         said = recorded.get("why")
-        if isinstance(said, str) and said:
+        hint = host.record_hint(rel)
+        if hint is not None:  # a sosreport says what it lacks and what would collect it
+            why = f"not recorded: {hint}"
+        elif isinstance(said, str) and said:
             why = f"not recorded: the capture could not read the {what} ({said[:200]})"
         else:
             why = f"not recorded: {rel} is not in this machine's record; " + RECORD_HINT.format(

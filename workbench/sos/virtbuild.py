@@ -1,12 +1,193 @@
-"""The hypervisor part of a sosreport's root: a `libvirt/` recording (as a capture writes it)
-made from the domain XML (`etc/libvirt/qemu/*.xml`, `run/libvirt/qemu/*.xml`) and the
-`virsh -r` outputs the report holds, and the QEMU logs under `var/log/libvirt/qemu/`."""
+"""The hypervisor part of a sosreport's root: a `libvirt/` recording (as a capture writes it,
+see workbench.virt.recorded) made from the domain XML (`etc/libvirt/qemu/*.xml`,
+`run/libvirt/qemu/*.xml`) and the `virsh -r` outputs the report holds, and the QEMU logs under
+`var/log/libvirt/qemu/`. A report without libvirt has no recording: the probes then say what
+would record it."""
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
+from workbench.core.lifecycle import STATES
+from workbench.core.machinelogs import QEMU_LOG_DIR
+from workbench.sos.domains import DEFINED_DIR, LIVE_DIR, SosDomain, read_domains
 from workbench.sos.model import SosNotes
+from workbench.sos.qemulogs import copy_libvirt_log, copy_qemu_logs
+from workbench.sos.safexml import parse_untrusted
+from workbench.sos.virsh import VirshOutputs, domain_file, read_virsh, state_in
+from workbench.virt.recorded import LIBVIRT_DIR, domain_member
+
+# The URI libvirt's plugin (and `virsh -r`, run as root) reads: the system instance.
+SOS_URI = "qemu:///system"
+LIBVIRT_PLUGINS = "collected by `sos report -o libvirt,virsh`"
+STATE_HOW = "`sos report -o virsh` with libvirt running (virsh list --all)"
+_STARTING = re.compile(r"starting up libvirt version: (?P<libvirt>[0-9][0-9.]{0,30})(?P<rest>.*)")
+_QEMU = re.compile(r", qemu version: ([0-9][0-9.]{0,30})")
+_HOST = re.compile(r", hostname: ([A-Za-z0-9.-]{1,253})")
+PACKAGE_LISTS = ("installed-debs", "installed-rpms", "sos_commands/dpkg/dpkg_-l")
 
 
 def build_virt(notes: SosNotes) -> None:
-    """Nothing yet: a report without a recording has no hypervisor."""
-    del notes
+    """The recording, the QEMU logs and libvirt's log; or, without libvirt, why not."""
+    copy_qemu_logs(notes)
+    copy_libvirt_log(notes)
+    virsh = read_virsh(notes)
+    has_libvirt = any(
+        notes.report.is_dir(d) for d in (DEFINED_DIR, LIVE_DIR, "etc/libvirt")
+    ) or bool(virsh.names)
+    if not has_libvirt:
+        notes.missing(LIBVIRT_DIR, "libvirt's domain XML and virsh outputs", LIBVIRT_PLUGINS)
+        return
+    domains = read_domains(notes)
+    info = _info(notes, virsh)
+    notes.write(f"{LIBVIRT_DIR}/connection.json", _json(info))
+    if virsh.capabilities is not None:
+        _capabilities(notes, virsh.capabilities)
+    else:
+        notes.missing(
+            f"{LIBVIRT_DIR}/capabilities.xml",
+            "libvirt's capabilities (virsh -r capabilities)",
+            "`sos report -o virsh` with libvirt running",
+        )
+    listing = []
+    unknown = []
+    for name in sorted(domains):
+        dom = domains[name]
+        _state(dom, virsh, notes)
+        entry: dict[str, Any] = {
+            "name": name,
+            "state": STATES.index(dom.state) if dom.state is not None else 0,
+            "reason": dom.reason,
+            "persistent": dom.persistent,
+            "state_recorded": dom.state is not None,
+            "state_source": dom.state_source,
+        }
+        if dom.state is None:
+            unknown.append(name)
+        listing.append(entry)
+        notes.write(domain_member(name), dom.xml)
+    notes.write(f"{LIBVIRT_DIR}/domains.json", _json(listing))
+    notes.missing(
+        f"{LIBVIRT_DIR}/agents.json",
+        "the guest agents' answers",
+        "no sos plugin asks a guest agent: run `workbench probe --only guest.agent` on the machine",
+    )
+    notes.info["domains"] = {"listed": len(listing), "state_not_recorded": len(unknown)}
+    if unknown:
+        notes.missing(f"{LIBVIRT_DIR}/domains.json#state", "the domains' states", STATE_HOW)
+
+
+def _state(dom: SosDomain, virsh: VirshOutputs, notes: SosNotes) -> None:
+    """Running from its status XML; else what virsh said (`list --all`, then `domstate`,
+    `dominfo`); else not recorded (None): a definition alone says nothing of its state."""
+    if dom.state is not None:
+        return
+    if virsh.listing is not None and dom.name in virsh.listing:
+        dom.state, dom.state_source = virsh.listing[dom.name], virsh.listing_file
+        return
+    for command in ("domstate", "dominfo"):
+        rel = domain_file(virsh.names, command, dom.name)
+        if rel is None:
+            continue
+        text, problem = notes.report.try_read(rel)
+        if problem:
+            notes.problems.append(problem)
+        state = state_in(text or "")
+        if state is not None:
+            dom.state, dom.state_source = state, rel
+            return
+
+
+def _info(notes: SosNotes, virsh: VirshOutputs) -> dict[str, Any]:
+    """connection.json: the URI sos read (said to be from the report), versions, hostname."""
+    info: dict[str, Any] = {"uri": SOS_URI, "uri_source": "sosreport (virsh -r, as root)"}
+    version = virsh.version
+    if version.get("hypervisor"):
+        info["hypervisor"] = version["hypervisor"]
+        info["hypervisor_version"] = version.get("hypervisor_version")
+    if version.get("libvirt_version"):
+        info["libvirt_version"] = version["libvirt_version"]
+    else:
+        packaged = _packaged_libvirt(notes)
+        if packaged is not None:
+            info["libvirt_version"] = packaged
+    hostname = _hostname(notes)
+    if hostname is not None:
+        info["hostname"] = hostname
+    started = qemu_log_header(notes)  # the newest QEMU log's own account, when virsh is absent
+    for key, value in started.items():
+        info.setdefault(key, value)
+    return info
+
+
+def qemu_log_header(notes: SosNotes) -> dict[str, str]:
+    """What libvirt wrote at the top of a domain's start in its QEMU log (`starting up libvirt
+    version: 6.0.0, ..., qemu version: 4.2.1Debian ..., hostname: h`), from the copied logs."""
+    out: dict[str, str] = {}
+    logs = notes.facts.get("qemu_logs", {}).get("domains", {})
+    for vm in sorted(logs):
+        path = notes.out / QEMU_LOG_DIR / f"{vm}.log"
+        if not path.is_file():
+            continue
+        with path.open("rb") as fh:
+            head = fh.read(64 * 1024).decode("utf-8", errors="replace")
+        found = list(_STARTING.finditer(head))
+        if not found:
+            continue
+        m = found[-1]
+        out["libvirt_version"] = m.group("libvirt")
+        rest = m.group("rest")[:1000]
+        if qemu := _QEMU.search(rest):
+            out["hypervisor"] = "QEMU"
+            out["hypervisor_version"] = qemu.group(1)
+        if host := _HOST.search(rest):
+            out["hostname"] = host.group(1)
+        return out
+    return out
+
+
+def _packaged_libvirt(notes: SosNotes) -> str | None:
+    """libvirt's version from the report's package list (`libvirt-daemon 6.0.0-0ubuntu8`)."""
+    for rel in PACKAGE_LISTS:
+        text, _ = notes.report.try_read(rel)
+        if not text:
+            continue
+        for line in text.splitlines()[:100_000]:
+            words = line.split()
+            if (
+                words[:1] == ["ii"]
+                and len(words) >= 3
+                and words[1].split(":")[0]
+                in (
+                    "libvirt-daemon",
+                    "libvirt0",
+                )
+            ):
+                return words[2][:40]
+            if words and words[0].startswith("libvirt-daemon-") and words[0][15:16].isdigit():
+                return words[0][len("libvirt-daemon-") :][:40]  # an rpm: NAME-VERSION-RELEASE
+    return None
+
+
+def _hostname(notes: SosNotes) -> str | None:
+    for rel in ("hostname", "etc/hostname", "sos_commands/host/hostname"):
+        text, _ = notes.report.try_read(rel)
+        name = (text or "").strip().splitlines()[0] if (text or "").strip() else ""
+        if name and name.isprintable() and len(name) <= 253:
+            return name
+    return None
+
+
+def _capabilities(notes: SosNotes, text: str) -> None:
+    try:
+        parse_untrusted(text)
+    except ValueError as exc:
+        notes.problems.append(f"virsh -r capabilities: {exc}; left out")
+        return
+    notes.write(f"{LIBVIRT_DIR}/capabilities.xml", text)
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, indent=1) + "\n"
