@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
+from workbench.core.text import safe_text
 
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor
@@ -62,7 +63,39 @@ class LibvirtConnection(Probe):
         facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
         facts.update(readonly=True, recorded=True, **caps_facts)
         where = "from the sosreport" if from_sosreport(ctx.host.manifest) else "recorded"
-        return Outcome(worst(findings), f"{recorded_summary(facts)} ({where})", facts, findings)
+        summary = f"{recorded_summary(facts)} ({where})"
+        refused = sos_connect_error(ctx.host.manifest)
+        if refused is not None:
+            findings.append(refused)
+            summary += ": virsh could not connect when the report was made"
+        return Outcome(worst(findings), summary, facts, findings)
+
+
+def sos_connect_error(manifest: dict[str, Any]) -> Finding | None:
+    """What the report's virsh said when it could not reach libvirt: a daemon whose socket
+    was missing is not running (a cause); any other refusal is said as it was."""
+    sos = manifest.get("sos") if from_sosreport(manifest) else None
+    said = sos.get("virsh_connect_error") if isinstance(sos, dict) else None
+    if not isinstance(said, dict) or not isinstance(said.get("message"), str):
+        return None
+    message = safe_text(said["message"][:300])
+    where = safe_text(str(said.get("file") or "sos_commands/virsh")[:200])
+    text = f"when the report was made, `virsh -r` could not connect ({where}): {message}"
+    if "-sock" in message and "No such file or directory" in message:
+        return Finding(
+            "LIBVIRT_DAEMON_NOT_RUNNING",
+            "fail",
+            text,
+            "Start the daemon (`systemctl enable --now libvirtd`, or virtqemud.socket on a "
+            "modular install) and make the report again with `sos report -o libvirt,virsh`.",
+            cause="LIBVIRT_DAEMON_NOT_RUNNING",
+        )
+    return Finding(
+        "LIBVIRT_NOT_ANSWERING",
+        "warn",
+        text,
+        "Check `systemctl status libvirtd` on that machine and make the report again.",
+    )
 
 
 def from_sosreport(manifest: dict[str, Any]) -> bool:

@@ -4,6 +4,9 @@ and what the libvirt probes say of it (and of a report without libvirt)."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -273,3 +276,81 @@ def test_recording_reads_through_a_host(report: Path) -> None:
         hv = RecordedHypervisor(Host(opened.root))
         assert {d.name: d.state for d in hv.domains()} == {"igpu-vm": "shutoff", "web": "running"}
         assert hv.problems == ()
+
+
+def test_domain_known_only_to_virsh_from_its_dumpxml(tmp_path: Path) -> None:
+    """The virsh plugin without the libvirt one: a listed domain's XML is its dumpxml; one
+    with no XML anywhere is a problem, never an invented domain."""
+    top = make_report(tmp_path / "r", libvirt=False)
+    put(top, "sos_commands/virsh/virsh_-r_list_--all", LIST_ALL)
+    put(top, "sos_commands/virsh/virsh_-r_dumpxml_igpu-vm", domain_xml("igpu-vm"))
+    _, listing, manifest = recording(top)
+    assert [(d["name"], d["state"]) for d in listing] == [("igpu-vm", 5)]
+    assert any("'web' is listed by virsh but its XML" in p for p in manifest["problems"])
+
+
+SOCKET_GONE = (
+    "error: failed to connect to the hypervisor\n"
+    "error: Failed to connect socket to '/var/run/libvirt/libvirt-sock-ro': No such file or "
+    "directory\n"
+)
+
+
+def test_virsh_that_could_not_connect_is_said(tmp_path: Path) -> None:
+    """virsh outputs that are its connect error: the daemon was not running (a cause), the
+    definitions still read, their state not recorded."""
+    top = make_report(tmp_path / "r", virsh=False)
+    for name in ("list_--all", "version", "capabilities"):
+        put(top, f"sos_commands/virsh/virsh_-r_{name}", SOCKET_GONE)
+    _, listing, manifest = recording(top)
+    assert by_name(listing)["igpu-vm"]["state_recorded"] is False
+    said = manifest["sos"]["virsh_connect_error"]
+    assert said["file"] == "sos_commands/virsh/virsh_-r_list_--all"
+    conn = probes(top, ["libvirt.connection"])["libvirt.connection"]
+    assert conn.status == "fail"
+    assert [f.cause for f in conn.findings] == ["LIBVIRT_DAEMON_NOT_RUNNING"]
+
+
+def test_virsh_list_that_is_not_a_table_is_not_read(report: Path) -> None:
+    """A virsh list --all file that is not virsh's table says nothing of any state."""
+    put(report, "sos_commands/virsh/virsh_-r_list_--all", "garbage\n-\n 1 igpu-vm running\n")
+    _, listing, manifest = recording(report)
+    assert by_name(listing)["igpu-vm"]["state_recorded"] is False
+    assert any("not virsh's table" in p for p in manifest["problems"])
+
+
+@pytest.mark.skipif(shutil.which("sos") is None or os.geteuid() != 0, reason="needs sos, root")
+def test_real_sos_report_of_this_machine(tmp_path: Path) -> None:
+    """A real `sos report -o libvirt,virsh,kernel` of this machine: its recording reads, and
+    libvirt.connection says what the report's own virsh outputs show, no more."""
+    made = subprocess.run(
+        [
+            "sos",
+            "report",
+            "--batch",
+            "--build",
+            "-o",
+            "libvirt,virsh,kernel",
+            "--tmp-dir",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=240,
+        check=False,
+    )
+    assert made.returncode == 0, made.stderr
+    (top,) = [p for p in tmp_path.glob("sosreport-*") if p.is_dir()]
+    listed = top / "sos_commands/virsh/virsh_-r_list_--all"
+    results = probes(top)
+    assert not [p.id for p in results.values() if p.status == "error"]
+    conn = results["libvirt.connection"]
+    said = listed.read_text() if listed.is_file() else ""
+    if said.startswith("error: failed to connect"):
+        assert conn.findings and conn.findings[-1].code in (
+            "LIBVIRT_DAEMON_NOT_RUNNING",
+            "LIBVIRT_NOT_ANSWERING",
+        )
+    elif listed.is_file():
+        assert conn.status == "pass", conn.summary
+    assert results["guest.agent"].status == "skip"

@@ -35,6 +35,11 @@ class VirshOutputs:
     listing_file: str | None = None
     version: dict[str, str] = field(default_factory=dict)  # libvirt, api, hypervisor (+ _version)
     capabilities: str | None = None
+    # virsh's own words when it could not reach libvirt as the report was made (`error:
+    # failed to connect to the hypervisor` / `Failed to connect socket to '...': ...`), and
+    # the file that holds them.
+    connect_error: str | None = None
+    connect_error_file: str | None = None
 
 
 def command_file(names: list[str], *commands: str) -> str | None:
@@ -63,26 +68,47 @@ def read_virsh(notes: SosNotes) -> VirshOutputs:
         notes.problems.append(f"{VIRSH_DIR}: {len(names)} files; the first {MAX_LISTED} read")
         names = names[:MAX_LISTED]
     out.names = names
-    rel = command_file(names, "list_--all")
-    if rel is not None:
-        text = _read(notes, rel)
-        if text is not None:
-            out.listing = parse_list(text, rel, notes.problems)
-            out.listing_file = rel
-    rel = command_file(names, "version")
-    if rel is not None:
-        out.version = parse_version(_read(notes, rel) or "")
-    rel = command_file(names, "capabilities")
-    if rel is not None:
-        out.capabilities = _read(notes, rel)
+    texts: dict[str, tuple[str, str]] = {}
+    for command in ("list_--all", "version", "capabilities"):
+        rel = command_file(names, command)
+        text = _read(notes, rel) if rel is not None else None
+        if rel is None or text is None:
+            continue
+        said = connect_error(text)
+        if said is not None:
+            if out.connect_error is None:  # the first said (list --all) is the one shown
+                out.connect_error, out.connect_error_file = said, rel
+            continue
+        texts[command] = (rel, text)
+    if "list_--all" in texts:
+        rel, text = texts["list_--all"]
+        out.listing = parse_list(text, rel, notes.problems)
+        out.listing_file = rel if out.listing is not None else None
+    if "version" in texts:
+        out.version = parse_version(texts["version"][1])
+    if "capabilities" in texts:
+        out.capabilities = texts["capabilities"][1]
     return out
 
 
-def parse_list(text: str, where: str, problems: list[str]) -> dict[str, str]:
+def connect_error(text: str) -> str | None:
+    """virsh's error when it could not connect (its first two lines, bounded), else None."""
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].startswith("error: failed to connect"):
+        return None
+    return " ".join(line.removeprefix("error: ").strip() for line in lines[:2])[:300]
+
+
+def parse_list(text: str, where: str, problems: list[str]) -> dict[str, str] | None:
     """`virsh list --all`: ` Id   Name   State` / a rule / ` 1   vm   running`, ` -   vm2
-    shut off`. A row whose state virsh never prints is a problem, left out."""
+    shut off`. A row whose state virsh never prints is a problem, left out; a text that is
+    not virsh's table is a problem and None (nothing said of any state)."""
     states: dict[str, str] = {}
     lines = text.splitlines()
+    if not lines or lines[0].split()[:3] != ["Id", "Name", "State"]:
+        first = (lines[0] if lines else "empty")[:80].encode("unicode_escape").decode()
+        problems.append(f"{where}: not virsh's table (it begins {first!r}); not read")
+        return None
     for n, line in enumerate(lines[2:], start=3):
         words = line.split()
         if len(words) < 3:

@@ -12,7 +12,13 @@ from typing import Any
 
 from workbench.core.lifecycle import STATES
 from workbench.core.machinelogs import QEMU_LOG_DIR
-from workbench.sos.domains import DEFINED_DIR, LIVE_DIR, SosDomain, read_domains
+from workbench.sos.domains import (
+    DEFINED_DIR,
+    LIVE_DIR,
+    SosDomain,
+    domain_name_ok,
+    read_domains,
+)
 from workbench.sos.model import SosNotes
 from workbench.sos.qemulogs import copy_libvirt_log, copy_qemu_logs
 from workbench.sos.safexml import parse_untrusted
@@ -41,6 +47,7 @@ def build_virt(notes: SosNotes) -> None:
         notes.missing(LIBVIRT_DIR, "libvirt's domain XML and virsh outputs", LIBVIRT_PLUGINS)
         return
     domains = read_domains(notes)
+    _from_dumpxml(notes, virsh, domains)
     info = _info(notes, virsh)
     notes.write(f"{LIBVIRT_DIR}/connection.json", _json(info))
     if virsh.capabilities is not None:
@@ -79,6 +86,37 @@ def build_virt(notes: SosNotes) -> None:
         notes.missing(f"{LIBVIRT_DIR}/domains.json#state", "the domains' states", STATE_HOW)
 
 
+def _from_dumpxml(notes: SosNotes, virsh: VirshOutputs, domains: dict[str, SosDomain]) -> None:
+    """Domains virsh listed that no XML file of the report defines (the virsh plugin without
+    the libvirt one): their XML from `virsh -r dumpxml NAME`, else a problem that says so."""
+    for name in sorted(set(virsh.listing or {}) - set(domains)):
+        if not domain_name_ok(name):
+            notes.problems.append(f"{virsh.listing_file}: {name[:60]!r} is no domain name")
+            continue
+        rel = domain_file(virsh.names, "dumpxml", name)
+        text, problem = notes.report.try_read(rel) if rel is not None else (None, None)
+        if problem:
+            notes.problems.append(problem)
+        if text is None:
+            notes.problems.append(
+                f"domain {name!r} is listed by virsh but its XML is not in the report "
+                "(etc/libvirt/qemu, run/libvirt/qemu, virsh dumpxml); left out"
+            )
+            continue
+        try:
+            root = parse_untrusted(text)
+        except ValueError as exc:
+            notes.problems.append(f"{rel}: {exc}; left out")
+            continue
+        if root.tag != "domain" or (root.findtext("name") or "").strip() != name:
+            notes.problems.append(f"{rel}: not the XML of domain {name!r}; left out")
+            continue
+        # virsh lists only what libvirt knows: a shut-off one is persistent, a running one
+        # may be either (not said: read as transient, as libvirt says of an unknown one).
+        state = (virsh.listing or {})[name]
+        domains[name] = SosDomain(name, text, state == "shutoff")
+
+
 def _state(dom: SosDomain, virsh: VirshOutputs, notes: SosNotes) -> None:
     """Running from its status XML; else what virsh said (`list --all`, then `domstate`,
     `dominfo`); else not recorded (None): a definition alone says nothing of its state."""
@@ -103,6 +141,11 @@ def _state(dom: SosDomain, virsh: VirshOutputs, notes: SosNotes) -> None:
 def _info(notes: SosNotes, virsh: VirshOutputs) -> dict[str, Any]:
     """connection.json: the URI sos read (said to be from the report), versions, hostname."""
     info: dict[str, Any] = {"uri": SOS_URI, "uri_source": "sosreport (virsh -r, as root)"}
+    if virsh.connect_error is not None:
+        notes.info["virsh_connect_error"] = {
+            "file": virsh.connect_error_file,
+            "message": virsh.connect_error,
+        }
     version = virsh.version
     if version.get("hypervisor"):
         info["hypervisor"] = version["hypervisor"]
