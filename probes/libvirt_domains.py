@@ -105,6 +105,9 @@ class LibvirtDomains(Probe):
         domains: list[dict[str, Any]] = []
         findings: list[Finding] = []
         no_agent: list[str] = []
+        # A sosreport without lspci: no PCI inventory to check a hostdev against (not "gone").
+        pci_hint = ctx.host.record_hint("sys/bus/pci/devices")
+        unchecked: list[str] = []
         for dom in listed:
             config = dom.config
             if config is None:
@@ -118,9 +121,12 @@ class LibvirtDomains(Probe):
                 "process": (qemu or {}).get(config.name) if dom.running else None,
             }
             domains.append(entry)
-            findings += check_hostdevs(
-                config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
-            )
+            if pci_hint is not None and config.hostdevs:
+                unchecked.append(config.name)
+            elif pci_hint is None:
+                findings += check_hostdevs(
+                    config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
+                )
             for shm in config.shmem:
                 if (
                     shm.name.startswith("looking-glass")
@@ -139,6 +145,15 @@ class LibvirtDomains(Probe):
                     )
             if config.agent is None:
                 no_agent.append(config.name)
+        if unchecked:
+            findings.append(
+                Finding(
+                    "DOMAIN_HOSTDEVS_NOT_CHECKED",
+                    "info",
+                    f"{', '.join(unchecked)}: PCI hostdevs not checked against the host: "
+                    f"{pci_hint}",
+                )
+            )
         if no_agent:  # one finding for the cause, naming every domain it applies to
             findings.append(
                 Finding(

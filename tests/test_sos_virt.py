@@ -354,3 +354,32 @@ def test_real_sos_report_of_this_machine(tmp_path: Path) -> None:
     elif listed.is_file():
         assert conn.status == "pass", conn.summary
     assert results["guest.agent"].status == "skip"
+
+
+LSPCI = (
+    "00:02.0 VGA compatible controller [0300]: Intel Corporation AlderLake-S GT1 [8086:4680] "
+    "(rev 0c) (prog-if 00 [VGA controller])\n"
+    "\tSubsystem: ASRock Incorporation Device [1849:4680]\n"
+    "\tKernel driver in use: i915\n"
+    "\tKernel modules: i915\n\n"
+)
+
+
+def hostdev_findings(top: Path) -> list[str]:
+    domains = probes(top, ["libvirt.domains"])["libvirt.domains"]
+    return [f.code for f in domains.findings]
+
+
+def test_hostdevs_not_judged_without_lspci(report: Path) -> None:
+    """A report without lspci: a hostdev is "not checked", never "does not exist"."""
+    codes = hostdev_findings(report)
+    assert "DOMAIN_HOSTDEV_MISSING" not in codes
+    assert "DOMAIN_HOSTDEVS_NOT_CHECKED" in codes
+
+
+def test_hostdevs_judged_with_lspci(report: Path) -> None:
+    """With lspci, a hostdev the host lacks is said; one it has is not."""
+    put(report, "sos_commands/pci/lspci_-nnvv", LSPCI)
+    assert hostdev_findings(report) == []
+    put(report, "etc/libvirt/qemu/gone.xml", domain_xml("gone", ("0000:03:00.0",)))
+    assert "DOMAIN_HOSTDEV_MISSING" in hostdev_findings(report)
