@@ -383,3 +383,12 @@ def test_hostdevs_judged_with_lspci(report: Path) -> None:
     assert hostdev_findings(report) == []
     put(report, "etc/libvirt/qemu/gone.xml", domain_xml("gone", ("0000:03:00.0",)))
     assert "DOMAIN_HOSTDEV_MISSING" in hostdev_findings(report)
+
+
+def test_logs_cli_names_a_domain_the_report_has_no_log_of(report: Path) -> None:
+    """`logs --sos R --qemu NAME` of a domain with no log: one line naming the logs it has,
+    not the temporary root's path; exit 2."""
+    out = run_cli("logs", "--sos", str(report), "--qemu", "nosuch")
+    assert out.returncode == 2 and "Traceback" not in out.stderr
+    assert "not among this sosreport's QEMU logs" in out.stderr
+    assert "igpu-vm, web" in out.stderr and "workbench-sos-" not in out.stderr
