@@ -392,3 +392,22 @@ def test_logs_cli_names_a_domain_the_report_has_no_log_of(report: Path) -> None:
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert "not among this sosreport's QEMU logs" in out.stderr
     assert "igpu-vm, web" in out.stderr and "workbench-sos-" not in out.stderr
+
+
+def test_file_name_with_control_codes_is_never_echoed(report: Path) -> None:
+    """A definition whose file name holds an escape sequence: left out, said without it."""
+    put(report, "etc/libvirt/qemu/evil\x1b[31m.xml", domain_xml("evil"))
+    _, listing, manifest = recording(report)
+    assert "evil" not in by_name(listing)
+    assert not any("\x1b" in p for p in manifest["problems"])
+    assert any("control characters" in p for p in manifest["problems"])
+
+
+def test_deeply_nested_domain_xml_is_a_problem(report: Path) -> None:
+    """A definition nested 200,000 deep: a problem, never a RecursionError."""
+    deep = "<domain><name>deep</name>" + "<a>" * 200_000 + "</a>" * 200_000 + "</domain>"
+    put(report, "etc/libvirt/qemu/deep.xml", deep)
+    put(report, "run/libvirt/qemu/deep.xml", f"<domstatus state='running'>{deep}</domstatus>")
+    _, listing, manifest = recording(report)
+    assert "deep" not in by_name(listing)
+    assert any("deep.xml: nested too deeply" in p for p in manifest["problems"])

@@ -75,7 +75,9 @@ def read_domains(notes: SosNotes) -> dict[str, SosDomain]:
             )
             continue
         defined_in[name] = rel
-        domains[name] = SosDomain(name, _text(root), True)
+        xml = _text(root, rel, notes)
+        if xml is not None:
+            domains[name] = SosDomain(name, xml, True)
     seen_live: set[str] = set()
     for rel, root in _xml_files(notes, LIVE_DIR):
         if root.tag != "domstatus":
@@ -91,11 +93,14 @@ def read_domains(notes: SosNotes) -> dict[str, SosDomain]:
             notes.problems.append(f"{rel}: a second live state of domain {name!r}; left out")
             continue
         seen_live.add(name)
+        xml = _text(inner, rel, notes)
+        if xml is None:
+            continue
         state, reason = _status(root, rel, notes)
         defined = domains.get(name)
         domains[name] = SosDomain(
             name,
-            _text(inner),
+            xml,
             defined is not None,
             state=state,
             reason=reason,
@@ -110,6 +115,10 @@ def _xml_files(notes: SosNotes, folder: str) -> list[tuple[str, ET.Element]]:
     if not notes.report.is_dir(folder):
         return []
     names = [n for n in notes.report.listdir(folder) if n.endswith(".xml")]
+    odd = [n for n in names if not n.isprintable()]  # never echoed: control codes
+    if odd:
+        notes.problems.append(f"{folder}: {len(odd)} file name(s) with control characters left out")
+        names = [n for n in names if n.isprintable()]
     if len(names) > MAX_DOMAIN_FILES:
         notes.problems.append(
             f"{folder}: {len(names)} XML files; the first {MAX_DOMAIN_FILES} read, "
@@ -158,5 +167,11 @@ def _pid(value: str | None) -> int | None:
     return int(value) if value is not None and value.isdigit() and len(value) < 10 else None
 
 
-def _text(root: ET.Element) -> str:
-    return ET.tostring(root, encoding="unicode")
+def _text(root: ET.Element, rel: str, notes: SosNotes) -> str | None:
+    """The element as XML text (the recording's domain XML); None and a problem when it is
+    nested too deeply to write (ElementTree's writer recurses)."""
+    try:
+        return ET.tostring(root, encoding="unicode")
+    except RecursionError:
+        notes.problems.append(f"{rel}: nested too deeply to record; left out")
+        return None
