@@ -411,3 +411,12 @@ def test_deeply_nested_domain_xml_is_a_problem(report: Path) -> None:
     _, listing, manifest = recording(report)
     assert "deep" not in by_name(listing)
     assert any("deep.xml: nested too deeply" in p for p in manifest["problems"])
+
+
+def test_left_out_definitions_are_said_by_libvirt_domains(report: Path) -> None:
+    """A definition the report holds but that could not be read: libvirt.domains warns."""
+    put(report, "etc/libvirt/qemu/broken.xml", "<domain><name>broken</name>")
+    domains = probes(report, ["libvirt.domains"])["libvirt.domains"]
+    assert domains.status == "warn"
+    said = [f.message for f in domains.findings if f.code == "SOS_LIBVIRT_FILE_NOT_READ"]
+    assert len(said) == 1 and "broken.xml: not well-formed XML" in said[0]

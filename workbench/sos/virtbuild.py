@@ -46,6 +46,7 @@ def build_virt(notes: SosNotes) -> None:
     if not has_libvirt:
         notes.missing(LIBVIRT_DIR, "libvirt's domain XML and virsh outputs", LIBVIRT_PLUGINS)
         return
+    before = len(notes.problems)
     domains = read_domains(notes)
     _from_dumpxml(notes, virsh, domains)
     info = _info(notes, virsh)
@@ -82,6 +83,9 @@ def build_virt(notes: SosNotes) -> None:
         "no sos plugin asks a guest agent: run `workbench probe --only guest.agent` on the machine",
     )
     notes.info["domains"] = {"listed": len(listing), "state_not_recorded": len(unknown)}
+    # What the report's libvirt files got wrong (a definition left out, a virsh table not
+    # read): libvirt.domains says it, since a domain left out is not a domain that is absent.
+    notes.info["libvirt_problems"] = [p[:300] for p in notes.problems[before:][:50]]
     if unknown:
         notes.missing(f"{LIBVIRT_DIR}/domains.json#state", "the domains' states", STATE_HOW)
 
