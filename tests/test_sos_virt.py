@@ -420,3 +420,20 @@ def test_left_out_definitions_are_said_by_libvirt_domains(report: Path) -> None:
     assert domains.status == "warn"
     said = [f.message for f in domains.findings if f.code == "SOS_LIBVIRT_FILE_NOT_READ"]
     assert len(said) == 1 and "broken.xml: not well-formed XML" in said[0]
+
+
+@pytest.mark.parametrize(
+    ("rel", "text"),
+    [
+        ("installed-debs", "ii  libvirt-daemon   9.1.0-2   amd64   Virtualization daemon\n"),
+        ("installed-rpms", "libvirt-daemon-9.1.0-10.el9.x86_64   Tue 01 Aug 2023 10:00:00\n"),
+    ],
+)
+def test_libvirt_version_from_the_package_list(tmp_path: Path, rel: str, text: str) -> None:
+    """No virsh version: libvirt's version from the report's package list (before the QEMU
+    log's header, which is the last start's)."""
+    top = make_report(tmp_path / "r", virsh=False)
+    put(top, rel, text)
+    conn, _, _ = recording(top)
+    assert conn["libvirt_version"] == "9.1.0"
+    assert (conn["hypervisor"], conn["hypervisor_version"]) == ("QEMU", "7.2.0")  # the log's

@@ -212,10 +212,16 @@ def _packaged_libvirt(notes: SosNotes) -> str | None:
                     "libvirt0",
                 )
             ):
-                return words[2][:40]
+                return _upstream(words[2])  # a deb: [EPOCH:]VERSION-REVISION
             if words and words[0].startswith("libvirt-daemon-") and words[0][15:16].isdigit():
-                return words[0][len("libvirt-daemon-") :][:40]  # an rpm: NAME-VERSION-RELEASE
+                return _upstream(words[0][len("libvirt-daemon-") :])  # an rpm: NAME-VER-REL
     return None
+
+
+def _upstream(version: str) -> str | None:
+    """libvirt's own version in a package's (`1:9.0.0-4` -> `9.0.0`), or None."""
+    upstream = version.split(":", 1)[-1].split("-", 1)[0]
+    return upstream[:40] if upstream[:1].isdigit() else None
 
 
 def _hostname(notes: SosNotes) -> str | None:
