@@ -104,3 +104,17 @@ def test_preflight_explains_the_last_start_from_the_report(tmp_path: Path) -> No
     assert (last["recorded"], last["failed"], last["causes"]) == (True, True, ["BOOT_FB_HOLDS_BAR"])
     assert any(f["cause"] == "BOOT_FB_HOLDS_BAR" for f in result["findings"])
     assert "last_start" not in result["facts"]["vms"]["web"]
+
+
+def test_libvirt_daemon_log_feeds_the_causes(tmp_path: Path) -> None:
+    """The report's /var/log/libvirt/libvirtd.log is read as libvirt's log."""
+    top = make_report(tmp_path / "r")
+    (top / "var/log/libvirt/libvirtd.log").write_text(
+        "2024-03-01 10:00:00.000+0000: 1234: error : virNetSocketNewConnectUNIX:700 : Failed "
+        "to connect socket to '/var/run/libvirt/virtlogd-sock': No such file or directory\n"
+    )
+    status, answer, _ = explain("--sos", str(top))
+    assert status == 1
+    found = causes(answer)["LIBVIRT_DAEMON_NOT_RUNNING"]
+    assert [e["source"] for e in found["evidence"]] == ["libvirt"]
+    assert not [n for n in answer["not_read"] if n["source"] == "libvirt"]
