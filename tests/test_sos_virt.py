@@ -437,3 +437,18 @@ def test_libvirt_version_from_the_package_list(tmp_path: Path, rel: str, text: s
     conn, _, _ = recording(top)
     assert conn["libvirt_version"] == "9.1.0"
     assert (conn["hypervisor"], conn["hypervisor_version"]) == ("QEMU", "7.2.0")  # the log's
+
+
+def test_many_qemu_logs_keep_the_newest(report: Path) -> None:
+    """200 QEMU logs: the 64 written last are copied, the rest counted as left out."""
+    qemu = report / "var/log/libvirt/qemu"
+    for n in range(200):
+        log = qemu / f"inst{n:03d}.log"
+        log.write_text("x\n")
+        os.utime(log, (1_000_000 + n, 1_000_000 + n))
+    os.utime(qemu / "igpu-vm.log", (2_000_000, 2_000_000))
+    with open_sos(report) as opened:
+        facts = opened.manifest["facts"]["qemu_logs"]
+    assert len(facts["domains"]) == 64 and facts["left_out"] == 202 - 64
+    assert "igpu-vm" in facts["domains"] and "inst199" in facts["domains"]
+    assert "inst000" not in facts["domains"]

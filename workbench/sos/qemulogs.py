@@ -34,10 +34,11 @@ def copy_qemu_logs(notes: SosNotes) -> None:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
         notes.problems.append(f"{QEMU_LOG_DIR}: {len(refused)} log name(s) no domain can have")
     names = [n for n in names if n not in refused]
-    if len(names) > QEMU_LOGS_MAX:
+    if len(names) > QEMU_LOGS_MAX:  # the most recently written: the starts that matter now
+        names = sorted(sorted(names), key=lambda n: _age(notes, f"{QEMU_LOG_DIR}/{n}"))
         facts["left_out"] = len(names) - QEMU_LOGS_MAX
         notes.problems.append(
-            f"{QEMU_LOG_DIR}: {len(names)} QEMU logs; the first {QEMU_LOGS_MAX} by name copied"
+            f"{QEMU_LOG_DIR}: {len(names)} QEMU logs; the {QEMU_LOGS_MAX} written last copied"
         )
     for name in names[:QEMU_LOGS_MAX]:
         vm = name[: -len(".log")]
@@ -79,3 +80,11 @@ def _origin(notes: SosNotes, rel: str) -> str:
         return str(real.relative_to(notes.report.root))
     except (ValueError, OSError, WorkbenchError):  # a hostile link loses only this note
         return rel
+
+
+def _age(notes: SosNotes, rel: str) -> float:
+    """Newest first: minus the modification time sos kept (unknown: oldest)."""
+    try:
+        return -notes.report.path(rel).stat().st_mtime
+    except (OSError, WorkbenchError):
+        return 0.0
