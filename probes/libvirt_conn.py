@@ -73,7 +73,8 @@ class LibvirtConnection(Probe):
 
 def sos_connect_error(manifest: dict[str, Any]) -> Finding | None:
     """What the report's virsh said when it could not reach libvirt: a daemon whose socket
-    was missing is not running (a cause); any other refusal is said as it was."""
+    was missing is not running (a cause); any other refusal is said as it was. A warning, not
+    a fail: the domains the report defines are still judged (a fail blocks them)."""
     sos = manifest.get("sos") if from_sosreport(manifest) else None
     said = sos.get("virsh_connect_error") if isinstance(sos, dict) else None
     if not isinstance(said, dict) or not isinstance(said.get("message"), str):
@@ -84,7 +85,7 @@ def sos_connect_error(manifest: dict[str, Any]) -> Finding | None:
     if "-sock" in message and "No such file or directory" in message:
         return Finding(
             "LIBVIRT_DAEMON_NOT_RUNNING",
-            "fail",
+            "warn",
             text,
             "Start the daemon (`systemctl enable --now libvirtd`, or virtqemud.socket on a "
             "modular install) and make the report again with `sos report -o libvirt,virsh`.",
