@@ -7,12 +7,13 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import put, run_cli
+from tests.conftest import put, run_as, run_cli
 from tests.sosvirt import HOTSOS, LIST_ALL, domain_xml, make_report, status_xml
 from workbench.core.host import Host
 from workbench.core.report import Report
@@ -454,3 +455,34 @@ def test_many_qemu_logs_keep_the_newest(report: Path) -> None:
     assert len(facts["domains"]) == 64 and facts["left_out"] == 202 - 64
     assert "igpu-vm" in facts["domains"] and "inst199" in facts["domains"]
     assert "inst000" not in facts["domains"]
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_folders_another_user_cannot_list_are_problems() -> None:
+    """A report unpacked by root, read by another user: its unreadable libvirt folders are
+    problems of the report, never a crash."""
+    base = Path(
+        tempfile.mkdtemp(prefix="wb-sos-perm-", dir="/tmp")
+    )  # pytest's tmp_path is root-only
+    try:
+        base.chmod(0o755)
+        top = make_report(base / "r")
+        for rel in ("etc/libvirt/qemu", "var/log/libvirt/qemu", "sos_commands/virsh"):
+            (top / rel).chmod(0o700)
+        for d in [p for p in top.rglob("*") if p.is_dir()] + [top]:
+            if d.stat().st_mode & 0o777 != 0o700:
+                d.chmod(0o755)
+        for f in [p for p in top.rglob("*") if p.is_file()]:
+            f.chmod(0o644)
+
+        def opened() -> list[str]:
+            with open_sos(top) as got:
+                problems: list[str] = got.manifest["problems"]
+                return problems
+
+        opened()  # as root first: every module imported before the child drops its rights
+        problems = run_as(65534, opened)
+        assert any("etc/libvirt/qemu: not listed" in p for p in problems), problems
+        assert any("var/log/libvirt/qemu: not listed" in p for p in problems)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -10,7 +10,7 @@ from typing import Any
 from workbench.core.bounded import tail
 from workbench.core.errors import WorkbenchError
 from workbench.core.machinelogs import LIBVIRT_LOG, QEMU_LOG_DIR, qemu_log_path
-from workbench.sos.domains import domain_name_ok
+from workbench.sos.domains import domain_name_ok, listed
 from workbench.sos.model import SosNotes
 
 QEMU_LOG_BYTES = 1024 * 1024  # the newest 1 MiB of each, as a capture keeps
@@ -28,7 +28,7 @@ def copy_qemu_logs(notes: SosNotes) -> None:
         facts["why"] = "not recorded"
         notes.missing(QEMU_LOG_DIR, "the QEMU logs", LIBVIRT_PLUGIN)
         return
-    names = [n for n in notes.report.listdir(QEMU_LOG_DIR) if n.endswith(".log")]
+    names = [n for n in listed(notes, QEMU_LOG_DIR) if n.endswith(".log")]
     refused = [n for n in names if not domain_name_ok(n[: -len(".log")])]
     if refused:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
