@@ -106,8 +106,9 @@ class LibvirtDomains(Probe):
         domains: list[dict[str, Any]] = []
         findings: list[Finding] = []
         no_agent: list[str] = []
-        # A sosreport without lspci: no PCI inventory to check a hostdev against (not "gone").
-        pci_hint = ctx.host.record_hint("sys/bus/pci/devices")
+        # A recorded machine without PCI devices (a sosreport without lspci): no inventory to
+        # check a hostdev against, which is not a hostdev that is gone (as vm.preflight).
+        pci_known = ctx.host.live or inv.devices_recorded
         unchecked: list[str] = []
         for dom in listed:
             config = dom.config
@@ -122,9 +123,9 @@ class LibvirtDomains(Probe):
                 "process": (qemu or {}).get(config.name) if dom.running else None,
             }
             domains.append(entry)
-            if pci_hint is not None and config.hostdevs:
+            if not pci_known and config.hostdevs:
                 unchecked.append(config.name)
-            elif pci_hint is None:
+            elif pci_known:
                 findings += check_hostdevs(
                     config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
                 )
@@ -147,12 +148,14 @@ class LibvirtDomains(Probe):
             if config.agent is None:
                 no_agent.append(config.name)
         if unchecked:
+            hint = ctx.host.record_hint("sys/bus/pci/devices")
+            why = hint or "the machine's PCI devices are not recorded"
+            names = ", ".join(unchecked)
             findings.append(
                 Finding(
                     "DOMAIN_HOSTDEVS_NOT_CHECKED",
                     "info",
-                    f"{', '.join(unchecked)}: PCI hostdevs not checked against the host: "
-                    f"{pci_hint}",
+                    f"{names}: PCI hostdevs not checked against the host: {why}",
                 )
             )
         if no_agent:  # one finding for the cause, naming every domain it applies to
