@@ -41,6 +41,7 @@ def probes(report: Path, only: list[str] = LIBVIRT) -> dict[str, Any]:
 
 
 def by_name(listing: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The recording's domains by name."""
     return {d["name"]: d for d in listing}
 
 
@@ -198,7 +199,8 @@ def test_status_with_an_unknown_state_is_not_read(report: Path) -> None:
     (report / "sos_commands/virsh/virsh_-r_list_--all").unlink()
     put(report, "run/libvirt/qemu/igpu-vm.xml", status_xml("igpu-vm", state="dancing"))
     _, listing, manifest = recording(report)
-    assert by_name(listing)["igpu-vm"]["state_recorded"] is False
+    igpu = by_name(listing)["igpu-vm"]
+    assert (igpu["state_recorded"], igpu["state_source"]) == (False, None)
     assert any("'dancing' is not a libvirt state" in p for p in manifest["problems"])
 
 
@@ -369,6 +371,7 @@ LSPCI = (
 
 
 def hostdev_findings(top: Path) -> list[str]:
+    """The codes of libvirt.domains' findings on the report."""
     domains = probes(top, ["libvirt.domains"])["libvirt.domains"]
     return [f.code for f in domains.findings]
 

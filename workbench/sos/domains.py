@@ -115,7 +115,7 @@ def read_domains(notes: SosNotes) -> dict[str, SosDomain]:
             defined is not None,
             state=state,
             reason=reason,
-            state_source=rel,
+            state_source=rel if state is not None else None,
             pid=_pid(root.get("pid")),
         )
     return domains
