@@ -489,3 +489,31 @@ def test_folders_another_user_cannot_list_are_problems() -> None:
         assert any("var/log/libvirt/qemu: not listed" in p for p in problems)
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.mark.parametrize(
+    "journal", ["journalctl_--no-pager", "journalctl_--no-pager_--catalog_--boot"]
+)
+def test_libvirt_log_from_the_journal(report: Path, journal: str) -> None:
+    """No libvirtd.log: libvirt's daemon lines of the report's journal (either sos name) are
+    its log; other units' lines and an earlier boot's journal are not."""
+    put(
+        report,
+        f"sos_commands/logs/{journal}",
+        "Feb 09 22:38:34 gpuhost systemd[1]: Started Virtualization daemon.\n"
+        "Feb 09 22:38:34 gpuhost libvirtd[1074]: libvirt version: 9.0.0\n",
+    )
+    put(report, "sos_commands/logs/journalctl_--no-pager_--boot_-1", "x libvirtd[1]: OLD\n")
+    with open_sos(report) as opened:
+        text = (opened.root / "logs/libvirt.log").read_text()
+        origin = opened.manifest["facts"]["libvirt_log"]["origin"]
+    assert text == "Feb 09 22:38:34 gpuhost libvirtd[1074]: libvirt version: 9.0.0\n"
+    assert origin.startswith(f"sos_commands/logs/{journal}")
+
+
+@needs_hotsos
+def test_hotsos_libvirt_log_is_its_journals_libvirtd_lines() -> None:
+    """The hotsos slice's libvirtd writes to the journal: its 12 lines are the libvirt log."""
+    with open_sos(HOTSOS) as opened:
+        facts = opened.manifest["facts"]["libvirt_log"]
+    assert facts["lines"] == 12

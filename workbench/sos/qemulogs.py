@@ -5,6 +5,7 @@ libvirt's daemon log to `logs/libvirt.log`."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from workbench.core.bounded import tail
@@ -16,6 +17,9 @@ from workbench.sos.model import SosNotes
 QEMU_LOG_BYTES = 1024 * 1024  # the newest 1 MiB of each, as a capture keeps
 QEMU_LOGS_MAX = 64
 LIBVIRT_LOG_BYTES = 1024 * 1024
+JOURNAL_DIR = "sos_commands/logs"
+JOURNAL_SCAN_BYTES = 16 * 1024 * 1024  # the newest 16 MiB of a journal searched for libvirtd
+_DAEMON = re.compile(rb" (?:libvirtd|virtqemud|virtlogd)\[\d{1,10}\]: ")
 DAEMON_LOGS = ("var/log/libvirt/libvirtd.log", "var/log/libvirt/virtqemud.log")
 LIBVIRT_PLUGIN = "collected by the libvirt plugin: `sos report -o libvirt`"
 
@@ -70,7 +74,55 @@ def copy_libvirt_log(notes: SosNotes) -> None:
             return
         if problem not in (None, "missing"):
             notes.problems.append(f"{rel}: not readable ({problem})")
-    notes.missing(LIBVIRT_LOG, "libvirt's log (/var/log/libvirt/libvirtd.log)", LIBVIRT_PLUGIN)
+    if _from_journal(notes):
+        return
+    notes.missing(
+        LIBVIRT_LOG,
+        "libvirt's log (/var/log/libvirt/libvirtd.log, or libvirtd's lines in the journal)",
+        f"{LIBVIRT_PLUGIN}; the journal by the logs plugin: `sos report -o logs`",
+    )
+
+
+def journal_files(notes: SosNotes) -> list[str]:
+    """The report's journals of this boot (`journalctl_--no-pager...`; the name changed at sos
+    4.4), those of libvirt's units first; never an earlier boot's (`--boot_-1`)."""
+    names = [
+        n
+        for n in listed(notes, JOURNAL_DIR)
+        if n.startswith("journalctl_--no-pager")
+        and not any(w in n for w in ("_-1", "list-boots", "disk-usage", "--since"))
+    ]
+    units = [n for n in names if any(d in n for d in ("libvirtd", "virtqemud"))]
+    rest = [n for n in names if n not in units and "--unit" not in n and "_-u_" not in n]
+    return [f"{JOURNAL_DIR}/{n}" for n in units + rest]
+
+
+def _from_journal(notes: SosNotes) -> bool:
+    """libvirt's daemon lines (`libvirtd[PID]: ...`) from the newest part of the journal, as
+    `logs/libvirt.log`; False when the report's journal holds none."""
+    for rel in journal_files(notes):
+        data, truncated, problem = tail(notes.report, rel, JOURNAL_SCAN_BYTES)
+        if data is None:
+            if problem not in (None, "missing"):
+                notes.problems.append(f"{rel}: not readable ({problem})")
+            continue
+        lines = [line for line in data.splitlines(keepends=True) if _DAEMON.search(line)]
+        if not lines:
+            continue
+        kept = b"".join(lines)
+        if len(kept) > LIBVIRT_LOG_BYTES:  # the newest whole lines
+            kept = kept[-LIBVIRT_LOG_BYTES:]
+            kept = kept[kept.find(b"\n") + 1 :]
+            truncated = True
+        notes.write(LIBVIRT_LOG, kept)
+        notes.sources[LIBVIRT_LOG] = rel
+        notes.facts["libvirt_log"] = {
+            "origin": f"{rel} (libvirt's daemon lines)",
+            "lines": kept.count(b"\n"),
+            "truncated": truncated,
+        }
+        return True
+    return False
 
 
 def _origin(notes: SosNotes, rel: str) -> str:
