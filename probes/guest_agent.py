@@ -12,6 +12,7 @@ from workbench.core.report import STATUSES, Finding, Outcome, worst
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import RecordedAgents
 
+AGENTS = "libvirt/agents.json"  # where a recording keeps the agents' answers
 AGENT_TIMEOUT = ProbeOption(
     "agent_timeout", float, 3.0, "seconds each guest agent has to answer each query"
 )
@@ -71,7 +72,7 @@ class GuestAgent(Probe):
         if not running:
             return Outcome("skip", "no running domain", {"agents": {}})
         if hv.recorded:
-            return self._recorded(hv.recorded_agents())
+            return self._recorded(hv.recorded_agents(), ctx.host.record_hint(AGENTS))
         timeout = ctx.option(AGENT_TIMEOUT)
         agents: dict[str, Any] = {}
         failed: list[tuple[str, bool, WorkbenchError]] = []
@@ -98,8 +99,11 @@ class GuestAgent(Probe):
         return Outcome(worst(findings), summary, {"agents": agents}, findings)
 
     @staticmethod
-    def _recorded(saved: RecordedAgents | None) -> Outcome:
-        """What the agents answered when the capture was made."""
+    def _recorded(saved: RecordedAgents | None, hint: str | None = None) -> Outcome:
+        """What the agents answered when the capture was made (a sosreport records none:
+        `hint` says so)."""
+        if saved is None and hint is not None:
+            return Outcome("skip", hint, {"agents": {}, "recorded": False})
         if saved is None:
             return Outcome("skip", "the capture holds no guest-agent answers", {"agents": {}})
         findings = list(saved.findings)

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.core.errors import WorkbenchError
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
+from workbench.core.text import safe_text
 
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor
@@ -33,6 +34,10 @@ class LibvirtConnection(Probe):
     def run(self, ctx: ProbeContext) -> Outcome:
         hv = ctx.hypervisor
         if hv is None:
+            hint = ctx.host.record_hint("libvirt")
+            if hint is not None:  # a sosreport without libvirt: what would record it
+                finding = Finding("HYPERVISOR_NOT_RECORDED", "info", hint)
+                return Outcome("skip", hint, {"recorded": False}, [finding])
             return _none_recorded(ctx.host.manifest)
         try:
             info = hv.info()
@@ -57,7 +62,46 @@ class LibvirtConnection(Probe):
         findings += _problem_findings(hv.problems)
         facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
         facts.update(readonly=True, recorded=True, **caps_facts)
-        return Outcome(worst(findings), f"{recorded_summary(facts)} (recorded)", facts, findings)
+        where = "from the sosreport" if from_sosreport(ctx.host.manifest) else "recorded"
+        summary = f"{recorded_summary(facts)} ({where})"
+        refused = sos_connect_error(ctx.host.manifest)
+        if refused is not None:
+            findings.append(refused)
+            summary += ": virsh could not connect when the report was made"
+        return Outcome(worst(findings), summary, facts, findings)
+
+
+def sos_connect_error(manifest: dict[str, Any]) -> Finding | None:
+    """What the report's virsh said when it could not reach libvirt: a daemon whose socket
+    was missing is not running (a cause); any other refusal is said as it was. A warning, not
+    a fail: the domains the report defines are still judged (a fail blocks them)."""
+    sos = manifest.get("sos") if from_sosreport(manifest) else None
+    said = sos.get("virsh_connect_error") if isinstance(sos, dict) else None
+    if not isinstance(said, dict) or not isinstance(said.get("message"), str):
+        return None
+    message = safe_text(said["message"][:300])
+    where = safe_text(str(said.get("file") or "sos_commands/virsh")[:200])
+    text = f"when the report was made, `virsh -r` could not connect ({where}): {message}"
+    if "-sock" in message and "No such file or directory" in message:
+        return Finding(
+            "LIBVIRT_DAEMON_NOT_RUNNING",
+            "warn",
+            text,
+            "Start the daemon (`systemctl enable --now libvirtd`, or virtqemud.socket on a "
+            "modular install) and make the report again with `sos report -o libvirt,virsh`.",
+            cause="LIBVIRT_DAEMON_NOT_RUNNING",
+        )
+    return Finding(
+        "LIBVIRT_NOT_ANSWERING",
+        "warn",
+        text,
+        "Check `systemctl status libvirtd` on that machine and make the report again.",
+    )
+
+
+def from_sosreport(manifest: dict[str, Any]) -> bool:
+    """Whether the machine root was made from a sosreport (workbench.sos writes its source)."""
+    return manifest.get("source") == "sosreport"
 
 
 def _none_recorded(manifest: dict[str, Any]) -> Outcome:

@@ -13,6 +13,7 @@ from probes.parsers import parse_resolution
 from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Finding, Outcome, worst
+from workbench.core.text import safe_text
 
 AGENT_XML = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
 
@@ -105,6 +106,10 @@ class LibvirtDomains(Probe):
         domains: list[dict[str, Any]] = []
         findings: list[Finding] = []
         no_agent: list[str] = []
+        # A recorded machine without PCI devices (a sosreport without lspci): no inventory to
+        # check a hostdev against, which is not a hostdev that is gone (as vm.preflight).
+        pci_known = ctx.host.live or inv.devices_recorded
+        unchecked: list[str] = []
         for dom in listed:
             config = dom.config
             if config is None:
@@ -113,14 +118,17 @@ class LibvirtDomains(Probe):
                 continue
             entry = {
                 **config.to_dict(),
-                "state": dom.state,
+                "state": dom.state if dom.state_recorded else None,
                 "persistent": dom.persistent,
                 "process": (qemu or {}).get(config.name) if dom.running else None,
             }
             domains.append(entry)
-            findings += check_hostdevs(
-                config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
-            )
+            if not pci_known and config.hostdevs:
+                unchecked.append(config.name)
+            elif pci_known:
+                findings += check_hostdevs(
+                    config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
+                )
             for shm in config.shmem:
                 if (
                     shm.name.startswith("looking-glass")
@@ -139,6 +147,17 @@ class LibvirtDomains(Probe):
                     )
             if config.agent is None:
                 no_agent.append(config.name)
+        if unchecked:
+            hint = ctx.host.record_hint("sys/bus/pci/devices")
+            why = hint or "the machine's PCI devices are not recorded"
+            names = ", ".join(unchecked)
+            findings.append(
+                Finding(
+                    "DOMAIN_HOSTDEVS_NOT_CHECKED",
+                    "info",
+                    f"{names}: PCI hostdevs not checked against the host: {why}",
+                )
+            )
         if no_agent:  # one finding for the cause, naming every domain it applies to
             findings.append(
                 Finding(
@@ -149,9 +168,37 @@ class LibvirtDomains(Probe):
                     "guest.",
                 )
             )
+        findings += _report_problems(ctx.host.manifest)
         up = [d["name"] for d in domains if d["state"] == "running"]
         summary = f"{len(domains)} domain(s), {len(up)} running"
+        unknown = [d["name"] for d in domains if d["state"] is None]
+        if unknown:  # "nostate" would be a claim: the recording does not say
+            summary += f"; state not recorded: {', '.join(unknown)}"
+            hint = ctx.host.record_hint("libvirt/domains.json#state")
+            findings.append(
+                Finding(
+                    "DOMAIN_STATE_NOT_RECORDED",
+                    "info",
+                    f"{', '.join(unknown)}: state not recorded"
+                    + (f" ({hint})" if hint else "")
+                    + "; checked as a domain that is not running.",
+                )
+            )
         with_gpu = [d["name"] for d in domains if d["hostdevs"]]
         if with_gpu:
             summary += f"; PCI passthrough: {', '.join(with_gpu)}"
         return Outcome(worst(findings), summary, {"domains": domains}, findings)
+
+
+def _report_problems(manifest: dict[str, Any]) -> list[Finding]:
+    """What a sosreport's libvirt files got wrong (a definition left out, a virsh table not
+    read), as workbench.sos wrote it in the manifest: a domain left out is not absent."""
+    sos = manifest.get("sos") if manifest.get("source") == "sosreport" else None
+    said = sos.get("libvirt_problems") if isinstance(sos, dict) else None
+    if not isinstance(said, list):
+        return []
+    return [
+        Finding("SOS_LIBVIRT_FILE_NOT_READ", "warn", f"in the sosreport: {safe_text(p[:300])}")
+        for p in said[:50]
+        if isinstance(p, str)
+    ]

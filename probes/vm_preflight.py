@@ -379,7 +379,7 @@ class VmPreflight(Probe):
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
                 vms[dom.name] = {
-                    "state": dom.state,
+                    "state": dom.state if dom.state_recorded else None,
                     "running": dom.running,
                     "ready": None,
                     "checks": [],
@@ -419,7 +419,7 @@ class VmPreflight(Probe):
                     )
             ready = vm.ready
             entry: dict[str, Any] = {
-                "state": dom.state,
+                "state": dom.state if dom.state_recorded else None,
                 "running": dom.running,
                 "ready": ready,
                 "qemu_user": user.to_dict(),
@@ -476,7 +476,11 @@ def _summary(vms: dict[str, dict[str, Any]]) -> str:
         return "no domains"
     parts = []
     for label, value in (("can start", True), ("cannot", False), ("not known", None)):
-        names = [n for n, v in vms.items() if v["ready"] is value and not v["running"]]
+        names = [
+            n + ("" if v["state"] is not None else " (state not recorded)")
+            for n, v in vms.items()
+            if v["ready"] is value and not v["running"]
+        ]
         if names:
             parts.append(f"{label}: {', '.join(names)}")
     running = [n for n, v in vms.items() if v["running"]]

@@ -51,7 +51,8 @@ def run(args: argparse.Namespace) -> int:
         if not stdin_has_input():
             raise ConfigError(
                 "explain: nothing to read: give FILE ... (a log, .gz or .xz), - for standard "
-                "input, pipe the lines in, or name a machine with --root DIR or --capture FILE"
+                "input, pipe the lines in, or name a machine with --root DIR, --capture FILE "
+                "or --sos FILE|DIR"
             )
         files = [STDIN]
     if files.count(STDIN) > 1:
@@ -220,10 +221,11 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> list[dict[str, str]]:
         names = []
     else:
         if not any(n.endswith(".log") for n in names):
+            hint = host.record_hint(machinelogs.QEMU_LOG_DIR)  # a sosreport's: what collects it
             why = (
                 f"none in /{machinelogs.QEMU_LOG_DIR} (no domain has started here)"
                 if host.live
-                else f"not recorded: no {machinelogs.QEMU_LOG_DIR}/NAME.log"
+                else f"not recorded: {hint or f'no {machinelogs.QEMU_LOG_DIR}/NAME.log'}"
             )
             not_read.append(_unread("qemu", why))
     vms = sorted(n[: -len(".log")] for n in names if n.endswith(".log") and len(n) > 4)

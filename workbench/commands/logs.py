@@ -88,14 +88,19 @@ def run(args: argparse.Namespace) -> int:
     sos = getattr(args, "sos", None)
     if args.capture is None and sos is None:
         return _choose(args, specs or ["workbench"], None)
+    named = "--capture FILE" if sos is None else "--sos FILE|DIR"
     if args.sources:
-        raise ConfigError("logs: give a log FILE or --capture FILE / --sos, not both")
+        raise ConfigError(f"logs: give a log FILE or {named}, not both")
     if args.follow:
-        raise ConfigError("logs: --follow needs a live log; a capture never grows")
+        raise ConfigError("logs: --follow needs a live log; a recorded machine never grows")
     from workbench.target import open_target
 
     with open_target(capture=args.capture, sos=sos) as target:
         if not specs:
+            if sos is not None:
+                raise ConfigError(
+                    f"{sos}: a sosreport holds no workbench log: name --kernel or --qemu NAME"
+                )
             if target.recorded_log is None:
                 raise ConfigError(
                     f"{args.capture}: the capture holds no workbench log"

@@ -35,8 +35,10 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("view: - (standard input) can be given once")
     capture = getattr(args, "capture", None)
     sos = getattr(args, "sos", None)
-    if (capture is not None or sos is not None) and args.sources:
-        raise ConfigError("view: give a log FILE or --capture FILE / --sos, not both")
+    if capture is not None and args.sources:
+        raise ConfigError("view: give a log FILE or --capture FILE, not both")
+    if sos is not None and args.sources:
+        raise ConfigError("view: give a log FILE or --sos FILE|DIR, not both")
     stdin = None
     if "-" in specs:
         if sys.stdin is not None and sys.stdin.isatty():
@@ -48,15 +50,17 @@ def run(args: argparse.Namespace) -> int:
 
 @contextlib.contextmanager
 def _host(capture: str | None, specs: list[str], sos: str | None = None) -> Iterator[Host | None]:
-    """The recorded machine of `--capture` or `--sos` (a capture's recorded log when no source
-    is named), or None: the live one."""
+    """The recorded machine of `--capture` (its recorded log when no source is named) or of
+    `--sos` (its kernel log when no source is named), or None: the live one."""
     if capture is None and sos is None:
         yield None
         return
     from workbench.target import open_target
 
     with open_target(capture=capture, sos=sos) as target:
-        if not specs:
+        if not specs and sos is not None:
+            specs.append("kernel")  # a sosreport holds no workbench log
+        elif not specs:
             if target.recorded_log is None:
                 raise ConfigError(
                     f"{capture}: the capture holds no workbench log"

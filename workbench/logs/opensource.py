@@ -32,6 +32,9 @@ def open_source(spec: str, host: Host | None = None) -> LogSource:
 
         name = vm_name(spec.removeprefix("qemu:"))
         rel = qemu_log_path(name)
+        sos = host is not None and host.manifest.get("source") == "sosreport"
+        if host is not None and sos and not host.exists(rel):  # its root is a temp dir
+            raise ConfigError(f"--qemu {name}: {_recorded_qemu(host, name)}")
         path = f"/{rel}" if host is None or host.live else str(host.path(rel))
         return FileSource(path, label=f"qemu:{name}")
     if spec.startswith("journal:"):
@@ -51,3 +54,14 @@ def open_source(spec: str, host: Host | None = None) -> LogSource:
             )
         return FileSource(str(own), label="workbench")
     return FileSource(spec)
+
+
+def _recorded_qemu(host: Host, name: str) -> str:
+    """Why a recorded machine has no QEMU log of `name`, and the ones it has."""
+    from workbench.core.machinelogs import QEMU_LOG_DIR, qemu_log
+    from workbench.core.text import safe_text
+
+    why = qemu_log(host, name).why or "not recorded"
+    held = sorted(n[: -len(".log")] for n in host.listdir(QEMU_LOG_DIR) if n.endswith(".log"))
+    shown = ", ".join(held[:10]) + (", ..." if len(held) > 10 else "")
+    return why + (f" (QEMU logs recorded: {safe_text(shown)})" if held else "")

@@ -61,6 +61,9 @@ class DomainSnapshot:
     problem_code: str | None = None
     reason: int = 0  # libvirt's state reason number (a capture records it)
     xml: str | None = None  # the XML as read (a capture records it, parsed or not)
+    # False when the recording does not say the state (a sosreport whose virsh listing is
+    # missing): `state` is then "nostate", which is not a fact about the domain.
+    state_recorded: bool = True
 
     @property
     def running(self) -> bool:
@@ -68,7 +71,14 @@ class DomainSnapshot:
 
     @classmethod
     def from_xml(
-        cls, name: str, state: str, persistent: bool, xml: str, reason: int = 0
+        cls,
+        name: str,
+        state: str,
+        persistent: bool,
+        xml: str,
+        reason: int = 0,
+        *,
+        state_recorded: bool = True,
     ) -> DomainSnapshot:
         """The domain with its XML parsed; XML that does not parse is its problem
         (DOMAIN_XML_INVALID), kept as read."""
@@ -86,8 +96,11 @@ class DomainSnapshot:
                 problem_code="DOMAIN_XML_INVALID",
                 reason=reason,
                 xml=xml,
+                state_recorded=state_recorded,
             )
-        return cls(name, state, persistent, config, reason=reason, xml=xml)
+        return cls(
+            name, state, persistent, config, reason=reason, xml=xml, state_recorded=state_recorded
+        )
 
 
 @dataclass(frozen=True)

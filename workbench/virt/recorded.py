@@ -123,7 +123,8 @@ class RecordedHypervisor:
             self._answering()
             rel = f"{LIBVIRT_DIR}/capabilities.xml"
             text, problem = self.host.try_read(rel)
-            why = problem or (f"the capture has no {rel}" if text is None else None)
+            missing = self.host.record_hint(rel) or f"the capture has no {rel}"
+            why = problem or (missing if text is None else None)
             if text is not None and why is None:
                 try:
                     return parse_capabilities(text)
@@ -250,7 +251,9 @@ def _domains(host: Host, problems: list[str]) -> list[DomainSnapshot]:
             problems.append(f"{where}: entry {n} has no name (it is {_kind(entry)}); left out")
             continue
         name = entry["name"]
-        state = _state(entry.get("state"), f"{where}: {name}", problems)
+        # `state_recorded: false` (a sosreport that does not say it): nostate, said as such.
+        known = entry.get("state_recorded") is not False
+        state = _state(entry.get("state"), f"{where}: {name}", problems) if known else 0
         reason = entry.get("reason")
         if reason is None:
             reason = 0
@@ -272,7 +275,11 @@ def _domains(host: Host, problems: list[str]) -> list[DomainSnapshot]:
         if xml is None:
             problems.append(f"{name}: {problem or 'its recorded XML is missing'}; left out")
             continue
-        domains.append(DomainSnapshot.from_xml(name, state_name(state), persistent, xml, reason))
+        domains.append(
+            DomainSnapshot.from_xml(
+                name, state_name(state), persistent, xml, reason, state_recorded=known
+            )
+        )
     return sorted(domains, key=lambda d: d.name)
 
 
