@@ -65,8 +65,12 @@ class Target:
         directory, gone after the command), nothing for a machine root."""
         if self.sos_file is not None:
             sos = self.host.manifest.get("sos")
-            version = sos.get("version") if isinstance(sos, dict) else None
-            return {"sosreport": self.sos_file, "sos_version": version}
+            info = sos if isinstance(sos, dict) else {}
+            return {
+                "sosreport": self.sos_file,
+                "sos_version": info.get("version"),
+                "sos_hostname": info.get("hostname"),
+            }
         if self.capture_file is None:
             return {}
         return {"capture": self.capture_file, "captured_at": self.captured_at}

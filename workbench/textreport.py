@@ -29,7 +29,14 @@ def render_text(report: Report, *, colour: bool = False, ascii_only: bool = Fals
     machine's own text is then escaped to ASCII too)."""
     s = _shown
     host = report.host
-    if host.get("capture"):
+    if host.get("sosreport"):
+        said = [
+            f"sos {s(host['sos_version'])}" if host.get("sos_version") else "sos version unknown"
+        ]
+        if host.get("sos_hostname"):
+            said.append(f"host {s(host['sos_hostname'])}")
+        where = f"sosreport {s(host['sosreport'])} ({', '.join(said)})"
+    elif host.get("capture"):
         made = s(host.get("captured_at")) if host.get("captured_at") else "at an unknown time"
         where = f"capture {s(host['capture'])} (made {made})"
     else:

@@ -46,12 +46,13 @@ OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 
 def run(args: argparse.Namespace) -> int:
     files: list[str] = list(args.files)
-    machine = args.root is not None or args.capture is not None
+    machine = any(getattr(args, n, None) is not None for n in ("root", "capture", "sos"))
     if not files and not machine:
         if not stdin_has_input():
             raise ConfigError(
                 "explain: nothing to read: give FILE ... (a log, .gz or .xz), - for standard "
-                "input, pipe the lines in, or name a machine with --root DIR or --capture FILE"
+                "input, pipe the lines in, or name a machine with --root DIR, --capture FILE or "
+                "--sos FILE|DIR"
             )
         files = [STDIN]
     if files.count(STDIN) > 1:
