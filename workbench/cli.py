@@ -133,7 +133,7 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
     named = [name for name in MACHINES if name in given]
     if len(named) > 1:
         first, second = named[:2]
-        return f"{where}give one of --root, --capture or --sos, not --{first} and --{second}"
+        return f"{where}give one of --root, --capture or --sos: --{first} and --{second}, not both"
     if getattr(args, "allow_actions", False):
         if verb not in ACTING:
             return f"{where}--allow-actions does not apply here"

@@ -17,6 +17,7 @@ COLOUR = {"pass": "32", "warn": "33", "fail": "31", "skip": "2", "error": "35"}
 MARKS = {"→": "->", "·": "*", "…": "..."}
 # What a stream must be able to show for the full report; else the caller asks `ascii_only`
 # (workbench.commands.common.text_stdout decides, for every command that prints text).
+SOS_PROBLEMS_SHOWN = 5  # what the translation of a sosreport could not read; all in --json
 OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 
 
@@ -47,6 +48,11 @@ def render_text(report: Report, *, colour: bool = False, ascii_only: bool = Fals
         lines.append(f"  host {hostname}, kernel {kernel}")
     for problem in host.get("problems") or []:
         lines.append(f"  problem: {s(problem)}")
+    sos_problems = host.get("sos_problems") or []
+    for problem in sos_problems[:SOS_PROBLEMS_SHOWN]:
+        lines.append(f"  in the sosreport: {s(problem)}")
+    if len(sos_problems) > SOS_PROBLEMS_SHOWN:
+        lines.append(f"  in the sosreport: {len(sos_problems) - SOS_PROBLEMS_SHOWN} more (--json)")
     width = max((len(s(r.id)) for r in report.probes), default=0)
     glyphs = ASCII_GLYPH if ascii_only else GLYPH
     for result in report.probes:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from workbench.core.host import Host
     from workbench.logs.filters import LogFilter
     from workbench.logs.sources import LogSource
+    from workbench.target import Target
 
 FLUSH_BYTES = 1 << 20
 
@@ -85,20 +86,31 @@ def run(args: argparse.Namespace) -> int:
         _filter(args)  # every option checked before any source is opened
     except ValueError as exc:
         raise ConfigError(str(exc)) from exc
-    if args.capture is None:
+    sos = getattr(args, "sos", None)
+    if args.capture is None and sos is None:
         return _choose(args, specs or ["workbench"], None)
+    named = "--capture FILE" if sos is None else "--sos FILE|DIR"
     if args.sources:
-        raise ConfigError("logs: give a log FILE or --capture FILE, not both")
+        raise ConfigError(f"logs: give a log FILE or {named}, not both")
     if args.follow:
-        raise ConfigError("logs: --follow needs a live log; a capture never grows")
+        what = "a capture" if sos is None else "a sosreport"
+        raise ConfigError(f"logs: --follow needs a live log; {what} never grows")
     from workbench.target import open_target
 
-    with open_target(capture=args.capture, sos=args.sos) as target:
+    with open_target(capture=args.capture, sos=sos) as target:
         if not specs:
-            if target.recorded_log is None:
-                raise ConfigError(f"{args.capture}: the capture holds no workbench log")
-            specs = [str(target.recorded_log)]
+            specs = [recorded_default(target)]
         return _choose(args, specs, target.host)
+
+
+def recorded_default(target: Target) -> str:
+    """What `logs`/`view` show of a recorded machine when no source is named: a capture's
+    workbench log, a sosreport's kernel log (a report holds no workbench log)."""
+    if target.kind == "sos":
+        return "kernel"
+    if target.recorded_log is None:
+        raise ConfigError(f"{target.capture_file}: the capture holds no workbench log")
+    return str(target.recorded_log)
 
 
 def _choose(args: argparse.Namespace, specs: list[str], host: Host | None) -> int:

@@ -34,31 +34,33 @@ def run(args: argparse.Namespace) -> int:
     if specs.count("-") > 1:
         raise ConfigError("view: - (standard input) can be given once")
     capture = getattr(args, "capture", None)
+    sos = getattr(args, "sos", None)
     if capture is not None and args.sources:
         raise ConfigError("view: give a log FILE or --capture FILE, not both")
+    if sos is not None and args.sources:
+        raise ConfigError("view: give a log FILE or --sos FILE|DIR, not both")
     stdin = None
     if "-" in specs:
         if sys.stdin is not None and sys.stdin.isatty():
             raise ConfigError("view: - reads standard input, the terminal here: pipe a log in")
         stdin = take_stdin()
-    with _host(capture, specs) as host:
+    with _host(capture, specs, sos) as host:
         return _run(specs or ["workbench"], host, stdin)
 
 
 @contextlib.contextmanager
-def _host(capture: str | None, specs: list[str]) -> Iterator[Host | None]:
-    """The recorded machine of `--capture` (its recorded log when no source is named), or
-    None: the live one."""
-    if capture is None:
+def _host(capture: str | None, specs: list[str], sos: str | None = None) -> Iterator[Host | None]:
+    """The recorded machine of `--capture` (its recorded log when no source is named) or of
+    `--sos` (its kernel log when none is), or None: the live one."""
+    if capture is None and sos is None:
         yield None
         return
+    from workbench.commands.logs import recorded_default
     from workbench.target import open_target
 
-    with open_target(capture=capture) as target:
+    with open_target(capture=capture, sos=sos) as target:
         if not specs:
-            if target.recorded_log is None:
-                raise ConfigError(f"{capture}: the capture holds no workbench log")
-            specs.append(str(target.recorded_log))
+            specs.append(recorded_default(target))
         yield target.host
 
 
