@@ -232,8 +232,8 @@ def test_serve_gives_each_tab_the_translated_root(
 
 def test_diagnose_reads_a_sosreport(tree: Path) -> None:
     """The Python API's diagnose(sos=...) judges the report, named as given."""
-    import workbench
+    from workbench.api import diagnose
 
-    diagnosis = workbench.diagnose(sos=tree)
+    diagnosis = diagnose(sos=tree)
     assert diagnosis.report.host["sosreport"] == str(tree)
     assert {r.id for r in diagnosis.report.probes} >= {"pci.gpus", "iommu.enabled"}
