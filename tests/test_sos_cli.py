@@ -118,6 +118,7 @@ def test_probe_names_the_sosreport_its_version_and_host(
     assert doc["host"]["sosreport"] == named
     assert doc["host"]["sos_version"] == "4.5.6"
     assert doc["host"]["sos_hostname"] == "gpuhost"
+    assert doc["host"]["hostname"] == "gpuhost"  # the machine's own name, as for a capture
 
 
 def test_a_report_that_cannot_be_read_whole_is_still_judged(tree: Path) -> None:

@@ -16,7 +16,7 @@ from workbench.capture.unpack import Limits
 from workbench.core.errors import CaptureError
 from workbench.sos.archive import SOS_LIMITS, check_digest, compression, unpack_report
 from workbench.sos.detect import archive_kind
-from workbench.sos.open import open_sos, report_hostname
+from workbench.sos.open import open_sos, report_hostname, report_release
 
 EVIL = "/tmp/wb-sos-evil"  # a path a hostile member names; asserted never written
 
@@ -227,6 +227,7 @@ def test_a_directory_is_read_in_place_and_never_written(tree: Path) -> None:
         assert opened.report == tree
         assert (opened.root / "manifest.json").is_file()
         assert opened.manifest["sos"]["hostname"] == "gpuhost"
+        assert (opened.root / "proc/sys/kernel/hostname").read_text() == "gpuhost\n"
         made = opened.root
     assert not made.exists()
     assert sorted((p.relative_to(tree), p.lstat().st_mtime_ns) for p in tree.rglob("*")) == before
@@ -253,5 +254,7 @@ def test_hostname_from_uname_when_no_hostname_file(tmp_path: Path) -> None:
     (top / "sos_commands/kernel").mkdir(parents=True)
     (top / "sos_commands/kernel/uname_-a").write_text("Linux node7 6.1.0 #1 SMP x86_64 GNU/Linux\n")
     assert report_hostname(top) == "node7"
+    assert report_release(top) == "6.1.0"
     (top / "sos_commands/kernel/uname_-a").write_text("\x1b[2Jevil\n")
     assert report_hostname(top) is None
+    assert report_release(top) is None

@@ -119,12 +119,35 @@ def _translate(top: Path, root: Path, name: str, notes: list[str]) -> dict[str, 
         hostname = report_hostname(top)
         if hostname:
             info["hostname"] = hostname
+    # Where every reader of a machine root looks for its name and kernel (the report's header,
+    # the TUI's status bar), unless a builder wrote them.
+    said = info if isinstance(info, dict) else {}
+    for rel, value in (
+        ("proc/sys/kernel/hostname", said.get("hostname")),
+        ("proc/sys/kernel/osrelease", report_release(top)),
+    ):
+        if isinstance(value, str) and value and not os.path.lexists(root / rel):
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+            (root / rel).write_text(value + "\n")
     if notes:
         problems = manifest.setdefault("problems", [])
         if isinstance(problems, list):
             problems.extend(notes[:100])
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def report_release(top: Path) -> str | None:
+    """The kernel release of the report's `uname -a` (`Linux NODE RELEASE ...`), or None."""
+    from workbench.core.host import Host
+
+    report = Host(top)
+    for rel in UNAME_FILES:
+        text, _ = report.try_read(rel)
+        words = (text or "").split("\n", 1)[0].split()
+        if len(words) > 2 and words[0] == "Linux" and _HOSTNAME.match(words[2]):
+            return words[2]
+    return None
 
 
 def report_hostname(top: Path) -> str | None:
