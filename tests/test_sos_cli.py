@@ -5,13 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
+import subprocess
 import tarfile
+import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import run_cli
+from tests.conftest import WORKBENCH, run_cli
 from tests.sosarchives import TOP, base_members, hostile, member, pack, report_tree
 
 
@@ -238,3 +241,33 @@ def test_diagnose_reads_a_sosreport(tree: Path) -> None:
     diagnosis = diagnose(sos=tree)
     assert diagnosis.report.host["sosreport"] == str(tree)
     assert {r.id for r in diagnosis.report.probes} >= {"pci.gpus", "iommu.enabled"}
+
+
+@pytest.mark.parametrize("command", ["probe", "explain"])
+def test_sigterm_while_unpacking_removes_everything(
+    command: str, tree: Path, tmp_path: Path, private: Path
+) -> None:
+    """SIGTERM while a report unpacks removes its private directory; exit non-zero, no
+    traceback, as Ctrl-C does."""
+    bulk = tree / "sos_commands/bulk"
+    for i in range(4000):
+        (bulk / str(i // 500)).mkdir(parents=True, exist_ok=True)
+        (bulk / str(i // 500) / str(i)).write_text(f"{i}\n")
+    archive = pack(tree, tmp_path / "big.tar.gz", "w:gz")
+    proc = subprocess.Popen(
+        [str(WORKBENCH), command, "--sos", str(archive)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "TMPDIR": str(private)},
+    )
+    deadline = time.monotonic() + 30
+    while not any(private.glob("workbench-sos-*/report/*/sos_commands/bulk/0")):
+        assert proc.poll() is None, "finished before the tree was seen"
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode != 0
+    assert "Traceback" not in err, err
+    assert list(private.iterdir()) == []
