@@ -91,5 +91,9 @@ bench-capture: setup
 bench-explain: setup
 	$(BIN)/python bench/bench_explain.py
 
+.PHONY: bench-sos-open
+bench-sos-open: setup
+	$(BIN)/python bench/bench_sos_open.py
+
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

@@ -42,12 +42,12 @@ def archive_kind(path: Path, members: int = 500_000) -> str:
     import tarfile
     import zlib
 
-    from workbench.sos.archive import compression, refuse
+    from workbench.sos.archive import compression, open_tar, refuse
 
     mode = compression(path)
     seen_manifest = False
     try:
-        with tarfile.open(path, mode=mode) as tar:
+        with open_tar(path, mode) as tar:
             for count, member in enumerate(tar, 1):
                 parts = [p for p in member.name.split("/") if p and p != "."]
                 if len(parts) >= 2 and parts[1] == "sos_commands":
