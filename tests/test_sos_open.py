@@ -258,3 +258,23 @@ def test_hostname_from_uname_when_no_hostname_file(tmp_path: Path) -> None:
     (top / "sos_commands/kernel/uname_-a").write_text("\x1b[2Jevil\n")
     assert report_hostname(top) is None
     assert report_release(top) is None
+
+
+def test_a_builder_that_breaks_is_one_clear_error(
+    tree: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A builder's unexpected failure is SOS_TRANSLATION: one line, exit 2, nothing left."""
+    from workbench import cli
+    from workbench.sos import translate
+
+    def broken(_notes: object) -> None:
+        raise ValueError("not a path inside the machine root: '../x'")
+
+    monkeypatch.setattr(translate, "build_virt", broken)
+    with pytest.raises(CaptureError) as caught, open_sos(tree):
+        pass
+    assert caught.value.code == "SOS_TRANSLATION"
+    assert cli.main(["probe", "--sos", str(tree)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1
+    assert "could not be read as a machine (ValueError: not a path inside" in err

@@ -113,7 +113,23 @@ def _translate(top: Path, root: Path, name: str, notes: list[str]) -> dict[str, 
     (when the builders did not say it) and what unpacking left out."""
     from workbench.sos.translate import build_root
 
-    manifest = build_root(top, root, name)
+    try:
+        manifest = build_root(top, root, name)
+    except (OSError, ValueError, UnicodeError, RecursionError) as exc:
+        # A builder met what it did not expect: one line (exit 2), logged whole, never a
+        # traceback; what the builders keep going past is in the manifest's `problems`.
+        from workbench.core.logging import get_logger
+
+        get_logger("sos").error("sos.translate_failed", report=name, exc_info=exc)
+        raise CaptureError(
+            f"{name}: this sosreport could not be read as a machine ({type(exc).__name__}: "
+            f"{str(exc)[:200]})",
+            code="SOS_TRANSLATION",
+            details={"sos": name},
+            recoverable=False,
+            remedy="Report it with the sosreport's layout (`find REPORT -maxdepth 3`); "
+            "`workbench explain FILE` still reads its logs one by one.",
+        ) from exc
     info = manifest.setdefault("sos", {})
     if isinstance(info, dict) and not info.get("hostname"):
         hostname = report_hostname(top)
