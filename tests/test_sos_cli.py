@@ -271,3 +271,32 @@ def test_sigterm_while_unpacking_removes_everything(
     assert proc.returncode != 0
     assert "Traceback" not in err, err
     assert list(private.iterdir()) == []
+
+
+def test_a_log_the_report_lacks_is_said_not_a_temp_path(tree: Path) -> None:
+    """--kernel or --qemu NAME that the report does not hold: what to collect, exit 2, and
+    never the path of its temporary root."""
+    (tree / "sos_commands/kernel/dmesg").unlink()
+    for source in (["--kernel"], ["--qemu", "win12"]):
+        out = run_cli("logs", "--sos", str(tree), *source)
+        assert out.returncode == 2
+        assert "sos report -o" in out.stderr, out.stderr
+        assert "workbench-sos-" not in out.stderr
+        assert out.stderr.count("\n") == 1
+
+
+def test_logs_with_no_source_shows_the_reports_kernel_log(tree: Path) -> None:
+    """A sosreport holds no workbench log: `logs --sos` alone shows its kernel log."""
+    out = run_cli("logs", "--sos", str(tree))
+    assert out.returncode == 0, out.stderr
+    assert "DMAR: IOMMU enabled" in out.stdout
+
+
+def test_logs_refuses_a_file_and_follow_with_sos(tree: Path, tmp_path: Path) -> None:
+    """A FILE beside --sos, or --follow of a report, is one line, exit 2."""
+    log = tmp_path / "x.log"
+    log.write_text("x\n")
+    both = run_cli("logs", "--sos", str(tree), str(log))
+    assert both.returncode == 2 and "not both" in both.stderr
+    follow = run_cli("logs", "--sos", str(tree), "--kernel", "--follow")
+    assert follow.returncode == 2 and "a sosreport never grows" in follow.stderr

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from workbench.commands.common import reader_left, stop_on_signals
@@ -100,7 +101,38 @@ def run(args: argparse.Namespace) -> int:
     with open_target(capture=args.capture, sos=sos) as target:
         if not specs:
             specs = [recorded_default(target)]
+        check_report_sources(target, specs)
         return _choose(args, specs, target.host)
+
+
+def check_report_sources(target: Target, specs: list[str]) -> None:
+    """A sosreport's kernel or QEMU log it does not hold is said as what to collect (exit 2),
+    never as a missing file of its temporary root."""
+    if target.kind != "sos":
+        return
+    from workbench.core.machinelogs import KERNEL_LOG, qemu_log_path
+    from workbench.sos.model import ASK_FOR
+
+    for spec in specs:
+        if spec == "kernel":
+            rel, what = KERNEL_LOG, "--kernel"
+            default = f"no kernel log read from this sosreport (its dmesg: {ASK_FOR})"
+        elif spec.startswith("qemu:"):
+            name = spec.removeprefix("qemu:")
+            rel = qemu_log_path(name) if name and "/" not in name else ""
+            what = f"--qemu {name}"
+            default = (
+                f"no QEMU log of {name} read from this sosreport (sos records "
+                f"var/log/libvirt/qemu/{name}.log with `sos report -o libvirt`)"
+            )
+        else:
+            continue
+        if not rel or not Path(target.host.path(rel)).is_file():
+            facts = target.host.manifest.get("facts")
+            said = facts.get("kernel_log") if isinstance(facts, dict) else None
+            why = said.get("why") if spec == "kernel" and isinstance(said, dict) else None
+            hint = target.host.record_hint(rel) if rel else None
+            raise ConfigError(f"{what}: {why or hint or default}")
 
 
 def recorded_default(target: Target) -> str:

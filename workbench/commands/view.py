@@ -55,12 +55,13 @@ def _host(capture: str | None, specs: list[str], sos: str | None = None) -> Iter
     if capture is None and sos is None:
         yield None
         return
-    from workbench.commands.logs import recorded_default
+    from workbench.commands.logs import check_report_sources, recorded_default
     from workbench.target import open_target
 
     with open_target(capture=capture, sos=sos) as target:
         if not specs:
             specs.append(recorded_default(target))
+        check_report_sources(target, specs)
         yield target.host
 
 
