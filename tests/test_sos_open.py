@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -278,3 +279,21 @@ def test_a_builder_that_breaks_is_one_clear_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "could not be read as a machine (ValueError: not a path inside" in err
+
+
+def test_a_sos_collect_bundle_says_what_it_holds(tree: Path, tmp_path: Path) -> None:
+    """A bundle of node reports is refused saying it is one, and what to do."""
+    inner = pack(tree, tmp_path / f"{TOP}.tar.xz")
+    bundle = tmp_path / "bundle"
+    (bundle / "sos-collector-case").mkdir(parents=True)
+    shutil.copy(inner, bundle / "sos-collector-case" / inner.name)
+    with pytest.raises(CaptureError, match="a `sos collect` bundle of 1 sosreport"):
+        unpack_report(pack(bundle / "sos-collector-case", tmp_path / "c.tar.xz"), tmp_path / "o")
+
+
+def test_an_encrypted_report_says_decrypt_it_first(tmp_path: Path) -> None:
+    """sos --encrypt-pass output (gpg) is refused with the way to read it."""
+    path = tmp_path / "sosreport-x.tar.xz.gpg"
+    path.write_bytes(b"\x8c\x0d\x04\x09\x03\x02" + bytes(64))
+    with pytest.raises(CaptureError, match="GPG-encrypted archive"):
+        compression(path)

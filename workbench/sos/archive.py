@@ -18,6 +18,7 @@ import hashlib
 import io
 import lzma
 import os
+import re
 import stat
 import tarfile
 import zlib
@@ -47,7 +48,12 @@ REFUSED = (
     (b"(\xb5/\xfd", "a zstd-compressed archive"),
     (b"7z\xbc\xaf'\x1c", "a 7-Zip archive"),
     (b"Rar!", "a RAR archive"),
+    # `sos report --encrypt-pass/--encrypt-key` writes the archive through gpg.
+    (b"-----BEGIN PGP MESSAGE", "a GPG-encrypted archive (decrypt it with `gpg -d` first)"),
+    (b"\x8c\x0d", "a GPG-encrypted archive (decrypt it with `gpg -d` first)"),
 )
+# The reports a `sos collect` bundle holds, one archive per node.
+_INNER_REPORT = re.compile(r"(^|/)sosreport-[^/]*\.tar\.(xz|gz|bz2)$")
 DIGESTS = (("sha256", 64), ("md5", 32))  # the checksum files sos writes beside its archive
 SOS_REMEDY = (
     "Give the archive `sos report` wrote (sosreport-HOST-...-DATE-RAND.tar.xz, or .tar.gz), "
@@ -127,7 +133,7 @@ def check_digest(archive: Path) -> str | None:
         expected = words[0].lower() if words else ""
         if len(expected) != length or any(c not in "0123456789abcdef" for c in expected):
             raise refuse(archive, f"{side.name} beside it holds no {kind} checksum")
-        digest = hashlib.new(kind)
+        digest = hashlib.new(kind, usedforsecurity=False)  # a transfer check (FIPS: md5 too)
         with archive.open("rb") as fh:
             while block := fh.read(CHUNK):
                 digest.update(block)
@@ -216,6 +222,14 @@ def _extract(
     if top is None:
         raise refuse(archive, "an empty tar archive", code="SOS_NOT_A_REPORT")
     if f"{top}/sos_commands" not in names.under and names.kinds.get(f"{top}/sos_commands") != "dir":
+        inner = [n for n, kind in names.kinds.items() if kind == "file" and _INNER_REPORT.search(n)]
+        if inner:
+            raise refuse(
+                archive,
+                f"a `sos collect` bundle of {len(inner)} sosreport(s) ({inner[0]!r}, ...): "
+                "unpack it and give each sosreport",
+                code="SOS_NOT_A_REPORT",
+            )
         raise refuse(
             archive,
             f"no sos_commands/ in its top directory {top!r}: a tar archive, not a sosreport",
