@@ -297,3 +297,24 @@ def test_an_encrypted_report_says_decrypt_it_first(tmp_path: Path) -> None:
     path.write_bytes(b"\x8c\x0d\x04\x09\x03\x02" + bytes(64))
     with pytest.raises(CaptureError, match="GPG-encrypted archive"):
         compression(path)
+
+
+def test_hard_links_count_against_the_total(tmp_path: Path) -> None:
+    """Copies made for hard links count in the size limit: no amplification by links."""
+    data = b"y" * 600
+    links = [member(f"{TOP}/h{i}", kind=tarfile.LNKTYPE, link=f"{TOP}/big") for i in range(10)]
+    archive = hostile(tmp_path / "r.tar.xz", [*base_members(), member(f"{TOP}/big", data), *links])
+    with pytest.raises(CaptureError, match="unpacks to more than 4000 bytes"):
+        unpack_report(archive, tmp_path / "out", limits=Limits(total_bytes=4000))
+
+
+def test_an_archive_that_inflates_without_end_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past the decompression bound (heads of large logs included) the archive is refused."""
+    from workbench.sos import archive as sos_archive
+
+    monkeypatch.setattr(sos_archive, "READ_LIMIT", 10_000)
+    big = hostile(tmp_path / "r.tar.xz", [*base_members(), member(f"{TOP}/j", b"z" * 20_000)])
+    with pytest.raises(CaptureError, match="decompresses to more than 10000 bytes"):
+        unpack_report(big, tmp_path / "out", limits=Limits(member_bytes=100))
