@@ -42,10 +42,11 @@ def archive_kind(path: Path, members: int = 500_000) -> str:
     import tarfile
     import zlib
 
-    from workbench.sos.archive import compression, open_tar, refuse
+    from workbench.sos.archive import READ_LIMIT, compression, open_tar, refuse
 
     mode = compression(path)
     seen_manifest = False
+    read = 0
     try:
         with open_tar(path, mode) as tar:
             for count, member in enumerate(tar, 1):
@@ -53,7 +54,8 @@ def archive_kind(path: Path, members: int = 500_000) -> str:
                 if len(parts) >= 2 and parts[1] == "sos_commands":
                     return "sos"
                 seen_manifest = seen_manifest or parts == ["manifest.json"]
-                if count >= members:
+                read += member.size  # read past to reach the next member: bounded, as unpacking
+                if count >= members or read > READ_LIMIT:
                     break
     except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
         raise refuse(path, f"truncated or corrupt archive ({exc})") from exc
