@@ -37,7 +37,7 @@ def diagnose(
     from workbench.target import open_target
 
     if sum(x is not None for x in (root, capture, sos)) > 1:
-        raise ValueError("diagnose: give one of root, capture or sos")
+        raise ValueError("diagnose: give one of root, capture or sos, not both")
     with open_target(root=root, capture=capture, sos=sos, connect=connect) as target:
         report = run_probes(
             target.host,
