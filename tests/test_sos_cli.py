@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import WORKBENCH, run_cli
+from tests.conftest import SHARED, WORKBENCH, run_cli
 from tests.sosarchives import TOP, base_members, hostile, member, pack, report_tree
 
 
@@ -300,3 +300,17 @@ def test_logs_refuses_a_file_and_follow_with_sos(tree: Path, tmp_path: Path) -> 
     assert both.returncode == 2 and "not both" in both.stderr
     follow = run_cli("logs", "--sos", str(tree), "--kernel", "--follow")
     assert follow.returncode == 2 and "a sosreport never grows" in follow.stderr
+
+
+HOTSOS = SHARED / "peer-data" / "hotsos-openstack"
+
+
+@pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared/peer-data/hotsos-openstack absent")
+def test_a_real_sos_4_2_report_is_named_and_judged() -> None:
+    """The slice of a real sos 4.2 report: its version and host in the header, no probe broken."""
+    out = run_cli("probe", "--sos", str(HOTSOS))
+    assert out.returncode in (0, 1), out.stderr
+    assert out.stdout.splitlines()[0].endswith(f"sosreport {HOTSOS} (sos 4.2, host compute4)")
+    assert "  host compute4, kernel 5.4.0-97-generic" in out.stdout
+    doc = json.loads(run_cli("probe", "--sos", str(HOTSOS), "--json").stdout)
+    assert [p["id"] for p in doc["probes"] if p["status"] == "error"] == []
