@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import random
 import shutil
 import tarfile
 import tempfile
@@ -318,3 +320,29 @@ def test_an_archive_that_inflates_without_end_is_refused(
     big = hostile(tmp_path / "r.tar.xz", [*base_members(), member(f"{TOP}/j", b"z" * 20_000)])
     with pytest.raises(CaptureError, match="decompresses to more than 10000 bytes"):
         unpack_report(big, tmp_path / "out", limits=Limits(member_bytes=100))
+
+
+@pytest.mark.parametrize("mode", ["w:xz", "w:gz", "w:bz2"])
+def test_damaged_archives_are_refused_or_opened_never_a_crash(
+    tree: Path, tmp_path: Path, mode: str
+) -> None:
+    """Bytes flipped or cut anywhere: CaptureError or a report, never another exception, and
+    nothing written outside the directory given."""
+    whole = pack(tree, tmp_path / "whole", mode).read_bytes()
+    rng = random.Random(15)
+    for i in range(40):
+        data = bytearray(whole)
+        if i % 2:
+            at = rng.randrange(len(data))
+            data[at] ^= 1 << rng.randrange(8)
+        else:
+            del data[rng.randrange(1, len(data)) :]
+        damaged = tmp_path / f"d{i}"
+        damaged.write_bytes(bytes(data))
+        into = tmp_path / f"out{i}"
+        with contextlib.suppress(CaptureError):
+            unpack_report(damaged, into)
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(("d", "out"))) == [
+        "src",
+        "whole",
+    ]
