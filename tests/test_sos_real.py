@@ -31,7 +31,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import run_cli
-from workbench.sos.archive import unpack_report
+from workbench.sos.archive import check_digest, unpack_report
 
 PLUGINS = "pci,kernel,processor,memory,libvirt,block,logs"
 SOS = ["sos", "report", "--batch", "--label", "wbtest", "--case-id", "15"]  # fixed names
@@ -128,6 +128,11 @@ def test_each_cause_is_backed_by_the_reports_kernel_log(archive: Path, tmp_path:
     for cause in json.loads(out.stdout)["causes"]:
         for evidence in cause["evidence"]:
             assert evidence["text"] in lines, evidence
+
+
+def test_the_checksum_sos_wrote_is_checked(archive: Path) -> None:
+    """sos writes a .md5 (4.0) or .sha256 (later) beside its archive: it is found and matches."""
+    assert check_digest(archive) in ("md5", "sha256")
 
 
 def test_the_header_names_the_real_report(archive: Path) -> None:
