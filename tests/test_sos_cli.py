@@ -314,3 +314,19 @@ def test_a_real_sos_4_2_report_is_named_and_judged() -> None:
     assert "  host compute4, kernel 5.4.0-97-generic" in out.stdout
     doc = json.loads(run_cli("probe", "--sos", str(HOTSOS), "--json").stdout)
     assert [p["id"] for p in doc["probes"] if p["status"] == "error"] == []
+
+
+def test_a_virt_only_report_says_which_plugins_to_ask_for(tree: Path) -> None:
+    """A report like `sos report -p virt` (no lspci, cmdline, dmesg): the header says what it
+    lacks and the plugins to ask for; the JSON says it too."""
+    for rel in ("sos_commands/pci/lspci_-nnvv", "proc/cmdline", "sos_commands/kernel/dmesg"):
+        (tree / rel).unlink()
+    out = run_cli("probe", "--sos", str(tree))
+    assert (
+        "  this sosreport lacks lspci -nnvv, the kernel command line, the kernel log: ask for "
+        "`sos report -o pci,kernel,processor,memory,libvirt,virsh,block,logs`" in out.stdout
+    )
+    doc = json.loads(run_cli("probe", "--sos", str(tree), "--json").stdout)
+    assert doc["host"]["sos_lacks"] == ["lspci -nnvv", "the kernel command line", "the kernel log"]
+    whole = run_cli("probe", "--sos", str(report_tree(tree.parent, top="sosreport-whole")))
+    assert "this sosreport lacks" not in whole.stdout

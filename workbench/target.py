@@ -70,6 +70,10 @@ class Target:
                 "sosreport": self.sos_file,
                 "sos_version": info.get("version"),
                 "sos_hostname": info.get("hostname"),
+                "sos_lacks": [str(w) for w in lacks][:10]
+                if isinstance(lacks := info.get("lacks"), list)
+                else [],
+                "sos_ask_for": info.get("ask_for"),
                 # What the translation could not read or understand (never a crash).
                 "sos_problems": [str(p) for p in problems][:100]
                 if isinstance(problems := self.host.manifest.get("problems"), list)

@@ -48,6 +48,10 @@ def render_text(report: Report, *, colour: bool = False, ascii_only: bool = Fals
         lines.append(f"  host {hostname}, kernel {kernel}")
     for problem in host.get("problems") or []:
         lines.append(f"  problem: {s(problem)}")
+    if host.get("sos_lacks"):
+        lacks = ", ".join(s(w) for w in host["sos_lacks"])
+        ask = f": ask for `{s(host['sos_ask_for'])}`" if host.get("sos_ask_for") else ""
+        lines.append(f"  this sosreport lacks {lacks}{ask}")
     sos_problems = host.get("sos_problems") or []
     for problem in sos_problems[:SOS_PROBLEMS_SHOWN]:
         lines.append(f"  in the sosreport: {s(problem)}")

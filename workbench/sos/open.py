@@ -17,6 +17,13 @@ from typing import Any
 from workbench.core.errors import CaptureError, error_context
 
 MODULE = "sos.open"
+# What a passthrough verdict needs most, and where sos puts it: said in the report's header
+# when missing (`sos report -p virt` alone lacks all three).
+KEY_FILES = (
+    ("lspci -nnvv", ("sos_commands/pci/lspci_-nnvv", "sos_commands/pci/lspci_-nvv")),
+    ("the kernel command line", ("proc/cmdline",)),
+    ("the kernel log", ("sos_commands/kernel/dmesg",)),
+)
 HOSTNAME_FILES = ("hostname", "sos_commands/host/hostname", "etc/hostname")
 UNAME_FILES = ("uname", "sos_commands/kernel/uname_-a")  # `Linux NODENAME RELEASE ...`
 # A hostname as the kernel allows it (never the report's directory name: a --label or a
@@ -135,6 +142,13 @@ def _translate(top: Path, root: Path, name: str, notes: list[str]) -> dict[str, 
         hostname = report_hostname(top)
         if hostname:
             info["hostname"] = hostname
+    if isinstance(info, dict):
+        lacks = report_lacks(top)
+        if lacks:
+            from workbench.sos.model import ASK_FOR
+
+            info["lacks"] = lacks
+            info["ask_for"] = ASK_FOR
     # Where every reader of a machine root looks for its name and kernel (the report's header,
     # the TUI's status bar), unless a builder wrote them.
     said = info if isinstance(info, dict) else {}
@@ -151,6 +165,14 @@ def _translate(top: Path, root: Path, name: str, notes: list[str]) -> dict[str, 
             problems.extend(notes[:100])
     (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def report_lacks(top: Path) -> list[str]:
+    """Which of the key inputs (lspci, /proc/cmdline, dmesg) the report does not hold."""
+    from workbench.core.host import Host
+
+    report = Host(top)
+    return [what for what, paths in KEY_FILES if not any(report.try_read(rel)[0] for rel in paths)]
 
 
 def report_release(top: Path) -> str | None:
