@@ -4,7 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux \
-	umockdev gir1.2-umockdev-1.0 python3-gi chromium
+	umockdev gir1.2-umockdev-1.0 python3-gi chromium sosreport pciutils
+# sosreport: Debian's `sos` (never PyPI's unrelated `sos`), run for real by tests/test_sos_real.py;
+# pciutils: the lspci its pci plugin records.
 
 .PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
 	bench-capture bench-explain bench-sos clean
@@ -91,6 +93,12 @@ bench-explain: setup
 
 bench-sos: setup
 	$(BIN)/python bench/bench_sos.py
+	$(BIN)/python bench/bench_sos_open.py
+	$(BIN)/python bench/bench_sos_machine.py
+	$(BIN)/python bench/bench_sos_virt.py
+	$(BIN)/python bench/bench_sos_open.py
+	$(BIN)/python bench/bench_sos_machine.py
+	$(BIN)/python bench/bench_sos_virt.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

@@ -212,7 +212,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Read log lines as pasted or saved (dmesg, journalctl, kern.log, QEMU and "
         "libvirt logs, virsh and virt-manager errors; plain, .gz or .xz; - is standard input) "
         "and name the causes of the failure they show, with their evidence and remedy. With "
-        "--root or --capture the machine's facts join the evidence, and with no FILE its own "
+        "--root, --capture or --sos the machine's facts join the evidence, and with no FILE its own "
         "kernel and QEMU logs are read. Exit 0 when no cause is found (harmless lines only), "
         "1 when one is, 2 for bad usage or unreadable input.",
     )
@@ -269,7 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         "merged by time (each line marked with its source when there are several): pretty on "
         "a terminal, the original lines with --json. SOURCE is a JSON-lines or text log file "
         "(.gz, .xz and bzip2 read by their first bytes) or - for standard input; with no "
-        "source, Workbench's own log. Lines that are not JSON are shown raw, marked '??'. "
+        "source, Workbench's own log (with --sos, the report's kernel log). Lines that are "
+        "not JSON are shown raw, marked '??'. "
         "With --follow, starts at the end (the last --lines N lines, default 10) and keeps "
         "printing new lines until SIGINT or SIGTERM (exit 0), through rotation and "
         "truncation. Exit 1 when no line matched (like grep), 2 on bad usage.",
@@ -315,7 +316,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="The TUI log view on the SOURCEs (JSON lines or text; .gz, .xz and bzip2 "
         "read by their first bytes; - for standard input), merged by time into one timeline, "
         "each line marked with its source, followed live; with no source, Workbench's own log "
-        "(with --capture, the one it recorded). Keys: g/G top/bottom, j/k, space/b page, "
+        "(with --capture, the one it recorded; with --sos, the report's kernel log). "
+        "Keys: g/G top/bottom, j/k, space/b page, "
         "/ search (n/N), & filter, e/E errors, w/W warnings, ctrl+w wrap, left/right, "
         "d detail, escape clears.",
     )
@@ -364,8 +366,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     open_ = sub.add_parser(
         "open",
-        help="the workbench on a capture",
-        description="Open the workbench on a capture file as if on the machine it came from.",
+        help="the workbench on a capture or a sosreport",
+        description="Open the workbench on a capture file, or a sosreport (its archive or its "
+        "directory, known by its content: sos_commands/ in its top directory), as if on the "
+        "machine it came from.",
     )
     open_.add_argument("capture", metavar="FILE")
     open_.set_defaults(module="ui")  # read-only: UiConfig.from_target allows no actions

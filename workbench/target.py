@@ -65,8 +65,20 @@ class Target:
         directory, gone after the command), nothing for a machine root."""
         if self.sos_file is not None:
             sos = self.host.manifest.get("sos")
-            version = sos.get("version") if isinstance(sos, dict) else None
-            return {"sosreport": self.sos_file, "sos_version": version}
+            info = sos if isinstance(sos, dict) else {}
+            return {
+                "sosreport": self.sos_file,
+                "sos_version": info.get("version"),
+                "sos_hostname": info.get("hostname"),
+                "sos_lacks": [str(w) for w in lacks][:10]
+                if isinstance(lacks := info.get("lacks"), list)
+                else [],
+                "sos_ask_for": info.get("ask_for"),
+                # What the translation could not read or understand (never a crash).
+                "sos_problems": [str(p) for p in problems][:100]
+                if isinstance(problems := self.host.manifest.get("problems"), list)
+                else [],
+            }
         if self.capture_file is None:
             return {}
         return {"capture": self.capture_file, "captured_at": self.captured_at}

@@ -17,6 +17,7 @@ COLOUR = {"pass": "32", "warn": "33", "fail": "31", "skip": "2", "error": "35"}
 MARKS = {"→": "->", "·": "*", "…": "..."}
 # What a stream must be able to show for the full report; else the caller asks `ascii_only`
 # (workbench.commands.common.text_stdout decides, for every command that prints text).
+SOS_PROBLEMS_SHOWN = 5  # what the translation of a sosreport could not read; all in --json
 OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
 
 
@@ -29,7 +30,14 @@ def render_text(report: Report, *, colour: bool = False, ascii_only: bool = Fals
     machine's own text is then escaped to ASCII too)."""
     s = _shown
     host = report.host
-    if host.get("capture"):
+    if host.get("sosreport"):
+        said = [
+            f"sos {s(host['sos_version'])}" if host.get("sos_version") else "sos version unknown"
+        ]
+        if host.get("sos_hostname"):
+            said.append(f"host {s(host['sos_hostname'])}")
+        where = f"sosreport {s(host['sosreport'])} ({', '.join(said)})"
+    elif host.get("capture"):
         made = s(host.get("captured_at")) if host.get("captured_at") else "at an unknown time"
         where = f"capture {s(host['capture'])} (made {made})"
     else:
@@ -40,6 +48,15 @@ def render_text(report: Report, *, colour: bool = False, ascii_only: bool = Fals
         lines.append(f"  host {hostname}, kernel {kernel}")
     for problem in host.get("problems") or []:
         lines.append(f"  problem: {s(problem)}")
+    if host.get("sos_lacks"):
+        lacks = ", ".join(s(w) for w in host["sos_lacks"])
+        ask = f": ask for `{s(host['sos_ask_for'])}`" if host.get("sos_ask_for") else ""
+        lines.append(f"  this sosreport lacks {lacks}{ask}")
+    sos_problems = host.get("sos_problems") or []
+    for problem in sos_problems[:SOS_PROBLEMS_SHOWN]:
+        lines.append(f"  in the sosreport: {s(problem)}")
+    if len(sos_problems) > SOS_PROBLEMS_SHOWN:
+        lines.append(f"  in the sosreport: {len(sos_problems) - SOS_PROBLEMS_SHOWN} more (--json)")
     width = max((len(s(r.id)) for r in report.probes), default=0)
     glyphs = ASCII_GLYPH if ascii_only else GLYPH
     for result in report.probes:

@@ -8,6 +8,7 @@ import contextlib
 import os
 import stat
 from collections import OrderedDict
+from collections.abc import Iterable
 from pathlib import Path
 from types import TracebackType
 
@@ -82,6 +83,15 @@ class DirWriter:
         fd = os.open(name, _NEW, 0o644, dir_fd=self.mkdir(parent))
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+
+    def write_chunks(self, rel: str, chunks: Iterable[bytes]) -> None:
+        """A new file `rel` holding `chunks` in order, each written as it comes (a large
+        member never sits whole in memory)."""
+        parent, name = _split(rel)
+        fd = os.open(name, _NEW, 0o644, dir_fd=self.mkdir(parent))
+        with os.fdopen(fd, "wb") as fh:
+            for chunk in chunks:
+                fh.write(chunk)
 
     def symlink(self, rel: str, target: str) -> None:
         """A new link `rel` -> `target`; its directory is reached without following links."""

@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from workbench.capture import SCHEMA
 from workbench.capture.archive import MANIFEST, sha256
@@ -36,6 +36,13 @@ class Limits:
     depth: int = 128  # path components; /sys paths are under 30 deep
 
 
+class Refusal(Protocol):
+    """How an opener words a refusal (a capture's, a sosreport's): the shared checks below
+    take one, so each kind of archive says what it is."""
+
+    def __call__(self, archive: Path, why: str, **details: Any) -> CaptureError: ...
+
+
 def _refuse(archive: Path, why: str, **details: Any) -> CaptureError:
     return CaptureError(
         f"{archive}: not a usable capture: {why}",
@@ -47,12 +54,12 @@ def _refuse(archive: Path, why: str, **details: Any) -> CaptureError:
     )
 
 
-def _check_name(archive: Path, name: str) -> str:
+def _check_name(archive: Path, name: str, refuse: Refusal = _refuse) -> str:
     if not name or name.startswith("/") or "\\" in name or "\0" in name:
-        raise _refuse(archive, f"member {name!r} has an absolute or unsafe path", member=name)
+        raise refuse(archive, f"member {name!r} has an absolute or unsafe path", member=name)
     parts = [p for p in name.split("/") if p and p != "."]
     if not parts or ".." in parts:
-        raise _refuse(archive, f"member {name!r} leaves the capture's root", member=name)
+        raise refuse(archive, f"member {name!r} leaves the capture's root", member=name)
     return "/".join(parts)
 
 
@@ -212,8 +219,9 @@ class _Names:
     """Every member name seen, with its kind, and every directory implied by one: a member
     inside a file or a link is refused whichever of the two comes first in the archive."""
 
-    def __init__(self, archive: Path, limits: Limits) -> None:
+    def __init__(self, archive: Path, limits: Limits, refuse: Refusal = _refuse) -> None:
         self.archive = archive
+        self.refuse = refuse
         self.limits = limits
         self.kinds: dict[str, str] = {}
         self.under: dict[str, str] = {}  # implied directory -> the first member inside it
@@ -221,15 +229,15 @@ class _Names:
     def add(self, name: str, kind: str) -> None:
         parts = name.split("/")
         if len(parts) > self.limits.depth:
-            raise _refuse(
+            raise self.refuse(
                 self.archive,
                 f"member {name[:80]!r}... is {len(parts)} directories deep "
                 f"(limit {self.limits.depth})",
             )
         if any(len(os.fsencode(p)) > NAME_MAX for p in parts):
-            raise _refuse(self.archive, f"member {name!r} has a name over {NAME_MAX} bytes")
+            raise self.refuse(self.archive, f"member {name!r} has a name over {NAME_MAX} bytes")
         if name in self.kinds:
-            raise _refuse(self.archive, f"member {name!r} appears twice", member=name)
+            raise self.refuse(self.archive, f"member {name!r} appears twice", member=name)
         for i in range(1, len(parts)):
             prefix = "/".join(parts[:i])
             outer = self.kinds.get(prefix)
@@ -241,21 +249,23 @@ class _Names:
         self.kinds[name] = kind
 
     def _inside(self, inner: str, outer: str, kind: str) -> CaptureError:
-        return _refuse(
+        return self.refuse(
             self.archive, f"member {inner!r} is inside the {kind} {outer!r}", member=inner
         )
 
 
-def _check_link(archive: Path, name: str, target: str, limits: Limits) -> None:
+def _check_link(
+    archive: Path, name: str, target: str, limits: Limits, refuse: Refusal = _refuse
+) -> None:
     if not stays_inside(name, target):
-        raise _refuse(
+        raise refuse(
             archive,
             f"symbolic link {name!r} -> {target!r} leaves the capture's root",
             member=name,
         )
     depth = target.count("/") + 1
     if depth > limits.depth:
-        raise _refuse(
+        raise refuse(
             archive,
             f"symbolic link {name!r} points {depth} directories deep (limit {limits.depth})",
             member=name,
@@ -314,3 +324,10 @@ def _check_manifest(
         if name not in files or not isinstance(size, int) or not 0 <= size <= 1 << 34:
             raise _refuse(archive, f"{name}: bad sparse entry", member=name)
     return manifest
+
+
+# The checks a sosreport's archive shares (workbench.sos.archive), each with its own wording.
+MemberNames = _Names
+check_member_name = _check_name
+check_member_link = _check_link
+temp_base = _temp_base

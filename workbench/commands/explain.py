@@ -69,7 +69,9 @@ def run(args: argparse.Namespace) -> int:
     if machine:
         from workbench.target import open_target
 
-        with open_target(root=args.root, capture=args.capture, sos=args.sos) as target:
+        with open_target(
+            root=args.root, capture=args.capture, sos=getattr(args, "sos", None)
+        ) as target:
             matcher.feed_host(target.host)
             read_inputs(matcher, files)
             if not files:

@@ -17,6 +17,7 @@ import os
 import re
 import sys
 from collections.abc import Iterable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, cast
 
 from workbench.commands.common import reader_left, stop_on_signals
@@ -26,6 +27,7 @@ if TYPE_CHECKING:
     from workbench.core.host import Host
     from workbench.logs.filters import LogFilter
     from workbench.logs.sources import LogSource
+    from workbench.target import Target
 
 FLUSH_BYTES = 1 << 20
 
@@ -92,24 +94,55 @@ def run(args: argparse.Namespace) -> int:
     if args.sources:
         raise ConfigError(f"logs: give a log FILE or {named}, not both")
     if args.follow:
-        raise ConfigError("logs: --follow needs a live log; a recorded machine never grows")
+        what = "a capture" if sos is None else "a sosreport"
+        raise ConfigError(f"logs: --follow needs a live log; {what} never grows")
     from workbench.target import open_target
 
     with open_target(capture=args.capture, sos=sos) as target:
         if not specs:
-            if sos is not None:
-                raise ConfigError(
-                    f"{sos}: a sosreport holds no workbench log: name --kernel or --qemu NAME"
-                )
-            if target.recorded_log is None:
-                raise ConfigError(
-                    f"{args.capture}: the capture holds no workbench log"
-                    if args.capture is not None
-                    else f"{sos}: a sosreport holds no workbench log: name one (--kernel, "
-                    "--qemu NAME)"
-                )
-            specs = [str(target.recorded_log)]
+            specs = [recorded_default(target)]
+        check_report_sources(target, specs)
         return _choose(args, specs, target.host)
+
+
+def check_report_sources(target: Target, specs: list[str]) -> None:
+    """A sosreport's kernel or QEMU log it does not hold is said as what to collect (exit 2),
+    never as a missing file of its temporary root."""
+    if target.kind != "sos":
+        return
+    from workbench.core.machinelogs import KERNEL_LOG, qemu_log_path
+    from workbench.sos.model import ASK_FOR
+
+    for spec in specs:
+        if spec == "kernel":
+            rel, what = KERNEL_LOG, "--kernel"
+            default = f"no kernel log read from this sosreport (its dmesg: {ASK_FOR})"
+        elif spec.startswith("qemu:"):
+            name = spec.removeprefix("qemu:")
+            rel = qemu_log_path(name) if name and "/" not in name else ""
+            what = f"--qemu {name}"
+            default = (
+                f"no QEMU log of {name} read from this sosreport (sos records "
+                f"var/log/libvirt/qemu/{name}.log with `sos report -o libvirt`)"
+            )
+        else:
+            continue
+        if not rel or not Path(target.host.path(rel)).is_file():
+            facts = target.host.manifest.get("facts")
+            said = facts.get("kernel_log") if isinstance(facts, dict) else None
+            why = said.get("why") if spec == "kernel" and isinstance(said, dict) else None
+            hint = target.host.record_hint(rel) if rel else None
+            raise ConfigError(f"{what}: {why or hint or default}")
+
+
+def recorded_default(target: Target) -> str:
+    """What `logs`/`view` show of a recorded machine when no source is named: a capture's
+    workbench log, a sosreport's kernel log (a report holds no workbench log)."""
+    if target.kind == "sos":
+        return "kernel"
+    if target.recorded_log is None:
+        raise ConfigError(f"{target.capture_file}: the capture holds no workbench log")
+    return str(target.recorded_log)
 
 
 def _choose(args: argparse.Namespace, specs: list[str], host: Host | None) -> int:

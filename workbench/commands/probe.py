@@ -29,7 +29,10 @@ def run(args: argparse.Namespace) -> int:
     from workbench.target import open_target
 
     with open_target(
-        root=args.root, capture=args.capture, sos=args.sos, connect=args.connect
+        root=args.root,
+        capture=args.capture,
+        sos=getattr(args, "sos", None),
+        connect=args.connect,
     ) as target:
         return _report(args, target, only)
 

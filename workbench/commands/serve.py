@@ -20,19 +20,21 @@ MAX_SESSIONS = 64  # each session is a Python process (~45 MB)
 
 @contextlib.contextmanager
 def sessions_of(args: argparse.Namespace) -> Iterator[tuple[list[str], dict[str, str]]]:
-    """What each tab runs (argv, extra environment). A capture is unpacked once, here, and
-    removed when serve exits; the URI (maybe with a password) goes in the environment."""
+    """What each tab runs (argv, extra environment). A capture is unpacked once, here (a
+    sosreport made into a machine root once), and removed when serve exits; the URI (maybe
+    with a password) goes in the environment."""
     from workbench.target import open_target
 
     actions = bool(args.allow_actions)
     if args.demo:  # each tab builds its own demo (its own hypervisor and agent)
         yield child_argv(demo=True, allow_actions=actions), {}
         return
-    with open_target(
-        root=args.root, capture=args.capture, sos=args.sos, connect=args.connect
-    ) as target:
+    sos = getattr(args, "sos", None)  # callers that build the arguments may not name one
+    with open_target(root=args.root, capture=args.capture, sos=sos, connect=args.connect) as target:
         if target.kind == "capture":  # CaptureError: one line, exit 2
             yield child_argv(root=str(target.host.root), capture_name=Path(args.capture).name), {}
+        elif target.kind == "sos":  # made into a root once, here; each tab reads that root
+            yield child_argv(root=str(target.host.root), sos_name=Path(str(sos)).name), {}
         else:
             env = {CONNECT_ENV: target.connect} if target.connect else {}
             yield child_argv(root=str(target.host.root), allow_actions=actions), env
@@ -56,6 +58,8 @@ def run(args: argparse.Namespace) -> int:
         )
     if args.capture and not Path(args.capture).is_file():
         return usage_error(f"{args.capture}: no such capture file")
+    if getattr(args, "sos", None) and not Path(args.sos).exists():
+        return usage_error(f"{args.sos}: no such sosreport")
     if args.root is not None and not Path(args.root).is_dir():
         return usage_error(f"machine root {args.root!r} is not a directory")
     if not is_loopback(args.host):

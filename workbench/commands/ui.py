@@ -6,6 +6,7 @@ import argparse
 import contextlib
 import signal
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.commands.common import usage_error
@@ -71,7 +72,83 @@ def run_app(config: UiConfig) -> int:
     return app.return_code or 0
 
 
+def route_open(args: argparse.Namespace) -> None:
+    """`workbench open FILE`: what FILE is, by its content (never its name): a sosreport (a
+    directory or an archive whose top directory holds sos_commands/) is opened as --sos, a
+    capture stays a capture; anything else is refused, saying what it is not (exit 2)."""
+    if getattr(args, "command", None) != "open" or args.capture is None:
+        return
+    from workbench.core.errors import CaptureError
+    from workbench.sos.detect import archive_kind, report_top
+    from workbench.sos.open import not_a_file
+
+    path = Path(args.capture)
+    remedy = (
+        "Give a capture (`workbench capture` wrote it) or a sosreport (`sos report` wrote "
+        "its archive; or its unpacked directory)."
+    )
+    if path.is_dir():
+        if report_top(path) is None:
+            raise CaptureError(
+                f"{path}: a directory that is not a sosreport (no sos_commands/), and a "
+                "capture is a file",
+                code="SOS_NOT_A_REPORT",
+                details={"path": str(path)},
+                remedy=remedy + " A directory laid out like / is read with --root DIR.",
+            )
+        args.sos, args.capture = args.capture, None
+        return
+    if not path.is_file():
+        raise not_a_file(path)
+    head = _head(path)
+    if head.startswith(GZIP):  # a capture's format too: unless it is a sosreport, a capture's
+        with contextlib.suppress(CaptureError):  # own refusal says what is wrong with it
+            if archive_kind(path) == "sos":
+                args.sos, args.capture = args.capture, None
+        return
+    if not _maybe_sos(head):  # garbage, empty: the capture's own refusal says why
+        return
+    try:
+        kind = archive_kind(path)
+    except CaptureError as exc:
+        why = exc.message.split(": not a usable sosreport: ", 1)[-1]
+        raise CaptureError(
+            f"{path}: neither a capture nor a sosreport: {why}",
+            code=exc.code,
+            details={"path": str(path)},
+            remedy=remedy,
+        ) from exc
+    if kind == "sos":
+        args.sos, args.capture = args.capture, None
+    elif kind == "tar":
+        raise CaptureError(
+            f"{path}: a tar archive, but neither a capture (no manifest.json) nor a "
+            "sosreport (no sos_commands/ in its top directory)",
+            code="SOS_NOT_A_REPORT",
+            details={"path": str(path)},
+            remedy=remedy,
+        )
+
+
+GZIP = b"\x1f\x8b"
+
+
+def _head(path: Path) -> bytes:
+    with path.open("rb") as fh:
+        return fh.read(512)
+
+
+def _maybe_sos(head: bytes) -> bool:
+    """Whether a file that starts with `head` is an archive a sosreport can be (tar, xz,
+    bzip2) or one a sosreport is sometimes mistaken for (zip, zstd): said as a sosreport's."""
+    from workbench.sos.archive import COMPRESSIONS, REFUSED
+
+    magics = [m for m, _ in COMPRESSIONS] + [m for m, _ in REFUSED]
+    return any(head.startswith(m) for m in magics) or head[257:262] == b"ustar"
+
+
 def run(args: argparse.Namespace) -> int:
+    route_open(args)
     try:
         import workbench.ui.app  # noqa: F401 - said here, before the target is opened
     except ImportError as exc:  # pragma: no cover - textual is a dependency

@@ -51,24 +51,17 @@ def run(args: argparse.Namespace) -> int:
 @contextlib.contextmanager
 def _host(capture: str | None, specs: list[str], sos: str | None = None) -> Iterator[Host | None]:
     """The recorded machine of `--capture` (its recorded log when no source is named) or of
-    `--sos` (its kernel log when no source is named), or None: the live one."""
+    `--sos` (its kernel log when none is), or None: the live one."""
     if capture is None and sos is None:
         yield None
         return
+    from workbench.commands.logs import check_report_sources, recorded_default
     from workbench.target import open_target
 
     with open_target(capture=capture, sos=sos) as target:
-        if not specs and sos is not None:
-            specs.append("kernel")  # a sosreport holds no workbench log
-        elif not specs:
-            if target.recorded_log is None:
-                raise ConfigError(
-                    f"{capture}: the capture holds no workbench log"
-                    if capture is not None
-                    else f"{sos}: a sosreport holds no workbench log: name one (--kernel, "
-                    "--qemu NAME)"
-                )
-            specs.append(str(target.recorded_log))
+        if not specs:
+            specs.append(recorded_default(target))
+        check_report_sources(target, specs)
         yield target.host
 
 

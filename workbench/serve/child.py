@@ -27,6 +27,7 @@ def child_argv(
     root: str | None = None,
     capture_name: str | None = None,
     allow_actions: bool = False,
+    sos_name: str | None = None,
 ) -> list[str]:
     """The command a tab runs: this Python, this module; never a URI."""
     argv = [sys.executable, "-m", "workbench.serve.child"]
@@ -36,7 +37,9 @@ def child_argv(
         argv += ["--root", root]
         if capture_name is not None:
             argv += ["--capture-name", capture_name]
-    if allow_actions and capture_name is None:  # a capture is read-only
+        elif sos_name is not None:
+            argv += ["--sos-name", sos_name]
+    if allow_actions and capture_name is None and sos_name is None:  # both are read-only
         argv.append("--allow-actions")
     return argv
 
@@ -47,6 +50,7 @@ def _parser() -> argparse.ArgumentParser:
     target.add_argument("--demo", action="store_true")
     target.add_argument("--root", metavar="DIR")
     parser.add_argument("--capture-name", metavar="NAME", help="DIR is this capture, unpacked")
+    parser.add_argument("--sos-name", metavar="NAME", help="DIR is this sosreport's root")
     parser.add_argument("--allow-actions", action="store_true")
     return parser
 
@@ -55,10 +59,10 @@ def _parser() -> argparse.ArgumentParser:
 def _config(args: argparse.Namespace, connect: str | None) -> Iterator[UiConfig]:
     """The same UiConfig as the CLI's for the same target (`commands.ui.ui_config`)."""
     from workbench.commands.ui import ui_config
-    from workbench.target import capture_target
+    from workbench.target import capture_target, sos_target
     from workbench.ui.config import UiConfig
 
-    if args.capture_name is None:
+    if args.capture_name is None and args.sos_name is None:
         ns = argparse.Namespace(
             demo=args.demo, root=args.root, connect=connect, allow_actions=args.allow_actions
         )
@@ -68,8 +72,13 @@ def _config(args: argparse.Namespace, connect: str | None) -> Iterator[UiConfig]
     # The server unpacked it and removes it; this tab closes only what it opened.
     from workbench.core.logging import log_origin
 
+    made = (
+        capture_target(Path(args.root), args.capture_name)
+        if args.capture_name is not None
+        else sos_target(Path(args.root), args.sos_name)
+    )
     with (
-        contextlib.closing(capture_target(Path(args.root), args.capture_name)) as target,
+        contextlib.closing(made) as target,
         log_origin(target.label),  # its records are about the capture, as under open_target
     ):
         yield UiConfig.from_target(target)

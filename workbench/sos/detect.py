@@ -32,3 +32,31 @@ def report_top(path: Path) -> Path | None:
     if len(dirs) == 1 and is_report_dir(dirs[0]):
         return dirs[0]
     return None
+
+
+def archive_kind(path: Path, members: int = 500_000) -> str:
+    """What the archive at `path` holds, by its content: "sos" (a top directory with
+    sos_commands/), "capture" (a workbench capture's manifest.json at its root) or "tar"
+    (neither). Raises CaptureError for what is no tar archive (empty, zip, zstd, damaged)."""
+    import lzma
+    import tarfile
+    import zlib
+
+    from workbench.sos.archive import READ_LIMIT, compression, open_tar, refuse
+
+    mode = compression(path)
+    seen_manifest = False
+    read = 0
+    try:
+        with open_tar(path, mode) as tar:
+            for count, member in enumerate(tar, 1):
+                parts = [p for p in member.name.split("/") if p and p != "."]
+                if len(parts) >= 2 and parts[1] == "sos_commands":
+                    return "sos"
+                seen_manifest = seen_manifest or parts == ["manifest.json"]
+                read += member.size  # read past to reach the next member: bounded, as unpacking
+                if count >= members or read > READ_LIMIT:
+                    break
+    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        raise refuse(path, f"truncated or corrupt archive ({exc})") from exc
+    return "capture" if seen_manifest else "tar"

@@ -43,6 +43,15 @@ class UiConfig:
                 title=f"Workbench — capture {name}",
                 owns_process=True,
             )
+        if target.kind == "sos":  # read-only, its hypervisor is its recording
+            name = Path(target.sos_file or target.label).name
+            return cls(
+                root=str(target.host.root),
+                connect=target.connect,
+                log_path=default_log_path(),
+                title=f"Workbench — sosreport {name}",
+                owns_process=True,
+            )
         # The log file is set up by the first record (on a worker thread, after the first frame).
         return cls(
             root=str(target.host.root),
