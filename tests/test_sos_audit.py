@@ -25,7 +25,7 @@ OWN = (
 # Probes whose evidence a `-p virt`-like report may hold (domain XML, QEMU logs, virsh).
 VIRT = ("libvirt.connection", "libvirt.domains", "vm.preflight", "guest.agent")
 # How a skip says what would have the evidence.
-HOW = ("sos report -o", "pciutils", "libvirt running")
+HOW = ("sos report -o", "pciutils", "libvirt running", "no sos plugin")
 # Skips of other areas' probes that do not name the report's gap yet (told to their owners).
 OTHERS_GAPS = {"libvirt.connection": "no hypervisor for a machine root"}
 

@@ -256,10 +256,11 @@ def test_logs_cli_reads_the_reports_qemu_log(report: Path) -> None:
 
 
 def test_logs_cli_without_a_source_on_a_report(report: Path) -> None:
-    """`workbench logs --sos R` alone: a one-line error, exit 2 (a report has no workbench log)."""
+    """`workbench logs --sos R` alone shows the report's kernel log (it has no workbench log)."""
     out = run_cli("logs", "--sos", str(report))
-    assert out.returncode == 2 and "Traceback" not in out.stderr
-    assert "holds no workbench log" in out.stderr
+    kernel = run_cli("logs", "--sos", str(report), "--kernel")
+    assert out.returncode == 0 and kernel.returncode == 0, out.stderr
+    assert out.stdout == kernel.stdout and out.stdout
 
 
 def test_probe_cli_json_on_a_report(report: Path) -> None:

@@ -110,22 +110,14 @@ def check_report_sources(target: Target, specs: list[str]) -> None:
     never as a missing file of its temporary root."""
     if target.kind != "sos":
         return
-    from workbench.core.machinelogs import KERNEL_LOG, qemu_log_path
+    from workbench.core.machinelogs import KERNEL_LOG
     from workbench.sos.model import ASK_FOR
 
     for spec in specs:
         if spec == "kernel":
             rel, what = KERNEL_LOG, "--kernel"
             default = f"no kernel log read from this sosreport (its dmesg: {ASK_FOR})"
-        elif spec.startswith("qemu:"):
-            name = spec.removeprefix("qemu:")
-            rel = qemu_log_path(name) if name and "/" not in name else ""
-            what = f"--qemu {name}"
-            default = (
-                f"no QEMU log of {name} read from this sosreport (sos records "
-                f"var/log/libvirt/qemu/{name}.log with `sos report -o libvirt`)"
-            )
-        else:
+        else:  # a QEMU log it lacks is said by logs.opensource, with the logs it holds
             continue
         if not rel or not Path(target.host.path(rel)).is_file():
             facts = target.host.manifest.get("facts")

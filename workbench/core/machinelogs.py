@@ -146,7 +146,10 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
         elif (hint := host.record_hint(rel)) is not None:
             why = f"QEMU log of {vm} {hint}"
         elif host.manifest.get("source") == "sosreport":  # it has QEMU logs, not this one
-            why = f"not recorded: {rel} is not among this sosreport's QEMU logs"
+            why = (
+                f"not recorded: {rel} is not among this sosreport's QEMU logs (a domain that "
+                "never started has none; `sos report -o libvirt` collects them)"
+            )
         else:
             why = f"not recorded: {rel} is not in this capture; " + RECORD_HINT.format(
                 what="QEMU logs"

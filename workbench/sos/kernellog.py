@@ -1,5 +1,5 @@
-"""The kernel log and libvirt's daemon log of a sosreport -> `logs/kernel.log` and
-`logs/libvirt.log` with `facts.kernel_log` / `facts.libvirt_log`, as a capture records them.
+"""The kernel log of a sosreport -> `logs/kernel.log` with `facts.kernel_log`, as a capture
+records it (libvirt's daemon log is sos/qemulogs.py's).
 
 The kernel log is `dmesg`'s output; else the journal's kernel lines of this boot; else the
 kernel lines of /var/log/kern.log, messages or syslog (from this boot's start when the part
@@ -13,20 +13,14 @@ import re
 from typing import Any
 
 from workbench.core.bounded import GAP_LINE, HEAD_BYTES, TAIL_BYTES, gap_line, tail
-from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG
+from workbench.core.machinelogs import KERNEL_LOG
 from workbench.sos.cmdstatus import how
 from workbench.sos.model import ASK_FOR, SosNotes
-from workbench.sos.reportfiles import collected_by, names
+from workbench.sos.reportfiles import names
 
 DMESG = "sos_commands/kernel/dmesg"
 JOURNAL_DIR = "sos_commands/logs"
 VAR_LOGS = ("var/log/kern.log", "var/log/messages", "var/log/syslog")
-LIBVIRT_FILES = (
-    "var/log/libvirt/libvirtd.log",
-    "var/log/libvirt/virtqemud.log",
-    "sos_commands/libvirt/journalctl_--no-pager_--unit_libvirtd",
-    "sos_commands/libvirt/journalctl_--no-pager_--unit_virtqemud",
-)
 RAW_HEAD = 2 * 1024 * 1024  # of a journal or syslog, of which kernel lines are a part
 RAW_TAIL = 8 * 1024 * 1024
 _STAMP = r"(?:\w{3}\s+\d{1,2}\s+\d{2}:\d{2}:\d{2}|\d{4}-\d{2}-\d{2}T\S+)"
@@ -95,7 +89,9 @@ def build_kernel_log(notes: SosNotes) -> None:
         "origin": None,
         "lines": 0,
         "truncated": False,
-        "why": "not in this sosreport: " + ", ".join(tried) + " hold no kernel lines",
+        "why": "not in this sosreport: "
+        + (", ".join(tried) + " hold no kernel lines; " if tried else "no kernel log; ")
+        + how(notes, "kernel", "dmesg", KERNEL_HOW),
     }
 
 
@@ -175,21 +171,3 @@ def _log_facts(origin: str, data: bytes, truncated: bool) -> dict[str, Any]:
         facts["head_lines"] = text.count("\n", 0, gaps[0].start())
         facts["left_out"] = gaps[0].group(1)
     return facts
-
-
-def build_libvirt_log(notes: SosNotes) -> None:
-    """`logs/libvirt.log`: the newest part of libvirt's daemon log, or what is missing."""
-    for rel in LIBVIRT_FILES:
-        data, truncated, problem = tail(notes.report, rel, TAIL_BYTES)
-        if data is None:
-            if problem != "missing":
-                notes.problems.append(f"{rel}: {problem}")
-            continue
-        notes.write(LIBVIRT_LOG, data)
-        notes.sources[LIBVIRT_LOG] = rel
-        notes.facts["libvirt_log"] = _log_facts(rel, data, truncated)
-        return
-    notes.missing(
-        LIBVIRT_LOG, "libvirt's daemon log (/var/log/libvirt/libvirtd.log)", collected_by("libvirt")
-    )
-    notes.facts["libvirt_log"] = {"origin": None, "lines": 0, "truncated": False, "why": "absent"}

@@ -10,7 +10,7 @@ the report lacks is said in `not_recorded`, with the plugin that collects it.
 from __future__ import annotations
 
 from workbench.sos.devlisting import build_devices
-from workbench.sos.kernellog import build_kernel_log, build_libvirt_log
+from workbench.sos.kernellog import build_kernel_log
 from workbench.sos.model import SosNotes
 from workbench.sos.modules import build_modules
 from workbench.sos.processes import build_processes
@@ -27,4 +27,3 @@ def build_machine(notes: SosNotes) -> None:
     build_devices(notes)
     build_processes(notes)
     build_kernel_log(notes)
-    build_libvirt_log(notes)

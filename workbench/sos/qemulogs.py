@@ -20,7 +20,12 @@ LIBVIRT_LOG_BYTES = 1024 * 1024
 JOURNAL_DIR = "sos_commands/logs"
 JOURNAL_SCAN_BYTES = 16 * 1024 * 1024  # the newest 16 MiB of a journal searched for libvirtd
 _DAEMON = re.compile(rb" (?:libvirtd|virtqemud|virtlogd)\[\d{1,10}\]: ")
-DAEMON_LOGS = ("var/log/libvirt/libvirtd.log", "var/log/libvirt/virtqemud.log")
+DAEMON_LOGS = (  # the daemon's own log, else its unit's journal as the libvirt plugin records it
+    "var/log/libvirt/libvirtd.log",
+    "var/log/libvirt/virtqemud.log",
+    "sos_commands/libvirt/journalctl_--no-pager_--unit_libvirtd",
+    "sos_commands/libvirt/journalctl_--no-pager_--unit_virtqemud",
+)
 LIBVIRT_PLUGIN = "collected by the libvirt plugin: `sos report -o libvirt`"
 
 
