@@ -38,15 +38,29 @@ def test_json_of_several_sources_is_json_lines(tmp_path: Path) -> None:
     assert [next(iter(r)) for r in records] == ["source"] * 3
 
 
-def test_json_of_one_source_is_its_bytes(tmp_path: Path) -> None:
-    """--json over one source prints its lines' original bytes (for jq), no source key."""
+def test_json_of_one_text_source_is_json_too(tmp_path: Path) -> None:
+    """--json over one text source (a QEMU log) prints JSON records, never its raw text: jq
+    reads every line."""
     qemu = tmp_path / "win11.log"
     qemu.write_bytes(b"2025-11-29T08:00:01.000000Z qemu-system-x86_64: q \xfe\n")
     proc = subprocess.run(
         [str(WORKBENCH), "logs", str(qemu), "--json"], capture_output=True, timeout=60
     )
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout == qemu.read_bytes()
+    record = json.loads(proc.stdout)
+    assert record["source"] == str(qemu) and record["time"] == "2025-11-29T08:00:01.000000Z"
+    assert record["raw"] == "2025-11-29T08:00:01.000000Z qemu-system-x86_64: q \\xfe"
+
+
+def test_json_of_one_json_lines_source_is_its_bytes(tmp_path: Path) -> None:
+    """--json over one JSON-lines log prints its records as written (bytes kept, no key)."""
+    log = tmp_path / "wb.log"
+    log.write_bytes(b'{"timestamp": "2025-11-29T08:00:01Z", "event": "e", "x": "\xc3\xa9"}\n')
+    proc = subprocess.run(
+        [str(WORKBENCH), "logs", str(log), "--json", "-n", "5"], capture_output=True, timeout=60
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout == log.read_bytes()
 
 
 def test_follow_orders_lines_of_two_files_by_time(tmp_path: Path) -> None:

@@ -303,7 +303,9 @@ def build_parser() -> argparse.ArgumentParser:
     logs.add_argument(
         "--json",
         action="store_true",
-        help="print the original lines (with several sources, each after its source and a space)",
+        help="JSON lines: a JSON-lines log's records as written (with several sources, each "
+        'gains a "source" key); a text line becomes {"source", "time", "level", "message", '
+        '"raw"}',
     )
     logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
     logs.set_defaults(module="logs")

@@ -23,6 +23,12 @@ def _is_object(data: bytes) -> bool:
         return False
 
 
+def is_record(data: bytes) -> bool:
+    """Whether a line (as bytes) is one JSON object: a JSON-lines log's record."""
+    body = data.strip(_WHITE)
+    return body[:1] == b"{" and _is_object(body)
+
+
 def json_line(line: LogLine) -> bytes:
     """`line` as one JSON line (bytes, no newline) that names its source."""
     data = encode(line.raw)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import BinaryIO
 
-from workbench.commands.logsjson import json_line
+from workbench.commands.logsjson import is_record, json_line
 from workbench.core.text import safe_text
 from workbench.logs.filters import LogFilter
 from workbench.logs.grepbudget import BudgetGrep
@@ -40,7 +40,9 @@ class Shown:
         self.count = 0
 
     def line(self, line: LogLine) -> bytes:
-        if self.json and self.marked:  # JSON lines that say their source (`logsjson`)
+        # JSON lines that say their source (`logsjson`); of one source, its own records as
+        # written, and its text lines (QEMU, dmesg) as records too: --json is JSON throughout.
+        if self.json and (self.marked or not is_record(encode(line.raw))):
             data = json_line(line)
             if not self.tty:
                 return data
