@@ -122,8 +122,10 @@ class WorkbenchApp(SafeApp):
             domains,
             str(libvirt) if libvirt is not None and libvirt.is_file() else None,
             absent,
+            ours_local=self.config.local_log,
         )
-        self.push_screen(LogPickerScreen(choices), self._logs_chosen)
+        ticked = "kernel" if self.config.local_log else OURS  # the machine's own log first
+        self.push_screen(LogPickerScreen(choices, ticked), self._logs_chosen)
 
     def _logs_chosen(self, chosen: list[LogChoice] | None) -> None:
         if not chosen:

@@ -19,6 +19,9 @@ class UiConfig:
     allow_actions: bool = False  # VM actions need the operator's explicit --allow-actions
     log_path: Path | None = None  # the JSON-lines log shown in the log view
     title: str = "Workbench"
+    # Our log is this computer's, not the machine's (a sosreport holds none): offered, never
+    # ticked by default among the machine's logs.
+    local_log: bool = False
     probe_options: dict[str, Any] = field(default_factory=dict)
     # For snapshot tests: hide what changes from run to run (durations, clock times).
     stable: bool = False
@@ -51,6 +54,7 @@ class UiConfig:
                 log_path=default_log_path(),
                 title=f"Workbench — sosreport {name}",
                 owns_process=True,
+                local_log=True,
             )
         # The log file is set up by the first record (on a worker thread, after the first frame).
         return cls(

@@ -35,13 +35,16 @@ def machine_logs(
     domains: list[str],
     recorded_libvirt: str | None,
     absent: Collection[str] = (),
+    ours_local: bool = False,
 ) -> list[LogChoice]:
     """What `l` offers for a machine: ours, the kernel's, each domain's QEMU log, and for a
     recorded machine libvirt's log when it holds one; those labelled in `absent` (a recorded
-    machine's logs it did not record) say so."""
+    machine's logs it did not record) say so. `ours_local`: our log is this computer's, not the
+    machine's (a sosreport's), and says so."""
     kernel = "this boot's kernel log" if live else "the kernel log, as recorded"
+    ours = "Workbench's own log, of this computer (not the report's)" if ours_local else None
     choices = [
-        LogChoice(OURS, "workbench", "Workbench's own log"),
+        LogChoice(OURS, "workbench", ours or "Workbench's own log"),
         LogChoice("kernel", "kernel", kernel),
     ]
     choices += [LogChoice(f"qemu:{d}", f"qemu:{d}", f"{d}'s QEMU log") for d in domains]
@@ -67,9 +70,10 @@ class LogPickerScreen(ModalScreen[list[LogChoice] | None]):
     """
     )
 
-    def __init__(self, choices: list[LogChoice]) -> None:
+    def __init__(self, choices: list[LogChoice], ticked: str = OURS) -> None:
         super().__init__()
         self.choices = choices
+        self.ticked = ticked  # the spec ticked at first
 
     def compose(self) -> ComposeResult:
         width = max(len(c.label) for c in self.choices)
@@ -77,7 +81,7 @@ class LogPickerScreen(ModalScreen[list[LogChoice] | None]):
             yield Label("Logs of this machine, merged by time")
             yield SelectionList[int](
                 *(
-                    Selection(plain(f"{c.label:<{width}}  {c.what}"), i, c.spec == OURS)
+                    Selection(plain(f"{c.label:<{width}}  {c.what}"), i, c.spec == self.ticked)
                     for i, c in enumerate(self.choices)
                 )
             )
