@@ -37,8 +37,8 @@ KMSG_REFUSED = (
     "dmesg's output instead (`dmesg | workbench explain`)"
 )
 SHOWN_CHARS = 300  # of an evidence line on the terminal; --json keeps it whole
-GLYPH = {"fail": "✘", "warn": "!", "info": "·"}
-ASCII_GLYPH = {"fail": "x", "warn": "!", "info": "*"}
+GLYPH = {"fail": "✘", "warn": "!", "info": "·", "unlikely": "?"}
+ASCII_GLYPH = {"fail": "x", "warn": "!", "info": "*", "unlikely": "?"}
 COLOUR = {"fail": "31", "warn": "33", "info": "2"}
 MARKS = {"→": "->", "…": "...", "─": "-", "·": "-"}
 OWN_MARKS = "".join([*GLYPH.values(), *MARKS])
@@ -317,9 +317,17 @@ def _cause_lines(
     s = safe_text
 
     level = "info" if cause.benign else cause.severity
-    head = _paint(f"{glyphs[level]} {s(cause.title)}", COLOUR[level], colour)
+    # The machine's own facts argue against it: shown as unlikely, never as a plain failure.
+    glyph = glyphs["unlikely"] if cause.against and not cause.benign else glyphs[level]
+    head = _paint(f"{glyph} {s(cause.title)}", COLOUR[level], colour)
     kind = "harmless" if cause.benign else cause.severity
     meta = [s(cause.code), kind, f"confidence {cause.confidence:.2f}"]
+    if cause.against and not cause.benign:
+        meta.append(
+            "unlikely: the machine's facts argue against it ("
+            + ", ".join(s(name.replace("_", " ")) for name in cause.against)
+            + ")"
+        )
     if cause.subject:
         meta.append(" ".join(f"{s(k)}={s(v)}" for k, v in sorted(cause.subject.items())))
     lines = [head, f"    {' · '.join(meta)}"]

@@ -233,6 +233,11 @@ class Facts:
         self._host_files(host)
 
     def _host_devices(self, host: Host, inventory: PciInventory) -> None:
+        # Where the machine's record says its PCI devices came from (a sosreport's lspci):
+        # cited instead of a sysfs path that record never held.
+        sources = host.manifest.get("sources") if not host.live else None
+        origin = sources.get("pci") if isinstance(sources, dict) else None
+        origin = origin[:200] if isinstance(origin, str) and origin else None
         for dev in inventory.devices:
             known = self.device(dev.bdf)
             known.pci_class = known.pci_class or dev.class4
@@ -243,6 +248,7 @@ class Facts:
                 # after boot): the evidence is the sysfs link, not the log's boot line.
                 known.driver, known.bound_now = dev.driver, True
                 link = f"/{dev.sysfs}/driver" if dev.sysfs else f"/sys/bus/pci/devices/{dev.bdf}"
+                link = origin or link
                 known.evidence = [Evidence(0, f"{dev.bdf} driver: {dev.driver}", link)]
             known.group = dev.iommu_group if known.group is None else known.group
             if dev.sysfs and (dev.is_gpu or dev.driver in ("vfio-pci", "pci-stub")):

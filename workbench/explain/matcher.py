@@ -324,6 +324,7 @@ class Matcher:
             references=list(cause.references),
             more_evidence=found.more,
             subject_conflicts=found.conflicts,
+            against=sorted(found.against),
         )
 
     def _remedy(self, remedy: str, subject: dict[str, str]) -> str:

@@ -40,6 +40,7 @@ class CauseMatch:
     references: list[str]
     more_evidence: int = 0  # lines that showed it beyond those kept in `evidence`
     subject_conflicts: int = 0  # subject values that differed from the one kept (first wins)
+    against: list[str] = field(default_factory=list)  # fact checks that argue against it
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -52,6 +53,7 @@ class CauseMatch:
             "evidence": [e.to_dict() for e in self.evidence],
             "more_evidence": self.more_evidence,
             "subject_conflicts": self.subject_conflicts,
+            "against": list(self.against),
             "remedy": self.remedy,
             "references": list(self.references),
         }
