@@ -359,6 +359,20 @@ def test_manifest_says_not_installed(tmp_path: Path) -> None:
     assert "the block plugin did not run" in manifest["not_recorded"]["dev/kvm"]
 
 
+@pytest.mark.parametrize("command", ["ls -alZR /dev", "ls -lanR /dev"])
+def test_manifest_status_of_the_listing_command_the_report_ran(
+    tmp_path: Path, command: str
+) -> None:
+    """The /dev listing's hint gives the manifest's word on the command sos ran (4.8+: -alZR)."""
+    ran = {"exec": command, "filepath": None, "return_code": 2}
+    said = {"components": {"report": {"plugins": {"block": {"commands": [ran]}}}}}
+    top = report(tmp_path, {"sos_reports/manifest.json": json.dumps(said)})
+    manifest, _ = translate(top, tmp_path)
+    hint = manifest["not_recorded"]["dev/kvm"]
+    assert f"`{command}` failed on the machine (exit 2)" in hint
+    assert f"the /dev listing ({command})" in hint
+
+
 def test_proc_modules_without_lsmod(tmp_path: Path) -> None:
     """/proc/modules (what lsmod reads) gives the loaded modules when lsmod's output is absent."""
     text = "kvm_intel 282624 3 - Live 0x0000000000000000\nkvm 663552 1 kvm_intel, Live 0x0\n"
