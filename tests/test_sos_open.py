@@ -17,9 +17,13 @@ import pytest
 from tests.sosarchives import TOP, base_members, hostile, member, pack, report_tree
 from workbench.capture.unpack import Limits
 from workbench.core.errors import CaptureError
+from workbench.core.host import Host
 from workbench.sos.archive import SOS_LIMITS, check_digest, compression, unpack_report
 from workbench.sos.detect import archive_kind
-from workbench.sos.open import open_sos, report_hostname, report_release
+from workbench.sos.model import SosNotes
+from workbench.sos.open import open_sos
+from workbench.sos.procfiles import identity
+from workbench.sos.translate import build_root
 
 EVIL = "/tmp/wb-sos-evil"  # a path a hostile member names; asserted never written
 
@@ -256,11 +260,47 @@ def test_hostname_from_uname_when_no_hostname_file(tmp_path: Path) -> None:
     top = tmp_path / "r"
     (top / "sos_commands/kernel").mkdir(parents=True)
     (top / "sos_commands/kernel/uname_-a").write_text("Linux node7 6.1.0 #1 SMP x86_64 GNU/Linux\n")
-    assert report_hostname(top) == "node7"
-    assert report_release(top) == "6.1.0"
-    (top / "sos_commands/kernel/uname_-a").write_text("\x1b[2Jevil\n")
-    assert report_hostname(top) is None
-    assert report_release(top) is None
+    found = identity(SosNotes(Host(top), tmp_path / "root"))
+    assert found.hostname == ("node7", "sos_commands/kernel/uname_-a")
+    assert found.release == ("6.1.0", "sos_commands/kernel/uname_-a")
+    for hostile_uname in ("\x1b[2Jevil\n", "SunOS node7 5.11\n"):
+        (top / "sos_commands/kernel/uname_-a").write_text(hostile_uname)
+        found = identity(SosNotes(Host(top), tmp_path / "root"))
+        assert found.hostname is None and found.release is None
+
+
+@pytest.mark.parametrize(
+    ("files", "lacking"),
+    [
+        ({}, ["lspci -nnvv", "the kernel command line", "the kernel log"]),
+        (
+            {"sos_commands/logs/journalctl_--no-pager_--boot": "Nov 29 10:00:00 h kernel: hi\n"},
+            ["lspci -nnvv", "the kernel command line"],
+        ),
+        (
+            {"var/log/kern.log": "Nov 29 10:00:00 h kernel: hi\n", "proc/cmdline": "ro\n"},
+            ["lspci -nnvv"],
+        ),
+        (
+            {"sos_commands/pci/lspci_-nnvv": "garbage\n", "sos_commands/kernel/dmesg": "[0.0] x\n"},
+            ["lspci -nnvv", "the kernel command line"],
+        ),
+    ],
+    ids=["nothing", "journal-not-dmesg", "syslog-and-cmdline", "unreadable-lspci"],
+)
+def test_lacks_is_what_the_builders_found_no_source_for(
+    tmp_path: Path, files: dict[str, str], lacking: list[str]
+) -> None:
+    """The header's "lacks" follows the builders: a journal instead of dmesg is a kernel log."""
+    top = tmp_path / "r"
+    (top / "sos_commands").mkdir(parents=True)
+    for rel, text in files.items():
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text(text)
+    (tmp_path / "root").mkdir()
+    info = build_root(top, tmp_path / "root", "r")["sos"]
+    assert info.get("lacks", []) == lacking
+    assert ("ask_for" in info) == bool(lacking)
 
 
 def test_a_builder_that_breaks_is_one_clear_error(
