@@ -547,3 +547,20 @@ def test_wrapped_dmesg_gives_way_to_the_journal(tmp_path: Path) -> None:
     assert facts["origin"] == "sos_commands/logs/journalctl_--no-pager_--boot"
     assert "ring buffer" in facts["tried"][0]
     assert host.read_text("logs/kernel.log") == "Linux version 6.1.0 (gcc)\nkvm: disabled by bios\n"
+
+
+def test_one_directory_listing_judges_names_as_the_caller_asks(tmp_path: Path) -> None:
+    """reportfiles.names: unsafe names left out (or all kept for a caller that judges them),
+    a directory that cannot be listed is a problem, never an error."""
+    from workbench.core.host import Host
+    from workbench.sos.model import SosNotes
+    from workbench.sos.reportfiles import names
+
+    top = report(tmp_path, {"d/ok.log": "", "d/my vm.log": "", "d/\x1b[2J.log": ""})
+    notes = SosNotes(Host(top), tmp_path / "root")
+    assert names(notes, "d") == ["ok.log"]
+    assert any("d: 2 names left out" in p for p in notes.problems)
+    assert names(notes, "d", keep=None) == sorted(["ok.log", "my vm.log", "\x1b[2J.log"])
+    (top / "loop").symlink_to("loop")
+    assert names(notes, "loop") == []
+    assert any(p.startswith("loop: not listed (") for p in notes.problems)

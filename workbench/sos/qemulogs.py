@@ -11,7 +11,8 @@ from typing import Any
 from workbench.core.bounded import tail
 from workbench.core.errors import WorkbenchError
 from workbench.core.machinelogs import LIBVIRT_LOG, QEMU_LOG_DIR, qemu_log_path
-from workbench.sos.domains import domain_name_ok, listed
+from workbench.sos import reportfiles
+from workbench.sos.domains import domain_name_ok
 from workbench.sos.journal import journals
 from workbench.sos.model import SosNotes
 
@@ -37,7 +38,11 @@ def copy_qemu_logs(notes: SosNotes) -> None:
         facts["why"] = "not recorded"
         notes.missing(QEMU_LOG_DIR, "the QEMU logs", LIBVIRT_PLUGIN)
         return
-    names = [n for n in listed(notes, QEMU_LOG_DIR) if n.endswith(".log")]
+    names = [
+        n
+        for n in reportfiles.names(notes, QEMU_LOG_DIR, keep=None, limit=None)
+        if n.endswith(".log")
+    ]
     refused = [n for n in names if not domain_name_ok(n[: -len(".log")])]
     if refused:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
