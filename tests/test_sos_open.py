@@ -386,3 +386,41 @@ def test_damaged_archives_are_refused_or_opened_never_a_crash(
         "src",
         "whole",
     ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "is_report"),
+    [
+        (["sos_commands/"], False),
+        (["sos_commands/", "etc/hostname"], False),
+        (["sos_commands", "version.txt"], False),  # sos_commands a file
+        (["sos_commands/", "version.txt/"], False),  # version.txt a directory
+        (["sos_commands/pci/lspci_-nnvv"], True),
+        (["sos_commands/pci/"], True),
+        (["sos_commands/", "version.txt"], True),
+        (["sos_commands/", "sos_reports/"], True),
+        (["sos_commands/", "sos_logs/sos.log"], True),
+    ],
+)
+def test_one_rule_for_a_directory_and_its_archive(
+    tmp_path: Path, entries: list[str], is_report: bool
+) -> None:
+    """A layout is a sosreport as a directory exactly when its archive is one (detect.Layout)."""
+    from workbench.sos.detect import report_top
+
+    top = tmp_path / "src" / "sosreport-h-2026"
+    top.mkdir(parents=True)
+    for entry in entries:
+        if entry.endswith("/"):
+            (top / entry).mkdir(parents=True, exist_ok=True)
+        else:
+            (top / entry).parent.mkdir(parents=True, exist_ok=True)
+            (top / entry).write_text("sosreport: 4.5.6\n")
+    archive = pack(top, tmp_path / "r.tar.xz")
+    assert (report_top(top) is not None) is is_report
+    assert (archive_kind(archive) == "sos") is is_report
+    if is_report:
+        assert unpack_report(archive, tmp_path / "out").name == top.name
+    else:
+        with pytest.raises(CaptureError, match="not a sosreport"):
+            unpack_report(archive, tmp_path / "out")

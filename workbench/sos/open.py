@@ -35,7 +35,8 @@ def not_a_report(path: Path) -> CaptureError:
     """The refusal of a directory that is no sosreport."""
     return _refuse(
         path,
-        "not a sosreport (no sos_commands/ beside version.txt or sos_reports/)",
+        "not a sosreport (no sos_commands/ with version.txt, sos_reports/, sos_logs/ or a "
+        "plugin's directory)",
         "Give the directory `sos report` made (sosreport-HOST-...), or its archive; a "
         "directory laid out like / is read with --root DIR.",
         code="SOS_NOT_A_REPORT",
