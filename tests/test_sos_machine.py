@@ -564,3 +564,31 @@ def test_one_directory_listing_judges_names_as_the_caller_asks(tmp_path: Path) -
     (top / "loop").symlink_to("loop")
     assert names(notes, "loop") == []
     assert any(p.startswith("loop: not listed (") for p in notes.problems)
+
+
+def test_a_big_journal_of_every_boot_never_lends_an_old_boot_start(tmp_path: Path) -> None:
+    """A whole journal over the read limits: its first part (an earlier boot) is dropped."""
+    old = "Nov 01 10:00:00 host kernel: Linux version 5.0.0\n"
+    old += "Nov 01 10:00:01 host kernel: pci 0000:01:00.0: Adding to iommu group 99\n"
+    line = "Nov 29 10:00:01 host kernel: usb 1-1: new device number %d\n"
+    body = old + "".join(line % n for n in range(300_000))  # ~17 MiB; this boot's start cut
+    top = report(tmp_path, {"sos_commands/logs/journalctl_--no-pager": body})
+    manifest, host = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/logs/journalctl_--no-pager"
+    text = host.read_text("logs/kernel.log")
+    assert "Linux version 5.0.0" not in text and "group 99" not in text
+    assert text.rstrip().endswith("number 299999")
+    assert manifest["evidence"]["iommu_log"] == [
+        "sos_commands/logs/journalctl_--no-pager (does not start at boot)"
+    ]
+
+
+def test_a_journal_that_is_not_a_file_is_a_problem(tmp_path: Path) -> None:
+    """A journal name that is a directory is said in problems; the next source is read."""
+    top = report(tmp_path, {"var/log/kern.log": "Nov 29 10:00:00 h kernel: Linux version 6\n"})
+    (top / "sos_commands/logs/journalctl_--no-pager_--boot").mkdir(parents=True)
+    manifest, _ = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == "var/log/kern.log"
+    assert any(
+        "journalctl_--no-pager_--boot: not a regular file" in p for p in manifest["problems"]
+    )

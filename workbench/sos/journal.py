@@ -89,14 +89,15 @@ def _choose(notes: SosNotes) -> KernelLog:
     if dmesg is not None and not ring_wrapped(dmesg):
         return _log(DMESG, dmesg, truncated, [DMESG])
     tried = [DMESG]
-    for rel in (*journals(notes).all(), *VAR_LOGS):
+    found = journals(notes)
+    for rel in (*found.all(), *VAR_LOGS):
         raw, cut, problem = tail(notes.report, rel, RAW_TAIL, head=RAW_HEAD)
         if raw is None:
             if problem != "missing":
                 notes.problems.append(f"{rel}: {problem}")
             continue
         tried.append(rel)
-        lines = kernel_lines(raw, this_boot=True)
+        lines = kernel_lines(raw, this_boot=True, one_boot=rel in found.kernel + found.boot)
         if not lines:
             continue
         if dmesg is not None and not _BOOT_START.match(lines[0].decode(errors="replace")):
@@ -122,16 +123,20 @@ def ring_wrapped(data: bytes) -> bool:
     return match is not None and int(match.group(1)) > WRAPPED_AFTER_S
 
 
-def kernel_lines(raw: bytes, *, this_boot: bool) -> list[bytes]:
+def kernel_lines(raw: bytes, *, this_boot: bool, one_boot: bool = False) -> list[bytes]:
     """The kernel messages of syslog or journal text (the prefix of time, host and `kernel:`
     taken off); with `this_boot`, from the last boot start among them (the kernel's `Linux
-    version` line, journalctl's `-- Reboot --` / `-- Boot ID --`). A gap line stays."""
+    version` line, journalctl's `-- Reboot --` / `-- Boot ID --`). A gap line stays; what
+    precedes it is dropped unless the text is of `one_boot` (a `--boot` journal): a reboot
+    may lie in the part left out, and an earlier boot's lines are never this boot's."""
     out: list[bytes] = []
     for line in raw.decode("utf-8", errors="replace").splitlines():
         if this_boot and line.startswith(("-- Reboot --", "-- Boot ")):
             out = []
             continue
         if GAP_LINE.match(line):
+            if this_boot and not one_boot:
+                out = []  # the first part may be an earlier boot's: not taken as this one's
             out.append(line.encode())
             continue
         match = _KERNEL_LINE.match(line)
