@@ -373,6 +373,16 @@ def test_manifest_status_of_the_listing_command_the_report_ran(
     assert f"the /dev listing ({command})" in hint
 
 
+@pytest.mark.parametrize("commands", ["garbage", [1, None, {"exec": ["ls"]}], {"exec": "x"}])
+def test_a_hostile_manifest_leaves_the_listing_hint_plain(tmp_path: Path, commands: object) -> None:
+    """A block plugin whose `commands` is not a list of dicts: no status, the plain hint."""
+    said = {"components": {"report": {"plugins": {"block": {"commands": commands}}}}}
+    top = report(tmp_path, {"sos_reports/manifest.json": json.dumps(said)})
+    manifest, _ = translate(top, tmp_path)
+    hint = manifest["not_recorded"]["dev/kvm"]
+    assert "the /dev listing (ls -alZR /dev)" in hint and "block plugin" in hint
+
+
 def test_proc_modules_without_lsmod(tmp_path: Path) -> None:
     """/proc/modules (what lsmod reads) gives the loaded modules when lsmod's output is absent."""
     text = "kvm_intel 282624 3 - Live 0x0000000000000000\nkvm 663552 1 kvm_intel, Live 0x0\n"

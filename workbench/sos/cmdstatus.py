@@ -40,11 +40,9 @@ def ran(notes: SosNotes, plugin: str, commands: tuple[str, ...]) -> str:
     entry = plugins.get(plugin) if plugins is not None else None
     listed = entry.get("commands") if isinstance(entry, dict) else None
     execs = (
-        {c.get("exec") for c in listed if isinstance(c, dict)}
-        if isinstance(listed, list)
-        else set()
+        [c.get("exec") for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
     )
-    return next((c for c in commands if c in execs), commands[0])
+    return next((c for c in commands if any(c == e for e in execs)), commands[0])
 
 
 def command_status(notes: SosNotes, plugin: str, command: str) -> str | None:
