@@ -359,6 +359,30 @@ def test_manifest_says_not_installed(tmp_path: Path) -> None:
     assert "the block plugin did not run" in manifest["not_recorded"]["dev/kvm"]
 
 
+@pytest.mark.parametrize("command", ["ls -alZR /dev", "ls -lanR /dev"])
+def test_manifest_status_of_the_listing_command_the_report_ran(
+    tmp_path: Path, command: str
+) -> None:
+    """The /dev listing's hint gives the manifest's word on the command sos ran (4.8+: -alZR)."""
+    ran = {"exec": command, "filepath": None, "return_code": 2}
+    said = {"components": {"report": {"plugins": {"block": {"commands": [ran]}}}}}
+    top = report(tmp_path, {"sos_reports/manifest.json": json.dumps(said)})
+    manifest, _ = translate(top, tmp_path)
+    hint = manifest["not_recorded"]["dev/kvm"]
+    assert f"`{command}` failed on the machine (exit 2)" in hint
+    assert f"the /dev listing ({command})" in hint
+
+
+@pytest.mark.parametrize("commands", ["garbage", [1, None, {"exec": ["ls"]}], {"exec": "x"}])
+def test_a_hostile_manifest_leaves_the_listing_hint_plain(tmp_path: Path, commands: object) -> None:
+    """A block plugin whose `commands` is not a list of dicts: no status, the plain hint."""
+    said = {"components": {"report": {"plugins": {"block": {"commands": commands}}}}}
+    top = report(tmp_path, {"sos_reports/manifest.json": json.dumps(said)})
+    manifest, _ = translate(top, tmp_path)
+    hint = manifest["not_recorded"]["dev/kvm"]
+    assert "the /dev listing (ls -alZR /dev)" in hint and "block plugin" in hint
+
+
 def test_proc_modules_without_lsmod(tmp_path: Path) -> None:
     """/proc/modules (what lsmod reads) gives the loaded modules when lsmod's output is absent."""
     text = "kvm_intel 282624 3 - Live 0x0000000000000000\nkvm 663552 1 kvm_intel, Live 0x0\n"
@@ -533,3 +557,48 @@ def test_wrapped_dmesg_gives_way_to_the_journal(tmp_path: Path) -> None:
     assert facts["origin"] == "sos_commands/logs/journalctl_--no-pager_--boot"
     assert "ring buffer" in facts["tried"][0]
     assert host.read_text("logs/kernel.log") == "Linux version 6.1.0 (gcc)\nkvm: disabled by bios\n"
+
+
+def test_one_directory_listing_judges_names_as_the_caller_asks(tmp_path: Path) -> None:
+    """reportfiles.names: unsafe names left out (or all kept for a caller that judges them),
+    a directory that cannot be listed is a problem, never an error."""
+    from workbench.core.host import Host
+    from workbench.sos.model import SosNotes
+    from workbench.sos.reportfiles import names
+
+    top = report(tmp_path, {"d/ok.log": "", "d/my vm.log": "", "d/\x1b[2J.log": ""})
+    notes = SosNotes(Host(top), tmp_path / "root")
+    assert names(notes, "d") == ["ok.log"]
+    assert any("d: 2 names left out" in p for p in notes.problems)
+    assert names(notes, "d", keep=None) == sorted(["ok.log", "my vm.log", "\x1b[2J.log"])
+    (top / "loop").symlink_to("loop")
+    assert names(notes, "loop") == []
+    assert any(p.startswith("loop: not listed (") for p in notes.problems)
+
+
+def test_a_big_journal_of_every_boot_never_lends_an_old_boot_start(tmp_path: Path) -> None:
+    """A whole journal over the read limits: its first part (an earlier boot) is dropped."""
+    old = "Nov 01 10:00:00 host kernel: Linux version 5.0.0\n"
+    old += "Nov 01 10:00:01 host kernel: pci 0000:01:00.0: Adding to iommu group 99\n"
+    line = "Nov 29 10:00:01 host kernel: usb 1-1: new device number %d\n"
+    body = old + "".join(line % n for n in range(300_000))  # ~17 MiB; this boot's start cut
+    top = report(tmp_path, {"sos_commands/logs/journalctl_--no-pager": body})
+    manifest, host = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == "sos_commands/logs/journalctl_--no-pager"
+    text = host.read_text("logs/kernel.log")
+    assert "Linux version 5.0.0" not in text and "group 99" not in text
+    assert text.rstrip().endswith("number 299999")
+    assert manifest["evidence"]["iommu_log"] == [
+        "sos_commands/logs/journalctl_--no-pager (does not start at boot)"
+    ]
+
+
+def test_a_journal_that_is_not_a_file_is_a_problem(tmp_path: Path) -> None:
+    """A journal name that is a directory is said in problems; the next source is read."""
+    top = report(tmp_path, {"var/log/kern.log": "Nov 29 10:00:00 h kernel: Linux version 6\n"})
+    (top / "sos_commands/logs/journalctl_--no-pager_--boot").mkdir(parents=True)
+    manifest, _ = translate(top, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == "var/log/kern.log"
+    assert any(
+        "journalctl_--no-pager_--boot: not a regular file" in p for p in manifest["problems"]
+    )

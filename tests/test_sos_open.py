@@ -17,9 +17,13 @@ import pytest
 from tests.sosarchives import TOP, base_members, hostile, member, pack, report_tree
 from workbench.capture.unpack import Limits
 from workbench.core.errors import CaptureError
+from workbench.core.host import Host
 from workbench.sos.archive import SOS_LIMITS, check_digest, compression, unpack_report
 from workbench.sos.detect import archive_kind
-from workbench.sos.open import open_sos, report_hostname, report_release
+from workbench.sos.model import SosNotes
+from workbench.sos.open import open_sos
+from workbench.sos.procfiles import identity
+from workbench.sos.translate import build_root
 
 EVIL = "/tmp/wb-sos-evil"  # a path a hostile member names; asserted never written
 
@@ -256,11 +260,47 @@ def test_hostname_from_uname_when_no_hostname_file(tmp_path: Path) -> None:
     top = tmp_path / "r"
     (top / "sos_commands/kernel").mkdir(parents=True)
     (top / "sos_commands/kernel/uname_-a").write_text("Linux node7 6.1.0 #1 SMP x86_64 GNU/Linux\n")
-    assert report_hostname(top) == "node7"
-    assert report_release(top) == "6.1.0"
-    (top / "sos_commands/kernel/uname_-a").write_text("\x1b[2Jevil\n")
-    assert report_hostname(top) is None
-    assert report_release(top) is None
+    found = identity(SosNotes(Host(top), tmp_path / "root"))
+    assert found.hostname == ("node7", "sos_commands/kernel/uname_-a")
+    assert found.release == ("6.1.0", "sos_commands/kernel/uname_-a")
+    for hostile_uname in ("\x1b[2Jevil\n", "SunOS node7 5.11\n"):
+        (top / "sos_commands/kernel/uname_-a").write_text(hostile_uname)
+        found = identity(SosNotes(Host(top), tmp_path / "root"))
+        assert found.hostname is None and found.release is None
+
+
+@pytest.mark.parametrize(
+    ("files", "lacking"),
+    [
+        ({}, ["lspci -nnvv", "the kernel command line", "the kernel log"]),
+        (
+            {"sos_commands/logs/journalctl_--no-pager_--boot": "Nov 29 10:00:00 h kernel: hi\n"},
+            ["lspci -nnvv", "the kernel command line"],
+        ),
+        (
+            {"var/log/kern.log": "Nov 29 10:00:00 h kernel: hi\n", "proc/cmdline": "ro\n"},
+            ["lspci -nnvv"],
+        ),
+        (
+            {"sos_commands/pci/lspci_-nnvv": "garbage\n", "sos_commands/kernel/dmesg": "[0.0] x\n"},
+            ["lspci -nnvv", "the kernel command line"],
+        ),
+    ],
+    ids=["nothing", "journal-not-dmesg", "syslog-and-cmdline", "unreadable-lspci"],
+)
+def test_lacks_is_what_the_builders_found_no_source_for(
+    tmp_path: Path, files: dict[str, str], lacking: list[str]
+) -> None:
+    """The header's "lacks" follows the builders: a journal instead of dmesg is a kernel log."""
+    top = tmp_path / "r"
+    (top / "sos_commands").mkdir(parents=True)
+    for rel, text in files.items():
+        (top / rel).parent.mkdir(parents=True, exist_ok=True)
+        (top / rel).write_text(text)
+    (tmp_path / "root").mkdir()
+    info = build_root(top, tmp_path / "root", "r")["sos"]
+    assert info.get("lacks", []) == lacking
+    assert ("ask_for" in info) == bool(lacking)
 
 
 def test_a_builder_that_breaks_is_one_clear_error(
@@ -346,3 +386,41 @@ def test_damaged_archives_are_refused_or_opened_never_a_crash(
         "src",
         "whole",
     ]
+
+
+@pytest.mark.parametrize(
+    ("entries", "is_report"),
+    [
+        (["sos_commands/"], False),
+        (["sos_commands/", "etc/hostname"], False),
+        (["sos_commands", "version.txt"], False),  # sos_commands a file
+        (["sos_commands/", "version.txt/"], False),  # version.txt a directory
+        (["sos_commands/pci/lspci_-nnvv"], True),
+        (["sos_commands/pci/"], True),
+        (["sos_commands/", "version.txt"], True),
+        (["sos_commands/", "sos_reports/"], True),
+        (["sos_commands/", "sos_logs/sos.log"], True),
+    ],
+)
+def test_one_rule_for_a_directory_and_its_archive(
+    tmp_path: Path, entries: list[str], is_report: bool
+) -> None:
+    """A layout is a sosreport as a directory exactly when its archive is one (detect.Layout)."""
+    from workbench.sos.detect import report_top
+
+    top = tmp_path / "src" / "sosreport-h-2026"
+    top.mkdir(parents=True)
+    for entry in entries:
+        if entry.endswith("/"):
+            (top / entry).mkdir(parents=True, exist_ok=True)
+        else:
+            (top / entry).parent.mkdir(parents=True, exist_ok=True)
+            (top / entry).write_text("sosreport: 4.5.6\n")
+    archive = pack(top, tmp_path / "r.tar.xz")
+    assert (report_top(top) is not None) is is_report
+    assert (archive_kind(archive) == "sos") is is_report
+    if is_report:
+        assert unpack_report(archive, tmp_path / "out").name == top.name
+    else:
+        with pytest.raises(CaptureError, match="not a sosreport"):
+            unpack_report(archive, tmp_path / "out")

@@ -13,8 +13,9 @@ from typing import Any
 import pytest
 
 from tests.sosfixtures import HOSTS, HOTSOS, load_facts, lspci_text, write_sos_fixture
-from workbench.sos.groups import parse_nodedev
+from workbench.sos.groups import nodedev_groups
 from workbench.sos.lspci import parse_lspci
+from workbench.sos.nodedev import parse_node_device
 from workbench.sos.translate import build_root
 
 WORKBENCH = Path(sys.executable).with_name("workbench")
@@ -155,6 +156,12 @@ def test_lspci_names_never_carry_control_codes() -> None:
 
 
 # --- node-device XML --------------------------------------------------------------------------
+
+
+def parse_nodedev(text: str) -> dict[str, int] | None:
+    """bdf -> group of one node-device XML; None for text that is not such XML."""
+    dev = parse_node_device(text)
+    return None if dev is None else nodedev_groups([dev])
 
 
 def test_nodedev_hostile_xml_is_refused() -> None:
@@ -334,6 +341,42 @@ def test_journal_of_this_boot_gives_groups_and_boot_vga(tmp_path: Path) -> None:
     assert manifest["evidence"]["iommu"]
 
 
+def _wrapped_dmesg_and_boot_journal(tmp_path: Path, padding: int = 0) -> Path:
+    """A report whose dmesg lost the boot (no IOMMU line left) and whose boot journal holds
+    it, `padding` bytes of later kernel lines after."""
+    report = write_sos_fixture(load_facts(DUO), tmp_path / "sos", groups="dmesg", pciutils=None)
+    dmesg = report / "sos_commands/kernel/dmesg"
+    lines = [line.split("] ", 1)[1] for line in dmesg.read_text().splitlines()]
+    journal = report / "sos_commands/logs/journalctl_--no-pager_--boot"
+    journal.parent.mkdir(parents=True)
+    with journal.open("w") as fh:
+        fh.write("".join(f"Nov 29 10:00:00 duo kernel: {line}\n" for line in lines))
+        later = "Nov 29 11:00:00 duo kernel: usb 1-1: new high-speed USB device number 9\n"
+        fh.write(later * (padding // len(later) + 1 if padding else 0))
+    dmesg.write_text("[ 9000.000000] usb 1-1: new high-speed USB device number 9\n")
+    return report
+
+
+@needs_hosts
+@pytest.mark.parametrize("padding", [0, 17 * 1024 * 1024], ids=["small", "over-16MiB"])
+def test_wrapped_dmesg_gives_way_to_the_boot_journal_for_groups_too(
+    tmp_path: Path, padding: int
+) -> None:
+    """A wrapped dmesg and a boot journal (even over 16 MiB): groups and IOMMU from the journal."""
+    report = _wrapped_dmesg_and_boot_journal(tmp_path, padding)
+    journal = "sos_commands/logs/journalctl_--no-pager_--boot"
+    root, manifest = translate(report, tmp_path)
+    assert manifest["facts"]["kernel_log"]["origin"] == journal
+    assert manifest["sources"]["iommu_groups"] == f"dmesg: {journal}"
+    assert manifest["evidence"]["iommu_log"] == [f"{journal} (starts at boot)"]
+    assert (root / "sys/bus/pci/devices/0000:01:00.0/iommu_group").resolve().name == "2"
+    status, probes, _ = probe(report, "iommu.enabled", "pci.gpus")
+    assert probes["iommu.enabled"]["status"] == "pass"
+    shown = json.dumps(probes["pci.gpus"])
+    assert "isolation not recorded" not in shown and "cannot be judged" not in shown
+    assert status in (0, 1)
+
+
 def test_hostile_driver_and_group_names_never_become_paths(tmp_path: Path) -> None:
     """A driver `../../x`, a group `1/../../y`: left out; nothing is written outside the root."""
     text = GPU.replace("vfio-pci", "../../../../escaped").replace(
@@ -365,13 +408,16 @@ def test_boot_vga_from_vgaarb_or_not_recorded(tmp_path: Path) -> None:
 
 
 @pytest.mark.skipif(not HOTSOS.is_dir(), reason="the hotsos sosreport slice is absent")
-def test_hotsos_single_gpu_is_not_claimed_to_boot_the_host() -> None:
-    """The real sos 4.2 slice has no vgaarb line: pci.gpus says it is not recorded."""
+def test_hotsos_boot_vga_from_the_journal_its_kernel_log_came_from(tmp_path: Path) -> None:
+    """The real sos 4.2 slice's dmesg lost the boot; its boot journal's vgaarb line is read."""
+    _, manifest = translate(HOTSOS, tmp_path)
+    journal = "sos_commands/logs/journalctl_--no-pager_--catalog_--boot"
+    assert manifest["facts"]["kernel_log"]["origin"] == journal
+    assert manifest["sources"]["boot_vga"] == journal
     _, got, _ = probe(HOTSOS, "pci.gpus")
+    assert got["pci.gpus"]["facts"]["gpus"][0]["boot_vga"] is True
     shown = " ".join(f["message"] for f in got["pci.gpus"]["findings"])
-    assert "the host boots on it" not in shown
-    assert "whether it boots on it is not recorded" in shown
-    assert got["pci.gpus"]["facts"]["gpus"][0]["boot_vga"] is None
+    assert "the host boots on it" in shown
 
 
 # --- bad input ---------------------------------------------------------------------------------

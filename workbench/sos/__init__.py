@@ -12,13 +12,16 @@ read it unchanged. What the report cannot show is said in the root's manifest
   top directory (an archive is unpacked safely into a private temp dir).
 - `detect.py`: whether a directory or an archive is a sosreport, by its content.
 - `translate.py`: report -> machine root + manifest, through the builders below.
-- `pcibuild.py` (lspci, nodedev XML, dmesg groups), `machinebuild.py` (/proc, modules,
-  hugepages, /dev, processes, logs), `virtbuild.py` (libvirt recording from XML and virsh).
-  The machine part is split by what it reads: `procfiles.py` (/proc, host name, release),
-  `modules.py` (lsmod or /proc/modules, module parameters, hugepages, modprobe.d),
+- `journal.py`: the one kernel log every builder reads (dmesg, else this boot's journal,
+  else syslog; chosen once, read bounded) and the report's journal files.
+- `pcibuild.py` (lspci, nodedev XML, the kernel log's groups), `machinebuild.py` (/proc,
+  modules, hugepages, /dev, processes, logs), `virtbuild.py` (libvirt recording from XML and
+  virsh). The machine part is split by what it reads: `procfiles.py` (/proc, host name,
+  release), `modules.py` (lsmod or /proc/modules, module parameters, hugepages, modprobe.d),
   `devlisting.py` (the /dev listing -> facts.device_nodes, /dev/shm), `processes.py` (ps ->
-  facts.processes), `kernellog.py` (dmesg / journal / syslog, libvirt's daemon log), with
-  `reportfiles.py` (capped, name-checked reads) and `cmdstatus.py` (the report's own
-  manifest: a command not installed, failed, or its plugin not run).
+  facts.processes), `kernellog.py` (logs/kernel.log), `qemulogs.py` (QEMU and libvirt's
+  daemon logs), with `reportfiles.py` (capped, name-checked reads and listings) and
+  `cmdstatus.py` (the report's own manifest: a command not installed, failed, or its plugin
+  not run).
 - `model.py`: what the builders share (the notes that become the manifest).
 """

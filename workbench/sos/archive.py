@@ -232,7 +232,7 @@ def _extract(
                 notes.append(f"{name}: a device or FIFO in the archive, left out")
     if top is None:
         raise refuse(archive, "an empty tar archive", code="SOS_NOT_A_REPORT")
-    if f"{top}/sos_commands" not in names.under and names.kinds.get(f"{top}/sos_commands") != "dir":
+    if not _is_report(top, names.kinds):
         inner = [n for n, kind in names.kinds.items() if kind == "file" and _INNER_REPORT.search(n)]
         if inner:
             raise refuse(
@@ -243,7 +243,8 @@ def _extract(
             )
         raise refuse(
             archive,
-            f"no sos_commands/ in its top directory {top!r}: a tar archive, not a sosreport",
+            f"its top directory {top!r} has no sos_commands/ with version.txt, sos_reports/, "
+            "sos_logs/ or a plugin's directory: a tar archive, not a sosreport",
             code="SOS_NOT_A_REPORT",
         )
     chain = too_long_chain(symlinks)
@@ -254,6 +255,18 @@ def _extract(
     for name, target in sorted(symlinks.items()):
         out.symlink(name, target)
     return top
+
+
+def _is_report(top: str, kinds: dict[str, str]) -> bool:
+    """Whether the members under `top` make a sosreport (detect.Layout: the one rule)."""
+    from workbench.sos.detect import Layout
+
+    layout = Layout()
+    for name, kind in kinds.items():
+        parts = name.split("/")
+        if parts[0] == top:
+            layout.see(parts[1:], kind == "dir")
+    return layout.is_report
 
 
 def _tail(

@@ -32,6 +32,19 @@ def _plugins(notes: SosNotes) -> dict[str, Any] | None:
     return result
 
 
+def ran(notes: SosNotes, plugin: str, commands: tuple[str, ...]) -> str:
+    """Which of `commands` (one thing's command as sos versions differ: `ls -alZR /dev` from
+    4.8, `ls -lanR /dev` before) the report's manifest says `plugin` ran; the first when it
+    names none of them (no manifest, the plugin not run)."""
+    plugins = _plugins(notes)
+    entry = plugins.get(plugin) if plugins is not None else None
+    listed = entry.get("commands") if isinstance(entry, dict) else None
+    execs = (
+        [c.get("exec") for c in listed if isinstance(c, dict)] if isinstance(listed, list) else []
+    )
+    return next((c for c in commands if any(c == e for e in execs)), commands[0])
+
+
 def command_status(notes: SosNotes, plugin: str, command: str) -> str | None:
     """Why `command` (its program, as sos ran it: "lsmod", "ls -lanR /dev") left no output,
     in words; None when the report's manifest does not say (absent, or the command not run)."""

@@ -2,21 +2,66 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-# What every sos 3.x/4.x report's top directory holds; two of them make it a report.
-MARKERS = ("sos_commands", "sos_reports", "sos_logs", "version.txt")
+# Beside sos_commands/, what every sos 3.x/4.x report's top directory holds; one of them (or a
+# plugin's directory in sos_commands/) makes it a report.
+MARKERS = ("version.txt", "sos_reports", "sos_logs")
+MAX_SCAN = 4096  # entries of sos_commands/ looked at for a plugin's directory
+
+
+@dataclass
+class Layout:
+    """What of a report's top directory has been seen, path by path (a directory's entries or
+    an archive's members): the one rule of what a sosreport is. It is one when sos_commands/
+    is a directory and there is at least one of version.txt, sos_reports/, sos_logs/ or a
+    plugin's directory sos_commands/PLUGIN/ (what is in them is never read here)."""
+
+    commands: bool = False  # sos_commands/ is a directory
+    marker: bool = False  # one of the others
+
+    def see(self, parts: Sequence[str], is_dir: bool) -> None:
+        """One path below the top (its components) and whether it is a directory; a path
+        below a directory implies the directory."""
+        if not parts:
+            return
+        head, deeper = parts[0], len(parts) > 1
+        if head == "sos_commands":
+            self.commands = self.commands or deeper or is_dir
+            self.marker = self.marker or len(parts) > 2 or (deeper and is_dir)
+        elif head == "version.txt":
+            self.marker = self.marker or (not deeper and not is_dir)
+        elif head in MARKERS:
+            self.marker = self.marker or deeper or is_dir
+
+    @property
+    def is_report(self) -> bool:
+        """Whether what was seen makes a sosreport (see the class)."""
+        return self.commands and self.marker
 
 
 def is_report_dir(path: Path) -> bool:
-    """Whether `path` is the top directory of an unpacked sosreport: `sos_commands/` and one
-    more of its own entries (a `version.txt` that says `sosreport:` counts)."""
+    """Whether `path` is the top directory of an unpacked sosreport (see Layout)."""
+    layout = Layout()
     try:
-        if not (path / "sos_commands").is_dir():
+        commands = path / "sos_commands"
+        if not commands.is_dir():
             return False
-        return any((path / m).exists() for m in MARKERS[1:])
+        layout.see(["sos_commands"], True)
+        for name in MARKERS:
+            if (path / name).exists():
+                layout.see([name], (path / name).is_dir())
+        if not layout.is_report:
+            for entry in itertools.islice(commands.iterdir(), MAX_SCAN):
+                layout.see(["sos_commands", entry.name], entry.is_dir())
+                if layout.is_report:
+                    break
     except OSError:
         return False
+    return layout.is_report
 
 
 def report_top(path: Path) -> Path | None:
@@ -35,9 +80,10 @@ def report_top(path: Path) -> Path | None:
 
 
 def archive_kind(path: Path, members: int = 500_000) -> str:
-    """What the archive at `path` holds, by its content: "sos" (a top directory with
-    sos_commands/), "capture" (a workbench capture's manifest.json at its root) or "tar"
-    (neither). Raises CaptureError for what is no tar archive (empty, zip, zstd, damaged)."""
+    """What the archive at `path` holds, by its content: "sos" (a top directory that is a
+    sosreport by Layout's rule, as unpacking checks it), "capture" (a workbench capture's
+    manifest.json at its root) or "tar" (neither). Raises CaptureError for what is no tar
+    archive (empty, zip, zstd, damaged)."""
     import lzma
     import tarfile
     import zlib
@@ -46,13 +92,18 @@ def archive_kind(path: Path, members: int = 500_000) -> str:
 
     mode = compression(path)
     seen_manifest = False
+    layout = Layout()
+    top: str | None = None  # the first member's: an archive of more tops is no sosreport
     read = 0
     try:
         with open_tar(path, mode) as tar:
             for count, member in enumerate(tar, 1):
                 parts = [p for p in member.name.split("/") if p and p != "."]
-                if len(parts) >= 2 and parts[1] == "sos_commands":
-                    return "sos"
+                top = parts[0] if top is None and parts else top
+                if len(parts) >= 2 and parts[0] == top:
+                    layout.see(parts[1:], member.isdir())
+                    if layout.is_report:
+                        return "sos"
                 seen_manifest = seen_manifest or parts == ["manifest.json"]
                 read += member.size  # read past to reach the next member: bounded, as unpacking
                 if count >= members or read > READ_LIMIT:

@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from workbench.sos.cmdstatus import how
+from workbench.sos.cmdstatus import how, ran
 from workbench.sos.model import SosNotes
 from workbench.sos.processes import uid_names
 from workbench.sos.reportfiles import collected_by, read, safe_name
@@ -21,6 +21,8 @@ LISTINGS = (
     ("sos_commands/block/ls_-alZR_.dev", True),  # sos >= 4.8: names and SELinux contexts
     ("sos_commands/block/ls_-lanR_.dev", False),  # sos < 4.8: numeric uid/gid
 )
+# The command of each, as the report's own manifest names it (sos >= 4.8 first).
+LISTING_COMMANDS = ("ls -alZR /dev", "ls -lanR /dev")
 LISTING_BYTES = 16 * 1024 * 1024
 # The nodes the probes judge; each is recorded present or absent when the listing has its dir.
 WATCHED_NODES = ("/dev/kvm", "/dev/kvmfr0", "/dev/vhost-net", "/dev/net/tun", "/dev/vfio/vfio")
@@ -122,20 +124,44 @@ def parse_listing(text: str, selinux: bool) -> dict[str, dict[str, Entry]]:
     return sections
 
 
-def build_devices(notes: SosNotes) -> None:
-    """`facts.device_nodes` and `dev/shm` from the report's /dev listing, or what is missing."""
+@dataclass(frozen=True)
+class Listing:
+    """The report's /dev listing, parsed (see parse_listing)."""
+
+    origin: str  # the report's file
+    selinux: bool  # `ls -alZR` (names and contexts), else `ls -lanR` (numbers)
+    sections: dict[str, dict[str, Entry]]
+
+
+def dev_listing(notes: SosNotes) -> Listing | None:
+    """The report's /dev listing, read and parsed once per report; None when it holds none."""
+    if "dev_listing" in notes.cache:
+        cached: Listing | None = notes.cache["dev_listing"]
+        return cached
+    found = None
     for rel, selinux in LISTINGS:
         data = read(notes, rel, limit=LISTING_BYTES)
         if data is not None:
             sections = parse_listing(data.decode("utf-8", errors="replace"), selinux)
             if "/dev" in sections:
-                notes.sources["device_nodes"] = rel
-                _record(notes, sections, None if selinux else uid_names(notes))
-                return
+                found = Listing(rel, selinux, sections)
+                break
             notes.problems.append(f"{rel}: no `/dev:` section: not an `ls -lR /dev` listing")
-    said = how(notes, "block", "ls -lanR /dev", collected_by("block"))
+    notes.cache["dev_listing"] = found
+    return found
+
+
+def build_devices(notes: SosNotes) -> None:
+    """`facts.device_nodes` and `dev/shm` from the report's /dev listing, or what is missing."""
+    listing = dev_listing(notes)
+    if listing is not None:
+        notes.sources["device_nodes"] = listing.origin
+        _record(notes, listing.sections, None if listing.selinux else uid_names(notes))
+        return
+    command = ran(notes, "block", LISTING_COMMANDS)
+    said = how(notes, "block", command, collected_by("block"))
     for path in (*WATCHED_NODES, "/dev/vfio", SHM_DIR):
-        notes.missing(path.lstrip("/"), "the /dev listing (ls -lanR /dev)", said)
+        notes.missing(path.lstrip("/"), f"the /dev listing ({command})", said)
 
 
 def _record(

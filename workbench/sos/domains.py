@@ -8,8 +8,8 @@ from __future__ import annotations
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 
-from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import STATES
+from workbench.sos import reportfiles
 from workbench.sos.model import SosNotes
 from workbench.sos.safexml import parse_untrusted
 
@@ -57,16 +57,6 @@ def domain_name_ok(name: str) -> bool:
         and not name.startswith(".")
         and len(name.encode(errors="surrogateescape")) <= NAME_MAX
     )
-
-
-def listed(notes: SosNotes, folder: str) -> list[str]:
-    """The names in a folder of the report; [] and a problem when it cannot be listed (a
-    report unpacked by root, read by another user)."""
-    try:
-        return notes.report.listdir(folder)
-    except WorkbenchError as exc:
-        notes.problems.append(f"{folder}: not listed ({exc.message})")
-        return []
 
 
 def read_domains(notes: SosNotes) -> dict[str, SosDomain]:
@@ -125,7 +115,9 @@ def _xml_files(notes: SosNotes, folder: str) -> list[tuple[str, ET.Element]]:
     """Each parseable `*.xml` directly in `folder` of the report (sorted, capped)."""
     if not notes.report.is_dir(folder):
         return []
-    names = [n for n in listed(notes, folder) if n.endswith(".xml")]
+    names = [
+        n for n in reportfiles.names(notes, folder, keep=None, limit=None) if n.endswith(".xml")
+    ]
     odd = [n for n in names if not n.isprintable()]  # never echoed: control codes
     if odd:
         notes.problems.append(f"{folder}: {len(odd)} file name(s) with control characters left out")

@@ -2,8 +2,8 @@
 
 Groups, best source first: libvirt's node-device XML (`sos_commands/virsh/virsh_-r_nodedev-
 dumpxml_pci_*`: every member of each group), lspci's `IOMMU group:` lines (pciutils >= 3.7),
-the kernel's `Adding to iommu group N` lines (dmesg, or this boot's journal; only when the log
-starts at boot, else members may be missing). `/dev/vfio/N` in the /dev listing gives group
+the kernel's `Adding to iommu group N` lines (of the one kernel log sos.journal chose; only when
+it starts at boot, else members may be missing). `/dev/vfio/N` in the /dev listing gives group
 numbers only: it proves the IOMMU on, not who is in a group. Sources that disagree are said;
 the best one is used. Every name from the report is checked (an address, a number) before it
 is used; every file is read through the confined, size-capped reader.
@@ -14,16 +14,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from workbench.core.errors import HostReadError
-from workbench.core.host import Host
 from workbench.core.text import safe_text
-from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, parse_node_device
+from workbench.sos.devlisting import dev_listing
+from workbench.sos.journal import kernel_log
+from workbench.sos.model import KernelLog, SosNotes
+from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice
 
 MAX_GROUP = 1 << 20
 MAX_EVIDENCE = 12
-KERNEL_LOGS = ("sos_commands/kernel/dmesg",)
-JOURNAL_DIR = "sos_commands/logs"
-DEV_LISTINGS = ("sos_commands/block/ls_-alZR_.dev", "sos_commands/block/ls_-lanR_.dev")
 
 _ADDING = re.compile(
     r"\bpci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): Adding to iommu group "
@@ -50,22 +48,6 @@ _BOOT = re.compile(
     r"|vgaarb: (?:setting as boot device|overriding boot device): PCI:"
     r"(?P<old>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7])"
 )
-_ADDED = re.compile(
-    r"\bpci (?P<bdf>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]): vgaarb: VGA device added"
-    r"|vgaarb: device added: PCI:(?P<old>[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]),"
-)
-_FROM_BOOT = re.compile(r"^\[\s*0\.0+\]|\bLinux version \d|kernel: Linux version \d", re.M)
-_VFIO_DIR = re.compile(r"^/dev/vfio:\s*$")
-_VFIO_ENTRY = re.compile(r"^c\S*\s.*\s(?P<name>[0-9]{1,7})$")
-
-
-@dataclass
-class KernelLog:
-    """The report's kernel log of this boot, as far as it holds one."""
-
-    origin: str
-    text: str
-    from_boot: bool  # whether it starts at boot (then the boot's lines are all there)
 
 
 @dataclass
@@ -79,22 +61,8 @@ class GroupSources:
     problems: list[str] = field(default_factory=list)
 
 
-def kernel_log(report: Host, problems: list[str]) -> KernelLog | None:
-    """dmesg, else this boot's journal (`journalctl --no-pager --boot`, sos 4.4+ names, or
-    `--catalog --boot` before): size-capped by the reader, a larger file is said and skipped."""
-    names = [n for n in _listdir(report, JOURNAL_DIR) if n.startswith("journalctl_--no-pager")]
-    journals = sorted(n for n in names if "--boot" in n and not n.rstrip().endswith("-1"))
-    for rel in (*KERNEL_LOGS, *(f"{JOURNAL_DIR}/{n}" for n in journals)):
-        text, problem = report.try_read(rel)
-        if problem:
-            problems.append(problem)
-        if text:
-            return KernelLog(rel, text, _FROM_BOOT.search(text[:65536]) is not None)
-    return None
-
-
 def gather(
-    report: Host,
+    notes: SosNotes,
     lspci_groups: dict[str, int],
     lspci_origin: str | None,
     nodedevs: list[NodeDevice],
@@ -106,8 +74,9 @@ def gather(
         out.found["nodedev"] = (f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*", nodedev)
     if lspci_groups and lspci_origin:
         out.found["lspci"] = (lspci_origin, lspci_groups)
-    log = out.log = kernel_log(report, out.problems)
-    if log is not None:
+    log = kernel_log(notes)
+    if log.origin is not None:
+        out.log = log
         groups = dmesg_groups(log.text)
         if groups and log.from_boot:
             out.found["dmesg"] = (log.origin, groups)
@@ -116,7 +85,7 @@ def gather(
                 f"{log.origin}: `Adding to iommu group` lines, but the log does not start at boot "
                 "(some members may be missing): not used as the groups"
             )
-    out.vfio_groups, out.vfio_origin = _dev_vfio(report, out.problems)
+    out.vfio_groups, out.vfio_origin = _dev_vfio(notes)
     return out
 
 
@@ -183,35 +152,14 @@ def iommu_lines(text: str) -> IommuLines:
     return out
 
 
-def boot_vga(text: str) -> tuple[str | None, set[str]]:
-    """(the boot VGA device, every VGA device vgaarb added) from the kernel log; None: not said."""
+def boot_vga(text: str) -> str | None:
+    """The boot VGA device the kernel log's vgaarb lines name; None: they do not say."""
     boot = None
-    added: set[str] = set()
     if "vgaarb" not in text:
-        return boot, added
+        return boot
     for match in _BOOT.finditer(text):
         boot = match["bdf"] or match["old"]
-    for match in _ADDED.finditer(text):
-        added.add(match["bdf"] or match["old"])
-    if boot is not None:
-        added.add(boot)
-    return boot, added
-
-
-def _listdir(report: Host, rel: str) -> list[str]:
-    try:
-        return report.listdir(rel)
-    except HostReadError:
-        return []
-
-
-def parse_nodedev(text: str) -> dict[str, int] | None:
-    """bdf -> group of one node-device XML (the device and its group's members); None for
-    text that is not such XML (see nodedev.parse_node_device)."""
-    dev = parse_node_device(text)
-    if dev is None:
-        return None
-    return nodedev_groups([dev])
+    return boot
 
 
 def nodedev_groups(devices: list[NodeDevice]) -> dict[str, int]:
@@ -225,24 +173,14 @@ def nodedev_groups(devices: list[NodeDevice]) -> dict[str, int]:
     return out
 
 
-def _dev_vfio(report: Host, problems: list[str]) -> tuple[list[int], str | None]:
-    """The group numbers under /dev/vfio in the report's /dev listing (`ls -lanR /dev`)."""
-    for rel in DEV_LISTINGS:
-        text, problem = report.try_read(rel)
-        if problem:
-            problems.append(problem)
-        if text is None:
-            continue
-        numbers: list[int] = []
-        inside = False
-        for line in text.splitlines():
-            if _VFIO_DIR.match(line):
-                inside = True
-            elif inside and not line.strip():
-                break
-            elif inside:
-                entry = _VFIO_ENTRY.match(line.rstrip()[:400])
-                if entry is not None and int(entry["name"]) <= MAX_GROUP:
-                    numbers.append(int(entry["name"]))
-        return sorted(set(numbers)), rel
-    return [], None
+def _dev_vfio(notes: SosNotes) -> tuple[list[int], str | None]:
+    """The group numbers under /dev/vfio in the report's /dev listing (sos.devlisting)."""
+    listing = dev_listing(notes)
+    if listing is None:
+        return [], None
+    numbers = {
+        int(name)
+        for name, entry in listing.sections.get("/dev/vfio", {}).items()
+        if entry.kind == "char" and name.isdigit() and len(name) <= 7 and int(name) <= MAX_GROUP
+    }
+    return sorted(numbers), listing.origin

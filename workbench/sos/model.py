@@ -20,6 +20,24 @@ def needs(what: str, how: str) -> str:
 
 
 @dataclass
+class KernelLog:
+    """The report's kernel log of this boot as `sos.journal.kernel_log` chose it: bounded
+    bytes (its first part and its newest, a gap line between), read by every builder."""
+
+    origin: str | None  # the report's file; None: the report holds no kernel log
+    data: bytes = b""
+    truncated: bool = False
+    from_boot: bool = False  # whether it starts at boot (then the boot's lines are all there)
+    tried: list[str] = field(default_factory=list)  # the files read for it
+    passed_over: list[str] = field(default_factory=list)  # why a file read was not the one
+
+    @property
+    def text(self) -> str:
+        """Its bytes as text (what is not UTF-8 replaced)."""
+        return self.data.decode("utf-8", errors="replace")
+
+
+@dataclass
 class SosNotes:
     """What the builders learn about a report, kept for the manifest.
 
@@ -27,7 +45,8 @@ class SosNotes:
     capture records them; `not_recorded` maps a path of the machine root (`sys/kernel/
     iommu_groups`, `dev/kvm`) to why the report cannot show it and what would record it;
     `evidence` holds lines the report proves something with (`iommu`: kernel lines that say
-    the IOMMU is on); `sources` says which of the report's files gave what."""
+    the IOMMU is on); `sources` says which of the report's files gave what; `kernel_log` is the
+    one kernel log every builder reads."""
 
     report: Host  # the report's top directory, read confined and read-only
     out: Path  # the machine root being written
@@ -38,6 +57,7 @@ class SosNotes:
     problems: list[str] = field(default_factory=list)
     info: dict[str, Any] = field(default_factory=dict)  # version, hostname, plugins, ...
     cache: dict[str, Any] = field(default_factory=dict)  # builders' shared reads, not written
+    kernel_log: KernelLog | None = None  # chosen once (sos.journal.kernel_log); None: not yet
 
     def missing(self, path: str, what: str, how: str) -> None:
         """Record that `path` of the machine root is not in the report."""

@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import re
 import shutil
 import stat
 import tempfile
@@ -17,18 +16,6 @@ from typing import Any
 from workbench.core.errors import CaptureError, error_context
 
 MODULE = "sos.open"
-# What a passthrough verdict needs most, and where sos puts it: said in the report's header
-# when missing (`sos report -p virt` alone lacks all three).
-KEY_FILES = (
-    ("lspci -nnvv", ("sos_commands/pci/lspci_-nnvv", "sos_commands/pci/lspci_-nvv")),
-    ("the kernel command line", ("proc/cmdline",)),
-    ("the kernel log", ("sos_commands/kernel/dmesg",)),
-)
-HOSTNAME_FILES = ("hostname", "sos_commands/host/hostname", "etc/hostname")
-UNAME_FILES = ("uname", "sos_commands/kernel/uname_-a")  # `Linux NODENAME RELEASE ...`
-# A hostname as the kernel allows it (never the report's directory name: a --label or a
-# --case-id joins the host there, inseparably).
-_HOSTNAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]{0,252}$")
 
 
 @dataclass(frozen=True)
@@ -48,7 +35,8 @@ def not_a_report(path: Path) -> CaptureError:
     """The refusal of a directory that is no sosreport."""
     return _refuse(
         path,
-        "not a sosreport (no sos_commands/ beside version.txt or sos_reports/)",
+        "not a sosreport (no sos_commands/ with version.txt, sos_reports/, sos_logs/ or a "
+        "plugin's directory)",
         "Give the directory `sos report` made (sosreport-HOST-...), or its archive; a "
         "directory laid out like / is read with --root DIR.",
         code="SOS_NOT_A_REPORT",
@@ -116,8 +104,7 @@ def open_sos(path: str | os.PathLike[str]) -> Iterator[OpenedReport]:
 
 
 def _translate(top: Path, root: Path, name: str, notes: list[str]) -> dict[str, Any]:
-    """build_root, then what the opening learnt joins its manifest: the report's hostname
-    (when the builders did not say it) and what unpacking left out."""
+    """build_root, then what unpacking left out joins its manifest."""
     from workbench.sos.translate import build_root
 
     try:
@@ -137,69 +124,9 @@ def _translate(top: Path, root: Path, name: str, notes: list[str]) -> dict[str, 
             remedy="Report it with the sosreport's layout (`find REPORT -maxdepth 3`); "
             "`workbench explain FILE` still reads its logs one by one.",
         ) from exc
-    info = manifest.setdefault("sos", {})
-    if isinstance(info, dict) and not info.get("hostname"):
-        hostname = report_hostname(top)
-        if hostname:
-            info["hostname"] = hostname
-    if isinstance(info, dict):
-        lacks = report_lacks(top)
-        if lacks:
-            from workbench.sos.model import ASK_FOR
-
-            info["lacks"] = lacks
-            info["ask_for"] = ASK_FOR
-    # Where every reader of a machine root looks for its name and kernel (the report's header,
-    # the TUI's status bar), unless a builder wrote them.
-    said = info if isinstance(info, dict) else {}
-    for rel, value in (
-        ("proc/sys/kernel/hostname", said.get("hostname")),
-        ("proc/sys/kernel/osrelease", report_release(top)),
-    ):
-        if isinstance(value, str) and value and not os.path.lexists(root / rel):
-            (root / rel).parent.mkdir(parents=True, exist_ok=True)
-            (root / rel).write_text(value + "\n")
     if notes:
         problems = manifest.setdefault("problems", [])
         if isinstance(problems, list):
             problems.extend(notes[:100])
-    (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
+        (root / "manifest.json").write_text(json.dumps(manifest, indent=1) + "\n")
     return manifest
-
-
-def report_lacks(top: Path) -> list[str]:
-    """Which of the key inputs (lspci, /proc/cmdline, dmesg) the report does not hold."""
-    from workbench.core.host import Host
-
-    report = Host(top)
-    return [what for what, paths in KEY_FILES if not any(report.try_read(rel)[0] for rel in paths)]
-
-
-def report_release(top: Path) -> str | None:
-    """The kernel release of the report's `uname -a` (`Linux NODE RELEASE ...`), or None."""
-    from workbench.core.host import Host
-
-    report = Host(top)
-    for rel in UNAME_FILES:
-        text, _ = report.try_read(rel)
-        words = (text or "").split("\n", 1)[0].split()
-        if len(words) > 2 and words[0] == "Linux" and _HOSTNAME.match(words[2]):
-            return words[2]
-    return None
-
-
-def report_hostname(top: Path) -> str | None:
-    """The machine's name as the report says it: its `hostname` output or /etc/hostname, else
-    the node name of its `uname -a`; None when it holds none of them."""
-    from workbench.core.host import Host
-
-    report = Host(top)
-    for rel in HOSTNAME_FILES + UNAME_FILES:
-        text, _ = report.try_read(rel)
-        words = (text or "").split("\n", 1)[0].split()
-        word = words[1] if rel in UNAME_FILES and len(words) > 1 else words[0] if words else ""
-        if rel in UNAME_FILES and (not words or words[0] != "Linux"):
-            continue
-        if _HOSTNAME.match(word):
-            return word
-    return None

@@ -8,9 +8,9 @@ Written as a live sysfs lays it out (what `workbench.machines.build_root` writes
 
 from __future__ import annotations
 
-from workbench.sos.groups import KernelLog, boot_vga, choose, gather, iommu_lines
+from workbench.sos.groups import boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
-from workbench.sos.model import ASK_FOR, SosNotes
+from workbench.sos.model import ASK_FOR, KernelLog, SosNotes
 from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
 
@@ -55,7 +55,7 @@ def build_pci(notes: SosNotes) -> None:
         notes.sources["pci"] = f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*"
         notes.not_recorded.pop(DEVICES, None)
     lspci_groups = {d.bdf: d.iommu_group for d in devices if d.iommu_group is not None}
-    sources = gather(notes.report, lspci_groups, notes.sources.get("pci"), nodedevs)
+    sources = gather(notes, lspci_groups, notes.sources.get("pci"), nodedevs)
     chosen = choose(sources)  # disagreements between sources become its problems
     notes.problems += sources.problems
     groups: dict[str, int] | None = None
@@ -73,7 +73,7 @@ def build_pci(notes: SosNotes) -> None:
     else:
         notes.out.joinpath(GROUPS).mkdir(parents=True, exist_ok=True)
     notes.missing("sys/class/iommu", "the IOMMU units", "a sosreport does not list them")
-    boot = boot_vga(sources.log.text)[0] if sources.log else None
+    boot = boot_vga(sources.log.text) if sources.log else None
     for dev in devices:
         _device(notes, dev, None if groups is None else groups.get(dev.bdf), boot)
     known = {d.bdf for d in devices}
@@ -82,8 +82,8 @@ def build_pci(notes: SosNotes) -> None:
         notes.problems.append(
             f"IOMMU groups list {len(strays)} device(s) lspci does not show: {', '.join(strays[:5])}"
         )
-    if boot is not None:
-        notes.sources["boot_vga"] = sources.log.origin if sources.log else ""
+    if boot is not None and sources.log is not None and sources.log.origin is not None:
+        notes.sources["boot_vga"] = sources.log.origin
 
 
 def _evidence(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from workbench.sos.model import SosNotes
 from workbench.sos.reportfiles import collected_by, copy, read
@@ -30,6 +31,29 @@ def build_proc(notes: SosNotes) -> None:
     _identity(notes)
 
 
+@dataclass(frozen=True)
+class Identity:
+    """The machine's name and kernel release as the report says them, each with its file."""
+
+    hostname: tuple[str, str] | None  # (name, the report's file); None: the report has none
+    release: tuple[str, str] | None
+
+
+def identity(notes: SosNotes) -> Identity:
+    """The host name (its `hostname` output or /etc/hostname, else `uname -a`'s node name) and
+    the kernel release (/proc/sys/kernel/osrelease, else `uname -a`'s), read once per report:
+    the one reading every builder uses."""
+    cached = notes.cache.get("identity")
+    if isinstance(cached, Identity):
+        return cached
+    found = Identity(
+        _first_word(notes, HOSTNAME_FILES, 0) or _first_word(notes, UNAME_FILES, 1),
+        _first_word(notes, (OSRELEASE,), 0) or _first_word(notes, UNAME_FILES, 2),
+    )
+    notes.cache["identity"] = found
+    return found
+
+
 def _first_word(notes: SosNotes, files: tuple[str, ...], field: int) -> tuple[str, str] | None:
     for rel in files:
         data = read(notes, rel, limit=64 * 1024)
@@ -37,20 +61,21 @@ def _first_word(notes: SosNotes, files: tuple[str, ...], field: int) -> tuple[st
             continue
         words = data.decode("utf-8", errors="replace").split()
         if len(words) > field and _WORD.match(words[field]):
+            if rel in UNAME_FILES and words[0] != "Linux":
+                continue
             return words[field], rel
     return None
 
 
 def _identity(notes: SosNotes) -> None:
-    name = _first_word(notes, HOSTNAME_FILES, 0) or _first_word(notes, UNAME_FILES, 1)
-    if name is not None:
-        notes.write(HOSTNAME, name[0] + "\n")
-        notes.sources[HOSTNAME] = name[1]
-        notes.info.setdefault("hostname", name[0])
-    release = _first_word(notes, (OSRELEASE,), 0) or _first_word(notes, UNAME_FILES, 2)
-    if release is not None:
-        notes.write(OSRELEASE, release[0] + "\n")
-        notes.sources[OSRELEASE] = release[1]
-        notes.info.setdefault("kernel", release[0])
+    found = identity(notes)
+    if found.hostname is not None:
+        notes.write(HOSTNAME, found.hostname[0] + "\n")
+        notes.sources[HOSTNAME] = found.hostname[1]
+        notes.info.setdefault("hostname", found.hostname[0])
+    if found.release is not None:
+        notes.write(OSRELEASE, found.release[0] + "\n")
+        notes.sources[OSRELEASE] = found.release[1]
+        notes.info.setdefault("kernel", found.release[0])
     else:
         notes.missing(OSRELEASE, "the kernel release (uname -a)", collected_by("kernel"))

@@ -11,13 +11,14 @@ from typing import Any
 from workbench.core.bounded import tail
 from workbench.core.errors import WorkbenchError
 from workbench.core.machinelogs import LIBVIRT_LOG, QEMU_LOG_DIR, qemu_log_path
-from workbench.sos.domains import domain_name_ok, listed
+from workbench.sos import reportfiles
+from workbench.sos.domains import domain_name_ok
+from workbench.sos.journal import journals
 from workbench.sos.model import SosNotes
 
 QEMU_LOG_BYTES = 1024 * 1024  # the newest 1 MiB of each, as a capture keeps
 QEMU_LOGS_MAX = 64
 LIBVIRT_LOG_BYTES = 1024 * 1024
-JOURNAL_DIR = "sos_commands/logs"
 JOURNAL_SCAN_BYTES = 16 * 1024 * 1024  # the newest 16 MiB of a journal searched for libvirtd
 _DAEMON = re.compile(rb" (?:libvirtd|virtqemud|virtlogd)\[\d{1,10}\]: ")
 DAEMON_LOGS = (  # the daemon's own log, else its unit's journal as the libvirt plugin records it
@@ -37,7 +38,11 @@ def copy_qemu_logs(notes: SosNotes) -> None:
         facts["why"] = "not recorded"
         notes.missing(QEMU_LOG_DIR, "the QEMU logs", LIBVIRT_PLUGIN)
         return
-    names = [n for n in listed(notes, QEMU_LOG_DIR) if n.endswith(".log")]
+    names = [
+        n
+        for n in reportfiles.names(notes, QEMU_LOG_DIR, keep=None, limit=None)
+        if n.endswith(".log")
+    ]
     refused = [n for n in names if not domain_name_ok(n[: -len(".log")])]
     if refused:
         facts["refused"] = [n.encode("unicode_escape").decode()[:80] for n in refused[:10]]
@@ -88,24 +93,11 @@ def copy_libvirt_log(notes: SosNotes) -> None:
     )
 
 
-def journal_files(notes: SosNotes) -> list[str]:
-    """The report's journals of this boot (`journalctl_--no-pager...`; the name changed at sos
-    4.4), those of libvirt's units first; never an earlier boot's (`--boot_-1`)."""
-    names = [
-        n
-        for n in listed(notes, JOURNAL_DIR)
-        if n.startswith("journalctl_--no-pager")
-        and not any(w in n for w in ("_-1", "list-boots", "disk-usage", "--since"))
-    ]
-    units = [n for n in names if any(d in n for d in ("libvirtd", "virtqemud"))]
-    rest = [n for n in names if n not in units and "--unit" not in n and "_-u_" not in n]
-    return [f"{JOURNAL_DIR}/{n}" for n in units + rest]
-
-
 def _from_journal(notes: SosNotes) -> bool:
     """libvirt's daemon lines (`libvirtd[PID]: ...`) from the newest part of the journal, as
     `logs/libvirt.log`; False when the report's journal holds none."""
-    for rel in journal_files(notes):
+    found = journals(notes)  # a kernel-only journal holds no daemon line
+    for rel in (*found.boot, *found.every):
         data, truncated, problem = tail(notes.report, rel, JOURNAL_SCAN_BYTES)
         if data is None:
             if problem not in (None, "missing"):

@@ -4,6 +4,7 @@ become paths, and the plugin that collects each thing (said when it is missing).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 
 from workbench.core.errors import HostReadError
 from workbench.sos.model import ASK_FOR, SosNotes
@@ -50,14 +51,25 @@ def copy(notes: SosNotes, src: str, dst: str | None = None) -> bool:
     return True
 
 
-def names(notes: SosNotes, rel: str) -> list[str]:
-    """The safe names in the report's directory `rel` (others are a problem, left out)."""
+def names(
+    notes: SosNotes,
+    rel: str,
+    keep: Callable[[str], bool] | None = safe_name,
+    limit: int | None = MAX_DIR_ENTRIES,
+) -> list[str]:
+    """The names in the report's directory `rel` that `keep` accepts (default: those safe as
+    a path's component; None: every one, for a caller that judges them itself), at most
+    `limit` (None: a caller that caps them itself and says how many there were); [] when it
+    cannot be listed (a report unpacked by root, read by another user). What is left out,
+    and why nothing could be listed, are problems of the report."""
     try:
         found = notes.report.listdir(rel)
     except HostReadError as exc:
-        notes.problems.append(exc.message)
+        notes.problems.append(f"{rel}: not listed ({exc.message})")
         return []
-    kept = [n for n in found[:MAX_DIR_ENTRIES] if safe_name(n)]
+    kept = found[:limit] if limit is not None else found
+    if keep is not None:
+        kept = [n for n in kept if keep(n)]
     if len(kept) < len(found):
         notes.problems.append(
             f"{rel}: {len(found) - len(kept)} names left out (unsafe or too many)"

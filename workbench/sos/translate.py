@@ -7,10 +7,11 @@ from pathlib import Path
 from typing import Any
 
 from workbench.core.host import Host
+from workbench.core.machinelogs import KERNEL_LOG
 from workbench.machines import MANIFEST_SCHEMA
 from workbench.sos.machinebuild import build_machine
-from workbench.sos.model import SOURCE, SosNotes
-from workbench.sos.pcibuild import build_pci
+from workbench.sos.model import ASK_FOR, SOURCE, SosNotes
+from workbench.sos.pcibuild import DEVICES, LSPCI_FILES, build_pci
 from workbench.sos.virtbuild import build_virt
 
 
@@ -28,6 +29,10 @@ def build_root(report: Path, out: Path, name: str) -> dict[str, Any]:
     build_pci(notes)
     build_machine(notes)
     build_virt(notes)
+    lacking = lacks(notes)
+    if lacking:
+        notes.info["lacks"] = lacking
+        notes.info["ask_for"] = ASK_FOR
     manifest: dict[str, Any] = {
         "schema": MANIFEST_SCHEMA,
         "source": SOURCE,
@@ -40,3 +45,17 @@ def build_root(report: Path, out: Path, name: str) -> dict[str, Any]:
     }
     notes.write("manifest.json", json.dumps(manifest, indent=1) + "\n")
     return manifest
+
+
+def lacks(notes: SosNotes) -> list[str]:
+    """What a passthrough verdict needs most that the builders found no source for (said in
+    the report's header): lspci, the kernel command line, the kernel log (dmesg, or the
+    journal or syslog it fell back to)."""
+    out: list[str] = []
+    if DEVICES in notes.not_recorded or notes.sources.get("pci") not in LSPCI_FILES:
+        out.append("lspci -nnvv")  # libvirt's node devices stand in for it, without all it says
+    if "proc/cmdline" in notes.not_recorded:
+        out.append("the kernel command line")
+    if KERNEL_LOG in notes.not_recorded:
+        out.append("the kernel log")
+    return out

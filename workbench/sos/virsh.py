@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from workbench.sos.domains import listed
+from workbench.sos import reportfiles
 from workbench.sos.model import SosNotes
 
 VIRSH_DIR = "sos_commands/virsh"
@@ -64,7 +64,11 @@ def domain_file(names: list[str], command: str, domain: str) -> str | None:
 def read_virsh(notes: SosNotes) -> VirshOutputs:
     """Every `virsh` output Workbench reads, or an empty account when there is none."""
     out = VirshOutputs()
-    names = listed(notes, VIRSH_DIR) if notes.report.is_dir(VIRSH_DIR) else []
+    names = (
+        reportfiles.names(notes, VIRSH_DIR, keep=None, limit=None)
+        if notes.report.is_dir(VIRSH_DIR)
+        else []
+    )
     if len(names) > MAX_LISTED:
         notes.problems.append(f"{VIRSH_DIR}: {len(names)} files; the first {MAX_LISTED} read")
         names = names[:MAX_LISTED]
