@@ -15,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.sosarchives import TOP, base_members, hostile, member, pack, report_tree
+from tests.sosfixtures import HOTSOS
 from workbench.capture.unpack import Limits
 from workbench.core.errors import CaptureError
 from workbench.sos.archive import SOS_LIMITS, check_digest, compression, unpack_report
@@ -112,7 +113,29 @@ def test_devices_and_fifos_are_left_out_and_said(tmp_path: Path) -> None:
     notes: list[str] = []
     top = unpack_report(archive, tmp_path / "out", notes=notes)
     assert not (top / "dev/sda").exists() and not (top / "fifo").exists()
-    assert any("dev/sda" in n and "left out" in n for n in notes)
+    assert notes == [
+        f"{TOP}/dev/sda: a device or FIFO in the archive, left out",
+        f"{TOP}/fifo: a device or FIFO in the archive, left out",
+    ]
+
+
+def test_a_clean_archive_has_no_note(tree: Path, tmp_path: Path) -> None:
+    """Files, directories and links are unpacked without a note."""
+    notes: list[str] = []
+    unpack_report(pack(tree, tmp_path / "r.tar.xz"), tmp_path / "out", notes=notes)
+    assert notes == []
+
+
+@pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared hotsos slice absent")
+def test_the_hotsos_slice_packed_opens_without_an_unpacking_problem(tmp_path: Path) -> None:
+    """The hotsos slice as .tar.xz unpacks without a note, and its machine root's problems are
+    the same as its directory's (nothing said about unpacking)."""
+    archive = pack(HOTSOS, tmp_path / "hotsos.tar.xz")
+    notes: list[str] = []
+    unpack_report(archive, tmp_path / "out", notes=notes)
+    assert notes == []
+    with open_sos(archive) as packed, open_sos(HOTSOS) as in_place:
+        assert packed.manifest.get("problems", []) == in_place.manifest.get("problems", [])
 
 
 def test_a_hard_link_is_a_copy_of_the_file_before_it(tmp_path: Path) -> None:

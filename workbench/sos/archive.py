@@ -226,10 +226,10 @@ def _extract(
                     raise refuse(archive, f"decompresses to more than {READ_LIMIT} bytes")
                 if total <= limits.total_bytes:
                     out.write_chunks(name, _tail(tar, member, limits.member_bytes, notes))
-            if total > limits.total_bytes:
-                raise refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
             else:  # a device or a FIFO: nothing a reader of the report needs
                 notes.append(f"{name}: a device or FIFO in the archive, left out")
+            if total > limits.total_bytes:
+                raise refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
     if top is None:
         raise refuse(archive, "an empty tar archive", code="SOS_NOT_A_REPORT")
     if f"{top}/sos_commands" not in names.under and names.kinds.get(f"{top}/sos_commands") != "dir":
