@@ -8,11 +8,13 @@ Written as a live sysfs lays it out (what `workbench.machines.build_root` writes
 
 from __future__ import annotations
 
+from workbench.sos.cmdstatus import how
 from workbench.sos.groups import KernelLog, boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
 from workbench.sos.model import ASK_FOR, SosNotes
 from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
+from workbench.sos.reportfiles import collected_by
 
 LSPCI_FILES = ("sos_commands/pci/lspci_-nnvv", "lspci", "sos_commands/pci/lspci_-nvv")
 GROUPS = "sys/kernel/iommu_groups"
@@ -36,7 +38,7 @@ def build_pci(notes: SosNotes) -> None:
     devices: list[LspciDevice] = []
     group_lines = False
     if text is None:
-        notes.missing(DEVICES, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
+        notes.missing(DEVICES, "lspci -nnvv", _lspci_how(notes))
     else:
         listing = parse_lspci(text)
         devices, group_lines = listing.devices, listing.group_lines
@@ -67,7 +69,7 @@ def build_pci(notes: SosNotes) -> None:
         groups = _no_groups(notes, bool(on))
     if not devices:  # groups are links to devices: without lspci's there are none to link
         groups = None
-        notes.missing(GROUPS, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
+        notes.missing(GROUPS, "lspci -nnvv", _lspci_how(notes))
     elif groups is None:
         notes.missing(GROUPS, "the IOMMU groups", GROUPS_HOW)
     else:
@@ -84,6 +86,12 @@ def build_pci(notes: SosNotes) -> None:
         )
     if boot is not None:
         notes.sources["boot_vga"] = sources.log.origin if sources.log else ""
+
+
+def _lspci_how(notes: SosNotes) -> str:
+    """Why lspci's output is absent, as the report's own manifest says (pciutils not installed,
+    the pci plugin not run), then what collects it."""
+    return how(notes, "pci", "lspci -nnvv", collected_by("pci"))
 
 
 def _evidence(
