@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import random
 import shutil
+import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -304,6 +306,65 @@ def test_a_builder_that_breaks_is_one_clear_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "could not be read as a machine (ValueError: not a path inside" in err
+
+
+@contextlib.contextmanager
+def small_tmpfs(where: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted at `where` for the test, unmounted after (root only: skipped)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+        check=False,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+@pytest.mark.parametrize("bounded", [True, False], ids=["free-space-bound", "enospc"])
+def test_a_full_temp_dir_is_said_not_a_corrupt_archive(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bounded: bool
+) -> None:
+    """An archive that does not fit in the temp dir names the directory and TMPDIR, never
+    "corrupt", whether the free-space bound stops it or the filesystem's ENOSPC; nothing is
+    left in it."""
+    from workbench.sos import archive as archive_module
+
+    if not bounded:  # the bound passed (a race, a stale statvfs): the write meets ENOSPC
+        monkeypatch.setattr(archive_module, "_room", lambda _into: 1 << 40)
+    (tree / "sos_commands/big").write_bytes(random.Random(15).randbytes(2 * 1024 * 1024))
+    archive = pack(tree, tmp_path / "r.tar.gz", "w:gz")
+    with small_tmpfs(tmp_path / "small") as small:
+        monkeypatch.setenv("TMPDIR", str(small))
+        monkeypatch.setattr(tempfile, "tempdir", str(small))  # tempfile reads TMPDIR once
+        with pytest.raises(CaptureError) as caught, open_sos(archive):
+            pass
+        assert os.listdir(small) == []
+    assert caught.value.code == "SOS_NO_SPACE"
+    cause = caught.value.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC
+    assert f"no space left in {small} to open this sosreport (set TMPDIR" in caught.value.message
+    assert "corrupt" not in caught.value.message
+
+
+def test_a_full_disk_while_translating_is_said(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A builder's write that fails for space (EDQUOT) is SOS_NO_SPACE, not a broken report."""
+    from workbench.sos import translate
+
+    def full(_notes: object) -> None:
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.setattr(translate, "build_virt", full)
+    with pytest.raises(CaptureError) as caught, open_sos(tree):
+        pass
+    assert caught.value.code == "SOS_NO_SPACE"
+    assert "set TMPDIR to a larger directory" in caught.value.message
 
 
 def test_a_sos_collect_bundle_says_what_it_holds(tree: Path, tmp_path: Path) -> None:
