@@ -248,6 +248,37 @@ def test_archive_kind_is_read_from_the_content(
     assert archive_kind(make(tree, tmp_path)) == kind
 
 
+def test_telling_a_capture_from_a_report_reads_only_its_first_members(tmp_path: Path) -> None:
+    """With sos_only, an archive of several top-level entries (a capture) is "not a report"
+    after its first members: a damaged rest, never decompressed, is not reached."""
+    good = hostile(
+        tmp_path / "c.tar.gz",
+        [
+            member("sys", kind=tarfile.DIRTYPE),
+            member("proc", kind=tarfile.DIRTYPE),
+            member("proc/big", random.Random(1).randbytes(512 * 1024)),
+            member("manifest.json", b"{}"),
+        ],
+        "w:gz",
+    )
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert archive_kind(cut, sos_only=True) == "tar"
+    assert archive_kind(good, sos_only=True) == "tar"
+    assert archive_kind(good) == "capture"
+    with pytest.raises(CaptureError, match="truncated or corrupt"):
+        archive_kind(cut)
+
+
+def test_sos_only_still_finds_a_report_past_its_other_directories(
+    tree: Path, tmp_path: Path
+) -> None:
+    """A report whose sos_commands/ comes after etc/ and proc/ (sos packs sorted) is a report."""
+    (tree / "etc/a/b").mkdir(parents=True)
+    (tree / "etc/a/b/c.conf").write_text("x\n")
+    assert archive_kind(pack(tree, tmp_path / "r.tar.gz", "w:gz"), sos_only=True) == "sos"
+
+
 def test_a_directory_is_read_in_place_and_never_written(tree: Path) -> None:
     """open_sos on a directory leaves it byte for byte as it was, and removes its root after."""
     before = sorted((p.relative_to(tree), p.lstat().st_mtime_ns) for p in tree.rglob("*"))
