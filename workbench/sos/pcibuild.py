@@ -8,6 +8,7 @@ Written as a live sysfs lays it out (what `workbench.machines.build_root` writes
 
 from __future__ import annotations
 
+from workbench.core.devstate import STATE_RECORDED
 from workbench.sos.cmdstatus import how
 from workbench.sos.groups import KernelLog, boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
@@ -23,6 +24,7 @@ GROUPS_HOW = (
     "lspci shows them from pciutils 3.7; or `sos report -o virsh` with libvirt running "
     "(node-device XML); or a kernel log from boot (`sos report -o kernel,logs`)"
 )
+STATE_HOW = "no sos plugin collects them: `workbench capture` on the machine"
 VGAARB_HOW = "a kernel log from boot with its vgaarb lines: `sos report -o kernel,logs`"
 
 
@@ -78,6 +80,10 @@ def build_pci(notes: SosNotes) -> None:
     boot = boot_vga(sources.log.text)[0] if sources.log else None
     for dev in devices:
         _device(notes, dev, None if groups is None else groups.get(dev.bdf), boot)
+    if devices:
+        notes.missing(
+            STATE_RECORDED, "the devices' sysfs resource, config and power_state", STATE_HOW
+        )
     known = {d.bdf for d in devices}
     strays = sorted(set(groups or {}) - known)
     if strays:
