@@ -73,9 +73,8 @@ class LibvirtConnection(Probe):
             findings.append(refused)
             summary += ": virsh could not connect when the report was made"
         elif unanswered is not None:
-            found = _not_answered(ctx.host, hv, facts, unanswered)
-            findings.append(found)
-            summary = found.message
+            findings.append(_not_answered(ctx.host, hv, facts, unanswered))
+            summary += ": whether libvirt answered is not in it"
         return Outcome(worst(findings), summary, facts, findings)
 
 
@@ -95,7 +94,7 @@ def _not_answered(host: Host, hv: Hypervisor, facts: dict[str, Any], hint: str) 
     return Finding(
         "LIBVIRT_ANSWER_NOT_RECORDED",
         "warn",
-        f"{shown}; whether libvirt answered is {hint}",
+        f"the report shows {shown}; whether libvirt answered is {hint}",
         "Make the report again with libvirt running: `sos report -o libvirt,virsh`.",
     )
 

@@ -76,13 +76,17 @@ def test_hotsos_probes_say_the_report_and_make_no_claim() -> None:
     conn = results["libvirt.connection"]
     assert conn.status == "warn"
     assert conn.summary == (
-        "qemu:///system: QEMU 4.2.1, libvirt 6.0.0 (versions from "
-        "var/log/libvirt/qemu/instance-00000001.log (libvirt's header of a domain's start)); "
-        "1 domain(s) defined; whether libvirt answered is not in this sosreport: needs whether "
-        "libvirt answered (virsh -r version, list --all) (`sos report -o virsh` with libvirt "
-        "running)"
+        "qemu:///system: QEMU 4.2.1, libvirt 6.0.0 (from the sosreport): whether libvirt "
+        "answered is not in it"
     )
-    assert [f.code for f in conn.findings] == ["LIBVIRT_ANSWER_NOT_RECORDED"]
+    (said,) = conn.findings
+    assert said.code == "LIBVIRT_ANSWER_NOT_RECORDED"
+    assert said.message == (
+        "the report shows qemu:///system: QEMU 4.2.1, libvirt 6.0.0 (versions from "
+        "var/log/libvirt/qemu/instance-00000001.log (libvirt's header of a domain's start)); "
+        "1 domain(s) defined; whether libvirt answered is not in this sosreport: needs virsh's "
+        "answer (virsh -r version, list --all) (`sos report -o virsh` with libvirt running)"
+    )
     assert conn.facts["answered"] is None
     assert results["vm.preflight"].blocked_by in (None, [])
     agent = results["guest.agent"]
@@ -135,12 +139,13 @@ def test_without_virsh_the_connection_warns_and_the_domains_are_still_judged(
     conn, _, manifest = recording(top)
     assert "uri_source" not in conn
     assert manifest["not_recorded"]["libvirt/connection.json#answered"].startswith(
-        "not in this sosreport: needs whether libvirt answered"
+        "not in this sosreport: needs virsh's answer"
     )
     results = probes(top)
     got = results["libvirt.connection"]
     assert got.status == "warn"
-    assert "2 domain(s) defined; whether libvirt answered is not in this sosreport" in got.summary
+    assert got.summary.endswith("(from the sosreport): whether libvirt answered is not in it")
+    assert "2 domain(s) defined; whether libvirt answered is not in this" in got.findings[0].message
     for pid in ("libvirt.domains", "vm.preflight"):
         assert not results[pid].blocked_by, (pid, results[pid].summary)
 

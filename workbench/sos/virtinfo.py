@@ -35,9 +35,7 @@ def connection_info(notes: SosNotes, virsh: VirshOutputs) -> dict[str, Any]:
     if answered or virsh.connect_error is not None:
         info["uri_source"] = "sosreport (virsh -r, as root)"
     if not answered and virsh.connect_error is None:
-        notes.missing(
-            ANSWERED, "whether libvirt answered (virsh -r version, list --all)", ANSWER_HOW
-        )
+        notes.missing(ANSWERED, "virsh's answer (virsh -r version, list --all)", ANSWER_HOW)
     if virsh.connect_error is not None:
         notes.info["virsh_connect_error"] = {
             "file": virsh.connect_error_file,
