@@ -15,7 +15,7 @@ from typing import Any
 from probes.gpus import VFIO_DRIVER
 from probes.kernel_log import cause_findings
 from workbench.core import devstate
-from workbench.core.devstate import Range
+from workbench.core.devstate import STATE_RECORDED, Range
 from workbench.core.errors import WorkbenchError
 from workbench.core.host import Host
 from workbench.core.machinelogs import MachineLog, kernel_log
@@ -25,7 +25,6 @@ from workbench.core.report import Finding, Outcome, worst
 from workbench.core.text import mask_uris, safe_text
 from workbench.explain.model import CauseMatch, Evidence
 from workbench.explain.shown import shown_by_facts
-from workbench.sos.model import SOURCE as SOS_SOURCE
 
 IR_OFF_CMDLINE = re.compile(r"(?:^|\s)(?:intremap=off|nointremap)(?:\s|$)")
 IR_OFF_LOG = re.compile(
@@ -224,13 +223,9 @@ class DeviceState(Probe):
         findings += self._not_recorded(host, states, fb_why)
         judged = [s for s in states if s.bars is not None or s.config or s.power_state]
         if not judged and fb_why is not None:
-            if host.manifest.get("source") == SOS_SOURCE:
-                why = (
-                    "the devices' state is not in this sosreport: needs their sysfs resource, "
-                    "config and power_state (no sos plugin collects them: `workbench capture`)"
-                )
-                return Outcome("skip", why, facts, findings)
-            return Outcome("skip", "the devices' state is not recorded", facts, findings)
+            hint = host.record_hint(STATE_RECORDED)  # what the recording says would hold it
+            why = f"the devices' state is {hint}" if hint else "the devices' state is not recorded"
+            return Outcome("skip", why, facts, findings)
         shown = ", ".join(s.bdf for s in states)
         if causes:
             summary = f"{len(causes)} cause(s) on {shown}: " + ", ".join(c.code for c in causes)
@@ -320,15 +315,16 @@ class DeviceState(Probe):
     def _not_recorded(host: Host, states: list[State], fb_why: str | None) -> list[Finding]:
         """Info findings for the facts a verdict needed and did not have."""
         out: list[Finding] = []
+        hint = None if host.live else host.record_hint(STATE_RECORDED)
         if host.live:
-            how = "run as root (older kernels have no power_state)"
-        elif host.manifest.get("source") == SOS_SOURCE:
-            how = (
-                "capture the machine with `workbench capture` (a sosreport holds no device's "
-                "sysfs resource, config or power_state)"
-            )
+            how = "To judge them, run as root (older kernels have no power_state)."
+        elif hint is not None:
+            how = f"Their state is {hint}."
         else:
-            how = "capture with a workbench that records them (sysfs resource, config, power_state)"
+            how = (
+                "To judge them, capture with a workbench that records them (sysfs resource, "
+                "config, power_state)."
+            )
         gaps = [f"{s.bdf}: {', '.join(s.missing)}" for s in states if s.missing]
         if gaps:
             out.append(
@@ -336,7 +332,7 @@ class DeviceState(Probe):
                     "DEVICE_STATE_NOT_RECORDED",
                     "info",
                     safe_text(f"Not recorded, so not judged: {'; '.join(gaps)}."),
-                    f"To judge them, {how}.",
+                    how,
                 )
             )
         if fb_why is not None:

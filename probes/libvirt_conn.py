@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import WorkbenchError
+from workbench.core.host import Host
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
 from workbench.core.text import safe_text
+from workbench.virt.recorded import ANSWERED
 
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor
@@ -62,20 +65,45 @@ class LibvirtConnection(Probe):
         findings += _problem_findings(hv.problems)
         facts = {k: v for k, v in info.to_dict().items() if v not in (None, "")}
         facts.update(readonly=True, recorded=True, **caps_facts)
-        where = "from the sosreport" if from_sosreport(ctx.host.manifest) else "recorded"
+        where = "from the sosreport" if ctx.host.recorded_by == "sosreport" else "recorded"
         summary = f"{recorded_summary(facts)} ({where})"
-        refused = sos_connect_error(ctx.host.manifest)
+        refused = sos_connect_error(ctx.host)
+        unanswered = ctx.host.record_hint(ANSWERED)
         if refused is not None:
             findings.append(refused)
             summary += ": virsh could not connect when the report was made"
+        elif unanswered is not None:
+            findings.append(_not_answered(ctx.host, hv, facts, unanswered))
+            summary += ": whether libvirt answered is not in it"
         return Outcome(worst(findings), summary, facts, findings)
 
 
-def sos_connect_error(manifest: dict[str, Any]) -> Finding | None:
+def _not_answered(host: Host, hv: Hypervisor, facts: dict[str, Any], hint: str) -> Finding:
+    """A recording that holds libvirt's files but no answer of libvirt (a sosreport without
+    virsh output): what it shows, and that whether libvirt answered is not in it. A warning,
+    not a pass (nothing shows libvirt answering) nor a skip (that would block the domain
+    probes, which judge the recorded definitions all the same)."""
+    sources = host.manifest.get("sources")
+    origin = sources.get("libvirt_version") if isinstance(sources, dict) else None
+    shown = recorded_summary(facts)
+    if isinstance(origin, str) and facts.get("libvirt_version"):
+        shown += f" (versions from {safe_text(origin[:200])})"
+    facts["answered"] = None  # not known: not False
+    with contextlib.suppress(WorkbenchError):  # libvirt.domains says why
+        shown += f"; {len(hv.domains())} domain(s) defined"
+    return Finding(
+        "LIBVIRT_ANSWER_NOT_RECORDED",
+        "warn",
+        f"the report shows {shown}; whether libvirt answered is {hint}",
+        "Make the report again with libvirt running: `sos report -o libvirt,virsh`.",
+    )
+
+
+def sos_connect_error(host: Host) -> Finding | None:
     """What the report's virsh said when it could not reach libvirt: a daemon whose socket
     was missing is not running (a cause); any other refusal is said as it was. A warning, not
     a fail: the domains the report defines are still judged (a fail blocks them)."""
-    sos = manifest.get("sos") if from_sosreport(manifest) else None
+    sos = host.manifest.get("sos") if host.recorded_by == "sosreport" else None
     said = sos.get("virsh_connect_error") if isinstance(sos, dict) else None
     if not isinstance(said, dict) or not isinstance(said.get("message"), str):
         return None
@@ -97,11 +125,6 @@ def sos_connect_error(manifest: dict[str, Any]) -> Finding | None:
         text,
         "Check `systemctl status libvirtd` on that machine and make the report again.",
     )
-
-
-def from_sosreport(manifest: dict[str, Any]) -> bool:
-    """Whether the machine root was made from a sosreport (workbench.sos writes its source)."""
-    return manifest.get("source") == "sosreport"
 
 
 def _none_recorded(manifest: dict[str, Any]) -> Outcome:

@@ -10,6 +10,7 @@ from probes.libvirt_conn import HYPERVISOR_HUNG
 from probes.looking_glass import LG_RESOLUTION, required_mib
 from probes.names import describe
 from probes.parsers import parse_resolution
+from workbench.core.host import Host
 from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Finding, Outcome, worst
@@ -168,7 +169,7 @@ class LibvirtDomains(Probe):
                     "guest.",
                 )
             )
-        findings += _report_problems(ctx.host.manifest)
+        findings += _report_problems(ctx.host)
         up = [d["name"] for d in domains if d["state"] == "running"]
         summary = f"{len(domains)} domain(s), {len(up)} running"
         unknown = [d["name"] for d in domains if d["state"] is None]
@@ -190,10 +191,10 @@ class LibvirtDomains(Probe):
         return Outcome(worst(findings), summary, {"domains": domains}, findings)
 
 
-def _report_problems(manifest: dict[str, Any]) -> list[Finding]:
+def _report_problems(host: Host) -> list[Finding]:
     """What a sosreport's libvirt files got wrong (a definition left out, a virsh table not
     read), as workbench.sos wrote it in the manifest: a domain left out is not absent."""
-    sos = manifest.get("sos") if manifest.get("source") == "sosreport" else None
+    sos = host.manifest.get("sos") if host.recorded_by == "sosreport" else None
     said = sos.get("libvirt_problems") if isinstance(sos, dict) else None
     if not isinstance(said, list):
         return []

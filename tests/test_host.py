@@ -254,3 +254,28 @@ def test_the_capture_copier_and_tree_resolve_as_the_host_reads(tmp_path: Path) -
         assert tree.real(rel) == real  # the links kept lead there too
     assert copier.resolve("sys/abs/missing/vendor") is None
     assert all(not target.startswith("/") for target in tree.links.values())
+
+
+@pytest.mark.parametrize(
+    ("manifest", "by"),
+    [
+        ('{"source": "sosreport"}', "sosreport"),
+        ('{"source": {"live": true}, "collectors": {}}', "capture"),
+        ('{"source": "asokolsky-duo"}', None),  # a root made from ../shared/hosts facts
+        ('{"source": ["sosreport"]}', None),
+        ("[1]", None),
+        (None, None),
+    ],
+)
+def test_recorded_by_reads_the_manifest_source(
+    tmp_path: Path, manifest: str | None, by: str | None
+) -> None:
+    """recorded_by names a capture or a sosreport from the manifest, None for anything else."""
+    if manifest is not None:
+        (tmp_path / "manifest.json").write_text(manifest)
+    assert Host(tmp_path).recorded_by == by
+
+
+def test_a_live_machine_is_recorded_by_nothing() -> None:
+    """The live machine has no manifest: recorded_by is None."""
+    assert Host(Path("/")).recorded_by is None

@@ -143,7 +143,11 @@ def test_passthrough_report_audit(tmp_path: Path) -> None:
     assert results["vfio.binding"]["status"] == "pass"
     assert results["vfio.binding"]["facts"]["module_loaded"] is None  # no lsmod: unknown
     state = results["pci.device_state"]
-    assert state["status"] == "skip" or state["facts"]["interrupt_remapping"] is True
-    if state["status"] == "skip":
-        assert "not in this sosreport: needs" in state["summary"]
+    said = "not in this sosreport: needs the devices' sysfs resource, config and power_state"
+    assert state["status"] == "skip"
+    assert state["summary"] == f"the devices' state is {said} (no sos plugin collects them: " + (
+        "`workbench capture` on the machine)"
+    )
+    (gaps,) = [f for f in state["findings"] if f["code"] == "DEVICE_STATE_NOT_RECORDED"]
+    assert gaps["remedy"].startswith(f"Their state is {said}")
     assert results["kernel.cmdline"]["status"] == "pass"

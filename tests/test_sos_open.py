@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import os
 import random
 import shutil
+import subprocess
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from tests.sosarchives import TOP, base_members, hostile, member, pack, report_tree
+from tests.sosfixtures import HOTSOS
 from workbench.capture.unpack import Limits
 from workbench.core.errors import CaptureError
 from workbench.core.host import Host
@@ -116,7 +119,29 @@ def test_devices_and_fifos_are_left_out_and_said(tmp_path: Path) -> None:
     notes: list[str] = []
     top = unpack_report(archive, tmp_path / "out", notes=notes)
     assert not (top / "dev/sda").exists() and not (top / "fifo").exists()
-    assert any("dev/sda" in n and "left out" in n for n in notes)
+    assert notes == [
+        f"{TOP}/dev/sda: a device or FIFO in the archive, left out",
+        f"{TOP}/fifo: a device or FIFO in the archive, left out",
+    ]
+
+
+def test_a_clean_archive_has_no_note(tree: Path, tmp_path: Path) -> None:
+    """Files, directories and links are unpacked without a note."""
+    notes: list[str] = []
+    unpack_report(pack(tree, tmp_path / "r.tar.xz"), tmp_path / "out", notes=notes)
+    assert notes == []
+
+
+@pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared hotsos slice absent")
+def test_the_hotsos_slice_packed_opens_without_an_unpacking_problem(tmp_path: Path) -> None:
+    """The hotsos slice as .tar.xz unpacks without a note, and its machine root's problems are
+    the same as its directory's (nothing said about unpacking)."""
+    archive = pack(HOTSOS, tmp_path / "hotsos.tar.xz")
+    notes: list[str] = []
+    unpack_report(archive, tmp_path / "out", notes=notes)
+    assert notes == []
+    with open_sos(archive) as packed, open_sos(HOTSOS) as in_place:
+        assert packed.manifest.get("problems", []) == in_place.manifest.get("problems", [])
 
 
 def test_a_hard_link_is_a_copy_of_the_file_before_it(tmp_path: Path) -> None:
@@ -227,6 +252,37 @@ def test_archive_kind_is_read_from_the_content(
     assert archive_kind(make(tree, tmp_path)) == kind
 
 
+def test_telling_a_capture_from_a_report_reads_only_its_first_members(tmp_path: Path) -> None:
+    """With sos_only, an archive of several top-level entries (a capture) is "not a report"
+    after its first members: a damaged rest, never decompressed, is not reached."""
+    good = hostile(
+        tmp_path / "c.tar.gz",
+        [
+            member("sys", kind=tarfile.DIRTYPE),
+            member("proc", kind=tarfile.DIRTYPE),
+            member("proc/big", random.Random(1).randbytes(512 * 1024)),
+            member("manifest.json", b"{}"),
+        ],
+        "w:gz",
+    )
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    assert archive_kind(cut, sos_only=True) == "tar"
+    assert archive_kind(good, sos_only=True) == "tar"
+    assert archive_kind(good) == "capture"
+    with pytest.raises(CaptureError, match="truncated or corrupt"):
+        archive_kind(cut)
+
+
+def test_sos_only_still_finds_a_report_past_its_other_directories(
+    tree: Path, tmp_path: Path
+) -> None:
+    """A report whose sos_commands/ comes after etc/ and proc/ (sos packs sorted) is a report."""
+    (tree / "etc/a/b").mkdir(parents=True)
+    (tree / "etc/a/b/c.conf").write_text("x\n")
+    assert archive_kind(pack(tree, tmp_path / "r.tar.gz", "w:gz"), sos_only=True) == "sos"
+
+
 def test_a_directory_is_read_in_place_and_never_written(tree: Path) -> None:
     """open_sos on a directory leaves it byte for byte as it was, and removes its root after."""
     before = sorted((p.relative_to(tree), p.lstat().st_mtime_ns) for p in tree.rglob("*"))
@@ -321,6 +377,65 @@ def test_a_builder_that_breaks_is_one_clear_error(
     err = capsys.readouterr().err
     assert err.count("\n") == 1
     assert "could not be read as a machine (ValueError: not a path inside" in err
+
+
+@contextlib.contextmanager
+def small_tmpfs(where: Path) -> Iterator[Path]:
+    """A 1 MiB tmpfs mounted at `where` for the test, unmounted after (root only: skipped)."""
+    if os.geteuid() != 0 or shutil.which("mount") is None:
+        pytest.skip("mounting a small tmpfs needs root")
+    where.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(where)],
+        check=False,
+        capture_output=True,
+    )
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", str(where)], check=True)
+
+
+@pytest.mark.parametrize("bounded", [True, False], ids=["free-space-bound", "enospc"])
+def test_a_full_temp_dir_is_said_not_a_corrupt_archive(
+    tree: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bounded: bool
+) -> None:
+    """An archive that does not fit in the temp dir names the directory and TMPDIR, never
+    "corrupt", whether the free-space bound stops it or the filesystem's ENOSPC; nothing is
+    left in it."""
+    from workbench.sos import archive as archive_module
+
+    if not bounded:  # the bound passed (a race, a stale statvfs): the write meets ENOSPC
+        monkeypatch.setattr(archive_module, "_room", lambda _into: 1 << 40)
+    (tree / "sos_commands/big").write_bytes(random.Random(15).randbytes(2 * 1024 * 1024))
+    archive = pack(tree, tmp_path / "r.tar.gz", "w:gz")
+    with small_tmpfs(tmp_path / "small") as small:
+        monkeypatch.setenv("TMPDIR", str(small))
+        monkeypatch.setattr(tempfile, "tempdir", str(small))  # tempfile reads TMPDIR once
+        with pytest.raises(CaptureError) as caught, open_sos(archive):
+            pass
+        assert os.listdir(small) == []
+    assert caught.value.code == "SOS_NO_SPACE"
+    cause = caught.value.__cause__
+    assert isinstance(cause, OSError) and cause.errno == errno.ENOSPC
+    assert f"no space left in {small} to open this sosreport (set TMPDIR" in caught.value.message
+    assert "corrupt" not in caught.value.message
+
+
+def test_a_full_disk_while_translating_is_said(tree: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A builder's write that fails for space (EDQUOT) is SOS_NO_SPACE, not a broken report."""
+    from workbench.sos import translate
+
+    def full(_notes: object) -> None:
+        raise OSError(errno.EDQUOT, "Disk quota exceeded")
+
+    monkeypatch.setattr(translate, "build_virt", full)
+    with pytest.raises(CaptureError) as caught, open_sos(tree):
+        pass
+    assert caught.value.code == "SOS_NO_SPACE"
+    assert "set TMPDIR to a larger directory" in caught.value.message
 
 
 def test_a_sos_collect_bundle_says_what_it_holds(tree: Path, tmp_path: Path) -> None:

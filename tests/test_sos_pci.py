@@ -180,6 +180,75 @@ def test_nodedev_hostile_xml_is_refused() -> None:
     assert parse_nodedev(good.replace("bus='0x01'", "bus='../..'")) == {"0000:01:00.0": 7}
 
 
+def test_two_nodedev_files_of_one_address_keep_the_first(tmp_path: Path) -> None:
+    """Two node-device files naming one address: the report is still read, the first kept and
+    the duplicate said."""
+    xml = (
+        "<device><driver><name>{drv}</name></driver><capability type='pci'><domain>0</domain>"
+        "<bus>1</bus><slot>0</slot><function>0</function><class>0x030000</class>"
+        "<vendor id='0x10de'/><product id='0x1d01'/><iommuGroup number='1'>"
+        "<address domain='0x0000' bus='0x01' slot='0x00' function='0x0'/>"
+        "</iommuGroup></capability></device>"
+    )
+    report = tmp_path / "sos"
+    virsh = report / "sos_commands/virsh"
+    virsh.mkdir(parents=True)
+    (report / "version.txt").write_text("sosreport: 4.5.6\n")
+    (virsh / "virsh_-r_nodedev-dumpxml_pci_0000_01_00_0").write_text(xml.format(drv="vfio-pci"))
+    (virsh / "virsh_-r_nodedev-dumpxml_pci_0000_01_00_0_copy").write_text(xml.format(drv="nouveau"))
+    root, manifest = translate(report, tmp_path)
+    assert (root / "sys/bus/pci/devices/0000:01:00.0/driver").readlink().name == "vfio-pci"
+    assert any(
+        "1 node-device file(s) describe an address already read" in p
+        and "_copy (0000:01:00.0)" in p
+        for p in manifest["problems"]
+    )
+
+
+def test_nodedev_xml_with_a_dtd_is_refused_by_the_one_untrusted_parser() -> None:
+    """A DOCTYPE in any case or spacing (what safexml refuses) gives nothing."""
+    good = (
+        "<device><capability type='pci'><domain>0</domain><bus>1</bus><slot>0</slot>"
+        "<function>0</function></capability></device>"
+    )
+    assert parse_nodedev(good) == {}
+    assert parse_nodedev("<!doctype device>" + good) is None
+    assert parse_nodedev("<! DOCTYPE device>" + good) is None
+
+
+def _pci_manifest(status: dict[str, Any] | None) -> str:
+    """The JSON of a sosreport manifest whose pci plugin ran `lspci -nnvv` as `status` says
+    (None: the pci plugin did not run)."""
+    plugins = {"pci": {"commands": [{"exec": "lspci -nnvv", **status}]}} if status else {}
+    return json.dumps({"components": {"report": {"plugins": plugins}}})
+
+
+@pytest.mark.parametrize(
+    ("status", "says"),
+    [
+        (
+            {"filepath": None, "return_code": 127},
+            "`lspci -nnvv` was not installed on the machine (exit 127); collected by the pci",
+        ),
+        (None, "the pci plugin did not run; collected by the pci plugin"),
+    ],
+)
+def test_missing_lspci_says_why_from_the_reports_manifest(
+    tmp_path: Path, status: dict[str, Any] | None, says: str
+) -> None:
+    """No lspci output: the hint says what the report's own manifest says of lspci (pciutils
+    not installed, or the pci plugin not run), then what collects it."""
+    report = tmp_path / "sos"
+    (report / "sos_commands").mkdir(parents=True)
+    (report / "sos_reports").mkdir()
+    (report / "version.txt").write_text("sosreport: 4.5.6\n")
+    (report / "sos_reports/manifest.json").write_text(_pci_manifest(status))
+    _, manifest = translate(report, tmp_path)
+    hint = manifest["not_recorded"]["sys/bus/pci/devices"]
+    assert hint.startswith("not in this sosreport: needs lspci -nnvv (" + says)
+    assert manifest["not_recorded"]["sys/kernel/iommu_groups"] == hint
+
+
 @needs_hosts
 def test_nodedev_is_preferred_and_a_disagreement_is_said(tmp_path: Path) -> None:
     """When lspci and the node-device XML disagree, the XML's groups are used and it is said."""

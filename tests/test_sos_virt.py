@@ -63,17 +63,32 @@ def test_hotsos_running_domain_from_its_status_xml() -> None:
     assert (dom["state"], dom["reason"], dom["persistent"]) == (1, 2, True)
     assert dom["state_recorded"] is True
     assert dom["state_source"] == "run/libvirt/qemu/instance-00000001.xml"
-    assert conn["uri"] == "qemu:///system" and "sosreport" in conn["uri_source"]
+    assert conn["uri"] == "qemu:///system"
+    assert "uri_source" not in conn  # no virsh output in the slice: nothing connected to it
 
 
 @needs_hotsos
 def test_hotsos_probes_say_the_report_and_make_no_claim() -> None:
-    """On the hotsos slice: versions from the QEMU log's header, said to be from the report;
-    guest agents skipped with the hint; no fail."""
+    """On the hotsos slice (no virsh output): libvirt.connection warns, saying what the report
+    shows (versions from the QEMU log's header, one domain) and that whether libvirt answered is
+    not in it; the domain probes still judge the recorded domain; no fail."""
     results = probes(HOTSOS)
     conn = results["libvirt.connection"]
-    assert conn.status == "pass"
-    assert conn.summary == "qemu:///system: QEMU 4.2.1, libvirt 6.0.0 (from the sosreport)"
+    assert conn.status == "warn"
+    assert conn.summary == (
+        "qemu:///system: QEMU 4.2.1, libvirt 6.0.0 (from the sosreport): whether libvirt "
+        "answered is not in it"
+    )
+    (said,) = conn.findings
+    assert said.code == "LIBVIRT_ANSWER_NOT_RECORDED"
+    assert said.message == (
+        "the report shows qemu:///system: QEMU 4.2.1, libvirt 6.0.0 (versions from "
+        "var/log/libvirt/qemu/instance-00000001.log (libvirt's header of a domain's start)); "
+        "1 domain(s) defined; whether libvirt answered is not in this sosreport: needs virsh's "
+        "answer (virsh -r version, list --all) (`sos report -o virsh` with libvirt running)"
+    )
+    assert conn.facts["answered"] is None
+    assert results["vm.preflight"].blocked_by in (None, [])
     agent = results["guest.agent"]
     assert agent.status == "skip" and agent.summary.startswith("not in this sosreport")
     assert results["libvirt.domains"].summary.startswith("1 domain(s), 1 running")
@@ -101,6 +116,49 @@ def test_state_from_status_xml_then_virsh_list(report: Path) -> None:
     assert conn["libvirt_version"] == "9.0.0"
     assert (conn["hypervisor"], conn["hypervisor_version"]) == ("QEMU", "7.2.0")
     assert conn["hostname"] == "gpuhost"
+
+
+def test_with_virsh_output_the_connection_passes_and_says_its_uri_source(report: Path) -> None:
+    """virsh's own version and list: the URI said to come from `virsh -r`, nothing said
+    missing about libvirt answering, and libvirt.connection passes."""
+    conn, _, manifest = recording(report)
+    assert conn["uri_source"] == "sosreport (virsh -r, as root)"
+    assert "libvirt/connection.json#answered" not in manifest["not_recorded"]
+    assert manifest["sources"]["libvirt_version"] == "virsh -r version"
+    result = probes(report, ["libvirt.connection"])["libvirt.connection"]
+    assert result.status == "pass", result.summary
+
+
+def test_without_virsh_the_connection_warns_and_the_domains_are_still_judged(
+    tmp_path: Path,
+) -> None:
+    """No virsh output: no uri_source, the manifest says whether libvirt answered is not in the
+    report, libvirt.connection warns with what the report shows, and neither libvirt.domains
+    nor vm.preflight is blocked."""
+    top = make_report(tmp_path / "r", virsh=False)
+    conn, _, manifest = recording(top)
+    assert "uri_source" not in conn
+    assert manifest["not_recorded"]["libvirt/connection.json#answered"].startswith(
+        "not in this sosreport: needs virsh's answer"
+    )
+    results = probes(top)
+    got = results["libvirt.connection"]
+    assert got.status == "warn"
+    assert got.summary.endswith("(from the sosreport): whether libvirt answered is not in it")
+    assert "2 domain(s) defined; whether libvirt answered is not in this" in got.findings[0].message
+    for pid in ("libvirt.domains", "vm.preflight"):
+        assert not results[pid].blocked_by, (pid, results[pid].summary)
+
+
+@pytest.mark.parametrize("name", ["[bold red]evil[/]", "host\x1b]0;x\x07", "a b"])
+def test_a_hostile_hostname_never_reaches_connection_json(tmp_path: Path, name: str) -> None:
+    """A hostname with markup, control codes or spaces is not the recording's hostname (the
+    machine builders' check is the one used)."""
+    top = make_report(tmp_path / "r")
+    put(top, "etc/hostname", name + "\n")
+    conn, _, _ = recording(top)
+    assert conn.get("hostname") != name
+    assert "[" not in str(conn.get("hostname", "")) and "\x1b" not in str(conn.get("hostname", ""))
 
 
 def test_state_not_recorded_without_virsh(tmp_path: Path) -> None:

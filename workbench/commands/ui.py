@@ -103,7 +103,7 @@ def route_open(args: argparse.Namespace) -> None:
     head = _head(path)
     if head.startswith(GZIP):  # a capture's format too: unless it is a sosreport, a capture's
         with contextlib.suppress(CaptureError):  # own refusal says what is wrong with it
-            if archive_kind(path) == "sos":
+            if archive_kind(path, sos_only=True) == "sos":  # a capture: read past 2 members
                 args.sos, args.capture = args.capture, None
         return
     if not _maybe_sos(head):  # garbage, empty: the capture's own refusal says why

@@ -16,6 +16,9 @@ from dataclasses import dataclass
 from workbench.core.errors import HostReadError, WorkbenchError
 from workbench.core.host import Host
 
+# The `not_recorded` entry of a recording that holds the devices but not their state (sysfs
+# resource, config, power_state): a sosreport's root says why and what would record it.
+STATE_RECORDED = "sys/bus/pci/devices#state"
 BOOT_FRAMEBUFFERS = ("bootfb", "efifb", "vesafb", "simplefb", "simpledrm", "simple-framebuffer")
 IORESOURCE_MEM = 0x200
 ROM_INDEX = 6  # resource lines 0-5 are the BARs, 6 the expansion ROM, then bridge windows

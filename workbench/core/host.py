@@ -24,6 +24,8 @@ from workbench.core.pci import PciInventory
 from workbench.core.pciscan import scan_pci
 from workbench.core.text import parse_uint
 
+SOSREPORT = "sosreport"  # the manifest's `source` of a root made from a sosreport (recorded_by)
+
 MAX_FILE_BYTES = 16 * 1024 * 1024
 _MAX_LINK_HOPS = 40
 _MAX_COMPONENTS = 1024  # PATH_MAX (4096) allows at most 2048; real sysfs paths have about 10
@@ -302,6 +304,20 @@ class Host:
                         else:
                             self.problems.append("manifest.json is not a JSON object")
         return self._manifest
+
+    @property
+    def recorded_by(self) -> str | None:
+        """What recorded this machine, as its manifest says: "capture" (`workbench capture`),
+        "sosreport" (a root workbench.sos made of one), None (live, or a root laid out by
+        hand). What a recording lacks is `record_hint`'s: this says only whose words to use."""
+        if self.live:
+            return None
+        source = self.manifest.get("source")
+        if source == SOSREPORT:
+            return "sosreport"
+        if isinstance(source, dict) and isinstance(self.manifest.get("collectors"), dict):
+            return "capture"
+        return None
 
     def record_hint(self, rel: str) -> str | None:
         """Why the recorded machine does not hold `rel` and what would record it, as its

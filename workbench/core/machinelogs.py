@@ -145,7 +145,7 @@ def qemu_log(host: Host, vm: str) -> MachineLog:
             )
         elif (hint := host.record_hint(rel)) is not None:
             why = f"QEMU log of {vm} {hint}"
-        elif host.manifest.get("source") == "sosreport":  # it has QEMU logs, not this one
+        elif host.recorded_by == "sosreport":  # it has QEMU logs, not this one
             why = (
                 f"not recorded: {rel} is not among this sosreport's QEMU logs (a domain that "
                 "never started has none; `sos report -o libvirt` collects them)"

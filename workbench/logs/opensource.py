@@ -32,7 +32,7 @@ def open_source(spec: str, host: Host | None = None) -> LogSource:
 
         name = vm_name(spec.removeprefix("qemu:"))
         rel = qemu_log_path(name)
-        sos = host is not None and host.manifest.get("source") == "sosreport"
+        sos = host is not None and host.recorded_by == "sosreport"
         if host is not None and sos and not host.exists(rel):  # its root is a temp dir
             raise ConfigError(f"--qemu {name}: {_recorded_qemu(host, name)}")
         path = f"/{rel}" if host is None or host.live else str(host.path(rel))

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import errno
 import gzip
 import hashlib
 import io
@@ -36,6 +37,7 @@ SOS_LIMITS = Limits(
     member_bytes=64 * 1024 * 1024, total_bytes=4 * 1024 * 1024 * 1024, members=500_000
 )
 CHUNK = 1024 * 1024
+HEADROOM = 64 * 1024 * 1024  # left free in the temp dir's filesystem, at most a tenth of it
 # What is decompressed in all (heads of large logs included, though not kept): a bound on time
 # (xz decompresses ~100-200 MB/s here) against a small archive that inflates without end.
 READ_LIMIT = 16 * 1024 * 1024 * 1024
@@ -155,15 +157,17 @@ def unpack_report(
 ) -> Path:
     """Unpack `archive` into the empty private directory `into`; returns the report's top
     directory. Raises CaptureError (code SOS_REFUSED, SOS_CHECKSUM or SOS_NOT_A_REPORT) for
-    anything that is not a whole sosreport, with nothing written outside `into`. What was
-    left out or cut (devices, FIFOs, a log's head) is said in `notes`."""
+    anything that is not a whole sosreport, with nothing written outside `into`; an OSError
+    for a full disk or quota (`disk_full`). What was left out or cut (devices, FIFOs, a log's
+    head) is said in `notes`."""
     said = notes if notes is not None else []
     mode = compression(archive)
     check_digest(archive)
     into.mkdir(parents=True, exist_ok=True)
     try:
+        room = _room(into)
         with DirWriter(into) as out:
-            top = _extract(archive, mode, limits, out, said)
+            top = _extract(archive, mode, limits, out, said, room)
     except CaptureError:
         raise
     except (
@@ -175,15 +179,30 @@ def unpack_report(
         OSError,
         ValueError,
     ) as exc:
+        if disk_full(exc):  # the disk's fault, not the archive's: open_sos names the directory
+            raise
         raise refuse(archive, f"truncated or corrupt archive ({exc})") from exc
     return into / top
 
 
+def _room(into: Path) -> int:
+    """The bytes `into` may take: its filesystem's free space less a headroom (a tmpfs filled
+    to the last byte fails every other program's shared memory too)."""
+    fs = os.statvfs(into)
+    return fs.f_bavail * fs.f_frsize - min(HEADROOM, fs.f_blocks * fs.f_frsize // 10)
+
+
+def disk_full(exc: BaseException) -> bool:
+    """Whether `exc` is a write that failed for want of space or quota (ENOSPC, EDQUOT)."""
+    return isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT)
+
+
 def _extract(
-    archive: Path, mode: Compression, limits: Limits, out: DirWriter, notes: list[str]
+    archive: Path, mode: Compression, limits: Limits, out: DirWriter, notes: list[str], room: int
 ) -> str:
     """Check each member as it streams by and write files at once; hard links (copies of a
-    file already written) and symbolic links once everything is checked. The top directory."""
+    file already written) and symbolic links once everything is checked. The top directory.
+    Past `room` bytes, an OSError(ENOSPC) before the filesystem is full."""
     names = MemberNames(archive, limits, refuse)
     symlinks: dict[str, str] = {}
     hardlinks: dict[str, str] = {}
@@ -224,12 +243,14 @@ def _extract(
                 read += member.size
                 if read > READ_LIMIT:
                     raise refuse(archive, f"decompresses to more than {READ_LIMIT} bytes")
-                if total <= limits.total_bytes:
+                if total <= min(limits.total_bytes, room):
                     out.write_chunks(name, _tail(tar, member, limits.member_bytes, notes))
-            if total > limits.total_bytes:
-                raise refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
             else:  # a device or a FIFO: nothing a reader of the report needs
                 notes.append(f"{name}: a device or FIFO in the archive, left out")
+            if total > limits.total_bytes:
+                raise refuse(archive, f"unpacks to more than {limits.total_bytes} bytes")
+            if total > room:
+                raise OSError(errno.ENOSPC, "it needs more room than is free", name)
     if top is None:
         raise refuse(archive, "an empty tar archive", code="SOS_NOT_A_REPORT")
     if not _is_report(top, names.kinds):

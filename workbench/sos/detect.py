@@ -79,11 +79,16 @@ def report_top(path: Path) -> Path | None:
     return None
 
 
-def archive_kind(path: Path, members: int = 500_000) -> str:
+def archive_kind(path: Path, members: int = 500_000, *, sos_only: bool = False) -> str:
     """What the archive at `path` holds, by its content: "sos" (a top directory that is a
     sosreport by Layout's rule, as unpacking checks it), "capture" (a workbench capture's
     manifest.json at its root) or "tar" (neither). Raises CaptureError for what is no tar
-    archive (empty, zip, zstd, damaged)."""
+    archive (empty, zip, zstd, damaged).
+
+    `sos_only`: stop as soon as it cannot be a sosreport (an entry beside the first top-level
+    one; sos packs one top directory), so a capture is not decompressed whole just to be told
+    from a report; the answer is then "tar" unless a root manifest.json came first (a
+    capture writes it last)."""
     import lzma
     import tarfile
     import zlib
@@ -105,6 +110,9 @@ def archive_kind(path: Path, members: int = 500_000) -> str:
                     if layout.is_report:
                         return "sos"
                 seen_manifest = seen_manifest or parts == ["manifest.json"]
+                one_top = bool(parts) and parts[0] == top and (len(parts) > 1 or member.isdir())
+                if sos_only and not one_top:
+                    break
                 read += member.size  # read past to reach the next member: bounded, as unpacking
                 if count >= members or read > READ_LIMIT:
                     break

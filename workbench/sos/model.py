@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from workbench.core.host import Host
+from workbench.core.host import SOSREPORT, Host
 
-SOURCE = "sosreport"  # the manifest's `source` of a root made from a sosreport
+SOURCE = SOSREPORT  # the manifest's `source` of a root made from a sosreport (Host.recorded_by)
 # The plugins that hold what Workbench judges: said in every "not in this sosreport" hint.
 PLUGINS = "pci,kernel,processor,memory,libvirt,virsh,block,logs"
 ASK_FOR = f"sos report -o {PLUGINS}"

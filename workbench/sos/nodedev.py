@@ -1,17 +1,17 @@
 """libvirt's node-device XML of PCI functions, as `sos report -o virsh` keeps it
 (`sos_commands/virsh/virsh_-r_nodedev-dumpxml_pci_*`): each function's address, class, ids,
-driver and the members of its IOMMU group. Hostile text: a DOCTYPE is refused before parsing,
+driver and the members of its IOMMU group. Hostile text: parsed by `safexml` (no DTD, no entity),
 sizes and counts are capped, every address is checked."""
 
 from __future__ import annotations
 
 import re
-import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 
 from workbench.core.errors import HostReadError
 from workbench.core.host import Host
 from workbench.core.pci import is_bdf
+from workbench.sos.safexml import parse_untrusted
 
 MAX_GROUP = 1 << 20
 MAX_XML_FILES = 4096
@@ -45,8 +45,9 @@ def read_nodedevs(report: Host, problems: list[str]) -> list[NodeDevice]:
         problems.append(
             f"{NODEDEV_DIR}: {len(names)} node-device files, the first {MAX_XML_FILES} read"
         )
-    out: list[NodeDevice] = []
+    out: dict[str, NodeDevice] = {}  # by address: one device, however many files name it
     bad = 0
+    twice: list[str] = []
     for name in names[:MAX_XML_FILES]:
         text, problem = report.try_read(f"{NODEDEV_DIR}/{name}")
         if problem:
@@ -56,22 +57,28 @@ def read_nodedevs(report: Host, problems: list[str]) -> list[NodeDevice]:
         found = parse_node_device(text)
         if found is None:
             bad += 1
+        elif found.bdf in out:
+            twice.append(f"{name} ({found.bdf})")
         else:
-            out.append(found)
+            out[found.bdf] = found
     if bad:
         problems.append(f"{NODEDEV_DIR}: {bad} node-device XML file(s) not understood, skipped")
-    return out
+    if twice:
+        problems.append(
+            f"{NODEDEV_DIR}: {len(twice)} node-device file(s) describe an address already read, "
+            f"the first file kept: {', '.join(twice[:5])}"
+        )
+    return list(out.values())
 
 
 def parse_node_device(text: str) -> NodeDevice | None:
     """One `virsh nodedev-dumpxml pci_...`; None for text that is not such XML (a DOCTYPE,
     hence any entity, is refused; a group number out of range refuses the file)."""
-    if len(text) > MAX_XML_BYTES or "<!DOCTYPE" in text or "<!ENTITY" in text:
+    if len(text) > MAX_XML_BYTES:
         return None
     try:
-        # Checked above: no DOCTYPE, so no entity of any kind; ElementTree fetches nothing.
-        root = ET.fromstring(text)  # noqa: S314
-    except ET.ParseError:
+        root = parse_untrusted(text)
+    except ValueError:
         return None
     if root.tag != "device":
         return None

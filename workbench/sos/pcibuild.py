@@ -8,11 +8,14 @@ Written as a live sysfs lays it out (what `workbench.machines.build_root` writes
 
 from __future__ import annotations
 
+from workbench.core.devstate import STATE_RECORDED
+from workbench.sos.cmdstatus import how
 from workbench.sos.groups import boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
 from workbench.sos.model import ASK_FOR, KernelLog, SosNotes
 from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
+from workbench.sos.reportfiles import collected_by
 
 LSPCI_FILES = ("sos_commands/pci/lspci_-nnvv", "lspci", "sos_commands/pci/lspci_-nvv")
 GROUPS = "sys/kernel/iommu_groups"
@@ -21,6 +24,7 @@ GROUPS_HOW = (
     "lspci shows them from pciutils 3.7; or `sos report -o virsh` with libvirt running "
     "(node-device XML); or a kernel log from boot (`sos report -o kernel,logs`)"
 )
+STATE_HOW = "no sos plugin collects them: `workbench capture` on the machine"
 VGAARB_HOW = "a kernel log from boot with its vgaarb lines: `sos report -o kernel,logs`"
 
 
@@ -36,7 +40,7 @@ def build_pci(notes: SosNotes) -> None:
     devices: list[LspciDevice] = []
     group_lines = False
     if text is None:
-        notes.missing(DEVICES, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
+        notes.missing(DEVICES, "lspci -nnvv", _lspci_how(notes))
     else:
         listing = parse_lspci(text)
         devices, group_lines = listing.devices, listing.group_lines
@@ -67,7 +71,7 @@ def build_pci(notes: SosNotes) -> None:
         groups = _no_groups(notes, bool(on))
     if not devices:  # groups are links to devices: without lspci's there are none to link
         groups = None
-        notes.missing(GROUPS, "lspci -nnvv", f"collected by the pci plugin: {ASK_FOR}")
+        notes.missing(GROUPS, "lspci -nnvv", _lspci_how(notes))
     elif groups is None:
         notes.missing(GROUPS, "the IOMMU groups", GROUPS_HOW)
     else:
@@ -76,6 +80,10 @@ def build_pci(notes: SosNotes) -> None:
     boot = boot_vga(sources.log.text) if sources.log else None
     for dev in devices:
         _device(notes, dev, None if groups is None else groups.get(dev.bdf), boot)
+    if devices:
+        notes.missing(
+            STATE_RECORDED, "the devices' sysfs resource, config and power_state", STATE_HOW
+        )
     known = {d.bdf for d in devices}
     strays = sorted(set(groups or {}) - known)
     if strays:
@@ -84,6 +92,12 @@ def build_pci(notes: SosNotes) -> None:
         )
     if boot is not None and sources.log is not None and sources.log.origin is not None:
         notes.sources["boot_vga"] = sources.log.origin
+
+
+def _lspci_how(notes: SosNotes) -> str:
+    """Why lspci's output is absent, as the report's own manifest says (pciutils not installed,
+    the pci plugin not run), then what collects it."""
+    return how(notes, "pci", "lspci -nnvv", collected_by("pci"))
 
 
 def _evidence(
