@@ -10,7 +10,7 @@ from workbench.core.host import Host
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, worst
 from workbench.core.text import safe_text
-from workbench.virt.recorded import ANSWERED
+from workbench.virt.hypervisor import ANSWERED
 
 if TYPE_CHECKING:
     from workbench.virt.hypervisor import Hypervisor

@@ -11,7 +11,7 @@ from workbench.core.machinelogs import QEMU_LOG_DIR
 from workbench.sos.model import SosNotes
 from workbench.sos.packages import installed_version
 from workbench.sos.virsh import VirshOutputs
-from workbench.virt.recorded import ANSWERED
+from workbench.virt.hypervisor import ANSWERED
 
 # The URI libvirt's plugin (and `virsh -r`, run as root) reads: the system instance.
 SOS_URI = "qemu:///system"

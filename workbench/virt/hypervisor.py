@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # the XML parser (~5 ms of imports) loads when a domain is fi
 RUNNING_STATES = frozenset({"running", "paused", "blocked", "pmsuspended"})
 
 
+# The manifest key (`not_recorded`) of a recording that holds the hypervisor's description but
+# not whether it answered (a sosreport without virsh output): libvirt.connection reads it.
+ANSWERED = "libvirt/connection.json#answered"
+
+
 @dataclass(frozen=True)
 class HypervisorInfo:
     """Who answered: the URI (password masked), the driver and versions, as far as known.

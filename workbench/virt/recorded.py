@@ -36,7 +36,6 @@ MODULE = "virt.recorded"
 LIBVIRT_DIR = "libvirt"
 # The `not_recorded` entry of a recording that holds no answer of libvirt (a sosreport without
 # virsh output): whether the hypervisor answered is then not known.
-ANSWERED = f"{LIBVIRT_DIR}/connection.json#answered"
 INFO_KEYS = ("uri", "hypervisor", "hypervisor_version", "libvirt_version", "hostname")
 SEVERITIES = ("info", "warn", "fail")
 RECORD_AGAIN = "Capture the machine again with `workbench capture`."
