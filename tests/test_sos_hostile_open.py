@@ -149,3 +149,25 @@ def test_a_report_this_user_cannot_read_says_permission_denied(
     assert code == "SOS_UNREADABLE"
     assert "permission denied" in message and "not a sosreport" not in message
     assert "root" in remedy and "readable" in remedy
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_a_checksum_file_this_user_cannot_read_is_said(shared: Path) -> None:
+    """A .sha256 beside the archive that this user may not read refuses it (the check it
+    promises cannot be made), never skipped in silence."""
+    archive = _unreadable_archive(shared)
+    archive.chmod(0o644)
+    side = shared / "r.tar.xz.sha256"
+    side.write_text(hashlib.sha256(archive.read_bytes()).hexdigest() + "\n")
+    side.chmod(0o600)
+
+    def opened() -> list[str]:
+        try:
+            with open_sos(archive):
+                return ["opened"]
+        except CaptureError as exc:
+            return [exc.code, exc.message]
+
+    code, message = run_as(65534, opened)
+    assert code == "SOS_CHECKSUM"
+    assert "r.tar.xz.sha256 beside it cannot be read" in message

@@ -147,8 +147,16 @@ def check_digest(archive: Path) -> str | None:
                 continue
             with side.open("rb") as fh:
                 text = fh.read(4096).decode("ascii", "replace")
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
+        except OSError as exc:  # there, but unread: the archive is not known to be whole
+            raise refuse(
+                archive,
+                f"{side.name} beside it cannot be read ({exc.strerror or exc})",
+                code="SOS_CHECKSUM",
+                remedy="Make the checksum file readable (or run as root), or move it aside to "
+                "open the archive unchecked.",
+            ) from exc
         words = text.split()
         expected = words[0].lower() if words else ""
         if len(expected) != length or any(c not in "0123456789abcdef" for c in expected):
