@@ -6,11 +6,14 @@ from __future__ import annotations
 MAX_HOPS = 40  # the kernel's limit (ELOOP): nothing behind a longer chain is readable anyway
 
 
-def stays_inside(name: str, target: str) -> bool:
+def stays_inside(name: str, target: str, *, backslash: bool = False) -> bool:
     """Relative, some `..` first (no more than the link is deep), then names only. The link's
     own directories are real (no member may sit inside a link), so by induction every chain of
-    such links ends inside the root, whatever the other links are."""
-    if not target or target.startswith("/") or "\\" in target or "\0" in target:
+    such links ends inside the root, whatever the other links are. A backslash (an ordinary
+    byte of a Linux name) is allowed only with `backslash`."""
+    if not target or target.startswith("/") or "\0" in target:
+        return False
+    if not backslash and "\\" in target:
         return False
     parts = target.split("/")
     up = 0

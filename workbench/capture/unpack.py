@@ -54,8 +54,14 @@ def _refuse(archive: Path, why: str, **details: Any) -> CaptureError:
     )
 
 
-def _check_name(archive: Path, name: str, refuse: Refusal = _refuse) -> str:
-    if not name or name.startswith("/") or "\\" in name or "\0" in name:
+def _check_name(
+    archive: Path, name: str, refuse: Refusal = _refuse, *, backslash: bool = False
+) -> str:
+    """The member's name, normalised; refused when empty, absolute, with a NUL or `..`. A
+    backslash (an ordinary byte of a Linux name) is refused too unless `backslash`: a
+    sosreport's systemd unit names hold `\\x2d`; a capture is workbench's own file, and keeps
+    the stricter rule."""
+    if not name or name.startswith("/") or "\0" in name or (not backslash and "\\" in name):
         raise refuse(archive, f"member {name!r} has an absolute or unsafe path", member=name)
     parts = [p for p in name.split("/") if p and p != "."]
     if not parts or ".." in parts:
@@ -255,9 +261,15 @@ class _Names:
 
 
 def _check_link(
-    archive: Path, name: str, target: str, limits: Limits, refuse: Refusal = _refuse
+    archive: Path,
+    name: str,
+    target: str,
+    limits: Limits,
+    refuse: Refusal = _refuse,
+    *,
+    backslash: bool = False,
 ) -> None:
-    if not stays_inside(name, target):
+    if not stays_inside(name, target, backslash=backslash):
         raise refuse(
             archive,
             f"symbolic link {name!r} -> {target!r} leaves the capture's root",

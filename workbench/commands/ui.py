@@ -134,8 +134,13 @@ GZIP = b"\x1f\x8b"
 
 
 def _head(path: Path) -> bytes:
-    with path.open("rb") as fh:
-        return fh.read(512)
+    from workbench.sos.open import permission_denied
+
+    try:
+        with path.open("rb") as fh:
+            return fh.read(512)
+    except PermissionError as exc:  # what it is cannot be told: said so, never a crash
+        raise permission_denied(path) from exc
 
 
 def _maybe_sos(head: bytes) -> bool:

@@ -6,7 +6,9 @@ limits on names, depth, count and size, links written last through a writer that
 one. What differs is what a sosreport legitimately holds: one top directory, links between its
 own files (`lspci` -> sos_commands/pci/..., `.tailed` logs -> sos_strings/), and logs larger
 than any capture member: a member over the limit keeps its last `member_bytes` (a capped tail,
-said in `notes`), it is never read whole into memory.
+said in `notes`), it is never read whole into memory. A backslash is an ordinary byte of a name
+(systemd's `system-systemd\\x2dcryptsetup.slice`), and a link must stay inside the report's top
+directory (what reads the report is confined to it), not merely inside the temp dir.
 """
 
 from __future__ import annotations
@@ -66,7 +68,15 @@ SOS_REMEDY = (
 )
 
 
-def refuse(archive: Path, why: str, code: str = "SOS_REFUSED", **details: Any) -> CaptureError:
+CHECKSUM_REMEDY = (
+    "The archive was damaged in transfer or altered after sos wrote it: ask the customer for "
+    "it again, or compare `sha256sum ARCHIVE` (or `md5sum`) with the .sha256/.md5 they sent."
+)
+
+
+def refuse(
+    archive: Path, why: str, code: str = "SOS_REFUSED", remedy: str = SOS_REMEDY, **details: Any
+) -> CaptureError:
     """The refusal of a sosreport archive (the shared checks word a capture's root: here, the
     report's)."""
     why = why.replace("the capture's root", "the report's directory")
@@ -75,15 +85,20 @@ def refuse(archive: Path, why: str, code: str = "SOS_REFUSED", **details: Any) -
         code=code,
         details={"archive": str(archive), **details},
         recoverable=False,
-        remedy=SOS_REMEDY,
+        remedy=remedy,
     )
 
 
 def compression(archive: Path) -> Compression:
     """The compression of `archive` ("xz", "gz", "bz2", "tar" for none), by its
     first bytes; raises CaptureError for anything else, saying what it is when known."""
-    with archive.open("rb") as fh:
-        head = fh.read(512)
+    from workbench.sos.open import permission_denied
+
+    try:
+        with archive.open("rb") as fh:
+            head = fh.read(512)
+    except PermissionError as exc:
+        raise permission_denied(archive) from exc
     if not head:
         raise refuse(archive, "an empty file", code="SOS_NOT_A_REPORT")
     for magic, mode in COMPRESSIONS:
@@ -132,8 +147,16 @@ def check_digest(archive: Path) -> str | None:
                 continue
             with side.open("rb") as fh:
                 text = fh.read(4096).decode("ascii", "replace")
-        except OSError:
+        except (FileNotFoundError, NotADirectoryError):
             continue
+        except OSError as exc:  # there, but unread: the archive is not known to be whole
+            raise refuse(
+                archive,
+                f"{side.name} beside it cannot be read ({exc.strerror or exc})",
+                code="SOS_CHECKSUM",
+                remedy="Make the checksum file readable (or run as root), or move it aside to "
+                "open the archive unchecked.",
+            ) from exc
         words = text.split()
         expected = words[0].lower() if words else ""
         if len(expected) != length or any(c not in "0123456789abcdef" for c in expected):
@@ -147,6 +170,7 @@ def check_digest(archive: Path) -> str | None:
                 archive,
                 f"its {kind} checksum does not match {side.name} (a damaged or partial copy)",
                 code="SOS_CHECKSUM",
+                remedy=CHECKSUM_REMEDY,
             )
         return kind
     return None
@@ -213,7 +237,7 @@ def _extract(
         for count, member in enumerate(tar, 1):
             if count > limits.members:
                 raise refuse(archive, f"more than {limits.members} members")
-            name = check_member_name(archive, member.name, refuse)
+            name = check_member_name(archive, member.name, refuse, backslash=True)
             first = name.split("/", 1)[0]
             if top is None:
                 top = first
@@ -226,10 +250,13 @@ def _extract(
                 out.mkdir(name)
             elif member.issym():
                 names.add(name, "symbolic link")
-                check_member_link(archive, name, member.linkname, limits, refuse)
+                # Inside the top directory (never merely inside the temp dir): what it is read
+                # through (a Host confined to the top) would drop a link that leaves it.
+                below = name.split("/", 1)[1]
+                check_member_link(archive, below, member.linkname, limits, refuse, backslash=True)
                 symlinks[name] = member.linkname
             elif member.islnk():
-                target = check_member_name(archive, member.linkname, refuse)
+                target = check_member_name(archive, member.linkname, refuse, backslash=True)
                 if names.kinds.get(target) != "file":
                     raise refuse(archive, f"hard link {name!r} -> {target!r}: not a file before it")
                 names.add(name, "file")

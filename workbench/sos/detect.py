@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,7 +45,12 @@ class Layout:
 
 
 def is_report_dir(path: Path) -> bool:
-    """Whether `path` is the top directory of an unpacked sosreport (see Layout)."""
+    """Whether `path` is the top directory of an unpacked sosreport (see Layout). Raises
+    CaptureError (SOS_UNREADABLE) when this user may not read what decides it."""
+    from workbench.sos.open import permission_denied
+
+    if path.is_dir() and not os.access(path, os.R_OK | os.X_OK):
+        raise permission_denied(path)
     layout = Layout()
     try:
         commands = path / "sos_commands"
@@ -59,6 +65,8 @@ def is_report_dir(path: Path) -> bool:
                 layout.see(["sos_commands", entry.name], entry.is_dir())
                 if layout.is_report:
                     break
+    except PermissionError as exc:
+        raise permission_denied(Path(exc.filename or path)) from exc
     except OSError:
         return False
     return layout.is_report
@@ -66,7 +74,8 @@ def is_report_dir(path: Path) -> bool:
 
 def report_top(path: Path) -> Path | None:
     """The report's top directory: `path` itself, or its only subdirectory (an archive unpacks
-    into `sosreport-HOST-.../`); None when neither is a report."""
+    into `sosreport-HOST-.../`); None when neither is a report. Raises CaptureError
+    (SOS_UNREADABLE) for either that this user may not read."""
     if is_report_dir(path):
         return path
     try:

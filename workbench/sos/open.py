@@ -43,6 +43,18 @@ def not_a_report(path: Path) -> CaptureError:
     )
 
 
+def permission_denied(path: Path) -> CaptureError:
+    """The refusal of a report (or a part of it) this user may not read: never "not a
+    sosreport", which it may well be."""
+    return _refuse(
+        path,
+        "permission denied: this user cannot read it, so whether it is a sosreport is unknown",
+        "Run workbench as root (sosreports are usually root's, mode 0600/0700), or make it "
+        "readable to this user (`chmod -R u+rX PATH` by its owner).",
+        code="SOS_UNREADABLE",
+    )
+
+
 def no_space(path: Path, base: str) -> CaptureError:
     """The refusal of a report that does not fit in the temp dir (ENOSPC or EDQUOT)."""
     return _refuse(
