@@ -19,6 +19,7 @@ from typing import Any
 
 from probes.gpus import VFIO_DRIVER
 from probes.libvirt_conn import HYPERVISOR_HUNG
+from probes.libvirt_domains import domains_not_recorded
 from probes.vm_access import (
     READ,
     WRITE,
@@ -365,6 +366,9 @@ class VmPreflight(Probe):
             return Outcome("skip", "no hypervisor (libvirt.connection says why)")
         host = ctx.host
         listed = hv.domains()
+        unrecorded = domains_not_recorded(host, listed)
+        if unrecorded is not None:
+            return Outcome("skip", f"domains: {safe_text(unrecorded)}", {"vms": {}, "causes": []})
         inv = host.pci()
         domains = ctx.results.get("libvirt.domains")
         state = ctx.results.get("pci.device_state")

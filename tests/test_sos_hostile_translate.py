@@ -1,0 +1,139 @@
+"""A hostile user's sosreports: what the translation says of them (an absence is never a verdict,
+a present file is never "missing", a problem names the report's path, not the temp dir)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import run_as
+from tests.sos_machine_helpers import probe_json, report, translate
+from tests.sosvirt import LIST_ALL, domain_xml
+from workbench.sos.open import open_sos
+
+CONNECT_FAILED = (
+    "error: failed to connect to the hypervisor\n"
+    "error: Failed to connect socket to '/var/run/libvirt/libvirt-sock-ro': No such file\n"
+)
+LSPCI = "sos_commands/pci/lspci_-nnvv"
+
+
+def test_virt_plugin_alone_records_no_domains(tmp_path: Path) -> None:
+    """`-p virt` alone (etc/libvirt, an ls of /var/lib/libvirt/qemu): domains not recorded."""
+    top = report(
+        tmp_path,
+        {
+            "etc/libvirt/libvirt.conf": "uri_default = 'qemu:///system'\n",
+            "sos_commands/libvirt/ls_-lR_.var.lib.libvirt.qemu": "total 0\n",
+        },
+    )
+    manifest, _ = translate(top, tmp_path)
+    said = manifest["not_recorded"]["libvirt/domains.json"]
+    assert said.startswith("not in this sosreport: needs the domain definitions")
+    assert "-o libvirt" in said and "-o virsh" in said
+
+
+def test_virsh_that_failed_to_connect_gives_no_domain_verdict(tmp_path: Path) -> None:
+    """virsh list failed and no domain XML: libvirt.domains and vm.preflight skip, no "0 domains"."""
+    top = report(
+        tmp_path,
+        {
+            "etc/libvirt/libvirt.conf": "",
+            "sos_commands/virsh/virsh_-r_list_--all": CONNECT_FAILED,
+        },
+    )
+    found = probe_json(top, "libvirt.connection", "libvirt.domains", "vm.preflight")
+    for probe in ("libvirt.domains", "vm.preflight"):
+        assert found[probe]["status"] == "skip", found[probe]
+        assert "0 domain" not in found[probe]["summary"]
+    assert "not in this sosreport" in found["libvirt.domains"]["summary"]
+
+
+def test_collected_empty_definitions_are_zero_domains_from_there(tmp_path: Path) -> None:
+    """etc/libvirt/qemu collected and empty: "0 domains" is a fact, and says where from."""
+    top = report(tmp_path, {"etc/libvirt/qemu/networks/default.xml": "<network/>"})
+    manifest, _ = translate(top, tmp_path)
+    assert "libvirt/domains.json" not in manifest["not_recorded"]
+    assert manifest["sources"]["libvirt/domains.json"] == "etc/libvirt/qemu"
+    found = probe_json(top, "libvirt.connection", "libvirt.domains")
+    assert found["libvirt.domains"]["status"] == "pass"
+    assert "etc/libvirt/qemu" in found["libvirt.domains"]["summary"]
+
+
+def test_virsh_list_alone_is_domain_evidence(tmp_path: Path) -> None:
+    """A virsh list and its dumpxml, no XML directory: the domains are read, not "not recorded"."""
+    top = report(
+        tmp_path,
+        {
+            "sos_commands/virsh/virsh_-r_list_--all": LIST_ALL,
+            "sos_commands/virsh/virsh_-r_dumpxml_web": domain_xml("web"),
+        },
+    )
+    manifest, _ = translate(top, tmp_path)
+    assert "libvirt/domains.json" not in manifest["not_recorded"]
+    assert manifest["sources"]["libvirt/domains.json"] == "sos_commands/virsh/virsh_-r_list_--all"
+
+
+def test_too_large_lspci_is_there_not_missing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An lspci too large to read: named by its report path, "in this sosreport", no ask for it."""
+    monkeypatch.setattr("workbench.core.host.MAX_FILE_BYTES", 1024)
+    top = report(tmp_path, {LSPCI: "x" * (1 << 18)})
+    manifest, _ = translate(top, tmp_path)
+    said = manifest["not_recorded"]["sys/bus/pci/devices"]
+    assert said.startswith(f"{LSPCI} is in this sosreport but could not be read (too large")
+    assert "not in this sosreport" not in said
+    problems = " ".join(manifest["problems"])
+    assert f"{LSPCI} is in this sosreport" in problems and str(top) not in problems
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+def test_unreadable_pci_directory_is_there_not_missing() -> None:
+    """An unreadable sos_commands/pci (read by another user): "in this sosreport but could not
+    be read (permission)", never "needs lspci"."""
+    base = Path(tempfile.mkdtemp(prefix="wb-sos-pci-", dir="/tmp"))  # tmp_path is root-only
+    try:
+        base.chmod(0o755)
+        top = report(base, {LSPCI: "00:00.0 Host bridge [0600]: X [8086:1234]\n"})
+        for d in [p for p in top.rglob("*") if p.is_dir()] + [top]:
+            d.chmod(0o755)
+        for f in [p for p in top.rglob("*") if p.is_file()]:
+            f.chmod(0o644)
+        (top / "sos_commands" / "pci").chmod(0o700)
+
+        def opened() -> dict[str, Any]:
+            with open_sos(top) as got:
+                return {
+                    "not_recorded": got.manifest["not_recorded"],
+                    "problems": got.manifest["problems"],
+                }
+
+        opened()  # as root first: every module imported before the child drops its rights
+        said = run_as(65534, opened)
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+    hint = said["not_recorded"]["sys/bus/pci/devices"]
+    assert hint.startswith(f"{LSPCI} is in this sosreport but could not be read (permission")
+    assert "not in this sosreport" not in hint
+
+
+def test_nodedev_with_a_dtd_is_a_named_problem(tmp_path: Path) -> None:
+    """A node-device XML declaring entities is left out and said in the manifest's problems."""
+    name = "sos_commands/virsh/virsh_-r_nodedev-dumpxml_pci_0000_01_00_0"
+    bomb = '<!DOCTYPE d [<!ENTITY a "aaaa">]><device>&a;</device>'
+    manifest, _ = translate(report(tmp_path, {name: bomb}), tmp_path)
+    assert any(name in p and "DTD" in p for p in manifest["problems"]), manifest["problems"]
+
+
+def test_bad_domain_name_is_escaped_once(tmp_path: Path) -> None:
+    """A domain name with a control code is shown escaped once (`ev\\x9b`), not twice."""
+    top = report(tmp_path, {"etc/libvirt/qemu/ev.xml": domain_xml("ev\x9bx")})
+    manifest, _ = translate(top, tmp_path)
+    said = [p for p in manifest["problems"] if "no usable domain" in p]
+    assert said and "'ev\\x9bx'" in said[0], said
