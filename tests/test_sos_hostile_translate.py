@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import run_as
+from tests.conftest import run_as, run_cli
 from tests.sos_machine_helpers import probe_json, report, translate
 from tests.sosvirt import LIST_ALL, domain_xml
 from workbench.sos.open import open_sos
@@ -137,3 +137,12 @@ def test_bad_domain_name_is_escaped_once(tmp_path: Path) -> None:
     manifest, _ = translate(top, tmp_path)
     said = [p for p in manifest["problems"] if "no usable domain" in p]
     assert said and "'ev\\x9bx'" in said[0], said
+
+
+def test_explain_of_a_report_without_logs_is_unreadable_input(tmp_path: Path) -> None:
+    """explain --sos on a report with no log: exit 2, says nothing was read and what collects
+    each log, never "0 lines read, no cause found"."""
+    done = run_cli("explain", "--sos", str(report(tmp_path, {})))
+    assert done.returncode == 2, done.stderr
+    assert "explain: nothing read" in done.stderr and "no cause found" not in done.stdout
+    assert "kernel log: not read (kernel log not in this sosreport: needs" in done.stderr
