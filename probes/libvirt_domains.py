@@ -44,7 +44,16 @@ def check_hostdevs(
                 )
             )
             continue
-        if dev.driver != VFIO_DRIVER and (running or not managed):
+        if dev.driver is None and not dev.driver_known:  # a driver may be bound: not judged
+            out.append(
+                Finding(
+                    "DOMAIN_HOSTDEV_DRIVER_NOT_RECORDED",
+                    "info",
+                    f"{vm}: hostdev {describe(dev)}: which driver it is on is not recorded; "
+                    "not judged.",
+                )
+            )
+        elif dev.driver != VFIO_DRIVER and (running or not managed):
             out.append(
                 Finding(
                     "DOMAIN_HOSTDEV_NOT_VFIO",

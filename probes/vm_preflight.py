@@ -99,7 +99,9 @@ def check_devices(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, live: bool) -
                 vm.add(Check("hostdev", bdf, NOT_RECORDED, "the machine's PCI devices"))
             continue
         driver = dev.driver
-        if driver == VFIO_DRIVER:
+        if driver is None and not dev.driver_known:  # a driver may be bound: which is not known
+            vm.add(Check("hostdev", bdf, NOT_RECORDED, "which driver it is on"))
+        elif driver == VFIO_DRIVER:
             vm.add(Check("hostdev", bdf, "pass", "present, on vfio-pci"))
         elif hostdev.managed:
             vm.add(
@@ -161,7 +163,7 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
         other = inv.by_bdf.get(member)
         if member in passed or (other is not None and other.is_bridge):
             continue
-        if other is None:
+        if other is None or (other.driver is None and not other.driver_known):
             vm.add(Check("iommu_group", str(group), NOT_RECORDED, f"member {member}'s driver"))
         elif other.driver not in PASSTHROUGH_DRIVERS and other.driver is not None:
             blockers.append(other)

@@ -11,9 +11,11 @@ from typing import Any
 
 import pytest
 
+from probes.libvirt_domains import check_hostdevs
 from tests.conftest import run_as, run_cli
 from tests.sos_machine_helpers import probe_json, report, translate
 from tests.sosvirt import LIST_ALL, domain_xml
+from workbench.core.pci import PciDevice, PciInventory
 from workbench.sos.open import open_sos
 
 CONNECT_FAILED = (
@@ -146,3 +148,38 @@ def test_explain_of_a_report_without_logs_is_unreadable_input(tmp_path: Path) ->
     assert done.returncode == 2, done.stderr
     assert "explain: nothing read" in done.stderr and "no cause found" not in done.stdout
     assert "kernel log: not read (kernel log not in this sosreport: needs" in done.stderr
+
+
+def test_lspci_driver_that_is_no_name_is_unknown_not_none(tmp_path: Path) -> None:
+    """A `Kernel driver in use:` of control codes: the driver is unknown (a problem, a
+    not_recorded entry, PciDevice.driver_known False), never "no driver"."""
+    lspci = (
+        "0000:01:00.0 VGA compatible controller [0300]: NVIDIA GA102 [10de:2204] (rev a1)\n"
+        "\tKernel driver in use: \x1b[31mnvidia\n\n"
+    )
+    manifest, host = translate(report(tmp_path, {LSPCI: lspci}), tmp_path)
+    said = manifest["not_recorded"]["sys/bus/pci/devices/0000:01:00.0/driver"]
+    assert "is no driver name" in said and "\\x1b" in said and "\x1b" not in said
+    assert said in manifest["problems"]
+    dev = host.pci().by_bdf["0000:01:00.0"]
+    assert dev.driver is None and not dev.driver_known
+
+
+def test_unknown_driver_gives_no_no_driver_finding(tmp_path: Path) -> None:
+    """pci.gpus says no "has no driver bound" of a GPU whose driver lspci names unreadably."""
+    lspci = (
+        "0000:01:00.0 VGA compatible controller [0300]: NVIDIA GA102 [10de:2204] (rev a1)\n"
+        "\tKernel driver in use: \x1b[31mnvidia\n\n"
+    )
+    found = probe_json(report(tmp_path, {LSPCI: lspci}), "pci.gpus")["pci.gpus"]
+    assert "GPU_NO_DRIVER" not in {f["code"] for f in found["findings"]}
+    assert found["facts"]["gpus"][0]["driver_known"] is False
+
+
+def test_hostdev_with_unknown_driver_is_not_judged() -> None:
+    """libvirt.domains: a hostdev whose driver is not known is "not recorded", never "on no
+    driver, not vfio-pci"."""
+    dev = PciDevice("0000:01:00.0", "10de", "2204", "030000", iommu_group=1, driver_known=False)
+    inv = PciInventory((dev,), {1: ("0000:01:00.0",)}, "sysfs")
+    found = check_hostdevs("vm", True, [("0000:01:00.0", False)], inv)
+    assert [f.code for f in found] == ["DOMAIN_HOSTDEV_DRIVER_NOT_RECORDED"]

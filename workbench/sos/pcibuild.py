@@ -193,6 +193,13 @@ def _device(notes: SosNotes, dev: LspciDevice, group: int | None, boot: str | No
             notes.missing(
                 f"{DEVICES}/{dev.bdf}/boot_vga", "which GPU the host booted on", VGAARB_HOW
             )
+    if dev.driver_unreadable is not None:
+        said = (
+            f"{notes.sources.get('pci', 'lspci')}: {dev.bdf}'s driver in use is no driver name "
+            f"({dev.driver_unreadable}): which driver is bound is not known"
+        )
+        notes.problems.append(said)
+        notes.not_recorded[f"{DEVICES}/{dev.bdf}/driver"] = said
     if dev.driver:
         drv = f"sys/bus/pci/drivers/{dev.driver}"
         notes.link(f"{base}/driver", drv)
