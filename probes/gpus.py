@@ -37,6 +37,7 @@ def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
         "class": gpu.class4,
         "name": device_name(gpu),
         "driver": gpu.driver,
+        "driver_known": gpu.driver_known,  # False: `driver` None is "not known", not "no driver"
         "iommu_group": gpu.iommu_group,
         "boot_vga": gpu.boot_vga,
         "functions": [f.bdf for f in functions],
@@ -257,7 +258,7 @@ class PciGpus(Probe):
                     "See kernel.cmdline: the isolation is not enforced by hardware.",
                 )
             )
-        if candidate and gpu["driver"] is None:
+        if candidate and gpu["driver"] is None and gpu["driver_known"]:
             out.append(
                 Finding(
                     "GPU_NO_DRIVER",

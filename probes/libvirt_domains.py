@@ -16,6 +16,7 @@ from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Finding, Outcome, worst
 from workbench.core.text import safe_text
 
+DOMAINS_FILE = "libvirt/domains.json"  # a recording's list of domains (workbench.virt.recorded)
 AGENT_XML = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
 
 
@@ -43,7 +44,16 @@ def check_hostdevs(
                 )
             )
             continue
-        if dev.driver != VFIO_DRIVER and (running or not managed):
+        if dev.driver is None and not dev.driver_known:  # a driver may be bound: not judged
+            out.append(
+                Finding(
+                    "DOMAIN_HOSTDEV_DRIVER_NOT_RECORDED",
+                    "info",
+                    f"{vm}: hostdev {describe(dev)}: which driver it is on is not recorded; "
+                    "not judged.",
+                )
+            )
+        elif dev.driver != VFIO_DRIVER and (running or not managed):
             out.append(
                 Finding(
                     "DOMAIN_HOSTDEV_NOT_VFIO",
@@ -85,6 +95,24 @@ def check_hostdevs(
     return out
 
 
+def domains_not_recorded(host: Host, listed: list[Any]) -> str | None:
+    """Why a recording that lists no domain does not show there are none (a sosreport with
+    no domain XML and no virsh list: "not in this sosreport: needs ..."), as its manifest
+    says; None when the empty list is a fact (live, a capture, a report that collected them)."""
+    if listed or host.live:
+        return None
+    return host.record_hint(DOMAINS_FILE)
+
+
+def _none_from(host: Host) -> str:
+    """The summary of no domain: where a sosreport's empty list comes from."""
+    sources = host.manifest.get("sources") if host.recorded_by == "sosreport" else None
+    said = sources.get(DOMAINS_FILE) if isinstance(sources, dict) else None
+    if isinstance(said, str) and said:
+        return f"0 domains (none in the sosreport's {safe_text(said[:200])})"
+    return "0 domain(s), 0 running"
+
+
 class LibvirtDomains(Probe):
     id = "libvirt.domains"
     title = "libvirt domains"
@@ -99,6 +127,9 @@ class LibvirtDomains(Probe):
         if hv is None:  # libvirt.connection skipped already; never reached through the runner
             return Outcome("skip", "no hypervisor (libvirt.connection says why)")
         listed = hv.domains()  # raises with its gateway frame; the runner adds ours
+        unrecorded = domains_not_recorded(ctx.host, listed)
+        if unrecorded is not None:
+            return Outcome("skip", f"domains: {safe_text(unrecorded)}", {"domains": []})
         inv = ctx.host.pci()
         resolution = parse_resolution(ctx.option(LG_RESOLUTION))
         need = required_mib(*(resolution or (1920, 1080)))
@@ -171,7 +202,7 @@ class LibvirtDomains(Probe):
             )
         findings += _report_problems(ctx.host)
         up = [d["name"] for d in domains if d["state"] == "running"]
-        summary = f"{len(domains)} domain(s), {len(up)} running"
+        summary = f"{len(domains)} domain(s), {len(up)} running" if listed else _none_from(ctx.host)
         unknown = [d["name"] for d in domains if d["state"] is None]
         if unknown:  # "nostate" would be a claim: the recording does not say
             summary += f"; state not recorded: {', '.join(unknown)}"

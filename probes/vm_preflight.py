@@ -19,6 +19,7 @@ from typing import Any
 
 from probes.gpus import VFIO_DRIVER
 from probes.libvirt_conn import HYPERVISOR_HUNG
+from probes.libvirt_domains import domains_not_recorded
 from probes.vm_access import (
     READ,
     WRITE,
@@ -98,7 +99,9 @@ def check_devices(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, live: bool) -
                 vm.add(Check("hostdev", bdf, NOT_RECORDED, "the machine's PCI devices"))
             continue
         driver = dev.driver
-        if driver == VFIO_DRIVER:
+        if driver is None and not dev.driver_known:  # a driver may be bound: which is not known
+            vm.add(Check("hostdev", bdf, NOT_RECORDED, "which driver it is on"))
+        elif driver == VFIO_DRIVER:
             vm.add(Check("hostdev", bdf, "pass", "present, on vfio-pci"))
         elif hostdev.managed:
             vm.add(
@@ -160,7 +163,7 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
         other = inv.by_bdf.get(member)
         if member in passed or (other is not None and other.is_bridge):
             continue
-        if other is None:
+        if other is None or (other.driver is None and not other.driver_known):
             vm.add(Check("iommu_group", str(group), NOT_RECORDED, f"member {member}'s driver"))
         elif other.driver not in PASSTHROUGH_DRIVERS and other.driver is not None:
             blockers.append(other)
@@ -365,6 +368,9 @@ class VmPreflight(Probe):
             return Outcome("skip", "no hypervisor (libvirt.connection says why)")
         host = ctx.host
         listed = hv.domains()
+        unrecorded = domains_not_recorded(host, listed)
+        if unrecorded is not None:
+            return Outcome("skip", f"domains: {safe_text(unrecorded)}", {"vms": {}, "causes": []})
         inv = host.pci()
         domains = ctx.results.get("libvirt.domains")
         state = ctx.results.get("pci.device_state")

@@ -275,18 +275,31 @@ def test_machine_facts_rank_an_ambiguous_line(
 def test_machine_without_logs_says_not_recorded(
     make_root: Any, minimal_facts: dict[str, Any]
 ) -> None:
-    """--root and no FILE: the machine's logs are read; absent ones are said on stderr, one
-    line each, never read as no failure."""
+    """--root and no FILE, no log recorded: each absent log said on stderr, one line each, and
+    nothing read is unreadable input (exit 2), never "no cause found"."""
     proc = explain("--root", str(make_root(minimal_facts)))
-    assert proc.returncode in (0, 1)
+    assert proc.returncode == 2, proc.stderr
     assert "workbench: kernel log: not recorded: " in proc.stderr
     assert "workbench: qemu logs: not recorded" in proc.stderr
-    assert "Traceback" not in proc.stderr
+    assert "explain: nothing read: none of this machine's logs" in proc.stderr
+    assert "Traceback" not in proc.stderr and "no cause found" not in proc.stdout
     assert "not recorded (not recorded" not in proc.stderr  # said once, not doubled
     doc = json.loads(explain("--root", str(make_root(minimal_facts)), "--json").stdout)
-    assert {n["source"] for n in doc["not_read"]} == {"kernel", "libvirt", "qemu"}
-    assert all(n["why"].startswith("not recorded") for n in doc["not_read"])
-    assert proc.stdout.splitlines()[-1].endswith("(not read: qemu log, kernel log, libvirt log)")
+    not_read = doc["error"]["details"]["not_read"]
+    assert {n["source"] for n in not_read} == {"kernel", "libvirt", "qemu"}
+    assert all(n["why"].startswith("not recorded") for n in not_read)
+
+
+def test_machine_with_one_log_read_keeps_exit_0(
+    make_root: Any, minimal_facts: dict[str, Any]
+) -> None:
+    """--root with only a kernel log: it is read, the others said missing, exit 0 or 1 as ever."""
+    root = make_root(minimal_facts)
+    (root / "logs").mkdir(exist_ok=True)
+    write(root / "logs/kernel.log", "[    0.000000] Linux version 6.8.0")
+    proc = explain("--root", str(root))
+    assert proc.returncode in (0, 1), proc.stderr
+    assert proc.stdout.splitlines()[-1].endswith("(not read: qemu log, libvirt log)")
 
 
 def test_machine_qemu_log_explained(make_root: Any, minimal_facts: dict[str, Any]) -> None:

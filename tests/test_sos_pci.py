@@ -159,8 +159,12 @@ def test_lspci_names_never_carry_control_codes() -> None:
 
 
 def parse_nodedev(text: str) -> dict[str, int] | None:
-    """bdf -> group of one node-device XML; None for text that is not such XML."""
-    dev = parse_node_device(text)
+    """bdf -> group of one node-device XML; None for text that is not such XML (or is
+    refused as hostile: read_nodedevs names that file in the manifest's problems)."""
+    try:
+        dev = parse_node_device(text)
+    except ValueError:
+        return None
     return None if dev is None else nodedev_groups([dev])
 
 

@@ -66,6 +66,7 @@ def run(args: argparse.Namespace) -> int:
 
     matcher = Matcher()
     not_read: list[dict[str, str]] = []
+    logs_read = 0
     if machine:
         from workbench.target import open_target
 
@@ -75,11 +76,21 @@ def run(args: argparse.Namespace) -> int:
             matcher.feed_host(target.host)
             read_inputs(matcher, files)
             if not files:
-                not_read = feed_machine_logs(matcher, target.host)
+                not_read, logs_read = feed_machine_logs(matcher, target.host)
     else:
         read_inputs(matcher, files)
     explanation = matcher.result()
     explanation.not_read = not_read
+    if machine and not files and not logs_read and not explanation.found:
+        # No log of the machine at all: "0 lines read, no cause found" would read as a clean
+        # bill; with nothing read the input is unreadable for explain (exit 2), each missing
+        # log and what would record it already said on stderr, one line each.
+        raise InputError(
+            "explain: nothing read: none of this machine's logs (kernel, libvirt, QEMU) could "
+            "be had, each said above with what would record it; no log is not no failure",
+            details={"not_read": not_read},
+            remedy="Get those logs, or give log files: workbench explain FILE ...",
+        )
     if args.json:
         sys.stdout.write(json.dumps(explanation.to_dict(), indent=2) + "\n")
     else:
@@ -205,10 +216,10 @@ def feed_stream(matcher: Matcher, stream: IO[bytes], source: str) -> None:
         )
 
 
-def feed_machine_logs(matcher: Matcher, host: Host) -> list[dict[str, str]]:
+def feed_machine_logs(matcher: Matcher, host: Host) -> tuple[list[dict[str, str]], int]:
     """The machine's own logs: its kernel log, libvirt's log and each domain's QEMU log; a log
     that cannot be had is said on stderr, one line each, and returned (`{"source", "why"}`):
-    absence of a log is not absence of a failure."""
+    absence of a log is not absence of a failure. With them, how many logs were read."""
     not_read: list[dict[str, str]] = []
     from workbench.core import machinelogs
 
@@ -244,7 +255,7 @@ def feed_machine_logs(matcher: Matcher, host: Host) -> list[dict[str, str]]:
                 f"({gap.left_out} left out between)"
             )
         matcher.feed_text(log.text, log.name)
-    return not_read
+    return not_read, len(logs) - sum(1 for log in logs if log.text is None)
 
 
 def _unread(source: str, why: str) -> dict[str, str]:

@@ -45,11 +45,14 @@ class PciDevice:
     vendor: str | None
     device: str | None
     pci_class: str | None  # 6 hex digits: base class, subclass, programming interface
-    driver: str | None = None
+    driver: str | None = None  # None: no driver bound, unless `driver_known` is False
     iommu_group: int | None = None
     boot_vga: bool | None = None
     sysfs: str | None = None  # its directory relative to the machine root, for further reads
     problems: tuple[str, ...] = ()
+    # False: a driver may be bound but which is not known (a recording that says so, e.g. a
+    # sosreport's lspci naming no valid driver): `driver` None then is not "no driver".
+    driver_known: bool = True
 
     @property
     def slot(self) -> str:

@@ -126,4 +126,12 @@ def _read_device(host: Host, bdf: str, rel: str, driver: str | None) -> PciDevic
         boot_vga=boot_vga,
         sysfs=rel,
         problems=tuple(problems),
+        driver_known=driver is not None or not _driver_not_recorded(host, bdf),
     )
+
+
+def _driver_not_recorded(host: Host, bdf: str) -> bool:
+    """Whether a recording says this device's driver is not known (not "no driver"): its
+    manifest's not_recorded names exactly `sys/bus/pci/devices/BDF/driver`."""
+    said = host.manifest.get("not_recorded") if not host.live else None
+    return isinstance(said, dict) and f"sys/bus/pci/devices/{bdf}/driver" in said

@@ -131,10 +131,8 @@ def _xml_files(notes: SosNotes, folder: str) -> list[tuple[str, ET.Element]]:
     out: list[tuple[str, ET.Element]] = []
     for file in names:
         rel = f"{folder}/{file}"
-        text, problem = notes.report.try_read(rel)
-        if problem is not None or text is None:
-            if problem is not None:
-                notes.problems.append(problem)
+        text = reportfiles.try_read(notes, rel)
+        if text is None:
             continue
         try:
             out.append((rel, parse_untrusted(text)))
@@ -146,8 +144,8 @@ def _xml_files(notes: SosNotes, folder: str) -> list[tuple[str, ET.Element]]:
 def _name(root: ET.Element, rel: str, notes: SosNotes) -> str | None:
     name = (root.findtext("name") or "").strip()
     if not domain_name_ok(name):
-        shown = name.encode("unicode_escape").decode()[:60]
-        notes.problems.append(f"{rel}: no usable domain <name> ({shown!r}); left out")
+        # repr escapes a control code once (`'ev\x9b'`), the problem's reader shows it as is
+        notes.problems.append(f"{rel}: no usable domain <name> ({name[:60]!r}); left out")
         return None
     return name
 

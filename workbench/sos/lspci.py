@@ -67,6 +67,9 @@ class LspciDevice:
     name: str = ""
     rev: str | None = None
     driver: str | None = None
+    # `Kernel driver in use:` with what is no driver's name (control codes): a driver is
+    # bound, which one is not known; its words as shown (escaped once), never "no driver".
+    driver_unreadable: str | None = None
     modules: list[str] = field(default_factory=list)
     iommu_group: int | None = None
     subsystem: str | None = None  # "vvvv:dddd"
@@ -201,6 +204,7 @@ def _detail(dev: LspciDevice, line: str) -> None:
     if key == "Kernel driver in use":
         word = value.split()[0] if value.split() else ""
         dev.driver = word if _NAME.fullmatch(word) else None
+        dev.driver_unreadable = None if dev.driver else repr(value[:40])
     elif key == "Kernel modules":
         dev.modules = [m.strip() for m in value.split(",") if _NAME.fullmatch(m.strip())]
     elif key == "IOMMU group":

@@ -9,8 +9,9 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.core.errors import HostReadError
-from workbench.core.host import Host
 from workbench.core.pci import is_bdf
+from workbench.sos.model import SosNotes
+from workbench.sos.reportfiles import try_read
 from workbench.sos.safexml import parse_untrusted
 
 MAX_GROUP = 1 << 20
@@ -35,8 +36,10 @@ class NodeDevice:
     members: list[str] = field(default_factory=list)  # its IOMMU group's, itself included
 
 
-def read_nodedevs(report: Host, problems: list[str]) -> list[NodeDevice]:
-    """Every PCI node device the report holds (files that do not parse are counted)."""
+def read_nodedevs(notes: SosNotes) -> list[NodeDevice]:
+    """Every PCI node device the report holds (files that do not parse are counted; one
+    refused as hostile, a DTD or an entity, is named)."""
+    report, problems = notes.report, notes.problems
     try:
         names = sorted(n for n in report.listdir(NODEDEV_DIR) if n.startswith(NODEDEV_PREFIX))
     except HostReadError:
@@ -49,12 +52,15 @@ def read_nodedevs(report: Host, problems: list[str]) -> list[NodeDevice]:
     bad = 0
     twice: list[str] = []
     for name in names[:MAX_XML_FILES]:
-        text, problem = report.try_read(f"{NODEDEV_DIR}/{name}")
-        if problem:
-            problems.append(problem)
+        rel = f"{NODEDEV_DIR}/{name}"
+        text = try_read(notes, rel)
         if not text or not text.strip():
             continue
-        found = parse_node_device(text)
+        try:
+            found = parse_node_device(text)
+        except ValueError as exc:  # a DTD, an entity: hostile, said by name as a domain's is
+            problems.append(f"{rel[:200]!r}: {exc}; left out")
+            continue
         if found is None:
             bad += 1
         elif found.bdf in out:
@@ -72,14 +78,12 @@ def read_nodedevs(report: Host, problems: list[str]) -> list[NodeDevice]:
 
 
 def parse_node_device(text: str) -> NodeDevice | None:
-    """One `virsh nodedev-dumpxml pci_...`; None for text that is not such XML (a DOCTYPE,
-    hence any entity, is refused; a group number out of range refuses the file)."""
+    """One `virsh nodedev-dumpxml pci_...`; None for text that is not such XML (a group
+    number out of range refuses the file); ValueError (its reason) for XML refused as
+    hostile (a DOCTYPE, hence any entity) or too large."""
     if len(text) > MAX_XML_BYTES:
-        return None
-    try:
-        root = parse_untrusted(text)
-    except ValueError:
-        return None
+        raise ValueError(f"{len(text)} characters, more than {MAX_XML_BYTES}")
+    root = parse_untrusted(text)
     if root.tag != "device":
         return None
     cap = next((c for c in root.findall("capability") if c.get("type") == "pci"), None)

@@ -9,13 +9,14 @@ Written as a live sysfs lays it out (what `workbench.machines.build_root` writes
 from __future__ import annotations
 
 from workbench.core.devstate import STATE_RECORDED
+from workbench.core.errors import HostReadError
 from workbench.sos.cmdstatus import how
 from workbench.sos.groups import boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
 from workbench.sos.model import ASK_FOR, KernelLog, SosNotes
 from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
-from workbench.sos.reportfiles import collected_by
+from workbench.sos.reportfiles import collected_by, not_read
 
 LSPCI_FILES = ("sos_commands/pci/lspci_-nnvv", "lspci", "sos_commands/pci/lspci_-nvv")
 GROUPS = "sys/kernel/iommu_groups"
@@ -29,18 +30,11 @@ VGAARB_HOW = "a kernel log from boot with its vgaarb lines: `sos report -o kerne
 
 
 def build_pci(notes: SosNotes) -> None:
-    text = None
-    for rel in LSPCI_FILES:
-        text, problem = notes.report.try_read(rel)
-        if problem:
-            notes.problems.append(problem)
-        if text is not None:
-            notes.sources["pci"] = rel
-            break
+    text, unusable = _read_lspci(notes)
     devices: list[LspciDevice] = []
     group_lines = False
     if text is None:
-        notes.missing(DEVICES, "lspci -nnvv", _lspci_how(notes))
+        _no_lspci(notes, DEVICES, unusable)
     else:
         listing = parse_lspci(text)
         devices, group_lines = listing.devices, listing.group_lines
@@ -53,7 +47,7 @@ def build_pci(notes: SosNotes) -> None:
                 DEVICES, "a readable lspci -nnvv", f"{origin} lists no function: {ASK_FOR}"
             )
     from_lspci = bool(devices)
-    nodedevs = read_nodedevs(notes.report, notes.problems)
+    nodedevs = read_nodedevs(notes)
     if not devices and nodedevs:  # `sos report -p virt`: no lspci, but libvirt's view of them
         devices = [_from_nodedev(n) for n in nodedevs]
         notes.sources["pci"] = f"{NODEDEV_DIR}/{NODEDEV_PREFIX}*"
@@ -71,7 +65,7 @@ def build_pci(notes: SosNotes) -> None:
         groups = _no_groups(notes, bool(on))
     if not devices:  # groups are links to devices: without lspci's there are none to link
         groups = None
-        notes.missing(GROUPS, "lspci -nnvv", _lspci_how(notes))
+        _no_lspci(notes, GROUPS, unusable)
     elif groups is None:
         notes.missing(GROUPS, "the IOMMU groups", GROUPS_HOW)
     else:
@@ -92,6 +86,34 @@ def build_pci(notes: SosNotes) -> None:
         )
     if boot is not None and sources.log is not None and sources.log.origin is not None:
         notes.sources["boot_vga"] = sources.log.origin
+
+
+def _read_lspci(notes: SosNotes) -> tuple[str | None, str | None]:
+    """(lspci's text, None), else (None, why a file the report holds gave none: `... is in
+    this sosreport but could not be read (too large)`; None when the report has none)."""
+    unusable = None
+    for rel in LSPCI_FILES:
+        try:
+            text = notes.report.read_text(rel)
+        except HostReadError as exc:
+            said = not_read(rel, exc)
+            notes.problems.append(said)
+            if exc.details.get("reason") != "missing" and unusable is None:
+                unusable = said
+            continue
+        if text is not None:
+            notes.sources["pci"] = rel
+            return text, None
+    return None, unusable
+
+
+def _no_lspci(notes: SosNotes, path: str, unusable: str | None) -> None:
+    """`path` of the root is not recorded: lspci's file is there but unusable (said as it
+    is: asking for a new report would not help), or the report lacks it (what collects it)."""
+    if unusable is not None:
+        notes.not_recorded[path] = f"{unusable}: read it on the machine (lspci -nnvv)"
+    else:
+        notes.missing(path, "lspci -nnvv", _lspci_how(notes))
 
 
 def _lspci_how(notes: SosNotes) -> str:
@@ -171,6 +193,13 @@ def _device(notes: SosNotes, dev: LspciDevice, group: int | None, boot: str | No
             notes.missing(
                 f"{DEVICES}/{dev.bdf}/boot_vga", "which GPU the host booted on", VGAARB_HOW
             )
+    if dev.driver_unreadable is not None:
+        said = (
+            f"{notes.sources.get('pci', 'lspci')}: {dev.bdf}'s driver in use is no driver name "
+            f"({dev.driver_unreadable}): which driver is bound is not known"
+        )
+        notes.problems.append(said)
+        notes.not_recorded[f"{DEVICES}/{dev.bdf}/driver"] = said
     if dev.driver:
         drv = f"sys/bus/pci/drivers/{dev.driver}"
         notes.link(f"{base}/driver", drv)

@@ -26,13 +26,33 @@ def collected_by(plugin: str) -> str:
     return f"collected by the {plugin} plugin: {ASK_FOR}"
 
 
+def not_read(rel: str, exc: HostReadError) -> str:
+    """A problem of the report's file `rel`, named by its path in the report (never the
+    temporary directory an archive was unpacked to, gone when the reader sees it): the file
+    is there, and why it could not be read, so nobody asks for a report that holds it."""
+    why = _reason(exc)
+    if exc.details.get("reason") == "missing":
+        return f"{rel}: not in this sosreport ({why})"
+    return f"{rel} is in this sosreport but could not be read ({why})"
+
+
+def try_read(notes: SosNotes, rel: str) -> str | None:
+    """The report's file `rel` as text; None when absent, or present and unreadable (then a
+    problem of the report, named by `rel`)."""
+    try:
+        return notes.report.read_text(rel)
+    except HostReadError as exc:
+        notes.problems.append(not_read(rel, exc))
+        return None
+
+
 def read(notes: SosNotes, rel: str, limit: int = MAX_COPY_BYTES) -> bytes | None:
     """The report's file `rel`; None when absent, unreadable or over `limit` (a problem of
     the report, said in the manifest)."""
     try:
         data = notes.report.read_bytes(rel)
     except HostReadError as exc:
-        notes.problems.append(exc.message)
+        notes.problems.append(not_read(rel, exc))
         return None
     if data is not None and len(data) > limit:
         notes.problems.append(f"{rel}: {len(data)} bytes, more than {limit}: left out")
@@ -65,7 +85,7 @@ def names(
     try:
         found = notes.report.listdir(rel)
     except HostReadError as exc:
-        notes.problems.append(f"{rel}: not listed ({exc.message})")
+        notes.problems.append(f"{rel}: not listed ({_reason(exc)})")
         return []
     kept = found[:limit] if limit is not None else found
     if keep is not None:
@@ -75,3 +95,13 @@ def names(
             f"{rel}: {len(found) - len(kept)} names left out (unsafe or too many)"
         )
     return kept
+
+
+def _reason(exc: HostReadError) -> str:
+    """Why a file or directory of the report could not be read (`too large`, `permission:
+    Permission denied`), without the path Host names it by."""
+    cause = exc.cause
+    reason = str(exc.details.get("reason") or "unreadable")
+    return (
+        f"{reason}: {cause.strerror}" if isinstance(cause, OSError) and cause.strerror else reason
+    )

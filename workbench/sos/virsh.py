@@ -111,7 +111,7 @@ def parse_list(text: str, where: str, problems: list[str]) -> dict[str, str] | N
     states: dict[str, str] = {}
     lines = text.splitlines()
     if not lines or lines[0].split()[:3] != ["Id", "Name", "State"]:
-        first = (lines[0] if lines else "empty")[:80].encode("unicode_escape").decode()
+        first = (lines[0] if lines else "empty")[:80]  # repr escapes a control code once
         problems.append(f"{where}: not virsh's table (it begins {first!r}); not read")
         return None
     for n, line in enumerate(lines[2:], start=3):
@@ -150,7 +150,4 @@ def parse_version(text: str) -> dict[str, str]:
 
 
 def _read(notes: SosNotes, rel: str) -> str | None:
-    text, problem = notes.report.try_read(rel)
-    if problem:
-        notes.problems.append(problem)
-    return text
+    return reportfiles.try_read(notes, rel)

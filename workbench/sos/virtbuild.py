@@ -19,6 +19,7 @@ from workbench.sos.domains import (
 )
 from workbench.sos.model import SosNotes
 from workbench.sos.qemulogs import copy_libvirt_log, copy_qemu_logs
+from workbench.sos.reportfiles import try_read
 from workbench.sos.safexml import parse_untrusted
 from workbench.sos.virsh import VirshOutputs, domain_file, read_virsh, state_in
 from workbench.sos.virtinfo import connection_info
@@ -26,6 +27,11 @@ from workbench.virt.recorded import LIBVIRT_DIR, domain_member
 
 LIBVIRT_PLUGINS = "collected by `sos report -o libvirt,virsh`"
 STATE_HOW = "`sos report -o virsh` with libvirt running (virsh list --all)"
+DOMAINS_WHAT = "the domain definitions (etc/libvirt/qemu) or virsh list --all"
+DOMAINS_HOW = (
+    "`sos report -o libvirt` collects etc/libvirt/qemu; `-o virsh` with libvirt running "
+    "runs virsh list"
+)
 
 
 def build_virt(notes: SosNotes) -> None:
@@ -70,6 +76,7 @@ def build_virt(notes: SosNotes) -> None:
         listing.append(entry)
         notes.write(domain_member(name), dom.xml)
     notes.write(f"{LIBVIRT_DIR}/domains.json", _json(listing))
+    _domains_source(notes, virsh)
     notes.missing(
         f"{LIBVIRT_DIR}/agents.json",
         "the guest agents' answers",
@@ -83,6 +90,19 @@ def build_virt(notes: SosNotes) -> None:
         notes.missing(f"{LIBVIRT_DIR}/domains.json#state", "the domains' states", STATE_HOW)
 
 
+def _domains_source(notes: SosNotes, virsh: VirshOutputs) -> None:
+    """Where the report's list of domains comes from (the manifest's `sources`), or, when it
+    holds none of them (`-p virt` alone: no domain XML, no virsh list), that the domains are
+    not recorded: no domain found there is not "0 domains"."""
+    found = [d for d in (DEFINED_DIR, LIVE_DIR) if notes.report.is_dir(d)]
+    if virsh.listing_file is not None:
+        found.append(virsh.listing_file)
+    if found:
+        notes.sources[f"{LIBVIRT_DIR}/domains.json"] = ", ".join(found)
+    else:
+        notes.missing(f"{LIBVIRT_DIR}/domains.json", DOMAINS_WHAT, DOMAINS_HOW)
+
+
 def _from_dumpxml(notes: SosNotes, virsh: VirshOutputs, domains: dict[str, SosDomain]) -> None:
     """Domains virsh listed that no XML file of the report defines (the virsh plugin without
     the libvirt one): their XML from `virsh -r dumpxml NAME`, else a problem that says so."""
@@ -91,9 +111,7 @@ def _from_dumpxml(notes: SosNotes, virsh: VirshOutputs, domains: dict[str, SosDo
             notes.problems.append(f"{virsh.listing_file}: {name[:60]!r} is no domain name")
             continue
         rel = domain_file(virsh.names, "dumpxml", name)
-        text, problem = notes.report.try_read(rel) if rel is not None else (None, None)
-        if problem:
-            notes.problems.append(problem)
+        text = try_read(notes, rel) if rel is not None else None
         if text is None:
             notes.problems.append(
                 f"domain {name!r} is listed by virsh but its XML is not in the report "
@@ -126,9 +144,7 @@ def _state(dom: SosDomain, virsh: VirshOutputs, notes: SosNotes) -> None:
         rel = domain_file(virsh.names, command, dom.name)
         if rel is None:
             continue
-        text, problem = notes.report.try_read(rel)
-        if problem:
-            notes.problems.append(problem)
+        text = try_read(notes, rel)
         state = state_in(text or "")
         if state is not None:
             dom.state, dom.state_source = state, rel
