@@ -49,7 +49,11 @@ class VfioBinding(Probe):
             cards.append({"gpu": dev.bdf, "drivers": drivers, "reset_method": resets})
             on_vfio = [d == VFIO_DRIVER for d in drivers.values()]
             if any(on_vfio) and not all(on_vfio):
-                shown = ", ".join(f"{b} on {d or 'no driver'}" for b, d in drivers.items())
+                unknown = {m.bdf for m in members if not m.driver_known}  # a report's unreadable
+                shown = ", ".join(
+                    f"{b} on {d or ('a driver not recorded' if b in unknown else 'no driver')}"
+                    for b, d in drivers.items()
+                )
                 findings.append(
                     Finding(
                         "VFIO_SPLIT_CARD",
