@@ -33,12 +33,14 @@ def test_json_report_on_a_recorded_machine(make_root: MakeRoot) -> None:
         "class",
         "name",
         "driver",
+        "driver_known",  # added with sosreports: false when `driver` None is "not recorded"
         "iommu_group",
         "boot_vga",
         "functions",
         "isolated",
         "blockers",
     }
+    assert all(g["driver_known"] is True for g in gpus["facts"]["gpus"])
 
 
 def test_text_report_lists_probes_and_remedies(
