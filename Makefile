@@ -96,9 +96,6 @@ bench-sos: setup
 	$(BIN)/python bench/bench_sos_open.py
 	$(BIN)/python bench/bench_sos_machine.py
 	$(BIN)/python bench/bench_sos_virt.py
-	$(BIN)/python bench/bench_sos_open.py
-	$(BIN)/python bench/bench_sos_machine.py
-	$(BIN)/python bench/bench_sos_virt.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

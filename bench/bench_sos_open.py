@@ -1,4 +1,4 @@
-"""`make bench-sos-open`: opening a sosreport of a 300-device machine (unpack, translate, every
+"""`make bench-sos` (second part): opening a sosreport of a 300-device machine (unpack, translate, every
 probe), in-process and through the CLI, and an archive with a 256 MiB journal (its tail kept)."""
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ def main() -> int:
     lines = [
         TITLE,
         "",
-        "Command: `make bench-sos-open` (runs `bench/bench_sos_open.py`): a sosreport-shaped "
+        "Command: `make bench-sos` (runs `bench/bench_sos_open.py` among others): a sosreport-shaped "
         "report of a 300-function machine (lspci -nnvv with IOMMU groups, 20,000 dmesg lines, "
         f"/proc, 1,500 module parameters) as sos packs it (.tar.xz); {RUNS} runs, medians.",
         f"Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}; "
