@@ -299,7 +299,9 @@ class VirtBridge:
         finally:
             hv.close()
         configs = {d.config.name: d.config for d in listed if d.config is not None}
-        states = {d.name: d.state for d in listed}
+        # A state the recording does not hold (a sosreport without virsh's list) is said so,
+        # never shown as libvirt's nostate.
+        states = {d.name: d.state if d.state_recorded else "not recorded" for d in listed}
         # The connection first: the shut-off VMs are looked at as their states arrive, and
         # whose machine their logs are on depends on its URI.
         self._on_connection({"connection": "recorded", "uri": uri})
