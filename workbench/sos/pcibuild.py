@@ -16,7 +16,7 @@ from workbench.sos.lspci import LspciDevice, parse_lspci
 from workbench.sos.model import ASK_FOR, KernelLog, SosNotes
 from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
-from workbench.sos.reportfiles import collected_by, not_read
+from workbench.sos.reportfiles import collected_by, link_out, not_read
 
 LSPCI_FILES = ("sos_commands/pci/lspci_-nnvv", "lspci", "sos_commands/pci/lspci_-nvv")
 GROUPS = "sys/kernel/iommu_groups"
@@ -98,12 +98,17 @@ def _read_lspci(notes: SosNotes) -> tuple[str | None, str | None]:
         except HostReadError as exc:
             said = not_read(rel, exc)
             notes.problems.append(said)
-            if exc.details.get("reason") != "missing" and unusable is None:
+            present = exc.details.get("reason") != "missing" or " as a link to " in said
+            if present and unusable is None:
                 unusable = said
             continue
         if text is not None:
             notes.sources["pci"] = rel
             return text, None
+        link = link_out(str(notes.report.root), rel)  # missing to the confined reader
+        if link is not None:
+            notes.problems.append(link)
+            unusable = unusable or link
     return None, unusable
 
 

@@ -3,8 +3,10 @@ become paths, and the plugin that collects each thing (said when it is missing).
 
 from __future__ import annotations
 
+import posixpath
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 from workbench.core.errors import HostReadError
 from workbench.sos.model import ASK_FOR, SosNotes
@@ -32,8 +34,31 @@ def not_read(rel: str, exc: HostReadError) -> str:
     is there, and why it could not be read, so nobody asks for a report that holds it."""
     why = _reason(exc)
     if exc.details.get("reason") == "missing":
+        link = link_out(str(exc.details.get("root") or ""), rel)
+        if link is not None:
+            return link
         return f"{rel}: not in this sosreport ({why})"
     return f"{rel} is in this sosreport but could not be read ({why})"
+
+
+def link_out(root: str, rel: str) -> str | None:
+    """Why a file the confined reader found missing is there all the same: a symbolic link
+    whose target is outside the report (or nowhere in it), never followed; None otherwise."""
+    from workbench.core.text import safe_text
+
+    if not root:
+        return None
+    try:
+        target = str(Path(root, rel).readlink())
+    except (OSError, ValueError):
+        return None  # not a link (or a parent is one: the resolver said what it found)
+    inside = posixpath.normpath(posixpath.join(posixpath.dirname(rel), target))
+    if not target.startswith("/") and not inside.startswith("../") and inside != "..":
+        return None  # a link inside the report to nothing: a missing file (sos's `lspci`)
+    return (
+        f"{rel} is in this sosreport as a link to {safe_text(target[:200])!r}, which leaves the "
+        "report (or leads nowhere in it): not followed"
+    )
 
 
 def try_read(notes: SosNotes, rel: str) -> str | None:

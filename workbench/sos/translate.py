@@ -52,7 +52,8 @@ def lacks(notes: SosNotes) -> list[str]:
     the report's header): lspci, the kernel command line, the kernel log (dmesg, or the
     journal or syslog it fell back to)."""
     out: list[str] = []
-    if DEVICES in notes.not_recorded or notes.sources.get("pci") not in LSPCI_FILES:
+    held = notes.not_recorded.get(DEVICES, "").startswith(LSPCI_FILES)  # there, unreadable
+    if not held and (DEVICES in notes.not_recorded or notes.sources.get("pci") not in LSPCI_FILES):
         out.append("lspci -nnvv")  # libvirt's node devices stand in for it, without all it says
     if "proc/cmdline" in notes.not_recorded:
         out.append("the kernel command line")

@@ -77,6 +77,12 @@ def build_virt(notes: SosNotes) -> None:
         notes.write(domain_member(name), dom.xml)
     notes.write(f"{LIBVIRT_DIR}/domains.json", _json(listing))
     _domains_source(notes, virsh)
+    left_out = [p for p in notes.problems[before:] if p.endswith("left out")]
+    if not listing and left_out:  # none read is not none defined
+        notes.not_recorded[f"{LIBVIRT_DIR}/domains.json"] = (
+            f"not in this sosreport in a form that can be read: {len(left_out)} of its domain "
+            f"files could not be read (first: {left_out[0][:200]})"
+        )
     notes.missing(
         f"{LIBVIRT_DIR}/agents.json",
         "the guest agents' answers",
