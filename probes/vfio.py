@@ -91,8 +91,19 @@ class VfioBinding(Probe):
                     "Devices are on vfio-pci but /sys/module/vfio_pci is not listed (not recorded?).",
                 )
             )
+        not_known = [d.bdf for d in inv.devices if not d.driver_known]
+        if not bound and not_known:  # a report could not record those drivers: nothing judged
+            facts["driver_not_recorded"] = not_known
+            hint = ctx.host.record_hint(f"sys/bus/pci/devices/{not_known[0]}/driver")
+            summary = (
+                f"no device known to be on vfio-pci; the driver of {', '.join(not_known[:4])} "
+                f"is not recorded{f' ({hint})' if hint else ''}"
+            )
+            return Outcome("skip", summary, facts, findings)
         if not bound:
-            ids = ",".join(i for g in candidates if (i := inv.card_ids(g["bdf"])))
+            ids = ",".join(
+                dict.fromkeys(i for g in candidates if (i := inv.card_ids(g["bdf"])))
+            )  # two identical cards name their ids once
             remedy = (
                 f"Bind the guest GPU at boot: vfio-pci.ids={ids} on the kernel command line "
                 "(and softdep the GPU driver on vfio-pci), or let libvirt do it with "

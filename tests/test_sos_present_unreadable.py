@@ -68,3 +68,39 @@ def test_definitions_none_of_which_could_be_read_are_not_0_domains(tmp_path: Pat
     assert "could not be read" in domains["summary"]
     assert results["vm.preflight"]["status"] == "skip"
     assert "no domains" not in results["vm.preflight"]["summary"]
+
+
+CARD = """\
+{bus}:00.0 VGA compatible controller [0300]: NVIDIA Corporation AD102 [10de:2684] (rev a1)
+\tKernel driver in use: {driver}
+\tIOMMU group: {group}
+
+{bus}:00.1 Audio device [0403]: NVIDIA Corporation AD102 HD Audio [10de:22ba] (rev a1)
+\tKernel driver in use: snd_hda_intel
+\tIOMMU group: {group}
+
+"""
+
+
+def test_an_unreadable_driver_is_not_nothing_bound(tmp_path: Path) -> None:
+    """A GPU whose driver line cannot be read (`vfio-pci?`): vfio.binding does not say "nothing
+    bound" (it may be on vfio-pci); it says the driver is not recorded."""
+    top = _report(tmp_path / "sosreport-d-1")
+    lspci = CARD.format(bus="01", driver="vfio-pci?", group=14)
+    (top / "sos_commands/pci/lspci_-nnvv").write_text(lspci)
+    vfio = next(p for p in _probe(top)["probes"] if p["id"] == "vfio.binding")
+    assert vfio["status"] == "skip", vfio["summary"]
+    assert "not recorded" in vfio["summary"] and "nothing bound" not in vfio["summary"]
+    assert vfio["facts"]["driver_not_recorded"] == ["0000:01:00.0"]
+
+
+def test_two_identical_cards_name_their_ids_once(tmp_path: Path) -> None:
+    """Two identical cards, neither on vfio-pci: the vfio-pci.ids remedy names each id once."""
+    top = _report(tmp_path / "sosreport-e-1")
+    lspci = CARD.format(bus="01", driver="nouveau", group=14) + CARD.format(
+        bus="02", driver="nouveau", group=15
+    )
+    (top / "sos_commands/pci/lspci_-nnvv").write_text(lspci)
+    vfio = next(p for p in _probe(top)["probes"] if p["id"] == "vfio.binding")
+    remedies = [f["remedy"] for f in vfio["findings"] if f["code"] == "VFIO_NONE_BOUND"]
+    assert remedies and "vfio-pci.ids=10de:2684,10de:22ba " in remedies[0], remedies
