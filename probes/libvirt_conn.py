@@ -90,7 +90,9 @@ def _not_answered(host: Host, hv: Hypervisor, facts: dict[str, Any], hint: str) 
         shown += f" (versions from {safe_text(origin[:200])})"
     facts["answered"] = None  # not known: not False
     with contextlib.suppress(WorkbenchError):  # libvirt.domains says why
-        shown += f"; {len(hv.domains())} domain(s) defined"
+        listed = hv.domains()
+        if listed or host.record_hint("libvirt/domains.json") is None:  # 0 only when it is so
+            shown += f"; {len(listed)} domain(s) defined"
     return Finding(
         "LIBVIRT_ANSWER_NOT_RECORDED",
         "warn",

@@ -76,7 +76,8 @@ def _specs(args: argparse.Namespace) -> list[str]:
         specs.append("kernel")
     specs += [f"qemu:{name}" for name in args.qemu or ()]
     specs += [f"journal:{unit}" for unit in args.journal or ()]
-    return specs
+    # A source named twice is read once; `-` twice stays, to be refused as such.
+    return [s for i, s in enumerate(specs) if s == "-" or s not in specs[:i]]
 
 
 def run(args: argparse.Namespace) -> int:

@@ -7,12 +7,14 @@ its own, the last); a text line (QEMU, dmesg, syslog) becomes `{"source", "time"
 from __future__ import annotations
 
 import json
+import re
 
 from workbench.logs.sourcefiles import encode
 from workbench.logs.sources import LogLine
 from workbench.logs.textlines import text_record
 
 _WHITE = b" \t"
+_C1 = re.compile("[\x7f-\x9f]")
 
 
 def _is_object(data: bytes) -> bool:
@@ -47,4 +49,8 @@ def json_line(line: LogLine) -> bytes:
         "message": record.message,
         "raw": text,
     }
-    return json.dumps(fields, ensure_ascii=False).encode("utf-8", "backslashreplace")
+    made = json.dumps(fields, ensure_ascii=False)
+    # JSON escapes C0 controls itself, not DEL and C1 (U+009B is a CSI to a terminal): as
+    # \u escapes, the same string to a JSON reader and inert text to a terminal.
+    made = _C1.sub(lambda m: f"\\u{ord(m.group()):04x}", made)
+    return made.encode("utf-8", "backslashreplace")
