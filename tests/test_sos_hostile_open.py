@@ -152,6 +152,22 @@ def test_a_report_this_user_cannot_read_says_permission_denied(
 
 
 @pytest.mark.skipif(os.geteuid() != 0, reason="needs root to drop to another user")
+@pytest.mark.parametrize("kind", ["fifo", "device"])
+def test_a_checksum_beside_that_is_no_file_is_refused(tmp_path: Path, kind: str) -> None:
+    """A `.sha256` beside the archive that is a FIFO or a link to /dev/zero: refused (never
+    opened: a FIFO would block), not skipped as if absent."""
+    (tmp_path / "src").mkdir()
+    archive = pack(report_tree(tmp_path / "src"), tmp_path / "r.tar.xz")
+    side = tmp_path / "r.tar.xz.sha256"
+    if kind == "fifo":
+        os.mkfifo(side)
+    else:
+        side.symlink_to("/dev/zero")
+    with pytest.raises(CaptureError, match="not a regular file") as caught:
+        unpack_report(archive, tmp_path / "out")
+    assert caught.value.code == "SOS_CHECKSUM"
+
+
 def test_a_checksum_file_this_user_cannot_read_is_said(shared: Path) -> None:
     """A .sha256 beside the archive that this user may not read refuses it (the check it
     promises cannot be made), never skipped in silence."""

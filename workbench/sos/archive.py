@@ -143,8 +143,15 @@ def check_digest(archive: Path) -> str | None:
     for kind, length in DIGESTS:
         side = archive.with_name(archive.name + "." + kind)
         try:
-            if not stat.S_ISREG(side.stat().st_mode):
-                continue
+            if not stat.S_ISREG(side.stat().st_mode):  # never opened: a FIFO would block
+                raise refuse(
+                    archive,
+                    f"{side.name} beside it is not a regular file (a FIFO, a device or a "
+                    "directory), so the archive cannot be checked",
+                    code="SOS_CHECKSUM",
+                    remedy="Move the checksum file aside to open the archive unchecked, or put "
+                    "the checksum the customer sent there.",
+                )
             with side.open("rb") as fh:
                 text = fh.read(4096).decode("ascii", "replace")
         except (FileNotFoundError, NotADirectoryError):
