@@ -366,6 +366,22 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("--json", action="store_true", help="print the differences as JSON")
     diff.set_defaults(module="diff")
 
+    fleet = sub.add_parser(
+        "fleet",
+        help="many machines side by side",
+        description="Open every machine in the paths (captures, sosreports as archives or "
+        "directories, `sos collect` bundles; directories are walked) in parallel processes and "
+        "show them side by side. Exit 0 when no machine has a failing probe, 1 when one has, 2 "
+        "for bad usage or when no machine is found.",
+    )
+    fleet.add_argument("paths", metavar="PATH", nargs="+")
+    fleet.add_argument("--json", action="store_true", help="print the workbench.fleet/1 document")
+    fleet.add_argument(
+        "--workers", type=count(256), default=None, metavar="N", help="processes (the CPU count)"
+    )
+    fleet.add_argument("--progress", action="store_true", help="N/M machines on stderr")
+    fleet.set_defaults(module="fleet")
+
     open_ = sub.add_parser(
         "open",
         help="the workbench on a capture or a sosreport",

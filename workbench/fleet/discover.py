@@ -1,14 +1,277 @@
-"""Paths named to `workbench fleet` -> the machines in them."""
+"""Paths named to `workbench fleet` -> the machines in them, by content (never by name).
+
+A file is a capture (a tar archive with manifest.json at its root), a sosreport archive, or a
+`sos collect` bundle (an outer tarball whose members are sosreport archives, one per node: only
+those members are extracted, with the checks of workbench/sos/archive.py, into a private
+directory). A directory is a sosreport when it is one, else it is walked (bounded depth and
+count). Whatever is no machine is said in the problems, never passed over in silence.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import lzma
+import os
+import re
+import shutil
+import stat
+import tarfile
+import tempfile
+import zlib
+from collections.abc import Iterator
 from pathlib import Path
 
-from workbench.fleet.model import FleetEntry
+from workbench.core.errors import CaptureError, WorkbenchError
+from workbench.fleet.model import EntryKind, FleetEntry
+
+MAX_DEPTH = 6  # directories below a named one that are walked
+MAX_FILES = 20_000  # entries looked at in all, across every named path
+MAX_INNER = 1_000  # sosreports taken from one bundle
+INNER_BYTES = 4 * 1024 * 1024 * 1024  # what one bundle's extracted reports may take in all
+SCAN_MEMBERS = 500_000  # members of an archive looked at to tell what it is
+_INNER = re.compile(r"(^|/)sosreport-[^/]*\.tar\.(xz|gz|bz2)$")
+_SUFFIXES = (".tar.gz", ".tar.xz", ".tar.bz2", ".tgz", ".tar")
+_NAME_LIMIT = 64
+_SOS_SHAPE = re.compile(r"^sosreport-(?P<host>.+?)(?:-\d+)?-\d{4}-\d{2}-\d{2}-[A-Za-z0-9]+$")
 
 
-def discover(paths: list[str | Path]) -> tuple[list[FleetEntry], list[str]]:
+def discover(
+    paths: list[str | Path], workdir: Path | None = None
+) -> tuple[list[FleetEntry], list[str]]:
     """The machines in `paths` (files and directories: captures, sosreports as archives or
     directories, `sos collect` bundles), and what was passed over (said, never silent).
-    Stub: the fleet engineer implements it."""
-    raise NotImplementedError
+    A bundle's reports are extracted into `workdir` (see `fleet_workdir`); without one, a
+    bundle is a problem."""
+    found: list[tuple[str, str, EntryKind, str | None]] = []  # name, source, kind, within
+    problems: list[str] = []
+    budget = [MAX_FILES]
+    for given in paths:
+        path = Path(given)
+        try:
+            st = path.stat()
+        except OSError as exc:
+            problems.append(f"{path}: {exc.strerror or exc}")
+            continue
+        if stat.S_ISDIR(st.st_mode):
+            _directory(path, 0, found, problems, budget, workdir)
+        elif stat.S_ISREG(st.st_mode):
+            _file(path, found, problems, workdir)
+        else:
+            problems.append(f"{path}: not a regular file or a directory")
+    return _unique(found), problems
+
+
+@contextlib.contextmanager
+def fleet_workdir() -> Iterator[Path]:
+    """A private directory for the reports extracted from bundles, removed on exit (on
+    Ctrl-C too)."""
+    from workbench.capture.unpack import temp_base
+
+    base = temp_base() or tempfile.gettempdir()
+    tmp = Path(tempfile.mkdtemp(prefix="workbench-fleet-", dir=base))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _directory(
+    path: Path,
+    depth: int,
+    found: list[tuple[str, str, EntryKind, str | None]],
+    problems: list[str],
+    budget: list[int],
+    workdir: Path | None,
+) -> None:
+    from workbench.sos.detect import is_report_dir
+
+    try:
+        if is_report_dir(path):
+            found.append((_report_dir_name(path), str(path), "sos", None))
+            return
+    except WorkbenchError as exc:
+        problems.append(exc.message)
+        return
+    if depth >= MAX_DEPTH:
+        problems.append(f"{path}: deeper than {MAX_DEPTH} directories, not walked")
+        return
+    try:
+        entries = sorted(os.scandir(path), key=lambda e: e.name)
+    except OSError as exc:
+        problems.append(f"{path}: {exc.strerror or exc}")
+        return
+    for entry in entries:
+        if budget[0] <= 0:
+            problems.append(f"{path}: more than {MAX_FILES} entries in all, the rest not looked at")
+            return
+        budget[0] -= 1
+        if entry.name.startswith("."):
+            continue
+        child = Path(entry.path)
+        try:
+            if entry.is_symlink():
+                problems.append(f"{child}: a symbolic link, not followed")
+            elif entry.is_dir():
+                _directory(child, depth + 1, found, problems, budget, workdir)
+            elif entry.is_file():
+                if not _is_checksum(child):
+                    _file(child, found, problems, workdir)
+            else:
+                problems.append(f"{child}: not a regular file or a directory")
+        except OSError as exc:
+            problems.append(f"{child}: {exc.strerror or exc}")
+
+
+def _is_checksum(path: Path) -> bool:
+    """sos's .sha256/.md5 beside its archive: read by the archive's own check, not a machine."""
+    return path.name.endswith((".sha256", ".md5")) and path.with_suffix("").is_file()
+
+
+def _file(
+    path: Path,
+    found: list[tuple[str, str, EntryKind, str | None]],
+    problems: list[str],
+    workdir: Path | None,
+) -> None:
+    try:
+        kind, inner = _archive(path)
+    except WorkbenchError as exc:
+        problems.append(exc.message)
+        return
+    if kind == "capture":
+        found.append((_stem(path.name), str(path), "capture", None))
+    elif kind == "sos":
+        found.append((_sos_name(path.name), str(path), "sos", None))
+    elif inner:
+        if workdir is None:
+            problems.append(f"{path}: a `sos collect` bundle, and nowhere to extract it")
+            return
+        _bundle(path, inner, found, problems, workdir)
+    else:
+        problems.append(f"{path}: a tar archive, neither a capture nor a sosreport")
+
+
+def _archive(path: Path) -> tuple[str, list[str]]:
+    """What the archive holds: "capture", "sos", or "tar" with the names of the sosreport
+    archives among its members (a bundle). One pass, bounded; CaptureError for no tar."""
+    from workbench.sos.archive import READ_LIMIT, compression, open_tar, refuse
+    from workbench.sos.detect import Layout
+
+    mode = compression(path)
+    manifest = False
+    layout = Layout()
+    top: str | None = None
+    inner: list[str] = []
+    read = 0
+    try:
+        with open_tar(path, mode) as tar:
+            for count, member in enumerate(tar, 1):
+                parts = [p for p in member.name.split("/") if p and p != "."]
+                top = parts[0] if top is None and parts else top
+                if len(parts) >= 2 and parts[0] == top:
+                    layout.see(parts[1:], member.isdir())
+                    if layout.is_report:
+                        return "sos", []
+                manifest = manifest or (parts == ["manifest.json"] and member.isreg())
+                if member.isreg() and _INNER.search(member.name) and len(inner) < MAX_INNER:
+                    inner.append(member.name)
+                read += member.size
+                if count >= SCAN_MEMBERS or read > READ_LIMIT:
+                    break
+    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        raise refuse(path, f"truncated or corrupt archive ({exc})") from exc
+    if manifest:
+        return "capture", []
+    return "tar", inner
+
+
+def _bundle(
+    path: Path,
+    inner: list[str],
+    found: list[tuple[str, str, EntryKind, str | None]],
+    problems: list[str],
+    workdir: Path,
+) -> None:
+    """Extract the bundle's sosreport archives (and nothing else) into a directory of their
+    own under `workdir`, each name checked as a sosreport member is; one entry per node."""
+    from workbench.capture.unpack import check_member_name
+    from workbench.sos.archive import CHUNK, compression, open_tar, refuse
+
+    wanted = set(inner)
+    into = Path(tempfile.mkdtemp(prefix="bundle-", dir=workdir))
+    total = 0
+    index = 0
+    try:
+        with open_tar(path, compression(path)) as tar:
+            for member in tar:
+                if member.name not in wanted or not member.isreg():
+                    continue
+                name = check_member_name(path, member.name, refuse, backslash=True)
+                total += member.size
+                if total > INNER_BYTES:
+                    raise refuse(path, f"its sosreports take more than {INNER_BYTES} bytes")
+                index += 1
+                base = name.rsplit("/", 1)[-1]
+                node = into / f"{index:04d}"
+                node.mkdir()
+                out_path = node / base
+                src = tar.extractfile(member)
+                if src is None:
+                    continue
+                fd = os.open(out_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    while block := src.read(CHUNK):
+                        out.write(block)
+                found.append((_sos_name(base), str(out_path), "sos", str(path)))
+    except CaptureError as exc:
+        problems.append(exc.message)
+    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        problems.append(f"{path}: a `sos collect` bundle that could not be read ({exc})")
+
+
+def _report_dir_name(path: Path) -> str:
+    """An unpacked report's host name: its `hostname` file when it has one (cheap), else the
+    directory's name."""
+    try:
+        with open(path / "hostname", "rb") as fh:  # noqa: PTH123 - bounded read
+            word = fh.read(256).decode("utf-8", "replace").strip()
+    except OSError:
+        word = ""
+    return word[:_NAME_LIMIT] if word and "\n" not in word else _sos_name(path.name)
+
+
+def _sos_name(file_name: str) -> str:
+    """`sosreport-HOST[-CASE]-YYYY-MM-DD-RAND.tar.xz` -> HOST (sos's shape), else the name
+    without its suffix."""
+    stem = _stem(file_name)
+    match = _SOS_SHAPE.match(stem)
+    return match.group("host")[:_NAME_LIMIT] if match else stem
+
+
+def _stem(file_name: str) -> str:
+    for suffix in _SUFFIXES:
+        if file_name.endswith(suffix) and len(file_name) > len(suffix):
+            return file_name[: -len(suffix)][:_NAME_LIMIT]
+    return file_name[:_NAME_LIMIT]
+
+
+def _unique(found: list[tuple[str, str, EntryKind, str | None]]) -> list[FleetEntry]:
+    """Entries with unique names: a clash gets `#2`, `#3`...; a source named twice is one."""
+    seen: dict[str, int] = {}
+    sources: set[str] = set()
+    out: list[FleetEntry] = []
+    for name, source, kind, within in found:
+        key = os.path.realpath(source)
+        if key in sources:
+            continue
+        sources.add(key)
+        unique = name
+        if name in seen:
+            seen[name] += 1
+            unique = f"{name}#{seen[name]}"
+            while unique in seen:
+                seen[name] += 1
+                unique = f"{name}#{seen[name]}"
+        seen.setdefault(unique, 1)
+        out.append(FleetEntry(name=unique, source=source, kind=kind, within=within))
+    return out

@@ -1,13 +1,147 @@
-"""Opening and probing every machine of a fleet, in worker processes."""
+"""Opening and probing every machine of a fleet, in worker processes.
+
+Each worker (a `forkserver` process, `spawn` where there is none) opens one machine at a time
+and returns a small FleetMachine: memory stays at one machine per worker whatever the fleet's
+size. A machine that cannot be opened is a FleetMachine with `error`, never the fleet's crash;
+Ctrl-C terminates the pool (each worker's own temp directories are removed by its SIGTERM
+guard) and is raised on.
+"""
 
 from __future__ import annotations
 
-from workbench.fleet.model import Fleet, FleetEntry
+import multiprocessing
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from workbench.fleet.model import Fleet, FleetEntry, FleetMachine
+
+Progress = Callable[[int, int], None]
+FACT_PROBES = ("pci.gpus", "kernel.cmdline", "memory.hugepages")
+MAX_GPUS = 16  # GPUs kept per machine for comparison
+MAX_CMDLINE = 4096
+MAX_CAUSES = 100
 
 
-def run_fleet(entries: list[FleetEntry], workers: int | None = None) -> Fleet:
-    """Each entry opened (open_target) and probed (run_probes) in its own worker process, at
-    most `workers` at once (default: the CPU count); a machine that cannot be opened is a
-    FleetMachine with `error`, never the fleet's failure. Stub: the fleet engineer implements
-    it."""
-    raise NotImplementedError
+def run_fleet(
+    entries: list[FleetEntry],
+    workers: int | None = None,
+    progress: Progress | None = None,
+) -> Fleet:
+    """Each entry opened (open_target) and probed (run_probes) in a worker process, at most
+    `workers` at once (default: the CPU count); a machine that cannot be opened is a
+    FleetMachine with `error`, never the fleet's failure. `progress(done, total)` after each
+    machine. The machines come back in the order of `entries`."""
+    count = max(1, min(workers or os.cpu_count() or 1, len(entries) or 1))
+    if not entries:
+        return Fleet(machines=[])
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
+    machines: list[FleetMachine] = []
+    pool = context.Pool(processes=count)
+    try:
+        for done, machine in enumerate(pool.imap(probe_entry, entries, chunksize=1), 1):
+            machines.append(machine)
+            if progress is not None:
+                progress(done, len(entries))
+        pool.close()
+    except BaseException:
+        pool.terminate()
+        raise
+    finally:
+        pool.join()
+    return Fleet(machines=machines)
+
+
+def probe_entry(entry: FleetEntry) -> FleetMachine:
+    """One machine opened and probed as `workbench probe` does it alone (same defaults), as a
+    small FleetMachine; an error opening it is the machine's `error`."""
+    from workbench.core.errors import WorkbenchError
+
+    machine = FleetMachine(
+        name=entry.name,
+        source=_shown_source(entry),
+        kind=entry.kind,
+        within=entry.within,
+    )
+    try:
+        _probe(entry, machine)
+    except WorkbenchError as exc:
+        machine.statuses.clear()
+        machine.error = exc.to_dict()
+        machine.summary = f"not opened: {exc.message}"
+    except (OSError, ValueError) as exc:  # not a WorkbenchError: still this machine's alone
+        machine.statuses.clear()
+        machine.error = {"code": "FLEET_OPEN", "message": str(exc)}
+        machine.summary = f"not opened: {exc}"
+    return machine
+
+
+def _shown_source(entry: FleetEntry) -> str:
+    """Where the machine came from as the user knows it: a bundle's node is the bundle and the
+    report's file name (its extracted copy is temporary)."""
+    if entry.within is None:
+        return entry.source
+    return f"{entry.within}:{Path(entry.source).name}"
+
+
+def _probe(entry: FleetEntry, machine: FleetMachine) -> None:
+    from workbench.commands.common import plugins_print_to_stderr
+    from workbench.core.runner import run_probes
+    from workbench.target import open_target
+
+    where: dict[str, Any] = {entry.kind: entry.source}  # capture=, sos= or root=
+    with open_target(**where) as target, plugins_print_to_stderr():
+        report = run_probes(
+            target.host,
+            hypervisor=target.new_hypervisor(),
+            options={"lg_resolution": "1920x1080"},  # `workbench probe`'s default
+        )
+        machine.identity = _identity(target.host, report.host)
+    causes: list[str] = []
+    for result in report.probes:
+        machine.statuses[result.id] = result.status
+        for finding in result.findings:
+            if finding.cause and finding.cause not in causes and len(causes) < MAX_CAUSES:
+                causes.append(finding.cause)
+        if result.id in FACT_PROBES:
+            machine.facts[result.id] = _facts(result.id, result.facts)
+    machine.causes = causes
+    counts = report.counts()
+    machine.summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
+
+
+def _identity(host: Any, report_host: dict[str, Any]) -> dict[str, str | None]:
+    """Hostname, machine-id and DMI serial when the record has them (None: not recorded)."""
+
+    def read(rel: str) -> str | None:
+        try:
+            text = host.read_text(rel)
+        except Exception:  # noqa: BLE001 - an unreadable file is "not recorded"
+            return None
+        word = text.strip()[:256] if isinstance(text, str) else ""
+        return word or None
+
+    hostname = report_host.get("hostname")
+    return {
+        "hostname": str(hostname)[:256] if hostname else read("proc/sys/kernel/hostname"),
+        "machine_id": read("etc/machine-id"),
+        "dmi_serial": read("sys/class/dmi/id/product_serial"),
+    }
+
+
+def _facts(probe: str, facts: dict[str, Any]) -> Any:
+    """The few facts kept for comparison: GPUs (driver, group, isolated), the command line,
+    the hugepages."""
+    if probe == "pci.gpus":
+        gpus = facts.get("gpus")
+        return [
+            {k: g.get(k) for k in ("bdf", "name", "driver", "iommu_group", "isolated")}
+            for g in (gpus if isinstance(gpus, list) else [])[:MAX_GPUS]
+            if isinstance(g, dict)
+        ]
+    if probe == "kernel.cmdline":
+        line = facts.get("raw")
+        return str(line)[:MAX_CMDLINE] if line is not None else None
+    return {k: facts.get(k) for k in ("hugepages_bytes", "memory_total_bytes", "share_of_memory")}

@@ -1,0 +1,49 @@
+"""`workbench fleet PATH ...`: many machines side by side (a table machines x probes, then the
+machines that share each failing probe and each cause), or the workbench.fleet/1 document."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from workbench.commands.common import text_stdout
+from workbench.core.errors import ConfigError
+from workbench.fleet.model import Fleet
+from workbench.fleet.table import render_fleet
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.fleet.discover import discover, fleet_workdir
+    from workbench.fleet.run import run_fleet
+
+    show = bool(args.progress) or sys.stderr.isatty()
+
+    def progress(done: int, total: int) -> None:
+        end = "\n" if done == total else ""
+        sys.stderr.write(f"\r{done}/{total} machines{end}")
+        sys.stderr.flush()
+
+    with fleet_workdir() as workdir:
+        entries, problems = discover(list(args.paths), workdir)
+        if not entries:
+            said = f": {problems[0]}" if problems else ""
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            raise ConfigError(f"fleet: no machine found in the paths given{said}{more}")
+        fleet = run_fleet(entries, args.workers, progress if show else None)
+    fleet.problems = problems + fleet.problems
+    if args.json:
+        sys.stdout.write(json.dumps(fleet.to_dict(), indent=2) + "\n")
+    else:
+        from workbench.textreport import OWN_MARKS
+
+        sys.stdout.write(render_fleet(fleet, ascii_only=text_stdout(OWN_MARKS)))
+    return 1 if _failed(fleet) else 0
+
+
+def _failed(fleet: Fleet) -> bool:
+    """Whether a machine has a probe that failed or broke, or could not be opened."""
+    return any(
+        m.error is not None or any(s in ("fail", "error") for s in m.statuses.values())
+        for m in fleet.machines
+    )
