@@ -138,7 +138,7 @@ def _file(
     except WorkbenchError as exc:
         problems.append(exc.message)
         return
-    if kind == "capture":
+    if kind in ("capture", "damaged"):  # damaged: its open says why, as the machine's error
         found.append((_stem(path.name), str(path), "capture", None))
     elif kind == "sos":
         found.append((_sos_name(path.name), str(path), "sos", None))
@@ -152,9 +152,11 @@ def _file(
 
 
 def _archive(path: Path) -> tuple[str, list[str]]:
-    """What the archive holds: "capture", "sos", or "tar" with the names of the sosreport
-    archives among its members (a bundle). One pass, bounded; CaptureError for no tar."""
-    from workbench.sos.archive import READ_LIMIT, compression, open_tar, refuse
+    """What the archive holds: "capture", "sos", "damaged" (a tar archive that breaks off:
+    opened as a capture, whose refusal becomes that machine's error), or "tar" with the names
+    of the sosreport archives among its members (a bundle). One pass, bounded; CaptureError
+    for what is no tar archive."""
+    from workbench.sos.archive import READ_LIMIT, compression, open_tar
     from workbench.sos.detect import Layout
 
     mode = compression(path)
@@ -178,8 +180,8 @@ def _archive(path: Path) -> tuple[str, list[str]]:
                 read += member.size
                 if count >= SCAN_MEMBERS or read > READ_LIMIT:
                     break
-    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
-        raise refuse(path, f"truncated or corrupt archive ({exc})") from exc
+    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error):
+        return "damaged", []
     if manifest:
         return "capture", []
     return "tar", inner
