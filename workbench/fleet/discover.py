@@ -160,7 +160,6 @@ def _archive(path: Path) -> tuple[str, list[str]]:
     from workbench.sos.detect import Layout
 
     mode = compression(path)
-    manifest = False
     layout = Layout()
     top: str | None = None
     inner: list[str] = []
@@ -174,7 +173,8 @@ def _archive(path: Path) -> tuple[str, list[str]]:
                     layout.see(parts[1:], member.isdir())
                     if layout.is_report:
                         return "sos", []
-                manifest = manifest or (parts == ["manifest.json"] and member.isreg())
+                if parts == ["manifest.json"] and member.isreg():
+                    return "capture", []  # at the root: no sosreport (one top directory)
                 if member.isreg() and _INNER.search(member.name) and len(inner) < MAX_INNER:
                     inner.append(member.name)
                 read += member.size
@@ -182,8 +182,6 @@ def _archive(path: Path) -> tuple[str, list[str]]:
                     break
     except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error):
         return "damaged", []
-    if manifest:
-        return "capture", []
     return "tar", inner
 
 
