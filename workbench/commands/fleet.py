@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
             said = f": {problems[0]}" if problems else ""
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise ConfigError(f"fleet: no machine found in the paths given{said}{more}")
-        fleet = run_fleet(entries, args.workers, progress if show else None)
+        fleet = run_fleet(entries, args.workers, progress if show else None, workdir)
     fleet.problems = problems + fleet.problems
     if args.json:
         sys.stdout.write(json.dumps(fleet.to_dict(), indent=2) + "\n")

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import signal
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,18 +30,21 @@ def run_fleet(
     entries: list[FleetEntry],
     workers: int | None = None,
     progress: Progress | None = None,
+    tmpdir: Path | None = None,
 ) -> Fleet:
     """Each entry opened (open_target) and probed (run_probes) in a worker process, at most
     `workers` at once (default: the CPU count); a machine that cannot be opened is a
     FleetMachine with `error`, never the fleet's failure. `progress(done, total)` after each
-    machine. The machines come back in the order of `entries`."""
+    machine. The machines come back in the order of `entries`. `tmpdir`: where the workers
+    unpack (their TMPDIR), so that removing it after the run removes whatever a worker stopped
+    mid-way left behind."""
     count = max(1, min(workers or os.cpu_count() or 1, len(entries) or 1))
     if not entries:
         return Fleet(machines=[])
     methods = multiprocessing.get_all_start_methods()
     context = multiprocessing.get_context("forkserver" if "forkserver" in methods else "spawn")
     machines: list[FleetMachine] = []
-    pool = context.Pool(processes=count)
+    pool = context.Pool(processes=count, initializer=_worker_start, initargs=(tmpdir,))
     try:
         for done, machine in enumerate(pool.imap(probe_entry, entries, chunksize=1), 1):
             machines.append(machine)
@@ -52,6 +57,15 @@ def run_fleet(
     finally:
         pool.join()
     return Fleet(machines=machines)
+
+
+def _worker_start(tmpdir: Path | None) -> None:
+    """A worker ignores Ctrl-C (the parent stops the pool: SIGTERM, which the unpackers'
+    guards turn into a clean exit) and unpacks into the fleet's own temp directory."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if tmpdir is not None:
+        os.environ["TMPDIR"] = str(tmpdir)
+        tempfile.tempdir = str(tmpdir)
 
 
 def probe_entry(entry: FleetEntry) -> FleetMachine:
