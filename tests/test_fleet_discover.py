@@ -77,6 +77,8 @@ def test_what_is_no_machine_is_said(tmp_path: Path) -> None:
     said = "\n".join(problems)
     for name in ("notes.txt", "other.tar.gz", "a.zip", "link"):
         assert name in said
+    assert "not a usable sosreport" not in said
+    assert "a zip archive" in said
 
 
 def test_checksum_files_beside_an_archive_are_not_machines(tmp_path: Path) -> None:

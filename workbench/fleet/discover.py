@@ -135,8 +135,9 @@ def _file(
 ) -> None:
     try:
         kind, inner = _archive(path)
-    except WorkbenchError as exc:
-        problems.append(exc.message)
+    except WorkbenchError as exc:  # the sos wording ("not a usable sosreport: WHY"): ours here
+        why = exc.message.rsplit(": not a usable sosreport: ", 1)[-1]
+        problems.append(f"{path}: no machine (neither a capture nor a sosreport): {why}")
         return
     if kind in ("capture", "damaged"):  # damaged: its open says why, as the machine's error
         found.append((_stem(path.name), str(path), "capture", None))
