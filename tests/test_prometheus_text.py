@@ -208,3 +208,16 @@ def test_format_json_refusal_is_a_json_document(root_with_causes: Path) -> None:
     )
     assert done.returncode == 2
     assert json.loads(done.stdout)["schema"] == "workbench.error/1"
+
+
+def test_no_series_is_written_twice() -> None:
+    """A probe id met twice, or two ids whose undecodable bytes read alike, is written once (the
+    first): node_exporter refuses a whole file with a repeated series."""
+    probes = [
+        ProbeResult(id=i, title="t", status=s, summary="s")
+        for i, s in [("p", "pass"), ("p", "fail"), ("q\udcff", "warn"), ("q\udcfe", "fail")]
+    ]
+    text = render(Report(host={}, probes=probes))
+    series = [ln.rsplit(" ", 1)[0] for ln in text.splitlines() if not ln.startswith("#")]
+    assert len(series) == len(set(series)) == 12
+    assert statuses(parse(text)) == {"p": "pass", "q?": "warn"}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from collections import Counter
 
-from workbench.core.report import STATUSES, Report
+from workbench.core.report import STATUSES, ProbeResult, Report
 
 # No host label: node_exporter's scrape adds `instance` (and the job its `job`) to every sample.
 STATUS = "workbench_probe_status"
@@ -38,20 +38,22 @@ def _seconds(duration_ms: float) -> str:
 
 def render(report: Report) -> str:
     """The textfile for `report`: every probe one-hot over the five statuses, its duration, and
-    the count of findings naming each cause (only causes seen; a cause absent is not a zero)."""
-    lines = _header(STATUS)
+    the count of findings naming each cause (only causes seen; a cause absent is not a zero).
+    A probe id seen twice is written once (the first): node_exporter refuses a whole file with a
+    repeated series."""
+    results: dict[str, ProbeResult] = {}  # by the label as written (a replaced byte may collide)
     for result in report.probes:
-        probe = escape_label(result.id)
+        results.setdefault(escape_label(result.id), result)
+    lines = _header(STATUS)
+    for probe, result in results.items():
         for status in STATUSES:
             value = 1 if result.status == status else 0
             lines.append(f'{STATUS}{{probe="{probe}",status="{status}"}} {value}')
     lines += _header(DURATION)
-    for result in report.probes:
-        lines.append(
-            f'{DURATION}{{probe="{escape_label(result.id)}"}} {_seconds(result.duration_ms)}'
-        )
+    for probe, result in results.items():
+        lines.append(f'{DURATION}{{probe="{probe}"}} {_seconds(result.duration_ms)}')
     lines += _header(CAUSES)
-    counts = Counter(f.cause for r in report.probes for f in r.findings if f.cause)
+    counts = Counter(escape_label(f.cause) for r in report.probes for f in r.findings if f.cause)
     for code in sorted(counts):
-        lines.append(f'{CAUSES}{{code="{escape_label(code)}"}} {counts[code]}')
+        lines.append(f'{CAUSES}{{code="{code}"}} {counts[code]}')
     return "\n".join(lines) + "\n"
