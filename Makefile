@@ -97,5 +97,10 @@ bench-sos: setup
 	$(BIN)/python bench/bench_sos_machine.py
 	$(BIN)/python bench/bench_sos_virt.py
 
+# issue 16: the node_exporter textfile against --json, and the rendering alone.
+.PHONY: bench-prom
+bench-prom: setup
+	$(BIN)/python bench/bench_prom.py
+
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
