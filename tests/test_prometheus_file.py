@@ -167,3 +167,21 @@ def test_write_atomic_makes_a_new_file(tmp_path: Path) -> None:
     assert target.read_bytes() == b"x 1\n"
     assert stat.S_IMODE(target.stat().st_mode) == 0o644
     assert [p.name for p in tmp_path.iterdir()] == ["new.prom"]
+
+
+def test_o_dash_is_standard_output(root: Path, tmp_path: Path) -> None:
+    """`-o -` prints the textfile, as `capture -o -` prints the archive; no file named -."""
+    cwd = tmp_path / "cwd"
+    cwd.mkdir()
+    done = _probe_to(root, "-", cwd=cwd)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("# HELP workbench_probe_status ")
+    assert list(cwd.iterdir()) == []
+
+
+def test_a_hostile_o_name_is_shown_escaped(root: Path, tmp_path: Path) -> None:
+    """Terminal escapes in -o's name reach stderr escaped, never raw."""
+    target = tmp_path / "missing\x1b]0;PWN\x07" / "w.prom"
+    done = _probe_to(root, target)
+    assert done.returncode == 2
+    assert "\x1b" not in done.stderr and "\\x1b]0;PWN\\x07" in done.stderr, done.stderr

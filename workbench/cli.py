@@ -215,7 +215,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--output",
         metavar="FILE",
         default=None,
-        help="with --format prometheus: write FILE atomically (temp file + rename), mode 0644",
+        help="with --format prometheus: write FILE atomically (temp file + rename), mode 0644; "
+        "- for standard output",
     )
     probe.set_defaults(module="probe")
 

@@ -54,6 +54,8 @@ def _output_for(args: argparse.Namespace) -> Path | None:
         raise ConfigError("-o FILE writes the textfile of --format prometheus: add it")
     if out == "":
         raise ConfigError("-o: expected a file name, got an empty one")
+    if out == "-":
+        return None  # standard output, as `capture -o -`
     from workbench.core.atomicfile import check_writable
 
     path = Path(out)
