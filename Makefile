@@ -100,5 +100,10 @@ bench-sos: setup
 bench-fleet: setup
 	$(BIN)/python bench/bench_fleet.py
 
+# issue 16: the node_exporter textfile against --json, and the rendering alone.
+.PHONY: bench-prom
+bench-prom: setup
+	$(BIN)/python bench/bench_prom.py
+
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache

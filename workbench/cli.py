@@ -203,6 +203,21 @@ def build_parser() -> argparse.ArgumentParser:
         default="auto",
         help="colour the text report (default: auto, on a terminal)",
     )
+    # issue 16: node_exporter textfile metrics (--json stays, the same as --format json).
+    probe.add_argument(
+        "--format",
+        choices=("text", "json", "prometheus"),
+        default=None,
+        help="text (default), json (as --json) or prometheus (node_exporter textfile metrics)",
+    )
+    probe.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        default=None,
+        help="with --format prometheus: write FILE atomically (temp file + rename), mode 0644; "
+        "- for standard output",
+    )
     probe.set_defaults(module="probe")
 
     explain = sub.add_parser(

@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import sys
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from workbench.commands.common import plugins_print_to_stderr, say, text_stdout
@@ -19,6 +20,7 @@ def run(args: argparse.Namespace) -> int:
     from probes.parsers import parse_resolution
     from workbench.core.logging import configure_logging
 
+    output = _output_for(args)  # first: under --format json, a refusal is a JSON document too
     if parse_resolution(args.lg_resolution) is None:
         raise ConfigError(  # exit 2, and the error document under --json
             f"--lg-resolution: expected WIDTHxHEIGHT such as 2560x1440, got {args.lg_resolution!r}"
@@ -34,10 +36,36 @@ def run(args: argparse.Namespace) -> int:
         sos=getattr(args, "sos", None),
         connect=args.connect,
     ) as target:
-        return _report(args, target, only)
+        return _report(args, target, only, output)
 
 
-def _report(args: argparse.Namespace, target: Target, only: list[str] | None) -> int:
+def _output_for(args: argparse.Namespace) -> Path | None:
+    """Settle --format against --json and -o (refused before any probe runs); the file -o
+    names, checked writable now rather than after the probes."""
+    fmt = getattr(args, "format", None)
+    if args.json and fmt not in (None, "json"):
+        raise ConfigError(f"--json and --format {fmt} ask for two formats: give one")
+    args.format = "json" if args.json else (fmt or "text")
+    args.json = args.format == "json"  # an error is a JSON document under --format json too
+    out = getattr(args, "output", None)
+    if out is None:
+        return None
+    if args.format != "prometheus":
+        raise ConfigError("-o FILE writes the textfile of --format prometheus: add it")
+    if out == "":
+        raise ConfigError("-o: expected a file name, got an empty one")
+    if out == "-":
+        return None  # standard output, as `capture -o -`
+    from workbench.core.atomicfile import check_writable
+
+    path = Path(out)
+    check_writable(path)
+    return path
+
+
+def _report(
+    args: argparse.Namespace, target: Target, only: list[str] | None, output: Path | None
+) -> int:
     from workbench.core.runner import run_probes
     from workbench.textreport import OWN_MARKS, render_text
 
@@ -50,7 +78,18 @@ def _report(args: argparse.Namespace, target: Target, only: list[str] | None) ->
             options={"lg_resolution": args.lg_resolution},
         )
     report.host.update(target.report_host())
-    if args.json:
+    if args.format == "prometheus":
+        from workbench.core.promtext import render
+
+        data = render(report).encode("utf-8")  # the format is UTF-8 whatever the locale
+        if output is None:
+            sys.stdout.flush()
+            sys.stdout.buffer.write(data)
+        else:
+            from workbench.core.atomicfile import write_atomic
+
+            write_atomic(output, data)
+    elif args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:
         colour = args.color == "always" or (
