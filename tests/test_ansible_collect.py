@@ -1,0 +1,184 @@
+"""contrib/ansible/workbench-capture.yml, run by the real `ansible-playbook` on local hosts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from tests.conftest import REPO, SHARED, WORKBENCH
+from workbench.machines import build_root
+
+PLAYBOOK = REPO / "contrib" / "ansible" / "workbench-capture.yml"
+ANSIBLE_PLAYBOOK = Path(sys.executable).parent / "ansible-playbook"
+MACHINES = ("asrock-z170-gtx960", "ashtonian-adl-dual-radeon", "benbaker-renoir-acs-override")
+# What ansible-playbook exits with (its TaskQueueManager codes).
+RUN_FAILED_HOSTS = 2
+RUN_UNREACHABLE_HOSTS = 4
+
+
+def machine_root(name: str, root: Path) -> Path:
+    """A machine root made from one of the real machines in ../shared/hosts."""
+    return build_root(json.loads((SHARED / "hosts" / f"{name}.json").read_text()), root)
+
+
+def local_host(args: list[str] | str, **more: Any) -> dict[str, Any]:
+    """An inventory host on the local connection whose capture gets `args`."""
+    return {"ansible_connection": "local", "workbench_args": args, **more}
+
+
+def run_playbook(
+    tmp_path: Path, hosts: dict[str, dict[str, Any]], *extra: str
+) -> subprocess.CompletedProcess[str]:
+    """The playbook on this inventory, from tmp_path, with every Ansible and remote temp in it."""
+    inventory = tmp_path / "inventory.yml"  # JSON is YAML: no quoting of paths by hand
+    inventory.write_text(
+        json.dumps(
+            {
+                "all": {
+                    "hosts": hosts,
+                    "vars": {
+                        "ansible_python_interpreter": sys.executable,
+                        "workbench_bin": str(WORKBENCH),
+                    },
+                }
+            }
+        )
+    )
+    remote = tmp_path / "remote"  # the "remote" hosts' TMPDIR: where the archives are made
+    remote.mkdir(exist_ok=True)
+    env = {
+        **os.environ,
+        "ANSIBLE_CONFIG": str(tmp_path / "no-ansible.cfg"),
+        "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
+        "ANSIBLE_LOCAL_TEMP": str(tmp_path / "ansible-local"),
+        "ANSIBLE_REMOTE_TEMP": str(tmp_path / "ansible-remote"),
+        "ANSIBLE_NOCOWS": "1",
+        "ANSIBLE_RETRY_FILES_ENABLED": "0",
+        "ANSIBLE_HOST_KEY_CHECKING": "0",
+        "ANSIBLE_SSH_RETRIES": "0",
+        "ANSIBLE_TIMEOUT": "5",
+        "ANSIBLE_FORCE_COLOR": "0",
+        "ANSIBLE_LOCALHOST_WARNING": "0",
+        "TMPDIR": str(remote),
+    }
+    return subprocess.run(
+        [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), *extra],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def probe(*args: str) -> dict[str, dict[str, Any]]:
+    """`workbench probe --json` on a machine: its probes by id."""
+    out = subprocess.run(
+        [str(WORKBENCH), "probe", "--json", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert out.returncode in (0, 1), out.stderr
+    return {p["id"]: p for p in json.loads(out.stdout)["probes"]}
+
+
+def summary_line(stdout: str, start: str) -> str:
+    """The summary play's line that starts with `start` (collected / not collected)."""
+    return next(line.strip().strip('",') for line in stdout.splitlines() if start in line)
+
+
+def test_three_local_hosts_are_collected_and_the_unreachable_one_is_reported(
+    tmp_path: Path,
+) -> None:
+    """Three hosts, each with its own root, land in captures/<host>/ and read as `probe --root`
+    does; the ssh host on a closed port is named, ansible-playbook exits 4, no remote copy stays."""
+    roots = {f"hv{i}": machine_root(name, tmp_path / f"root{i}") for i, name in enumerate(MACHINES)}
+    # A root whose path a shell would run: the playbook hands argv to workbench, never to sh.
+    hostile = tmp_path / "root $(touch PWNED); `touch PWNED2`"
+    roots["hv-quoted"] = machine_root(MACHINES[0], hostile)
+    hosts = {
+        "hv0": local_host(f"--root {roots['hv0']}"),  # a string, split on whitespace
+        "hv1": local_host(["--root", str(roots["hv1"])]),
+        "hv2": local_host(["--root", str(roots["hv2"]), "--redact", "hostnames"]),
+        "hv-quoted": local_host(["--root", str(hostile)]),
+        "gone": {"ansible_connection": "ssh", "ansible_host": "127.0.0.1", "ansible_port": 1},
+    }
+    run = run_playbook(tmp_path, hosts)
+    assert run.returncode == RUN_UNREACHABLE_HOSTS, run.stdout + run.stderr
+    assert "Traceback" not in run.stderr
+    assert summary_line(run.stdout, "collected 4") == (
+        "collected 4 host(s): hv0, hv1, hv2, hv-quoted"
+    )
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 1 host(s) (unreachable or failed): gone"
+    )
+    assert "gone" in run.stdout and "UNREACHABLE" in run.stdout
+    dest = tmp_path / "captures"  # the default: ./captures/ where ansible-playbook runs
+    assert sorted(p.name for p in dest.iterdir()) == ["hv-quoted", "hv0", "hv1", "hv2"]
+    gpus = set()
+    for host, root in roots.items():
+        archives = list((dest / host).iterdir())
+        assert [a.name for a in archives] == [f"workbench-{host}.tar.gz"]
+        recorded, live = probe("--capture", str(archives[0])), probe("--root", str(root))
+        assert {k: p["status"] for k, p in recorded.items()} == {
+            k: p["status"] for k, p in live.items()
+        }
+        assert {k: p["summary"] for k, p in recorded.items() if p["status"] != "skip"} == {
+            k: p["summary"] for k, p in live.items() if p["status"] != "skip"
+        }
+        gpus.add(recorded["pci.gpus"]["summary"])
+    assert len(gpus) == len(MACHINES)  # each host was its own machine
+    assert list((tmp_path / "remote").iterdir()) == []  # every remote copy removed
+    assert not list(tmp_path.rglob("PWNED*"))
+
+
+def test_a_failed_capture_is_reported_and_its_remote_folder_removed(tmp_path: Path) -> None:
+    """A host whose capture exits 2 (no such root) is named as not collected, the other is
+    collected into workbench_dest, the temp folder goes, and ansible-playbook exits 2."""
+    good = machine_root(MACHINES[1], tmp_path / "good")
+    hosts = {
+        "ok": local_host(["--root", str(good)]),
+        "broken": local_host(["--root", str(tmp_path / "no such root")]),
+    }
+    dest = tmp_path / "elsewhere"
+    run = run_playbook(tmp_path, hosts, "-e", json.dumps({"workbench_dest": str(dest)}))
+    assert run.returncode == RUN_FAILED_HOSTS, run.stdout + run.stderr
+    assert summary_line(run.stdout, "collected 1") == "collected 1 host(s): ok"
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 1 host(s) (unreachable or failed): broken"
+    )
+    assert [p.name for p in dest.iterdir()] == ["ok"]
+    assert [p.name for p in (dest / "ok").iterdir()] == ["workbench-ok.tar.gz"]
+    assert not (tmp_path / "captures").exists()
+    assert list((tmp_path / "remote").iterdir()) == []
+
+
+def test_a_host_name_that_is_no_file_name_gets_a_folder_inside_dest(tmp_path: Path) -> None:
+    """An inventory name with a slash or a leading dot never writes outside workbench_dest."""
+    root = machine_root(MACHINES[2], tmp_path / "root")
+    hosts = {"../up": local_host(["--root", str(root)])}
+    run = run_playbook(tmp_path, hosts)
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert [p.name for p in (tmp_path / "captures").iterdir()] == ["_._up"]
+    assert [p.name for p in (tmp_path / "captures" / "_._up").iterdir()] == [
+        "workbench-_._up.tar.gz"
+    ]
+
+
+def test_ansible_stays_behind_the_subprocess_boundary() -> None:
+    """ansible-core is GPL-3.0: no module of workbench/ or probes/ imports it."""
+    sources = [*(REPO / "workbench").rglob("*.py"), *(REPO / "probes").rglob("*.py")]
+    importing = [
+        str(path.relative_to(REPO))
+        for path in sources
+        for line in path.read_text().splitlines()
+        if line.strip().startswith(("import ansible", "from ansible"))
+    ]
+    assert importing == []
