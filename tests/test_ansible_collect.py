@@ -182,3 +182,61 @@ def test_ansible_stays_behind_the_subprocess_boundary() -> None:
         if line.strip().startswith(("import ansible", "from ansible"))
     ]
     assert importing == []
+
+
+def logged_su(tmp_path: Path, name: str) -> tuple[Path, Path]:
+    """The real su behind a script that first notes each call in its own log."""
+    script, log = tmp_path / f"{name}-su", tmp_path / f"{name}-su.log"
+    script.write_text(f'#!/bin/sh\necho "$@" >> "{log}"\nexec su "$@"\n')
+    script.chmod(0o755)
+    return script, log
+
+
+def test_workbench_become_decides_whether_the_tasks_go_through_become(tmp_path: Path) -> None:
+    """With workbench_become the host's tasks run through Ansible's become (su to another user
+    here), without it they do not; the host that did not become is collected."""
+    root = machine_root(MACHINES[0], tmp_path / "root")
+    hosts = {}
+    for name, become in (("elevated", True), ("plain", False)):
+        su, _ = logged_su(tmp_path, name)
+        hosts[name] = local_host(
+            ["--root", str(root)],
+            workbench_become=become,
+            ansible_become_method="su",
+            ansible_become_exe=str(su),
+            ansible_become_user="nobody",  # Ansible skips become to the user it already is
+            ansible_become_flags="-s /bin/sh",
+        )
+    run = run_playbook(tmp_path, hosts)
+    assert not (tmp_path / "plain-su.log").exists()
+    assert "nobody -c " in (tmp_path / "elevated-su.log").read_text()
+    assert summary_line(run.stdout, "collected 1") == "collected 1 host(s): plain"
+    assert [p.name for p in (tmp_path / "captures").iterdir()] == ["plain"]
+    # nobody cannot run this checkout's Python: the elevated host is reported, not collected.
+    assert run.returncode == RUN_FAILED_HOSTS, run.stdout + run.stderr
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 1 host(s) (unreachable or failed): elevated"
+    )
+
+
+def test_a_capture_that_outlives_workbench_timeout_fails_its_host(tmp_path: Path) -> None:
+    """A workbench that never answers is stopped after workbench_timeout (a host variable) and
+    its host reported; the others are collected and our remote folders removed."""
+    root = machine_root(MACHINES[0], tmp_path / "root")
+    slow = tmp_path / "slow-workbench"  # a workbench that never answers
+    slow.write_text("#!/bin/sh\nexec sleep 15\n")
+    slow.chmod(0o755)
+    hosts = {
+        "fine": local_host(["--root", str(root)]),
+        "stuck": local_host([], workbench_bin=str(slow), workbench_timeout=2),
+    }
+    run = run_playbook(tmp_path, hosts)
+    assert run.returncode == RUN_FAILED_HOSTS, run.stdout + run.stderr
+    assert summary_line(run.stdout, "collected 1") == "collected 1 host(s): fine"
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 1 host(s) (unreachable or failed): stuck"
+    )
+    assert "timed out" in run.stdout.lower() or "timeout" in run.stdout.lower()
+    assert [p.name for p in (tmp_path / "captures" / "fine").iterdir()] == ["workbench-fine.tar.gz"]
+    # Ours are gone; Ansible's own module payload of the killed task may stay.
+    assert [p for p in (tmp_path / "remote").iterdir() if p.name.startswith("workbench.")] == []
