@@ -240,3 +240,36 @@ def test_a_capture_that_outlives_workbench_timeout_fails_its_host(tmp_path: Path
     assert [p.name for p in (tmp_path / "captures" / "fine").iterdir()] == ["workbench-fine.tar.gz"]
     # Ours are gone; Ansible's own module payload of the killed task may stay.
     assert [p for p in (tmp_path / "remote").iterdir() if p.name.startswith("workbench.")] == []
+
+
+def test_bad_variables_fail_their_host_with_one_message(tmp_path: Path) -> None:
+    """workbench_args that is a mapping or holds a non-string fails that host with the one
+    assert message, before anything runs on it; the good host is collected."""
+    root = machine_root(MACHINES[1], tmp_path / "root")
+    hosts = {
+        "good": local_host(["--root", str(root)]),
+        "mapping": local_host({"--root": str(root)}),
+        "number": local_host(["--root", 7]),
+    }
+    run = run_playbook(tmp_path, hosts)
+    assert run.returncode == RUN_FAILED_HOSTS, run.stdout + run.stderr
+    assert "workbench_args a string or a list of strings" in run.stdout
+    assert "fatal: [mapping]" in run.stdout and "fatal: [number]" in run.stdout
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 2 host(s) (unreachable or failed): mapping, number"
+    )
+    assert [p.name for p in (tmp_path / "captures").iterdir()] == ["good"]
+    assert list((tmp_path / "remote").iterdir()) == []
+
+
+def test_limit_narrows_the_summary_to_the_hosts_aimed_at(tmp_path: Path) -> None:
+    """With --limit, the hosts left out are neither collected nor reported as missing."""
+    root = machine_root(MACHINES[2], tmp_path / "root")
+    hosts = {"one": local_host(["--root", str(root)]), "other": local_host(["--root", "x"])}
+    run = run_playbook(tmp_path, hosts, "--limit", "one,localhost")
+    assert run.returncode == 0, run.stdout + run.stderr
+    assert summary_line(run.stdout, "collected 1") == "collected 1 host(s): one"
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 0 host(s) (unreachable or failed): "
+    )
+    assert [p.name for p in (tmp_path / "captures").iterdir()] == ["one"]
