@@ -9,7 +9,7 @@ APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-age
 # pciutils: the lspci its pci plugin records.
 
 .PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
-	bench-capture bench-explain bench-sos clean
+	bench-capture bench-explain bench-sos bench-ansible clean
 
 setup: apt $(STAMP) bytecode
 
@@ -96,6 +96,10 @@ bench-sos: setup
 	$(BIN)/python bench/bench_sos_open.py
 	$(BIN)/python bench/bench_sos_machine.py
 	$(BIN)/python bench/bench_sos_virt.py
+
+# contrib/ansible/workbench-capture.yml on 20 local hosts (BENCH_HOSTS=N for more).
+bench-ansible: setup
+	$(BIN)/python bench/bench_ansible.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
