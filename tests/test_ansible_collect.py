@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import subprocess
@@ -160,16 +161,23 @@ def test_a_failed_capture_is_reported_and_its_remote_folder_removed(tmp_path: Pa
     assert list((tmp_path / "remote").iterdir()) == []
 
 
-def test_a_host_name_that_is_no_file_name_gets_a_folder_inside_dest(tmp_path: Path) -> None:
-    """An inventory name with a slash or a leading dot never writes outside workbench_dest."""
+def test_a_host_name_that_is_no_file_name_gets_its_own_folder_inside_dest(tmp_path: Path) -> None:
+    """Inventory names with a slash or a leading dot never write outside workbench_dest, and two
+    that make the same safe name still get a folder each."""
     root = machine_root(MACHINES[2], tmp_path / "root")
-    hosts = {"../up": local_host(["--root", str(root)])}
+    hosts = {name: local_host(["--root", str(root)]) for name in ("../up", ".._up", "a/b", "a_b")}
     run = run_playbook(tmp_path, hosts)
     assert run.returncode == 0, run.stdout + run.stderr
-    assert [p.name for p in (tmp_path / "captures").iterdir()] == ["_._up"]
-    assert [p.name for p in (tmp_path / "captures" / "_._up").iterdir()] == [
-        "workbench-_._up.tar.gz"
-    ]
+
+    def folder(name: str, safe: str) -> str:
+        return f"{safe}-{hashlib.sha1(name.encode()).hexdigest()[:8]}"  # noqa: S324
+
+    expected = {folder("../up", "_._up"), folder(".._up", "_._up"), folder("a/b", "a_b"), "a_b"}
+    dest = tmp_path / "captures"
+    assert {p.name for p in dest.iterdir()} == expected
+    for name in expected:
+        assert [p.name for p in (dest / name).iterdir()] == [f"workbench-{name}.tar.gz"]
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("workbench")] == []
 
 
 def test_ansible_stays_behind_the_subprocess_boundary() -> None:
