@@ -141,19 +141,21 @@ def test_three_local_hosts_are_collected_and_the_unreachable_one_is_reported(
 
 
 def test_a_failed_capture_is_reported_and_its_remote_folder_removed(tmp_path: Path) -> None:
-    """A host whose capture exits 2 (no such root) is named as not collected, the other is
-    collected into workbench_dest, the temp folder goes, and ansible-playbook exits 2."""
+    """Hosts whose capture exits 2 (no such root) or whose workbench_bin is not there are named
+    as not collected, the other is collected into workbench_dest, the temp folders go, and
+    ansible-playbook exits 2."""
     good = machine_root(MACHINES[1], tmp_path / "good")
     hosts = {
         "ok": local_host(["--root", str(good)]),
         "broken": local_host(["--root", str(tmp_path / "no such root")]),
+        "no-workbench": local_host([], workbench_bin=str(tmp_path / "not installed")),
     }
     dest = tmp_path / "elsewhere"
     run = run_playbook(tmp_path, hosts, "-e", json.dumps({"workbench_dest": str(dest)}))
     assert run.returncode == RUN_FAILED_HOSTS, run.stdout + run.stderr
     assert summary_line(run.stdout, "collected 1") == "collected 1 host(s): ok"
     assert summary_line(run.stdout, "not collected") == (
-        "not collected 1 host(s) (unreachable or failed): broken"
+        "not collected 2 host(s) (unreachable or failed): broken, no-workbench"
     )
     assert [p.name for p in dest.iterdir()] == ["ok"]
     assert [p.name for p in (dest / "ok").iterdir()] == ["workbench-ok.tar.gz"]
