@@ -121,7 +121,7 @@ def test_three_local_hosts_are_collected_and_the_unreachable_one_is_reported(
     assert summary_line(run.stdout, "not collected") == (
         "not collected 1 host(s) (unreachable or failed): gone"
     )
-    assert "gone" in run.stdout and "UNREACHABLE" in run.stdout
+    assert '"msg": "gone: unreachable: ' in run.stdout  # and why
     dest = tmp_path / "captures"  # the default: ./captures/ where ansible-playbook runs
     assert sorted(p.name for p in dest.iterdir()) == ["hv-quoted", "hv0", "hv1", "hv2"]
     gpus = set()
@@ -158,6 +158,8 @@ def test_a_failed_capture_is_reported_and_its_remote_folder_removed(tmp_path: Pa
     assert summary_line(run.stdout, "not collected") == (
         "not collected 2 host(s) (unreachable or failed): broken, no-workbench"
     )
+    assert '"msg": "broken: workbench: ' in run.stdout  # the capture's own line
+    assert '"msg": "no-workbench: ' in run.stdout
     assert [p.name for p in dest.iterdir()] == ["ok"]
     assert [p.name for p in (dest / "ok").iterdir()] == ["workbench-ok.tar.gz"]
     assert not (tmp_path / "captures").exists()
