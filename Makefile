@@ -9,7 +9,7 @@ APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-age
 # pciutils: the lspci its pci plugin records.
 
 .PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
-	bench-capture bench-explain bench-sos bench-fleet clean
+	bench-capture bench-explain bench-sos bench-fleet bench-ansible clean
 
 setup: apt $(STAMP) bytecode
 
@@ -34,14 +34,14 @@ $(STAMP): pyproject.toml requirements.lock requirements-build.lock
 	$(PIP_INSTALL) --no-build-isolation --no-deps -e .
 	@touch $@
 
-# The locks are generated from pyproject.toml (runtime deps and the serve, notebook and dev extras)
-# and requirements-build.in, for the Python and platform `make setup` targets. Pins already in a
-# lock are kept unless pyproject.toml no longer allows them; to move one on purpose:
+# The locks are generated from pyproject.toml (runtime deps; the serve, notebook, ansible and dev
+# extras) and requirements-build.in, for the Python and platform `make setup` targets. Pins
+# already in a lock are kept unless pyproject.toml no longer allows them; to move one on purpose:
 # `make lock LOCK_ARGS="--upgrade-package rich"` (then review the UI snapshots).
 LOCK_ARGS ?=
 UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.11 \
 	--python-platform linux --custom-compile-command "make lock" $(LOCK_ARGS)
-LOCK_EXTRAS := --extra serve --extra notebook --extra dev
+LOCK_EXTRAS := --extra serve --extra notebook --extra ansible --extra dev
 
 lock: setup
 	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o requirements.lock
@@ -104,6 +104,10 @@ bench-fleet: setup
 .PHONY: bench-prom
 bench-prom: setup
 	$(BIN)/python bench/bench_prom.py
+
+# contrib/ansible/workbench-capture.yml on 20 local hosts (BENCH_HOSTS=N for more).
+bench-ansible: setup
+	$(BIN)/python bench/bench_ansible.py
 
 clean:
 	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
