@@ -55,13 +55,14 @@ class Target:
         if not self.connects and self.connect is not None:
             self.connects = [self.connect]
 
-    def new_hypervisor(self) -> Hypervisor | None:
+    def new_hypervisor(self, uri: str | None = None) -> Hypervisor | None:
         """A fresh, unopened hypervisor for one run (the gateway decides live, recorded or
         none); the run closes it, and the target closes it again on exit (closing is
-        idempotent) in case the run never started."""
+        idempotent) in case the run never started. `uri`: one of `connects` (default the
+        first)."""
         from workbench.virt.gateway import open_hypervisor
 
-        hypervisor = open_hypervisor(self.host, self.connect)
+        hypervisor = open_hypervisor(self.host, uri if uri is not None else self.connect)
         if hypervisor is not None:
             self._cleanup.callback(hypervisor.close)
         return hypervisor
