@@ -137,3 +137,11 @@ def test_the_same_list_before_and_after_the_verb_is_accepted(tmp_path: Any) -> N
         code, err = events.stop()
     assert code == 0, err
     assert record["uri"] == uri
+
+
+def test_the_workbench_itself_takes_one_connect() -> None:
+    """`workbench --connect A --connect B` (the TUI): refused before any terminal, exit 2."""
+    proc = run_cli("--connect", "test:///default", "--connect", "test:///x")
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip().endswith("--connect is given once here (several: events, probe)")
+    assert "Traceback" not in proc.stderr

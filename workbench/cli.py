@@ -49,7 +49,11 @@ _TARGET_HELP = {
     "root": ("DIR", "machine root to read (default: /, the live machine)"),
     "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
     "sos": ("FILE|DIR", "read a sosreport (`sos report`): its archive or its directory"),
-    "connect": ("URI", f"libvirt URI (default: {LIVE_URI} on the live machine)"),
+    "connect": (
+        "URI",
+        f"libvirt URI (default: {LIVE_URI} on the live machine); events and probe take it "
+        "more than once",
+    ),
 }
 
 
