@@ -145,3 +145,15 @@ def test_the_workbench_itself_takes_one_connect() -> None:
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip().endswith("--connect is given once here (several: events, probe)")
     assert "Traceback" not in proc.stderr
+
+
+def test_a_uri_the_daemon_cannot_serve_ends_the_stream_of_several_with_exit_2(
+    libvirtd: SessionDaemon,
+) -> None:
+    """A good URI beside one whose driver the daemon lacks (permanent, never retried): the
+    command ends with exit 2 and one line naming the unusable one."""
+    bad = f"nosuchdriver+unix:///x?socket={libvirtd.socket}"
+    proc = run_cli("events", "--json", "--connect", _uri(libvirtd), "--connect", bad)
+    assert proc.returncode == 2, proc.stderr
+    assert len(proc.stderr.splitlines()) == 1, proc.stderr
+    assert "nosuchdriver" in proc.stderr
