@@ -13,7 +13,7 @@ from workbench.commands.common import uri_problem
 from workbench.core.text import mask_uri, safe_text
 
 # The verbs that take more than one --connect (None: the workbench itself).
-MULTI_CONNECT: tuple[str | None, ...] = ("events", "probe")
+MULTI_CONNECT: tuple[str | None, ...] = (None, "events", "probe")
 
 
 def _unique(uris: list[str]) -> list[str]:
@@ -54,5 +54,5 @@ def check_connects(args: argparse.Namespace) -> str | None:
         if (problem := uri_problem(uri)) is not None:
             return f"{where}{problem}"
     if len(connects) > 1 and verb not in MULTI_CONNECT:
-        return f"{where}--connect is given once here (several: events, probe)"
+        return f"{where}--connect is given once here (several: the workbench, events, probe)"
     return None
