@@ -80,9 +80,11 @@ async def test_two_hypervisors_one_table_actions_to_the_vms_own(
         daemon_a.kill()
         bar = app.screen.query_one(StatusBar)
         await until(pilot, lambda: "reconnecting" in str(bar.render()), 20)
+        assert "(1 of 2 hypervisors connected)" in str(bar.render())
         _resume(uri_b, "test")  # while A is down
         await until(pilot, lambda: app.virt.state(key_b) == "running", 20)
         assert app.virt.connection is not None
         assert app.virt.connection.get("connection") != "connected"  # A still retrying
         daemon_a.start()
         await until(pilot, lambda: "libvirt: connected" in str(bar.render()), 30)
+        assert "(2 of 2 hypervisors connected)" in str(bar.render())

@@ -302,6 +302,11 @@ class VirtBridge:
             self._looked.update(todo)
             self.explain(todo)
 
+    def connected_count(self) -> tuple[int, int]:
+        """With several hypervisors: how many are connected, of how many."""
+        up = sum(r.get("connection") == "connected" for r in self._connections.values())
+        return up, len(self.config.connects)
+
     def locate(self, vm: str) -> tuple[str | None, str]:
         """The hypervisor URI and libvirt name of the VM keyed `vm`."""
         if self.several and vm in self._where:
