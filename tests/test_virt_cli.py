@@ -58,7 +58,7 @@ def test_events_stream_transitions_and_connection_changes(libvirtd: SessionDaemo
         rw.lookupByName("test").suspend()
         rw.close()
         paused = events.until(lambda r: r.get("to") == "paused")
-        assert set(paused) == {"timestamp", "vm", "from", "to", "cause", "detail"}
+        assert set(paused) == {"timestamp", "vm", "from", "to", "cause", "detail", "uri"}
         assert (paused["vm"], paused["from"], paused["cause"]) == ("test", "running", "event")
         libvirtd.kill()
         events.until(lambda r: r.get("connection") == "disconnected")

@@ -16,9 +16,9 @@ from workbench.commands.common import (
     count,
     say,
     seconds,
-    uri_problem,
     usage_error,
 )
+from workbench.commands.connects import check_connects, merge_connects
 from workbench.commands.stdout import OutputError, mark_output_errors
 from workbench.core.errors import ConfigError, WorkbenchError
 from workbench.core.text import mask_uri, safe_text
@@ -49,7 +49,11 @@ _TARGET_HELP = {
     "root": ("DIR", "machine root to read (default: /, the live machine)"),
     "capture": ("FILE", "read a capture made by `workbench capture` (instead of --root)"),
     "sos": ("FILE|DIR", "read a sosreport (`sos report`): its archive or its directory"),
-    "connect": ("URI", f"libvirt URI (default: {LIVE_URI} on the live machine)"),
+    "connect": (
+        "URI",
+        f"libvirt URI (default: {LIVE_URI} on the live machine); events and probe take it "
+        "more than once",
+    ),
 }
 
 
@@ -67,7 +71,10 @@ def target_options(*names: str, verb: bool = True) -> Parser:
         metavar, help_ = _TARGET_HELP[name]
         default = argparse.SUPPRESS if verb else None
         dest = name if verb else f"global_{name}"
-        parent.add_argument(f"--{name}", metavar=metavar, dest=dest, default=default, help=help_)
+        action = "append" if name == "connect" else "store"  # repeatable: commands/connects.py
+        parent.add_argument(
+            f"--{name}", metavar=metavar, dest=dest, default=default, help=help_, action=action
+        )
     return parent
 
 
@@ -93,6 +100,8 @@ def merge_targets(args: argparse.Namespace) -> str | None:
     """One value per target option from the global one (before the verb) and the verb's own
     (after it): either alone, or both when they agree; the reason when they do not (a silent
     choice of one would report on a machine the user did not mean)."""
+    if (problem := merge_connects(args)) is not None:  # --connect is a list: made one first
+        return problem
     for name in TARGETS:
         before = getattr(args, f"global_{name}", None)
         after = getattr(args, name, None)
@@ -125,8 +134,8 @@ def resolve_targets(args: argparse.Namespace) -> str | None:
     for name in given:
         if not getattr(args, name).strip():  # '' would mean the current directory, or
             return f"{where}--{name}: empty"  # libvirt's default URI: never what was meant
-    if "connect" in given and (problem := uri_problem(args.connect)) is not None:
-        return f"{where}{problem}"
+    if (problem := check_connects(args)) is not None:  # every --connect, and how many
+        return problem
     unused = [name for name in given if name not in USES.get(verb, ())]
     if unused:
         return f"{where}--{unused[0]} does not apply here"

@@ -48,14 +48,21 @@ class Target:
     captured_at: Any = None  # the capture's `created`, as recorded
     sos_file: str | None = None  # the sosreport as named (its machine root is temporary)
     _cleanup: contextlib.ExitStack = field(default_factory=contextlib.ExitStack, repr=False)
+    # Every hypervisor named (repeated --connect), `connect` first; [] when there is none.
+    connects: list[str] = field(default_factory=list)
 
-    def new_hypervisor(self) -> Hypervisor | None:
+    def __post_init__(self) -> None:
+        if not self.connects and self.connect is not None:
+            self.connects = [self.connect]
+
+    def new_hypervisor(self, uri: str | None = None) -> Hypervisor | None:
         """A fresh, unopened hypervisor for one run (the gateway decides live, recorded or
         none); the run closes it, and the target closes it again on exit (closing is
-        idempotent) in case the run never started."""
+        idempotent) in case the run never started. `uri`: one of `connects` (default the
+        first)."""
         from workbench.virt.gateway import open_hypervisor
 
-        hypervisor = open_hypervisor(self.host, self.connect)
+        hypervisor = open_hypervisor(self.host, uri if uri is not None else self.connect)
         if hypervisor is not None:
             self._cleanup.callback(hypervisor.close)
         return hypervisor
@@ -88,6 +95,10 @@ class Target:
         if self.connect is None:
             raise ConfigError(f"{self.label} has no live hypervisor", remedy="Give --connect URI.")
         return self.connect
+
+    def require_connects(self) -> list[str]:
+        """Every URI of a verb that watches live hypervisors (events), the first first."""
+        return self.connects if self.connects else [self.require_connect()]
 
     def close(self) -> None:
         """Close every hypervisor it made, then remove what was made (unpacked capture, demo
@@ -135,11 +146,18 @@ def open_target(
     connect: str | None = None,
     demo: bool = False,
     sos: str | Path | None = None,
+    connects: list[str] | None = None,
 ) -> Iterator[Target]:
     """The target the user named; on exit its hypervisors are closed and whatever was made for
     it (the unpacked capture, the demo's files and agent) removed. An unusable root or capture
-    raises WorkbenchError (RootNotUsableError, CaptureError) before anything is started."""
+    raises WorkbenchError (RootNotUsableError, CaptureError) before anything is started.
+    `connects` names several hypervisors (repeated --connect); `connect` is then its first."""
     from workbench.core.host import Host
+
+    if connects:
+        connect = connect if connect is not None else connects[0]
+        if connect != connects[0]:
+            raise ConfigError("connect and connects name different first hypervisors")
 
     if sum((root is not None, capture is not None, sos is not None, demo)) > 1:
         raise ConfigError("name one machine: a root, a capture, a sosreport or the demo")
@@ -172,6 +190,8 @@ def open_target(
             label = "this machine" if host.live else f"root {host.root}"
             kind: TargetKind = "live" if host.live else "root"
             target = Target(host, default_uri(host, connect), label, kind)
+            if connects:
+                target.connects = list(connects)
         # Before the callback: the hypervisors' last records still go to this target's log.
         stack.enter_context(_log_origin(target, own_log))
         stack.callback(target.close)  # runs first: hypervisors close before files go

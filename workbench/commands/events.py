@@ -7,10 +7,13 @@ import errno
 import json
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.commands.common import reader_left, say, stop_on_signals, text_stdout
 from workbench.core.text import safe_text
+
+if TYPE_CHECKING:  # libvirt is imported when the command runs
+    from workbench.virt.session import VirtSession
 
 READER_CHECK_S = 0.5  # how soon a quiet stream notices its reader has left
 
@@ -38,7 +41,7 @@ class Output:
 
 def _printer(as_json: bool, output: Output) -> Any:
 
-    def emit(record: dict[str, Any]) -> None:
+    def emit(record: dict[str, Any], several: bool = False) -> None:
         if as_json:
             line = json.dumps(record)
         elif "connection" in record:
@@ -60,6 +63,9 @@ def _printer(as_json: bool, output: Output) -> Any:
             line = (
                 f"{record['timestamp']}  {record['vm']}: {record['from']} -> {record['to']}{detail}"
             )
+        if not as_json and several:  # which hypervisor, after the timestamp
+            stamp, _, rest = line.partition("  ")
+            line = f"{stamp}  [{record.get('uri')}]  {rest}"
         if not as_json:  # VM names and reasons come from the hypervisor: shown, never run
             line = safe_text(line)
         output.write(line)
@@ -70,11 +76,13 @@ def _printer(as_json: bool, output: Output) -> Any:
 def run(args: argparse.Namespace) -> int:
     from workbench.target import open_target
 
-    with open_target(connect=args.connect) as target:
-        return _watch(args, target.require_connect())
+    with open_target(connect=args.connect, connects=getattr(args, "connects", None)) as target:
+        return _watch(args, target.require_connects())
 
 
-def _watch(args: argparse.Namespace, uri: str) -> int:
+def _watch(args: argparse.Namespace, uris: list[str]) -> int:
+    """One session per URI, each on its own threads: a daemon that drops out reconnects on its
+    own while the others' records keep flowing into the one stream; every record says `uri`."""
     from workbench.core.logging import configure_logging
     from workbench.virt.session import VirtSession
 
@@ -83,14 +91,41 @@ def _watch(args: argparse.Namespace, uri: str) -> int:
     if not args.json:
         text_stdout()  # a VM name the terminal cannot show is escaped, never a dead listener
     output = Output(stop)
-    emit = _printer(args.json, output)
-    session = VirtSession(uri)
+    printer = _printer(args.json, output)
+    sessions = [_session(VirtSession(uri), printer, stop, several=len(uris) > 1) for uri in uris]
+    for session in sessions:
+        session.start()
+    while not stop.wait(READER_CHECK_S):
+        if reader_left(sys.stdout):  # `events | head -1` while nothing happens
+            output.failed = BrokenPipeError(errno.EPIPE, "the reader left")
+            break
+    for session in sessions:
+        session.stop()
+    if output.failed is not None:
+        raise output.failed  # main(): nothing for a reader that left, one line otherwise
+    for session in sessions:
+        if session.gave_up.is_set() and session.last_error is not None:
+            # Like every error that ends a command: one line, exit 2, the chain in the log
+            # (and under --json a workbench.error/1 document after the records).
+            raise session.last_error
+    return 0
+
+
+def _session(
+    session: VirtSession, printer: Any, stop: threading.Event, several: bool
+) -> VirtSession:
+    """`session` with its listeners: each record stamped with the session's (masked) URI."""
+    uri = session.shown_uri
+
+    def emit(record: dict[str, Any]) -> None:
+        printer({**record, "uri": uri}, several)
 
     def explain(record: dict[str, Any]) -> None:
         """Why the link is down, on stderr; a session that gave up ends the command."""
         error = record.get("error") or {}
         if record["connection"] == "reconnecting" and error:
-            say(f"{error.get('message')}; retrying in {record['retry_in_s']:.1f} s")
+            where = f"{safe_text(uri)}: " if several else ""
+            say(f"{where}{error.get('message')}; retrying in {record['retry_in_s']:.1f} s")
         if session.gave_up.is_set():
             stop.set()
 
@@ -99,16 +134,4 @@ def _watch(args: argparse.Namespace, uri: str) -> int:
     session.agent_listeners.append(emit)
     session.stuck_listeners.append(emit)
     session.lifecycles.listeners.append(lambda t: emit(t.to_dict()))
-    session.start()
-    while not stop.wait(READER_CHECK_S):
-        if reader_left(sys.stdout):  # `events | head -1` while nothing happens
-            output.failed = BrokenPipeError(errno.EPIPE, "the reader left")
-            break
-    session.stop()
-    if output.failed is not None:
-        raise output.failed  # main(): nothing for a reader that left, one line otherwise
-    if session.gave_up.is_set() and session.last_error is not None:
-        # Like every error that ends a command: one line, exit 2, the chain in the log (and
-        # under --json a workbench.error/1 document after the records).
-        raise session.last_error
-    return 0
+    return session

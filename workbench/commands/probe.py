@@ -13,6 +13,7 @@ from workbench.commands.common import plugins_print_to_stderr, say, text_stdout
 from workbench.core.errors import ConfigError
 
 if TYPE_CHECKING:
+    from workbench.core.report import Report
     from workbench.target import Target
 
 
@@ -35,7 +36,16 @@ def run(args: argparse.Namespace) -> int:
         capture=args.capture,
         sos=getattr(args, "sos", None),
         connect=args.connect,
+        connects=getattr(args, "connects", None),
     ) as target:
+        if len(target.connects) > 1:
+            if args.format == "prometheus":
+                raise ConfigError(
+                    "--format prometheus writes one machine's textfile: give one --connect"
+                )
+            from workbench.commands.probemany import report_each
+
+            return report_each(args, target, only, _run)
         return _report(args, target, only, output)
 
 
@@ -63,21 +73,30 @@ def _output_for(args: argparse.Namespace) -> Path | None:
     return path
 
 
-def _report(
-    args: argparse.Namespace, target: Target, only: list[str] | None, output: Path | None
-) -> int:
+def _run(
+    args: argparse.Namespace, target: Target, only: list[str] | None, uri: str | None = None
+) -> Report:
+    """One run of the probes, against `uri` (default: the target's first hypervisor)."""
     from workbench.core.runner import run_probes
-    from workbench.textreport import OWN_MARKS, render_text
 
     with plugins_print_to_stderr():
         report = run_probes(
             target.host,
-            hypervisor=target.new_hypervisor(),  # the run closes it
+            hypervisor=target.new_hypervisor(uri),  # the run closes it
             only=only,
             timeout_s=args.timeout,
             options={"lg_resolution": args.lg_resolution},
         )
     report.host.update(target.report_host())
+    return report
+
+
+def _report(
+    args: argparse.Namespace, target: Target, only: list[str] | None, output: Path | None
+) -> int:
+    from workbench.textreport import OWN_MARKS, render_text
+
+    report = _run(args, target, only)
     if args.format == "prometheus":
         from workbench.core.promtext import render
 

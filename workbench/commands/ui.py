@@ -33,6 +33,7 @@ def ui_config(
         capture=getattr(args, "capture", None),
         sos=getattr(args, "sos", None),
         connect=getattr(args, "connect", None),
+        connects=getattr(args, "connects", None),
         demo=demo,
     ) as target:  # a missing root or a bad capture is refused (exit 2) before the UI starts
         if not demo:

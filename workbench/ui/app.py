@@ -110,7 +110,7 @@ class WorkbenchApp(SafeApp):
         from workbench.core.machinelogs import KERNEL_LOG, LIBVIRT_LOG, qemu_log_path
 
         host = Host(self.config.root)
-        domains = [d.name for d in self.virt.domains]
+        domains = [self.virt.name_of(d.name) for d in self.virt.domains]
         libvirt = None if host.live else host.path(LIBVIRT_LOG)
         absent = set()
         if not host.live:  # a recorded machine: the logs its recording holds

@@ -16,6 +16,9 @@ class UiConfig:
 
     root: str = "/"  # the machine root the probes read
     connect: str | None = None  # libvirt URI; None: no hypervisor
+    # Every hypervisor the VMs screen watches (repeated --connect), `connect` first; [] or one
+    # URI: the one `connect` names.
+    connects: list[str] = field(default_factory=list)
     allow_actions: bool = False  # VM actions need the operator's explicit --allow-actions
     log_path: Path | None = None  # the JSON-lines log shown in the log view
     title: str = "Workbench"
@@ -60,6 +63,7 @@ class UiConfig:
         return cls(
             root=str(target.host.root),
             connect=target.connect,
+            connects=list(target.connects),
             allow_actions=allow_actions,
             log_path=default_log_path(),
             title="Workbench — demo machine" if target.kind == "demo" else "Workbench",

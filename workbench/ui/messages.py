@@ -45,6 +45,7 @@ class VmTransition(StateChange, bubble=False):
 @dataclass
 class ConnectionChanged(StateChange, bubble=False):
     record: dict[str, Any]
+    hypervisor: str | None = None  # its URI when the workbench watches several
 
 
 @dataclass
@@ -52,6 +53,7 @@ class DomainsLoaded(StateChange, bubble=False):
     domains: list[DomainConfig]
     # A recording's domain states (a live session keeps its own state machines).
     recorded_states: dict[str, str] | None = None
+    hypervisor: str | None = None  # whose VMs these are when the workbench watches several
 
 
 @dataclass

@@ -5,11 +5,14 @@ threads only post messages; the state the screens read is set here, on the UI th
 from __future__ import annotations
 
 import bisect
+import dataclasses
+import functools
 from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import WorkbenchError
 from workbench.core.lifecycle import Transition
 from workbench.core.recovery import CancelToken, FallbackChain
+from workbench.core.text import mask_uri
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import (
     ConnectionChanged,
@@ -19,6 +22,7 @@ from workbench.ui.messages import (
     VmTransition,
 )
 from workbench.ui.plain import plain
+from workbench.ui.virtmany import vm_key, worst_connection
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -122,6 +126,13 @@ class VirtBridge:
         # `_looked` are the shut-off VMs whose last start was already looked at.
         self.failures: dict[str, StartFailure] = {}
         self._looked: set[str] = set()
+        # Several hypervisors (repeated --connect): one session each, `session` the first;
+        # each VM key's (URI, libvirt name); each URI's last connection record and VMs.
+        self.several = len(config.connects) > 1
+        self.sessions: dict[str, VirtSession] = {}
+        self._where: dict[str, tuple[str, str]] = {}
+        self._connections: dict[str, dict[str, Any]] = {}
+        self._by_uri: dict[str, list[DomainConfig]] = {}
 
     def handlers(self) -> dict[type[StateChange], Callable[[Any], bool]]:
         """The messages whose state this bridge keeps (set here, on the UI thread); each says
@@ -146,6 +157,9 @@ class VirtBridge:
             return
         from workbench.virt.session import VirtSession
 
+        if self.several:
+            self._start_each()
+            return
         # Actions need a read-write connection: only when the operator allowed them.
         session = VirtSession(self.config.connect, readonly=not self.config.allow_actions)
         session.connection_listeners.append(self._on_connection)
@@ -153,13 +167,29 @@ class VirtBridge:
         self.session = session
         session.start()
 
+    def _start_each(self) -> None:
+        """One session per hypervisor, each on its own threads: one that drops out reconnects
+        on its own while the others' VMs stay live."""
+        from workbench.virt.session import VirtSession
+
+        for uri in self.config.connects:
+            session = VirtSession(uri, readonly=not self.config.allow_actions)
+            session.connection_listeners.append(functools.partial(self._on_connection_of, uri))
+            session.lifecycles.listeners.append(functools.partial(self._on_transition_of, uri))
+            self.sessions[uri] = session
+            if self.session is None:
+                self.session = session
+        for session in self.sessions.values():
+            session.start()
+
     def stop(self) -> None:
         self._cancel.cancel()
         for worker in self.app.workers:
             if worker.group.startswith(("vm:", "virt:")):
                 worker.cancel()
-        if self.session is not None:
-            self.session.stop(timeout_s=2)
+        for session in self.sessions.values() or [self.session]:
+            if session is not None:
+                session.stop(timeout_s=2)
 
     # Called on the session's threads and in workers: only post messages from here.
     def _on_connection(self, record: dict[str, Any]) -> None:
@@ -168,6 +198,13 @@ class VirtBridge:
     def _on_transition(self, transition: Transition) -> None:
         self.app.post_message(VmTransition(transition))
 
+    def _on_connection_of(self, uri: str, record: dict[str, Any]) -> None:
+        self.app.post_message(ConnectionChanged(record, hypervisor=uri))
+
+    def _on_transition_of(self, uri: str, transition: Transition) -> None:
+        key = vm_key(uri, transition.vm)
+        self.app.post_message(VmTransition(dataclasses.replace(transition, vm=key)))
+
     def _publish(
         self, configs: list[DomainConfig], recorded_states: dict[str, str] | None = None
     ) -> None:
@@ -175,12 +212,30 @@ class VirtBridge:
 
     # On the UI thread.
     def _connection_changed(self, message: ConnectionChanged) -> bool:
+        uri = message.hypervisor
+        if uri is not None:  # one of several
+            self._connections[uri] = message.record
+            self.connection = worst_connection(
+                [self._connections[u] for u in self.config.connects if u in self._connections]
+            )
+            if message.record.get("connection") == "connected":
+                self._load_domains_of(uri)
+            return True
         self.connection = message.record
         if message.record.get("connection") == "connected":
             self.load_domains()
         return True
 
     def _domains_loaded(self, message: DomainsLoaded) -> bool:
+        uri = message.hypervisor
+        if uri is not None:  # one hypervisor's VMs, renamed to their keys; the others stay
+            self._by_uri[uri] = message.domains
+            suffix = len(vm_key(uri, ""))
+            for config in message.domains:
+                self._where[config.name] = (uri, config.name[:-suffix])
+            self.domains = [d for u in self.config.connects for d in self._by_uri.get(u, [])]
+            self.look_at_shutoff()
+            return True
         self.domains = message.domains
         if message.recorded_states is not None:
             self._states = dict(message.recorded_states)
@@ -214,14 +269,18 @@ class VirtBridge:
     def explain(self, vms: list[str], error: str | None = None) -> None:
         """Explain the failed start of each of `vms` (libvirt's `error`, its QEMU log, the
         machine's facts) in one worker, never here: reading and matching logs blocks."""
-        root, uri = self.config.root, self.uri
+        root = self.config.root
+        where = [(vm, *self.locate(vm)) for vm in vms]
 
         def work() -> None:
             from workbench.ui.start_failure import explain_start_failure
 
-            remote = remote_of(root, uri)
-            for vm in vms:
-                failure = explain_start_failure(root, vm, error, remote)
+            remotes: dict[str | None, str | None] = {}
+            for vm, uri, name in where:
+                if uri not in remotes:
+                    remotes[uri] = remote_of(root, uri)
+                failure = explain_start_failure(root, name, error, remotes[uri])
+                failure = dataclasses.replace(failure, vm=vm)  # the VM as this screen keys it
                 self.app.post_message(VmFailureExplained(failure))
 
         self.app.run_worker(
@@ -242,6 +301,21 @@ class VirtBridge:
         if todo:
             self._looked.update(todo)
             self.explain(todo)
+
+    def connected_count(self) -> tuple[int, int]:
+        """With several hypervisors: how many are connected, of how many."""
+        up = sum(r.get("connection") == "connected" for r in self._connections.values())
+        return up, len(self.config.connects)
+
+    def locate(self, vm: str) -> tuple[str | None, str]:
+        """The hypervisor URI and libvirt name of the VM keyed `vm`."""
+        if self.several and vm in self._where:
+            return self._where[vm]
+        return self.uri, vm
+
+    def name_of(self, vm: str) -> str:
+        """The libvirt name of the VM keyed `vm` (its name on its own hypervisor)."""
+        return self.locate(vm)[1]
 
     @property
     def uri(self) -> str | None:
@@ -265,6 +339,10 @@ class VirtBridge:
     def load_domains(self) -> None:
         """Read every domain's config in a worker (a newer read replaces a running one); a
         failure reaches the operator through the app's worker handler."""
+        if self.several:
+            for uri in self.sessions:
+                self._load_domains_of(uri)
+            return
         session = self.session
         if session is None:
             return
@@ -272,6 +350,26 @@ class VirtBridge:
             lambda: self._publish(session.domain_configs()),
             name="read the VMs' configurations",
             group="virt:load",
+            exclusive=True,
+            thread=True,
+            exit_on_error=False,
+        )
+
+    def _load_domains_of(self, uri: str) -> None:
+        """One of several hypervisors' VM configs, read in its own worker (one that does not
+        answer never holds up the others'), renamed to their keys."""
+        session = self.sessions[uri]
+
+        def work() -> None:
+            configs = [
+                dataclasses.replace(c, name=vm_key(uri, c.name)) for c in session.domain_configs()
+            ]
+            self.app.post_message(DomainsLoaded(configs, hypervisor=uri))
+
+        self.app.run_worker(
+            work,
+            name=f"read the VMs' configurations of {mask_uri(uri)}",
+            group=f"virt:load:{mask_uri(uri)}",
             exclusive=True,
             thread=True,
             exit_on_error=False,
@@ -316,13 +414,14 @@ class VirtBridge:
         second press while one runs is refused, not queued)."""
         from workbench.virt.actions import action_label
 
-        session, uri = self.session, self.config.connect
+        uri, name = self.locate(vm)
+        session = self.sessions.get(uri, self.session) if uri is not None else None
         if session is None or uri is None:
             return
         if self.busy(vm):
             self.app.notify(f"{vm}: an action is still under way; {action_label(action)} refused")
             return
-        lifecycle = session.lifecycles.get(vm)
+        lifecycle = session.lifecycles.get(name)
         cancel = self._cancel
         root = self.config.root
 
@@ -332,14 +431,15 @@ class VirtBridge:
             conn = session.connection()
             try:
                 result = run_action(
-                    uri, action, vm, retries=2, lifecycle=lifecycle, conn=conn, cancel=cancel
+                    uri, action, name, retries=2, lifecycle=lifecycle, conn=conn, cancel=cancel
                 )
             except WorkbenchError as exc:
                 if action == "start":  # say why, not only libvirt's last sentence
                     from workbench.ui.start_failure import explain_start_failure
 
                     remote = remote_of(root, uri)
-                    failure = explain_start_failure(root, vm, start_error(exc), remote)
+                    failure = explain_start_failure(root, name, start_error(exc), remote)
+                    failure = dataclasses.replace(failure, vm=vm)
                     self.app.post_message(VmFailureExplained(failure))
                     name_cause(exc, failure)
                     log_start_failure(failure)
@@ -360,9 +460,10 @@ class VirtBridge:
         from workbench.virt.display import display_chain
 
         config = next((d for d in self.domains if d.name == vm), None)
-        if config is None or self.config.connect is None:
+        uri, name = self.locate(vm)
+        if config is None or self.config.connect is None or uri is None:
             return None
-        return display_chain(config, self.config.connect)
+        return display_chain(dataclasses.replace(config, name=name), uri)
 
     # --- the operator's requests (on the UI thread) -----------------------------------------
 

@@ -13,6 +13,7 @@ from textual.timer import Timer
 from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
+from workbench.core.text import mask_uri
 from workbench.ui.causes import causes_for_vm
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import (
@@ -139,8 +140,12 @@ class VmsScreen(WorkbenchScreen):
         table = self.query_one("#domains", DataTable)
         selected = self.selected()
         rows = []
+        several = self.wb.virt.several
         for dom in self.wb.virt.domains:
             name = dom.name
+            uri, own_name = self.wb.virt.locate(name)
+            # Several hypervisors: the VM's own name, and whose it is in a column of its own.
+            where = [plain(mask_uri(uri or ""))] if several else []
             state = self.wb.virt.state(name)
             # Names, devices and channels come from the domain XML: text, never markup.
             agent = dom.agent.kind if dom.agent is not None else None
@@ -153,7 +158,8 @@ class VmsScreen(WorkbenchScreen):
                 (
                     name,
                     [
-                        plain(name),
+                        plain(own_name),
+                        *where,
                         state_cell,
                         plain(", ".join(h.bdf for h in dom.hostdevs))
                         if dom.hostdevs
@@ -164,8 +170,12 @@ class VmsScreen(WorkbenchScreen):
                 )
             )
         table.clear(columns=True)
-        labels = ("VM", "State", "PCI passthrough", "Agent channel", "Display")
-        for i, (key, label) in enumerate(zip(COLUMNS, labels, strict=True)):
+        labels: tuple[str, ...] = ("VM", "State", "PCI passthrough", "Agent channel", "Display")
+        keys: tuple[str, ...] = COLUMNS
+        if several:
+            keys = (COLUMNS[0], "hypervisor", *COLUMNS[1:])
+            labels = (labels[0], "Hypervisor", *labels[1:])
+        for i, (key, label) in enumerate(zip(keys, labels, strict=True)):
             width = max([len(label), *(c[i].cell_len for _, c in rows)])
             table.add_column(label, key=key, width=width)
         for name, cells in rows:

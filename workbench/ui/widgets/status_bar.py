@@ -35,8 +35,13 @@ def host_label(root: str) -> str:
 
 
 def connection_text(app: WorkbenchApp) -> Text:
-    """The hypervisor link as the bar says it: none, recorded, connecting, connected, ..."""
-    return connection_words(app.virt.connection, app.config.connect)
+    """The hypervisor link as the bar says it: none, recorded, connecting, connected, ...;
+    with several hypervisors the first one not connected, and how many are."""
+    words = connection_words(app.virt.connection, app.config.connect)
+    if app.virt.several:
+        up, total = app.virt.connected_count()
+        words = assemble(words, plain(f" ({up} of {total} hypervisors connected)"))
+    return words
 
 
 def connection_words(record: dict[str, Any] | None, uri: str | None) -> Text:
