@@ -364,6 +364,9 @@ def build_parser() -> argparse.ArgumentParser:
     diff.add_argument("before", metavar="A")
     diff.add_argument("after", metavar="B")
     diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    diff.add_argument(
+        "--force", action="store_true", help="compare even two different machines (by identity)"
+    )
     diff.set_defaults(module="diff")
 
     open_ = sub.add_parser(
