@@ -369,6 +369,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     diff.set_defaults(module="diff")
 
+    compare = sub.add_parser(  # issue 16 (fleetui): `fleet --compare` until `fleet` exists
+        "compare",
+        help="two machines' facts side by side: why does A work and B not",
+        description="Probe two machines (captures, sosreports, roots; or with PATHs, two "
+        "machine names of that fleet) and show what differs: probe statuses first, then GPUs, "
+        "command line, hugepages, modules, causes. Exit 0 when nothing differs, 1 when "
+        "something does, 2 for bad usage or an unusable machine.",
+    )
+    compare.add_argument("a", metavar="A")
+    compare.add_argument("b", metavar="B")
+    compare.add_argument("paths", metavar="PATH", nargs="*")
+    compare.add_argument("--json", action="store_true", help="workbench.fleet-compare/1 JSON")
+    compare.set_defaults(module="fleetcompare")
+
     open_ = sub.add_parser(
         "open",
         help="the workbench on a capture or a sosreport",
