@@ -118,12 +118,31 @@ def open_fleet(paths: list[str | Path]) -> Fleet:
     except NotImplementedError:
         pass
     machines, problems = [], []
-    for path in paths:
+    for path in _expand(paths):
         try:
             machines.append(probe_entry(entry_of(path)))
         except WorkbenchError as exc:
             problems.append(exc.message)
     return Fleet(_unique(machines), problems)
+
+
+def _expand(paths: list[str | Path]) -> list[str | Path]:
+    """A directory that is no machine (no sosreport, no sys/ or proc/ of a root) stands for
+    the files and directories in it, one level, sorted."""
+    from workbench.sos.detect import report_top
+
+    out: list[str | Path] = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir() and not ((p / "sys").is_dir() or (p / "proc").is_dir()):
+            try:
+                if report_top(p) is None:
+                    out += sorted(c for c in p.iterdir() if not c.name.startswith("."))
+                    continue
+            except WorkbenchError:
+                pass
+        out.append(path)
+    return out
 
 
 def _unique(machines: list[FleetMachine]) -> list[FleetMachine]:
