@@ -135,3 +135,15 @@ def test_diff_same_machine_and_unrecorded(make_root: Callable[..., Path], tmp_pa
     done = run_cli("diff", str(c), str(d))
     assert done.returncode == 0, done.stderr
     assert "identity not recorded" in done.stdout
+
+
+def test_redacted_identity_is_not_recorded(make_root: Callable[..., Path], tmp_path: Path) -> None:
+    """Pseudonyms are one capture's tokens: two redacted captures of different machines are
+    'identity not recorded', not the same machine, and not refused either."""
+    a = _capture(_root(make_root, MID_A, "S-A"), tmp_path / "a.tar.gz", "--redact", "serials")
+    b = _capture(_root(make_root, MID_B, "S-B"), tmp_path / "b.tar.gz", "--redact", "serials")
+    for archive in (a, b):
+        facts = _manifest(archive)["facts"]
+        assert isinstance(facts, dict) and facts["identity"]["machine_id"] == "serial-1"
+    done = run_cli("diff", str(a), str(b))
+    assert done.returncode in (0, 1), done.stderr

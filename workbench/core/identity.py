@@ -80,7 +80,21 @@ def identity(host: Host) -> dict[str, str | None]:
         if hostname:
             break
     serial = next((recorded[k] for k in DMI_KEYS if recorded.get(k)), None)
-    return {"hostname": hostname, "machine_id": recorded.get("machine_id"), "dmi_serial": serial}
+    out = {"hostname": hostname, "machine_id": recorded.get("machine_id"), "dmi_serial": serial}
+    for key in _pseudonyms(host):  # a pseudonym is one capture's token: it tells nothing apart
+        out[key] = None
+    return out
+
+
+def _pseudonyms(host: Host) -> list[str]:
+    """The identity keys a capture's redaction replaced by pseudonyms."""
+    said = host.manifest.get("redaction") if not host.live else None
+    kinds = said.get("optional") if isinstance(said, dict) else None
+    kinds = kinds if isinstance(kinds, list) else []
+    out = ["hostname"] if "hostnames" in kinds else []
+    if "hostnames" in kinds or "serials" in kinds:
+        out += ["machine_id", "dmi_serial"]
+    return out
 
 
 def differs(a: dict[str, str | None], b: dict[str, str | None]) -> list[str]:
