@@ -57,3 +57,15 @@ def test_fleet_unopenable_is_a_problem_not_a_failure(
     assert len(view.machines) == 1
     assert view.fleet.problems and "junk" in view.fleet.problems[0]
     assert "passed over" in view._repr_html_() and "passed over" in repr(view)
+
+
+def test_fleet_of_a_directory_of_captures(make_root: Callable[..., Path], tmp_path: Path) -> None:
+    """A directory holding captures (as the playbook fetches them) is each machine in it."""
+    folder = tmp_path / "captures"
+    folder.mkdir()
+    for name in ("asrock-z170-gtx960", "asokolsky-duo-z370-gt1030"):
+        out = folder / f"{name}.tar.gz"
+        assert run_cli("capture", "--root", str(make_root(name)), "-o", str(out)).returncode == 0
+    view = workbench.fleet(folder)
+    assert sorted(m.kind for m in view.machines) == ["capture", "capture"]
+    assert len({m.name for m in view.machines}) == 2

@@ -5,6 +5,7 @@ of two machines of that fleet. (`fleet --compare A B PATH ...` once `fleet` exis
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 
@@ -19,12 +20,13 @@ def run(args: argparse.Namespace) -> int:
     from workbench.fleet.machine import probe_entry
 
     configure_logging()
-    try:
-        pair = _entries(args.a, args.b, list(args.paths or []))
-    except WorkbenchError as exc:
-        return usage_error(f"compare: {exc.message}")
-    with plugins_print_to_stderr():
-        machines = [probe_entry(e) if isinstance(e, FleetEntry) else e for e in pair]
+    with contextlib.ExitStack() as stack:  # the engine's work dir: bundles' reports
+        try:
+            pair = _entries(args.a, args.b, list(args.paths or []), stack)
+        except WorkbenchError as exc:
+            return usage_error(f"compare: {exc.message}")
+        with plugins_print_to_stderr():
+            machines = [probe_entry(e) if isinstance(e, FleetEntry) else e for e in pair]
     for machine in machines:
         if machine.error is not None:
             return usage_error(f"compare: {machine.source}: {machine.error.get('message')}")
@@ -48,21 +50,23 @@ def run(args: argparse.Namespace) -> int:
     return 1 if diffs else 0
 
 
-def _entries(a: str, b: str, paths: list[str]) -> list[FleetEntry | FleetMachine]:
+def _entries(
+    a: str, b: str, paths: list[str], stack: contextlib.ExitStack
+) -> list[FleetEntry | FleetMachine]:
     """A and B as files, or as names among the machines in `paths`."""
     from workbench.fleet.machine import entry_of, probe_entry
 
     if not paths:
         return [entry_of(a), entry_of(b)]
-    from workbench.fleet.discover import discover
+    from workbench.fleet.machine import find_entries
 
-    try:
-        entries, _passed = discover(list(paths))
-        found: list[FleetEntry | FleetMachine] = list(entries)
-    except NotImplementedError:  # no engine yet: each path is a machine, named once probed
-        from workbench.fleet.machine import _unique
+    found_entries = find_entries(list(paths), stack)
+    if found_entries is not None:
+        found: list[FleetEntry | FleetMachine] = list(found_entries[0])
+    else:  # no engine yet: each path is a machine, named once probed
+        from workbench.fleet.machine import _expand, _unique
 
-        found = list(_unique([probe_entry(entry_of(p)) for p in paths]))
+        found = list(_unique([probe_entry(entry_of(p)) for p in _expand(list(paths))]))
     out: list[FleetEntry | FleetMachine] = []
     for name in (a, b):
         match = [m for m in found if m.name == name]

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -104,26 +105,45 @@ def compared_facts(report: Report) -> dict[str, Any]:
     return out
 
 
-def open_fleet(paths: list[str | Path]) -> Fleet:
+def open_fleet(paths: list[str | Path], stack: contextlib.ExitStack | None = None) -> Fleet:
     """Every machine in `paths`, through the fleet engine (discover + run_fleet, in worker
-    processes); until that engine is there, each path is one machine probed here in turn."""
-    from workbench.fleet.discover import discover
+    processes); until that engine is there, each path is one machine probed here in turn.
+    `stack` keeps the engine's work directory (reports extracted from bundles) until it is
+    closed: the TUI opens those machines later; without it they are removed on return."""
+    found = find_entries(paths, stack)
+    if found is None:  # no engine yet
+        machines, problems = [], []
+        for path in _expand(paths):
+            try:
+                machines.append(probe_entry(entry_of(path)))
+            except WorkbenchError as exc:
+                problems.append(exc.message)
+        return Fleet(_unique(machines), problems)
     from workbench.fleet.run import run_fleet
 
+    entries, passed = found
+    fleet = run_fleet(entries)
+    fleet.problems = passed + [p for p in fleet.problems if p not in passed]
+    return fleet
+
+
+def find_entries(
+    paths: list[str | Path], stack: contextlib.ExitStack | None = None
+) -> tuple[list[FleetEntry], list[str]] | None:
+    """The engine's discovery (in its work directory, kept by `stack`, when it has one);
+    None while discovery is not implemented."""
+    from workbench.fleet import discover as module
+
+    workdir_of: Any = getattr(module, "fleet_workdir", None)
+    find: Any = module.discover
     try:
-        entries, passed = discover(paths)
-        fleet = run_fleet(entries)
-        fleet.problems.extend(p for p in passed if p not in fleet.problems)
-        return fleet
+        if workdir_of is not None and stack is not None:
+            entries, passed = find(list(paths), stack.enter_context(workdir_of()))
+        else:
+            entries, passed = find(list(paths))
     except NotImplementedError:
-        pass
-    machines, problems = [], []
-    for path in _expand(paths):
-        try:
-            machines.append(probe_entry(entry_of(path)))
-        except WorkbenchError as exc:
-            problems.append(exc.message)
-    return Fleet(_unique(machines), problems)
+        return None
+    return list(entries), list(passed)
 
 
 def _expand(paths: list[str | Path]) -> list[str | Path]:
