@@ -354,21 +354,6 @@ def build_parser() -> argparse.ArgumentParser:
     )
     capture.set_defaults(module="capture")
 
-    diff = sub.add_parser(
-        "diff",
-        help="what changed between two captures of a machine",
-        description="Compare two captures (before and after a fix): probe statuses, drivers "
-        "bound, IOMMU groups, kernel command line, domains. Exit 0 when nothing changed, 1 when "
-        "something did, 2 for bad usage or an unusable capture.",
-    )
-    diff.add_argument("before", metavar="A")
-    diff.add_argument("after", metavar="B")
-    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
-    diff.add_argument(
-        "--force", action="store_true", help="compare even two different machines (by identity)"
-    )
-    diff.set_defaults(module="diff")
-
     compare = sub.add_parser(  # issue 16 (fleetui): `fleet --compare` until `fleet` exists
         "compare",
         help="two machines' facts side by side: why does A work and B not",
@@ -382,6 +367,21 @@ def build_parser() -> argparse.ArgumentParser:
     compare.add_argument("paths", metavar="PATH", nargs="*")
     compare.add_argument("--json", action="store_true", help="workbench.fleet-compare/1 JSON")
     compare.set_defaults(module="fleetcompare")
+
+    diff = sub.add_parser(
+        "diff",
+        help="what changed between two captures of a machine",
+        description="Compare two captures (before and after a fix): probe statuses, drivers "
+        "bound, IOMMU groups, kernel command line, domains. Exit 0 when nothing changed, 1 when "
+        "something did, 2 for bad usage or an unusable capture.",
+    )
+    diff.add_argument("before", metavar="A")
+    diff.add_argument("after", metavar="B")
+    diff.add_argument(
+        "--force", action="store_true", help="compare even two different machines (by identity)"
+    )
+    diff.add_argument("--json", action="store_true", help="print the differences as JSON")
+    diff.set_defaults(module="diff")
 
     open_ = sub.add_parser(
         "open",
