@@ -105,3 +105,35 @@ def test_compare_not_a_machine_is_one_line(tmp_path: Path) -> None:
     done = run_cli("compare", str(junk), str(junk))
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
+
+
+def test_compare_sosreports_identity_and_not_recorded(tmp_path: Path) -> None:
+    """Two sosreport directories: identities from etc/machine-id and dmidecode, side by side;
+    a report without a machine-id says not recorded, never a value."""
+    from tests.sos_machine_helpers import report
+
+    mid = "0123456789abcdef0123456789abcdef"
+    a = report(
+        tmp_path,
+        {
+            "etc/machine-id": mid + "\n",
+            "sos_commands/host/hostname": "node-a\n",
+            "proc/cmdline": "BOOT_IMAGE=/vmlinuz intel_iommu=on\n",
+        },
+        name="a",
+    )
+    b = report(
+        tmp_path,
+        {"sos_commands/host/hostname": "node-b\n", "proc/cmdline": "BOOT_IMAGE=/vmlinuz\n"},
+        name="b",
+    )
+    done = run_cli("compare", str(a), str(b), "--json")
+    assert done.returncode == 1, done.stderr
+    doc = json.loads(done.stdout)
+    assert doc["a"]["kind"] == "sos" and doc["b"]["kind"] == "sos"
+    assert doc["a"]["identity"]["machine_id"] == mid
+    assert doc["b"]["identity"]["machine_id"] is None
+    items = {(d["area"], d["item"]) for d in doc["differences"]}
+    assert ("identity", "hostname") in items and ("identity", "machine_id") in items
+    text = run_cli("compare", str(a), str(b)).stdout
+    assert "machine_id not recorded" in text

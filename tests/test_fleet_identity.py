@@ -147,3 +147,22 @@ def test_redacted_identity_is_not_recorded(make_root: Callable[..., Path], tmp_p
         assert isinstance(facts, dict) and facts["identity"]["machine_id"] == "serial-1"
     done = run_cli("diff", str(a), str(b))
     assert done.returncode in (0, 1), done.stderr
+
+
+def test_diff_refuses_by_dmi_serial(make_root: Callable[..., Path], tmp_path: Path) -> None:
+    """Two captures whose DMI serials differ (no machine-id): refused, naming dmi_serial;
+    --json is refused alike (nothing on stdout)."""
+    a = _capture(_root(make_root, None, "SER-A"), tmp_path / "a.tar.gz")
+    b = _capture(_root(make_root, None, "SER-B"), tmp_path / "b.tar.gz")
+    done = run_cli("diff", "--json", str(a), str(b))
+    assert done.returncode == 2 and done.stdout == ""
+    assert "dmi_serial SER-A != SER-B" in done.stderr
+
+
+def test_diff_one_side_recorded_is_compared(make_root: Callable[..., Path], tmp_path: Path) -> None:
+    """A machine-id on one side only proves nothing: compared as before, not refused."""
+    a = _capture(_root(make_root, MID_A, None), tmp_path / "a.tar.gz")
+    b = _capture(_root(make_root, None, None), tmp_path / "b.tar.gz")
+    done = run_cli("diff", str(a), str(b))
+    assert done.returncode in (0, 1), done.stderr
+    assert "identity not recorded" not in done.stdout
