@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from textual.widgets import DataTable
+from textual.widgets import DataTable, Static
 
 from workbench.fleet.machine import entry_of, probe_entry
 from workbench.fleet.model import Fleet, FleetMachine
@@ -102,9 +102,12 @@ async def test_hostile_name_is_text(make_root: Callable[..., Path]) -> None:
     fleet = _fleet(make_root)
     fleet.machines[0].name = HOSTILE
     app = FleetApp(fleet)
-    async with app.run_test(size=(160, 30)):
+    async with app.run_test(size=(160, 30)) as pilot:
         cell = app.query_one("#fleet", DataTable).get_cell("0", "machine")
         assert "\x1b" not in str(cell) and "[/b]" in str(cell)
+        await pilot.pause(0.1)
+        shown = str(app.query_one("#fleet-status", Static).render())
+        assert "\x1b" not in shown and "\\x1b[31mred[/b]" in shown
 
 
 @pytest.mark.asyncio
@@ -126,5 +129,8 @@ async def test_escape_returns_to_the_fleet(make_root: Callable[..., Path]) -> No
 def test_fleet_snapshot(snap_compare: Any, make_root: Callable[..., Path]) -> None:
     """The fleet table of two real machines and one that could not be opened (no path is
     shown: the random roots do not reach the picture)."""
-    app = FleetApp(_fleet(make_root))
+    fleet = _fleet(make_root)
+    for machine in fleet.machines:
+        machine.source = f"/srv/captures/{machine.name}"  # the random roots stay out of it
+    app = FleetApp(fleet)
     assert snap_compare(app, terminal_size=(160, 20))

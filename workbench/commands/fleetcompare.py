@@ -14,6 +14,11 @@ from workbench.core.errors import WorkbenchError
 from workbench.fleet.model import FleetEntry, FleetMachine
 
 
+def run_compare(a: str, b: str, paths: list[str], as_json: bool) -> int:
+    """The hook for `fleet --compare A B PATH ...` (the fleet verb's own option)."""
+    return run(argparse.Namespace(a=a, b=b, paths=paths, json=as_json))
+
+
 def run(args: argparse.Namespace) -> int:
     from workbench.core.logging import configure_logging
     from workbench.fleet.compare import NOT_RECORDED, differences, to_dict

@@ -59,6 +59,10 @@ class FleetApp(SafeApp):
     """Machines x probes. Returns (app.opened) the machine enter opened, else None on quit."""
 
     TITLE = "Workbench — fleet"
+    CSS = """
+    #fleet { height: 1fr; }
+    #fleet-status { height: 3; padding: 0 1; }
+    """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open workbench", show=True),
         Binding("q", "quit", "Quit", id="quit"),
@@ -78,9 +82,12 @@ class FleetApp(SafeApp):
         yield Footer()
 
     def _problems(self) -> str:
-        said = [f"{len(self.fleet.machines)} machine(s); enter opens one's workbench"]
-        said += [f"passed over: {safe_text(p)}" for p in self.fleet.problems]
-        return "\n".join(said)
+        said = f"{len(self.fleet.machines)} machine(s); enter opens one's workbench"
+        problems = self.fleet.problems
+        if problems:  # the first said; the rest counted (the text report lists them all)
+            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+            said += f"\npassed over: {safe_text(problems[0])}{more}"
+        return said
 
     def on_mount(self) -> None:
         table = self.query_one("#fleet", DataTable)
@@ -106,6 +113,15 @@ class FleetApp(SafeApp):
         if self.fleet.machines:
             table.move_cursor(row=min(self.cursor, len(self.fleet.machines) - 1))
         table.focus()
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        """The machine under the cursor: its source and summary, under the table."""
+        if self.opening or not 0 <= event.cursor_row < len(self.fleet.machines):
+            return
+        machine = self.fleet.machines[event.cursor_row]
+        what = machine.error.get("message") if machine.error else machine.summary
+        line = f"{machine.name}: {machine.kind} {machine.source}; {what}"
+        self.query_one("#fleet-status", Static).update(safe_text(line) + "\n" + self._problems())
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row (the table's own select)."""
