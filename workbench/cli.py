@@ -372,8 +372,9 @@ def build_parser() -> argparse.ArgumentParser:
         "diff",
         help="what changed between two captures of a machine",
         description="Compare two captures (before and after a fix): probe statuses, drivers "
-        "bound, IOMMU groups, kernel command line, domains. Exit 0 when nothing changed, 1 when "
-        "something did, 2 for bad usage or an unusable capture.",
+        "bound, IOMMU groups, kernel command line, domains. Two different machines (hostname, "
+        "machine-id or DMI serial differ) are refused unless --force. Exit 0 when nothing "
+        "changed, 1 when something did, 2 for bad usage, an unusable capture or two machines.",
     )
     diff.add_argument("before", metavar="A")
     diff.add_argument("after", metavar="B")
