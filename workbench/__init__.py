@@ -10,8 +10,8 @@ def __getattr__(name: str) -> object:
         from workbench import api
 
         return getattr(api, name)
-    if name == "logs":  # the log engine's package, callable as `workbench.logs(path)`
+    if name in ("logs", "fleet"):  # engines' packages, callable: `workbench.logs(path)`
         import importlib
 
-        return importlib.import_module("workbench.logs")
+        return importlib.import_module(f"workbench.{name}")
     raise AttributeError(f"module 'workbench' has no attribute {name!r}")

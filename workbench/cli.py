@@ -378,15 +378,33 @@ def build_parser() -> argparse.ArgumentParser:
     )
     capture.set_defaults(module="capture")
 
+    compare = sub.add_parser(  # issue 16 (fleetui): `fleet --compare` until `fleet` exists
+        "compare",
+        help="two machines' facts side by side: why does A work and B not",
+        description="Probe two machines (captures, sosreports, roots; or with PATHs, two "
+        "machine names of that fleet) and show what differs: probe statuses first, then GPUs, "
+        "command line, hugepages, modules, causes. Exit 0 when nothing differs, 1 when "
+        "something does, 2 for bad usage or an unusable machine.",
+    )
+    compare.add_argument("a", metavar="A")
+    compare.add_argument("b", metavar="B")
+    compare.add_argument("paths", metavar="PATH", nargs="*")
+    compare.add_argument("--json", action="store_true", help="workbench.fleet-compare/1 JSON")
+    compare.set_defaults(module="fleetcompare")
+
     diff = sub.add_parser(
         "diff",
         help="what changed between two captures of a machine",
         description="Compare two captures (before and after a fix): probe statuses, drivers "
-        "bound, IOMMU groups, kernel command line, domains. Exit 0 when nothing changed, 1 when "
-        "something did, 2 for bad usage or an unusable capture.",
+        "bound, IOMMU groups, kernel command line, domains. Two different machines (hostname, "
+        "machine-id or DMI serial differ) are refused unless --force. Exit 0 when nothing "
+        "changed, 1 when something did, 2 for bad usage, an unusable capture or two machines.",
     )
     diff.add_argument("before", metavar="A")
     diff.add_argument("after", metavar="B")
+    diff.add_argument(
+        "--force", action="store_true", help="compare even two different machines (by identity)"
+    )
     diff.add_argument("--json", action="store_true", help="print the differences as JSON")
     diff.set_defaults(module="diff")
 

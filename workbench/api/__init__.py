@@ -5,6 +5,7 @@
     report["pci.gpus"].facts                       # one probe's facts
     workbench.vms("qemu:///system")                # domains and their transition timelines
     workbench.logs(path).filter(level="error").tail(20)
+    workbench.fleet(["captures/"])                 # many machines side by side
 
 Each result renders as an HTML table in Jupyter (`_repr_html_`) and as readable text in a REPL.
 """
@@ -13,11 +14,22 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.api.fleet import FleetView
 from workbench.api.logs import LogsView
 from workbench.api.report import Diagnosis, ProbeView
 from workbench.api.vms import VmsView
 
-__all__ = ["Diagnosis", "LogsView", "ProbeView", "VmsView", "diagnose", "logs", "vms"]
+__all__ = [
+    "Diagnosis",
+    "FleetView",
+    "LogsView",
+    "ProbeView",
+    "VmsView",
+    "diagnose",
+    "fleet",
+    "logs",
+    "vms",
+]
 
 
 def diagnose(
@@ -62,3 +74,10 @@ def logs(path: str | Path) -> LogsView:
     """A JSON-lines log (any file `workbench logs` reads); `.filter(...)` and `.tail(n)` narrow
     it; nothing is read until the view is shown or its records asked for."""
     return LogsView(Path(path).expanduser())
+
+
+def fleet(paths: str | Path | list[str | Path]) -> FleetView:
+    """Every machine in `paths` (captures, sosreports, roots, directories of them) probed,
+    side by side: an HTML table in Jupyter, `.to_dict()` (workbench.fleet/1). A machine that
+    cannot be opened is a row saying why, never the fleet's failure."""
+    return FleetView.open(paths)

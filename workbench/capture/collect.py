@@ -16,7 +16,7 @@ import workbench
 from workbench.capture import SCHEMA
 from workbench.capture.archive import write_archive
 from workbench.capture.collectors import COLLECTORS, Collected, Collector, Source
-from workbench.capture.redact import Redactor
+from workbench.capture.redact import Redactor, redact_identity
 from workbench.capture.tree import Tree
 from workbench.core.deadline import call_with_deadline
 from workbench.core.errors import WorkbenchError
@@ -67,6 +67,8 @@ def capture(
     for rel in sorted(tree.files):
         tree.files[rel] = redactor.redact(tree.files[rel], log=is_log(rel))
     redacted_facts = _redact_facts(redactor, facts)
+    if "identity" in redacted_facts:
+        redacted_facts["identity"] = redact_identity(redactor, facts["identity"])
     sparse = {f"dev/shm/{n}": size for n, size in redacted_facts.pop("shm_sizes", {}).items()}
     manifest: dict[str, Any] = {
         "schema": SCHEMA,

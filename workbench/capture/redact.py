@@ -7,6 +7,7 @@ import re
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from workbench.capture.hostnames import replace_hostnames
 from workbench.capture.secrets import MARK as SECRET_MARK
@@ -98,3 +99,17 @@ def parse_redact(text: str | None) -> frozenset[str]:
             f"unknown redaction {', '.join(sorted(unknown))}; choose from {', '.join(OPTIONAL)}"
         )
     return frozenset(kinds)
+
+
+def redact_identity(redactor: Redactor, identity: Any) -> Any:
+    """The manifest's `facts.identity` (machine-id, DMI serials) with each value a pseudonym
+    when host names or serials are redacted: they name the machine as surely as its name."""
+    if not isinstance(identity, dict) or not ({"hostnames", "serials"} & redactor.optional):
+        return identity
+    out: dict[str, Any] = {}
+    for key, value in identity.items():
+        if isinstance(value, str):
+            redactor.counts["serials"] += 1
+            value = redactor.pseudonym("serials", value.encode()).decode()
+        out[key] = value
+    return out

@@ -5,30 +5,41 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import Any
 
-from workbench.commands.common import plugins_print_to_stderr, text_stdout
+from workbench.commands.common import plugins_print_to_stderr, text_stdout, usage_error
+from workbench.core.identity import NOT_RECORDED
 from workbench.core.text import safe_text
 
 
 def run(args: argparse.Namespace) -> int:
     from workbench.capture.diff import compare, state_of
+    from workbench.core.identity import identity, recorded
     from workbench.core.logging import configure_logging
     from workbench.target import open_target
 
     configure_logging()
-    with plugins_print_to_stderr():  # the probes run: the diff alone goes to stdout
-        with open_target(capture=args.before) as a:
-            before = state_of(a.host, a.new_hypervisor())
-        with open_target(capture=args.after) as b:
-            after = state_of(b.host, b.new_hypervisor())
+    with (
+        plugins_print_to_stderr(),  # the probes run: the diff alone goes to stdout
+        open_target(capture=args.before) as a,
+        open_target(capture=args.after) as b,
+    ):
+        ids = (identity(a.host), identity(b.host))
+        refused = _other_machine(*ids)
+        if refused and not getattr(args, "force", False):
+            return usage_error(f"diff: {refused} (--force compares them anyway)")
+        before = state_of(a.host, a.new_hypervisor())
+        after = state_of(b.host, b.new_hypervisor())
     changes = compare(before, after)
     if args.json:
-        doc = {
+        doc: dict[str, Any] = {
             "schema": "workbench.diff/1",
             "before": {"file": args.before, "created": before["created"]},
             "after": {"file": args.after, "created": after["created"]},
             "changes": [c.to_dict() for c in changes],
         }
+        if not (recorded(ids[0]) or recorded(ids[1])):
+            doc["identity"] = NOT_RECORDED
         sys.stdout.write(json.dumps(doc, indent=2) + "\n")
     else:
         text_stdout()  # nothing of ours but ASCII: a character the stream lacks is escaped
@@ -39,8 +50,22 @@ def run(args: argparse.Namespace) -> int:
             created = state["created"]
             when = safe_text(str(created)) if created else "time not recorded"
             print(f"{label} {safe_text(name)} ({when})")
+        if not (recorded(ids[0]) or recorded(ids[1])):
+            print("identity not recorded (hostname, machine-id, DMI serial): same machine?")
         if not changes:
             print("no changes")
         for change in changes:
             print(change.text())
     return 1 if changes else 0
+
+
+def _other_machine(a: dict[str, str | None], b: dict[str, str | None]) -> str | None:
+    """One line naming what says A and B are two machines, or None (the same, or not
+    recorded)."""
+    from workbench.core.identity import differs
+
+    keys = differs(a, b)
+    if not keys:
+        return None
+    shown = "; ".join(f"{k} {a[k]} != {b[k]}" for k in keys)
+    return f"A and B are two different machines: {shown}"

@@ -7,4 +7,24 @@ the TUI, Jupyter) and as `workbench.fleet/1` JSON.
 - `discover.py`: paths -> entries (a directory of captures and reports, a bundle's nested
   reports), by content, never by name.
 - `run.py`: entries -> Fleet, in parallel worker processes.
+
+The package is also callable: `workbench.fleet(paths)` is `workbench.api.fleet(paths)`, the
+notebook view (as `workbench.logs(path)`).
 """
+
+from __future__ import annotations
+
+import sys
+import types
+from pathlib import Path
+from typing import Any
+
+
+class _CallableModule(types.ModuleType):
+    def __call__(self, paths: str | Path | list[str | Path]) -> Any:
+        from workbench.api import fleet
+
+        return fleet(paths)
+
+
+sys.modules[__name__].__class__ = _CallableModule

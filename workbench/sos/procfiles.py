@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from workbench.sos.machineid import build_machine_id
 from workbench.sos.model import SosNotes
 from workbench.sos.reportfiles import collected_by, copy, read
 
@@ -29,6 +30,7 @@ def build_proc(notes: SosNotes) -> None:
         if not copy(notes, rel):
             notes.missing(rel, what, collected_by(plugin))
     _identity(notes)
+    build_machine_id(notes)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,81 @@
+"""`workbench compare A B [PATH ...]`: two machines' facts side by side ("why does A work and
+B not"). A and B are two machine files (captures, sosreports, roots), or with PATHs the names
+of two machines of that fleet. (`fleet --compare A B PATH ...` once `fleet` exists.)"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+
+from workbench.commands.common import plugins_print_to_stderr, text_stdout, usage_error
+from workbench.core.errors import WorkbenchError
+from workbench.fleet.model import FleetEntry, FleetMachine
+
+
+def run_compare(a: str, b: str, paths: list[str], as_json: bool) -> int:
+    """The hook for `fleet --compare A B PATH ...` (the fleet verb's own option)."""
+    return run(argparse.Namespace(a=a, b=b, paths=paths, json=as_json))
+
+
+def run(args: argparse.Namespace) -> int:
+    from workbench.core.logging import configure_logging
+    from workbench.fleet.compare import NOT_RECORDED, differences, to_dict
+    from workbench.fleet.machine import probe_entry
+
+    configure_logging()
+    with contextlib.ExitStack() as stack:  # the engine's work dir: bundles' reports
+        try:
+            pair = _entries(args.a, args.b, list(args.paths or []), stack)
+        except WorkbenchError as exc:
+            return usage_error(f"compare: {exc.message}")
+        with plugins_print_to_stderr():
+            machines = [probe_entry(e) if isinstance(e, FleetEntry) else e for e in pair]
+    for machine in machines:
+        if machine.error is not None:
+            return usage_error(f"compare: {machine.source}: {machine.error.get('message')}")
+    a, b = machines
+    diffs = differences(a, b)
+    if args.json:
+        sys.stdout.write(json.dumps(to_dict(a, b), indent=2) + "\n")
+        return 1 if diffs else 0
+    from workbench.core.text import safe_text
+
+    text_stdout()
+    for label, machine in (("A:", a), ("B:", b)):
+        ident = ", ".join(f"{k} {v or NOT_RECORDED}" for k, v in machine.identity.items())
+        print(
+            f"{label} {safe_text(machine.name)} ({safe_text(machine.source)}): {safe_text(ident)}"
+        )
+    if not diffs:
+        print("no differences")
+    for diff in diffs:
+        print(diff.text())
+    return 1 if diffs else 0
+
+
+def _entries(
+    a: str, b: str, paths: list[str], stack: contextlib.ExitStack
+) -> list[FleetEntry | FleetMachine]:
+    """A and B as files, or as names among the machines in `paths`."""
+    from workbench.fleet.machine import entry_of, probe_entry
+
+    if not paths:
+        return [entry_of(a), entry_of(b)]
+    from workbench.fleet.machine import find_entries
+
+    found_entries = find_entries(list(paths), stack)
+    if found_entries is not None:
+        found: list[FleetEntry | FleetMachine] = list(found_entries[0])
+    else:  # no engine yet: each path is a machine, named once probed
+        from workbench.fleet.machine import _expand, _unique
+
+        found = list(_unique([probe_entry(entry_of(p)) for p in _expand(list(paths))]))
+    out: list[FleetEntry | FleetMachine] = []
+    for name in (a, b):
+        match = [m for m in found if m.name == name]
+        if not match:
+            raise WorkbenchError(f"no machine named {name} in the fleet")
+        out.append(match[0])
+    return out
