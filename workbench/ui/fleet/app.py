@@ -15,6 +15,7 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from workbench.core.text import safe_text
+from workbench.ui.plain import plain
 from workbench.fleet.model import Fleet, FleetMachine
 from workbench.ui.safe_app import SafeApp
 
@@ -121,7 +122,9 @@ class FleetApp(SafeApp):
         machine = self.fleet.machines[event.cursor_row]
         what = machine.error.get("message") if machine.error else machine.summary
         line = f"{machine.name}: {machine.kind} {machine.source}; {what}"
-        self.query_one("#fleet-status", Static).update(safe_text(line) + "\n" + self._problems())
+        status = plain(line)
+        status.append("\n" + self._problems())
+        self.query_one("#fleet-status", Static).update(status)
 
     def on_data_table_row_selected(self, event: DataTable.RowSelected) -> None:
         """Enter on a row (the table's own select)."""
@@ -138,7 +141,7 @@ class FleetApp(SafeApp):
             return
         self.cursor = row
         self.opening = True
-        self.query_one("#fleet-status", Static).update(f"opening {safe_text(machine.name)}…")
+        self.query_one("#fleet-status", Static).update(plain(f"opening {machine.name}…"))
         self._open(machine)
 
     @work(thread=True, exclusive=True, group="open")
