@@ -15,8 +15,8 @@ from textual.binding import Binding, BindingType
 from textual.widgets import DataTable, Footer, Header, Static
 
 from workbench.core.text import safe_text
-from workbench.ui.plain import plain
 from workbench.fleet.model import Fleet, FleetMachine
+from workbench.ui.plain import plain
 from workbench.ui.safe_app import SafeApp
 
 GLYPH = {"pass": "✔", "warn": "!", "fail": "✘", "error": "⚠", "skip": "–"}
