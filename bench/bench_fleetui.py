@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench.gen_machine import generate
 from workbench.api.fleet import FleetView
-from workbench.fleet.machine import entry_of, probe_entry
-from workbench.fleet.model import Fleet
+from workbench.fleet.model import Fleet, FleetEntry
+from workbench.fleet.run import probe_entry
 from workbench.machines import build_root
 from workbench.ui.fleet.app import FleetApp
 
@@ -25,7 +25,7 @@ WORKBENCH = Path(sys.executable).parent / "workbench"
 
 
 def fleet_of(root: Path, n: int) -> Fleet:
-    one = probe_entry(entry_of(root))
+    one = probe_entry(FleetEntry(root.name, str(root), "root"))
     machines = []
     for i in range(n):
         m = copy.deepcopy(one)

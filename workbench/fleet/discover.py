@@ -3,8 +3,9 @@
 A file is a capture (a tar archive with manifest.json at its root), a sosreport archive, or a
 `sos collect` bundle (an outer tarball whose members are sosreport archives, one per node: only
 those members are extracted, with the checks of workbench/sos/archive.py, into a private
-directory). A directory is a sosreport when it is one, else it is walked (bounded depth and
-count). Whatever is no machine is said in the problems, never passed over in silence.
+directory). A directory is a sosreport when it is one, a machine root (`--root`'s: it has sys/
+or proc/) when it is one, else it is walked (bounded depth and count). Whatever is no machine
+is said in the problems, never passed over in silence.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ SCAN_MEMBERS = 500_000  # members of an archive looked at to tell what it is
 _INNER = re.compile(r"(^|/)sosreport-[^/]*\.tar\.(xz|gz|bz2)$")
 _SUFFIXES = (".tar.gz", ".tar.xz", ".tar.bz2", ".tgz", ".tar")
 _NAME_LIMIT = 64
+_ROOT_HOSTNAMES = ("proc/sys/kernel/hostname", "etc/hostname")
 _SOS_SHAPE = re.compile(r"^sosreport-(?P<host>.+?)(?:-\d+)?-\d{4}-\d{2}-\d{2}-[A-Za-z0-9]+$")
 
 
@@ -91,6 +93,10 @@ def _directory(
             return
     except WorkbenchError as exc:
         problems.append(exc.message)
+        return
+    if (path / "sys").is_dir() or (path / "proc").is_dir():  # a machine root (--root's)
+        name = _recorded_hostname(path, _ROOT_HOSTNAMES) or path.name[:_NAME_LIMIT] or str(path)
+        found.append((name, str(path), "root", None))
         return
     if depth >= MAX_DEPTH:
         problems.append(f"{path}: deeper than {MAX_DEPTH} directories, not walked")
@@ -233,12 +239,20 @@ def _bundle(
 def _report_dir_name(path: Path) -> str:
     """An unpacked report's host name: its `hostname` file when it has one (cheap), else the
     directory's name."""
-    try:
-        with open(path / "hostname", "rb") as fh:  # noqa: PTH123 - bounded read
-            word = fh.read(256).decode("utf-8", "replace").strip()
-    except OSError:
-        word = ""
-    return word[:_NAME_LIMIT] if word and "\n" not in word else _sos_name(path.name)
+    return _recorded_hostname(path, ("hostname",)) or _sos_name(path.name)
+
+
+def _recorded_hostname(path: Path, rels: tuple[str, ...]) -> str | None:
+    """The first of these files under `path` that holds one line (a host name), bounded."""
+    for rel in rels:
+        try:
+            with open(path / rel, "rb") as fh:  # noqa: PTH123 - bounded read
+                word = fh.read(256).decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        if word and "\n" not in word:
+            return word[:_NAME_LIMIT]
+    return None
 
 
 def _sos_name(file_name: str) -> str:
