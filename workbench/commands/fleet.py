@@ -1,5 +1,6 @@
 """`workbench fleet PATH ...`: many machines side by side (a table machines x probes, then the
-machines that share each failing probe and each cause), or the workbench.fleet/1 document."""
+machines that share each failing probe and each cause), or the workbench.fleet/1 document;
+`fleet --compare A B [PATH ...]`: two machines' facts side by side (commands/fleetcompare.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import json
 import sys
 
-from workbench.commands.common import text_stdout
+from workbench.commands.common import text_stdout, usage_error
 from workbench.core.errors import ConfigError
 from workbench.fleet.model import Fleet
 from workbench.fleet.table import render_fleet
@@ -17,6 +18,12 @@ def run(args: argparse.Namespace) -> int:
     from workbench.fleet.discover import discover, fleet_workdir
     from workbench.fleet.run import run_fleet
 
+    if args.compare is not None:
+        from workbench.commands.fleetcompare import run_compare
+
+        return run_compare(args.compare[0], args.compare[1], list(args.paths), bool(args.json))
+    if not args.paths:
+        return usage_error("fleet: at least one PATH (or --compare A B)")
     show = bool(args.progress) or sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
