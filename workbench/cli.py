@@ -413,8 +413,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="many machines side by side",
         description="Open every machine in the paths (captures, sosreports as archives or "
         "directories, `sos collect` bundles; directories are walked) in parallel processes and "
-        "show them side by side. Exit 0 when no machine has a failing probe, 1 when one has, 2 "
-        "for bad usage or when no machine is found.",
+        "show them side by side: the fleet TUI on a terminal (--text: the table), else the "
+        "table. Exit 0 when no machine has a failing probe, 1 when one has, 2 for bad usage or "
+        "when no machine is found.",
     )
     fleet.add_argument("paths", metavar="PATH", nargs="*")
     fleet.add_argument("--json", action="store_true", help="print the workbench.fleet/1 document")
@@ -431,6 +432,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--workers", type=count(256), default=None, metavar="N", help="processes (the CPU count)"
     )
     fleet.add_argument("--progress", action="store_true", help="N/M machines on stderr")
+    fleet.add_argument(
+        "--text", action="store_true", help="the table, also on a terminal (where the TUI opens)"
+    )
     fleet.set_defaults(module="fleet")
 
     open_ = sub.add_parser(

@@ -38,7 +38,13 @@ def run(args: argparse.Namespace) -> int:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise ConfigError(f"fleet: no machine found in the paths given{said}{more}")
         fleet = run_fleet(entries, args.workers, progress if show else None, workdir)
-    fleet.problems = problems + fleet.problems
+        fleet.problems = problems + fleet.problems
+        if not args.json and not args.text and _terminal():
+            # the TUI opens machines from `workdir` (a bundle's reports): inside its block
+            from workbench.ui.fleet.run import run_fleet_ui
+
+            run_fleet_ui(fleet)
+            return 1 if _failed(fleet) else 0
     if args.json:
         sys.stdout.write(json.dumps(fleet.to_dict(), indent=2) + "\n")
     else:
@@ -54,3 +60,11 @@ def _failed(fleet: Fleet) -> bool:
         m.error is not None or any(s in ("fail", "error") for s in m.statuses.values())
         for m in fleet.machines
     )
+
+
+def _terminal() -> bool:
+    """stdout is a terminal the TUI can be drawn on (stdin and stderr too, a TERM that is not
+    dumb); else the table is printed."""
+    from workbench.ui.terminal import terminal_problem
+
+    return sys.stdout.isatty() and terminal_problem() is None
