@@ -1,4 +1,4 @@
-"""`workbench compare A B [PATH ...]` (fleet --compare): two machines side by side, probed by
+"""`workbench fleet --compare A B [PATH ...]` (alias `compare`): two machines side by side, probed by
 the real CLI in a subprocess, text and workbench.fleet-compare/1 JSON."""
 
 from __future__ import annotations
