@@ -56,3 +56,16 @@ def test_fleet_text_on_a_terminal_prints_the_table(
     sessions.append(name)
     shown = wait_for(name, "EXITED")
     assert "Fleet of 1 machines" in shown and "Workbench — fleet" not in shown
+
+
+def test_fleet_tui_exits_1_when_a_machine_fails(
+    captures: Path, tmp_path: Path, sessions: list[str]
+) -> None:
+    """A machine that cannot be opened (a capture cut short): q quits with 1, as the table."""
+    data = (captures / "a.tar.gz").read_bytes()
+    (captures / "cut.tar.gz").write_bytes(data[: len(data) // 2])
+    name = start_session(f"{WORKBENCH} fleet {captures}", {"XDG_STATE_HOME": str(tmp_path)})
+    sessions.append(name)
+    assert "cut" in wait_for(name, "Workbench — fleet")
+    keys(name, "q")
+    assert "EXITED 1" in wait_for(name, "EXITED")
