@@ -1,5 +1,5 @@
 """The fleet's views (issue 16, fleetui): the TUI table of 200 machines to its first frame,
-`workbench.fleet`'s HTML of 200 machines, and `workbench compare` of two captures of
+`workbench.fleet`'s HTML of 200 machines, and `workbench fleet --compare` of two captures of
 300-device machines (wall, median of 5).
 Run from the repository: .venv/bin/python -m bench.bench_fleetui"""
 
@@ -16,8 +16,8 @@ from pathlib import Path
 
 from bench.gen_machine import generate
 from workbench.api.fleet import FleetView
-from workbench.fleet.machine import entry_of, probe_entry
-from workbench.fleet.model import Fleet
+from workbench.fleet.model import Fleet, FleetEntry
+from workbench.fleet.run import probe_entry
 from workbench.machines import build_root
 from workbench.ui.fleet.app import FleetApp
 
@@ -25,7 +25,7 @@ WORKBENCH = Path(sys.executable).parent / "workbench"
 
 
 def fleet_of(root: Path, n: int) -> Fleet:
-    one = probe_entry(entry_of(root))
+    one = probe_entry(FleetEntry(root.name, str(root), "root"))
     machines = []
     for i in range(n):
         m = copy.deepcopy(one)
@@ -63,7 +63,7 @@ def main() -> None:
         walls = []
         for _ in range(5):
             start = time.perf_counter()
-            subprocess.run([WORKBENCH, "compare", *caps, "--json"], capture_output=True)
+            subprocess.run([WORKBENCH, "fleet", "--compare", *caps, "--json"], capture_output=True)
             walls.append(time.perf_counter() - start)
     print(f"TUI fleet table, 200 machines, first frame: {tui * 1000:.0f} ms (median of 5)")
     print(f"notebook HTML, 200 machines: {statistics.median(html) * 1000:.1f} ms")

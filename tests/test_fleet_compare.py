@@ -1,4 +1,4 @@
-"""`workbench compare A B [PATH ...]` (fleet --compare): two machines side by side, probed by
+"""`workbench fleet --compare A B [PATH ...]` (alias `compare`): two machines side by side, probed by
 the real CLI in a subprocess, text and workbench.fleet-compare/1 JSON."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def test_compare_json_puts_differences_side_by_side(make_root: Callable[..., Pat
     """--json: the schema, both machines, statuses that differ first, then the GPU driver and
     the command line parameters only one side has."""
     a, b = _pair(make_root)
-    done = run_cli("compare", str(a), str(b), "--json")
+    done = run_cli("fleet", "--compare", str(a), str(b), "--json")
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert doc["schema"] == "workbench.fleet-compare/1"
@@ -54,16 +54,18 @@ def test_compare_same_machine_no_differences(make_root: Callable[..., Path]) -> 
     """Two identical machines: exit 0, 'no differences'."""
     a = make_root("asrock-z170-gtx960")
     b = make_root("asrock-z170-gtx960")
-    done = run_cli("compare", str(a), str(b))
+    done = run_cli("fleet", "--compare", str(a), str(b))
     assert done.returncode == 0, done.stderr
     assert "no differences" in done.stdout
+    alias = run_cli("compare", str(a), str(b))  # `compare A B` is kept as an alias
+    assert alias.returncode == 0 and alias.stdout == done.stdout
 
 
 def test_compare_text_escapes_hostile_cmdline(make_root: Callable[..., Path]) -> None:
     """A command line carrying an escape sequence is shown escaped, never sent raw."""
     a = make_root("asrock-z170-gtx960", kernel_cmdline="quiet \x1b]0;owned\x07 \x1b[31mred")
     b = make_root("asrock-z170-gtx960", kernel_cmdline="quiet")
-    done = run_cli("compare", str(a), str(b))
+    done = run_cli("fleet", "--compare", str(a), str(b))
     assert done.returncode == 1, done.stderr
     assert "\x1b" not in done.stdout and "\x07" not in done.stdout
     assert "\\x1b" in done.stdout
@@ -75,7 +77,7 @@ def test_compare_by_name_in_a_fleet(make_root: Callable[..., Path], tmp_path: Pa
     cap = tmp_path / "good.tar.gz"
     made = run_cli("capture", "--root", str(a), "-o", str(cap))
     assert made.returncode == 0, made.stderr
-    done = run_cli("compare", cap.name, b.name, str(cap), str(b), "--json")
+    done = run_cli("fleet", "--compare", cap.name, b.name, str(cap), str(b), "--json")
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert doc["a"]["kind"] == "capture" and doc["b"]["kind"] == "root"
@@ -83,7 +85,7 @@ def test_compare_by_name_in_a_fleet(make_root: Callable[..., Path], tmp_path: Pa
 
 def test_compare_missing_file_is_one_line(tmp_path: Path) -> None:
     """A file that is not there: exit 2, one line naming it, no traceback."""
-    done = run_cli("compare", str(tmp_path / "nope"), str(tmp_path / "other"))
+    done = run_cli("fleet", "--compare", str(tmp_path / "nope"), str(tmp_path / "other"))
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1 and "nope" in done.stderr
 
@@ -91,7 +93,7 @@ def test_compare_missing_file_is_one_line(tmp_path: Path) -> None:
 def test_compare_unknown_name_is_one_line(make_root: Callable[..., Path]) -> None:
     """A name no machine of the fleet has: exit 2, one line."""
     root = make_root("asrock-z170-gtx960")
-    done = run_cli("compare", root.name, "ghost", str(root))
+    done = run_cli("fleet", "--compare", root.name, "ghost", str(root))
     assert done.returncode == 2
     assert done.stderr.strip().splitlines() == [
         "workbench: compare: no machine named ghost in the fleet"
@@ -102,7 +104,7 @@ def test_compare_not_a_machine_is_one_line(tmp_path: Path) -> None:
     """A file that is neither a capture nor a sosreport: exit 2, one line."""
     junk = tmp_path / "junk.tar.gz"
     junk.write_bytes(b"not an archive at all")
-    done = run_cli("compare", str(junk), str(junk))
+    done = run_cli("fleet", "--compare", str(junk), str(junk))
     assert done.returncode == 2, done.stderr
     assert len(done.stderr.strip().splitlines()) == 1 and "Traceback" not in done.stderr
 
@@ -127,7 +129,7 @@ def test_compare_sosreports_identity_and_not_recorded(tmp_path: Path) -> None:
         {"sos_commands/host/hostname": "node-b\n", "proc/cmdline": "BOOT_IMAGE=/vmlinuz\n"},
         name="b",
     )
-    done = run_cli("compare", str(a), str(b), "--json")
+    done = run_cli("fleet", "--compare", str(a), str(b), "--json")
     assert done.returncode == 1, done.stderr
     doc = json.loads(done.stdout)
     assert doc["a"]["kind"] == "sos" and doc["b"]["kind"] == "sos"
@@ -135,5 +137,12 @@ def test_compare_sosreports_identity_and_not_recorded(tmp_path: Path) -> None:
     assert doc["b"]["identity"]["machine_id"] is None
     items = {(d["area"], d["item"]) for d in doc["differences"]}
     assert ("identity", "hostname") in items and ("identity", "machine_id") in items
-    text = run_cli("compare", str(a), str(b)).stdout
+    text = run_cli("fleet", "--compare", str(a), str(b)).stdout
     assert "machine_id not recorded" in text
+
+
+def test_fleet_without_paths_nor_compare_is_one_line() -> None:
+    """`workbench fleet` with nothing: exit 2, one line."""
+    done = run_cli("fleet")
+    assert done.returncode == 2
+    assert len(done.stderr.strip().splitlines()) == 1

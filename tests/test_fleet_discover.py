@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import tarfile
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -43,12 +44,12 @@ def test_kinds_are_told_by_content_not_name(one_capture: Path, tmp_path: Path) -
 
 
 def test_names_are_unique_with_a_count(one_capture: Path, tmp_path: Path) -> None:
-    """Two machines with one name: the second is `NAME#2`."""
+    """Two machines with one name, in folders of one name too: the second is `NAME#2`."""
     for sub in ("a", "b"):
-        (tmp_path / sub).mkdir()
-        shutil.copy(one_capture, tmp_path / sub / "host.tar.gz")
+        (tmp_path / sub / "site").mkdir(parents=True)
+        shutil.copy(one_capture, tmp_path / sub / "site" / "host.tar.gz")
     entries, _ = discover([tmp_path])
-    assert [e.name for e in entries] == ["host", "host#2"]
+    assert [e.name for e in entries] == ["site", "site#2"]
 
 
 def test_a_path_named_twice_is_one_machine(one_capture: Path) -> None:
@@ -157,3 +158,33 @@ def test_an_unreadable_directory_is_said(tmp_path: Path) -> None:
     locked.mkdir(mode=0)
     entries, problems = discover([tmp_path])
     assert entries == [] and problems
+
+
+def test_ansible_captures_of_one_file_name_are_named_by_their_folders(
+    one_capture: Path, tmp_path: Path
+) -> None:
+    """The playbook's `captures/<host>/workbench-<host>.tar.gz`, two of the same file name (no
+    host name recorded): each is its folder's name, not `#2`; a third clash left gets `#2`."""
+    for folder in ("gpu-a", "gpu-b"):
+        (tmp_path / "captures" / folder).mkdir(parents=True)
+        shutil.copy(one_capture, tmp_path / "captures" / folder / "workbench-host.tar.gz")
+    entries, problems = discover([tmp_path / "captures"])
+    assert problems == []
+    assert sorted(e.name for e in entries) == ["gpu-a", "gpu-b"]
+    (tmp_path / "other" / "gpu-a").mkdir(parents=True)
+    shutil.copy(one_capture, tmp_path / "other" / "gpu-a" / "workbench-host.tar.gz")
+    entries, _ = discover([tmp_path / "captures", tmp_path / "other"])
+    assert sorted(e.name for e in entries) == ["gpu-a", "gpu-a#2", "gpu-b"]
+
+
+def test_a_capture_is_named_by_its_recorded_hostname(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A capture holding proc/sys/kernel/hostname is named by it (read on from its manifest,
+    bounded), whatever its file's name."""
+    root = make_root("asrock-z170-gtx960", hostname="gpu-box-7")
+    capture = tmp_path / "workbench-x.tar.gz"
+    made = run_cli("capture", "--root", str(root), "-o", str(capture))
+    assert made.returncode == 0, made.stderr
+    entries, _ = discover([capture])
+    assert [e.name for e in entries] == ["gpu-box-7"]

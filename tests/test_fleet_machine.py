@@ -19,8 +19,8 @@ def test_a_sosreport_names_its_host_and_keeps_a_few_facts() -> None:
     machine = probe_entry(FleetEntry("h", str(HOTSOS), "sos"))
     assert machine.error is None
     assert machine.identity["hostname"]
-    assert set(machine.facts) == {"pci.gpus", "kernel.cmdline", "memory.hugepages"}
-    assert isinstance(machine.facts["pci.gpus"], list)
+    assert set(machine.facts) == {"gpus", "cmdline", "hugepages", "modules"}  # compare's facts
+    assert isinstance(machine.facts["gpus"], dict)
 
 
 def test_what_a_record_lacks_is_none_not_a_guess(tmp_path: Path) -> None:
@@ -37,8 +37,8 @@ def test_gpus_carry_driver_group_and_isolation(tmp_path: Path) -> None:
     """Each GPU kept has its driver, IOMMU group and whether it is isolated."""
     top = sos_dir("asrock-z170-gtx960", tmp_path / "sosreport-a")
     machine = probe_entry(FleetEntry("a", str(top), "sos"))
-    gpus = machine.facts["pci.gpus"]
-    assert gpus and set(gpus[0]) == {"bdf", "name", "driver", "iommu_group", "isolated"}
+    gpus = machine.facts["gpus"]
+    assert gpus and all(set(g) == {"name", "driver", "group", "isolated"} for g in gpus.values())
 
 
 def test_a_missing_source_is_the_machines_error(tmp_path: Path) -> None:

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 from textual.widgets import DataTable, Static
 
-from workbench.fleet.machine import entry_of, probe_entry
-from workbench.fleet.model import Fleet, FleetMachine
+from workbench.fleet.model import Fleet, FleetEntry, FleetMachine
+from workbench.fleet.run import probe_entry
 from workbench.ui.fleet.app import FleetApp
 from workbench.ui.fleet.machine import FleetWorkbenchApp
 
@@ -23,7 +23,7 @@ def _fleet(make_root: Callable[..., Path]) -> Fleet:
     """Two machines probed for real (machine roots from ../shared/hosts), fixed names."""
     machines = []
     for name, host in (("gtx960", "asrock-z170-gtx960"), ("gt1030", "asokolsky-duo-z370-gt1030")):
-        machine = probe_entry(entry_of(make_root(host)))
+        machine = probe_entry(FleetEntry(name, str(make_root(host)), "root"))
         machine.name = name
         machines.append(machine)
     machines.append(FleetMachine("broken", "/nowhere.tar.gz", "capture", error={"message": "x"}))

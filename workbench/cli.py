@@ -378,9 +378,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     capture.set_defaults(module="capture")
 
-    compare = sub.add_parser(  # issue 16 (fleetui): `fleet --compare` until `fleet` exists
+    compare = sub.add_parser(  # an alias of `fleet --compare A B [PATH ...]`
         "compare",
-        help="two machines' facts side by side: why does A work and B not",
+        help="two machines' facts side by side (as `fleet --compare A B [PATH ...]`)",
         description="Probe two machines (captures, sosreports, roots; or with PATHs, two "
         "machine names of that fleet) and show what differs: probe statuses first, then GPUs, "
         "command line, hugepages, modules, causes. Exit 0 when nothing differs, 1 when "
@@ -413,15 +413,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="many machines side by side",
         description="Open every machine in the paths (captures, sosreports as archives or "
         "directories, `sos collect` bundles; directories are walked) in parallel processes and "
-        "show them side by side. Exit 0 when no machine has a failing probe, 1 when one has, 2 "
-        "for bad usage or when no machine is found.",
+        "show them side by side: the fleet TUI on a terminal (--text: the table), else the "
+        "table. Exit 0 when no machine has a failing probe, 1 when one has, 2 for bad usage or "
+        "when no machine is found.",
     )
-    fleet.add_argument("paths", metavar="PATH", nargs="+")
+    fleet.add_argument("paths", metavar="PATH", nargs="*")
     fleet.add_argument("--json", action="store_true", help="print the workbench.fleet/1 document")
+    fleet.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("A", "B"),
+        default=None,
+        help="two machines' facts side by side (why does A work and B not): A and B are machine "
+        "files, or with PATHs two machine names of that fleet; exit 0 when nothing differs, 1 "
+        "when something does, 2 for bad usage or an unusable machine",
+    )
     fleet.add_argument(
         "--workers", type=count(256), default=None, metavar="N", help="processes (the CPU count)"
     )
     fleet.add_argument("--progress", action="store_true", help="N/M machines on stderr")
+    fleet.add_argument(
+        "--text", action="store_true", help="the table, also on a terminal (where the TUI opens)"
+    )
     fleet.set_defaults(module="fleet")
 
     open_ = sub.add_parser(

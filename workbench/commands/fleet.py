@@ -1,5 +1,6 @@
 """`workbench fleet PATH ...`: many machines side by side (a table machines x probes, then the
-machines that share each failing probe and each cause), or the workbench.fleet/1 document."""
+machines that share each failing probe and each cause), or the workbench.fleet/1 document;
+`fleet --compare A B [PATH ...]`: two machines' facts side by side (commands/fleetcompare.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import argparse
 import json
 import sys
 
-from workbench.commands.common import text_stdout
+from workbench.commands.common import text_stdout, usage_error
 from workbench.core.errors import ConfigError
 from workbench.fleet.model import Fleet
 from workbench.fleet.table import render_fleet
@@ -17,6 +18,12 @@ def run(args: argparse.Namespace) -> int:
     from workbench.fleet.discover import discover, fleet_workdir
     from workbench.fleet.run import run_fleet
 
+    if args.compare is not None:
+        from workbench.commands.fleetcompare import run_compare
+
+        return run_compare(args.compare[0], args.compare[1], list(args.paths), bool(args.json))
+    if not args.paths:
+        return usage_error("fleet: at least one PATH (or --compare A B)")
     show = bool(args.progress) or sys.stderr.isatty()
 
     def progress(done: int, total: int) -> None:
@@ -31,7 +38,13 @@ def run(args: argparse.Namespace) -> int:
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
             raise ConfigError(f"fleet: no machine found in the paths given{said}{more}")
         fleet = run_fleet(entries, args.workers, progress if show else None, workdir)
-    fleet.problems = problems + fleet.problems
+        fleet.problems = problems + fleet.problems
+        if not args.json and not args.text and _terminal():
+            # the TUI opens machines from `workdir` (a bundle's reports): inside its block
+            from workbench.ui.fleet.run import run_fleet_ui
+
+            run_fleet_ui(fleet)
+            return 1 if _failed(fleet) else 0
     if args.json:
         sys.stdout.write(json.dumps(fleet.to_dict(), indent=2) + "\n")
     else:
@@ -47,3 +60,11 @@ def _failed(fleet: Fleet) -> bool:
         m.error is not None or any(s in ("fail", "error") for s in m.statuses.values())
         for m in fleet.machines
     )
+
+
+def _terminal() -> bool:
+    """stdout is a terminal the TUI can be drawn on (stdin and stderr too, a TERM that is not
+    dumb); else the table is printed."""
+    from workbench.ui.terminal import terminal_problem
+
+    return sys.stdout.isatty() and terminal_problem() is None

@@ -1,6 +1,7 @@
-"""`workbench compare A B [PATH ...]`: two machines' facts side by side ("why does A work and
-B not"). A and B are two machine files (captures, sosreports, roots), or with PATHs the names
-of two machines of that fleet. (`fleet --compare A B PATH ...` once `fleet` exists.)"""
+"""`workbench fleet --compare A B [PATH ...]`: two machines' facts side by side ("why does A
+work and B not"). A and B are two machine files (captures, sosreports), or with PATHs the
+names of two machines of that fleet. Each is opened and probed as the fleet's workers do
+(workbench/fleet/run.py `probe_entry`): the same facts."""
 
 from __future__ import annotations
 
@@ -8,10 +9,11 @@ import argparse
 import contextlib
 import json
 import sys
+from pathlib import Path
 
 from workbench.commands.common import plugins_print_to_stderr, text_stdout, usage_error
 from workbench.core.errors import WorkbenchError
-from workbench.fleet.model import FleetEntry, FleetMachine
+from workbench.fleet.model import FleetEntry
 
 
 def run_compare(a: str, b: str, paths: list[str], as_json: bool) -> int:
@@ -22,7 +24,7 @@ def run_compare(a: str, b: str, paths: list[str], as_json: bool) -> int:
 def run(args: argparse.Namespace) -> int:
     from workbench.core.logging import configure_logging
     from workbench.fleet.compare import NOT_RECORDED, differences, to_dict
-    from workbench.fleet.machine import probe_entry
+    from workbench.fleet.run import probe_entry
 
     configure_logging()
     with contextlib.ExitStack() as stack:  # the engine's work dir: bundles' reports
@@ -31,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
         except WorkbenchError as exc:
             return usage_error(f"compare: {exc.message}")
         with plugins_print_to_stderr():
-            machines = [probe_entry(e) if isinstance(e, FleetEntry) else e for e in pair]
+            machines = [probe_entry(e) for e in pair]
     for machine in machines:
         if machine.error is not None:
             return usage_error(f"compare: {machine.source}: {machine.error.get('message')}")
@@ -55,27 +57,31 @@ def run(args: argparse.Namespace) -> int:
     return 1 if diffs else 0
 
 
-def _entries(
-    a: str, b: str, paths: list[str], stack: contextlib.ExitStack
-) -> list[FleetEntry | FleetMachine]:
-    """A and B as files, or as names among the machines in `paths`."""
-    from workbench.fleet.machine import entry_of, probe_entry
-
-    if not paths:
-        return [entry_of(a), entry_of(b)]
+def _entries(a: str, b: str, paths: list[str], stack: contextlib.ExitStack) -> list[FleetEntry]:
+    """A and B as files (each one machine), or as names among the machines in `paths`; found
+    by the fleet's discovery (by content), bundles extracted into its work directory."""
+    from workbench.fleet.discover import fleet_workdir
     from workbench.fleet.machine import find_entries
 
-    found_entries = find_entries(list(paths), stack)
-    if found_entries is not None:
-        found: list[FleetEntry | FleetMachine] = list(found_entries[0])
-    else:  # no engine yet: each path is a machine, named once probed
-        from workbench.fleet.machine import _expand, _unique
-
-        found = list(_unique([probe_entry(entry_of(p)) for p in _expand(list(paths))]))
-    out: list[FleetEntry | FleetMachine] = []
+    workdir = stack.enter_context(fleet_workdir())
+    if not paths:
+        out = []
+        for path in (a, b):
+            entries, passed = find_entries([path], workdir)
+            if len(entries) != 1:
+                why = passed[0] if passed else f"{path}: {len(entries)} machines, not one"
+                raise WorkbenchError(why)
+            out.append(entries[0])
+        return out
+    found, _passed = find_entries(list(paths), workdir)
+    named = []
     for name in (a, b):
-        match = [m for m in found if m.name == name]
+        match = [m for m in found if m.name == name] or [
+            m
+            for m in found
+            if Path(m.source).name == name  # its file's name also names it
+        ]
         if not match:
             raise WorkbenchError(f"no machine named {name} in the fleet")
-        out.append(match[0])
-    return out
+        named.append(match[0])
+    return named

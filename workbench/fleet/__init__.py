@@ -6,7 +6,10 @@ the TUI, Jupyter) and as `workbench.fleet/1` JSON.
   `to_dict()` = the workbench.fleet/1 document).
 - `discover.py`: paths -> entries (a directory of captures and reports, a bundle's nested
   reports), by content, never by name.
-- `run.py`: entries -> Fleet, in parallel worker processes.
+- `run.py`: entries -> Fleet, in parallel worker processes (`probe_entry`: one machine, the
+  one way a machine is probed, by the fleet and by `fleet --compare` alike).
+- `machine.py`: the facts `--compare` sets side by side (`fill`, `compared_facts`) and
+  `open_fleet` (discover + run_fleet) for the API.
 
 The package is also callable: `workbench.fleet(paths)` is `workbench.api.fleet(paths)`, the
 notebook view (as `workbench.logs(path)`).

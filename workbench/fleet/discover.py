@@ -3,8 +3,9 @@
 A file is a capture (a tar archive with manifest.json at its root), a sosreport archive, or a
 `sos collect` bundle (an outer tarball whose members are sosreport archives, one per node: only
 those members are extracted, with the checks of workbench/sos/archive.py, into a private
-directory). A directory is a sosreport when it is one, else it is walked (bounded depth and
-count). Whatever is no machine is said in the problems, never passed over in silence.
+directory). A directory is a sosreport when it is one, a machine root (`--root`'s: it has sys/
+or proc/) when it is one, else it is walked (bounded depth and count). Whatever is no machine
+is said in the problems, never passed over in silence.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ import stat
 import tarfile
 import tempfile
 import zlib
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -32,6 +34,9 @@ SCAN_MEMBERS = 500_000  # members of an archive looked at to tell what it is
 _INNER = re.compile(r"(^|/)sosreport-[^/]*\.tar\.(xz|gz|bz2)$")
 _SUFFIXES = (".tar.gz", ".tar.xz", ".tar.bz2", ".tgz", ".tar")
 _NAME_LIMIT = 64
+_ROOT_HOSTNAMES = ("proc/sys/kernel/hostname", "etc/hostname")
+_CAPTURE_HOSTNAME = "proc/sys/kernel/hostname"
+HOSTNAME_SCAN = 2_000  # members of a capture read on from its manifest for its host name
 _SOS_SHAPE = re.compile(r"^sosreport-(?P<host>.+?)(?:-\d+)?-\d{4}-\d{2}-\d{2}-[A-Za-z0-9]+$")
 
 
@@ -92,6 +97,10 @@ def _directory(
     except WorkbenchError as exc:
         problems.append(exc.message)
         return
+    if (path / "sys").is_dir() or (path / "proc").is_dir():  # a machine root (--root's)
+        name = _recorded_hostname(path, _ROOT_HOSTNAMES) or path.name[:_NAME_LIMIT] or str(path)
+        found.append((name, str(path), "root", None))
+        return
     if depth >= MAX_DEPTH:
         problems.append(f"{path}: deeper than {MAX_DEPTH} directories, not walked")
         return
@@ -134,13 +143,13 @@ def _file(
     workdir: Path | None,
 ) -> None:
     try:
-        kind, inner = _archive(path)
+        kind, inner, hostname = _archive(path)
     except WorkbenchError as exc:  # the sos wording ("not a usable sosreport: WHY"): ours here
         why = exc.message.rsplit(": not a usable sosreport: ", 1)[-1]
         problems.append(f"{path}: no machine (neither a capture nor a sosreport): {why}")
         return
     if kind in ("capture", "damaged"):  # damaged: its open says why, as the machine's error
-        found.append((_stem(path.name), str(path), "capture", None))
+        found.append((hostname or _stem(path.name), str(path), "capture", None))
     elif kind == "sos":
         found.append((_sos_name(path.name), str(path), "sos", None))
     elif inner:
@@ -152,11 +161,12 @@ def _file(
         problems.append(f"{path}: a tar archive, neither a capture nor a sosreport")
 
 
-def _archive(path: Path) -> tuple[str, list[str]]:
-    """What the archive holds: "capture", "sos", "damaged" (a tar archive that breaks off:
-    opened as a capture, whose refusal becomes that machine's error), or "tar" with the names
-    of the sosreport archives among its members (a bundle). One pass, bounded; CaptureError
-    for what is no tar archive."""
+def _archive(path: Path) -> tuple[str, list[str], str | None]:
+    """What the archive holds: "capture" (with its recorded host name when it comes early:
+    see `_capture_hostname`), "sos", "damaged" (a tar archive that breaks off: opened as a
+    capture, whose refusal becomes that machine's error), or "tar" with the names of the
+    sosreport archives among its members (a bundle). One pass, bounded; CaptureError for what
+    is no tar archive."""
     from workbench.sos.archive import READ_LIMIT, compression, open_tar
     from workbench.sos.detect import Layout
 
@@ -173,17 +183,37 @@ def _archive(path: Path) -> tuple[str, list[str]]:
                 if len(parts) >= 2 and parts[0] == top:
                     layout.see(parts[1:], member.isdir())
                     if layout.is_report:
-                        return "sos", []
+                        return "sos", [], None
                 if parts == ["manifest.json"] and member.isreg():
-                    return "capture", []  # at the root: no sosreport (one top directory)
+                    # at the root: no sosreport (one top directory)
+                    return "capture", [], _capture_hostname(tar)
                 if member.isreg() and _INNER.search(member.name) and len(inner) < MAX_INNER:
                     inner.append(member.name)
                 read += member.size
                 if count >= SCAN_MEMBERS or read > READ_LIMIT:
                     break
     except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error):
-        return "damaged", []
-    return "tar", inner
+        return "damaged", [], None
+    return "tar", inner, None
+
+
+def _capture_hostname(tar: tarfile.TarFile) -> str | None:
+    """The capture's proc/sys/kernel/hostname, read on from manifest.json: a capture's members
+    are sorted by name, so it comes before sys/ (the bulk); given up past it or after
+    HOSTNAME_SCAN members (then the file's name names the machine)."""
+    for _ in range(HOSTNAME_SCAN):
+        member = tar.next()
+        if member is None or member.name.lstrip("./") > _CAPTURE_HOSTNAME:
+            return None
+        if member.name.lstrip("./") == _CAPTURE_HOSTNAME and member.isreg() and member.size < 256:
+            src = tar.extractfile(member)
+            word = src.read(256).decode("utf-8", "replace").strip() if src else ""
+            return word[:_NAME_LIMIT] if word and "\n" not in word and _printable(word) else None
+    return None
+
+
+def _printable(word: str) -> bool:
+    return all(c.isprintable() for c in word)
 
 
 def _bundle(
@@ -233,12 +263,20 @@ def _bundle(
 def _report_dir_name(path: Path) -> str:
     """An unpacked report's host name: its `hostname` file when it has one (cheap), else the
     directory's name."""
-    try:
-        with open(path / "hostname", "rb") as fh:  # noqa: PTH123 - bounded read
-            word = fh.read(256).decode("utf-8", "replace").strip()
-    except OSError:
-        word = ""
-    return word[:_NAME_LIMIT] if word and "\n" not in word else _sos_name(path.name)
+    return _recorded_hostname(path, ("hostname",)) or _sos_name(path.name)
+
+
+def _recorded_hostname(path: Path, rels: tuple[str, ...]) -> str | None:
+    """The first of these files under `path` that holds one line (a host name), bounded."""
+    for rel in rels:
+        try:
+            with open(path / rel, "rb") as fh:  # noqa: PTH123 - bounded read
+                word = fh.read(256).decode("utf-8", "replace").strip()
+        except OSError:
+            continue
+        if word and "\n" not in word:
+            return word[:_NAME_LIMIT]
+    return None
 
 
 def _sos_name(file_name: str) -> str:
@@ -257,15 +295,22 @@ def _stem(file_name: str) -> str:
 
 
 def _unique(found: list[tuple[str, str, EntryKind, str | None]]) -> list[FleetEntry]:
-    """Entries with unique names: a clash gets `#2`, `#3`...; a source named twice is one."""
+    """Entries with unique names: names that clash are each machine's folder's name instead
+    (Ansible's `captures/<host>/workbench-<host>.tar.gz`), and a clash left gets `#2`, `#3`...;
+    a source named twice is one."""
     seen: dict[str, int] = {}
     sources: set[str] = set()
-    out: list[FleetEntry] = []
+    kept = []
     for name, source, kind, within in found:
         key = os.path.realpath(source)
-        if key in sources:
-            continue
-        sources.add(key)
+        if key not in sources:
+            sources.add(key)
+            kept.append((name, source, kind, within))
+    clashes = Counter(name for name, _source, _kind, _within in kept)
+    out: list[FleetEntry] = []
+    for name, source, kind, within in kept:
+        if clashes[name] > 1 and within is None and Path(source).parent.name:
+            name = Path(source).parent.name[:_NAME_LIMIT]  # captures/<host>/workbench-<host>
         unique = name
         if name in seen:
             seen[name] += 1

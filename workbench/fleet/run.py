@@ -20,10 +20,6 @@ from typing import Any
 from workbench.fleet.model import Fleet, FleetEntry, FleetMachine
 
 Progress = Callable[[int, int], None]
-FACT_PROBES = ("pci.gpus", "kernel.cmdline", "memory.hugepages")
-MAX_GPUS = 16  # GPUs kept per machine for comparison
-MAX_CMDLINE = 4096
-MAX_CAUSES = 100
 
 
 def run_fleet(
@@ -102,7 +98,9 @@ def _shown_source(entry: FleetEntry) -> str:
 
 def _probe(entry: FleetEntry, machine: FleetMachine) -> None:
     from workbench.commands.common import plugins_print_to_stderr
+    from workbench.core.identity import identity
     from workbench.core.runner import run_probes
+    from workbench.fleet.machine import fill
     from workbench.target import open_target
 
     where: dict[str, Any] = {entry.kind: entry.source}  # capture=, sos= or root=
@@ -112,50 +110,5 @@ def _probe(entry: FleetEntry, machine: FleetMachine) -> None:
             hypervisor=target.new_hypervisor(),
             options={"lg_resolution": "1920x1080"},  # `workbench probe`'s default
         )
-        machine.identity = _identity(target.host, report.host)
-    causes: list[str] = []
-    for result in report.probes:
-        machine.statuses[result.id] = result.status
-        for finding in result.findings:
-            if finding.cause and finding.cause not in causes and len(causes) < MAX_CAUSES:
-                causes.append(finding.cause)
-        if result.id in FACT_PROBES:
-            machine.facts[result.id] = _facts(result.id, result.facts)
-    machine.causes = causes
-    counts = report.counts()
-    machine.summary = ", ".join(f"{n} {status}" for status, n in counts.items() if n)
-
-
-def _identity(host: Any, report_host: dict[str, Any]) -> dict[str, str | None]:
-    """Hostname, machine-id and DMI serial when the record has them (None: not recorded)."""
-
-    def read(rel: str) -> str | None:
-        try:
-            text = host.read_text(rel)
-        except Exception:  # noqa: BLE001 - an unreadable file is "not recorded"
-            return None
-        word = text.strip()[:256] if isinstance(text, str) else ""
-        return word or None
-
-    hostname = report_host.get("hostname")
-    return {
-        "hostname": str(hostname)[:256] if hostname else read("proc/sys/kernel/hostname"),
-        "machine_id": read("etc/machine-id"),
-        "dmi_serial": read("sys/class/dmi/id/product_serial"),
-    }
-
-
-def _facts(probe: str, facts: dict[str, Any]) -> Any:
-    """The few facts kept for comparison: GPUs (driver, group, isolated), the command line,
-    the hugepages."""
-    if probe == "pci.gpus":
-        gpus = facts.get("gpus")
-        return [
-            {k: g.get(k) for k in ("bdf", "name", "driver", "iommu_group", "isolated")}
-            for g in (gpus if isinstance(gpus, list) else [])[:MAX_GPUS]
-            if isinstance(g, dict)
-        ]
-    if probe == "kernel.cmdline":
-        line = facts.get("raw")
-        return str(line)[:MAX_CMDLINE] if line is not None else None
-    return {k: facts.get(k) for k in ("hugepages_bytes", "memory_total_bytes", "share_of_memory")}
+        machine.identity = identity(target.host)
+    fill(machine, report)  # the facts `compare` sets side by side: one definition of them
