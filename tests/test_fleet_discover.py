@@ -188,3 +188,34 @@ def test_a_capture_is_named_by_its_recorded_hostname(
     assert made.returncode == 0, made.stderr
     entries, _ = discover([capture])
     assert [e.name for e in entries] == ["gpu-box-7"]
+
+
+def test_archives_a_bundle_leaves_out_are_said(tmp_path: Path) -> None:
+    """A bundle's archives that are no node's (an unsafe `../` or absolute name, a name not
+    sosreport-*) are listed as left out, never dropped in silence; its good node is read."""
+    tree = report_tree(tmp_path / "trees", "sosreport-good-2026-11-29-abcdef")
+    good = sos_archive(tree, tmp_path / f"{tree.name}.tar.xz")
+    evil = hostile(
+        tmp_path / "sos-collector-mixed.tar.gz",
+        [
+            member(good.name, good.read_bytes()),
+            member("../../x/ESCAPED-sosreport-b-2026-11-29-abcdef.tar.xz", b"data"),
+            member("/abs/sosreport-c-2026-11-29-abcdef.tar.xz", b"data"),
+        ],
+        mode="w:gz",
+    )
+    with fleet_workdir() as work:
+        entries, problems = discover([evil], work)
+    assert [e.name for e in entries] == ["good"]
+    said = [p for p in problems if "left out" in p]
+    assert said and "2 archive(s)" in said[0] and "ESCAPED-sosreport-b" in said[0], problems
+    assert not (tmp_path.parent / "x").exists()
+
+
+def test_the_walks_limits_lead_what_was_passed_over() -> None:
+    """A cap or depth limit is said first (before a thousand empty files), in order kept."""
+    from workbench.commands.fleet import limits_first
+
+    said = ["d/1: an empty file", "d: more than 20000 entries in all, the rest not looked at"]
+    said += ["d/2: an empty file", "e: deeper than 6 directories, not walked"]
+    assert limits_first(said) == [said[1], said[3], said[0], said[2]]

@@ -55,7 +55,7 @@ def test_fleet_text_on_a_terminal_prints_the_table(
     name = start_session(command, {"XDG_STATE_HOME": str(tmp_path)})
     sessions.append(name)
     shown = wait_for(name, "EXITED")
-    assert "Fleet of 1 machines" in shown and "Workbench — fleet" not in shown
+    assert "Fleet of 1 machine" in shown and "Workbench — fleet" not in shown
 
 
 def test_fleet_tui_exits_1_when_a_machine_fails(

@@ -33,6 +33,7 @@ def run(args: argparse.Namespace) -> int:
 
     with fleet_workdir() as workdir:
         entries, problems = discover(list(args.paths), workdir)
+        problems = limits_first(problems)
         if not entries:
             said = f": {problems[0]}" if problems else ""
             more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -52,6 +53,12 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_fleet(fleet, ascii_only=text_stdout(OWN_MARKS)))
     return 1 if _failed(fleet) else 0
+
+
+def limits_first(problems: list[str]) -> list[str]:
+    """What the walk did not look at (its limits) before the rest: machines may be missing
+    there, so it leads the refusal and the "passed over" list."""
+    return sorted(problems, key=lambda p: not ("the rest not looked at" in p or "not walked" in p))
 
 
 def _failed(fleet: Fleet) -> bool:

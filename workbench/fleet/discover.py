@@ -32,6 +32,7 @@ MAX_INNER = 1_000  # sosreports taken from one bundle
 INNER_BYTES = 4 * 1024 * 1024 * 1024  # what one bundle's extracted reports may take in all
 SCAN_MEMBERS = 500_000  # members of an archive looked at to tell what it is
 _INNER = re.compile(r"(^|/)sosreport-[^/]*\.tar\.(xz|gz|bz2)$")
+_PACKED = re.compile(r"\.tar\.(xz|gz|bz2)$")  # any archive in a bundle: a node's or not
 _SUFFIXES = (".tar.gz", ".tar.xz", ".tar.bz2", ".tgz", ".tar")
 _NAME_LIMIT = 64
 _ROOT_HOSTNAMES = ("proc/sys/kernel/hostname", "etc/hostname")
@@ -142,8 +143,9 @@ def _file(
     problems: list[str],
     workdir: Path | None,
 ) -> None:
+    left: list[str] = []  # archives in a bundle that are no node's (their names said)
     try:
-        kind, inner, hostname = _archive(path)
+        kind, inner, hostname = _archive(path, left)
     except WorkbenchError as exc:  # the sos wording ("not a usable sosreport: WHY"): ours here
         why = exc.message.rsplit(": not a usable sosreport: ", 1)[-1]
         problems.append(f"{path}: no machine (neither a capture nor a sosreport): {why}")
@@ -152,16 +154,24 @@ def _file(
         found.append((hostname or _stem(path.name), str(path), "capture", None))
     elif kind == "sos":
         found.append((_sos_name(path.name), str(path), "sos", None))
-    elif inner:
-        if workdir is None:
+    elif inner or left:
+        if inner and workdir is None:
             problems.append(f"{path}: a `sos collect` bundle, and nowhere to extract it")
             return
-        _bundle(path, inner, found, problems, workdir)
+        if inner and workdir is not None:
+            _bundle(path, inner, found, problems, workdir)
+        if left:
+            shown = ", ".join(repr(n[:120]) for n in left[:3])
+            more = f" and {len(left) - 3} more" if len(left) > 3 else ""
+            problems.append(
+                f"{path}: {len(left)} archive(s) in the bundle left out (not named "
+                f"sosreport-*.tar.*, or an unsafe name): {shown}{more}"
+            )
     else:
         problems.append(f"{path}: a tar archive, neither a capture nor a sosreport")
 
 
-def _archive(path: Path) -> tuple[str, list[str], str | None]:
+def _archive(path: Path, left: list[str] | None = None) -> tuple[str, list[str], str | None]:
     """What the archive holds: "capture" (with its recorded host name when it comes early:
     see `_capture_hostname`), "sos", "damaged" (a tar archive that breaks off: opened as a
     capture, whose refusal becomes that machine's error), or "tar" with the names of the
@@ -188,13 +198,24 @@ def _archive(path: Path) -> tuple[str, list[str], str | None]:
                     # at the root: no sosreport (one top directory)
                     return "capture", [], _capture_hostname(tar)
                 if member.isreg() and _INNER.search(member.name) and len(inner) < MAX_INNER:
-                    inner.append(member.name)
+                    if _safe_member(member.name):
+                        inner.append(member.name)
+                    elif left is not None:
+                        left.append(member.name)
+                elif member.isreg() and _PACKED.search(member.name) and left is not None:
+                    left.append(member.name)
                 read += member.size
                 if count >= SCAN_MEMBERS or read > READ_LIMIT:
                     break
     except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error):
         return "damaged", [], None
     return "tar", inner, None
+
+
+def _safe_member(name: str) -> bool:
+    """Whether a bundle member's name stays inside it (no absolute path, no `..`, no NUL)."""
+    parts = name.split("/")
+    return not name.startswith("/") and ".." not in parts and "\0" not in name
 
 
 def _capture_hostname(tar: tarfile.TarFile) -> str | None:

@@ -19,7 +19,8 @@ def render_fleet(fleet: Fleet, *, ascii_only: bool = False) -> str:
     heads = _headers(probes)
     names = [_cut(safe_text(m.name), NAME_WIDTH) for m in fleet.machines]
     width = max([len("machine"), *(len(n) for n in names)])
-    lines = [f"Fleet of {len(fleet.machines)} machines"]
+    count = len(fleet.machines)
+    lines = [f"Fleet of {count} machine{'s' if count != 1 else ''}"]
     lines.append(" ".join(["machine".ljust(width), *heads]))
     for machine, name in zip(fleet.machines, names, strict=True):
         if machine.error is not None:
