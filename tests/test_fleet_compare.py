@@ -146,3 +146,16 @@ def test_fleet_without_paths_nor_compare_is_one_line() -> None:
     done = run_cli("fleet")
     assert done.returncode == 2
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_damaged_machine_is_named_once(tmp_path: Path) -> None:
+    """A truncated capture given to --compare: one line naming the file once, exit 2."""
+    from tests.conftest import run_cli
+    from tests.fleet_helpers import capture_of
+
+    whole = capture_of("asrock-z170-gtx960", tmp_path / "work", tmp_path / "a.tar.gz")
+    cut = tmp_path / "cut.tar.gz"
+    cut.write_bytes(whole.read_bytes()[: whole.stat().st_size // 2])
+    done = run_cli("fleet", "--compare", str(cut), str(whole))
+    assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.count(str(cut)) == 1, done.stderr

@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
             machines = [probe_entry(e) for e in pair]
     for machine in machines:
         if machine.error is not None:
-            return usage_error(f"compare: {machine.source}: {machine.error.get('message')}")
+            said = str(machine.error.get("message") or "could not be opened")
+            # the error names its file already (a capture's refusal starts with it)
+            where = "" if said.startswith(machine.source) else f"{machine.source}: "
+            return usage_error(f"compare: {where}{said}")
     a, b = machines
     diffs = differences(a, b)
     if args.json:
