@@ -178,22 +178,18 @@ def _archive(path: Path, left: list[str] | None = None) -> tuple[str, list[str],
     sosreport archives among its members (a bundle). One pass, bounded; CaptureError for what
     is no tar archive."""
     from workbench.sos.archive import READ_LIMIT, compression, open_tar
-    from workbench.sos.detect import Layout
+    from workbench.sos.detect import ArchiveLayout
 
     mode = compression(path)
-    layout = Layout()
-    top: str | None = None
+    shape = ArchiveLayout()
     inner: list[str] = []
     read = 0
     try:
         with open_tar(path, mode) as tar:
             for count, member in enumerate(tar, 1):
-                parts = [p for p in member.name.split("/") if p and p != "."]
-                top = parts[0] if top is None and parts else top
-                if len(parts) >= 2 and parts[0] == top:
-                    layout.see(parts[1:], member.isdir())
-                    if layout.is_report:
-                        return "sos", [], None
+                parts = shape.see(member)
+                if shape.is_report:
+                    return "sos", [], None
                 if parts == ["manifest.json"] and member.isreg():
                     # at the root: no sosreport (one top directory)
                     return "capture", [], _capture_hostname(tar)

@@ -5,12 +5,16 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 # Beside sos_commands/, what every sos 3.x/4.x report's top directory holds; one of them (or a
 # plugin's directory in sos_commands/) makes it a report.
 MARKERS = ("version.txt", "sos_reports", "sos_logs")
+if TYPE_CHECKING:
+    import tarfile
+
 MAX_SCAN = 4096  # entries of sos_commands/ looked at for a plugin's directory
 
 
@@ -42,6 +46,29 @@ class Layout:
     def is_report(self) -> bool:
         """Whether what was seen makes a sosreport (see the class)."""
         return self.commands and self.marker
+
+
+@dataclass
+class ArchiveLayout:
+    """An archive's members, one by one, against Layout's rule: the first member's top-level
+    name is the report's top directory (an archive of more tops is no sosreport), and what
+    is below it is seen by its Layout. The one reading of a tar archive's shape, for
+    `archive_kind` and the fleet's discovery."""
+
+    top: str | None = None
+    layout: Layout = field(default_factory=Layout)
+
+    def see(self, member: tarfile.TarInfo) -> list[str]:
+        """Take one member; its name's components (`.` and empty ones dropped)."""
+        parts = [p for p in member.name.split("/") if p and p != "."]
+        self.top = parts[0] if self.top is None and parts else self.top
+        if len(parts) >= 2 and parts[0] == self.top:
+            self.layout.see(parts[1:], member.isdir())
+        return parts
+
+    @property
+    def is_report(self) -> bool:
+        return self.layout.is_report
 
 
 def is_report_dir(path: Path) -> bool:
@@ -106,19 +133,16 @@ def archive_kind(path: Path, members: int = 500_000, *, sos_only: bool = False) 
 
     mode = compression(path)
     seen_manifest = False
-    layout = Layout()
-    top: str | None = None  # the first member's: an archive of more tops is no sosreport
+    shape = ArchiveLayout()
     read = 0
     try:
         with open_tar(path, mode) as tar:
             for count, member in enumerate(tar, 1):
-                parts = [p for p in member.name.split("/") if p and p != "."]
-                top = parts[0] if top is None and parts else top
-                if len(parts) >= 2 and parts[0] == top:
-                    layout.see(parts[1:], member.isdir())
-                    if layout.is_report:
-                        return "sos"
+                parts = shape.see(member)
+                if shape.is_report:
+                    return "sos"
                 seen_manifest = seen_manifest or parts == ["manifest.json"]
+                top = shape.top
                 one_top = bool(parts) and parts[0] == top and (len(parts) > 1 or member.isdir())
                 if sos_only and not one_top:
                     break
