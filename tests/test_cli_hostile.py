@@ -383,6 +383,8 @@ def test_a_quiet_follow_stops_when_its_reader_leaves(tmp_path: Path) -> None:
         (["probe", "--capture", "{c}", "--connect", "test:///default", "--json"], "recorded"),
         (["probe", "--json", "--lg-resolution", "0x0"], "--lg-resolution"),
         (["probe", "--json", "--timeout", "x"], "--timeout"),
+        (["probe", "--format", "json", "--bogus"], "unrecognized arguments"),
+        (["probe", "--format=json", "--timeout", "x"], "--timeout"),
         (["logs", "/nonexistent", "--json"], "/nonexistent: no such file"),
         (["logs", "{a}", "--json", "--level", "loud"], "--level"),
         (["logs", "--json"], "no Workbench log yet"),

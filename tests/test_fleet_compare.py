@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import json
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -159,3 +160,29 @@ def test_a_damaged_machine_is_named_once(tmp_path: Path) -> None:
     done = run_cli("fleet", "--compare", str(cut), str(whole))
     assert done.returncode == 2 and done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.count(str(cut)) == 1, done.stderr
+
+
+def test_compare_a_folder_without_machine_says_so(tmp_path: Path) -> None:
+    """A folder holding no machine: 'no machine in it', naming the folder, not a file inside
+    it (what was passed over follows in brackets)."""
+    empty = tmp_path / "nothing-here"
+    empty.mkdir()
+    (empty / "notes.txt").write_text("not a machine\n")
+    done = run_cli("fleet", "--compare", str(empty), str(empty))
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"workbench: compare: {empty}: no machine in it"), lines
+
+
+def test_compare_a_folder_of_two_machines_asks_for_names(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """A folder holding two machines as A: refused, saying how many and how to name them."""
+    fleet = tmp_path / "fleet"
+    fleet.mkdir()
+    for host in ("asrock-z170-gtx960", "mapmanagement-b550-chipset-gpu"):
+        shutil.copytree(make_root(host), fleet / host, symlinks=True)
+    done = run_cli("fleet", "--compare", str(fleet), str(fleet))
+    assert done.returncode == 2
+    assert "2 machines, not one" in done.stderr and "--compare NAME_A NAME_B" in done.stderr

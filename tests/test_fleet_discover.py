@@ -214,8 +214,22 @@ def test_archives_a_bundle_leaves_out_are_said(tmp_path: Path) -> None:
 
 def test_the_walks_limits_lead_what_was_passed_over() -> None:
     """A cap or depth limit is said first (before a thousand empty files), in order kept."""
-    from workbench.commands.fleet import limits_first
+    from workbench.fleet.machine import limits_first
 
     said = ["d/1: an empty file", "d: more than 20000 entries in all, the rest not looked at"]
     said += ["d/2: an empty file", "e: deeper than 6 directories, not walked"]
     assert limits_first(said) == [said[1], said[3], said[0], said[2]]
+
+
+def test_a_single_ansible_capture_is_named_by_its_inventory_host(
+    one_capture: Path, tmp_path: Path
+) -> None:
+    """One playbook capture without a recorded host name, `captures/gpu-a/workbench-gpu-a
+    .tar.gz`, is `gpu-a` (the inventory host), not `workbench-gpu-a`; any other file name
+    stays the file's name."""
+    (tmp_path / "captures" / "gpu-a").mkdir(parents=True)
+    shutil.copy(one_capture, tmp_path / "captures" / "gpu-a" / "workbench-gpu-a.tar.gz")
+    shutil.copy(one_capture, tmp_path / "captures" / "gpu-a" / "workbench-other.tar.gz")
+    entries, problems = discover([tmp_path / "captures"])
+    assert problems == []
+    assert sorted(e.name for e in entries) == ["gpu-a", "workbench-other"]

@@ -69,3 +69,19 @@ def test_fleet_of_a_directory_of_captures(make_root: Callable[..., Path], tmp_pa
     view = workbench.fleet(folder)
     assert sorted(m.kind for m in view.machines) == ["capture", "capture"]
     assert len({m.name for m in view.machines}) == 2
+
+
+def test_fleet_of_nothing_is_refused_like_the_cli(tmp_path: Path) -> None:
+    """`workbench.fleet([])`, a missing path or an empty folder raise the CLI's refusal (a
+    ConfigError naming what was passed over), never an empty table that reads as 'all fine'."""
+    import pytest
+
+    from workbench.core.errors import ConfigError
+
+    (tmp_path / "empty").mkdir()
+    for paths in ([], [tmp_path / "missing"], tmp_path / "empty"):
+        with pytest.raises(ConfigError, match="no machine found") as caught:
+            workbench.fleet(paths)
+        assert caught.value.remedy
+    with pytest.raises(ConfigError, match="missing"):
+        workbench.fleet([tmp_path / "missing"])

@@ -480,7 +480,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         args = build_parser().parse_args(words)
     except ArgumentsError as exc:  # said on stderr by the parser; under --json, also as data
-        if "--json" in words[: words.index("--") if "--" in words else None]:
+        if _wants_json(words[: words.index("--") if "--" in words else None]):
             error = ConfigError(exc.message)
             error.add_context("cli", "arguments")
             _json_error(error)
@@ -511,6 +511,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         say(f"{args.command or 'workbench'}: {exc.strerror or exc}{where}")
         return 1
     return code
+
+
+def _wants_json(words: list[str]) -> bool:
+    """Whether the words ask for a JSON document (`--json`, `--format json`, `--format=json`),
+    so that a refusal of the arguments is one too."""
+    for i, word in enumerate(words):
+        if word == "--json" or word == "--format=json":
+            return True
+        if word == "--format" and words[i + 1 : i + 2] == ["json"]:
+            return True
+    return False
 
 
 def _occupy(fd: int) -> int:

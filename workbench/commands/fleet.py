@@ -9,7 +9,7 @@ import json
 import sys
 
 from workbench.commands.common import text_stdout, usage_error
-from workbench.core.errors import ConfigError
+from workbench.fleet.machine import limits_first, nothing_found
 from workbench.fleet.model import Fleet
 from workbench.fleet.table import render_fleet
 
@@ -35,9 +35,7 @@ def run(args: argparse.Namespace) -> int:
         entries, problems = discover(list(args.paths), workdir)
         problems = limits_first(problems)
         if not entries:
-            said = f": {problems[0]}" if problems else ""
-            more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-            raise ConfigError(f"fleet: no machine found in the paths given{said}{more}")
+            raise nothing_found(problems)
         fleet = run_fleet(entries, args.workers, progress if show else None, workdir)
         fleet.problems = problems + fleet.problems
         if not args.json and not args.text and _terminal():
@@ -53,12 +51,6 @@ def run(args: argparse.Namespace) -> int:
 
         sys.stdout.write(render_fleet(fleet, ascii_only=text_stdout(OWN_MARKS)))
     return 1 if _failed(fleet) else 0
-
-
-def limits_first(problems: list[str]) -> list[str]:
-    """What the walk did not look at (its limits) before the rest: machines may be missing
-    there, so it leads the refusal and the "passed over" list."""
-    return sorted(problems, key=lambda p: not ("the rest not looked at" in p or "not walked" in p))
 
 
 def _failed(fleet: Fleet) -> bool:

@@ -71,9 +71,14 @@ def _entries(a: str, b: str, paths: list[str], stack: contextlib.ExitStack) -> l
         out = []
         for path in (a, b):
             entries, passed = find_entries([path], workdir)
-            if len(entries) != 1:
-                why = passed[0] if passed else f"{path}: {len(entries)} machines, not one"
-                raise WorkbenchError(why)
+            if not entries:
+                said = f" ({passed[0]})" if passed else ""
+                raise WorkbenchError(f"{path}: no machine in it{said}")
+            if len(entries) > 1:
+                raise WorkbenchError(
+                    f"{path}: {len(entries)} machines, not one (name two of them: "
+                    f"--compare NAME_A NAME_B {path})"
+                )
             out.append(entries[0])
         return out
     found, _passed = find_entries(list(paths), workdir)

@@ -151,7 +151,7 @@ def _file(
         problems.append(f"{path}: no machine (neither a capture nor a sosreport): {why}")
         return
     if kind in ("capture", "damaged"):  # damaged: its open says why, as the machine's error
-        found.append((hostname or _stem(path.name), str(path), "capture", None))
+        found.append((hostname or _capture_name(path), str(path), "capture", None))
     elif kind == "sos":
         found.append((_sos_name(path.name), str(path), "sos", None))
     elif inner or left:
@@ -302,6 +302,14 @@ def _sos_name(file_name: str) -> str:
     stem = _stem(file_name)
     match = _SOS_SHAPE.match(stem)
     return match.group("host")[:_NAME_LIMIT] if match else stem
+
+
+def _capture_name(path: Path) -> str:
+    """A capture without a recorded host name: its file's name, except the playbook's
+    `captures/HOST/workbench-HOST.tar.gz`, which is the inventory's HOST."""
+    stem = _stem(path.name)
+    folder = path.parent.name
+    return folder[:_NAME_LIMIT] if folder and stem == f"workbench-{folder}"[:_NAME_LIMIT] else stem
 
 
 def _stem(file_name: str) -> str:

@@ -8,6 +8,7 @@ import contextlib
 from pathlib import Path
 from typing import Any
 
+from workbench.core.errors import ConfigError
 from workbench.core.report import Report
 from workbench.fleet.model import Fleet, FleetEntry, FleetMachine
 
@@ -76,9 +77,29 @@ def open_fleet(paths: list[str | Path], stack: contextlib.ExitStack | None = Non
     with contextlib.ExitStack() as own:
         workdir = (stack or own).enter_context(fleet_workdir())
         entries, passed = find_entries(paths, workdir)
-        fleet = run_fleet(entries, tmpdir=workdir) if entries else Fleet(machines=[])
+        passed = limits_first(passed)
+        if not entries:
+            raise nothing_found(passed)
+        fleet = run_fleet(entries, tmpdir=workdir)
     fleet.problems = passed + [p for p in fleet.problems if p not in passed]
     return fleet
+
+
+def limits_first(problems: list[str]) -> list[str]:
+    """What the walk did not look at (its limits) before the rest: machines may be missing
+    there, so it leads the refusal and the "passed over" list."""
+    return sorted(problems, key=lambda p: not ("the rest not looked at" in p or "not walked" in p))
+
+
+def nothing_found(problems: list[str]) -> ConfigError:
+    """The refusal of a fleet with no machine in its paths (the CLI's and the API's): the
+    first thing passed over says why."""
+    said = f": {problems[0]}" if problems else ""
+    more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+    return ConfigError(
+        f"fleet: no machine found in the paths given{said}{more}",
+        remedy="Name captures, sosreports, machine roots or folders holding them.",
+    )
 
 
 def find_entries(
