@@ -4,14 +4,21 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux \
-	umockdev gir1.2-umockdev-1.0 python3-gi chromium sosreport pciutils
+	umockdev gir1.2-umockdev-1.0 python3-gi chromium sosreport pciutils man-db zsh bash-completion
 # sosreport: Debian's `sos` (never PyPI's unrelated `sos`), run for real by tests/test_sos_real.py;
-# pciutils: the lspci its pci plugin records.
+# pciutils: the lspci its pci plugin records. man-db, zsh, bash-completion: `man workbench` and
+# the completions are tested in them (tests/test_manpage.py, tests/test_completion.py).
 
 .PHONY: setup demo test lint typecheck pytest lock lock-check bench-probe bench-logs bench-ui \
 	bench-capture bench-explain bench-sos bench-fleet bench-ansible clean
 
-setup: apt $(STAMP) bytecode
+setup: apt $(STAMP) bytecode shell-docs
+
+# `man workbench` and the bash and zsh completions, generated from the parser into the venv
+# (man-db finds .venv/share/man through .venv/bin on PATH); a file is rewritten only when changed.
+.PHONY: shell-docs
+shell-docs: $(STAMP)
+	@$(BIN)/python -m workbench.docs $(VENV)
 
 # Our own modules compiled once (a few ms when current): where PYTHONDONTWRITEBYTECODE is set,
 # every start would otherwise compile them again (~50 ms of the first frame).
@@ -43,13 +50,13 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.
 	--python-platform linux --custom-compile-command "make lock" $(LOCK_ARGS)
 LOCK_EXTRAS := --extra serve --extra notebook --extra ansible --extra dev
 
-lock: setup
+lock: $(STAMP)  # uv alone: not the generated docs, which may need what is being locked
 	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o requirements.lock
 	$(UV_COMPILE) requirements-build.in -o requirements-build.lock
 
 # Regenerates both locks into a temporary directory and fails on any difference (needs the index;
 # tests/test_lock.py checks the same offline in `make test`).
-lock-check: setup
+lock-check: $(STAMP)
 	@tmp=$$(mktemp -d) && cp requirements.lock requirements-build.lock "$$tmp"/ && \
 	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o "$$tmp"/requirements.lock && \
 	$(UV_COMPILE) requirements-build.in -o "$$tmp"/requirements-build.lock && \

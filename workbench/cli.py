@@ -269,8 +269,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="Act on a VM through libvirt, retrying transient errors. Exit 0 on success, "
         "1 when the action failed, 2 for bad usage or an unknown VM.",
     )
-    vm.add_argument("action", type=vm_action, choices=ACTIONS)
-    vm.add_argument("name")
+    vm.add_argument("action", type=vm_action, choices=ACTIONS, help="what to do to the VM")
+    vm.add_argument("name", help="the VM (libvirt domain) name")
     vm.add_argument(
         "--retries",
         type=count(100),
@@ -331,7 +331,12 @@ def build_parser() -> argparse.ArgumentParser:
         'gains a "source" key); a text line becomes {"source", "time", "level", "message", '
         '"raw"}',
     )
-    logs.add_argument("--color", choices=("auto", "always", "never"), default="auto")
+    logs.add_argument(
+        "--color",
+        choices=("auto", "always", "never"),
+        default="auto",
+        help="colour the lines (default: auto, on a terminal)",
+    )
     logs.set_defaults(module="logs")
 
     view = sub.add_parser(
@@ -386,9 +391,9 @@ def build_parser() -> argparse.ArgumentParser:
         "command line, hugepages, modules, causes. Exit 0 when nothing differs, 1 when "
         "something does, 2 for bad usage or an unusable machine.",
     )
-    compare.add_argument("a", metavar="A")
-    compare.add_argument("b", metavar="B")
-    compare.add_argument("paths", metavar="PATH", nargs="*")
+    compare.add_argument("a", metavar="A", help="a machine file, or with PATHs a machine name")
+    compare.add_argument("b", metavar="B", help="the other machine, as A")
+    compare.add_argument("paths", metavar="PATH", nargs="*", help="a fleet to find A and B in")
     compare.add_argument("--json", action="store_true", help="workbench.fleet-compare/1 JSON")
     compare.set_defaults(module="fleetcompare")
 
@@ -400,8 +405,8 @@ def build_parser() -> argparse.ArgumentParser:
         "machine-id or DMI serial differ) are refused unless --force. Exit 0 when nothing "
         "changed, 1 when something did, 2 for bad usage, an unusable capture or two machines.",
     )
-    diff.add_argument("before", metavar="A")
-    diff.add_argument("after", metavar="B")
+    diff.add_argument("before", metavar="A", help="the capture before")
+    diff.add_argument("after", metavar="B", help="the capture after")
     diff.add_argument(
         "--force", action="store_true", help="compare even two different machines (by identity)"
     )
@@ -417,7 +422,7 @@ def build_parser() -> argparse.ArgumentParser:
         "table. Exit 0 when no machine has a failing probe, 1 when one has, 2 for bad usage or "
         "when no machine is found.",
     )
-    fleet.add_argument("paths", metavar="PATH", nargs="*")
+    fleet.add_argument("paths", metavar="PATH", nargs="*", help="machine files and directories")
     fleet.add_argument("--json", action="store_true", help="print the workbench.fleet/1 document")
     fleet.add_argument(
         "--compare",
@@ -444,7 +449,9 @@ def build_parser() -> argparse.ArgumentParser:
         "directory, known by its content: sos_commands/ in its top directory), as if on the "
         "machine it came from.",
     )
-    open_.add_argument("capture", metavar="FILE")
+    open_.add_argument(
+        "capture", metavar="FILE", help="a capture, or a sosreport archive or directory"
+    )
     open_.set_defaults(module="ui")  # read-only: UiConfig.from_target allows no actions
 
     serve = sub.add_parser(
@@ -465,6 +472,17 @@ def build_parser() -> argparse.ArgumentParser:
         "--max-sessions", default="4", metavar="N", help="browser tabs served at once (4)"
     )
     serve.set_defaults(module="serve")
+
+    # issue 18: completion scripts generated from this parser (workbench/docs/completion.py).
+    completion = sub.add_parser(
+        "completion",
+        help="print the shell completion script for bash or zsh",
+        description="Print the completion script of workbench for SHELL, generated from its "
+        "options: `source <(workbench completion bash)` in ~/.bashrc, or save the zsh one as "
+        "_workbench in a directory of $fpath. `make setup` installs both in .venv/share.",
+    )
+    completion.add_argument("shell", metavar="SHELL", choices=("bash", "zsh"), help="bash or zsh")
+    completion.set_defaults(module="completion")
     return parser
 
 

@@ -1,0 +1,1 @@
+"""Documents generated from the `workbench` parser: the man page and the shell completions."""
