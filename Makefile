@@ -4,7 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.setup-done
 APT_PKGS := libvirt-dev pkg-config libvirt-daemon libvirt-clients qemu-guest-agent pci.ids tmux \
-	umockdev gir1.2-umockdev-1.0 python3-gi chromium sosreport pciutils man-db zsh bash-completion
+	umockdev gir1.2-umockdev-1.0 python3-gi chromium sosreport pciutils \
+	man-db zsh bash-completion
 # sosreport: Debian's `sos` (never PyPI's unrelated `sos`), run for real by tests/test_sos_real.py;
 # pciutils: the lspci its pci plugin records. man-db, zsh, bash-completion: `man workbench` and
 # the completions are tested in them (tests/test_manpage.py, tests/test_completion.py).
@@ -50,13 +51,13 @@ UV_COMPILE = $(BIN)/uv pip compile --quiet --generate-hashes --python-version 3.
 	--python-platform linux --custom-compile-command "make lock" $(LOCK_ARGS)
 LOCK_EXTRAS := --extra serve --extra notebook --extra ansible --extra dev
 
-lock: $(STAMP)  # uv alone: not the generated docs, which may need what is being locked
+lock: apt $(STAMP)  # not shell-docs: they may need what is being locked
 	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o requirements.lock
 	$(UV_COMPILE) requirements-build.in -o requirements-build.lock
 
 # Regenerates both locks into a temporary directory and fails on any difference (needs the index;
 # tests/test_lock.py checks the same offline in `make test`).
-lock-check: $(STAMP)
+lock-check: apt $(STAMP)
 	@tmp=$$(mktemp -d) && cp requirements.lock requirements-build.lock "$$tmp"/ && \
 	$(UV_COMPILE) pyproject.toml $(LOCK_EXTRAS) -o "$$tmp"/requirements.lock && \
 	$(UV_COMPILE) requirements-build.in -o "$$tmp"/requirements-build.lock && \

@@ -162,3 +162,10 @@ def test_zsh_completes(files: Path, tmp_path: Path, typed: str, offered: set[str
     lines = out.read_text(encoding="utf-8").splitlines()
     assert lines[0] == "READY"
     assert set(lines[1:]) == offered
+
+
+def test_readme_says_the_lines_these_tests_run() -> None:
+    """The README's two lines are the ones tested here: the verb's output, the installed dir."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    assert "source <(workbench completion bash)" in readme
+    assert f"fpath=(/path/to/.venv/{COMPLETIONS['zsh'].parent} $fpath)" in readme
