@@ -15,7 +15,7 @@ DIR_METAVARS = frozenset({"DIR"})
 
 
 def script(shell: str, parser: argparse.ArgumentParser | None = None) -> str:
-    """The completion script of `workbench` for `shell` (bash or zsh)."""
+    """The completion script of `workbench` for `shell` (bash or zsh); annotates `parser`."""
     import shtab
 
     if shell not in SHELLS:
@@ -25,6 +25,11 @@ def script(shell: str, parser: argparse.ArgumentParser | None = None) -> str:
 
         parser = build_parser()
     for action in _actions(parser):
+        if isinstance(action, argparse._SubParsersAction):
+            for verb in action.choices.values():
+                # zsh lists each verb with shtab's pick of its description (a paragraph) over
+                # its help (one line): the menu reads better with the line.
+                verb.description = None
         kind = path_kind(action)
         if kind == "file":
             action.complete = shtab.FILE  # type: ignore[attr-defined]
