@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -10,9 +12,12 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import report_for
+from tests.conftest import report_for, run_cli
 from tests.sosfixtures import HOSTS as SHARED_HOSTS
 from tests.sosfixtures import load_facts
+from workbench.core.host import Host
+from workbench.explain.checks import group_member_on_host_driver
+from workbench.explain.facts import Facts
 from workbench.machines import build_root
 
 ARC = "asus-proworks-b850m-epyc4545p-arc-a310-b50-aspeed"
@@ -172,3 +177,40 @@ def test_a_parent_loop_ends_on_the_root_bus(tmp_path: Path) -> None:
     by["0000:06:00.0"]["parent"] = "0000:09:00.0"  # 09 -> 08:01 -> 07 -> 06 -> 09
     root = build_root(facts, tmp_path / "r")
     assert (root / "sys/bus/pci/devices/0000:09:00.0/vendor").read_text() == "0x8086\n"
+
+
+def test_fleet_compare_sets_the_cards_side_by_side(tmp_path: Path) -> None:
+    """`fleet --compare`: the Arc machine with its topology against its flat listing shows the
+    A310's card (its audio) against "not recorded", and its isolation likewise."""
+    facts = load_facts(SHARED_HOSTS / f"{ARC}.json")
+    flat = copy.deepcopy(facts)
+    for dev in flat["devices"]:
+        dev.pop("parent", None)
+    a = build_root(facts, tmp_path / "a")
+    b = build_root(flat, tmp_path / "b")
+    done = run_cli("fleet", "--compare", str(a), str(b), "--json")
+    assert done.returncode in (0, 1), done.stderr
+    diffs = {d["item"]: (d["a"], d["b"]) for d in json.loads(done.stdout)["differences"]}
+    assert diffs["0000:09:00.0 card"] == (["0000:0a:00.0"], None)
+    assert diffs["0000:09:00.0 isolated"] == (True, None)
+    assert "0000:03:00.0 card" not in diffs  # the B50 is the same card on both sides
+    text = run_cli("fleet", "--compare", str(a), str(b)).stdout
+    assert "0000:09:00.0 card: 0000:0a:00.0 | not recorded" in text
+
+
+def test_explain_counts_the_cards_audio_on_a_host_driver(tmp_path: Path) -> None:
+    """The cause check of a group member on a host driver sees the A310's audio as its card's
+    even in a group of its own (ACS split): a slot rule would miss it."""
+    facts = load_facts(SHARED_HOSTS / f"{ARC}.json")
+    for dev in facts["devices"]:
+        if dev["bdf"] == "0000:09:00.0":
+            dev["driver"] = "vfio-pci"
+        if dev["bdf"] == "0000:0a:00.0":
+            dev["driver"], dev["iommu_group"] = "snd_hda_intel", 99
+    found = Facts()
+    found.add_host(Host(build_root(facts, tmp_path / "r")))
+    hit = group_member_on_host_driver(found, {"bdf": "0000:09:00.0"})
+    assert hit is not None
+    assert hit.subject == {"device": "0000:0a:00.0", "driver": "snd_hda_intel"}
+    # the ASPEED VGA's bridge and group are no card of the A310's
+    assert group_member_on_host_driver(found, {"bdf": "0000:0c:00.0"}) is None
