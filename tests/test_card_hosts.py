@@ -15,6 +15,7 @@ import pytest
 from tests.conftest import report_for, run_cli
 from tests.sosfixtures import HOSTS as SHARED_HOSTS
 from tests.sosfixtures import load_facts
+from tests.test_probe_vm_preflight import SHUTOFF, domain_xml, hostdev, record_hypervisor
 from workbench.core.host import Host
 from workbench.explain.checks import group_member_on_host_driver
 from workbench.explain.facts import Facts
@@ -214,3 +215,34 @@ def test_explain_counts_the_cards_audio_on_a_host_driver(tmp_path: Path) -> None
     assert hit.subject == {"device": "0000:0a:00.0", "driver": "snd_hda_intel"}
     # the ASPEED VGA's bridge and group are no card of the A310's
     assert group_member_on_host_driver(found, {"bdf": "0000:0c:00.0"}) is None
+
+
+@pytest.mark.parametrize(
+    ("given", "partial"),
+    [
+        (["0000:09:00.0"], ["0000:0a:00.0"]),  # the GPU without its audio behind the switch
+        (["0000:09:00.0", "0000:0a:00.0"], []),  # the whole card (as the machine's owner did)
+    ],
+)
+def test_whole_card_checks_of_domains_use_the_card(
+    given: list[str], partial: list[str], tmp_path: Path
+) -> None:
+    """libvirt.domains and vm.preflight call the A310 given without its audio on the next bus
+    a partial card, and the GPU with its audio the whole card."""
+    facts = load_facts(SHARED_HOSTS / f"{ARC}.json")
+    for dev in facts["devices"]:
+        if dev["bdf"] in ("0000:09:00.0", "0000:0a:00.0"):
+            dev["driver"] = "vfio-pci"
+    root = build_root(facts, tmp_path / "r")
+    xml = domain_xml("debian13", [hostdev(b) for b in given])
+    record_hypervisor(root, [("debian13", SHUTOFF, xml)])
+    report = report_for(root, only=["libvirt.domains", "vm.preflight"])
+    found = [f for f in report.get("libvirt.domains").findings if f.code == "DOMAIN_CARD_PARTIAL"]
+    assert [m for f in found for m in partial if m in f.message] == partial
+    assert len(found) == len(partial)
+    (card,) = [
+        c
+        for c in report.get("vm.preflight").facts["vms"]["debian13"]["checks"]
+        if c["check"] == "card"
+    ]
+    assert card["status"] == ("warn" if partial else "pass")
