@@ -246,3 +246,20 @@ def test_whole_card_checks_of_domains_use_the_card(
         if c["check"] == "card"
     ]
     assert card["status"] == ("warn" if partial else "pass")
+
+
+def test_a_capture_keeps_the_card(tmp_path: Path) -> None:
+    """`workbench capture` of the Arc machine keeps where devices sit: probed from the archive,
+    the A310 is the same card, isolated."""
+    root = build_root(load_facts(SHARED_HOSTS / f"{ARC}.json"), tmp_path / "r")
+    archive = tmp_path / "arc.tar.gz"
+    done = run_cli("capture", "--root", str(root), "-o", str(archive))
+    assert done.returncode == 0, done.stderr
+    probed = run_cli("probe", "--capture", str(archive), "--only", "pci.gpus", "--json")
+    found = {g["bdf"]: g for g in json.loads(probed.stdout)["probes"][0]["facts"]["gpus"]}
+    a310 = found["0000:09:00.0"]
+    assert (a310["functions"], a310["isolated"], a310["card_switch"]) == (
+        ["0000:0a:00.0"],
+        True,
+        "0000:07:00.0",
+    )
