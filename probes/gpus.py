@@ -147,9 +147,7 @@ def _single(host: Host, gpu: dict[str, Any]) -> Finding:
 def _card_not_recorded(host: Host, gpu: dict[str, Any], candidate: bool) -> Finding:
     """Where the GPU sits is not recorded, so whether group members of its vendor on another
     bus are its own card's (behind the card's PCIe switch) or blockers is not judged."""
-    hint = host.record_hint(TOPOLOGY_RECORDED) or host.record_hint(
-        f"sys/bus/pci/devices/{gpu['bdf']}"
-    )
+    hint = host.record_hint(TOPOLOGY_RECORDED)  # a sosreport's words: "not in this sosreport"
     how = hint or f"not recorded: {CAPTURE_HINT} (or `lspci -tv` there shows the tree)"
     return Finding(
         "GPU_CARD_NOT_RECORDED",
