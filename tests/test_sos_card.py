@@ -12,6 +12,7 @@ from tests.conftest import report_for
 from tests.sosfixtures import HOSTS, load_facts, write_sos_fixture
 from workbench.core.host import Host
 from workbench.sos.lspcitree import parse_tree
+from workbench.sos.pcibuild import _sysfs_dir
 from workbench.sos.translate import build_root
 
 ARC = HOSTS / "asus-proworks-b850m-epyc4545p-arc-a310-b50-aspeed.json"
@@ -145,3 +146,34 @@ def test_a_tree_of_other_devices_leaves_them_flat(tmp_path: Path) -> None:
     build_root(top, out, top.name)
     a310 = gpus(out)["0000:09:00.0"]
     assert (a310["card_recorded"], a310["card_switch"], a310["isolated"]) == (False, None, None)
+
+
+DEEP = {f"0000:{n:02x}:00.0": (f"0000:{n - 1:02x}:00.0" if n else None) for n in range(40)}
+
+
+@pytest.mark.parametrize(
+    ("bdf", "parents", "where"),
+    [
+        # nested below its bridges, under its root bus
+        (
+            "0000:0a:00.0",
+            {"0000:06:00.0": None, "0000:07:00.0": "0000:06:00.0", "0000:0a:00.0": "0000:07:00.0"},
+            "sys/devices/pci0000:06/0000:06:00.0/0000:07:00.0/0000:0a:00.0",
+        ),
+        ("0000:00:02.0", {"0000:00:02.0": None}, "sys/devices/pci0000:00/0000:00:02.0"),
+        # not drawn by the tree: flat (not placed)
+        ("0000:03:00.0", {}, "sys/devices/pci0000:00/0000:03:00.0"),
+        # a loop, a parent that is no address, a chain deeper than any machine: not believed
+        (
+            "0000:03:00.0",
+            {"0000:03:00.0": "0000:02:00.0", "0000:02:00.0": "0000:03:00.0"},
+            "sys/devices/pci0000:00/0000:03:00.0",
+        ),
+        ("0000:03:00.0", {"0000:03:00.0": "../../etc"}, "sys/devices/pci0000:00/0000:03:00.0"),
+        ("0000:27:00.0", DEEP, "sys/devices/pci0000:00/0000:27:00.0"),
+    ],
+    ids=["nested", "root-bus", "not-drawn", "loop", "not-an-address", "too-deep"],
+)
+def test_sysfs_dir(bdf: str, parents: dict[str, str | None], where: str) -> None:
+    """A function's directory follows the tree's chain only while it is a believable one."""
+    assert _sysfs_dir(bdf, parents) == where
