@@ -9,27 +9,39 @@ from probes.names import describe, device_name
 from probes.parsers import parse_cmdline
 from workbench.core.host import Host
 from workbench.core.pci import PciDevice, PciInventory
+from workbench.core.pcitopo import TOPOLOGY_RECORDED
 from workbench.core.probe import Probe, ProbeContext
-from workbench.core.report import Finding, Outcome, unreadable, worst
+from workbench.core.report import CAPTURE_HINT, Finding, Outcome, unreadable, worst
 
 VFIO_DRIVER = "vfio-pci"
 
 
 def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
-    """One GPU in the `pci.gpus` facts contract (design.md)."""
-    functions = inv.slot_functions(gpu)
-    slot = {f.bdf for f in functions}
+    """One GPU in the `pci.gpus` facts contract (design.md). `functions` are its card's other
+    devices (core.pcitopo: its slot's, and below the card's own switch); `card_switch` that
+    switch; `card_recorded` False when where the GPU sits is not recorded (a flat listing),
+    and then `card_unknown` holds the group members that may be its card's (same vendor,
+    another bus), judged neither blockers nor the card's: `isolated` is then null unless
+    another member blocks it."""
+    functions = inv.card_functions(gpu)
+    card = {f.bdf for f in functions}
+    known = inv.card_recorded(gpu.bdf)
+    unknown: list[str] = []
     if gpu.iommu_group is None:
         blockers: list[str] | None = None
     else:
         blockers = []
         for bdf in inv.group_members(gpu.iommu_group):
-            if bdf == gpu.bdf or bdf in slot:
+            if bdf == gpu.bdf or bdf in card:
                 continue
             member = inv.by_bdf.get(bdf)
             if member is not None and member.is_bridge:
                 continue
+            if not known and member is not None and _may_be_card(gpu, member):
+                unknown.append(bdf)
+                continue
             blockers.append(bdf)
+    isolated = None if blockers is None or (unknown and not blockers) else not blockers
     return {
         "bdf": gpu.bdf,
         "vendor": gpu.vendor,
@@ -41,9 +53,22 @@ def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
         "iommu_group": gpu.iommu_group,
         "boot_vga": gpu.boot_vga,
         "functions": [f.bdf for f in functions],
-        "isolated": None if blockers is None else not blockers,
+        "isolated": isolated,
         "blockers": blockers,
+        "card_switch": inv.card_switch(gpu.bdf),
+        "card_recorded": known,
+        "card_unknown": unknown,
     }
+
+
+def _may_be_card(gpu: PciDevice, member: PciDevice) -> bool:
+    """A device the card rule could count as the GPU's own, had the topology been recorded:
+    a function of the same vendor on another bus (behind the card's switch)."""
+    return (
+        member.vendor is not None
+        and member.vendor == gpu.vendor
+        and (member.bdf.split(":")[:2] != gpu.bdf.split(":")[:2])
+    )
 
 
 def inventory_findings(inv: PciInventory) -> list[Finding]:
@@ -119,6 +144,22 @@ def _single(host: Host, gpu: dict[str, Any]) -> Finding:
     )
 
 
+def _card_not_recorded(host: Host, gpu: dict[str, Any], candidate: bool) -> Finding:
+    """Where the GPU sits is not recorded, so whether group members of its vendor on another
+    bus are its own card's (behind the card's PCIe switch) or blockers is not judged."""
+    hint = host.record_hint(TOPOLOGY_RECORDED)  # a sosreport's words: "not in this sosreport"
+    how = hint or f"not recorded: {CAPTURE_HINT} (or `lspci -tv` there shows the tree)"
+    return Finding(
+        "GPU_CARD_NOT_RECORDED",
+        "warn" if candidate else "info",
+        f"GPU {gpu['bdf']}: whether {', '.join(gpu['card_unknown'])} (same vendor, in IOMMU group "
+        f"{gpu['iommu_group']}) belongs to its card behind the card's own PCIe switch or blocks "
+        f"it is not judged: the PCI topology is {how}.",
+        "Record where the devices sit: `workbench capture` on the machine, or a sosreport with "
+        "its pci plugin (`lspci -tv`).",
+    )
+
+
 def gpus(inv: PciInventory) -> list[dict[str, Any]]:
     return [gpu_facts(inv, d) for d in inv.devices if d.is_gpu]
 
@@ -160,6 +201,8 @@ class PciGpus(Probe):
         candidates = [g for g in found if is_candidate(g, len(found))]
         for gpu in found:
             findings += self._judge(inv, gpu, gpu in candidates, acs, vfio_ids(params))
+            if gpu["card_unknown"]:
+                findings.append(_card_not_recorded(host, gpu, gpu in candidates))
         if len(found) == 1 and not candidates:
             findings.append(_single(host, found[0]))
         if not inv.groups_recorded:
@@ -186,7 +229,12 @@ class PciGpus(Probe):
             pass  # isolation unknown: judged on the other findings only
         elif not inv.groups:
             status = "fail" if status == "fail" else "warn"  # iommu.enabled fails with the cause
-        elif candidates and not any(g["isolated"] for g in candidates):
+        elif (
+            candidates
+            and not any(g["isolated"] for g in candidates)
+            # a candidate whose card is not recorded is not judged: never "not isolated"
+            and not any(g["isolated"] is None and g["card_unknown"] for g in candidates)
+        ):
             status = "fail"
         # A GPU whose ids are unknown cannot be named to vfio-pci nor judged: never "ready".
         unidentified = [g["bdf"] for g in candidates if not inv.by_bdf[g["bdf"]].identified]
@@ -199,6 +247,10 @@ class PciGpus(Probe):
             summary = f"{len(found)} GPU(s); passthrough-ready: {', '.join(isolated)}"
         elif unidentified:
             summary = f"{len(found)} GPU(s); ids unknown, cannot judge: {', '.join(unidentified)}"
+        elif unsure := [g["bdf"] for g in candidates if g["card_unknown"]]:
+            summary = f"{len(found)} GPU(s); card not recorded, isolation not judged: " + ", ".join(
+                unsure
+            )
         elif candidates:
             summary = f"{len(found)} GPU(s); none of the guest candidates is isolated"
         else:

@@ -80,7 +80,7 @@ def check_hostdevs(
                 )
             )
         if dev.is_gpu:
-            missing = [f.bdf for f in inv.slot_functions(dev) if f.bdf not in passed]
+            missing = [f.bdf for f in inv.card_functions(dev) if f.bdf not in passed]
             if missing:
                 out.append(
                     Finding(

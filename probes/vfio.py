@@ -58,7 +58,7 @@ class VfioBinding(Probe):
                     Finding(
                         "VFIO_SPLIT_CARD",
                         "warn",
-                        f"The card at {dev.slot} is only partly on vfio-pci ({shown}); a card is "
+                        f"The card of {dev.bdf} is only partly on vfio-pci ({shown}); a card is "
                         "passed through whole, and a host driver on one function keeps it busy.",
                         f"Bind every function to vfio-pci: vfio-pci.ids={inv.card_ids(dev.bdf)} on the "
                         "kernel command line, or `driverctl set-override <address> vfio-pci` for "

@@ -136,7 +136,7 @@ def check_devices(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, live: bool) -
         else:
             vm.add(Check("iommu_group", bdf, NOT_RECORDED, "the machine's IOMMU groups"))
         if dev.is_gpu:
-            missing = [f.bdf for f in inv.slot_functions(dev) if f.bdf not in passed]
+            missing = [f.bdf for f in inv.card_functions(dev) if f.bdf not in passed]
             if missing:
                 vm.add(
                     Check(

@@ -101,6 +101,63 @@ def lspci_text(devices: list[dict[str, Any]], *, group_lines: bool, crlf: bool =
     return text.replace("\n", "\r\n") if crlf else text
 
 
+def lspci_tree_text(devices: list[dict[str, Any]]) -> str:
+    """`lspci -tv` of these devices, drawn as pciutils' ls-tree.c draws it. A device sits below
+    its `parent`; one without sits on a root bus of its own number (as lspci shows a bus it
+    finds no bridge to). A bridge with no known child is drawn as a leaf (its secondary bus
+    is not in the facts, and is never invented)."""
+    by_bdf = {d["bdf"]: d for d in devices}
+    kids: dict[str, list[str]] = {}
+    roots: dict[str, list[str]] = {}
+    for dev in sorted(devices, key=lambda d: d["bdf"]):
+        parent = dev.get("parent")
+        if parent in by_bdf:
+            kids.setdefault(parent, []).append(dev["bdf"])
+        else:
+            roots.setdefault(dev["bdf"][:7], []).append(dev["bdf"])
+    buf: list[str] = []
+    out: list[str] = []
+
+    def put(pos: int, text: str) -> int:
+        del buf[pos:]
+        buf.extend(" " * (pos - len(buf)))
+        buf.extend(text)
+        return pos + len(text)
+
+    def print_it(pos: int) -> None:
+        out.append("".join(buf[:pos]))
+        buf[:pos] = ["|" if c in "+|" else " " for c in buf[:pos]]
+
+    def buses(bdf: str) -> list[int]:
+        return [int(bdf[5:7], 16)] + [b for k in kids.get(bdf, []) for b in buses(k)]
+
+    def show_dev(bdf: str, pos: int) -> None:
+        pos = put(pos, bdf[8:])
+        children = kids.get(bdf)
+        if not children:
+            print_it(put(pos, f"  {by_bdf[bdf].get('name') or 'Device'}"))
+            return
+        sec, sub = int(children[0][5:7], 16), max(b for k in children for b in buses(k))
+        pos = put(pos, f"-[{sec:02x}]-" if sec == sub else f"-[{sec:02x}-{sub:02x}]-")
+        show_bus(children, put(pos, "-"))
+
+    def show_bus(members: list[str], pos: int) -> None:
+        if len(members) == 1:
+            show_dev(members[0], put(pos, "--"))
+            return
+        for n, bdf in enumerate(members):
+            show_dev(bdf, put(pos, "\\-" if n == len(members) - 1 else "+-"))
+
+    order = sorted(roots, reverse=True)  # lspci lists root buses last-found first
+    pos = put(0, "-")
+    if len(order) == 1:
+        show_bus(roots[order[0]], put(pos, f"[{order[0]}]-"))
+    for n, key in enumerate(order if len(order) > 1 else []):
+        mark = "\\-" if n == len(order) - 1 else "+-"
+        show_bus(roots[key], put(pos, f"{mark}[{key}]-"))
+    return "\n".join(out) + "\n"
+
+
 def dmesg_text(
     facts: dict[str, Any], *, adding_lines: bool, iommu_lines: bool, vgaarb: bool = True
 ) -> str:
@@ -179,6 +236,7 @@ def write_sos_fixture(
     iommu_lines: bool | None = None,
     vgaarb: bool = True,
     sos_version: str = "4.5.6",
+    tree: bool = True,
 ) -> Path:
     """A sosreport-shaped directory of the machine `facts` at `out` (returned).
 
@@ -187,6 +245,7 @@ def write_sos_fixture(
     "none". `pciutils`: the version the package list shows (None: no package list).
     `iommu_lines`: whether dmesg has the DMAR / AMD-Vi lines (default: when the machine has
     groups and some source shows them). `vgaarb`: whether dmesg says which GPU is the boot VGA.
+    `tree`: whether the report holds `lspci -tv` (where each device sits).
     """
     wanted = (groups,) if isinstance(groups, str) else groups
     devices = [d for d in facts["devices"] if d.get("class")]
@@ -199,6 +258,8 @@ def write_sos_fixture(
     lspci = out / "sos_commands" / "pci" / "lspci_-nnvv"
     _write(lspci, lspci_text(devices, group_lines="lspci" in wanted))
     (out / "lspci").symlink_to(os.path.relpath(lspci, out))
+    if tree:  # sos's pci plugin runs `lspci -tv` beside `lspci -nnvv`
+        _write(out / "sos_commands" / "pci" / "lspci_-tv", lspci_tree_text(devices))
     dmesg = dmesg_text(
         facts, adding_lines="dmesg" in wanted, iommu_lines=iommu_lines, vgaarb=vgaarb
     )

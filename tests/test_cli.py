@@ -39,6 +39,11 @@ def test_json_report_on_a_recorded_machine(make_root: MakeRoot) -> None:
         "functions",
         "isolated",
         "blockers",
+        # added with the card rule (issue 17): the card's own switch, whether where the GPU
+        # sits is recorded, and the members that may be its card's when it is not
+        "card_switch",
+        "card_recorded",
+        "card_unknown",
     }
     assert all(g["driver_known"] is True for g in gpus["facts"]["gpus"])
 

@@ -34,11 +34,13 @@ def test_what_a_record_lacks_is_none_not_a_guess(tmp_path: Path) -> None:
 
 
 def test_gpus_carry_driver_group_and_isolation(tmp_path: Path) -> None:
-    """Each GPU kept has its driver, IOMMU group and whether it is isolated."""
+    """Each GPU kept has its driver, IOMMU group, whether it is isolated, and its card."""
     top = sos_dir("asrock-z170-gtx960", tmp_path / "sosreport-a")
     machine = probe_entry(FleetEntry("a", str(top), "sos"))
     gpus = machine.facts["gpus"]
-    assert gpus and all(set(g) == {"name", "driver", "group", "isolated"} for g in gpus.values())
+    assert gpus and all(
+        set(g) == {"name", "driver", "group", "isolated", "card"} for g in gpus.values()
+    )
 
 
 def test_a_missing_source_is_the_machines_error(tmp_path: Path) -> None:

@@ -42,16 +42,36 @@ def _boot_vga(devices: list[dict[str, Any]]) -> str | None:
     return None if boot is None else str(boot["bdf"])
 
 
+def _host_bridge(bdf: str) -> str:
+    """The sysfs directory of the root bus a device sits under (pci0000:00; pci10000:e0 for a
+    VMD domain), as ../shared/tools/hostfacts_to_root.py names it."""
+    domain, bus = bdf.split(":")[:2]
+    return f"pci{domain}:00" if domain == "0000" else f"pci{domain}:{bus}"
+
+
+def device_dir(sys_: Path, dev: dict[str, Any], by_bdf: dict[str, dict[str, Any]]) -> Path:
+    """Where a device lives under sys/devices: below its `parent` bridge when the facts give
+    one (a live sysfs nests devices under the bridges they sit behind), else on its root bus.
+    A chain of parents that loops or names no listed device ends on the root bus."""
+    chain = [str(dev["bdf"])]
+    parent = dev.get("parent")
+    while isinstance(parent, str) and parent in by_bdf and parent not in chain:
+        chain.append(parent)
+        parent = by_bdf[parent].get("parent")
+    return sys_.joinpath("devices", _host_bridge(chain[-1]), *reversed(chain))
+
+
 def build_root(facts: dict[str, Any], root: Path) -> Path:
     """Write the machine described by `facts` under `root` (created; must not hold a machine)."""
     sys_ = root / "sys"
     devices: list[dict[str, Any]] = facts["devices"]
     boot = _boot_vga(devices)
+    by_bdf = {str(d["bdf"]): d for d in devices}
     for dev in devices:
         if not dev.get("class"):
             continue
         bdf = dev["bdf"]
-        ddir = sys_ / "devices" / f"pci{bdf[:4]}:00" / bdf
+        ddir = device_dir(sys_, dev, by_bdf)
         _write(ddir / "vendor", f"0x{dev['vendor']}\n")
         _write(ddir / "device", f"0x{dev['device']}\n")
         _write(ddir / "class", f"0x{dev['class']}00\n")

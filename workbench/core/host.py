@@ -139,6 +139,16 @@ class Host:
             return os.readlink(candidate)
         return None
 
+    def resolved_parts(self, rel: str) -> tuple[str, ...] | None:
+        """The components of `rel` with every link followed, relative to the root (where a
+        sysfs device really sits); None when it cannot be resolved."""
+        try:
+            if self.live:
+                return _parts(os.path.realpath("/" + rel.lstrip("/")))
+            return self._resolve(_parts(rel))
+        except (HostReadError, OSError):
+            return None
+
     def exists(self, rel: str) -> bool:
         try:
             return os.path.exists(self._real(rel))

@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from workbench.core.pcitopo import UNPLACED, Cards, Node, Place, find_cards, recorded
+
 BRIDGE_CLASSES = frozenset({"0600", "0604", "0609"})
 _BDF = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
@@ -53,6 +55,9 @@ class PciDevice:
     # False: a driver may be bound but which is not known (a recording that says so, e.g. a
     # sosreport's lspci naming no valid driver): `driver` None then is not "no driver".
     driver_known: bool = True
+    # Where it sits (core.pcitopo): the bridge it is behind, read from its sysfs directory;
+    # UNPLACED: not recorded (a flat listing).
+    place: Place = UNPLACED
 
     @property
     def slot(self) -> str:
@@ -102,6 +107,8 @@ class PciInventory:
     groups_recorded: bool = True
     by_bdf: dict[str, PciDevice] = field(init=False, repr=False, compare=False)
     by_slot: dict[str, list[PciDevice]] = field(init=False, repr=False, compare=False)
+    nodes: dict[str, Node] = field(init=False, repr=False, compare=False)
+    cards: Cards = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "by_bdf", {d.bdf: d for d in self.devices})
@@ -109,15 +116,34 @@ class PciInventory:
         for dev in self.devices:
             slots.setdefault(dev.slot, []).append(dev)
         object.__setattr__(self, "by_slot", slots)
+        nodes = {d.bdf: Node(d.bdf, d.vendor, d.is_bridge, d.is_gpu, d.place) for d in self.devices}
+        object.__setattr__(self, "nodes", nodes)
+        object.__setattr__(self, "cards", find_cards(nodes))
 
     def slot_functions(self, dev: PciDevice) -> list[PciDevice]:
         """The other functions of `dev`'s slot (same domain:bus:device)."""
         return [d for d in self.by_slot.get(dev.slot, ()) if d.bdf != dev.bdf]
 
+    def card_functions(self, dev: PciDevice) -> list[PciDevice]:
+        """The other functions of `dev`'s card: its slot's, and below the card's own PCIe
+        switch every function there (core.pcitopo), in address order."""
+        switch = self.cards.switch_of.get(dev.bdf)
+        if switch is None:
+            return self.slot_functions(dev)
+        return [self.by_bdf[b] for b in self.cards.below[switch] if b != dev.bdf]
+
+    def card_switch(self, bdf: str) -> str | None:
+        """The upstream port of the card's own switch the function at `bdf` sits below."""
+        return self.cards.switch_of.get(bdf)
+
+    def card_recorded(self, bdf: str) -> bool:
+        """Whether the card beyond `bdf`'s slot is known: where it sits is recorded."""
+        return recorded(self.nodes, bdf)
+
     def card(self, bdf: str) -> list[PciDevice]:
-        """The function at `bdf` followed by the other functions of its slot (a whole card)."""
+        """The function at `bdf` followed by the other functions of its card."""
         dev = self.by_bdf[bdf]
-        return [dev, *self.slot_functions(dev)]
+        return [dev, *self.card_functions(dev)]
 
     def card_ids(self, bdf: str) -> str:
         """`vendor:device,...` of a whole card, as vfio-pci.ids wants them: only the functions

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from workbench.core.errors import HostReadError
 from workbench.core.pci import PciDevice, PciInventory, is_bdf, parse_bool_attr, parse_hex
+from workbench.core.pcitopo import UNPLACED, place_of
 from workbench.core.text import parse_uint
 
 if TYPE_CHECKING:
@@ -116,6 +117,7 @@ def _read_device(host: Host, bdf: str, rel: str, driver: str | None) -> PciDevic
     # Only what every probe needs is read for every device; the rest (reset_method, …) is
     # read on demand through `PciDevice.sysfs`.
     boot_vga = parse_bool_attr(attr("boot_vga")) if pci_class and pci_class[:2] == "03" else None
+    where = host.resolved_parts(rel)
     return PciDevice(
         bdf=bdf,
         vendor=hex_attr("vendor", 4),
@@ -127,6 +129,7 @@ def _read_device(host: Host, bdf: str, rel: str, driver: str | None) -> PciDevic
         sysfs=rel,
         problems=tuple(problems),
         driver_known=driver is not None or not _driver_not_recorded(host, bdf),
+        place=UNPLACED if where is None else place_of(where, bdf),
     )
 
 

@@ -61,21 +61,21 @@ def gpu_on_passthrough_driver(facts: Facts, subject: dict[str, str]) -> CheckHit
 
 
 def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckHit | None:
-    """Another function of the GPU's card (its slot), or of its IOMMU group, is on a host
-    driver (often the HDMI audio on snd_hda_intel)."""
-    # the devices on a host driver, by slot and by group, once: linear in the devices
-    by_slot: dict[str, list[Device]] = {}
+    """Another function of the GPU's card (its slot, or below the card's own switch), or of its
+    IOMMU group, is on a host driver (often the HDMI audio on snd_hda_intel)."""
+    # the devices on a host driver, by card and by group, once: linear in the devices
+    by_card: dict[str, list[Device]] = {}
     by_group: dict[int, list[Device]] = {}
     for other in facts.devices.values():
         if other.driver is None or other.driver in PASSTHROUGH_DRIVERS:
             continue
         if other.is_bridge or other.driver == "pcieport":
             continue  # bridges do not count against viability
-        by_slot.setdefault(other.slot, []).append(other)
+        by_card.setdefault(other.card, []).append(other)
         if other.group is not None:
             by_group.setdefault(other.group, []).append(other)
     for gpu in _subject_devices(facts, subject):
-        near = by_slot.get(gpu.slot, [])
+        near = by_card.get(gpu.card, [])
         if gpu.group is not None:
             near = near + by_group.get(gpu.group, [])
         for other in near:

@@ -108,6 +108,9 @@ class Device:
     evidence: list[Evidence] = field(default_factory=list)
     # The driver is the machine's own (sysfs): a log's older word does not change it.
     bound_now: bool = False
+    # The upstream port of the card's own PCIe switch it sits below (core.pcitopo; the
+    # machine's topology): None, its card is its slot.
+    card_switch: str | None = None
 
     def saw_driver(self, driver: str, evidence: Evidence) -> None:
         """A log line or an lspci block shows `driver` on this device (the latest wins, as a
@@ -129,6 +132,11 @@ class Device:
     @property
     def slot(self) -> str:
         return self.bdf.rsplit(".", 1)[0]
+
+    @property
+    def card(self) -> str:
+        """What its card's devices share: the card's switch, else the slot."""
+        return self.card_switch or self.slot
 
 
 @dataclass
@@ -251,6 +259,7 @@ class Facts:
                 link = origin or link
                 known.evidence = [Evidence(0, f"{dev.bdf} driver: {dev.driver}", link)]
             known.group = dev.iommu_group if known.group is None else known.group
+            known.card_switch = inventory.card_switch(dev.bdf)
             if dev.sysfs and (dev.is_gpu or dev.driver in ("vfio-pci", "pci-stub")):
                 self._device_state(host, known, dev.sysfs)
         if inventory.groups_recorded:

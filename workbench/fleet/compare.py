@@ -58,7 +58,7 @@ def differences(a: FleetMachine, b: FleetMachine) -> list[Difference]:
             if ga is None or gb is None:
                 out.append(Difference("gpus", bdf, _gpu(ga), _gpu(gb)))
                 continue
-            for key in ("name", "driver", "group", "isolated"):
+            for key in ("name", "driver", "group", "isolated", "card"):
                 if ga.get(key) != gb.get(key):
                     out.append(Difference("gpus", f"{bdf} {key}", ga.get(key), gb.get(key)))
     out += _sets("cmdline", fa.get("cmdline"), fb.get("cmdline"))

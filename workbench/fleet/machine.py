@@ -25,8 +25,8 @@ def fill(machine: FleetMachine, report: Report) -> None:
 
 def compared_facts(report: Report) -> dict[str, Any]:
     """What `--compare` puts side by side (None: the probe did not record it): each GPU's
-    driver, IOMMU group and isolation; the kernel command line's parameters; hugepages;
-    modules."""
+    driver, IOMMU group, isolation and card (its other devices); the kernel command line's
+    parameters; hugepages; modules."""
     by_id = {p.id: p for p in report.probes}
 
     def recorded(probe_id: str) -> dict[str, Any] | None:
@@ -46,6 +46,7 @@ def compared_facts(report: Report) -> dict[str, Any]:
                 "driver": (g.get("driver") or "no driver") if g.get("driver_known", True) else None,
                 "group": g.get("iommu_group"),
                 "isolated": g.get("isolated"),
+                "card": _card(g),
             }
             for g in gpus.get("gpus", [])
             if isinstance(g, dict)
@@ -64,6 +65,16 @@ def compared_facts(report: Report) -> dict[str, Any]:
         modules.add("vfio_pci")
     out["modules"] = sorted(modules) if modules is not None else None
     return out
+
+
+def _card(gpu: dict[str, Any]) -> list[str] | None:
+    """The GPU's card, its other devices (pci.gpus `functions`: its slot's and those below the
+    card's own switch); None when devices that may be its card's were not placed (no topology
+    recorded), so the card is not known."""
+    if gpu.get("card_unknown"):
+        return None
+    functions = gpu.get("functions")
+    return [str(f) for f in functions] if isinstance(functions, list) else None
 
 
 def open_fleet(paths: list[str | Path], stack: contextlib.ExitStack | None = None) -> Fleet:

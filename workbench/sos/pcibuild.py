@@ -10,9 +10,12 @@ from __future__ import annotations
 
 from workbench.core.devstate import STATE_RECORDED
 from workbench.core.errors import HostReadError
+from workbench.core.pci import is_bdf
+from workbench.core.pcitopo import TOPOLOGY_RECORDED
 from workbench.sos.cmdstatus import how
 from workbench.sos.groups import boot_vga, choose, gather, iommu_lines
 from workbench.sos.lspci import LspciDevice, parse_lspci
+from workbench.sos.lspcitree import parse_tree
 from workbench.sos.model import ASK_FOR, KernelLog, SosNotes
 from workbench.sos.nodedev import NODEDEV_DIR, NODEDEV_PREFIX, NodeDevice, read_nodedevs
 from workbench.sos.packages import package_version
@@ -27,6 +30,8 @@ GROUPS_HOW = (
 )
 STATE_HOW = "no sos plugin collects them: `workbench capture` on the machine"
 VGAARB_HOW = "a kernel log from boot with its vgaarb lines: `sos report -o kernel,logs`"
+TREE_FILE = "sos_commands/pci/lspci_-tv"
+MAX_DEPTH = 32  # bridges above a function: real machines have fewer than 10
 
 
 def build_pci(notes: SosNotes) -> None:
@@ -72,8 +77,10 @@ def build_pci(notes: SosNotes) -> None:
         notes.out.joinpath(GROUPS).mkdir(parents=True, exist_ok=True)
     notes.missing("sys/class/iommu", "the IOMMU units", "a sosreport does not list them")
     boot = boot_vga(sources.log.text) if sources.log else None
+    parents = _tree(notes) if devices else None
     for dev in devices:
-        _device(notes, dev, None if groups is None else groups.get(dev.bdf), boot)
+        base = _sysfs_dir(dev.bdf, parents or {})
+        _device(notes, dev, None if groups is None else groups.get(dev.bdf), boot, base)
     if devices:
         notes.missing(
             STATE_RECORDED, "the devices' sysfs resource, config and power_state", STATE_HOW
@@ -180,8 +187,45 @@ def _from_nodedev(dev: NodeDevice) -> LspciDevice:
     return LspciDevice(dev.bdf, dev.pci_class, dev.vendor, dev.device, driver=dev.driver)
 
 
-def _device(notes: SosNotes, dev: LspciDevice, group: int | None, boot: str | None) -> None:
-    base = f"sys/devices/pci{dev.bdf[:4]}:00/{dev.bdf}"
+def _tree(notes: SosNotes) -> dict[str, str | None] | None:
+    """Where each function sits, from `lspci -tv` (sos's pci plugin runs it); None, and the
+    topology said not recorded, when the report lacks it."""
+    try:
+        text = notes.report.read_text(TREE_FILE)
+    except HostReadError as exc:
+        notes.problems.append(not_read(TREE_FILE, exc))
+        text = None
+    if text is None:
+        notes.missing(
+            TOPOLOGY_RECORDED,
+            "the PCI tree (lspci -tv)",
+            how(notes, "pci", "lspci -tv", collected_by("pci")),
+        )
+        return None
+    tree = parse_tree(text)
+    if tree.skipped:
+        notes.problems.append(f"{TREE_FILE}: {tree.skipped} lines not understood")
+    notes.sources["pci_tree"] = TREE_FILE
+    return tree.parent
+
+
+def _sysfs_dir(bdf: str, parents: dict[str, str | None]) -> str:
+    """The device's directory as a live sysfs nests it: below the bridges `lspci -tv` puts it
+    behind, under its root bus; a function the tree does not show sits flat on pciDDDD:00
+    (where it sits is then not recorded). A looping or overlong chain is not believed."""
+    chain = [bdf]
+    while (parent := parents.get(chain[-1])) is not None:
+        if not is_bdf(parent) or parent in chain or len(chain) >= MAX_DEPTH:
+            return f"sys/devices/pci{bdf[:4]}:00/{bdf}"
+        chain.append(parent)
+    top = chain[-1]
+    root = f"pci{top[:4]}:{top[5:7]}" if top in parents else f"pci{top[:4]}:00"
+    return "/".join(["sys/devices", root, *reversed(chain)])
+
+
+def _device(
+    notes: SosNotes, dev: LspciDevice, group: int | None, boot: str | None, base: str
+) -> None:
     if dev.vendor:
         notes.write(f"{base}/vendor", f"0x{dev.vendor}\n")
     if dev.device:
