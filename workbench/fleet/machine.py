@@ -65,18 +65,20 @@ def compared_facts(report: Report) -> dict[str, Any]:
     return out
 
 
-def open_fleet(paths: list[str | Path], stack: contextlib.ExitStack | None = None) -> Fleet:
+def open_fleet(
+    paths: list[str | Path], stack: contextlib.ExitStack | None = None, index: bool = True
+) -> Fleet:
     """Every machine in `paths`, through the fleet engine (discover + run_fleet, in worker
     processes). `stack` keeps the engine's work directory (reports extracted from bundles,
     the workers' temp files) until it is closed: the TUI opens those machines later; without
-    it the directory is removed on return."""
+    it the directory is removed on return. `index`: use the fleet index (fleet/index.py)."""
     from workbench.fleet.discover import fleet_workdir
     from workbench.fleet.run import run_fleet
 
     with contextlib.ExitStack() as own:
         workdir = (stack or own).enter_context(fleet_workdir())
         entries, passed = find_entries(paths, workdir)
-        fleet = run_fleet(entries, tmpdir=workdir) if entries else Fleet(machines=[])
+        fleet = run_fleet(entries, tmpdir=workdir, index=index) if entries else Fleet(machines=[])
     fleet.problems = passed + [p for p in fleet.problems if p not in passed]
     return fleet
 
