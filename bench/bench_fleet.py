@@ -107,6 +107,7 @@ def main() -> int:
     env["XDG_CACHE_HOME"] = str(cache)
     env.pop("WORKBENCH_FLEET_INDEX", None)
     cmd = [WORKBENCH, "fleet", str(fleet), "--json"]
+    load_before = os.getloadavg()[0]
     alone = [run([WORKBENCH, "probe", "--capture", str(one), "--json"], env) for _ in range(5)]
     cold = []
     for _ in range(COLD_RUNS):
@@ -122,6 +123,7 @@ def main() -> int:
         added.append(run(cmd, env))
         for path in new:
             path.unlink()
+    load_after = os.getloadavg()[0]
     alone_s = statistics.median(w for w, _ in alone)
     cold_s = statistics.median(w for w, _ in cold)
     warm_s = statistics.median(w for w, _ in warm)
@@ -132,6 +134,7 @@ def main() -> int:
         f"{cold_s:.2f} s ({cold_s / MACHINES * 1000:.1f} ms a machine), {cold_s / alone_s:.1f}x"
     )
     met = "met" if ratio <= 4 else "NOT met"
+    cold_met = "met" if cold_s / alone_s <= 4 else "NOT met"
     now = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     text = f"""## `workbench fleet` (issue 16)
 
@@ -148,10 +151,30 @@ Machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version(
 | measure | result | target |
 |---|---|---|
 | probe one capture alone | {alone_s * 1000:.0f} ms | |
-| fleet of {MACHINES}, cold (empty index) | {cold_cell} | |
+| fleet of {MACHINES}, cold (empty index) | {cold_cell} | at most 4x: {cold_met} |
 | fleet of {MACHINES}, warm (full index) | {warm_s:.2f} s, {ratio:.1f}x | at most 4x: {met} |
 | fleet of {MACHINES} + {ADDED} new, warm | {added_s:.2f} s, {added_s / alone_s:.1f}x | |
 | peak memory, whole process tree | {peak_mb:.0f} MB | under 500 MB: {"met" if peak_mb < 500 else "NOT met"} |
+
+Load average (1 min) {load_before:.1f} before the runs, {load_after:.1f} after: other work
+shared the two cores, which inflates every wall time here, the baseline's too; read the ratios.
+
+The 4x target is met warm, the way the fleet is used (collect nightly, run the fleet again):
+each worker hashes its archive (sha256 of {one.stat().st_size // 1000} kB) and reads one index
+file, no unpack; what remains is one interpreter start, the discovery of the 200 archives in
+the parent (each archive's head read for its kind and host name: that needs no index) and the
+worker pool's start, less than `probe` spends on one capture. Added captures cost what they
+cost cold, each. Cold stays NOT met, and cannot be with this design: its floor is unpacking
+each capture (~4,000 members) through the shared safe unpacker, ~170 ms of a core each in an
+idle process (tarfile's header parsing ~45%, creating and then removing ~4,000 files ~35%;
+the probes ~30 ms), so 200 captures on two cores take at least 200 x 0.2 s / 2 = ~20 s, ~40x
+one probe alone. Reaching 4x cold needs probing a capture without unpacking it (a Host that
+reads members from the archive's own index): not done. What was taken on the cold path: the
+safe unpacker walks a member's parent directories once per directory (not per member),
+encodes a name to count its bytes only when it could be too long, and writes each file with
+one os.write: `open_capture` of this capture went from 195 to 167 ms of CPU (in one process,
+30 runs, fastest; every check kept). Memory is flat in the fleet's size: each worker holds
+one machine, the parent small FleetMachine records.
 """
     write_section("## `workbench fleet` (issue 16)", text)
     sys.stdout.write(text)

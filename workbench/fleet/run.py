@@ -41,12 +41,13 @@ def run_fleet(
 ) -> Fleet:
     """Each entry opened (open_target) and probed (run_probes) in a worker process, at most
     `workers` at once (default: the CPU count); a machine that cannot be opened is a
-    FleetMachine with `error`, never the fleet's failure. `progress(done, total)` after each
-    machine. The machines come back in the order of `entries`. `tmpdir`: where the workers
-    unpack (their TMPDIR), so that removing it after the run removes whatever a worker stopped
-    mid-way left behind. `index`: use the fleet index (unless WORKBENCH_FLEET_INDEX=off);
-    when it cannot be used or written, that is said once in the fleet's `notes` (and the
-    log), never the run's failure."""
+    FleetMachine with `error`, never the fleet's failure. `progress(done, total, indexed)`
+    after each machine (indexed: how many so far came from the index). The machines come
+    back in the order of `entries`. `tmpdir`: where the workers unpack (their TMPDIR), so that
+    removing it after the run removes whatever a worker stopped mid-way left behind. `index`:
+    use the fleet index (unless WORKBENCH_FLEET_INDEX=off); when it cannot be used or
+    written, that is said once in the fleet's `notes` (and the log), never the run's
+    failure."""
     from workbench.fleet.index import open_index, prune
 
     count = max(1, min(workers or os.cpu_count() or 1, len(entries) or 1))
