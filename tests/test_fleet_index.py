@@ -182,7 +182,7 @@ def test_the_fingerprint_follows_the_source_files(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The code fingerprint is the same while nothing changes, and changes when a source file
-    of a judged package is edited."""
+    of a judged package is edited or a data file (a catalogue) is added."""
     package = tmp_path / "wbidx_src"
     package.mkdir()
     (package / "__init__.py").write_text("")
@@ -193,7 +193,10 @@ def test_the_fingerprint_follows_the_source_files(
     before = fingerprint.code_fingerprint()
     assert fingerprint.code_fingerprint() == before
     module.write_text("VERDICT = 22\n")
-    assert fingerprint.code_fingerprint() != before
+    after = fingerprint.code_fingerprint()
+    assert after != before
+    (package / "catalogue.toml").write_text("[cause]\n")  # data judges too
+    assert fingerprint.code_fingerprint() != after
 
 
 def _key_path(index: FleetIndex, entry: FleetEntry) -> Path:

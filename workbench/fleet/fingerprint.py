@@ -1,7 +1,8 @@
 """What a fleet index entry is keyed by: the archive's bytes (`archive_digest`, streamed and
 bounded) and the code that judges it (`code_fingerprint`, computed once per run: workbench's
 version, the installed probe plugins' names and versions, the size and mtime of every .py
-file of the `workbench` and `probes` packages, the pci.ids database, the interpreter)."""
+file of the `workbench` and `probes` packages and of their data (the cause catalogue's
+catalogue.toml judges too), the pci.ids database, the interpreter)."""
 
 from __future__ import annotations
 
@@ -98,14 +99,15 @@ def code_fingerprint() -> str:
 
 
 def _sources(package: str) -> list[tuple[str, int, int]]:
-    """(path relative to the package, size, mtime_ns) of each .py file of `package`, sorted."""
+    """(path relative to the package, size, mtime_ns) of each source and data file of
+    `package` (not its bytecode), sorted."""
     spec = importlib.util.find_spec(package)
     out: list[tuple[str, int, int]] = []
     for top in (spec.submodule_search_locations or []) if spec else []:
         for here, dirs, files in os.walk(top):
             dirs[:] = sorted(d for d in dirs if d != "__pycache__")
             for name in files:
-                if not name.endswith(".py"):
+                if name.endswith((".pyc", ".pyo")):
                     continue
                 path = Path(here) / name
                 try:
