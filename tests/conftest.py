@@ -28,13 +28,21 @@ RECORDED = sorted(p.stem for p in HOSTS.glob("*.json") if not p.stem.startswith(
 WORKBENCH = Path(sys.executable).parent / "workbench"
 
 
+@pytest.fixture(scope="session")
+def _session_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One throwaway cache dir for the session (the demo's root is built once in it)."""
+    return tmp_path_factory.mktemp("cache")
+
+
 @pytest.fixture(autouse=True)
 def _isolated_state(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, _session_cache: Path
 ) -> None:
-    """Logs go to a throwaway state dir, never to the developer's."""
+    """Logs go to a throwaway state dir, and caches (the fleet index) to a throwaway cache
+    dir, never to the developer's."""
     state = tmp_path_factory.mktemp("state")
     monkeypatch.setenv("XDG_STATE_HOME", str(state))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(_session_cache))
     monkeypatch.delenv("WORKBENCH_LOG_FILE", raising=False)
 
 

@@ -39,7 +39,10 @@ def test_fleet_on_a_terminal_opens_the_tui(
     table = subprocess.run(
         [str(WORKBENCH), "fleet", str(captures)], capture_output=True, text=True, check=False
     )
-    name = start_session(f"{WORKBENCH} fleet {captures}", {"XDG_STATE_HOME": str(tmp_path)})
+    name = start_session(
+        f"{WORKBENCH} fleet {captures}",
+        {"XDG_STATE_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)},
+    )
     sessions.append(name)
     shown = wait_for(name, "Workbench — fleet")
     assert "machine" in shown and "pci.gpus" in shown
@@ -52,7 +55,9 @@ def test_fleet_text_on_a_terminal_prints_the_table(
 ) -> None:
     """--text: the table on the terminal, no TUI."""
     command = f"{WORKBENCH} fleet --text {captures}"
-    name = start_session(command, {"XDG_STATE_HOME": str(tmp_path)})
+    name = start_session(
+        command, {"XDG_STATE_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)}
+    )
     sessions.append(name)
     shown = wait_for(name, "EXITED")
     assert "Fleet of 1 machine" in shown and "Workbench — fleet" not in shown
@@ -64,7 +69,10 @@ def test_fleet_tui_exits_1_when_a_machine_fails(
     """A machine that cannot be opened (a capture cut short): q quits with 1, as the table."""
     data = (captures / "a.tar.gz").read_bytes()
     (captures / "cut.tar.gz").write_bytes(data[: len(data) // 2])
-    name = start_session(f"{WORKBENCH} fleet {captures}", {"XDG_STATE_HOME": str(tmp_path)})
+    name = start_session(
+        f"{WORKBENCH} fleet {captures}",
+        {"XDG_STATE_HOME": str(tmp_path), "XDG_CACHE_HOME": str(tmp_path)},
+    )
     sessions.append(name)
     assert "cut" in wait_for(name, "Workbench — fleet")
     keys(name, "q")

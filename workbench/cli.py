@@ -438,6 +438,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fleet.add_argument("--progress", action="store_true", help="N/M machines on stderr")
     fleet.add_argument(
+        "--no-index",
+        action="store_true",
+        help="probe every archive afresh: neither read nor write the fleet index "
+        "($XDG_CACHE_HOME/workbench/fleet-index, one result per archive's sha256 and "
+        "workbench's code; the least recently used beyond 20,000 files or 256 MB are removed; "
+        "WORKBENCH_FLEET_INDEX=off does the same)",
+    )
+    fleet.add_argument(
         "--text", action="store_true", help="the table, also on a terminal (where the TUI opens)"
     )
     fleet.set_defaults(module="fleet")

@@ -76,8 +76,9 @@ def logs(path: str | Path) -> LogsView:
     return LogsView(Path(path).expanduser())
 
 
-def fleet(paths: str | Path | list[str | Path]) -> FleetView:
+def fleet(paths: str | Path | list[str | Path], index: bool = True) -> FleetView:
     """Every machine in `paths` (captures, sosreports, roots, directories of them) probed,
     side by side: an HTML table in Jupyter, `.to_dict()` (workbench.fleet/1). A machine that
-    cannot be opened is a row saying why, never the fleet's failure."""
-    return FleetView.open(paths)
+    cannot be opened is a row saying why, never the fleet's failure. `index=False`: every
+    archive probed afresh, the fleet index neither read nor written."""
+    return FleetView.open(paths, index=index)

@@ -17,11 +17,11 @@ class FleetView:
         self.fleet = fleet
 
     @classmethod
-    def open(cls, paths: str | Path | list[str | Path]) -> FleetView:
+    def open(cls, paths: str | Path | list[str | Path], index: bool = True) -> FleetView:
         from workbench.fleet.machine import open_fleet
 
         named = [paths] if isinstance(paths, str | Path) else list(paths)
-        return cls(open_fleet(named))
+        return cls(open_fleet(named, index=index))
 
     @property
     def machines(self) -> list[FleetMachine]:

@@ -81,8 +81,12 @@ class DirWriter:
         """A new file `rel` holding `data` (never an existing file, never through a link)."""
         parent, name = _split(rel)
         fd = os.open(name, _NEW, 0o644, dir_fd=self.mkdir(parent))
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+        try:  # os.write, not a file object: thousands of small files, each one syscall
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        finally:
+            os.close(fd)
 
     def write_chunks(self, rel: str, chunks: Iterable[bytes]) -> None:
         """A new file `rel` holding `chunks` in order, each written as it comes (a large

@@ -162,6 +162,7 @@ def _extract(archive: Path, limits: Limits, out: DirWriter) -> None:
     links: dict[str, str] = {}
     total = 0
     manifest_bytes: bytes | None = None
+    # A stream ("r|gz"): members are read in order, once, so no seek or tell per member.
     with tarfile.open(archive, mode="r:gz") as tar:
         for count, member in enumerate(tar, 1):
             if count > limits.members:
@@ -240,11 +241,15 @@ class _Names:
                 f"member {name[:80]!r}... is {len(parts)} directories deep "
                 f"(limit {self.limits.depth})",
             )
-        if any(len(os.fsencode(p)) > NAME_MAX for p in parts):
+        # A UTF-8 character is at most 4 bytes: only a part that long may be over NAME_MAX.
+        if len(name) > NAME_MAX // 4 and any(len(os.fsencode(p)) > NAME_MAX for p in parts):
             raise self.refuse(self.archive, f"member {name!r} has a name over {NAME_MAX} bytes")
         if name in self.kinds:
             raise self.refuse(self.archive, f"member {name!r} appears twice", member=name)
-        for i in range(1, len(parts)):
+        parent = name.rpartition("/")[0]
+        # A parent already implied had every prefix checked then; from then on none of those
+        # can become a file or a link (that is refused below), so the walk is only needed once.
+        for i in range(1, len(parts)) if parent not in self.under else ():
             prefix = "/".join(parts[:i])
             outer = self.kinds.get(prefix)
             if outer not in (None, "dir"):

@@ -26,9 +26,9 @@ def run(args: argparse.Namespace) -> int:
         return usage_error("fleet: at least one PATH (or --compare A B)")
     show = bool(args.progress) or sys.stderr.isatty()
 
-    def progress(done: int, total: int) -> None:
+    def progress(done: int, total: int, indexed: int) -> None:
         end = "\n" if done == total else ""
-        sys.stderr.write(f"\r{done}/{total} machines{end}")
+        sys.stderr.write(f"\r{done}/{total} machines, {indexed} from the index{end}")
         sys.stderr.flush()
 
     with fleet_workdir() as workdir:
@@ -36,7 +36,10 @@ def run(args: argparse.Namespace) -> int:
         problems = limits_first(problems)
         if not entries:
             raise nothing_found(problems)
-        fleet = run_fleet(entries, args.workers, progress if show else None, workdir)
+        index = not args.no_index
+        fleet = run_fleet(entries, args.workers, progress if show else None, workdir, index)
+        for note in fleet.notes:  # once each: the index could not be used or written
+            sys.stderr.write(f"workbench: {note}\n")
         fleet.problems = problems + fleet.problems
         if not args.json and not args.text and _terminal():
             # the TUI opens machines from `workdir` (a bundle's reports): inside its block

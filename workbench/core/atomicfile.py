@@ -48,9 +48,10 @@ def check_writable(path: Path) -> None:
         )
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write `data` to `path` (mode 0644) so that a reader sees the old file or the new one,
-    never a part: the temp file is removed when anything fails."""
+def write_atomic(path: Path, data: bytes, *, mode: int = MODE, durable: bool = True) -> None:
+    """Write `data` to `path` (mode 0644 unless `mode`) so that a reader sees the old file or
+    the new one, never a part: the temp file is removed when anything fails. `durable=False`
+    skips the fsyncs (a cache, whose damaged file is thrown away: still atomic, not durable)."""
     check_writable(path)
     try:
         fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
@@ -60,8 +61,9 @@ def write_atomic(path: Path, data: bytes) -> None:
         with os.fdopen(fd, "wb") as out:
             out.write(data)
             out.flush()
-            os.fchmod(out.fileno(), MODE)
-            os.fsync(out.fileno())
+            os.fchmod(out.fileno(), mode)
+            if durable:
+                os.fsync(out.fileno())
         check_writable(path)  # again: a directory may have been made there meanwhile
         Path(tmp).replace(path)
     except BaseException as exc:
@@ -72,6 +74,8 @@ def write_atomic(path: Path, data: bytes) -> None:
                 path, exc.strerror or str(exc), "free space or name another file"
             ) from exc
         raise
+    if not durable:
+        return
     with contextlib.suppress(OSError):  # the rename itself made durable
         dirfd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
         try:

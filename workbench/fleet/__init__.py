@@ -8,6 +8,8 @@ the TUI, Jupyter) and as `workbench.fleet/1` JSON.
   reports), by content, never by name.
 - `run.py`: entries -> Fleet, in parallel worker processes (`probe_entry`: one machine, the
   one way a machine is probed, by the fleet and by `fleet --compare` alike).
+- `index.py`, `fingerprint.py`: the fleet index on disk (one archive's result per file, keyed
+  by the archive's sha256 and the code that judges it), so a re-run opens only what changed.
 - `machine.py`: the facts `--compare` sets side by side (`fill`, `compared_facts`) and
   `open_fleet` (discover + run_fleet) for the API.
 
@@ -24,10 +26,10 @@ from typing import Any
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, paths: str | Path | list[str | Path]) -> Any:
+    def __call__(self, paths: str | Path | list[str | Path], index: bool = True) -> Any:
         from workbench.api import fleet
 
-        return fleet(paths)
+        return fleet(paths, index=index)
 
 
 sys.modules[__name__].__class__ = _CallableModule

@@ -77,11 +77,13 @@ def _card(gpu: dict[str, Any]) -> list[str] | None:
     return [str(f) for f in functions] if isinstance(functions, list) else None
 
 
-def open_fleet(paths: list[str | Path], stack: contextlib.ExitStack | None = None) -> Fleet:
+def open_fleet(
+    paths: list[str | Path], stack: contextlib.ExitStack | None = None, index: bool = True
+) -> Fleet:
     """Every machine in `paths`, through the fleet engine (discover + run_fleet, in worker
     processes). `stack` keeps the engine's work directory (reports extracted from bundles,
     the workers' temp files) until it is closed: the TUI opens those machines later; without
-    it the directory is removed on return."""
+    it the directory is removed on return. `index`: use the fleet index (fleet/index.py)."""
     from workbench.fleet.discover import fleet_workdir
     from workbench.fleet.run import run_fleet
 
@@ -91,7 +93,7 @@ def open_fleet(paths: list[str | Path], stack: contextlib.ExitStack | None = Non
         passed = limits_first(passed)
         if not entries:
             raise nothing_found(passed)
-        fleet = run_fleet(entries, tmpdir=workdir)
+        fleet = run_fleet(entries, tmpdir=workdir, index=index)
     fleet.problems = passed + [p for p in fleet.problems if p not in passed]
     return fleet
 

@@ -28,7 +28,10 @@ class FleetMachine:
     """What one machine gave: each probe's status, the causes its findings name, a summary
     line; `error` when it could not be opened at all (then statuses is empty).
     `identity`: what tells machines apart (hostname, machine_id, dmi_serial; None: not
-    recorded). `facts` holds a few per-probe facts for `--compare` (kept small)."""
+    recorded). `facts` holds a few per-probe facts for `--compare` (kept small). `indexed`:
+    the result came from the fleet index (workbench/fleet/index.py), the archive unopened;
+    `index_problem`: why it could not be stored there (said once by the run, not in the
+    document)."""
 
     name: str
     source: str
@@ -40,6 +43,8 @@ class FleetMachine:
     identity: dict[str, str | None] = field(default_factory=dict)
     facts: dict[str, Any] = field(default_factory=dict)
     within: str | None = None
+    indexed: bool = False
+    index_problem: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -49,6 +54,7 @@ class FleetMachine:
             "statuses": dict(self.statuses),
             "causes": list(self.causes),
             "summary": self.summary,
+            "indexed": self.indexed,
         }
         if self.within is not None:
             out["within"] = self.within
@@ -63,6 +69,7 @@ class Fleet:
 
     machines: list[FleetMachine]
     problems: list[str] = field(default_factory=list)  # paths that were no machine, etc.
+    notes: list[str] = field(default_factory=list)  # about the run (the index), not machines
 
     def probes(self) -> dict[str, dict[str, list[str]]]:
         out: dict[str, dict[str, list[str]]] = {}
