@@ -41,11 +41,11 @@ from workbench.core.probe import Probe, ProbeContext
 from workbench.core.remote import machine_names, remote_host
 from workbench.core.report import Finding, Outcome, ProbeResult, worst
 from workbench.core.text import safe_text
+from workbench.core.viability import group_viability
 from workbench.explain.model import CauseMatch, Evidence, Severity
 from workbench.explain.shown import shown_by_facts
 from workbench.virt.hypervisor import DomainSnapshot
 
-PASSTHROUGH_DRIVERS = frozenset({VFIO_DRIVER, "pci-stub"})
 # What a remote hypervisor's domain would need checked on its own machine.
 REMOTE_CHECKS = ("hostdev", "iommu_group", "hugepages", "files")
 
@@ -156,20 +156,17 @@ def check_devices(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, live: bool) -
 
 
 def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: PciInventory) -> None:
-    """The kernel's rule: every non-bridge member on vfio-pci or pci-stub, or on no driver
-    (the VM's own hostdevs are judged as hostdevs)."""
-    blockers = []
-    for member in inv.group_members(group):
-        other = inv.by_bdf.get(member)
-        if member in passed or (other is not None and other.is_bridge):
-            continue
-        if other is None or (other.driver is None and not other.driver_known):
-            vm.add(Check("iommu_group", str(group), NOT_RECORDED, f"member {member}'s driver"))
-        elif other.driver not in PASSTHROUGH_DRIVERS and other.driver is not None:
-            blockers.append(other)
+    """The kernel's rule (workbench.core.viability; the VM's own hostdevs are judged as
+    hostdevs): a member on a host driver fails it, one whose driver is not recorded is not
+    judged."""
+    via = group_viability(inv, group, frozenset(passed))
+    for member in via.not_recorded:
+        vm.add(Check("iommu_group", str(group), NOT_RECORDED, f"member {member}'s driver"))
     subject = f"group {group}"
+    blockers = via.blockers
     if not blockers:
-        vm.add(Check("iommu_group", subject, "pass", f"viable (of {', '.join(mine)})"))
+        if via.viable:
+            vm.add(Check("iommu_group", subject, "pass", f"viable (of {', '.join(mine)})"))
         return
     named = "; ".join(f"{b.bdf} on {b.driver}" for b in blockers)
     evidence = [
@@ -181,7 +178,8 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
             "iommu_group",
             subject,
             "fail",
-            f"not viable: {named} (members must be on vfio-pci or pci-stub, or unbound)",
+            f"not viable: {named} (members must be on vfio-pci or pci-stub, on no driver, or be "
+            "bridges)",
             "GROUP_MEMBER_NOT_VFIO",
         ),
         *evidence,
