@@ -60,7 +60,8 @@ def group_findings(
 
 def shared_groups(passed: dict[str, tuple[bool, list[str]]], inv: PciInventory) -> list[Finding]:
     """Domains (name -> (running, hostdevs)) whose hostdevs fall in one IOMMU group: a group
-    belongs to one VM's VFIO container at a time, so they cannot run at once (a warning)."""
+    belongs to one VM's VFIO container at a time, so they cannot run at once (a warning; the
+    cause of a start it blocks, VFIO_GROUP_BUSY, is vm.preflight's)."""
     users: dict[int, list[str]] = {}
     for name, (_, bdfs) in passed.items():
         for bdf in bdfs:
@@ -85,7 +86,6 @@ def shared_groups(passed: dict[str, tuple[bool, list[str]]], inv: PciInventory) 
                 "Give each VM devices of its own groups, or run them one at a time (the second "
                 "start fails with `Device or resource busy` on /dev/vfio/"
                 f"{group}).",
-                cause="VFIO_GROUP_BUSY" if running else None,
             )
         )
     return out

@@ -189,6 +189,46 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
     )
 
 
+def groups_held(listed: list[DomainSnapshot], inv: PciInventory) -> dict[int, list[str]]:
+    """The IOMMU groups running domains hold (group -> their names)."""
+    held: dict[int, list[str]] = {}
+    for dom in listed:
+        if dom.running and dom.config is not None:
+            for hostdev in dom.config.hostdevs:
+                dev = inv.by_bdf.get(hostdev.bdf)
+                if dev is not None and dev.iommu_group is not None:
+                    names = held.setdefault(dev.iommu_group, [])
+                    if dom.name not in names:
+                        names.append(dom.name)
+    return held
+
+
+def check_held(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, held: dict[int, list[str]]) -> None:
+    """A group of this VM's hostdevs that a running VM holds: its start would find the group
+    busy (one VFIO container per group)."""
+    config = dom.config
+    groups = sorted(
+        {
+            d.iommu_group
+            for h in (config.hostdevs if config else [])
+            if (d := inv.by_bdf.get(h.bdf)) and d.iommu_group is not None
+        }
+    )
+    for group in groups:
+        others = [n for n in held.get(group, []) if n != dom.name]
+        if others:
+            vm.add(
+                Check(
+                    "iommu_group",
+                    f"group {group}",
+                    "fail",
+                    f"held by running VM {', '.join(others)}: a group is given to one VM at a time",
+                    "VFIO_GROUP_BUSY",
+                ),
+                group=str(group),
+            )
+
+
 def check_files(
     vm: _Vm, dom: DomainSnapshot, host: Host, inv: PciInventory, user: QemuUser
 ) -> None:
@@ -379,6 +419,7 @@ class VmPreflight(Probe):
             vms = {dom.name: _remote_entry(dom, remote) for dom in listed}
             summary = f"not recorded: remote hypervisor (run workbench on {remote})"
             return Outcome("skip", summary, {"vms": vms, "causes": [], "remote": remote})
+        held = groups_held(listed, inv)
         for dom in listed:
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
@@ -392,6 +433,8 @@ class VmPreflight(Probe):
                 continue
             vm = _Vm(dom.name)
             check_devices(vm, dom, inv, host.live)
+            if not dom.running:
+                check_held(vm, dom, inv, held)
             for check, found in state_checks(state, vm_devices(dom, inv)):
                 vm.add_found(check, found)
             user = qemu_user(host, dom, hv.uri)

@@ -103,30 +103,38 @@ def test_viability_table(
 
 
 @pytest.mark.parametrize(
-    ("states", "running_named", "cause"),
+    ("states", "running_named", "busy"),
     [
-        ((SHUTOFF, SHUTOFF), "", None),
-        ((RUNNING, SHUTOFF), "(a running now)", "VFIO_GROUP_BUSY"),
-        ((RUNNING, RUNNING), "(a, b running now)", "VFIO_GROUP_BUSY"),
+        ((SHUTOFF, SHUTOFF), "", False),
+        ((RUNNING, SHUTOFF), "(a running now)", True),
+        ((RUNNING, RUNNING), "(a, b running now)", False),
     ],
 )
 def test_two_domains_sharing_a_group(
     make_root: Callable[..., Path],
     states: tuple[int, int],
     running_named: str,
-    cause: str | None,
+    busy: bool,
 ) -> None:
     """Two domains given the GTX 960's group (both defined, or running): not a viability
-    failure but one warning naming both, that they cannot run at once."""
+    failure but one warning naming both, that they cannot run at once; a shut-off one whose
+    group a running one holds cannot start now (vm.preflight: VFIO_GROUP_BUSY)."""
     card = ["0000:01:00.0", "0000:01:00.1"]
     vms = [("a", states[0], card), ("b", states[1], card[:1])]
     root = machine(make_root, GTX960, "0000:01:00.0", "vfio-pci", vms)
-    result = report_for(root, only=["libvirt.domains"]).get("libvirt.domains")
+    report = report_for(root, only=["libvirt.domains", "vm.preflight"])
+    result = report.get("libvirt.domains")
     assert not [f for f in result.findings if f.code == "DOMAIN_GROUP_NOT_VIABLE"]
     (shared,) = [f for f in result.findings if f.code == "DOMAIN_GROUP_SHARED"]
-    assert shared.severity == "warn" and shared.cause == cause
+    assert shared.severity == "warn" and shared.cause is None
     assert shared.message.startswith("a, b: ") and "group 1" in shared.message
     assert running_named in shared.message and "cannot run at once" in shared.message
+    preflight = report.get("vm.preflight")
+    blocked = [f for f in preflight.findings if f.cause == "VFIO_GROUP_BUSY"]
+    assert [f.message.split(":")[0] for f in blocked] == (["b"] if busy else [])
+    if busy:
+        assert preflight.facts["vms"]["b"]["ready"] is False
+        assert "held by running VM a" in str(preflight.facts["vms"]["b"]["checks"])
 
 
 def test_one_domain_alone_in_its_group_shares_nothing(make_root: Callable[..., Path]) -> None:
