@@ -76,12 +76,12 @@ def shared_groups(passed: dict[str, tuple[bool, list[str]]], inv: PciInventory) 
             continue
         names = sorted(names)
         running = [n for n in names if passed[n][0]]
-        now = f" ({', '.join(running)} running now)" if running else ""
+        now = f" ({_listed(running)} running now)" if running else ""
         out.append(
             Finding(
                 "DOMAIN_GROUP_SHARED",
                 "warn",
-                f"{', '.join(names)}: each passes devices of IOMMU group {group}{now}; a group "
+                f"{_listed(names)}: each passes devices of IOMMU group {group}{now}; a group "
                 "is given to one VM at a time, so they cannot run at once.",
                 "Give each VM devices of its own groups, or run them one at a time (the second "
                 "start fails with `Device or resource busy` on /dev/vfio/"
@@ -89,3 +89,9 @@ def shared_groups(passed: dict[str, tuple[bool, list[str]]], inv: PciInventory) 
             )
         )
     return out
+
+
+def _listed(names: list[str], shown: int = 8) -> str:
+    """Names, the first `shown` of them and how many more (a fleet of VMs on one card)."""
+    more = f" and {len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more

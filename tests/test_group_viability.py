@@ -144,3 +144,12 @@ def test_one_domain_alone_in_its_group_shares_nothing(make_root: Callable[..., P
     )
     result = report_for(root, only=["libvirt.domains"]).get("libvirt.domains")
     assert not [f for f in result.findings if f.code == "DOMAIN_GROUP_SHARED"]
+
+
+def test_many_domains_on_one_group_are_named_within_bounds(make_root: Callable[..., Path]) -> None:
+    """Forty domains given one group: one warning naming eight and how many more."""
+    vms = [(f"vm{n:02d}", SHUTOFF, ["0000:01:00.0"]) for n in range(40)]
+    root = machine(make_root, GTX960, "0000:01:00.0", "vfio-pci", vms)
+    result = report_for(root, only=["libvirt.domains"]).get("libvirt.domains")
+    (shared,) = [f for f in result.findings if f.code == "DOMAIN_GROUP_SHARED"]
+    assert shared.message.startswith("vm00, vm01, vm02, vm03, vm04, vm05, vm06, vm07 and 32 more:")
