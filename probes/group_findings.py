@@ -12,7 +12,7 @@ from workbench.core.viability import GroupViability
 NOT_VIABLE = "GROUP_MEMBER_NOT_VFIO"
 
 
-def bind_remedy(vm: str, via: GroupViability, inv: PciInventory) -> str:
+def bind_remedy(vm: str, via: GroupViability) -> str:
     """Bind each blocking member to vfio-pci, or give it to the VM as well."""
     bdfs = [b.bdf for b in via.blockers]
     ids = ",".join(dict.fromkeys(b.ids for b in via.blockers if b.vendor and b.device))
@@ -25,9 +25,7 @@ def bind_remedy(vm: str, via: GroupViability, inv: PciInventory) -> str:
     )
 
 
-def group_findings(
-    vm: str, via: GroupViability, inv: PciInventory, host: Host | None
-) -> list[Finding]:
+def group_findings(vm: str, via: GroupViability, host: Host | None) -> list[Finding]:
     """A member on a host driver: fail (GROUP_MEMBER_NOT_VFIO), naming it and its driver; a
     member whose driver is not recorded: not judged, saying what would record it."""
     out: list[Finding] = []
@@ -39,7 +37,7 @@ def group_findings(
                 "fail",
                 f"{vm}: IOMMU group {via.group} is not viable: {named} (a host driver; every "
                 "member must be on vfio-pci or pci-stub, on no driver, or be a bridge).",
-                bind_remedy(vm, via, inv),
+                bind_remedy(vm, via),
                 cause=NOT_VIABLE,
             )
         )

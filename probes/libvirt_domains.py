@@ -88,7 +88,7 @@ def check_hostdevs(
                     )
                 )
     for group in groups:  # once per group, however many of its devices the VM gets
-        out += group_findings(vm, group_viability(inv, group, frozenset(passed)), inv, host)
+        out += group_findings(vm, group_viability(inv, group, frozenset(passed)), host)
     return out
 
 
