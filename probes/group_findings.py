@@ -15,10 +15,10 @@ NOT_VIABLE = "GROUP_MEMBER_NOT_VFIO"
 def bind_remedy(vm: str, via: GroupViability) -> str:
     """Bind each blocking member to vfio-pci, or give it to the VM as well."""
     bdfs = [b.bdf for b in via.blockers]
-    ids = ",".join(dict.fromkeys(b.ids for b in via.blockers if b.vendor and b.device))
+    ids = ",".join(dict.fromkeys(b.ids for b in via.blockers[:8] if b.vendor and b.device))
     overrides = "; ".join(f"`driverctl set-override {b} vfio-pci`" for b in bdfs[:4])
     return (
-        f"Bind {', '.join(bdfs)} to vfio-pci ({overrides}"
+        f"Bind {_listed(bdfs)} to vfio-pci ({overrides}"
         + (f", or vfio-pci.ids={ids} on the kernel command line" if ids else "")
         + f"), or pass {'it' if len(bdfs) == 1 else 'them'} to {vm} too (a hostdev with "
         "managed='yes' each); a group is viable only when no member is on a host driver."
@@ -30,7 +30,9 @@ def group_findings(vm: str, via: GroupViability, host: Host | None) -> list[Find
     member whose driver is not recorded: not judged, saying what would record it."""
     out: list[Finding] = []
     if via.blockers:
-        named = "; ".join(f"{describe(b)} on {b.driver}" for b in via.blockers)
+        named = "; ".join(f"{describe(b)} on {b.driver}" for b in via.blockers[:8])
+        if len(via.blockers) > 8:  # a hostile or huge group: bounded, the count said
+            named += f"; and {len(via.blockers) - 8} more"
         out.append(
             Finding(
                 "DOMAIN_GROUP_NOT_VIABLE",
@@ -48,7 +50,7 @@ def group_findings(vm: str, via: GroupViability, host: Host | None) -> list[Find
             Finding(
                 "DOMAIN_GROUP_NOT_RECORDED",
                 "info",
-                f"{vm}: IOMMU group {via.group}: the driver of {', '.join(via.not_recorded)} is "
+                f"{vm}: IOMMU group {via.group}: the driver of {_listed(list(via.not_recorded))} is "
                 f"not recorded ({hint or 'capture with `workbench capture` on the machine'}); "
                 "its viability is not judged.",
             )

@@ -153,3 +153,29 @@ def test_many_domains_on_one_group_are_named_within_bounds(make_root: Callable[.
     result = report_for(root, only=["libvirt.domains"]).get("libvirt.domains")
     (shared,) = [f for f in result.findings if f.code == "DOMAIN_GROUP_SHARED"]
     assert shared.message.startswith("vm00, vm01, vm02, vm03, vm04, vm05, vm06, vm07 and 32 more:")
+
+
+def test_a_huge_group_on_host_drivers_is_named_within_bounds(
+    make_root: Callable[..., Path],
+) -> None:
+    """A recording whose group holds 500 devices on a host driver: one finding naming eight of
+    them and how many more, its remedy as bounded."""
+    facts = load_facts(B550)
+    facts["devices"] += [
+        {
+            "bdf": f"0000:{40 + n // 32:02x}:{n % 32:02x}.0",
+            "class": "0c03",
+            "vendor": "1022",
+            "device": "43ee",
+            "iommu_group": 15,
+            "driver": "xhci_hcd",
+        }
+        for n in range(500)
+    ]
+    root = record_hypervisor(
+        make_root(facts), [("vm", SHUTOFF, domain_xml("vm", [hostdev(b) for b in B550_CARD]))]
+    )
+    result = report_for(root, only=["libvirt.domains"]).get("libvirt.domains")
+    (finding,) = [f for f in result.findings if f.code == "DOMAIN_GROUP_NOT_VIABLE"]
+    assert "; and 492 more" in finding.message and len(finding.message) < 2000
+    assert finding.remedy and "and 492 more" in finding.remedy and len(finding.remedy) < 2000
