@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from probes.cmdline_iommu import missing_iommu_param
 from probes.parsers import parse_cmdline
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
@@ -42,6 +43,7 @@ class KernelCmdline(Probe):
     title = "Kernel command line"
     area = "kernel"
     order = 40
+    consults = ("iommu.enabled",)  # the IOMMU off: what the command line lacks for it
 
     def run(self, ctx: ProbeContext) -> Outcome:
         text = ctx.host.read_required("proc/cmdline").strip()
@@ -111,6 +113,9 @@ class KernelCmdline(Probe):
                         f"Remove {name}=off from the kernel command line.",
                     )
                 )
+        missing = missing_iommu_param(found["iommu"], ctx.results.get("iommu.enabled"), ctx.host)
+        if missing is not None:
+            findings.append(missing)
         if found["unsafe"]:
             findings.append(
                 Finding(
@@ -144,5 +149,9 @@ class KernelCmdline(Probe):
             summary_bits.append(f"pcie_acs_override={found['pcie_acs_override']}")
         summary_bits += found["framebuffer"]
         summary = " ".join(summary_bits) or "no passthrough-related parameters"
+        if missing is not None and missing.code == "CMDLINE_IOMMU_NOT_EFFECTIVE":
+            summary += "; the IOMMU is off all the same (the firmware's setting)"
+        elif missing is not None:
+            summary += "; the IOMMU is off and nothing here turns it on"
         status = worst(findings)
         return Outcome(status, summary, found, findings)

@@ -1,7 +1,9 @@
-"""`cpu.virtualization`: does the CPU offer hardware virtualization (VT-x / AMD-V)?"""
+"""`cpu.virtualization`: does the CPU offer hardware virtualization (VT-x / AMD-V), and if not,
+does KVM run anyway (paravirtualized)?"""
 
 from __future__ import annotations
 
+from probes.kvm_mode import NO_PASSTHROUGH, paravirt_kvm
 from probes.parsers import CpuInfo, parse_cpuinfo
 from workbench.core.errors import HostReadError
 from workbench.core.host import Host
@@ -53,6 +55,7 @@ class CpuVirtualization(Probe):
             "processors": info.processors,
             "extension": ext,
             "running_under_hypervisor": virtualized,
+            "paravirtualized": None,  # the KVM module that runs without vmx/svm (kvm_pvm)
         }
         if ext is not None:
             name = "VT-x" if ext == "vmx" else "AMD-V"
@@ -68,6 +71,20 @@ class CpuVirtualization(Probe):
                 "Enable hardware virtualization in the firmware setup, save and reboot.",
             )
         where = " (this machine is a VM without nested virtualization)" if virtualized else ""
+        paravirt = facts["paravirtualized"] = paravirt_kvm(ctx.host)
+        if paravirt is not None:  # KVM works, without the hardware: kvm.device says the same
+            finding = Finding(
+                "CPU_KVM_PARAVIRTUALIZED",
+                "warn",
+                f"The CPU flags have neither vmx nor svm{where}, but KVM works here "
+                f"paravirtualized ({paravirt} is loaded): VMs run without hardware "
+                f"virtualization; {NO_PASSTHROUGH}.",
+                "Nothing is needed for VMs alone; for passthrough, "
+                + remedy[0].lower()
+                + remedy[1:],
+            )
+            summary = f"no vmx/svm flag{where}; KVM runs paravirtualized ({paravirt})"
+            return Outcome("warn", summary, facts, [finding])
         finding = Finding(
             "CPU_NO_VIRT_EXT",
             "fail",

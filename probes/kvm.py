@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from probes.cpu import cpu_vendor
+from probes.kvm_mode import NO_PASSTHROUGH, paravirt_kvm
 from probes.modules import loaded_modules
 from probes.processes import process_facts
 from workbench.core.probe import Probe, ProbeContext
@@ -50,6 +51,7 @@ class KvmDevice(Probe):
             "modules": None if listed is None else modules,
             "nested": nested,
             "processes": process_facts(host, HYPERVISOR_PROCESSES),
+            "paravirtualized": None,  # the KVM module that runs without vmx/svm (kvm_pvm)
         }
         vendor = cpu_vendor(host)
         if node is None:
@@ -90,10 +92,22 @@ class KvmDevice(Probe):
                     _module_remedy(vendor),
                 )
             )
+        paravirt = facts["paravirtualized"] = paravirt_kvm(host)
+        if paravirt is not None:
+            findings.append(
+                Finding(
+                    "KVM_PARAVIRTUALIZED",
+                    "info",
+                    f"KVM runs paravirtualized ({paravirt}), without VT-x/AMD-V (see "
+                    f"cpu.virtualization): VMs run; {NO_PASSTHROUGH}.",
+                )
+            )
         if any(f.severity == "fail" for f in findings):
             return Outcome("fail", "/dev/kvm not accessible", facts, findings)
         where = "accessible" if node.accessible else "present (access not recorded)"
         status = worst(findings)
         shown = "not recorded" if listed is None else ", ".join(modules) or "none listed"
         summary = f"/dev/kvm {where}; modules: {shown}"
+        if paravirt is not None:
+            summary += " (paravirtualized: no device passthrough)"
         return Outcome(status, summary, facts, findings)

@@ -6,6 +6,7 @@ from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 from probes.gpus import VFIO_DRIVER
+from probes.group_findings import group_findings, shared_groups
 from probes.libvirt_conn import HYPERVISOR_HUNG
 from probes.looking_glass import LG_RESOLUTION, required_mib
 from probes.names import describe
@@ -15,6 +16,7 @@ from workbench.core.pci import PciInventory
 from workbench.core.probe import Probe, ProbeContext, ProbeOption
 from workbench.core.report import Finding, Outcome, worst
 from workbench.core.text import safe_text
+from workbench.core.viability import group_viability
 
 DOMAINS_FILE = "libvirt/domains.json"  # a recording's list of domains (workbench.virt.recorded)
 AGENT_XML = "<channel type='unix'><target type='virtio' name='org.qemu.guest_agent.0'/></channel>"
@@ -26,11 +28,17 @@ def is_local(uri: str) -> bool:
 
 
 def check_hostdevs(
-    vm: str, running: bool, bdfs: list[tuple[str, bool]], inv: PciInventory
+    vm: str,
+    running: bool,
+    bdfs: list[tuple[str, bool]],
+    inv: PciInventory,
+    host: Host | None = None,
 ) -> list[Finding]:
-    """Each PCI hostdev exists, is on vfio-pci or managed, and its IOMMU group is viable."""
+    """Each PCI hostdev exists, is on vfio-pci or managed, and its IOMMU group is viable by the
+    kernel's rule (workbench.core.viability): its other members may be given to no VM at all."""
     out: list[Finding] = []
     passed = {bdf for bdf, _ in bdfs}
+    groups: list[int] = []
     for bdf, managed in bdfs:
         dev = inv.by_bdf.get(bdf)
         if dev is None:
@@ -64,21 +72,8 @@ def check_hostdevs(
                     cause="HOST_DRIVER_BOUND" if dev.driver else None,
                 )
             )
-        blockers = []
-        for member in inv.group_members(dev.iommu_group):
-            other = inv.by_bdf.get(member)
-            if member not in passed and not (other is not None and other.is_bridge):
-                blockers.append(describe(other) if other else member)
-        if blockers:
-            out.append(
-                Finding(
-                    "DOMAIN_GROUP_NOT_VIABLE",
-                    "fail",
-                    f"{vm}: IOMMU group {dev.iommu_group} of {bdf} also holds devices the VM does "
-                    f"not get: {'; '.join(blockers)}.",
-                    "Pass the whole group, or move the card to a slot with an isolated group.",
-                )
-            )
+        if dev.iommu_group is not None and dev.iommu_group not in groups:
+            groups.append(dev.iommu_group)
         if dev.is_gpu:
             missing = [f.bdf for f in inv.card_functions(dev) if f.bdf not in passed]
             if missing:
@@ -92,6 +87,8 @@ def check_hostdevs(
                         cause="INCOMPLETE_DEVICE_FUNCTIONS",
                     )
                 )
+    for group in groups:  # once per group, however many of its devices the VM gets
+        out += group_findings(vm, group_viability(inv, group, frozenset(passed)), host)
     return out
 
 
@@ -142,6 +139,7 @@ class LibvirtDomains(Probe):
         # check a hostdev against, which is not a hostdev that is gone (as vm.preflight).
         pci_known = ctx.host.live or inv.devices_recorded
         unchecked: list[str] = []
+        passed: dict[str, tuple[bool, list[str]]] = {}
         for dom in listed:
             config = dom.config
             if config is None:
@@ -158,9 +156,9 @@ class LibvirtDomains(Probe):
             if not pci_known and config.hostdevs:
                 unchecked.append(config.name)
             elif pci_known:
-                findings += check_hostdevs(
-                    config.name, dom.running, [(h.bdf, h.managed) for h in config.hostdevs], inv
-                )
+                hostdevs = [(h.bdf, h.managed) for h in config.hostdevs]
+                findings += check_hostdevs(config.name, dom.running, hostdevs, inv, ctx.host)
+                passed[config.name] = (dom.running, [h.bdf for h in config.hostdevs])
             for shm in config.shmem:
                 if (
                     shm.name.startswith("looking-glass")
@@ -179,6 +177,7 @@ class LibvirtDomains(Probe):
                     )
             if config.agent is None:
                 no_agent.append(config.name)
+        findings += shared_groups(passed, inv)
         if unchecked:
             hint = ctx.host.record_hint("sys/bus/pci/devices")
             why = hint or "the machine's PCI devices are not recorded"

@@ -41,11 +41,11 @@ from workbench.core.probe import Probe, ProbeContext
 from workbench.core.remote import machine_names, remote_host
 from workbench.core.report import Finding, Outcome, ProbeResult, worst
 from workbench.core.text import safe_text
+from workbench.core.viability import group_viability
 from workbench.explain.model import CauseMatch, Evidence, Severity
 from workbench.explain.shown import shown_by_facts
 from workbench.virt.hypervisor import DomainSnapshot
 
-PASSTHROUGH_DRIVERS = frozenset({VFIO_DRIVER, "pci-stub"})
 # What a remote hypervisor's domain would need checked on its own machine.
 REMOTE_CHECKS = ("hostdev", "iommu_group", "hugepages", "files")
 
@@ -156,20 +156,17 @@ def check_devices(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, live: bool) -
 
 
 def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: PciInventory) -> None:
-    """The kernel's rule: every non-bridge member on vfio-pci or pci-stub, or on no driver
-    (the VM's own hostdevs are judged as hostdevs)."""
-    blockers = []
-    for member in inv.group_members(group):
-        other = inv.by_bdf.get(member)
-        if member in passed or (other is not None and other.is_bridge):
-            continue
-        if other is None or (other.driver is None and not other.driver_known):
-            vm.add(Check("iommu_group", str(group), NOT_RECORDED, f"member {member}'s driver"))
-        elif other.driver not in PASSTHROUGH_DRIVERS and other.driver is not None:
-            blockers.append(other)
+    """The kernel's rule (workbench.core.viability; the VM's own hostdevs are judged as
+    hostdevs): a member on a host driver fails it, one whose driver is not recorded is not
+    judged."""
+    via = group_viability(inv, group, frozenset(passed))
+    for member in via.not_recorded:
+        vm.add(Check("iommu_group", str(group), NOT_RECORDED, f"member {member}'s driver"))
     subject = f"group {group}"
+    blockers = via.blockers
     if not blockers:
-        vm.add(Check("iommu_group", subject, "pass", f"viable (of {', '.join(mine)})"))
+        if via.viable:
+            vm.add(Check("iommu_group", subject, "pass", f"viable (of {', '.join(mine)})"))
         return
     named = "; ".join(f"{b.bdf} on {b.driver}" for b in blockers)
     evidence = [
@@ -181,7 +178,8 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
             "iommu_group",
             subject,
             "fail",
-            f"not viable: {named} (members must be on vfio-pci or pci-stub, or unbound)",
+            f"not viable: {named} (members must be on vfio-pci or pci-stub, on no driver, or be "
+            "bridges)",
             "GROUP_MEMBER_NOT_VFIO",
         ),
         *evidence,
@@ -189,6 +187,46 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
         device=blockers[0].bdf,
         driver=blockers[0].driver or "",
     )
+
+
+def groups_held(listed: list[DomainSnapshot], inv: PciInventory) -> dict[int, list[str]]:
+    """The IOMMU groups running domains hold (group -> their names)."""
+    held: dict[int, list[str]] = {}
+    for dom in listed:
+        if dom.running and dom.config is not None:
+            for hostdev in dom.config.hostdevs:
+                dev = inv.by_bdf.get(hostdev.bdf)
+                if dev is not None and dev.iommu_group is not None:
+                    names = held.setdefault(dev.iommu_group, [])
+                    if dom.name not in names:
+                        names.append(dom.name)
+    return held
+
+
+def check_held(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, held: dict[int, list[str]]) -> None:
+    """A group of this VM's hostdevs that a running VM holds: its start would find the group
+    busy (one VFIO container per group)."""
+    config = dom.config
+    groups = sorted(
+        {
+            d.iommu_group
+            for h in (config.hostdevs if config else [])
+            if (d := inv.by_bdf.get(h.bdf)) and d.iommu_group is not None
+        }
+    )
+    for group in groups:
+        others = [n for n in held.get(group, []) if n != dom.name]
+        if others:
+            vm.add(
+                Check(
+                    "iommu_group",
+                    f"group {group}",
+                    "fail",
+                    f"held by running VM {', '.join(others)}: a group is given to one VM at a time",
+                    "VFIO_GROUP_BUSY",
+                ),
+                group=str(group),
+            )
 
 
 def check_files(
@@ -381,6 +419,7 @@ class VmPreflight(Probe):
             vms = {dom.name: _remote_entry(dom, remote) for dom in listed}
             summary = f"not recorded: remote hypervisor (run workbench on {remote})"
             return Outcome("skip", summary, {"vms": vms, "causes": [], "remote": remote})
+        held = groups_held(listed, inv)
         for dom in listed:
             config = dom.config
             if config is None:  # libvirt.domains reports the unreadable XML
@@ -394,6 +433,8 @@ class VmPreflight(Probe):
                 continue
             vm = _Vm(dom.name)
             check_devices(vm, dom, inv, host.live)
+            if not dom.running:
+                check_held(vm, dom, inv, held)
             for check, found in state_checks(state, vm_devices(dom, inv)):
                 vm.add_found(check, found)
             user = qemu_user(host, dom, hv.uri)

@@ -154,7 +154,8 @@ def test_missing_hostdev_is_not_ready_and_reported_once(make_root: Callable[...,
 
 def test_group_member_on_host_driver_by_the_kernel_rule(make_root: Callable[..., Path]) -> None:
     """The B550's chipset-slot Radeon: its group also holds the NIC on r8169 and USB on
-    xhci_hcd: GROUP_MEMBER_NOT_VFIO, once for the group, naming a member and its driver."""
+    xhci_hcd: GROUP_MEMBER_NOT_VFIO, once for the group, naming a member and its driver,
+    carried by libvirt.domains' finding (no second finding); the VM cannot start."""
     facts = with_drivers(
         "mapmanagement-b550-chipset-gpu",
         {
@@ -168,11 +169,11 @@ def test_group_member_on_host_driver_by_the_kernel_rule(make_root: Callable[...,
     )
     xml = domain_xml("gamer", [hostdev("0000:04:00.0"), hostdev("0000:04:00.1")])
     root = record_hypervisor(make_root(facts), [("gamer", SHUTOFF, xml)])
-    result, _ = preflight(root)
-    assert result.status == "fail"
+    result, report = preflight(root)
     assert result.facts["vms"]["gamer"]["ready"] is False
-    viable = [f for f in result.findings if f.cause == "GROUP_MEMBER_NOT_VFIO"]
-    assert len(viable) == 1
+    found = [f for r in report.probes for f in r.findings if f.cause == "GROUP_MEMBER_NOT_VFIO"]
+    assert [f.code for f in found] == ["DOMAIN_GROUP_NOT_VIABLE"]
+    assert report.get("libvirt.domains").status == "fail"
     (cause,) = [c for c in result.facts["causes"] if c["code"] == "GROUP_MEMBER_NOT_VFIO"]
     assert cause["subject"]["group"] == "15"
     assert cause["subject"]["vm"] == "gamer"
@@ -509,8 +510,9 @@ def log_root(make_root: Callable[..., Path], log: str, audio: str = "snd_hda_int
 def test_last_start_failure_explained(make_root: Callable[..., Path]) -> None:
     """The last start's `group 1 is not viable`, with the audio on snd_hda_intel, is
     GROUP_MEMBER_NOT_VFIO from the log, with its line; the earlier start's memlock failure is
-    not reported; the cause that still holds is one finding, not two."""
-    result, _ = preflight(log_root(make_root, QEMU_LOG))
+    not reported; the cause that still holds is one finding of the report (libvirt.domains'),
+    not two."""
+    result, report = preflight(log_root(make_root, QEMU_LOG))
     vm = result.facts["vms"]["win11"]
     start = vm["last_start"]
     assert (start["failed"], start["reason"], start["first_line"]) == (True, "failed", 6)
@@ -520,7 +522,8 @@ def test_last_start_failure_explained(make_root: Callable[..., Path]) -> None:
     assert from_log[0]["code"] == "GROUP_MEMBER_NOT_VFIO"
     assert from_log[0]["evidence"][0]["source"] == "/var/log/libvirt/qemu/win11.log"
     assert from_log[0]["subject"]["vm"] == "win11"
-    assert [f.cause for f in result.findings].count("GROUP_MEMBER_NOT_VFIO") == 1
+    found = [f.cause for r in report.probes for f in r.findings]
+    assert found.count("GROUP_MEMBER_NOT_VFIO") == 1
     assert vm["ready"] is False
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import report_for, run_as
+from tests.conftest import load_facts, report_for, run_as
 from tests.virt_helpers import Domain, SessionDaemon, write_node
 from workbench.core.errors import WorkbenchError
 from workbench.core.report import Report
@@ -51,8 +51,9 @@ def test_domains_checked_against_the_demo_host(
 ) -> None:
     """On the demo machine: win11 passes the isolated RTX 3080 (both functions) with a 32 MiB
     Looking Glass shmem and an agent that answers over its socket; 'broken' passes the GPU
-    without its audio (so its group is not viable), a device that does not exist, a too small
-    shmem, and has no agent channel."""
+    without its audio (on vfio-pci, so its group is viable, but win11 has the same group: they
+    cannot run at once), a device that does not exist, a too small shmem, and has no agent
+    channel."""
     node = write_node(
         libvirtd.base / "node.xml",
         [
@@ -78,7 +79,7 @@ def test_domains_checked_against_the_demo_host(
     assert codes == {
         ("DOMAIN_HOSTDEV_MISSING", "broken"),
         ("DOMAIN_CARD_PARTIAL", "broken"),
-        ("DOMAIN_GROUP_NOT_VIABLE", "broken"),  # its audio 01:00.1 stays behind in group 1
+        ("DOMAIN_GROUP_SHARED", "broken, win11"),  # group 1, given to both
         ("DOMAIN_LG_SHMEM_SMALL", "broken"),
         ("DOMAIN_NO_AGENT_CHANNEL", "broken"),
     }
@@ -98,15 +99,22 @@ def test_domains_checked_against_the_demo_host(
 
 
 def test_group_not_viable(libvirtd: SessionDaemon, make_root: Callable[..., Path]) -> None:
-    """On the B550, passing the chipset-slot Radeon fails: its group holds USB, SATA and NIC."""
+    """On the B550, passing the chipset-slot Radeon fails when its group's NIC is on r8169 and
+    its USB on xhci_hcd: once for the group, naming both and the cause."""
+    facts = load_facts("mapmanagement-b550-chipset-gpu")
+    drivers = {"0000:05:00.0": "r8169", "0000:02:00.0": "xhci_hcd", "0000:04:00.0": "vfio-pci"}
+    for dev in facts["devices"]:
+        dev["driver"] = drivers.get(dev["bdf"], dev["driver"])
     node = write_node(
         libvirtd.base / "node.xml", [Domain("gamer", hostdevs=["0000:04:00.0", "0000:04:00.1"])]
     )
-    report = virt_report(make_root("mapmanagement-b550-chipset-gpu"), libvirtd.uri(node))
+    report = virt_report(make_root(facts), libvirtd.uri(node))
     findings = report.get("libvirt.domains").findings
-    viable = [f for f in findings if f.code == "DOMAIN_GROUP_NOT_VIABLE"]
-    assert len(viable) == 2  # once per function passed
-    assert "0000:05:00.0" in viable[0].message
+    (viable,) = [f for f in findings if f.code == "DOMAIN_GROUP_NOT_VIABLE"]
+    assert viable.cause == "GROUP_MEMBER_NOT_VFIO"
+    assert "0000:05:00.0" in viable.message and "r8169" in viable.message
+    assert "0000:02:00.0" in viable.message and "xhci_hcd" in viable.message
+    assert "0000:02:00.1" not in viable.message  # no driver: allowed by the kernel's rule
 
 
 def test_socket_permission_denied_names_the_group(libvirtd: SessionDaemon) -> None:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from workbench.core import devstate
 from workbench.core.devstate import Range
+from workbench.core.viability import keeps_viable
 from workbench.explain.facts import Device, Facts
 from workbench.explain.model import Evidence
 
@@ -67,10 +68,8 @@ def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckH
     by_card: dict[str, list[Device]] = {}
     by_group: dict[int, list[Device]] = {}
     for other in facts.devices.values():
-        if other.driver is None or other.driver in PASSTHROUGH_DRIVERS:
-            continue
-        if other.is_bridge or other.driver == "pcieport":
-            continue  # bridges do not count against viability
+        if keeps_viable(other.driver, other.pci_class):
+            continue  # the kernel's rule (workbench.core.viability)
         by_card.setdefault(other.card, []).append(other)
         if other.group is not None:
             by_group.setdefault(other.group, []).append(other)
