@@ -16,6 +16,7 @@ PROC_FILES = {
     "proc/meminfo": ("/proc/meminfo", "memory"),
     "proc/iomem": ("/proc/iomem", "pci"),
     "proc/interrupts": ("/proc/interrupts", "hardware"),
+    "proc/mounts": ("/proc/mounts", "filesys"),  # host.cgroups: the cgroup mounts
 }
 HOSTNAME = "proc/sys/kernel/hostname"
 OSRELEASE = "proc/sys/kernel/osrelease"
