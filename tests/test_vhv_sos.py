@@ -52,3 +52,24 @@ def test_sosreport_without_mounts_or_listing(tmp_path: Path) -> None:
         assert lines[check][0] == "NOTE"
     assert "proc/mounts" in str(lines["for cgroup 'cpu' controller support"][1])
     assert out.returncode == 0
+
+
+@needs_hosts
+def test_sosreport_cgroups_plugin_answers(tmp_path: Path) -> None:
+    """With the cgroups plugin's /sys/fs/cgroup the controller lines are judged (no io: blkio
+    warns with vhv's hint); without it the NOTE names the plugin."""
+    report = write_sos_fixture(load_facts(DUO), tmp_path / "sos")
+    (report / "proc").mkdir(exist_ok=True)
+    (report / "proc/mounts").write_text(MOUNTS)
+    unjudged = run_cli("probe", "--sos", str(report), "--format", "vhv")
+    note = {c: h for c, _, h in parsed(unjudged.stdout)}["for cgroup 'cpu' controller support"]
+    assert note and "cgroups plugin" in note
+    (report / "sys/fs/cgroup").mkdir(parents=True)
+    (report / "sys/fs/cgroup/cgroup.controllers").write_text("cpuset cpu memory pids\n")
+    out = run_cli("probe", "--sos", str(report), "--format", "vhv")
+    lines = {check: (level, hint) for check, level, hint in parsed(out.stdout)}
+    assert lines["for cgroup 'memory' controller support"] == ("PASS", None)
+    assert lines["for cgroup 'blkio' controller support"] == (
+        "WARN",
+        "Enable 'blkio' in kernel Kconfig file or mount/enable cgroup controller in your system",
+    )
