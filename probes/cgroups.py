@@ -105,7 +105,7 @@ class CgroupControllers(Probe):
     id = "host.cgroups"
     title = "cgroup controllers"
     area = "host"
-    order = 27
+    order = 94
 
     def run(self, ctx: ProbeContext) -> Outcome:
         host = ctx.host

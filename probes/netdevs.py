@@ -39,7 +39,7 @@ class VhostNet(Probe):
     id = "host.vhost_net"
     title = "vhost-net device"
     area = "host"
-    order = 25
+    order = 92  # virt-host-validate's checks stand after the passthrough story, before libvirt
 
     def run(self, ctx: ProbeContext) -> Outcome:
         why = "virtio networking runs in QEMU's own thread, slower than in the kernel"
@@ -50,7 +50,7 @@ class Tun(Probe):
     id = "host.tun"
     title = "TUN/TAP device"
     area = "host"
-    order = 26
+    order = 93
 
     def run(self, ctx: ProbeContext) -> Outcome:
         why = "QEMU cannot create the tap interfaces of bridged and NAT networks"

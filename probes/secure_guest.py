@@ -122,7 +122,7 @@ class SecureGuest(Probe):
     id = "cpu.secure_guest"
     title = "Secure guests (SEV, TDX, s390 PV)"
     area = "cpu"
-    order = 15
+    order = 95
 
     def run(self, ctx: ProbeContext) -> Outcome:
         host = ctx.host
