@@ -153,3 +153,33 @@ def test_colour_as_vhv_on_a_terminal(make_root: Callable[..., Path]) -> None:
     text, _, _ = render(report_for(root, only=list(PROBES)), Host(root), colour=True)
     assert ": \x1b[32mPASS\x1b[0m\n" in text
     assert "\x1b[33mWARN\x1b[0m (Unknown if this platform has Secure Guest support)" in text
+
+
+@pytest.mark.parametrize(
+    ("cpuinfo", "first", "iommu"),
+    [
+        # aarch64: no flag vhv knows, so no hardware line; the /dev/kvm lines come first
+        (
+            "processor\t: 0\nFeatures\t: fp asimd evtstrm\nCPU implementer\t: 0x41\n",
+            "if device /dev/kvm exists",
+            "WARN",
+        ),
+        # s390x with sie: the hardware line passes; the IOMMU line needs PCI devices (here: some)
+        (
+            "vendor_id       : IBM/S390\nfeatures\t: esan3 zarch sie\nfacilities      : 0 1 158\n",
+            "for hardware virtualization",
+            "PASS",
+        ),
+    ],
+    ids=["aarch64", "s390x"],
+)
+def test_other_architectures(
+    make_root: Callable[..., Path], cpuinfo: str, first: str, iommu: str
+) -> None:
+    """vhv's arch rules: no hardware line where it knows no flag, sie on s390."""
+    root = make_root("demo-workstation")
+    (root / "proc/cpuinfo").write_text(cpuinfo)
+    lines, _ = vhv_lines(report_for(root, only=list(PROBES)), Host(root))
+    assert lines[0].check == first and lines[0].level in ("PASS", "NOTE")
+    by_check = {line.check: line for line in lines}
+    assert by_check["for device assignment IOMMU support"].level == iommu
