@@ -30,6 +30,10 @@ EXPECTED_IDS = {
     "guest.agent",
     "kernel.log",
     "pci.device_state",
+    "host.vhost_net",
+    "host.tun",
+    "host.cgroups",
+    "cpu.secure_guest",
 }
 
 

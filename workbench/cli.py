@@ -215,9 +215,10 @@ def build_parser() -> argparse.ArgumentParser:
     # issue 16: node_exporter textfile metrics (--json stays, the same as --format json).
     probe.add_argument(
         "--format",
-        choices=("text", "json", "prometheus"),
+        choices=("text", "json", "prometheus", "vhv"),
         default=None,
-        help="text (default), json (as --json) or prometheus (node_exporter textfile metrics)",
+        help="text (default), json (as --json), prometheus (node_exporter textfile metrics) or "
+        "vhv (the lines and exit status of `virt-host-validate qemu`)",
     )
     probe.add_argument(
         "-o",

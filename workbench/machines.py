@@ -130,9 +130,13 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     vendor_id, flag = ("AuthenticAMD", "svm") if vendor == "amd" else ("GenuineIntel", "vmx")
     cpu = (
         "processor\t: {n}\nvendor_id\t: {v}\nmodel name\t: test cpu\n"
-        "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep {f} sse sse2 ht\n\n"
+        "flags\t\t: fpu vme de pse tsc msr pae mce cx8 apic sep {f} sse sse2 ht{x}\n\n"
     )
-    _write(root / "proc/cpuinfo", "".join(cpu.format(n=n, v=vendor_id, f=flag) for n in range(2)))
+    extra = "".join(f" {name}" for name in facts.get("cpu_flags", []))  # such as sev
+    _write(
+        root / "proc/cpuinfo",
+        "".join(cpu.format(n=n, v=vendor_id, f=flag, x=extra) for n in range(2)),
+    )
     if facts.get("memory_kb"):
         _write(root / "proc/meminfo", f"MemTotal:       {facts['memory_kb']} kB\n")
     for key, rel in (
@@ -141,6 +145,10 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     ):
         if facts.get(key):
             _write(root / rel, f"{facts[key]}\n")
+    if facts.get("mounts") is not None:  # /proc/mounts lines (host.cgroups reads the cgroup ones)
+        _write(root / "proc/mounts", "".join(f"{line}\n" for line in facts["mounts"]))
+    for where, text in facts.get("cgroup_controllers", {}).items():  # mount point -> its file
+        _write(root / where.strip("/") / "cgroup.controllers", f"{text}\n")
     if facts.get("iomem") is not None:
         _write(root / "proc/iomem", "".join(f"{line}\n" for line in facts["iomem"]))
     manifest: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "source": facts.get("source")}

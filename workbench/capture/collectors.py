@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import stat
 import threading
 from collections.abc import Callable
@@ -53,7 +54,14 @@ MODULES_WITH_PARAMS = (
     "vfio_iommu_type1",
     "kvmfr",
 )
-DEVICE_NODES = ("/dev/kvm", "/dev/kvmfr0", "/dev/vfio/vfio")
+DEVICE_NODES = (
+    "/dev/kvm",
+    "/dev/kvmfr0",
+    "/dev/vfio/vfio",
+    "/dev/vhost-net",  # host.vhost_net, host.tun, cpu.secure_guest (virt-host-validate's)
+    "/dev/net/tun",
+    "/dev/sev",
+)
 LOG_TAIL_BYTES = 4 * 1024 * 1024
 LOG_MEMBER = "logs/workbench.log"
 
@@ -174,6 +182,23 @@ def collect_kernel(src: Source, out: Collected) -> None:
     for size in copy.listdir(base):
         for key in ("nr_hugepages", "free_hugepages", "resv_hugepages"):
             copy.file(f"{base}/{size}/{key}")
+    _cgroups(src.host, copy)
+
+
+def _cgroups(host: Host, copy: Copier) -> None:
+    """What host.cgroups reads: the cgroup and cgroup2 lines of /proc/mounts (only those: other
+    mounts name file servers and paths that are no business of a capture), each cgroup2
+    mount's cgroup.controllers, this process's /proc/self/cgroup."""
+    copy.file("proc/self/cgroup")
+    text, _ = host.try_read("proc/self/mounts" if host.live else "proc/mounts")
+    if text is None:
+        return
+    kept = [line for line in text.splitlines() if line.split()[2:3] in (["cgroup"], ["cgroup2"])]
+    copy.tree.add_bytes("proc/mounts", "".join(f"{line}\n" for line in kept).encode())
+    for fields in (line.split() for line in kept):
+        if fields[2] == "cgroup2":  # a mount point's spaces are octal escapes (\\040)
+            where = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
+            copy.file(f"{where.strip('/')}/cgroup.controllers")
 
 
 def _identity(host: Host) -> dict[str, str | None]:

@@ -29,6 +29,12 @@ def run(args: argparse.Namespace) -> int:
     if configure_logging() is None:
         say("warning: log file not writable; records are dropped")
     only = [p.strip() for p in args.only.split(",") if p.strip()] if args.only else None
+    if args.format == "vhv":  # virt-host-validate's checks are its own, all of them
+        from workbench.commands.vhvtext import PROBES
+
+        if only is not None:
+            raise ConfigError("--format vhv runs virt-host-validate's checks: drop --only")
+        only = list(PROBES)
     from workbench.target import open_target
 
     with open_target(
@@ -39,9 +45,9 @@ def run(args: argparse.Namespace) -> int:
         connects=getattr(args, "connects", None),
     ) as target:
         if len(target.connects) > 1:
-            if args.format == "prometheus":
+            if args.format in ("prometheus", "vhv"):
                 raise ConfigError(
-                    "--format prometheus writes one machine's textfile: give one --connect"
+                    f"--format {args.format} speaks for one machine: give one --connect"
                 )
             from workbench.commands.probemany import report_each
 
@@ -108,6 +114,15 @@ def _report(
             from workbench.core.atomicfile import write_atomic
 
             write_atomic(output, data)
+    elif args.format == "vhv":
+        from workbench.commands.vhvtext import render as render_vhv
+
+        colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
+        text, errors, status = render_vhv(report, target.host, colour=colour)
+        sys.stdout.write(text)
+        for line in errors:
+            say(line)
+        return status
     elif args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")
     else:

@@ -25,7 +25,14 @@ LISTINGS = (
 LISTING_COMMANDS = ("ls -alZR /dev", "ls -lanR /dev")
 LISTING_BYTES = 16 * 1024 * 1024
 # The nodes the probes judge; each is recorded present or absent when the listing has its dir.
-WATCHED_NODES = ("/dev/kvm", "/dev/kvmfr0", "/dev/vhost-net", "/dev/net/tun", "/dev/vfio/vfio")
+WATCHED_NODES = (
+    "/dev/kvm",
+    "/dev/kvmfr0",
+    "/dev/vhost-net",
+    "/dev/net/tun",
+    "/dev/vfio/vfio",
+    "/dev/sev",  # cpu.secure_guest
+)
 SHM_DIR = "/dev/shm"  # noqa: S108 - a name in the report's listing, never opened
 LISTED_DIRS = ("/dev", "/dev/vfio", "/dev/net", SHM_DIR)
 SHM_PREFIX = "looking-glass"

@@ -16,7 +16,10 @@ PROC_FILES = {
     "proc/meminfo": ("/proc/meminfo", "memory"),
     "proc/iomem": ("/proc/iomem", "pci"),
     "proc/interrupts": ("/proc/interrupts", "hardware"),
+    "proc/mounts": ("/proc/mounts", "filesys"),  # host.cgroups: the cgroup mounts
 }
+# The cgroup2 controllers host.cgroups reads, at the mount points of v2 and of hybrid systemd.
+CGROUP_FILES = ("sys/fs/cgroup/cgroup.controllers", "sys/fs/cgroup/unified/cgroup.controllers")
 HOSTNAME = "proc/sys/kernel/hostname"
 OSRELEASE = "proc/sys/kernel/osrelease"
 HOSTNAME_FILES = (HOSTNAME, "hostname", "sos_commands/host/hostname", "etc/hostname")
@@ -29,6 +32,9 @@ def build_proc(notes: SosNotes) -> None:
     for rel, (what, plugin) in PROC_FILES.items():
         if not copy(notes, rel):
             notes.missing(rel, what, collected_by(plugin))
+    for rel in CGROUP_FILES:  # absent from a report whose cgroups plugin ran: not on the machine
+        if not copy(notes, rel) and not notes.report.is_dir("sys/fs/cgroup"):
+            notes.missing(rel, f"/{rel}", collected_by("cgroups"))
     _identity(notes)
     build_machine_id(notes)
 
