@@ -33,7 +33,7 @@ def local_host(args: list[str] | str, **more: Any) -> dict[str, Any]:
 
 
 def run_playbook(
-    tmp_path: Path, hosts: dict[str, dict[str, Any]], *extra: str
+    tmp_path: Path, hosts: dict[str, dict[str, Any]], *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The playbook on this inventory, from tmp_path, with every Ansible and remote temp in it."""
     inventory = tmp_path / "inventory.yml"  # JSON is YAML: no quoting of paths by hand
@@ -52,7 +52,7 @@ def run_playbook(
     )
     remote = tmp_path / "remote"  # the "remote" hosts' TMPDIR: where the archives are made
     remote.mkdir(exist_ok=True)
-    env = {
+    environment = {
         **os.environ,
         "ANSIBLE_CONFIG": str(tmp_path / "no-ansible.cfg"),
         "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
@@ -66,11 +66,12 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "TMPDIR": str(remote),
+        **(env or {}),
     }
     return subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), *extra],
         cwd=tmp_path,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=300,
