@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO, SHARED, WORKBENCH
+from tests.conftest import REPO, WORKBENCH, load_facts
 from workbench.machines import build_root
 
 PLAYBOOK = REPO / "contrib" / "ansible" / "workbench-capture.yml"
@@ -23,8 +23,8 @@ RUN_FAILED_HOSTS = 2
 
 
 def machine_root(name: str, root: Path) -> Path:
-    """A machine root made from one of the real machines in ../shared/hosts."""
-    return build_root(json.loads((SHARED / "hosts" / f"{name}.json").read_text()), root)
+    """A machine root made from one of the recorded real machines (snapshots/hosts)."""
+    return build_root(load_facts(name), root)
 
 
 def local_host(args: list[str] | str, **more: Any) -> dict[str, Any]:
