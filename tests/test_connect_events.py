@@ -210,3 +210,22 @@ def test_every_uri_failing_for_good_exits_2_at_once_naming_each(libvirtd: Sessio
     assert document["schema"] == "workbench.error/1"
     assert document["error"]["error"] == "EVENTS_HYPERVISOR_LOST"
     assert document["error"]["details"]["uris"] == bad
+
+
+def test_a_lost_uri_is_one_text_line_and_the_stream_goes_on(libvirtd: SessionDaemon) -> None:
+    """Text output: the lost URI's line says it is not watched any more and why; the good
+    one's `connected` line still comes; SIGTERM exits 2."""
+    good, bad = _uri(libvirtd), f"nosuchdriver+unix:///x?socket={libvirtd.socket}"
+    events = Lines("events", "--connect", bad, "--connect", good)
+    lines: list[str] = []
+    try:
+        while not (
+            any(_connected_line(ln, good) for ln in lines) and any(f"[{bad}]" in ln for ln in lines)
+        ):
+            lines.append(events.lines.get(timeout=20))
+    finally:
+        code, err = events.stop()
+    lost = [ln for ln in lines if f"[{bad}]" in ln]
+    assert len(lost) == 1, lines
+    assert "connection disconnected (not watched any more: " in lost[0]
+    assert code == 2, err
