@@ -21,22 +21,33 @@ from ansible.errors import AnsibleConnectionFailure
 from ansible.plugins.connection.local import DOCUMENTATION as LOCAL
 from ansible.plugins.connection.local import Connection as Local
 
-DOCUMENTATION = LOCAL.replace("name: local", "name: flaky", 1)
+DOCUMENTATION = LOCAL.replace("name: local", "name: NAME", 1)
 
 
 class Connection(Local):
-    transport = "flaky"
-
+    transport = "NAME"
+"""
+# `flaky` loses it on the fetch; `dropcapture` when the `command` module (the capture) runs:
+# the module's payload file names the module in the command line.
+FETCH = """
     def fetch_file(self, in_path, out_path):
         raise AnsibleConnectionFailure("the link dropped while fetching " + in_path)
+"""
+CAPTURE = """
+    def exec_command(self, cmd, in_data=None, sudoable=True):
+        if "AnsiballZ_command" in cmd:
+            raise AnsibleConnectionFailure("the link dropped during the capture")
+        return super().exec_command(cmd, in_data=in_data, sudoable=sudoable)
 """
 
 
 def flaky_plugins(tmp_path: Path) -> dict[str, str]:
-    """The environment that gives ansible-playbook the `flaky` connection from tmp_path."""
+    """The environment that gives ansible-playbook the `flaky` and `dropcapture` connections
+    from tmp_path."""
     plugins = tmp_path / "connection_plugins"
     plugins.mkdir()
-    (plugins / "flaky.py").write_text(PLUGIN)
+    for name, method in (("flaky", FETCH), ("dropcapture", CAPTURE)):
+        (plugins / f"{name}.py").write_text(PLUGIN.replace("NAME", name) + method)
     return {"ANSIBLE_CONNECTION_PLUGINS": str(plugins)}
 
 
@@ -61,3 +72,24 @@ def test_a_host_that_drops_during_the_fetch_is_unreachable_not_collected(tmp_pat
     assert list(dest.glob("flaky/*")) == []  # nothing arrived for the dropped host
     assert [p.name for p in (dest / "good").iterdir()] == ["workbench-good.tar.gz"]
     assert list((tmp_path / "remote").iterdir()) == []  # its remote copy removed all the same
+
+
+def test_a_host_that_drops_during_the_capture_is_unreachable_not_collected(
+    tmp_path: Path,
+) -> None:
+    """The link drops as the capture runs: the host is named as unreachable during the capture,
+    nothing is fetched for it, the good host is collected, exit non-zero."""
+    root = machine_root(MACHINES[1], tmp_path / "root")
+    hosts = {
+        "good": local_host(["--root", str(root)]),
+        "dropped": local_host(["--root", str(root)], ansible_connection="dropcapture"),
+    }
+    run = run_playbook(tmp_path, hosts, env=flaky_plugins(tmp_path))
+    assert run.returncode == RUN_FAILED_HOSTS, run.stdout + run.stderr
+    assert summary_line(run.stdout, "collected 1") == "collected 1 host(s): good"
+    assert summary_line(run.stdout, "not collected") == (
+        "not collected 1 host(s) (unreachable or failed): dropped"
+    )
+    assert '"msg": "dropped: unreachable during the capture: ' in run.stdout
+    assert "the link dropped during the capture" in run.stdout
+    assert not (tmp_path / "captures" / "dropped").exists()
