@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from tests.conftest import REPO, SHARED, WORKBENCH
+from tests.conftest import REPO, WORKBENCH, load_facts
 from workbench.machines import build_root
 
 PLAYBOOK = REPO / "contrib" / "ansible" / "workbench-capture.yml"
@@ -23,8 +23,8 @@ RUN_FAILED_HOSTS = 2
 
 
 def machine_root(name: str, root: Path) -> Path:
-    """A machine root made from one of the real machines in ../shared/hosts."""
-    return build_root(json.loads((SHARED / "hosts" / f"{name}.json").read_text()), root)
+    """A machine root made from one of the recorded real machines (snapshots/hosts)."""
+    return build_root(load_facts(name), root)
 
 
 def local_host(args: list[str] | str, **more: Any) -> dict[str, Any]:
@@ -33,7 +33,7 @@ def local_host(args: list[str] | str, **more: Any) -> dict[str, Any]:
 
 
 def run_playbook(
-    tmp_path: Path, hosts: dict[str, dict[str, Any]], *extra: str
+    tmp_path: Path, hosts: dict[str, dict[str, Any]], *extra: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """The playbook on this inventory, from tmp_path, with every Ansible and remote temp in it."""
     inventory = tmp_path / "inventory.yml"  # JSON is YAML: no quoting of paths by hand
@@ -52,7 +52,7 @@ def run_playbook(
     )
     remote = tmp_path / "remote"  # the "remote" hosts' TMPDIR: where the archives are made
     remote.mkdir(exist_ok=True)
-    env = {
+    environment = {
         **os.environ,
         "ANSIBLE_CONFIG": str(tmp_path / "no-ansible.cfg"),
         "ANSIBLE_HOME": str(tmp_path / "ansible-home"),
@@ -66,11 +66,12 @@ def run_playbook(
         "ANSIBLE_FORCE_COLOR": "0",
         "ANSIBLE_LOCALHOST_WARNING": "0",
         "TMPDIR": str(remote),
+        **(env or {}),
     }
     return subprocess.run(
         [str(ANSIBLE_PLAYBOOK), "-i", str(inventory), str(PLAYBOOK), *extra],
         cwd=tmp_path,
-        env=env,
+        env=environment,
         capture_output=True,
         text=True,
         timeout=300,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import queue
 from collections.abc import Iterator
 from pathlib import Path
@@ -167,13 +168,64 @@ def test_serve_takes_one_connect() -> None:
     assert "Traceback" not in proc.stderr
 
 
-def test_a_uri_the_daemon_cannot_serve_ends_the_stream_of_several_with_exit_2(
-    libvirtd: SessionDaemon,
+# One URI the daemon cannot serve used to end the stream for every hypervisor (issue 16 review):
+# now the others stay watched, the lost one is said once in the stream and named by exit 2.
+def test_a_uri_the_daemon_cannot_serve_leaves_the_others_watched_and_exits_2_at_the_end(
+    two_daemons: tuple[SessionDaemon, SessionDaemon],
 ) -> None:
-    """A good URI beside one whose driver the daemon lacks (permanent, never retried): the
-    command ends with exit 2 and one line naming the unusable one."""
-    bad = f"nosuchdriver+unix:///x?socket={libvirtd.socket}"
-    proc = run_cli("events", "--json", "--connect", _uri(libvirtd), "--connect", bad)
+    """Two good URIs beside one whose driver the daemon lacks (permanent, never retried): one
+    record names the bad URI with its error, both daemons' events keep flowing, and SIGTERM
+    ends the command with exit 2, one stderr line naming the bad URI."""
+    a, b = two_daemons
+    uri_a, uri_b = _uri(a), _uri(b)
+    bad = f"nosuchdriver+unix:///x?socket={a.socket}"
+    events = Lines("events", "--json", "--connect", uri_a, "--connect", bad, "--connect", uri_b)
+    try:
+        lost = events.until(lambda r: r.get("uri") == bad and r.get("connection") == "disconnected")
+        _until_both_connected(events, uri_a, uri_b)
+        for uri in (uri_a, uri_b):  # each good daemon's events still arrive
+            _suspend(uri)
+            events.until(lambda r, u=uri: r.get("to") == "paused" and r["uri"] == u)
+    finally:
+        code, err = events.stop()
+    assert "nosuchdriver" in lost["error"]["message"]
+    assert [r.get("uri") for r in events.seen].count(bad) == 1  # said once
+    assert code == 2, err
+    assert "Traceback" not in err
+    last = err.strip().splitlines()[-1]
+    assert "1 of 3 hypervisors could not be watched: nosuchdriver+unix:///x" in last
+    assert uri_a not in last and uri_b not in last
+
+
+def test_every_uri_failing_for_good_exits_2_at_once_naming_each(libvirtd: SessionDaemon) -> None:
+    """Two URIs the daemon cannot serve: nothing left to watch, so exit 2 without a signal,
+    one stderr line naming both, and under --json the workbench.error/1 document last."""
+    bad = [f"nosuchdriver{i}+unix:///x?socket={libvirtd.socket}" for i in (1, 2)]
+    proc = run_cli("events", "--json", "--connect", bad[0], "--connect", bad[1])
     assert proc.returncode == 2, proc.stderr
     assert len(proc.stderr.splitlines()) == 1, proc.stderr
-    assert "nosuchdriver" in proc.stderr
+    assert "2 of 2 hypervisors could not be watched" in proc.stderr
+    assert all(uri in proc.stderr for uri in bad)
+    document = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert document["schema"] == "workbench.error/1"
+    assert document["error"]["error"] == "EVENTS_HYPERVISOR_LOST"
+    assert document["error"]["details"]["uris"] == bad
+
+
+def test_a_lost_uri_is_one_text_line_and_the_stream_goes_on(libvirtd: SessionDaemon) -> None:
+    """Text output: the lost URI's line says it is not watched any more and why; the good
+    one's `connected` line still comes; SIGTERM exits 2."""
+    good, bad = _uri(libvirtd), f"nosuchdriver+unix:///x?socket={libvirtd.socket}"
+    events = Lines("events", "--connect", bad, "--connect", good)
+    lines: list[str] = []
+    try:
+        while not (
+            any(_connected_line(ln, good) for ln in lines) and any(f"[{bad}]" in ln for ln in lines)
+        ):
+            lines.append(events.lines.get(timeout=20))
+    finally:
+        code, err = events.stop()
+    lost = [ln for ln in lines if f"[{bad}]" in ln]
+    assert len(lost) == 1, lines
+    assert "connection disconnected (not watched any more: " in lost[0]
+    assert code == 2, err

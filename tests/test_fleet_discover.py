@@ -11,11 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import run_cli
-from tests.fleet_helpers import HOTSOS, bundle, capture_of, sos_archive, sos_dir
+from tests.fleet_helpers import bundle, capture_of, sos_archive, sos_dir
 from tests.sosarchives import hostile, member, report_tree
 from workbench.fleet.discover import discover, fleet_workdir
-
-pytestmark = pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared is absent")
 
 
 @pytest.fixture(scope="module")

@@ -151,11 +151,12 @@ def test_redacted_identity_is_not_recorded(make_root: Callable[..., Path], tmp_p
 
 def test_diff_refuses_by_dmi_serial(make_root: Callable[..., Path], tmp_path: Path) -> None:
     """Two captures whose DMI serials differ (no machine-id): refused, naming dmi_serial;
-    --json is refused alike (nothing on stdout)."""
+    --json is refused alike (no diff on stdout: the workbench.error/1 document)."""
     a = _capture(_root(make_root, None, "SER-A"), tmp_path / "a.tar.gz")
     b = _capture(_root(make_root, None, "SER-B"), tmp_path / "b.tar.gz")
     done = run_cli("diff", "--json", str(a), str(b))
-    assert done.returncode == 2 and done.stdout == ""
+    # Once nothing on stdout; a --json refusal is now the error document (issue 16 review).
+    assert done.returncode == 2 and json.loads(done.stdout)["schema"] == "workbench.error/1"
     assert "dmi_serial SER-A != SER-B" in done.stderr
 
 

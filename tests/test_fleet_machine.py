@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from tests.fleet_helpers import HOTSOS, capture_of, sos_dir
+from tests.fleet_helpers import HOTSOS, capture_of, needs_hotsos, sos_dir
 from workbench.fleet.model import FleetEntry
 from workbench.fleet.run import probe_entry
 
-pytestmark = pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared is absent")
 
-
+@needs_hotsos
 def test_a_sosreport_names_its_host_and_keeps_a_few_facts() -> None:
     """The hotsos slice: its hostname is its identity; GPUs, command line and hugepages are
     kept for comparison."""

@@ -12,10 +12,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WORKBENCH, run_cli
-from tests.fleet_helpers import HOTSOS, bundle, capture_of, sos_archive
+from tests.fleet_helpers import bundle, capture_of, sos_archive
 from tests.sosarchives import report_tree
-
-pytestmark = pytest.mark.skipif(not HOTSOS.is_dir(), reason="../shared is absent")
 
 
 @pytest.fixture(scope="module")

@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import WORKBENCH
-from tests.fleet_helpers import HOSTS, capture_of
+from tests.fleet_helpers import capture_of
 from tests.test_ui_tmux import keys, start_session, wait_for
-
-pytestmark = pytest.mark.skipif(not HOSTS.is_dir(), reason="../shared is absent")
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from html import escape
 
+from workbench.core.text import safe_text
+
 STATUS_COLOUR = {
     "pass": "#1a7f37",
     "warn": "#9a6700",
@@ -37,5 +39,7 @@ def table(headers: Sequence[str], rows: Iterable[Sequence[str]], *, cls: str) ->
     return f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
 
 
-def text(value: object) -> str:
-    return escape("" if value is None else str(value))
+def text(value: object, *, multiline: bool = False) -> str:
+    """`value` as HTML text: escaped for HTML, and every control character (ESC, BEL, CR, LF
+    unless `multiline`) shown as an escape (`\\x1b`), as the CLI and the TUI show it."""
+    return escape(safe_text("" if value is None else str(value), multiline=multiline))

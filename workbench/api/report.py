@@ -43,7 +43,7 @@ class ProbeView:
             if r.findings
             else ""
         )
-        facts = text(json.dumps(r.facts, indent=1, default=str))
+        facts = text(json.dumps(r.facts, indent=1, default=str), multiline=True)  # a <pre>
         blocked = f"<p>blocked by {text(', '.join(r.blocked_by))}</p>" if r.blocked_by else ""
         return (
             f"<div class='wb-probe'><b>{text(r.id)}</b> {badge(r.status)} {text(r.summary)}"

@@ -24,6 +24,7 @@ from workbench.capture.logcollectors import (
 from workbench.capture.tree import Copier, Tree
 from workbench.core.errors import HostReadError
 from workbench.core.host import WATCHED_PROCESSES, Host
+from workbench.core.identity import machine_facts
 from workbench.core.lifecycle import STATES
 from workbench.core.pci import is_bdf
 from workbench.virt.recorded import LIBVIRT_DIR, domain_member
@@ -164,7 +165,9 @@ def collect_kernel(src: Source, out: Collected) -> None:
     their parameters (vfio_pci's disable_idle_d3 among them), hugepages."""
     copy = Copier(src.host, out.tree)
     out.facts["iomem"] = _iomem(src, copy)
-    out.facts["identity"] = _identity(src.host)
+    # What tells this machine from others, for `diff` and `fleet --compare` (a recorded
+    # machine keeps what its own manifest said).
+    out.facts["identity"] = machine_facts(src.host)
     for rel in (
         "proc/cmdline",
         "proc/cpuinfo",
@@ -199,19 +202,6 @@ def _cgroups(host: Host, copy: Copier) -> None:
         if fields[2] == "cgroup2":  # a mount point's spaces are octal escapes (\\040)
             where = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
             copy.file(f"{where.strip('/')}/cgroup.controllers")
-
-
-def _identity(host: Host) -> dict[str, str | None]:
-    """What tells this machine from others (machine-id, DMI serials; None: not readable, as
-    the serials are to anyone but root), for `diff` and `fleet --compare`; a recorded machine
-    keeps what its own manifest said."""
-    from workbench.core.identity import DMI_KEYS, clean, read_machine_facts
-
-    said = host.manifest.get("facts") if not host.live else None
-    said = said.get("identity") if isinstance(said, dict) else None
-    if isinstance(said, dict):
-        return {k: clean(said.get(k)) for k in ("machine_id", *DMI_KEYS)}
-    return read_machine_facts(host)
 
 
 def _iomem(src: Source, copy: Copier) -> dict[str, Any]:

@@ -41,7 +41,7 @@ NOT_RECORDED = "not recorded"
 
 @dataclass
 class Change:
-    area: str  # probes, drivers, groups, cmdline, domains
+    area: str  # probes, drivers, groups, cmdline, domains; identity (diff --force)
     item: str
     before: Any
     after: Any

@@ -13,6 +13,7 @@ from workbench.commands.common import reader_left, say, stop_on_signals, text_st
 from workbench.core.text import safe_text
 
 if TYPE_CHECKING:  # libvirt is imported when the command runs
+    from workbench.core.errors import WorkbenchError
     from workbench.virt.session import VirtSession
 
 READER_CHECK_S = 0.5  # how soon a quiet stream notices its reader has left
@@ -48,6 +49,9 @@ def _printer(as_json: bool, output: Output) -> Any:
             extra = ""
             if record.get("retry_in_s") is not None:
                 extra = f" (attempt {record['attempt']}, next in {record['retry_in_s']:.1f} s)"
+            elif record["connection"] == "disconnected" and record.get("error"):
+                # The session gave up on this URI: said once, in the stream; the others go on.
+                extra = f" (not watched any more: {record['error'].get('message')})"
             elif record.get("reason"):
                 extra = f" ({record['reason']})"
             line = f"{record['timestamp']}  connection {record['connection']}{extra}"
@@ -92,7 +96,9 @@ def _watch(args: argparse.Namespace, uris: list[str]) -> int:
         text_stdout()  # a VM name the terminal cannot show is escaped, never a dead listener
     output = Output(stop)
     printer = _printer(args.json, output)
-    sessions = [_session(VirtSession(uri), printer, stop, several=len(uris) > 1) for uri in uris]
+    sessions: list[VirtSession] = []
+    for uri in uris:
+        sessions.append(_session(VirtSession(uri), printer, stop, sessions, len(uris) > 1))
     for session in sessions:
         session.start()
     while not stop.wait(READER_CHECK_S):
@@ -103,30 +109,54 @@ def _watch(args: argparse.Namespace, uris: list[str]) -> int:
         session.stop()
     if output.failed is not None:
         raise output.failed  # main(): nothing for a reader that left, one line otherwise
-    for session in sessions:
-        if session.gave_up.is_set() and session.last_error is not None:
-            # Like every error that ends a command: one line, exit 2, the chain in the log
-            # (and under --json a workbench.error/1 document after the records).
-            raise session.last_error
+    lost = [(s.shown_uri, s.last_error) for s in sessions if s.gave_up.is_set() and s.last_error]
+    if len(sessions) == 1 and lost:
+        raise lost[0][1]  # the one URI's own error, as it always was
+    if lost:
+        # Like every error that ends a command: one line, exit 2, the chain in the log
+        # (and under --json a workbench.error/1 document after the records).
+        raise lost_hypervisors(lost, len(sessions))
     return 0
 
 
+def lost_hypervisors(lost: list[tuple[str, WorkbenchError]], watched: int) -> WorkbenchError:
+    """The error that ends `events` when some of its URIs failed for good: each (masked URI,
+    its error) named with why; the first one's error is the cause."""
+    from workbench.core.errors import VirtConnectionError
+
+    named = "; ".join(f"{uri} ({error.message})" for uri, error in lost)
+    return VirtConnectionError(
+        f"{len(lost)} of {watched} hypervisors could not be watched: {named}",
+        code="EVENTS_HYPERVISOR_LOST",
+        details={"uris": [uri for uri, _ in lost]},
+        cause=lost[0][1],
+        recoverable=False,
+        remedy="check those URIs with `workbench probe --connect URI`",
+    )
+
+
 def _session(
-    session: VirtSession, printer: Any, stop: threading.Event, several: bool
+    session: VirtSession,
+    printer: Any,
+    stop: threading.Event,
+    sessions: list[VirtSession],
+    several: bool,
 ) -> VirtSession:
-    """`session` with its listeners: each record stamped with the session's (masked) URI."""
+    """`session` with its listeners: each record stamped with the session's (masked) URI;
+    `sessions` is every session of the command (this one included, once all are made)."""
     uri = session.shown_uri
 
     def emit(record: dict[str, Any]) -> None:
         printer({**record, "uri": uri}, several)
 
     def explain(record: dict[str, Any]) -> None:
-        """Why the link is down, on stderr; a session that gave up ends the command."""
+        """Why the link is down, on stderr. A session that gave up (a permanent error) leaves
+        the others watched; the command ends at once only when every one of them gave up."""
         error = record.get("error") or {}
         if record["connection"] == "reconnecting" and error:
             where = f"{safe_text(uri)}: " if several else ""
             say(f"{where}{error.get('message')}; retrying in {record['retry_in_s']:.1f} s")
-        if session.gave_up.is_set():
+        if session.gave_up.is_set() and all(s.gave_up.is_set() for s in sessions):
             stop.set()
 
     session.connection_listeners.append(emit)

@@ -11,8 +11,8 @@ import json
 import sys
 from pathlib import Path
 
-from workbench.commands.common import plugins_print_to_stderr, text_stdout, usage_error
-from workbench.core.errors import WorkbenchError
+from workbench.commands.common import plugins_print_to_stderr, text_stdout
+from workbench.core.errors import ConfigError, WorkbenchError
 from workbench.fleet.model import FleetEntry
 
 
@@ -30,8 +30,10 @@ def run(args: argparse.Namespace) -> int:
     with contextlib.ExitStack() as stack:  # the engine's work dir: bundles' reports
         try:
             pair = _entries(args.a, args.b, list(args.paths or []), stack)
-        except WorkbenchError as exc:
-            return usage_error(f"compare: {exc.message}")
+        except WorkbenchError as exc:  # one line, and under --json a workbench.error/1 document
+            raise ConfigError(
+                f"compare: {exc.message}", code="COMPARE_NO_SUCH_MACHINE", cause=exc
+            ) from exc
         with plugins_print_to_stderr():
             machines = [probe_entry(e) for e in pair]
     for machine in machines:
@@ -39,7 +41,11 @@ def run(args: argparse.Namespace) -> int:
             said = str(machine.error.get("message") or "could not be opened")
             # the error names its file already (a capture's refusal starts with it)
             where = "" if said.startswith(machine.source) else f"{machine.source}: "
-            return usage_error(f"compare: {where}{said}")
+            raise ConfigError(
+                f"compare: {where}{said}",
+                code="COMPARE_UNREADABLE",
+                details={"source": machine.source, "error": machine.error},
+            )
     a, b = machines
     diffs = differences(a, b)
     if args.json:

@@ -35,6 +35,12 @@ _PLACEHOLDERS = {
 }
 
 
+# Host names every unconfigured machine has (systemd's fallback, the kernel's "(none)"): two
+# machines sharing one are not one machine, so the name says nothing about which it is.
+_NO_HOSTNAME = {"localhost", "localhost.localdomain", "localhost6", "localhost6.localdomain6"}
+_NO_HOSTNAME |= {"(none)", "(unknown)"}
+
+
 def clean(value: Any) -> str | None:
     """A recorded identifier, or None when it says nothing (absent, a placeholder, too long,
     not printable)."""
@@ -63,20 +69,31 @@ def read_machine_facts(host: Host) -> dict[str, str | None]:
     return out
 
 
+def machine_facts(host: Host) -> dict[str, str | None]:
+    """machine_id and the DMI keys of `host`: a recorded machine's manifest (`facts.identity`)
+    when it has one, else the machine's files (what a capture records, and `identity` reads)."""
+    facts = host.manifest.get("facts") if not host.live else None
+    said = facts.get("identity") if isinstance(facts, dict) else None
+    if isinstance(said, dict):
+        return {k: clean(said.get(k)) for k in ("machine_id", *DMI_KEYS)}
+    return read_machine_facts(host)
+
+
+def clean_hostname(value: Any) -> str | None:
+    """A host name that tells a machine apart, or None (absent, a placeholder, or a name any
+    unconfigured machine has, such as localhost)."""
+    name = clean(value)
+    return None if name is None or name.lower() in _NO_HOSTNAME else name
+
+
 def identity(host: Host) -> dict[str, str | None]:
     """{"hostname", "machine_id", "dmi_serial"} (dmi_serial: the product serial, else the
     board's, else the product UUID); each None when not recorded. A capture's manifest
     (`facts.identity`) is read first, then the machine's files."""
-    facts = host.manifest.get("facts") if not host.live else None
-    said = facts.get("identity") if isinstance(facts, dict) else None
-    recorded: dict[str, str | None]
-    if isinstance(said, dict):
-        recorded = {k: clean(said.get(k)) for k in ("machine_id", *DMI_KEYS)}
-    else:
-        recorded = read_machine_facts(host)
+    recorded = machine_facts(host)
     hostname = None
     for rel in HOSTNAME_FILES:
-        hostname = clean(_read(host, rel))
+        hostname = clean_hostname(_read(host, rel))
         if hostname:
             break
     serial = next((recorded[k] for k in DMI_KEYS if recorded.get(k)), None)
