@@ -26,7 +26,7 @@ needs_zsh = pytest.mark.skipif(shutil.which("zsh") is None, reason="zsh is not i
 CASES = [
     ("workbench pro", {"probe"}),
     ("workbench probe --for", {"--format"}),
-    ("workbench probe --format ", {"text", "json", "prometheus"}),
+    ("workbench probe --format ", {"text", "json", "prometheus", "vhv"}),
     ("workbench logs --color ", {"auto", "always", "never"}),
     ("workbench completion ", {"bash", "zsh"}),
     ("workbench --root a", {"adir"}),  # a directory only

@@ -31,7 +31,12 @@ ENVIRONMENT = (
         "the log file to write instead of $XDG_STATE_HOME/workbench/workbench.log",
     ),
     ("XDG_STATE_HOME", "where the log lives (default ~/.local/state)"),
-    ("XDG_CACHE_HOME", "where the demo machine is built once per version (default ~/.cache)"),
+    (
+        "XDG_CACHE_HOME",
+        "where the demo machine is built once per version and the fleet index is kept "
+        "(default ~/.cache)",
+    ),
+    ("WORKBENCH_FLEET_INDEX", "off: the fleet probes every machine afresh (as --no-index)"),
     (
         "XDG_RUNTIME_DIR",
         "where captures and sosreports are unpacked when TMPDIR is not set (a private tmpfs)",

@@ -177,8 +177,7 @@ def _facts_ok(facts: Any) -> bool:
     if gpus is not None and not (
         isinstance(gpus, dict)
         and all(
-            isinstance(g, dict) and all(_gpu_value_ok(v) for v in g.values())
-            for g in gpus.values()
+            isinstance(g, dict) and all(_gpu_value_ok(v) for v in g.values()) for g in gpus.values()
         )
     ):
         return False
