@@ -105,3 +105,53 @@ def test_a_qemu_log_name_that_is_not_a_file_name_is_refused(name: str, tmp_path:
     """build_root writes a QEMU log only under its own directory."""
     with pytest.raises(ValueError, match="not a domain name"):
         build_root({"devices": [], "qemu_logs": {name: ["x"]}}, tmp_path / "root")
+
+
+def test_the_boots_kernel_lines_merge_by_time_with_the_others(
+    demo: DemoEnv, tmp_path: Path
+) -> None:
+    """The demo root records when it booted (proc/stat btime): in the merged view its dmesg
+    lines take their wall-clock times, so a line logged between the boot and the failed start
+    sits between the kernel's lines and QEMU's."""
+    from workbench.ui.view.opening import open_view_sources
+    from workbench.ui.view.spool import Spool
+    from workbench.ui.view.timeline import Timeline
+
+    between = tmp_path / "between.log"
+    between.write_text(
+        "2026-11-29T07:30:00.000000Z host: before the boot\n"
+        "2026-11-29T07:50:00.000000Z host: between the boot and the start\n"
+    )
+    spool = Spool()
+    sources = open_view_sources(
+        [str(between), "qemu:media-server", "kernel"], Host(demo.root), spool
+    )
+    timeline = Timeline(sources)
+    try:
+        while not timeline.complete:
+            timeline.step()
+        labels = [timeline.label(row) for row in range(len(timeline))]
+    finally:
+        timeline.close()
+        spool.close()
+    kernel, qemu = labels.count("kernel"), labels.count("qemu:media-server")
+    # before the boot; the boot's lines; between; the failed start (unanchored, the kernel's
+    # lines would have no time and lead)
+    assert labels == [
+        "between.log",
+        *["kernel"] * kernel,
+        "between.log",
+        *["qemu:media-server"] * qemu,
+    ]
+
+
+def test_a_root_without_a_boot_time_leaves_dmesg_times_unknown(tmp_path: Path) -> None:
+    """No boot time recorded: the kernel log's seconds since boot are not made into times."""
+    from workbench.ui.view.opening import recorded_boot_time
+
+    facts = demo_facts()
+    assert (
+        recorded_boot_time(Host(build_root(facts, tmp_path / "with"))) == 1795938070.0
+    )  # 2026-11-29T07:41:10Z
+    del facts["boot_time"]
+    assert recorded_boot_time(Host(build_root(facts, tmp_path / "without"))) is None

@@ -118,6 +118,7 @@ def demo_facts() -> dict[str, Any]:
     ]
     facts["kernel_log"] = sorted(boot, key=_dmesg_time)  # stable: equal times keep their order
     facts["qemu_logs"] = story["qemu_logs"]
+    facts["boot_time"] = story["boot_time"]
     facts["notes"] = f"{facts.get('notes', '')} {story['source']}".strip()
     return facts
 

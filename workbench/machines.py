@@ -5,7 +5,8 @@ writes (relative symlinks, driver and iommu_group links, groups, class/iommu uni
 probes read the result exactly as they read `/`. Facts files may carry more than the published
 listings (hostname, memory, hugepages, modules and parameters, device nodes, processes, reset
 methods, /dev/shm files, the kernel log of the boot, each domain's QEMU log as
-`qemu_logs: {NAME: [lines]}`); what a file does not say is left out, never invented, except: subsystem
+`qemu_logs: {NAME: [lines]}`, when it booted as `boot_time` (ISO 8601, /proc/stat's btime));
+what a file does not say is left out, never invented, except: subsystem
 ids default to 0x0000 and, among VGA-class devices, boot_vga=1 goes to the first one on bus 00
 (else the lowest address) unless a device says `boot_vga` itself.
 
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +125,9 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     ):
         if facts.get(key):
             _write(root / rel, f"{facts[key]}\n")
+    if facts.get("boot_time"):  # when it booted (ISO 8601): what anchors its dmesg times
+        booted = datetime.fromisoformat(str(facts["boot_time"]).replace("Z", "+00:00"))
+        _write(root / "proc/stat", f"btime {int(booted.timestamp())}\n")
     if facts.get("iomem") is not None:
         _write(root / "proc/iomem", "".join(f"{line}\n" for line in facts["iomem"]))
     manifest: dict[str, Any] = {"schema": MANIFEST_SCHEMA, "source": facts.get("source")}
