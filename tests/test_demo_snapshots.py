@@ -55,8 +55,8 @@ def test_logs_merged_with_the_failed_start_marked(
             lambda: isinstance(app.screen, MachineLogsScreen) and app.screen.merged,
         )
         await pilot.press("end", "up", "up")  # from the last line (QEMU's shutting down)
-        await pilot.pause(0.2)  # to QEMU's error line, two up
-        await settle(pilot, lambda: True)
+        detail = app.screen.query_one("#detail-text")  # to QEMU's error line, two up
+        await settle(pilot, lambda: "GROUP_MEMBER_NOT_VFIO" in str(detail.render()))
 
     assert snap_compare(
         make_app(demo_env.root, demo_env.uri), terminal_size=(160, 48), run_before=run_before
