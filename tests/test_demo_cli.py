@@ -95,3 +95,21 @@ def test_demo_sos_opens_the_workbench_on_the_report(sos_session: str) -> None:
     wait_for(sos_session, "shutoff · start failed")  # media-server, from the report's files
     keys(sos_session, "q")
     wait_for(sos_session, "EXITED 0")
+
+
+def test_a_domain_name_is_xml_text_in_the_report(tmp_path: Path) -> None:
+    """A domain whose name holds XML's specials is written as text: the report's XML parses
+    and names it exactly (a composed report is read by the same hostile-input rules)."""
+    import tarfile
+    import xml.etree.ElementTree as ET
+
+    from workbench.demo import demo_facts
+    from workbench.demo_sos import build_sos
+
+    name = "a<b>&c'--d"
+    out = build_sos(demo_facts(), "h", [(name, "shut off", ())], tmp_path / "r.tar.xz")
+    with tarfile.open(out) as tar:
+        member = tar.extractfile(f"r/etc/libvirt/qemu/{name}.xml")
+        assert member is not None
+        root = ET.fromstring(member.read())  # noqa: S314 - our own file, just written
+    assert root.findtext("name") == name

@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 import workbench
 from workbench.demo import FACTS, STORY, demo_facts
@@ -85,7 +86,7 @@ def _domain(name: str, hostdevs: tuple[str, ...], agent: bool, indent: str = "")
             "name='org.qemu.guest_agent.0'/>\n    </channel>"
         )
     xml = (
-        f"<domain type='kvm'>\n  <name>{name}</name>\n"
+        f"<domain type='kvm'>\n  <name>{escape(name)}</name>\n"
         "  <memory unit='KiB'>8388608</memory>\n  <vcpu placement='static'>4</vcpu>\n"
         "  <os>\n    <type arch='x86_64' machine='pc-q35-8.2'>hvm</type>\n  </os>\n"
         f"  <devices>{devs}\n  </devices>\n</domain>\n"
@@ -98,8 +99,8 @@ def domain_xml(name: str, hostdevs: tuple[str, ...], agent: bool) -> str:
     return (
         "<!--\nWARNING: THIS IS AN AUTO-GENERATED FILE. CHANGES TO IT ARE LIKELY TO BE\n"
         "OVERWRITTEN AND LOST. Changes to this xml configuration should be made using:\n"
-        f"  virsh edit {name}\nor other application using the libvirt API.\n-->\n\n"
-        + _domain(name, hostdevs, agent)
+        f"  virsh edit {escape(name).replace('--', '- -')}\nor other application using the "
+        "libvirt API.\n-->\n\n" + _domain(name, hostdevs, agent)
     )
 
 
