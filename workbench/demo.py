@@ -126,7 +126,9 @@ def demo_facts() -> dict[str, Any]:
 def cached_root() -> Path:
     """The demo machine root, built once per version of its facts under the user's cache dir
     (a fresh build costs tens of milliseconds of every start); rebuilt when missing."""
-    facts = FACTS.read_bytes() + STORY.read_bytes()
+    # the story's composition here and the root's builder count as much as the facts
+    facts = FACTS.read_bytes() + STORY.read_bytes() + Path(__file__).read_bytes()
+    facts += Path(build_root.__code__.co_filename).read_bytes()
     key = hashlib.sha256(facts + workbench.__version__.encode()).hexdigest()[:16]
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
     root = cache / f"demo-{key}"

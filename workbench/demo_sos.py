@@ -19,9 +19,10 @@ from typing import Any
 from xml.sax.saxutils import escape
 
 import workbench
+from workbench import demo
 from workbench.demo import FACTS, STORY, demo_facts
 
-SOS_VERSION = "4.5.6"
+SOS_VERSION = "4.8.1"  # its /dev listing is `ls -alZR /dev`
 TOP = "sosreport-demo-workstation-2026-11-29-dmowks"
 # pciutils' class names of the classes the demo machine holds
 CLASS_NAMES = {
@@ -157,6 +158,8 @@ def report_files(facts: dict[str, Any], hostname: str, domains: list[Dom]) -> di
         files["proc/iomem"] = "".join(f"{line}\n" for line in facts["iomem"])
     if facts.get("kernel"):
         files["proc/sys/kernel/osrelease"] = f"{facts['kernel']}\n"
+    if facts.get("device_nodes"):
+        files["sos_commands/block/ls_-alZR_.dev"] = dev_listing(facts["device_nodes"])
     for size_kb, pages in facts.get("hugepages", {}).items():
         hdir = f"sys/kernel/mm/hugepages/hugepages-{size_kb}kB"
         files[f"{hdir}/nr_hugepages"] = f"{pages.get('nr', 0)}\n"
@@ -169,6 +172,25 @@ def report_files(facts: dict[str, Any], hostname: str, domains: list[Dom]) -> di
     for name, lines in facts.get("qemu_logs", {}).items():
         files[f"var/log/libvirt/qemu/{name}.log"] = "".join(f"{line}\n" for line in lines)
     return files
+
+
+def _mode_text(kind: str, mode: str) -> str:
+    bits = int(mode, 8)
+    rwx = "".join(c if bits & (1 << (8 - i)) else "-" for i, c in enumerate("rwxrwxrwx"))
+    return {"char": "c", "block": "b", "dir": "d"}.get(kind, "-") + rwx
+
+
+def dev_listing(nodes: dict[str, dict[str, Any]]) -> str:
+    """`ls -alZR /dev` (sos >= 4.8 collects it) of the device nodes the facts record."""
+    lines = ["/dev:", "total 0"]
+    for n, (path, node) in enumerate(sorted(nodes.items())):
+        if path.count("/") != 2:  # /dev/NAME only: the demo's nodes
+            continue
+        lines.append(
+            f"{_mode_text(node['kind'], node['mode'])}. 1 {node['owner']} {node['group']} "
+            f"system_u:object_r:device_t:s0 10, {232 + n} Nov 29 07:41 {path.removeprefix('/dev/')}"
+        )
+    return "\n".join(lines) + "\n"
 
 
 def demo_domains() -> list[Dom]:
@@ -196,7 +218,8 @@ def _cache(name: str, sources: list[Path]) -> tuple[Path, bool]:
     """The cache directory `name-KEY` for these source files and this version, and whether it
     is built already."""
     digest = hashlib.sha256(workbench.__version__.encode())
-    for source in sources:
+    # the builders too: a changed builder is a new archive even at the same version
+    for source in [*sources, Path(__file__), Path(demo.__file__)]:
         digest.update(source.read_bytes())
     cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "workbench"
     where = cache / f"{name}-{digest.hexdigest()[:16]}"
