@@ -68,7 +68,7 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
             assert statuses["libvirt.connection"] == "pass"
             assert statuses["pci.gpus"] == "pass"
             assert "recorded" in app.probes.results["libvirt.connection"].summary
-            await until(pilot, lambda: len(app.virt.domains) == 3)
+            await until(pilot, lambda: len(app.virt.domains) == 4)
             assert "recorded" in connection_text(app)
             await pilot.press("v")
             await pilot.pause()
@@ -82,7 +82,10 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
             await pilot.pause()
             said = [str(n.message) for n in app._notifications]
             assert any("recorded machine" in m for m in said), said
-            await pilot.press("l", "enter")  # picker: our log alone
+            await until(pilot, lambda: "media-server" in app.virt.failures)
+            await pilot.press("l")  # picker: ours, the kernel's, media-server's QEMU log
+            await pilot.pause(0.2)
+            await pilot.press("down", "space", "down", "space", "enter")  # our log alone
             view = app.screen.query_one(LogView)
             # The capture's own run logged too (its agent probe): the five errors come first.
             await until(pilot, lambda: view._count() >= 5)

@@ -23,11 +23,11 @@ BLOCK = 1 << 20
 NO_LEVEL = 255
 
 
-def level_rank(raw: bytes) -> tuple[int, float | None]:
+def level_rank(raw: bytes, boot_time: float | None = None) -> tuple[int, float | None]:
     """A line's level rank (NO_LEVEL when it says none) and its time (epoch seconds or None),
     as `workbench logs` reads them: a JSON record's own fields (journald's PRIORITY and
     __REALTIME_TIMESTAMP too), a text line's from its layout (`logs.linetimes`,
-    `logs.textlines`)."""
+    `logs.textlines`; dmesg's seconds since boot anchored at `boot_time` when known)."""
     if raw.lstrip()[:1] == b"{":
         record = parse_line(0, raw[: LINE_KEEP * 64])
         if not record.malformed:
@@ -35,7 +35,7 @@ def level_rank(raw: bytes) -> tuple[int, float | None]:
             rank = NO_LEVEL if record.level is None else RANK[record.level]
             return rank, None if stamp is None else stamp.timestamp()
     text = raw[:LINE_KEEP].decode("utf-8", "replace")
-    when, end = split_time(text)
+    when, end = split_time(text, boot_time=boot_time)
     level = line_level(text, end)
     return (NO_LEVEL if level is None else RANK[level]), when
 
@@ -43,9 +43,17 @@ def level_rank(raw: bytes) -> tuple[int, float | None]:
 class FileSource(LogSource):
     """One log file; `lines()` reads what is there, `more()` the complete lines written since."""
 
-    def __init__(self, path: str, label: str | None = None, *, growing: bool = False) -> None:
+    def __init__(
+        self,
+        path: str,
+        label: str | None = None,
+        *,
+        growing: bool = False,
+        boot_time: float | None = None,
+    ) -> None:
         self.path = path
         self.growing = growing  # being written by us (a decoded copy): no partial line shown
+        self.boot_time = boot_time  # anchors a recorded dmesg's seconds since boot
         self.label = label or Path(path).name or path
         self.fd = open_log(path)
         self._inode = os.fstat(self.fd).st_ino
@@ -97,7 +105,7 @@ class FileSource(LogSource):
             pos += len(block)
 
     def _line(self, raw: bytes, length: int) -> LogLine:
-        rank, when = level_rank(raw)
+        rank, when = level_rank(raw, self.boot_time)
         self.offsets.append(self._pos)
         self.levels.append(rank)
         self._pos += length

@@ -57,13 +57,29 @@ def _open(
         if stdin is None:
             raise ConfigError("view: - (standard input) is read by `workbench view -` only")
         return FileSource(spool.piped(stdin), label, growing=True)
+    boot_time = None
     if spec in ("kernel", "workbench") or spec.startswith(("qemu:", "journal:")):
         opened = open_source(spec, host)
         if not isinstance(opened, LogsFileSource):
             return FileSource(spool.streamed(opened), label, growing=True)
         path = opened.path  # a file (it holds no descriptor): read in place below
+        if spec == "kernel" and host is not None:  # a recorded dmesg: its boot, if recorded
+            boot_time = recorded_boot_time(host)
     else:
         path = spec
     os.close(open_log(path))  # refused here (one line, exit 2) if unreadable
     copy = spool.decoded(path)
-    return FileSource(copy or path, label, growing=copy is not None)
+    return FileSource(copy or path, label, growing=copy is not None, boot_time=boot_time)
+
+
+def recorded_boot_time(host: Host) -> float | None:
+    """When a recorded machine booted (its `proc/stat` btime): its kernel log's seconds since
+    boot become times merged with the others'. None when not recorded or unreadable."""
+    from workbench.core.errors import WorkbenchError
+    from workbench.logs.linetimes import boot_time_from_stat
+
+    try:
+        stat = host.read_text("proc/stat")
+    except WorkbenchError:
+        return None
+    return None if stat is None else boot_time_from_stat(stat[:65536])

@@ -117,7 +117,7 @@ class Timeline:
             if source.growing or not source.replaced():
                 continue
             try:
-                successor = FileSource(source.path, source.label)
+                successor = FileSource(source.path, source.label, boot_time=source.boot_time)
             except (LogFileError, OSError):
                 continue  # not readable yet: the next poll tries again
             with self._lock:
