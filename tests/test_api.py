@@ -85,15 +85,25 @@ def test_diagnose_a_missing_root_is_a_clear_error(tmp_path: Path) -> None:
 def test_vms_of_the_demo_hypervisor(tmp_path: Path) -> None:
     with demo_environment(tmp_path / "demo", with_agent=False) as env:
         view = workbench.vms(env.uri)
-    assert [d.name for d in view.domains] == ["truenas", "ubuntu-dev", "win11-gaming"]
+    assert [d.name for d in view.domains] == [
+        "media-server",
+        "truenas",
+        "ubuntu-dev",
+        "win11-gaming",
+    ]
     states = {d.name: d.state for d in view.domains}
-    assert states == {"truenas": "shutoff", "ubuntu-dev": "running", "win11-gaming": "running"}
-    win11 = view.domains[2]  # typed: the parsed configuration, not a dict
+    assert states == {
+        "media-server": "shutoff",
+        "truenas": "shutoff",
+        "ubuntu-dev": "running",
+        "win11-gaming": "running",
+    }
+    win11 = view.domains[3]  # typed: the parsed configuration, not a dict
     assert win11.config is not None
     assert [h.bdf for h in win11.config.hostdevs] == ["0000:01:00.0", "0000:01:00.1"]
     as_data = view.to_dict()["domains"]  # dicts only as data
     assert {d["name"]: d["state"] for d in as_data} == states
-    assert [h["bdf"] for h in as_data[2]["hostdevs"]] == ["0000:01:00.0", "0000:01:00.1"]
+    assert [h["bdf"] for h in as_data[3]["hostdevs"]] == ["0000:01:00.0", "0000:01:00.1"]
     json.dumps(view.to_dict())  # plain data throughout
     timeline = view.timeline("win11-gaming")
     assert timeline and timeline[0]["to"] == "running" and timeline[0]["cause"] == "resync"

@@ -83,7 +83,7 @@ def test_a_capture_of_the_demo_hypervisor_holds_its_domains_and_agent_answers(
     assert by_id["libvirt.connection"]["facts"]["recorded"] is True
     assert by_id["libvirt.connection"]["summary"].endswith("(recorded)")
     names = [d["name"] for d in by_id["libvirt.domains"]["facts"]["domains"]]
-    assert names == ["truenas", "ubuntu-dev", "win11-gaming"]
+    assert names == ["media-server", "truenas", "ubuntu-dev", "win11-gaming"]
     if by_id["guest.agent"]["status"] != "skip":  # qemu-ga installed: its answer was recorded
         assert by_id["guest.agent"]["facts"]["agents"]["win11-gaming"]["reachable"] is True
 

@@ -68,7 +68,7 @@ async def test_the_workbench_on_a_capture_of_the_demo(demo_capture: Path) -> Non
             assert statuses["libvirt.connection"] == "pass"
             assert statuses["pci.gpus"] == "pass"
             assert "recorded" in app.probes.results["libvirt.connection"].summary
-            await until(pilot, lambda: len(app.virt.domains) == 3)
+            await until(pilot, lambda: len(app.virt.domains) == 4)
             assert "recorded" in connection_text(app)
             await pilot.press("v")
             await pilot.pause()

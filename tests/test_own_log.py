@@ -194,7 +194,7 @@ async def test_the_workbench_logs_its_actions_and_their_transitions(
     """p on a VM in the TUI: a vm.action record and the vm.transition running -> paused."""
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v")
         table = app.screen.query_one("#domains", DataTable)
         table.move_cursor(row=table.get_row_index("ubuntu-dev"))
@@ -313,7 +313,7 @@ async def test_a_failed_start_in_the_workbench_logs_its_explanation(
     """s on a running VM fails: vm.action failed, then vm.start_explained for that VM."""
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(140, 50)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v")
         await pilot.pause()
         table = app.screen.query_one("#domains", DataTable)

@@ -206,7 +206,7 @@ async def test_failed_start_action_is_explained(
     the action's worker and the VM's panel quotes libvirt's sentence."""
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(140, 50)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v")
         await pilot.pause()
         table = app.screen.query_one("#domains", DataTable)

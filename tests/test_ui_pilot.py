@@ -103,7 +103,7 @@ async def test_fallback_choice_changes_the_display(
     """f on a VM lists the display alternatives; choosing the URI records it in the table."""
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v")
         await pilot.pause()
         table = app.screen.query_one("#domains", DataTable)
@@ -120,7 +120,7 @@ async def test_read_only_refuses_actions(make_app: Callable[..., Any], demo_env:
     """Without --allow-actions the VM screen says so and nothing changes."""
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v", "p")
         await pilot.pause()
         assert app.virt.state("ubuntu-dev") == "running"
@@ -131,7 +131,7 @@ async def test_allowed_action_moves_the_vm(make_app: Callable[..., Any], demo_en
     """With --allow-actions, p suspends the selected VM; the timeline records the operator."""
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v")
         table = app.screen.query_one("#domains", DataTable)
         table.move_cursor(row=table.get_row_index("ubuntu-dev"))
@@ -179,7 +179,7 @@ async def test_destructive_action_asks_first(make_app: Callable[..., Any], demo_
 
     app = make_app(demo_env.root, demo_env.uri, allow_actions=True)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await pilot.press("v")
         table = app.screen.query_one("#domains", DataTable)
         table.move_cursor(row=table.get_row_index("ubuntu-dev"))

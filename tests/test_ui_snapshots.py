@@ -40,15 +40,17 @@ async def select_vm(pilot: Pilot[Any], name: str) -> None:
 
 def domains_loaded(pilot: Pilot[Any]) -> bool:
     app: Any = pilot.app
-    return probes_done(pilot) and len(app.virt.domains) == 3
+    return probes_done(pilot) and len(app.virt.domains) == 4
 
 
 @pytest.mark.parametrize("size", SIZES)
 def test_overview_demo(
     snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, size: tuple[int, int]
 ) -> None:
-    """The demo machine's overview: every hardware probe passes (green), libvirt connected,
-    libvirt.domains warns, guest.agent fails for ubuntu-dev (no agent); the tally in the bar."""
+    """The demo machine's overview: the hardware probes pass but vfio.binding (the GTX 1650's
+    audio on snd_hda_intel) warns; libvirt.domains and vm.preflight fail for media-server,
+    vm.preflight's verdict starting `cause: Another device of the IOMMU group is on a host
+    driver ·`; guest.agent fails for ubuntu-dev (no agent); the tally in the bar."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: domains_loaded(pilot))  # wait for every probe and the VMs
@@ -191,9 +193,10 @@ def test_help(
 def test_vms_of_a_capture(
     snap_compare: Any, make_app: Callable[..., Any], demo_env: Any, tmp_path: Path
 ) -> None:
-    """`workbench open` on a capture of the demo: the bar says libvirt 'recorded'; the three VMs
-    with the states and GPUs the capture recorded (truenas shut off, two running); an empty
-    timeline, and the line above it says why: recorded, no live transitions, no actions."""
+    """`workbench open` on a capture of the demo: the bar says libvirt 'recorded'; the four VMs
+    with the states and GPUs the capture recorded (media-server `shutoff · start failed` with
+    its Why, truenas shut off, two running); an empty timeline, and the line above it says
+    why: recorded, no live transitions, no actions."""
     from workbench.capture.collect import capture
     from workbench.capture.collectors import Source
     from workbench.capture.unpack import open_capture

@@ -97,12 +97,14 @@ def test_demo_as_a_user(tmux: str) -> None:
     assert "read-only" in shown
     keys(tmux, "l")
     wait_for(tmux, "merged by time")  # the picker
-    keys(tmux, "Enter")
+    keys(tmux, "Enter")  # ours, the kernel's and media-server's QEMU log: its start failed
     wait_for(tmux, "following")
     keys(tmux, "?")
     wait_for(tmux, "retry with backoff")
     keys(tmux, "Escape")  # alone: escape then q at once would read as alt+q
     time.sleep(0.3)
+    keys(tmux, "q")  # the merged logs: back to the workbench
+    wait_for(tmux, "Agent channel")
     keys(tmux, "q")
     wait_for(tmux, "EXITED 0")
 

@@ -45,8 +45,8 @@ async def until(
 
 
 async def open_picker(pilot: Pilot[Any], app: Any) -> None:
-    """`l` once the workbench has its domains: the picker."""
-    await until(pilot, lambda: len(app.virt.domains) == 3)
+    """`l` once the workbench has its domains and media-server's failed start: the picker."""
+    await until(pilot, lambda: len(app.virt.domains) == 4 and "media-server" in app.virt.failures)
     await pilot.press("l")
     await until(
         pilot,
@@ -80,20 +80,23 @@ def shown(app: Any) -> str:
 
 
 async def test_l_offers_kernel_each_vm_and_ours(make_app: Callable[..., Any], demo: Any) -> None:
-    """`l` in the demo offers ours (ticked), the kernel's log and each VM's QEMU log, saying
-    which ones the recorded machine does not hold."""
+    """`l` in the demo offers ours, the kernel's log and each VM's QEMU log, saying which ones
+    the recorded machine does not hold; ours, the kernel's and the QEMU log of the VM whose
+    start failed (media-server) are ticked."""
     app = make_app(demo.root, demo.uri)
     async with app.run_test(size=(120, 30)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
+        await until(pilot, lambda: len(app.virt.domains) == 4)
         await open_picker(pilot, app)
         labels = [c.label for c in app.screen.choices]
         vms = sorted(d.name for d in app.virt.domains)
         assert labels == ["workbench", "kernel", *(f"qemu:{vm}" for vm in vms)]
         said = {c.label: c.what for c in app.screen.choices}
         assert "not recorded" not in said["kernel"]  # the demo machine records its kernel log
-        assert all("(not recorded)" in said[f"qemu:{vm}"] for vm in vms)  # and no QEMU log
+        assert "(not recorded)" not in said["qemu:media-server"]  # the failed start's log
+        others = [vm for vm in vms if vm != "media-server"]
+        assert all("(not recorded)" in said[f"qemu:{vm}"] for vm in others)  # and no other
         picker = app.screen.query_one(SelectionList)
-        assert picker.selected == [0]  # ours, as the logs screen was
+        assert picker.selected == [0, 1, 2]  # ours, the kernel's, qemu:media-server
         await pilot.press("escape")
         await until(pilot, lambda: not isinstance(app.screen, LogPickerScreen))
 
@@ -105,21 +108,25 @@ async def test_enter_on_ours_alone_is_the_logs_screen(
     app = make_app(demo.root, demo.uri)
     async with app.run_test(size=(120, 30)) as pilot:
         await open_picker(pilot, app)
+        await pilot.press("down", "space", "down", "space")  # kernel, qemu:media-server off
+        assert app.screen.query_one(SelectionList).selected == [0]
         await pilot.press("enter")
         await until(pilot, lambda: isinstance(app.screen, LogsScreen))
 
 
 async def test_ticked_logs_open_merged_by_time(make_app: Callable[..., Any], demo: Any) -> None:
-    """Kernel and a VM's QEMU log ticked with ours: enter opens the view screen with the three
-    merged, each line marked with its source; q goes back to the workbench and the sources
-    are closed."""
+    """Kernel and a VM's QEMU log ticked with ours (ours alone ticked, then space on each):
+    enter opens the view screen with the three merged, each line marked with its source; q
+    goes back to the workbench and the sources are closed."""
     app = make_app(demo.root, demo.uri)
     async with app.run_test(size=(160, 40)) as pilot:
-        await until(pilot, lambda: len(app.virt.domains) == 3)
-        vm = sorted(d.name for d in app.virt.domains)[0]
+        await until(pilot, lambda: len(app.virt.domains) == 4)
+        vm = "truenas"  # its QEMU log is the fourth choice
         record_logs(Path(demo.root), vm)
         await open_picker(pilot, app)
-        await pilot.press("down", "space", "down", "space", "enter")
+        await pilot.press("down", "space", "down", "space")  # the failed start's ticks off
+        assert app.screen.query_one(SelectionList).selected == [0]
+        await pilot.press("down", "space", "up", "up", "space", "enter")
         await until(
             pilot,
             lambda: isinstance(app.screen, MachineLogsScreen),
@@ -128,7 +135,7 @@ async def test_ticked_logs_open_merged_by_time(make_app: Callable[..., Any], dem
         screen = app.screen
         assert [s.label for s in screen.timeline.sources] == ["workbench", "kernel", f"qemu:{vm}"]
         await until(pilot, lambda: screen.merged)
-        await until(pilot, lambda: "demo guest line" in shown(app))
+        await until(pilot, lambda: "demo guest line" in shown(app), why=lambda: shown(app))
         text = shown(app)
         assert "IOMMU enabled" in text and f"qemu:{vm}" in text and "workbench" in text
         await pilot.press("q")

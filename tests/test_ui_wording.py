@@ -17,7 +17,7 @@ from workbench.ui.screens.modals import ConfirmScreen
 
 async def open_vms(pilot: Any, app: Any, vm: str) -> None:
     """The VMs screen with `vm` selected."""
-    await until(pilot, lambda: len(app.virt.domains) == 3)
+    await until(pilot, lambda: len(app.virt.domains) == 4)
     await pilot.press("v")
     await pilot.pause()
     table = app.screen.query_one("#domains", DataTable)

@@ -178,6 +178,12 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--allow-actions", action="store_true", default=argparse.SUPPRESS, help="allow VM actions"
     )
+    demo.add_argument(  # the demo machine as a sosreport, or a fleet of machines (demo_sos.py)
+        "--sos", action="store_true", dest="demo_sos", help="open the demo machine's sosreport"
+    )
+    demo.add_argument(
+        "--fleet", action="store_true", dest="demo_fleet", help="open a fleet of demo machines"
+    )
     demo.set_defaults(module="ui", demo=True)
 
     probe = sub.add_parser(

@@ -4,7 +4,8 @@ The layout is the one a live Linux host exposes and the one ../shared/tools/host
 writes (relative symlinks, driver and iommu_group links, groups, class/iommu units, modules), so
 probes read the result exactly as they read `/`. Facts files may carry more than the published
 listings (hostname, memory, hugepages, modules and parameters, device nodes, processes, reset
-methods, /dev/shm files); what a file does not say is left out, never invented, except: subsystem
+methods, /dev/shm files, the kernel log of the boot, each domain's QEMU log as
+`qemu_logs: {NAME: [lines]}`); what a file does not say is left out, never invented, except: subsystem
 ids default to 0x0000 and, among VGA-class devices, boot_vga=1 goes to the first one on bus 00
 (else the lowest address) unless a device says `boot_vga` itself.
 
@@ -19,6 +20,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from workbench.core.machinelogs import QEMU_LOG_DIR
 from workbench.core.text import safe_text
 
 MANIFEST_SCHEMA = "workbench.machine/1"
@@ -157,10 +159,19 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
         _write(root / "logs/kernel.log", "".join(f"{line}\n" for line in facts["kernel_log"]))
         lines = len(facts["kernel_log"])
         recorded["kernel_log"] = {"origin": "journal", "lines": lines, "truncated": False}
+    for vm, lines in facts.get("qemu_logs", {}).items():  # each domain's QEMU log, as libvirt
+        _write(root / QEMU_LOG_DIR / f"{_plain_name(vm)}.log", "".join(f"{x}\n" for x in lines))
     if recorded:
         manifest["facts"] = recorded
     _write(root / "manifest.json", json.dumps(manifest, indent=1) + "\n")
     return root
+
+
+def _plain_name(vm: str) -> str:
+    """A domain name that is a plain file name (a facts file names the log it writes)."""
+    if not vm or "/" in vm or "\0" in vm or vm in (".", ".."):
+        raise ValueError(f"not a domain name: {vm!r}")
+    return vm
 
 
 def main(argv: list[str]) -> int:

@@ -153,7 +153,37 @@ def _maybe_sos(head: bytes) -> bool:
     return any(head.startswith(m) for m in magics) or head[257:262] == b"ustar"
 
 
+def demo_variant(args: argparse.Namespace) -> int | None:
+    """`demo --sos`: the workbench on the demo machine's sosreport (args become `--sos
+    ARCHIVE`); `demo --fleet`: the fleet of demo machines (the fleet command's run, its exit
+    status returned); None for the demo itself. Both are built once, in the user's cache."""
+    if getattr(args, "demo_sos", False) and getattr(args, "demo_fleet", False):
+        return usage_error("demo: --sos or --fleet, not both")
+    if getattr(args, "demo_sos", False):
+        from workbench.demo_sos import cached_sos
+
+        args.demo, args.sos = False, str(cached_sos())
+        return None
+    if getattr(args, "demo_fleet", False):
+        from workbench.commands import fleet
+        from workbench.demo_sos import cached_fleet
+
+        fleet_args = argparse.Namespace(
+            paths=[str(cached_fleet())],
+            compare=None,
+            json=False,
+            text=False,
+            workers=None,
+            progress=False,
+        )
+        return fleet.run(fleet_args)
+    return None
+
+
 def run(args: argparse.Namespace) -> int:
+    done = demo_variant(args)
+    if done is not None:
+        return done
     route_open(args)
     try:
         import workbench.ui.app  # noqa: F401 - said here, before the target is opened

@@ -124,7 +124,10 @@ class WorkbenchApp(SafeApp):
             absent,
             ours_local=self.config.local_log,
         )
-        ticked = "kernel" if self.config.local_log else OURS  # the machine's own log first
+        ticked = {"kernel" if self.config.local_log else OURS}  # the machine's own log first
+        failed = [f"qemu:{vm}" for vm, f in self.virt.failures.items() if f.failed]
+        if failed:  # a VM did not start: its QEMU log and the boot's kernel log say why
+            ticked |= {"kernel", *failed} - absent
         self.push_screen(LogPickerScreen(choices, ticked), self._logs_chosen)
 
     def _logs_chosen(self, chosen: list[LogChoice] | None) -> None:

@@ -12,6 +12,7 @@ from rich.text import Text
 from workbench.ui.plain import assemble, join, plain
 
 SEVERITY_STYLE = {"fail": "bold red", "warn": "bold yellow", "info": "bold"}
+WHY_CHARS = 60  # a failed start's reason in a VM's row; the panel below has all of it
 MAX_EVIDENCE_SHOWN = 6  # lines of evidence per cause on screen; the rest are counted
 
 
@@ -24,9 +25,21 @@ def causes_of(facts: Mapping[str, Any]) -> list[dict[str, Any]]:
     return [c for c in found if isinstance(c, dict) and isinstance(c.get("code"), str)]
 
 
+SEVERITY_RANK = {"fail": 0, "warn": 1, "info": 2}
+
+
 def ordered(causes: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Real causes first, then the harmless ones, each most likely first (stable)."""
-    return sorted(causes, key=lambda c: (bool(c.get("benign")), -_confidence(c)))
+    """Real causes first, then the harmless ones, each most likely first, a failing one before
+    a warning as likely (a VM's partial card and its non-viable group: the group is why it
+    failed); stable."""
+    return sorted(
+        causes,
+        key=lambda c: (
+            bool(c.get("benign")),
+            -_confidence(c),
+            SEVERITY_RANK.get(str(c.get("severity")), len(SEVERITY_RANK)),
+        ),
+    )
 
 
 def top_cause(causes: Iterable[dict[str, Any]]) -> dict[str, Any] | None:
@@ -47,15 +60,6 @@ def subject_words(cause: Mapping[str, Any], omit: tuple[str, ...] = ()) -> str:
     if not isinstance(subject, dict) or not subject:
         return ""
     return " · ".join(f"{k} {v}" for k, v in subject.items() if k not in omit)
-
-
-def brief(cause: Mapping[str, Any]) -> Text:
-    """One line: the title and its subject (a table row, a summary)."""
-    title = plain(cause.get("title") or cause.get("code") or "?")
-    subject = subject_words(cause)
-    if subject:
-        title.append_text(plain(f" ({subject})"))
-    return title
 
 
 def evidence_lines(cause: Mapping[str, Any], limit: int = MAX_EVIDENCE_SHOWN) -> list[Text]:
@@ -124,3 +128,18 @@ def causes_for_vm(results: Iterable[Any], vm: str) -> list[tuple[str, dict[str, 
             if isinstance(subject, dict) and subject.get("vm") == vm:
                 found.append((str(result.id), cause))
     return found
+
+
+def failed_why(causes: Iterable[dict[str, Any]]) -> Text:
+    """A failed start's reason in a VM's row: its likeliest cause's title (its first clause,
+    at most WHY_CHARS), or that nothing explains it (the panel below says what was read)."""
+    top = top_cause(causes)
+    if top is None:
+        return plain("not explained by its logs", "dim")
+    return plain(short_title(top), "red")
+
+
+def short_title(cause: Mapping[str, Any]) -> str:
+    """A cause's title cut to its first clause, at most WHY_CHARS (a table cell's)."""
+    title = str(cause.get("title") or cause.get("code") or "?").split(", so ")[0]
+    return title if len(title) <= WHY_CHARS else title[: WHY_CHARS - 1] + "…"

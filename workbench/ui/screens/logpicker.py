@@ -70,10 +70,11 @@ class LogPickerScreen(ModalScreen[list[LogChoice] | None]):
     """
     )
 
-    def __init__(self, choices: list[LogChoice], ticked: str = OURS) -> None:
+    def __init__(self, choices: list[LogChoice], ticked: str | Collection[str] = OURS) -> None:
         super().__init__()
         self.choices = choices
-        self.ticked = ticked  # the spec ticked at first
+        # the specs ticked at first
+        self.ticked = {ticked} if isinstance(ticked, str) else set(ticked)
 
     def compose(self) -> ComposeResult:
         width = max(len(c.label) for c in self.choices)
@@ -81,7 +82,7 @@ class LogPickerScreen(ModalScreen[list[LogChoice] | None]):
             yield Label("Logs of this machine, merged by time")
             yield SelectionList[int](
                 *(
-                    Selection(plain(f"{c.label:<{width}}  {c.what}"), i, c.spec == self.ticked)
+                    Selection(plain(f"{c.label:<{width}}  {c.what}"), i, c.spec in self.ticked)
                     for i, c in enumerate(self.choices)
                 )
             )

@@ -8,9 +8,9 @@ from textual.binding import Binding
 from textual.widgets import DataTable, Footer, Header
 
 from workbench.core.report import ProbeResult
-from workbench.ui.causes import brief, causes_of, top_cause
+from workbench.ui.causes import causes_of, short_title, top_cause
 from workbench.ui.messages import ConnectionChanged, ProbeFinished
-from workbench.ui.plain import plain
+from workbench.ui.plain import assemble, plain
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.status_bar import ICONS, StatusBar, connection_text
 
@@ -86,9 +86,10 @@ class OverviewScreen(WorkbenchScreen):
             if result.blocked_by:
                 summary = plain(f"blocked by {', '.join(result.blocked_by)}", "dim")
             elif (top := top_cause(causes_of(result.facts))) is not None:
-                # The likeliest cause it explained, after its verdict: the operator's "why".
-                summary.append_text(plain(" · cause: ", "dim"))
-                summary.append_text(brief(top))
+                # The likeliest cause it explained, before its verdict: the operator's "why"
+                # stays on screen however long the verdict (its subject: enter, the details).
+                why = assemble(("cause: ", "dim"), (short_title(top), "bold"), (" · ", "dim"))
+                summary = why.append_text(summary)
             cells = [ICONS[result.status], plain(area), plain(probe_id), summary]
         if not self.wb.config.stable:
             cells.append(Text("") if result is None else Text(f"{result.duration_ms:.1f}"))

@@ -14,7 +14,7 @@ from textual.widgets import DataTable, Footer, Header, Label
 
 from workbench.core.lifecycle import Transition
 from workbench.core.text import mask_uri
-from workbench.ui.causes import causes_for_vm
+from workbench.ui.causes import causes_for_vm, failed_why
 from workbench.ui.config import UiConfig
 from workbench.ui.messages import (
     ConnectionChanged,
@@ -28,7 +28,7 @@ from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.widgets.start_failure import StartFailureView
 from workbench.ui.widgets.status_bar import StatusBar, connection_text
 
-COLUMNS = ("name", "state", "gpu", "agent", "display")
+COLUMNS = ("name", "state", "gpu", "agent", "display", "why")
 STATE_STYLE = {
     "running": "green",
     "paused": "yellow",
@@ -152,8 +152,10 @@ class VmsScreen(WorkbenchScreen):
             display = self.wb.virt.display_choice.get(name)
             state_cell = plain(state, STATE_STYLE.get(state, "white"))
             failure = self.wb.virt.failures.get(name)
+            why = plain("")
             if failure is not None and failure.failed and state != "running":
                 state_cell.append_text(plain(" · start failed", "bold red"))
+                why = failed_why(failure.causes)
             rows.append(
                 (
                     name,
@@ -166,11 +168,19 @@ class VmsScreen(WorkbenchScreen):
                         else plain("none", "dim"),
                         plain(agent) if agent else plain("missing", "red"),
                         plain(display) if display else plain("auto", "dim"),
+                        why,
                     ],
                 )
             )
         table.clear(columns=True)
-        labels: tuple[str, ...] = ("VM", "State", "PCI passthrough", "Agent channel", "Display")
+        labels: tuple[str, ...] = (
+            "VM",
+            "State",
+            "PCI passthrough",
+            "Agent channel",
+            "Display",
+            "Why",
+        )
         keys: tuple[str, ...] = COLUMNS
         if several:
             keys = (COLUMNS[0], "hypervisor", *COLUMNS[1:])

@@ -106,8 +106,9 @@ class MergedView(ScrollView, can_focus=True):
         if self.follow:
             if self.size.height and not self.wrap:  # wrapped: the scroll range changes first
                 self._jump(-1, announce=False)
-            else:
-                self.call_after_refresh(self._jump, -1, False)
+            # again once the new scroll range applies: before the first layout a scroll is
+            # clamped to the old range, and the cursor's row would be left off screen
+            self.call_after_refresh(self._jump, -1, False)
 
     # --- drawing -------------------------------------------------------------------------------
 
