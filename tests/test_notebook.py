@@ -55,10 +55,11 @@ def text_of(cell: dict[str, Any]) -> str:
     )
 
 
-def test_the_walkthrough_notebook_runs(tmp_path: Path) -> None:
-    """Every cell runs; the report, the cause, the explained log, the sosreport and the fleet
-    table show what the story says."""
-    executed = tmp_path / "diagnose.executed.ipynb"  # kept for a look
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The notebook, run by a real kernel; the result kept for a look."""
+    tmp_path = tmp_path_factory.mktemp("notebook")
+    executed = tmp_path / "diagnose.executed.ipynb"
     notebook = REPO / "examples" / "diagnose.ipynb"
     run = subprocess.run(
         [sys.executable, "-c", EXECUTE, str(notebook), str(executed), str(tmp_path / "kernel")],
@@ -70,6 +71,12 @@ def test_the_walkthrough_notebook_runs(tmp_path: Path) -> None:
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return executed
+
+
+def test_the_walkthrough_notebook_runs(executed: Path) -> None:
+    """Every cell runs; the report, the cause, the explained log, the sosreport and the fleet
+    table show what the story says."""
     code = [c for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
 
     def cell(start: str) -> dict[str, Any]:
@@ -99,3 +106,20 @@ def test_the_walkthrough_notebook_runs(tmp_path: Path) -> None:
         assert f"sosreport-{machine}" in table
     shared = text_of(cell('fleet.to_dict()["probes"]'))
     assert "'fail': ['sosreport-demo-workstation', 'sosreport-duo-z370']" in shared
+
+
+def test_the_executed_notebook_converts_to_html(executed: Path, tmp_path: Path) -> None:
+    """`jupyter nbconvert --to html` of the run notebook: one page holding the cause and the
+    fleet's machines (what a support engineer attaches to a ticket)."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    done = subprocess.run(
+        [str(jupyter), "nbconvert", "--to", "html", "--output-dir", str(tmp_path), str(executed)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = (tmp_path / "diagnose.executed.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "GROUP_MEMBER_NOT_VFIO" in page
+    assert "sosreport-duo-z370" in page and "wb-report" in page
