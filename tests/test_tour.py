@@ -39,7 +39,15 @@ def tour_commands(readme: str) -> list[list[str]]:
     return commands
 
 
-COMMANDS = tour_commands((REPO / "README.md").read_text())
+def tour_outputs(readme: str) -> list[str]:
+    """The lines of output the tour quotes (its ```text blocks), stripped, blank ones dropped."""
+    section = readme.split(SECTION, 1)[1].split("\n## ", 1)[0]
+    blocks = re.findall(r"^ *```text\n(.*?)^ *```", section, flags=re.M | re.S)
+    return [line.strip() for block in blocks for line in block.splitlines() if line.strip()]
+
+
+README = (REPO / "README.md").read_text()
+COMMANDS = tour_commands(README)
 
 
 def verb(words: list[str]) -> str:
@@ -127,6 +135,8 @@ def check_fleet(words: list[str], fresh: tuple[Path, dict[str, str]]) -> None:
     causes = done.stdout.split("\ncauses:\n", 1)[1]
     shared = f"{CAUSE}: sosreport-demo-workstation, sosreport-duo-z370 (2)"
     assert shared in causes
+    quoted = tour_outputs(README)  # what the README shows of it is what it prints
+    assert quoted and all(line in done.stdout for line in quoted), quoted
 
 
 def check_serve_demo(words: list[str], fresh: tuple[Path, dict[str, str]]) -> None:
