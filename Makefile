@@ -118,4 +118,4 @@ bench-ansible: setup
 	$(BIN)/python bench/bench_ansible.py
 
 clean:
-	rm -rf $(VENV) .demo .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .demo tour .mypy_cache .ruff_cache .pytest_cache

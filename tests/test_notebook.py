@@ -1,8 +1,11 @@
-"""examples/diagnose.ipynb runs top to bottom in a real Jupyter kernel; any cell error fails."""
+"""examples/diagnose.ipynb runs top to bottom in a real Jupyter kernel; any cell error fails.
+Its cells tell the README tour's story: the report, why media-server did not start, a log
+explained, the sosreport, the demo fleet's table."""
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -44,18 +47,36 @@ def html_of(cell: dict[str, Any]) -> str:
     )
 
 
-def test_the_walkthrough_notebook_runs(tmp_path: Path) -> None:
-    executed = tmp_path / "diagnose.executed.ipynb"  # kept for a look
+def text_of(cell: dict[str, Any]) -> str:
+    return "".join(
+        joined(out.get("data", {}).get("text/plain", ""))
+        for out in cell.get("outputs", [])
+        if out.get("output_type") == "execute_result"
+    )
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The notebook, run by a real kernel; the result kept for a look."""
+    tmp_path = tmp_path_factory.mktemp("notebook")
+    executed = tmp_path / "diagnose.executed.ipynb"
     notebook = REPO / "examples" / "diagnose.ipynb"
     run = subprocess.run(
         [sys.executable, "-c", EXECUTE, str(notebook), str(executed), str(tmp_path / "kernel")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
+        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},  # the demo's archives
         timeout=600,
         check=False,
     )
     assert run.returncode == 0, run.stderr[-3000:]
+    return executed
+
+
+def test_the_walkthrough_notebook_runs(executed: Path) -> None:
+    """Every cell runs; the report, the cause, the explained log, the sosreport and the fleet
+    table show what the story says."""
     code = [c for c in json.loads(executed.read_text())["cells"] if c["cell_type"] == "code"]
 
     def cell(start: str) -> dict[str, Any]:
@@ -71,3 +92,34 @@ def test_the_walkthrough_notebook_runs(tmp_path: Path) -> None:
     assert "win11-gaming" in vms and "0000:01:00.0" in vms
     logs = html_of(next(c for c in code if "filter(level=" in "".join(c["source"])))
     assert "probe.finished" in logs and "guest.agent" in logs
+    causes = text_of(cell("[(f.cause, f.message)"))  # why media-server did not start
+    assert "GROUP_MEMBER_NOT_VFIO" in causes and "snd_hda_intel" in causes
+    explained = text_of(cell("from workbench.core.host import Host"))
+    assert explained.index("GROUP_MEMBER_NOT_VFIO") < explained.index("HOST_DRIVER_BOUND")
+    evidence = text_of(cell("[e.text for e in explanation.causes[0].evidence]"))
+    assert "group 11 is not viable" in evidence and "04:00.1 driver: snd_hda_intel" in evidence
+    assert "Bind every device of the group" in text_of(cell("explanation.causes[0].remedy"))
+    sos = html_of(cell("from workbench.demo_sos import"))
+    assert "libvirt.domains" in sos and "wb-fail" in sos and "snd_hda_intel" in sos
+    table = html_of(cell("fleet = workbench.fleet"))
+    for machine in ("adl-dual-radeon", "b550-lab", "demo-workstation", "duo-z370"):
+        assert f"sosreport-{machine}" in table
+    shared = text_of(cell('fleet.to_dict()["probes"]'))
+    assert "'fail': ['sosreport-demo-workstation', 'sosreport-duo-z370']" in shared
+
+
+def test_the_executed_notebook_converts_to_html(executed: Path, tmp_path: Path) -> None:
+    """`jupyter nbconvert --to html` of the run notebook: one page holding the cause and the
+    fleet's machines (what a support engineer attaches to a ticket)."""
+    jupyter = Path(sys.executable).parent / "jupyter"
+    done = subprocess.run(
+        [str(jupyter), "nbconvert", "--to", "html", "--output-dir", str(tmp_path), str(executed)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    page = (tmp_path / "diagnose.executed.html").read_text()
+    assert page.startswith("<!DOCTYPE html>") and "GROUP_MEMBER_NOT_VFIO" in page
+    assert "sosreport-duo-z370" in page and "wb-report" in page

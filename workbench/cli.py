@@ -184,6 +184,15 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--fleet", action="store_true", dest="demo_fleet", help="open a fleet of demo machines"
     )
+    from workbench.commands.tour import WriteTour  # issue 18: the README tour's files
+
+    demo.add_argument(
+        "--write",
+        metavar="DIR",
+        action=WriteTour,
+        dest="write_dir",
+        help="write the demo's kernel and QEMU logs, its sosreport and the demo fleet into DIR",
+    )
     demo.set_defaults(module="ui", demo=True)
 
     probe = sub.add_parser(

@@ -170,6 +170,7 @@ def demo_variant(args: argparse.Namespace) -> int | None:
 
         fleet_args = argparse.Namespace(
             paths=[str(cached_fleet())],
+            no_index=False,
             compare=None,
             json=False,
             text=False,
