@@ -465,6 +465,8 @@ class VmPreflight(Probe):
                         )
                     )
             ready = vm.ready
+            if ready is False and not dom.running:
+                _said_elsewhere(findings, vm)
             entry: dict[str, Any] = {
                 "state": dom.state if dom.state_recorded else None,
                 "running": dom.running,
@@ -500,6 +502,27 @@ class VmPreflight(Probe):
             "causes": [c for v in vms.values() for c in v["causes"]],
         }
         return Outcome(worst(findings), _summary(vms), facts, findings)
+
+
+def _said_elsewhere(findings: list[Finding], vm: _Vm) -> None:
+    """A VM that cannot start whose every failing check another probe already reported (its
+    finding is not repeated here): still a failure of this probe, pointing there, so that
+    vm.preflight never passes while it says "cannot"."""
+    if any(
+        f.severity == "fail" and f.message.startswith(f"{safe_text(vm.name)}:") for f in findings
+    ):
+        return
+    failing = next((c for c in vm.checks if c.status == "fail"), None)
+    if failing is None:
+        return
+    findings.append(
+        Finding(
+            "VM_CANNOT_START",
+            "fail",
+            safe_text(f"{vm.name}: cannot start ({failing.check} check failed)."),
+            "libvirt.domains' finding about this VM says why, with its cause and remedy.",
+        )
+    )
 
 
 def _remote_entry(dom: DomainSnapshot, remote: str) -> dict[str, Any]:

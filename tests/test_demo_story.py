@@ -71,12 +71,20 @@ def test_explain_with_the_machine_names_the_audio_and_its_driver(demo: DemoEnv) 
 
 
 def test_the_report_says_media_server_cannot_start_and_why(demo: DemoEnv) -> None:
-    """vm.preflight fails for media-server with the cause; its QEMU log's last start failed."""
+    """vm.preflight fails for media-server (its facts carry the cause; the finding points to
+    libvirt.domains, whose finding names the cause, the member on snd_hda_intel and a remedy,
+    said once)."""
     report = report_for(demo.root, connect=demo.uri)
     preflight = next(p for p in report.probes if p.id == "vm.preflight")
     assert preflight.status == "fail"
-    found = [f for f in preflight.findings if f.message.startswith("media-server:")]
-    assert [f.cause for f in found] == [CAUSE], [f.message for f in preflight.findings]
+    vm = preflight.facts["vms"]["media-server"]
+    assert vm["ready"] is False and CAUSE in [c["code"] for c in vm["causes"]]
+    assert [f.code for f in preflight.findings if f.message.startswith("media-server:")] == [
+        "VM_CANNOT_START"
+    ]
+    domains = next(p for p in report.probes if p.id == "libvirt.domains")
+    found = [f for f in domains.findings if f.cause == CAUSE]
+    assert len(found) == 1 and found[0].message.startswith("media-server:")
     assert "snd_hda_intel" in found[0].message and found[0].remedy
 
 

@@ -150,6 +150,9 @@ def test_missing_hostdev_is_not_ready_and_reported_once(make_root: Callable[...,
         "DOMAIN_HOSTDEV_MISSING"
     ]
     assert not any("09:00.0" in f.message for f in result.findings)
+    # ... yet the probe never passes while it says "cannot": one finding points there.
+    assert result.status == "fail"
+    assert [f.code for f in result.findings] == ["VM_CANNOT_START"]
 
 
 def test_group_member_on_host_driver_by_the_kernel_rule(make_root: Callable[..., Path]) -> None:
