@@ -24,10 +24,9 @@ class Counter:
     def __call__(self, done: int, total: int, indexed: int) -> None:
         said = f"{done}/{total} machines, {indexed} from the index"
         if self.terminal:
-            self.out.write(f"\r{said}")
+            # open before the write: a "\r" flushes at once, and Ctrl-C may come right after
             self.open = done < total
-            if not self.open:
-                self.out.write("\n")
+            self.out.write(f"\r{said}" + ("" if self.open else "\n"))
         else:
             now = time.monotonic()
             step = max(1, total // 10)
