@@ -232,3 +232,31 @@ def test_enter_on_a_bundles_node_opens_it(nodes: list[Path], tmp_path: Path) -> 
         assert app.opened is not None
         app.opened.stack.close()
     assert app.opened.machine.source == f"{outer}:{nodes[0].name}"
+
+
+def test_the_tui_shows_the_sources_of_clashing_names(
+    two: tuple[Path, Path], tmp_path: Path
+) -> None:
+    """Two machines of one name whose folders tell nothing: the TUI has a source column with
+    each one's path."""
+    from rich.text import Text
+    from textual.widgets import DataTable
+
+    from workbench.fleet.machine import open_fleet
+    from workbench.ui.fleet.app import FleetApp
+
+    for sub in ("a", "b"):
+        (tmp_path / sub / "site").mkdir(parents=True)
+        shutil.copy(two[0], tmp_path / sub / "site" / "host.tar.gz")
+    fleet = open_fleet([tmp_path / "a", tmp_path / "b"], index=False)
+
+    async def go() -> list[str]:
+        app = FleetApp(fleet)
+        async with app.run_test(size=(200, 30)) as pilot:
+            await pilot.pause(0.1)
+            table = app.query_one("#fleet", DataTable)
+            cells = [table.get_cell(str(i), "source") for i in range(2)]
+        return [c.plain if isinstance(c, Text) else str(c) for c in cells]
+
+    shown = asyncio.run(go())
+    assert shown[0].endswith("a/site/host.tar.gz") and shown[1].endswith("b/site/host.tar.gz")

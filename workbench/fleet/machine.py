@@ -105,7 +105,7 @@ def open_fleet(
         if not entries:
             raise nothing_found(passed)
         fleet = run_fleet(entries, workers, progress, work, index)
-    fleet.problems = passed + fleet.problems
+    fleet.problems = passed
     return fleet
 
 

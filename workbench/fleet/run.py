@@ -1,9 +1,10 @@
 """Opening and probing every machine of a fleet, in worker processes.
 
-Each worker (a `forkserver` process, `spawn` where there is none) opens one machine at a time
-and returns a small FleetMachine: memory stays at one machine per worker whatever the fleet's
-size. A machine that cannot be opened is a FleetMachine with `error`, never the fleet's crash;
-Ctrl-C terminates the pool (each worker's own temp directories are removed by its SIGTERM
+Each worker (a `forkserver` process, `spawn` where there is none: workbench/fleet/pool.py)
+opens one machine at a time and returns a small FleetMachine: memory stays at one machine per
+worker whatever the fleet's size. A machine that cannot be opened, or whose worker died, is a
+FleetMachine with `error`, never the fleet's crash; Ctrl-C (and SIGTERM, through the command's
+guard) terminates the workers (each one's own temp directories are removed by its SIGTERM
 guard) and is raised on.
 
 With the fleet index (workbench/fleet/index.py, on unless `index=False`), a worker hashes each
