@@ -15,6 +15,7 @@ import contextlib
 import multiprocessing
 import signal
 import sys
+import time
 from collections.abc import Callable
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 from concurrent.futures.process import BrokenProcessPool
@@ -23,6 +24,7 @@ from typing import Any
 from workbench.fleet.model import FleetEntry, FleetMachine
 
 Finished = Callable[[int, FleetMachine], None]
+STOP_WAIT_S = 5.0  # a stopped worker's time to clean up (its temp files) before it is killed
 _STOPPED = (-signal.SIGTERM, 128 + signal.SIGTERM)  # a worker the broken pool itself stopped
 
 
@@ -181,4 +183,13 @@ def _stop(executor: ProcessPoolExecutor, processes: dict[int, Any]) -> None:
     for process in processes.values():
         with contextlib.suppress(OSError, ValueError, AttributeError):
             process.terminate()
-    executor.shutdown(wait=True, cancel_futures=True)
+    # not shutdown(wait=True): a worker stopped while handing back a result can wait forever
+    # for a reader that is gone; each one is waited for a while, then killed
+    executor.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + STOP_WAIT_S
+    for process in processes.values():
+        with contextlib.suppress(OSError, ValueError, AttributeError, AssertionError):
+            process.join(max(0.0, deadline - time.monotonic()))
+            if process.exitcode is None:
+                process.kill()
+                process.join(1.0)
