@@ -25,7 +25,9 @@ from workbench.fleet.model import FleetEntry, FleetMachine
 
 Finished = Callable[[int, FleetMachine], None]
 STOP_WAIT_S = 5.0  # a stopped worker's time to clean up (its temp files) before it is killed
-_STOPPED = (-signal.SIGTERM, 128 + signal.SIGTERM)  # a worker the broken pool itself stopped
+# a worker the broken pool itself stopped (SIGTERM, or its guard's exit) or let go (0), or
+# whose end is unknown: not the cause, its machine is tried once more
+_STOPPED = (None, 0, -signal.SIGTERM, 128 + signal.SIGTERM)
 
 
 def refuse_while_bootstrapping() -> None:
