@@ -42,12 +42,13 @@ def test_kinds_are_told_by_content_not_name(one_capture: Path, tmp_path: Path) -
 
 
 def test_names_are_unique_with_a_count(one_capture: Path, tmp_path: Path) -> None:
-    """Two machines with one name, in folders of one name too: the second is `NAME#2`."""
+    """Two machines with one name, in folders of one name too (the folders tell nothing): the
+    name is kept, the second is `NAME#2`."""
     for sub in ("a", "b"):
         (tmp_path / sub / "site").mkdir(parents=True)
         shutil.copy(one_capture, tmp_path / sub / "site" / "host.tar.gz")
     entries, _ = discover([tmp_path])
-    assert [e.name for e in entries] == ["site", "site#2"]
+    assert [e.name for e in entries] == ["host", "host#2"]
 
 
 def test_a_path_named_twice_is_one_machine(one_capture: Path) -> None:
@@ -162,7 +163,8 @@ def test_ansible_captures_of_one_file_name_are_named_by_their_folders(
     one_capture: Path, tmp_path: Path
 ) -> None:
     """The playbook's `captures/<host>/workbench-<host>.tar.gz`, two of the same file name (no
-    host name recorded): each is its folder's name, not `#2`; a third clash left gets `#2`."""
+    host name recorded): each is its folder's name, not `#2`; with a third whose folder's name
+    is one of theirs, the folders no longer tell them apart: the name kept, with `#2`, `#3`."""
     for folder in ("gpu-a", "gpu-b"):
         (tmp_path / "captures" / folder).mkdir(parents=True)
         shutil.copy(one_capture, tmp_path / "captures" / folder / "workbench-host.tar.gz")
@@ -172,7 +174,11 @@ def test_ansible_captures_of_one_file_name_are_named_by_their_folders(
     (tmp_path / "other" / "gpu-a").mkdir(parents=True)
     shutil.copy(one_capture, tmp_path / "other" / "gpu-a" / "workbench-host.tar.gz")
     entries, _ = discover([tmp_path / "captures", tmp_path / "other"])
-    assert sorted(e.name for e in entries) == ["gpu-a", "gpu-a#2", "gpu-b"]
+    assert sorted(e.name for e in entries) == [
+        "workbench-host",
+        "workbench-host#2",
+        "workbench-host#3",
+    ]
 
 
 def test_a_capture_is_named_by_its_recorded_hostname(

@@ -439,7 +439,8 @@ def build_parser() -> argparse.ArgumentParser:
         "when no machine is found.",
     )
     fleet.add_argument("paths", metavar="PATH", nargs="*", help="machine files and directories")
-    fleet.add_argument("--json", action="store_true", help="print the workbench.fleet/1 document")
+    shown = fleet.add_mutually_exclusive_group()  # one output: the document or the table
+    shown.add_argument("--json", action="store_true", help="print the workbench.fleet/1 document")
     fleet.add_argument(
         "--compare",
         nargs=2,
@@ -461,7 +462,7 @@ def build_parser() -> argparse.ArgumentParser:
         "workbench's code; the least recently used beyond 20,000 files or 256 MB are removed; "
         "WORKBENCH_FLEET_INDEX=off does the same)",
     )
-    fleet.add_argument(
+    shown.add_argument(
         "--text", action="store_true", help="the table, also on a terminal (where the TUI opens)"
     )
     fleet.set_defaults(module="fleet")

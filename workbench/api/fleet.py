@@ -17,11 +17,13 @@ class FleetView:
         self.fleet = fleet
 
     @classmethod
-    def open(cls, paths: str | Path | list[str | Path], index: bool = True) -> FleetView:
+    def open(
+        cls, paths: str | Path | list[str | Path], index: bool = True, workers: int | None = None
+    ) -> FleetView:
         from workbench.fleet.machine import open_fleet
 
         named = [paths] if isinstance(paths, str | Path) else list(paths)
-        return cls(open_fleet(named, index=index))
+        return cls(open_fleet(named, index=index, workers=workers))
 
     @property
     def machines(self) -> list[FleetMachine]:
@@ -29,10 +31,7 @@ class FleetView:
 
     def probe_ids(self) -> list[str]:
         """Every probe of any machine, in the order first seen."""
-        seen: dict[str, None] = {}
-        for machine in self.machines:
-            seen.update(dict.fromkeys(machine.statuses))
-        return list(seen)
+        return self.fleet.probe_ids()
 
     def __getitem__(self, name: str) -> FleetMachine:
         for machine in self.machines:

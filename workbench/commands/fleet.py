@@ -9,14 +9,15 @@ import json
 import sys
 
 from workbench.commands.common import text_stdout, usage_error
-from workbench.fleet.machine import limits_first, nothing_found
 from workbench.fleet.model import Fleet
 from workbench.fleet.table import render_fleet
 
 
 def run(args: argparse.Namespace) -> int:
-    from workbench.fleet.discover import discover, fleet_workdir
-    from workbench.fleet.run import run_fleet
+    from workbench.capture.sigterm import TerminationGuard
+    from workbench.commands.fleetprogress import Counter
+    from workbench.fleet.discover import fleet_workdir
+    from workbench.fleet.machine import open_fleet
 
     if args.compare is not None:
         from workbench.commands.fleetcompare import run_compare
@@ -24,23 +25,22 @@ def run(args: argparse.Namespace) -> int:
         return run_compare(args.compare[0], args.compare[1], list(args.paths), bool(args.json))
     if not args.paths:
         return usage_error("fleet: at least one PATH (or --compare A B)")
-    show = bool(args.progress) or sys.stderr.isatty()
-
-    def progress(done: int, total: int, indexed: int) -> None:
-        end = "\n" if done == total else ""
-        sys.stderr.write(f"\r{done}/{total} machines, {indexed} from the index{end}")
-        sys.stderr.flush()
-
-    with fleet_workdir() as workdir:
-        entries, problems = discover(list(args.paths), workdir)
-        problems = limits_first(problems)
-        if not entries:
-            raise nothing_found(problems)
-        index = not args.no_index
-        fleet = run_fleet(entries, args.workers, progress if show else None, workdir, index)
+    counter = Counter(sys.stderr) if bool(args.progress) or sys.stderr.isatty() else None
+    # SIGTERM/SIGHUP exit as Ctrl-C does: the workers stopped, the work directory removed
+    with TerminationGuard(), fleet_workdir() as workdir:
+        try:
+            fleet = open_fleet(
+                list(args.paths),
+                index=not args.no_index,
+                workers=args.workers,
+                progress=counter,
+                workdir=workdir,
+            )
+        finally:
+            if counter is not None:
+                counter.end()  # the progress line ended before anything else is said
         for note in fleet.notes:  # once each: the index could not be used or written
             sys.stderr.write(f"workbench: {note}\n")
-        fleet.problems = problems + fleet.problems
         if not args.json and not args.text and _terminal():
             # the TUI opens machines from `workdir` (a bundle's reports): inside its block
             from workbench.ui.fleet.run import run_fleet_ui

@@ -21,6 +21,7 @@ import tempfile
 import zlib
 from collections import Counter
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from workbench.core.errors import CaptureError, WorkbenchError
@@ -30,6 +31,7 @@ MAX_DEPTH = 6  # directories below a named one that are walked
 MAX_FILES = 20_000  # entries looked at in all, across every named path
 MAX_INNER = 1_000  # sosreports taken from one bundle
 INNER_BYTES = 4 * 1024 * 1024 * 1024  # what one bundle's extracted reports may take in all
+FLEET_INNER_BYTES = 16 * 1024 * 1024 * 1024  # what every bundle's extracted reports may take
 SCAN_MEMBERS = 500_000  # members of an archive looked at to tell what it is
 _INNER = re.compile(r"(^|/)sosreport-[^/]*\.tar\.(xz|gz|bz2)$")
 _PACKED = re.compile(r"\.tar\.(xz|gz|bz2)$")  # any archive in a bundle: a node's or not
@@ -38,7 +40,24 @@ _NAME_LIMIT = 64
 _ROOT_HOSTNAMES = ("proc/sys/kernel/hostname", "etc/hostname")
 _CAPTURE_HOSTNAME = "proc/sys/kernel/hostname"
 HOSTNAME_SCAN = 2_000  # members of a capture read on from its manifest for its host name
-_SOS_SHAPE = re.compile(r"^sosreport-(?P<host>.+?)(?:-\d+)?-\d{4}-\d{2}-\d{2}-[A-Za-z0-9]+$")
+# sos names its archive sosreport-HOST[-CASE]-YYYY-MM-DD-RAND; a case id is a support case's
+# number (long): a short number is part of the host's name (compute-01, r640-12)
+_SOS_SHAPE = re.compile(r"^sosreport-(?P<host>.+?)(?:-\d{5,})?-\d{4}-\d{2}-\d{2}-[A-Za-z0-9]+$")
+Found = list[tuple[str, str, EntryKind, str | None]]  # name, source, kind, within
+
+
+@dataclass
+class _Walk:
+    """What one discovery carries along: the machines found, what was passed over, the
+    entries left to look at, the files already seen (by real path: a file named twice is
+    one), the bytes bundles' reports may still take, where they are extracted."""
+
+    found: Found = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)
+    budget: int = MAX_FILES
+    seen: set[str] = field(default_factory=set)
+    extract_left: int = field(default_factory=lambda: FLEET_INNER_BYTES)
+    workdir: Path | None = None
 
 
 def discover(
@@ -48,23 +67,21 @@ def discover(
     directories, `sos collect` bundles), and what was passed over (said, never silent).
     A bundle's reports are extracted into `workdir` (see `fleet_workdir`); without one, a
     bundle is a problem."""
-    found: list[tuple[str, str, EntryKind, str | None]] = []  # name, source, kind, within
-    problems: list[str] = []
-    budget = [MAX_FILES]
+    walk = _Walk(workdir=workdir)
     for given in paths:
         path = Path(given)
         try:
             st = path.stat()
         except OSError as exc:
-            problems.append(f"{path}: {exc.strerror or exc}")
+            walk.problems.append(f"{path}: {exc.strerror or exc}")
             continue
         if stat.S_ISDIR(st.st_mode):
-            _directory(path, 0, found, problems, budget, workdir)
+            _directory(path, 0, walk)
         elif stat.S_ISREG(st.st_mode):
-            _file(path, found, problems, workdir)
+            _file(path, walk)
         else:
-            problems.append(f"{path}: not a regular file or a directory")
-    return _unique(found), problems
+            walk.problems.append(f"{path}: not a regular file or a directory")
+    return _unique(walk.found), walk.problems
 
 
 @contextlib.contextmanager
@@ -81,15 +98,10 @@ def fleet_workdir() -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _directory(
-    path: Path,
-    depth: int,
-    found: list[tuple[str, str, EntryKind, str | None]],
-    problems: list[str],
-    budget: list[int],
-    workdir: Path | None,
-) -> None:
+def _directory(path: Path, depth: int, walk: _Walk) -> None:
     from workbench.sos.detect import is_report_dir
+
+    found, problems = walk.found, walk.problems
 
     try:
         if is_report_dir(path):
@@ -111,10 +123,10 @@ def _directory(
         problems.append(f"{path}: {exc.strerror or exc}")
         return
     for entry in entries:
-        if budget[0] <= 0:
+        if walk.budget <= 0:
             problems.append(f"{path}: more than {MAX_FILES} entries in all, the rest not looked at")
             return
-        budget[0] -= 1
+        walk.budget -= 1
         if entry.name.startswith("."):
             continue
         child = Path(entry.path)
@@ -122,10 +134,10 @@ def _directory(
             if entry.is_symlink():
                 problems.append(f"{child}: a symbolic link, not followed")
             elif entry.is_dir():
-                _directory(child, depth + 1, found, problems, budget, workdir)
+                _directory(child, depth + 1, walk)
             elif entry.is_file():
                 if not _is_checksum(child):
-                    _file(child, found, problems, workdir)
+                    _file(child, walk)
             else:
                 problems.append(f"{child}: not a regular file or a directory")
         except OSError as exc:
@@ -137,15 +149,16 @@ def _is_checksum(path: Path) -> bool:
     return path.name.endswith((".sha256", ".md5")) and path.with_suffix("").is_file()
 
 
-def _file(
-    path: Path,
-    found: list[tuple[str, str, EntryKind, str | None]],
-    problems: list[str],
-    workdir: Path | None,
-) -> None:
+def _file(path: Path, walk: _Walk) -> None:
+    found, problems, workdir = walk.found, walk.problems, walk.workdir
+    real = os.path.realpath(path)
+    if real in walk.seen:
+        return  # named twice (or through a link): one machine, one bundle's nodes once
+    walk.seen.add(real)
     left: list[str] = []  # archives in a bundle that are no node's (their names said)
+    said: list[str] = []  # what the look at the bundle could not cover
     try:
-        kind, inner, hostname = _archive(path, left)
+        kind, inner, hostname = _archive(path, left, said)
     except WorkbenchError as exc:  # the sos wording ("not a usable sosreport: WHY"): ours here
         why = exc.message.rsplit(": not a usable sosreport: ", 1)[-1]
         problems.append(f"{path}: no machine (neither a capture nor a sosreport): {why}")
@@ -159,7 +172,7 @@ def _file(
             problems.append(f"{path}: a `sos collect` bundle, and nowhere to extract it")
             return
         if inner and workdir is not None:
-            _bundle(path, inner, found, problems, workdir)
+            _bundle(path, inner, walk)
         if left:
             shown = ", ".join(repr(n[:120]) for n in left[:3])
             more = f" and {len(left) - 3} more" if len(left) > 3 else ""
@@ -169,21 +182,28 @@ def _file(
             )
     else:
         problems.append(f"{path}: a tar archive, neither a capture nor a sosreport")
+    problems.extend(f"{path}: {what}" for what in said)
 
 
-def _archive(path: Path, left: list[str] | None = None) -> tuple[str, list[str], str | None]:
+def _archive(
+    path: Path, left: list[str] | None = None, said: list[str] | None = None
+) -> tuple[str, list[str], str | None]:
     """What the archive holds: "capture" (with its recorded host name when it comes early:
-    see `_capture_hostname`), "sos", "damaged" (a tar archive that breaks off: opened as a
-    capture, whose refusal becomes that machine's error), or "tar" with the names of the
-    sosreport archives among its members (a bundle). One pass, bounded; CaptureError for what
-    is no tar archive."""
+    see `_capture_hostname`), "sos", "damaged" (a tar archive that breaks off before any
+    sosreport in it: opened as a capture, whose refusal becomes that machine's error), or
+    "tar" with the names of the sosreport archives among its members (a bundle; one that
+    breaks off keeps those seen). One pass, bounded; CaptureError for what is no tar archive.
+    `said`: what the look could not cover (nodes past MAX_INNER, a scan stopped at its limit,
+    a bundle that breaks off, a node that is a link: never followed)."""
+    notes: list[str] = said if said is not None else []
     from workbench.sos.archive import READ_LIMIT, compression, open_tar
     from workbench.sos.detect import ArchiveLayout
 
     mode = compression(path)
     shape = ArchiveLayout()
     inner: list[str] = []
-    read = 0
+    links: list[str] = []  # sosreport-named members that are links: said, never followed
+    read = over = count = 0
     try:
         with open_tar(path, mode) as tar:
             for count, member in enumerate(tar, 1):
@@ -193,8 +213,12 @@ def _archive(path: Path, left: list[str] | None = None) -> tuple[str, list[str],
                 if parts == ["manifest.json"] and member.isreg():
                     # at the root: no sosreport (one top directory)
                     return "capture", [], _capture_hostname(tar)
-                if member.isreg() and _INNER.search(member.name) and len(inner) < MAX_INNER:
-                    if _safe_member(member.name):
+                if _INNER.search(member.name) and (member.issym() or member.islnk()):
+                    links.append(member.name)
+                elif member.isreg() and _INNER.search(member.name):
+                    if len(inner) >= MAX_INNER:
+                        over += 1
+                    elif _safe_member(member.name):
                         inner.append(member.name)
                     elif left is not None:
                         left.append(member.name)
@@ -202,9 +226,20 @@ def _archive(path: Path, left: list[str] | None = None) -> tuple[str, list[str],
                     left.append(member.name)
                 read += member.size
                 if count >= SCAN_MEMBERS or read > READ_LIMIT:
+                    notes.append(
+                        f"looked at its first {count} members ({read} bytes) only: "
+                        "nodes after them not taken"
+                    )
                     break
-    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error):
-        return "damaged", [], None
+    except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
+        if not inner:
+            return "damaged", [], None
+        notes.append(f"the bundle breaks off after {count} members ({exc}): the nodes before kept")
+    if over:
+        notes.append(f"{over} sosreport(s) past the first {MAX_INNER} of the bundle not taken")
+    if links:
+        shown = ", ".join(repr(n[:120]) for n in links[:3])
+        notes.append(f"{len(links)} node(s) that are links in the bundle, not followed: {shown}")
     return "tar", inner, None
 
 
@@ -233,17 +268,19 @@ def _printable(word: str) -> bool:
     return all(c.isprintable() for c in word)
 
 
-def _bundle(
-    path: Path,
-    inner: list[str],
-    found: list[tuple[str, str, EntryKind, str | None]],
-    problems: list[str],
-    workdir: Path,
-) -> None:
+def _bundle(path: Path, inner: list[str], walk: _Walk) -> None:
     """Extract the bundle's sosreport archives (and nothing else) into a directory of their
-    own under `workdir`, each name checked as a sosreport member is; one entry per node."""
+    own under the walk's workdir, each name checked as a sosreport member is; one entry per
+    node. Bounded by INNER_BYTES per bundle, FLEET_INNER_BYTES across the fleet and the free
+    room of the workdir's filesystem less sos's headroom (a tmpfs is memory): the nodes past
+    a bound are said, naming the bundle."""
     from workbench.capture.unpack import check_member_name
     from workbench.sos.archive import CHUNK, compression, open_tar, refuse
+    from workbench.sos.archive import _room as room  # sos unpack's free-space rule
+
+    found, problems, workdir = walk.found, walk.problems, walk.workdir
+    if workdir is None:
+        return  # _file said it: nowhere to extract
 
     wanted = set(inner)
     into = Path(tempfile.mkdtemp(prefix="bundle-", dir=workdir))
@@ -258,6 +295,19 @@ def _bundle(
                 total += member.size
                 if total > INNER_BYTES:
                     raise refuse(path, f"its sosreports take more than {INNER_BYTES} bytes")
+                if member.size > walk.extract_left:
+                    raise refuse(
+                        path,
+                        f"the fleet's bundles' sosreports take more than {FLEET_INNER_BYTES} "
+                        f"bytes in all: {base_of(name)} and the nodes after it not taken",
+                    )
+                if member.size > room(workdir):
+                    raise refuse(
+                        path,
+                        f"{base_of(name)} needs {member.size} bytes, more than is free in "
+                        f"{workdir.parent} (less a headroom): it and the nodes after it not taken",
+                    )
+                walk.extract_left -= member.size
                 index += 1
                 base = name.rsplit("/", 1)[-1]
                 node = into / f"{index:04d}"
@@ -275,6 +325,11 @@ def _bundle(
         problems.append(exc.message)
     except (tarfile.TarError, EOFError, OSError, ValueError, lzma.LZMAError, zlib.error) as exc:
         problems.append(f"{path}: a `sos collect` bundle that could not be read ({exc})")
+
+
+def base_of(name: str) -> str:
+    """A member's file name (its last part)."""
+    return name.rsplit("/", 1)[-1][:200]
 
 
 def _report_dir_name(path: Path) -> str:
@@ -319,27 +374,45 @@ def _stem(file_name: str) -> str:
     return file_name[:_NAME_LIMIT]
 
 
-def _unique(found: list[tuple[str, str, EntryKind, str | None]]) -> list[FleetEntry]:
-    """Entries with unique names: names that clash are each machine's folder's name instead
-    (Ansible's `captures/<host>/workbench-<host>.tar.gz`), and a clash left gets `#2`, `#3`...;
-    a source named twice is one."""
-    seen: dict[str, int] = {}
+def _unique(found: Found) -> list[FleetEntry]:
+    """Entries with unique names. Machines whose names clash are each named by its folder when
+    the folders tell them apart (Ansible's `captures/<host>/workbench-<host>.tar.gz`); else
+    they keep the name, the second and later with `#2`, `#3`... (the table then shows their
+    sources). A source named twice is one."""
     sources: set[str] = set()
-    kept = []
+    kept: Found = []
     for name, source, kind, within in found:
         key = os.path.realpath(source)
         if key not in sources:
             sources.add(key)
             kept.append((name, source, kind, within))
-    clashes = Counter(name for name, _source, _kind, _within in kept)
+    by_name: dict[str, list[int]] = {}
+    for at, (name, _source, _kind, _within) in enumerate(kept):
+        by_name.setdefault(name, []).append(at)
+    names = [name for name, _source, _kind, _within in kept]
+    renamed: list[list[int]] = []
+    for places in by_name.values():
+        if len(places) < 2 or any(kept[at][3] is not None for at in places):
+            continue  # no clash, or a bundle's nodes (their folder is the engine's own)
+        folders = [Path(kept[at][1]).parent.name[:_NAME_LIMIT] for at in places]
+        if all(folders) and len(set(folders)) == len(folders):
+            renamed.append(places)
+            for at, folder in zip(places, folders, strict=True):
+                names[at] = folder
+    changed = True
+    while changed:  # a folder's name that clashes with another machine's tells nothing
+        changed = False
+        counts = Counter(names)
+        for places in [p for p in renamed if any(counts[names[at]] > 1 for at in p)]:
+            renamed.remove(places)  # every group in the clash: none is told apart by it
+            for at in places:
+                names[at] = kept[at][0]
+            changed = True
+    seen: dict[str, int] = {}
     out: list[FleetEntry] = []
-    for name, source, kind, within in kept:
-        if clashes[name] > 1 and within is None and Path(source).parent.name:
-            name = Path(source).parent.name[:_NAME_LIMIT]  # captures/<host>/workbench-<host>
+    for (_name, source, kind, within), name in zip(kept, names, strict=True):
         unique = name
         if name in seen:
-            seen[name] += 1
-            unique = f"{name}#{seen[name]}"
             while unique in seen:
                 seen[name] += 1
                 unique = f"{name}#{seen[name]}"

@@ -6,11 +6,14 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.core.errors import ConfigError
 from workbench.core.report import Report
 from workbench.fleet.model import Fleet, FleetEntry, FleetMachine
+
+if TYPE_CHECKING:
+    from workbench.fleet.run import Progress
 
 
 def fill(machine: FleetMachine, report: Report) -> None:
@@ -78,23 +81,31 @@ def _card(gpu: dict[str, Any]) -> list[str] | None:
 
 
 def open_fleet(
-    paths: list[str | Path], stack: contextlib.ExitStack | None = None, index: bool = True
+    paths: list[str | Path],
+    *,
+    index: bool = True,
+    workers: int | None = None,
+    progress: Progress | None = None,
+    workdir: Path | None = None,
 ) -> Fleet:
     """Every machine in `paths`, through the fleet engine (discover + run_fleet, in worker
-    processes). `stack` keeps the engine's work directory (reports extracted from bundles,
-    the workers' temp files) until it is closed: the TUI opens those machines later; without
-    it the directory is removed on return. `index`: use the fleet index (fleet/index.py)."""
-    from workbench.fleet.discover import fleet_workdir
+    processes): the one entry point of the CLI, the API and the TUI. `workdir`: where a
+    bundle's reports are extracted and the workers unpack, kept by the caller (the TUI opens
+    those machines later); without it, a directory of the engine's own, removed on return.
+    `index`: use the fleet index (fleet/index.py); `workers`, `progress`: as run_fleet's.
+    What the walk passed over leads with its limits (`limits_first`); no machine at all is a
+    ConfigError (`nothing_found`)."""
+    from workbench.fleet.discover import discover, fleet_workdir
     from workbench.fleet.run import run_fleet
 
     with contextlib.ExitStack() as own:
-        workdir = (stack or own).enter_context(fleet_workdir())
-        entries, passed = find_entries(paths, workdir)
+        work = workdir if workdir is not None else own.enter_context(fleet_workdir())
+        entries, passed = discover(list(paths), work)
         passed = limits_first(passed)
         if not entries:
             raise nothing_found(passed)
-        fleet = run_fleet(entries, tmpdir=workdir, index=index)
-    fleet.problems = passed + [p for p in fleet.problems if p not in passed]
+        fleet = run_fleet(entries, workers, progress, work, index)
+    fleet.problems = passed
     return fleet
 
 
@@ -118,8 +129,8 @@ def nothing_found(problems: list[str]) -> ConfigError:
 def find_entries(
     paths: list[str | Path], workdir: Path | None = None
 ) -> tuple[list[FleetEntry], list[str]]:
-    """The engine's discovery: the machines in `paths` and what was passed over (a bundle's
-    reports are extracted into `workdir`)."""
+    """The machines in `paths` and what was passed over (a bundle's reports are extracted
+    into `workdir`): discover's, for `fleet --compare` (commands/fleetcompare.py)."""
     from workbench.fleet.discover import discover
 
     entries, passed = discover(list(paths), workdir)

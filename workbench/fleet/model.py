@@ -31,7 +31,9 @@ class FleetMachine:
     recorded). `facts` holds a few per-probe facts for `--compare` (kept small). `indexed`:
     the result came from the fleet index (workbench/fleet/index.py), the archive unopened;
     `index_problem`: why it could not be stored there (said once by the run, not in the
-    document)."""
+    document). `source` is what the user named, as shown (a bundle's node: `BUNDLE:REPORT`);
+    `open_source` is the path open_target takes for `kind` (a bundle's node: its extracted
+    report), "" where it is `source` (a result built without an entry)."""
 
     name: str
     source: str
@@ -45,6 +47,11 @@ class FleetMachine:
     within: str | None = None
     indexed: bool = False
     index_problem: str | None = None
+    open_source: str = ""
+
+    def path_to_open(self) -> str:
+        """What open_target opens for this machine (`open_source`, else `source`)."""
+        return self.open_source or self.source
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -70,6 +77,22 @@ class Fleet:
     machines: list[FleetMachine]
     problems: list[str] = field(default_factory=list)  # paths that were no machine, etc.
     notes: list[str] = field(default_factory=list)  # about the run (the index), not machines
+
+    def probe_ids(self) -> list[str]:
+        """Every probe any machine ran, in the order first seen (the report's order)."""
+        seen: dict[str, None] = {}
+        for machine in self.machines:
+            seen.update(dict.fromkeys(machine.statuses))
+        return list(seen)
+
+    def clashing(self) -> list[FleetMachine]:
+        """The machines whose names clash (`NAME`, `NAME#2`...: one name, several machines),
+        to be shown with their sources."""
+        bases: dict[str, int] = {}
+        for machine in self.machines:
+            base = machine.name.split("#", 1)[0]
+            bases[base] = bases.get(base, 0) + 1
+        return [m for m in self.machines if bases[m.name.split("#", 1)[0]] > 1]
 
     def probes(self) -> dict[str, dict[str, list[str]]]:
         out: dict[str, dict[str, list[str]]] = {}

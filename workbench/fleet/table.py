@@ -15,7 +15,7 @@ LISTED = 20  # machine names listed under one failing probe or cause; the rest c
 def render_fleet(fleet: Fleet, *, ascii_only: bool = False) -> str:
     """The fleet's table and its groups, as lines of text."""
     glyphs = ASCII_GLYPH if ascii_only else GLYPH
-    probes = _probe_ids(fleet)
+    probes = fleet.probe_ids()
     heads = _headers(probes)
     names = [_cut(safe_text(m.name), NAME_WIDTH) for m in fleet.machines]
     width = max([len("machine"), *(len(n) for n in names)])
@@ -38,6 +38,13 @@ def render_fleet(fleet: Fleet, *, ascii_only: bool = False) -> str:
         "legend: " + ", ".join(f"{h} {safe_text(p)}" for h, p in zip(heads, probes, strict=True))
     )
     lines.append("        " + ", ".join(f"{g} {s}" for s, g in glyphs.items()) + ", blank not run")
+    clashing = fleet.clashing()
+    if clashing:  # one name, several machines: which is which
+        lines.append("")
+        lines.append("sources of the machines whose names clash:")
+        lines += [f"  {safe_text(m.name)}: {safe_text(m.source)}" for m in clashing[:LISTED]]
+        if len(clashing) > LISTED:
+            lines.append(f"  {len(clashing) - LISTED} more (--json)")
     groups = fleet.probes()
     failing = [
         (pid, status) for pid in probes for status in ("fail", "error") if groups[pid].get(status)
@@ -68,15 +75,6 @@ def render_fleet(fleet: Fleet, *, ascii_only: bool = False) -> str:
     if ascii_only:
         text = text.encode("ascii", "backslashreplace").decode("ascii")
     return text
-
-
-def _probe_ids(fleet: Fleet) -> list[str]:
-    """Every probe any machine ran, in the order first seen (the report's order)."""
-    seen: dict[str, None] = {}
-    for machine in fleet.machines:
-        for pid in machine.statuses:
-            seen.setdefault(pid, None)
-    return list(seen)
 
 
 def _headers(probes: list[str]) -> list[str]:

@@ -16,10 +16,10 @@ from textual.widgets import DataTable, Footer, Header, Static
 
 from workbench.core.text import safe_text
 from workbench.fleet.model import Fleet, FleetMachine
+from workbench.textreport import GLYPH  # the text table's own, one set
 from workbench.ui.plain import plain
 from workbench.ui.safe_app import SafeApp
 
-GLYPH = {"pass": "✔", "warn": "!", "fail": "✘", "error": "⚠", "skip": "–"}
 STYLE = {"pass": "green", "warn": "yellow", "fail": "bold red", "error": "magenta", "skip": "dim"}
 
 
@@ -39,7 +39,7 @@ def open_machine(machine: FleetMachine) -> Opened:
     from workbench.ui.config import UiConfig
 
     stack = contextlib.ExitStack()
-    where: dict[str, Any] = {machine.kind: machine.source}  # open_target's root/capture/sos
+    where: dict[str, Any] = {machine.kind: machine.path_to_open()}  # root=, capture=, sos=
     try:
         target = stack.enter_context(open_target(**where))
         config = UiConfig.from_target(target, allow_actions=False)
@@ -47,13 +47,6 @@ def open_machine(machine: FleetMachine) -> Opened:
         stack.close()
         raise
     return Opened(machine, config, stack)
-
-
-def probe_ids(fleet: Fleet) -> list[str]:
-    seen: dict[str, None] = {}
-    for machine in fleet.machines:
-        seen.update(dict.fromkeys(machine.statuses))
-    return list(seen)
 
 
 class FleetApp(SafeApp):
@@ -92,13 +85,19 @@ class FleetApp(SafeApp):
 
     def on_mount(self) -> None:
         table = self.query_one("#fleet", DataTable)
-        probes = probe_ids(self.fleet)
+        probes = self.fleet.probe_ids()
         table.add_column("machine", key="machine")
+        clashing = {id(m) for m in self.fleet.clashing()}
+        if clashing:  # one name, several machines: each one's source beside it
+            table.add_column("source", key="source")
         for probe in probes:
             table.add_column(Text(probe), key=probe)
         table.add_column("causes", key="causes")
         for index, machine in enumerate(self.fleet.machines):
             cells: list[Text] = [Text(safe_text(machine.name))]
+            if clashing:
+                shown = safe_text(machine.source) if id(machine) in clashing else ""
+                cells.append(Text(shown[-48:], style="dim"))
             if machine.error is not None:
                 cells += [Text("not opened", style="magenta")] + [Text("")] * len(probes)
             else:
@@ -110,7 +109,7 @@ class FleetApp(SafeApp):
                         else Text("·", style="dim")
                     )
                 cells.append(Text(safe_text(", ".join(machine.causes))))
-            table.add_row(*cells[: len(probes) + 2], key=str(index))
+            table.add_row(*cells[: len(probes) + 2 + bool(clashing)], key=str(index))
         if self.fleet.machines:
             table.move_cursor(row=min(self.cursor, len(self.fleet.machines) - 1))
         table.focus()
