@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
@@ -216,33 +217,44 @@ def sample_log(path: Path) -> Path:
     return path
 
 
+@contextlib.contextmanager
+def _fixed_path(base: Path) -> Iterator[Path]:
+    """`base`, emptied, held by this test alone: a fixed path (what snapshots show) is shared
+    by every test run on the machine (two checkouts' suites at once), so an exclusive lock
+    beside it makes the others wait instead of removing each other's files mid-test."""
+    import fcntl
+
+    with open(f"{base}.lock", "a") as lock:  # noqa: PTH123 - a lock file, held open
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        shutil.rmtree(base, ignore_errors=True)
+        base.mkdir(parents=True)
+        try:
+            yield base
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
+
+
 @pytest.fixture
 def demo_env() -> Iterator[Any]:
     """The demo environment at a fixed path (snapshots must not show random temp names)."""
     from workbench.demo import demo_environment
 
-    base = Path("/tmp/workbench-ui-demo")
-    shutil.rmtree(base, ignore_errors=True)
-    base.mkdir(parents=True)
-    with demo_environment(base) as env:
+    with _fixed_path(Path("/tmp/workbench-ui-demo")) as base, demo_environment(base) as env:
         yield env
-    shutil.rmtree(base, ignore_errors=True)
 
 
 @pytest.fixture
 def fixed_root() -> Iterator[Callable[..., Path]]:
     """Like make_root, at a fixed path: snapshots must not show random temp names."""
-    base = Path("/tmp/workbench-ui-roots")
-    shutil.rmtree(base, ignore_errors=True)
-    counter = iter(range(100))
+    with _fixed_path(Path("/tmp/workbench-ui-roots")) as base:
+        counter = iter(range(100))
 
-    def make(facts: dict[str, Any] | str, **changes: Any) -> Path:
-        data = load_facts(facts) if isinstance(facts, str) else copy.deepcopy(facts)
-        data.update(changes)
-        return build_root(data, base / f"root{next(counter)}")
+        def make(facts: dict[str, Any] | str, **changes: Any) -> Path:
+            data = load_facts(facts) if isinstance(facts, str) else copy.deepcopy(facts)
+            data.update(changes)
+            return build_root(data, base / f"root{next(counter)}")
 
-    yield make
-    shutil.rmtree(base, ignore_errors=True)
+        yield make
 
 
 @pytest.fixture

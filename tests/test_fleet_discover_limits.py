@@ -50,6 +50,9 @@ def nodes(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
         ("sosreport-r640-12-2026-11-29-abcdef.tar.xz", "r640-12"),
         ("sosreport-host-12345-2026-11-29-abcdef.tar.xz", "host"),
         ("sosreport-db1-01234567-2026-11-29-x1y2z3.tar.gz", "db1"),
+        ("sosreport-b550-lab.tar.xz", "b550-lab"),  # no date: the rest is the host
+        ("sosreport-.tar.xz", "sosreport-"),  # nothing after the prefix: the name stays
+        ("notes.tar.xz", "notes"),
     ],
 )
 def test_a_short_number_is_part_of_the_host_name(file_name: str, host: str) -> None:

@@ -133,7 +133,7 @@ def check_fleet(words: list[str], fresh: tuple[Path, dict[str, str]]) -> None:
     assert done.returncode == 1, done.stderr
     assert done.stdout.startswith("Fleet of 4 machines")
     causes = done.stdout.split("\ncauses:\n", 1)[1]
-    shared = f"{CAUSE}: sosreport-demo-workstation, sosreport-duo-z370 (2)"
+    shared = f"{CAUSE}: demo-workstation, duo-z370 (2)"
     assert shared in causes
     quoted = tour_outputs(README)  # what the README shows of it is what it prints
     assert quoted and all(line in done.stdout for line in quoted), quoted

@@ -181,16 +181,36 @@ def _mode_text(kind: str, mode: str) -> str:
 
 
 def dev_listing(nodes: dict[str, dict[str, Any]]) -> str:
-    """`ls -alZR /dev` (sos >= 4.8 collects it) of the device nodes the facts record."""
-    lines = ["/dev:", "total 0"]
-    for n, (path, node) in enumerate(sorted(nodes.items())):
-        if path.count("/") != 2:  # /dev/NAME only: the demo's nodes
+    """`ls -alZR /dev` (sos >= 4.8 collects it) of the device nodes the facts record: /dev's
+    own nodes and a section for each directory below it (/dev/net for tun), as -R lists them;
+    a directory left out would read as one the machine does not have."""
+    by_dir: dict[str, list[tuple[str, dict[str, Any]]]] = {"/dev": []}
+    for path, node in sorted(nodes.items()):
+        parent, _, name = path.rpartition("/")
+        if not parent.startswith("/dev") or not name:
             continue
-        lines.append(
-            f"{_mode_text(node['kind'], node['mode'])}. 1 {node['owner']} {node['group']} "
-            f"system_u:object_r:device_t:s0 10, {232 + n} Nov 29 07:41 {path.removeprefix('/dev/')}"
-        )
-    return "\n".join(lines) + "\n"
+        by_dir.setdefault(parent, []).append((name, node))
+        while parent != "/dev":  # each directory on the way is an entry of its parent
+            up, _, sub = parent.rpartition("/")
+            entries = by_dir.setdefault(up, [])
+            if all(n != sub for n, _ in entries):
+                entries.append(
+                    (sub, {"kind": "dir", "mode": "0755", "owner": "root", "group": "root"})
+                )
+            parent = up
+    sections = []
+    minor = 232
+    for directory in sorted(by_dir):
+        lines = [f"{directory}:", "total 0"]
+        for name, node in sorted(by_dir[directory]):
+            size = "60" if node["kind"] == "dir" else f"10, {minor}"
+            minor += 1
+            lines.append(
+                f"{_mode_text(node['kind'], node['mode'])}. 1 {node['owner']} {node['group']} "
+                f"system_u:object_r:device_t:s0 {size} Nov 29 07:41 {name}"
+            )
+        sections.append("\n".join(lines))
+    return "\n\n".join(sections) + "\n"
 
 
 def demo_domains() -> list[Dom]:

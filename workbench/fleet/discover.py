@@ -352,11 +352,14 @@ def _recorded_hostname(path: Path, rels: tuple[str, ...]) -> str | None:
 
 
 def _sos_name(file_name: str) -> str:
-    """`sosreport-HOST[-CASE]-YYYY-MM-DD-RAND.tar.xz` -> HOST (sos's shape), else the name
-    without its suffix."""
+    """`sosreport-HOST[-CASE]-YYYY-MM-DD-RAND.tar.xz` -> HOST (sos's shape); `sosreport-HOST`
+    without a date -> HOST; else the name without its suffix."""
     stem = _stem(file_name)
     match = _SOS_SHAPE.match(stem)
-    return match.group("host")[:_NAME_LIMIT] if match else stem
+    if match:
+        return match.group("host")[:_NAME_LIMIT]
+    bare = stem.removeprefix("sosreport-")
+    return bare if bare and bare != stem else stem
 
 
 def _capture_name(path: Path) -> str:
