@@ -38,7 +38,7 @@ def group_findings(vm: str, via: GroupViability, host: Host | None) -> list[Find
                 "DOMAIN_GROUP_NOT_VIABLE",
                 "fail",
                 f"{vm}: IOMMU group {via.group} is not viable: {named} (a host driver; every "
-                "member must be on vfio-pci or pci-stub, on no driver, or be a bridge).",
+                "member must be on vfio-pci or pci-stub, on no driver, or a bridge on pcieport).",
                 bind_remedy(vm, via),
                 cause=NOT_VIABLE,
             )

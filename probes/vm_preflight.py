@@ -179,7 +179,7 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
             subject,
             "fail",
             f"not viable: {named} (members must be on vfio-pci or pci-stub, on no driver, or be "
-            "bridges)",
+            "bridges on pcieport)",
             "GROUP_MEMBER_NOT_VFIO",
         ),
         *evidence,
