@@ -101,9 +101,12 @@ def _cgroup_lines(result: ProbeResult | None, errors: list[str]) -> list[VhvLine
         errors.append(f"Unable to initialize cgroups: {safe_text(str(result.facts['error']))}")
         return []  # vhv prints no controller line when libvirt cannot open the cgroups
     have = result.facts.get("controllers") or {}
+    why = safe_text(str(result.facts.get("devices_bpf"))[:200])
     return [
         VhvLine(c, "PASS", None, "host.cgroups")
         if have.get(name)
+        else VhvLine(c, "NOTE", f"not recorded: {why}", "host.cgroups")
+        if have.get(name) is None
         else VhvLine(c, "WARN", hint(name), "host.cgroups")
         for c, name in zip(checks, CHECKED, strict=True)
     ]
