@@ -39,6 +39,8 @@ def cpu_features(text: str) -> CpuFeatures:
         if line.startswith("vendor_id"):
             vendor = line.partition(":")[2].strip()
             arch = "s390" if vendor.startswith("IBM/S390") else "x86"
+        elif line.startswith("cpu") and line.partition(":")[2].strip().startswith("POWER"):
+            arch = "ppc64"  # `cpu : POWER9 (architected)`: no vendor_id line there
         if line.startswith(FLAG_LINES) and ":" in line:
             flags.update(line.partition(":")[2].split(" "))
     flags.discard("")
