@@ -122,7 +122,7 @@ def test_two_domains_sharing_a_group(
 ) -> None:
     """Two domains given the GTX 960's group (both defined, or running): not a viability
     failure but one warning naming both, that they cannot run at once; a shut-off one whose
-    group a running one holds cannot start now (vm.preflight: VFIO_GROUP_BUSY)."""
+    group a running one holds cannot start now (vm.preflight: VFIO_GROUP_BUSY, a warning)."""
     card = ["0000:01:00.0", "0000:01:00.1"]
     vms = [("a", states[0], card), ("b", states[1], card[:1])]
     root = machine(make_root, GTX960, "0000:01:00.0", "vfio-pci", vms)
@@ -136,7 +136,14 @@ def test_two_domains_sharing_a_group(
     preflight = report.get("vm.preflight")
     blocked = [f for f in preflight.findings if f.cause == "VFIO_GROUP_BUSY"]
     assert [f.message.split(":")[0] for f in blocked] == (["b"] if busy else [])
+    # b cannot start while a runs, yet nothing is broken: a warning, the cause kept
+    assert [f.severity for f in blocked] == (["warn"] if busy else [])
     if busy:
+        (check,) = [
+            c for c in preflight.facts["vms"]["b"]["checks"] if c["cause"] == "VFIO_GROUP_BUSY"
+        ]
+        assert check["status"] == "warn"
+        assert preflight.status == "warn"  # the report does not fail for it
         assert preflight.facts["vms"]["b"]["ready"] is False
         assert "held by running VM a" in str(preflight.facts["vms"]["b"]["checks"])
 
