@@ -2,9 +2,11 @@
 only when its BPF query on the cgroup succeeds (src/util/vircgroupv2devices.c,
 `virCgroupV2DevicesAvailable`: BPF_PROG_QUERY for BPF_CGROUP_DEVICE), and the kernel answers
 that query only to a process capable in the initial user namespace (kernel/bpf/syscall.c
-`bpf_prog_query`: CAP_NET_ADMIN; since 6.9 `bpf_net_capable()`, CAP_NET_ADMIN or
-CAP_SYS_ADMIN). Read from /proc/self/status (CapEff) and /proc/self/uid_map, which a capture
-records for the process that captured."""
+`bpf_prog_query`: CAP_NET_ADMIN on older kernels; `bpf_net_capable()`, CAP_NET_ADMIN or
+CAP_SYS_ADMIN, on newer ones, taken here as 6.9 and later; CAP_BPF alone never: tested as
+nobody with one capability each against virt-host-validate on 6.18). Read from
+/proc/self/status (CapEff) and /proc/self/uid_map, which a capture records for the process
+that captured."""
 
 from __future__ import annotations
 

@@ -140,3 +140,44 @@ def test_as_nobody_on_cgroup_v2_like_virt_host_validate(tmp_path: Path) -> None:
         ]
         assert f"{DEVICES:<60}: {level}" in ours
         assert ours == real  # every line, to the space
+
+
+CAPS_SCRIPT = """
+set -e
+mount --make-rprivate /
+umount -R /sys/fs/cgroup
+mount -t cgroup2 none /sys/fs/cgroup
+for caps in +sys_admin +net_admin +bpf; do
+  as="setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all,$caps"
+  as="$as --ambient-caps=-all,$caps"
+  $as {vhv} qemu > "$OUT/real$caps" 2>/dev/null || true
+  $as env HOME="$OUT" XDG_STATE_HOME="$OUT/state" PYTHONPATH="$PYPATH" \\
+    /usr/bin/python3 -m workbench probe --format vhv > "$OUT/ours$caps" 2>/dev/null || true
+done
+"""
+
+
+@pytest.mark.skipif(VHV is None, reason="virt-host-validate is not installed")
+@pytest.mark.skipif(os.geteuid() != 0, reason="needs root to make a mount namespace")
+@pytest.mark.skipif(shutil.which("setpriv") is None, reason="no setpriv (util-linux)")
+@pytest.mark.skipif(not Path("/usr/bin/python3").exists(), reason="no system python for nobody")
+def test_one_capability_at_a_time_like_virt_host_validate(tmp_path: Path) -> None:
+    """nobody with only CAP_SYS_ADMIN, only CAP_NET_ADMIN, only CAP_BPF: each devices line
+    as vhv's (on this kernel the first two pass; CAP_BPF alone does not)."""
+    tmp_path.chmod(0o777)
+    site = sysconfig.get_paths()["purelib"]
+    env = {**os.environ, "OUT": str(tmp_path), "PYPATH": f"{REPO}:{site}"}
+    done = subprocess.run(
+        ["unshare", "-m", "bash", "-c", CAPS_SCRIPT.replace("{vhv}", str(VHV))],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    if done.returncode != 0 or not (tmp_path / "ours+bpf").read_text():
+        pytest.skip(f"this machine allows no private cgroup2 mount: {done.stderr[-300:]}")
+    for caps in ("+sys_admin", "+net_admin", "+bpf"):
+        real = [x for x in (tmp_path / f"real{caps}").read_text().splitlines() if DEVICES in x]
+        ours = [x for x in (tmp_path / f"ours{caps}").read_text().splitlines() if DEVICES in x]
+        assert ours == real and len(ours) == 1, caps
+    assert "WARN" in (tmp_path / "ours+bpf").read_text().split(DEVICES)[1].splitlines()[0]
