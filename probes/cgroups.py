@@ -2,15 +2,17 @@
 them (src/util/vircgroup*.c, as `virt-host-validate qemu` runs it): /proc/mounts names the
 cgroup (v1) and cgroup2 mounts; v2 counts when its first cgroup2 mount's `cgroup.controllers`
 is readable; its controllers are the root's `cgroup.controllers` (`io` is blkio) plus cpuacct
-(cpu.stat) and devices (BPF), a v1 controller is one named in a cgroup mount's options."""
+(cpu.stat) and devices when this process could query the cgroup's BPF programs
+(probes.cgroup_devices); a v1 controller is one named in a cgroup mount's options."""
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from probes.cgroup_devices import bpf_query_allowed
 from workbench.core.host import Host
+from workbench.core.mounts import unescape_mount
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, not_recorded, unreadable
 from workbench.core.text import safe_text
@@ -21,7 +23,6 @@ V1_NAMES = frozenset(
 )
 V2_NAMES = {name: name for name in V1_NAMES - {"blkio"}} | {"io": "blkio"}
 MAX_MOUNTS = 10_000
-_OCTAL = re.compile(r"\\([0-7]{3})")
 
 
 def hint(name: str) -> str:
@@ -38,8 +39,7 @@ def parse_mounts(text: str) -> list[tuple[str, str, str]]:
     for line in text.splitlines()[:MAX_MOUNTS]:
         fields = line.split()
         if len(fields) >= 4:
-            where = _OCTAL.sub(lambda m: chr(int(m.group(1), 8)), fields[1])
-            out.append((where, fields[2], fields[3]))
+            out.append((unescape_mount(fields[1]), fields[2], fields[3]))
     return out
 
 
@@ -51,6 +51,8 @@ class Cgroups:
     controllers: set[str] = field(default_factory=set)
     error: str | None = None  # virCgroupNew failed: vhv prints no controller line at all
     unrecorded: str | None = None  # a file the verdict needs that the recording lacks
+    devices_why: str | None = None  # v2 `devices`: why libvirt could (not) use it, or unknown
+    devices_unknown: bool = False  # v2 only, and whether libvirt could query BPF not recorded
 
 
 def _controllers_file(mount: str) -> str:
@@ -78,12 +80,18 @@ def find_cgroups(host: Host, mounts: list[tuple[str, str, str]]) -> Cgroups:
                 found.error = f"Unable to read from '/{rel}'"
                 return found
             found.controllers |= {V2_NAMES[n] for n in text.split()[:20] if n in V2_NAMES}
-            found.controllers |= {"cpuacct", "devices"}  # cpu.stat; the BPF device filter
+            found.controllers.add("cpuacct")  # cpu.stat
+            allowed, found.devices_why = bpf_query_allowed(host)
+            if allowed:
+                found.controllers.add("devices")  # the BPF device filter
+            found.devices_unknown = allowed is None
     if any(kind == "cgroup" for _, kind, _ in mounts):
         found.backends.append("v1")
         found.controllers |= v1_named
     if not found.backends:
         found.error = "no cgroup backend available"
+    if "devices" in found.controllers:
+        found.devices_unknown = False  # v1's devices controller: no BPF needed
     return found
 
 
@@ -118,7 +126,14 @@ class CgroupControllers(Probe):
             return not_recorded(found.unrecorded, host=host)
         facts: dict[str, Any] = {
             "backends": found.backends,
-            "controllers": {name: name in found.controllers for name in CHECKED},
+            # null: not recorded (v2 devices: whether this process could query BPF)
+            "controllers": {
+                name: None
+                if name == "devices" and found.devices_unknown
+                else name in found.controllers
+                for name in CHECKED
+            },
+            "devices_bpf": found.devices_why,
             "placement": placement(host),
             "error": found.error,
         }
@@ -134,17 +149,34 @@ class CgroupControllers(Probe):
                 "v1 controllers, then restart libvirtd/virtqemud.",
             )
             return Outcome("warn", f"cgroups unusable: {why}", facts, [finding])
-        missing = [name for name in CHECKED if name not in found.controllers]
+        unknown = ["devices"] if found.devices_unknown else []
+        missing = [n for n in CHECKED if n not in found.controllers and n not in unknown]
+        notes = [
+            Finding(
+                "CGROUP_DEVICES_NOT_RECORDED",
+                "info",
+                f"cgroup v2 'devices' is not judged: {found.devices_why}; libvirt uses it only "
+                "when its process may query the cgroup's BPF programs (CAP_NET_ADMIN).",
+                "Capture the machine again with `workbench capture` (it records the "
+                "capturing process's capabilities), as the user libvirtd runs as.",
+            )
+            for _ in unknown
+        ]
+        have = [n for n in CHECKED if n in found.controllers]
         if not missing:
-            return Outcome("pass", f"cgroup {mode}: {', '.join(CHECKED)}", facts)
+            said = ", ".join(have) + ("; devices not recorded" if unknown else "")
+            return Outcome("pass", f"cgroup {mode}: {said}", facts, notes)
+        bpf = f" On cgroup v2 libvirt needs a BPF query for it: {found.devices_why}."
         findings = [
             Finding(
                 "CGROUP_CONTROLLER_MISSING",
                 "warn",
                 f"cgroup controller '{name}' is not available ({mode}): libvirt cannot apply "
-                "the limits it governs.",
+                "the limits it governs." + (bpf if name == "devices" and found.devices_why else ""),
                 hint(name) + ".",
             )
             for name in missing
         ]
-        return Outcome("warn", f"cgroup {mode}: missing {', '.join(missing)}", facts, findings)
+        return Outcome(
+            "warn", f"cgroup {mode}: missing {', '.join(missing)}", facts, findings + notes
+        )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from probes.cmdline_iommu import missing_iommu_param
+from probes.cmdline_iommu import NOTES, VIRTUAL, missing_iommu_param
 from probes.parsers import parse_cmdline
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import Finding, Outcome, worst
@@ -151,6 +151,10 @@ class KernelCmdline(Probe):
         summary = " ".join(summary_bits) or "no passthrough-related parameters"
         if missing is not None and missing.code == "CMDLINE_IOMMU_NOT_EFFECTIVE":
             summary += "; the IOMMU is off all the same (the firmware's setting)"
+        elif missing is not None and missing.code == VIRTUAL:
+            summary += "; the IOMMU is off: this VM's host must give it one (see iommu.enabled)"
+        elif missing is not None and missing.code in NOTES:
+            summary += "; the IOMMU is off, nothing here is missing (see iommu.enabled)"
         elif missing is not None:
             summary += "; the IOMMU is off and nothing here turns it on"
         status = worst(findings)

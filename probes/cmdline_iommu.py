@@ -13,6 +13,11 @@ from workbench.core.host import Host
 from workbench.core.report import Finding, ProbeResult
 
 INTEL_DEFAULT_ON = "CONFIG_INTEL_IOMMU_DEFAULT_ON"
+# Notes (info), not warnings: the IOMMU is off, but nothing on this command line is missing
+# (AMD), or what is, is the VM host's to give first (a VM): iommu.enabled fails with the fix.
+NOT_NEEDED = "CMDLINE_IOMMU_NOT_NEEDED"
+VIRTUAL = "CMDLINE_IOMMU_VIRTUAL"
+NOTES = frozenset({NOT_NEEDED, VIRTUAL})
 
 
 def intel_default_on(host: Host) -> bool | None:
@@ -31,8 +36,8 @@ def missing_iommu_param(
     iommu: dict[str, str | None], enabled: ProbeResult | None, host: Host
 ) -> Finding | None:
     """A warning when iommu.enabled found the IOMMU off and the command line (`iommu`: its
-    IOMMU parameters) does not ask for it; None when the IOMMU is on, when that was not
-    judged, or when a parameter turns it off (CMDLINE_IOMMU_OFF says so)."""
+    IOMMU parameters) does not ask for it (a note, NOTES, on AMD or in a VM); None when the
+    IOMMU is on, when that was not judged, or when a parameter turns it off (CMDLINE_IOMMU_OFF says so)."""
     if enabled is None or enabled.status != "fail":
         return None
     if not any(f.code == "IOMMU_OFF" for f in enabled.findings):
@@ -42,7 +47,7 @@ def missing_iommu_param(
     facts: dict[str, Any] = enabled.facts
     vendor = facts.get("cpu_vendor")
     has_intel_on = iommu.get("intel_iommu") == "on"
-    if facts.get("virtual_machine"):
+    if facts.get("virtual_machine"):  # iommu.enabled fails with the remedy: a note here
         if vendor == "amd":
             need = (
                 "for this AMD CPU with QEMU's amd-iommu no parameter is needed (`iommu=pt` is "
@@ -52,12 +57,11 @@ def missing_iommu_param(
             lacks = "" if has_intel_on else ", which the command line lacks"
             need = f"with QEMU's intel-iommu its kernel also needs intel_iommu=on{lacks}"
         return Finding(
-            "CMDLINE_IOMMU_MISSING",
-            "warn",
+            VIRTUAL,
+            "info",
             "The IOMMU is off and this machine is a VM, so no command-line parameter alone "
             f"turns it on: its host must give it a virtual IOMMU (see iommu.enabled); {need}.",
-            "On the VM's host add a virtual IOMMU (libvirt: <iommu model='intel'/>, or "
-            "model='amd'), then the parameter above; or run Workbench on the physical host.",
+            "See iommu.enabled's remedy (a virtual IOMMU from the VM's host).",
         )
     if vendor == "intel":
         fw = "enable VT-d in the firmware setup (BIOS)"
@@ -86,13 +90,13 @@ def missing_iommu_param(
             "Add `intel_iommu=on iommu=pt` to the kernel command line (GRUB_CMDLINE_LINUX in "
             f"/etc/default/grub, then update-grub) and reboot; if it stays off, {fw}.",
         )
-    if vendor == "amd":
+    if vendor == "amd":  # nothing is missing here: a note pointing to iommu.enabled
         return Finding(
-            "CMDLINE_IOMMU_MISSING",
-            "warn",
+            NOT_NEEDED,
+            "info",
             "The IOMMU is off and the command line has no IOMMU parameter; on AMD none is "
             "needed (the kernel turns AMD-Vi on by itself when the firmware provides it), so "
-            "the firmware setting is what leaves it off.",
+            "the firmware setting is what leaves it off (see iommu.enabled).",
             "Enable 'IOMMU' (AMD-Vi) in the firmware setup (BIOS), save and reboot; `iommu=pt` "
             "on the command line is optional (host devices skip translation).",
         )

@@ -12,6 +12,7 @@ from workbench.core.pci import PciDevice, PciInventory
 from workbench.core.pcitopo import TOPOLOGY_RECORDED
 from workbench.core.probe import Probe, ProbeContext
 from workbench.core.report import CAPTURE_HINT, Finding, Outcome, unreadable, worst
+from workbench.core.viability import blocks_isolation
 
 VFIO_DRIVER = "vfio-pci"
 
@@ -20,12 +21,13 @@ def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
     """One GPU in the `pci.gpus` facts contract (design.md). `functions` are its card's other
     devices (core.pcitopo: its slot's, and below the card's own switch); `card_switch` that
     switch; `card_recorded` False when where the GPU sits is not recorded (a flat listing),
-    and then `card_unknown` holds the group members that may be its card's (same vendor,
-    another bus), judged neither blockers nor the card's: `isolated` is then null unless
-    another member blocks it."""
+    and then `card_nearby` holds the devices that may be its card's (`may_be_card`), and
+    `card_unknown` those of them in its IOMMU group, judged neither blockers nor the card's:
+    `isolated` is then null unless another member blocks it."""
     functions = inv.card_functions(gpu)
     card = {f.bdf for f in functions}
     known = inv.card_recorded(gpu.bdf)
+    nearby = [] if known else [d.bdf for d in inv.devices if may_be_card(inv, gpu, d)]
     unknown: list[str] = []
     if gpu.iommu_group is None:
         blockers: list[str] | None = None
@@ -35,9 +37,9 @@ def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
             if bdf == gpu.bdf or bdf in card:
                 continue
             member = inv.by_bdf.get(bdf)
-            if member is not None and member.is_bridge:
+            if member is not None and not blocks_isolation(member):
                 continue
-            if not known and member is not None and _may_be_card(gpu, member):
+            if bdf in nearby:
                 unknown.append(bdf)
                 continue
             blockers.append(bdf)
@@ -58,17 +60,30 @@ def gpu_facts(inv: PciInventory, gpu: PciDevice) -> dict[str, Any]:
         "card_switch": inv.card_switch(gpu.bdf),
         "card_recorded": known,
         "card_unknown": unknown,
+        "card_nearby": nearby,
     }
 
 
-def _may_be_card(gpu: PciDevice, member: PciDevice) -> bool:
-    """A device the card rule could count as the GPU's own, had the topology been recorded:
-    a function of the same vendor on another bus (behind the card's switch)."""
-    return (
-        member.vendor is not None
-        and member.vendor == gpu.vendor
-        and (member.bdf.split(":")[:2] != gpu.bdf.split(":")[:2])
-    )
+NEARBY_BUSES = 2  # switch -> port -> GPU -> audio: the card's other devices sit 1..2 buses on
+
+
+def may_be_card(inv: PciInventory, gpu: PciDevice, dev: PciDevice) -> bool:
+    """Whether `dev` could be the GPU's own, below the card's PCIe switch, had the topology
+    been recorded: a non-GPU, non-bridge device of the GPU's vendor whose slot holds no GPU,
+    on a bus 1..NEARBY_BUSES after the GPU's, in its domain. A GPU on bus 00 (integrated) has
+    no card switch; anything else (another card's function, a chipset device, another
+    vendor's) stays a blocker."""
+    if dev.is_gpu or dev.is_bridge or dev.vendor is None or dev.vendor != gpu.vendor:
+        return False
+    if any(d.is_gpu for d in inv.by_slot.get(dev.slot, ())):
+        return False
+    (gdom, gbus), (ddom, dbus) = _bus(gpu.bdf), _bus(dev.bdf)
+    return gdom == ddom and gbus != 0 and 0 < dbus - gbus <= NEARBY_BUSES
+
+
+def _bus(bdf: str) -> tuple[str, int]:
+    domain, bus = bdf.split(":")[:2]
+    return domain, int(bus, 16)
 
 
 def inventory_findings(inv: PciInventory) -> list[Finding]:
@@ -145,16 +160,28 @@ def _single(host: Host, gpu: dict[str, Any]) -> Finding:
 
 
 def _card_not_recorded(host: Host, gpu: dict[str, Any], candidate: bool) -> Finding:
-    """Where the GPU sits is not recorded, so whether group members of its vendor on another
-    bus are its own card's (behind the card's PCIe switch) or blockers is not judged."""
+    """Where the GPU sits is not recorded, so whether devices of its vendor on the next buses
+    are its own card's (behind the card's PCIe switch) is not judged: a warning for a guest
+    candidate when they share its IOMMU group (isolation not judged), else a note (its card,
+    and so its vfio-pci ids line, may lack them)."""
     hint = host.record_hint(TOPOLOGY_RECORDED)  # a sosreport's words: "not in this sosreport"
     how = hint or f"not recorded: {CAPTURE_HINT} (or `lspci -tv` there shows the tree)"
+    if gpu["card_unknown"]:
+        what = (
+            f"whether {', '.join(gpu['card_unknown'])} (same vendor, in IOMMU group "
+            f"{gpu['iommu_group']}) belongs to its card behind the card's own PCIe switch or "
+            "blocks it is not judged"
+        )
+    else:
+        what = (
+            f"whether {', '.join(gpu['card_nearby'])} (same vendor, on the next bus) belongs to "
+            "its card behind the card's own PCIe switch is not judged, so its card (and the "
+            "vfio-pci ids line) may lack it"
+        )
     return Finding(
         "GPU_CARD_NOT_RECORDED",
-        "warn" if candidate else "info",
-        f"GPU {gpu['bdf']}: whether {', '.join(gpu['card_unknown'])} (same vendor, in IOMMU group "
-        f"{gpu['iommu_group']}) belongs to its card behind the card's own PCIe switch or blocks "
-        f"it is not judged: the PCI topology is {how}.",
+        "warn" if candidate and gpu["card_unknown"] else "info",
+        f"GPU {gpu['bdf']}: {what}: the PCI topology is {how}.",
         "Record where the devices sit: `workbench capture` on the machine, or a sosreport with "
         "its pci plugin (`lspci -tv`).",
     )
@@ -201,7 +228,7 @@ class PciGpus(Probe):
         candidates = [g for g in found if is_candidate(g, len(found))]
         for gpu in found:
             findings += self._judge(inv, gpu, gpu in candidates, acs, vfio_ids(params))
-            if gpu["card_unknown"]:
+            if gpu["card_nearby"]:
                 findings.append(_card_not_recorded(host, gpu, gpu in candidates))
         if len(found) == 1 and not candidates:
             findings.append(_single(host, found[0]))

@@ -3,6 +3,8 @@ that two domains share."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from probes.names import describe
 from workbench.core.host import Host
 from workbench.core.pci import PciInventory
@@ -38,7 +40,7 @@ def group_findings(vm: str, via: GroupViability, host: Host | None) -> list[Find
                 "DOMAIN_GROUP_NOT_VIABLE",
                 "fail",
                 f"{vm}: IOMMU group {via.group} is not viable: {named} (a host driver; every "
-                "member must be on vfio-pci or pci-stub, on no driver, or be a bridge).",
+                "member must be on vfio-pci or pci-stub, on no driver, or a bridge on pcieport).",
                 bind_remedy(vm, via),
                 cause=NOT_VIABLE,
             )
@@ -58,18 +60,27 @@ def group_findings(vm: str, via: GroupViability, host: Host | None) -> list[Find
     return out
 
 
-def shared_groups(passed: dict[str, tuple[bool, list[str]]], inv: PciInventory) -> list[Finding]:
-    """Domains (name -> (running, hostdevs)) whose hostdevs fall in one IOMMU group: a group
-    belongs to one VM's VFIO container at a time, so they cannot run at once (a warning; the
-    cause of a start it blocks, VFIO_GROUP_BUSY, is vm.preflight's)."""
+def group_users(
+    domains: Iterable[tuple[str, list[str]]], inv: PciInventory
+) -> dict[int, list[str]]:
+    """IOMMU group -> the domains (name, hostdev addresses) given a device of it, in order;
+    libvirt.domains' sharing and vm.preflight's busy groups both read this map."""
     users: dict[int, list[str]] = {}
-    for name, (_, bdfs) in passed.items():
+    for name, bdfs in domains:
         for bdf in bdfs:
             dev = inv.by_bdf.get(bdf)
             if dev is not None and dev.iommu_group is not None:
                 names = users.setdefault(dev.iommu_group, [])
                 if name not in names:
                     names.append(name)
+    return users
+
+
+def shared_groups(passed: dict[str, tuple[bool, list[str]]], inv: PciInventory) -> list[Finding]:
+    """Domains (name -> (running, hostdevs)) whose hostdevs fall in one IOMMU group: a group
+    belongs to one VM's VFIO container at a time, so they cannot run at once (a warning; the
+    cause of a start it blocks, VFIO_GROUP_BUSY, is vm.preflight's)."""
+    users = group_users(((name, bdfs) for name, (_, bdfs) in passed.items()), inv)
     out: list[Finding] = []
     for group, names in sorted(users.items()):
         if len(names) < 2:

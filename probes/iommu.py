@@ -21,12 +21,33 @@ VIRTUAL_REMEDY = (
     "with <ioapic driver='qemu'/>; QEMU: -device intel-iommu,intremap=on) and add "
     "`intel_iommu=on` to its kernel command line, or run Workbench on the physical host."
 )
+# libvirt's <iommu> models (formatdomain): intel (Q35), smmuv3 (5.5.0, ARM virt), virtio
+# (8.3.0, Q35 and ARM virt), amd (11.5.0, QEMU's amd-iommu).
+VIRTUAL_REMEDY_AMD = (
+    "This machine is a virtual machine on an AMD CPU: give it a virtual IOMMU (libvirt 11.5 or "
+    "later: <iommu model='amd'/>, QEMU: -device amd-iommu; the kernel turns AMD-Vi on by "
+    "itself, no parameter needed; on older libvirt <iommu model='intel'/> with <ioapic "
+    "driver='qemu'/> works on AMD too, then add `intel_iommu=on` to its kernel command line), "
+    "or run Workbench on the physical host."
+)
+VIRTUAL_REMEDY_OTHER = (
+    "This machine is a virtual machine: give it a virtual IOMMU (libvirt: <iommu "
+    "model='virtio'/> since 8.3, or model='smmuv3' on ARM virt guests), or run Workbench on "
+    "the physical host."
+)
+
+
+def virtual_remedy(vendor: str | None) -> str:
+    """How a VM gets an IOMMU, for the CPU vendor its host gives it."""
+    if vendor == "amd":
+        return VIRTUAL_REMEDY_AMD
+    return VIRTUAL_REMEDY if vendor == "intel" else VIRTUAL_REMEDY_OTHER
 
 
 def enable_remedy(vendor: str | None, has_acpi_table: bool, virtual: bool = False) -> str:
     """What to change so the kernel turns the IOMMU on, for this CPU vendor."""
     if virtual:
-        return VIRTUAL_REMEDY
+        return virtual_remedy(vendor)
     if vendor == "intel":
         fw = "" if has_acpi_table else "Enable VT-d in the firmware setup, then "
         return (

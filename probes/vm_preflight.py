@@ -18,6 +18,7 @@ from dataclasses import replace
 from typing import Any
 
 from probes.gpus import VFIO_DRIVER
+from probes.group_findings import group_users
 from probes.libvirt_conn import HYPERVISOR_HUNG
 from probes.libvirt_domains import domains_not_recorded
 from probes.vm_access import (
@@ -48,6 +49,8 @@ from workbench.virt.hypervisor import DomainSnapshot
 
 # What a remote hypervisor's domain would need checked on its own machine.
 REMOTE_CHECKS = ("hostdev", "iommu_group", "hugepages", "files")
+# Causes of a start that cannot happen now though nothing is wrong: a warning, and not ready.
+BLOCKS_NOW = frozenset({"VFIO_GROUP_BUSY"})
 
 
 class _Vm:
@@ -77,7 +80,7 @@ class _Vm:
     @property
     def ready(self) -> bool | None:
         statuses = {c.status for c in self.checks}
-        if "fail" in statuses:
+        if "fail" in statuses or any(c.cause in BLOCKS_NOW for c in self.checks):
             return False
         return None if NOT_RECORDED in statuses else True
 
@@ -179,7 +182,7 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
             subject,
             "fail",
             f"not viable: {named} (members must be on vfio-pci or pci-stub, on no driver, or be "
-            "bridges)",
+            "bridges on pcieport)",
             "GROUP_MEMBER_NOT_VFIO",
         ),
         *evidence,
@@ -191,16 +194,10 @@ def check_group(vm: _Vm, group: int, mine: list[str], passed: set[str], inv: Pci
 
 def groups_held(listed: list[DomainSnapshot], inv: PciInventory) -> dict[int, list[str]]:
     """The IOMMU groups running domains hold (group -> their names)."""
-    held: dict[int, list[str]] = {}
-    for dom in listed:
-        if dom.running and dom.config is not None:
-            for hostdev in dom.config.hostdevs:
-                dev = inv.by_bdf.get(hostdev.bdf)
-                if dev is not None and dev.iommu_group is not None:
-                    names = held.setdefault(dev.iommu_group, [])
-                    if dom.name not in names:
-                        names.append(dom.name)
-    return held
+    running = [d for d in listed if d.running and d.config is not None]
+    return group_users(
+        ((d.name, [h.bdf for h in d.config.hostdevs]) for d in running if d.config), inv
+    )
 
 
 def check_held(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, held: dict[int, list[str]]) -> None:
@@ -218,11 +215,12 @@ def check_held(vm: _Vm, dom: DomainSnapshot, inv: PciInventory, held: dict[int, 
         others = [n for n in held.get(group, []) if n != dom.name]
         if others:
             vm.add(
-                Check(
+                Check(  # a warning: it cannot start now, yet nothing is broken (see BLOCKS_NOW)
                     "iommu_group",
                     f"group {group}",
-                    "fail",
-                    f"held by running VM {', '.join(others)}: a group is given to one VM at a time",
+                    "warn",
+                    f"held by running VM {', '.join(others)}: a group is given to one VM at a "
+                    "time, so it cannot start while that one runs",
                     "VFIO_GROUP_BUSY",
                 ),
                 group=str(group),

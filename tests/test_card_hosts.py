@@ -111,13 +111,15 @@ def test_arc_a310_is_a_card_with_its_audio(tmp_path: Path) -> None:
     )
     assert found["0000:0c:00.0"]["card_switch"] is None
     assert found["0000:0c:00.0"]["functions"] == []
-    # The B50's listing gives no `parent`: where it sits is not recorded, and its group holds
-    # only itself, so nothing is left unjudged.
+    # The B50's listing gives no `parent`: where it sits is not recorded; its group holds only
+    # itself (isolated), but its audio on the next bus may be its card's: a note says so.
     b50 = found["0000:03:00.0"]
     assert (b50["card_recorded"], b50["card_unknown"], b50["isolated"]) == (False, [], True)
+    assert b50["card_nearby"] == ["0000:04:00.0"]
     codes = {f.code for f in report.get("pci.gpus").findings}
     assert "GPU_NOT_ISOLATED" not in codes
-    assert "GPU_CARD_NOT_RECORDED" not in codes
+    (note,) = [f for f in report.get("pci.gpus").findings if f.code == "GPU_CARD_NOT_RECORDED"]
+    assert note.severity == "info" and "0000:04:00.0" in note.message
     assert "0000:09:00.0" in report.get("pci.gpus").summary
     candidates = report.get("vfio.binding").facts["candidates"]
     a310_card = next(c for c in candidates if c["gpu"] == "0000:09:00.0")
@@ -136,7 +138,8 @@ def test_flat_arc_listing_leaves_the_card_not_judged(tmp_path: Path) -> None:
     a310 = gpus(report)["0000:09:00.0"]
     assert (a310["functions"], a310["blockers"], a310["isolated"]) == ([], [], None)
     assert a310["card_unknown"] == ["0000:0a:00.0"]
-    (said,) = [f for f in report.get("pci.gpus").findings if f.code == "GPU_CARD_NOT_RECORDED"]
+    notes = [f for f in report.get("pci.gpus").findings if f.code == "GPU_CARD_NOT_RECORDED"]
+    (said,) = [f for f in notes if "GPU 0000:09:00.0" in f.message]
     assert "0000:0a:00.0" in said.message and "lspci -tv" in said.message
     assert report.get("pci.gpus").status != "fail"
 

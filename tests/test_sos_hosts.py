@@ -15,6 +15,7 @@ from workbench.machines import build_root
 
 WORKBENCH = Path(sys.executable).with_name("workbench")
 COMPARED = ("iommu.enabled", "iommu.groups", "pci.gpus", "vfio.binding")
+CARD_NOTE = "GPU_CARD_NOT_RECORDED"
 GPU_KEYS = ("bdf", "driver", "iommu_group", "functions", "isolated", "blockers", "boot_vga")
 HOSTS = host_facts()
 pytestmark = pytest.mark.skipif(not HOSTS, reason="../shared/hosts is absent")
@@ -45,7 +46,12 @@ def verdicts(probes: dict[str, dict[str, Any]]) -> dict[str, Any]:
             vfio["facts"].get("bound"),
             [c["gpu"] for c in vfio["facts"].get("candidates", [])],
         ),
-        "findings": sorted(f["code"] for f in probes["pci.gpus"]["findings"]),
+        # The fixture's `lspci -tv` draws a device without `parent` on a root bus of its own
+        # (its place recorded) where the machine root lists it flat (not recorded): the note
+        # that a flat card may miss its audio is the root's alone.
+        "findings": sorted(
+            f["code"] for f in probes["pci.gpus"]["findings"] if f["code"] != CARD_NOTE
+        ),
     }
 
 

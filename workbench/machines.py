@@ -33,6 +33,27 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text)
 
 
+def _name(value: object) -> str:
+    """A facts value that becomes one path component (an address, a driver, a module, a table,
+    a file name): refused when it could leave its directory."""
+    text = str(value)
+    if text in ("", ".", "..") or "/" in text or "\0" in text:
+        raise ValueError(f"{safe_text(text[:80])!r} cannot be a file name")
+    return text
+
+
+def _under(root: Path, rel: str) -> Path:
+    """ROOT/rel for a facts value naming a path (a mount point): refused when a component is
+    `..` (or `.`), or when it resolves outside the root (a symlink the facts made)."""
+    parts = [p for p in rel.strip("/").split("/") if p]
+    if not parts or any(p in (".", "..") or "\0" in p for p in parts):
+        raise ValueError(f"{safe_text(rel[:80])!r} is not a path inside the machine")
+    path = root.joinpath(*parts)
+    if not path.resolve().is_relative_to(root.resolve()):
+        raise ValueError(f"{safe_text(rel[:80])!r} leads outside the machine")
+    return path
+
+
 def _link(link: Path, target: Path) -> None:
     link.parent.mkdir(parents=True, exist_ok=True)
     link.symlink_to(os.path.relpath(target, link.parent))
@@ -70,7 +91,7 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     sys_ = root / "sys"
     devices: list[dict[str, Any]] = facts["devices"]
     boot = _boot_vga(devices)
-    by_bdf = {str(d["bdf"]): d for d in devices}
+    by_bdf = {_name(d["bdf"]): d for d in devices}
     for dev in devices:
         if not dev.get("class"):
             continue
@@ -93,11 +114,11 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
             (ddir / "config").write_bytes(bytes.fromhex(dev["config"]))
         _link(sys_ / "bus/pci/devices" / bdf, ddir)
         if dev.get("driver"):
-            drv = sys_ / "bus/pci/drivers" / dev["driver"]
+            drv = sys_ / "bus/pci/drivers" / _name(dev["driver"])
             _link(ddir / "driver", drv)
             _link(drv / bdf, ddir)
         if dev.get("iommu_group") is not None:
-            grp = sys_ / "kernel/iommu_groups" / str(dev["iommu_group"])
+            grp = sys_ / "kernel/iommu_groups" / _name(dev["iommu_group"])
             _write(grp / "type", "DMA\n")
             _link(ddir / "iommu_group", grp)
             _link(grp / "devices" / bdf, ddir)
@@ -113,19 +134,19 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     if any(d.get("driver") == "vfio-pci" for d in devices):
         modules.append("vfio_pci")
     for mod in modules:
-        (sys_ / "module" / mod).mkdir(parents=True, exist_ok=True)
+        (sys_ / "module" / _name(mod)).mkdir(parents=True, exist_ok=True)
     for mod, params in facts.get("module_params", {}).items():
         for name, value in params.items():
-            _write(sys_ / "module" / mod / "parameters" / name, f"{value}\n")
+            _write(sys_ / "module" / _name(mod) / "parameters" / _name(name), f"{value}\n")
     for table in facts.get("acpi_tables", []):
-        _write(sys_ / "firmware/acpi/tables" / table, "")
+        _write(sys_ / "firmware/acpi/tables" / _name(table), "")
     for size_kb, pages in facts.get("hugepages", {}).items():
-        hdir = sys_ / "kernel/mm/hugepages" / f"hugepages-{size_kb}kB"
+        hdir = sys_ / "kernel/mm/hugepages" / _name(f"hugepages-{size_kb}kB")
         _write(hdir / "nr_hugepages", f"{pages.get('nr', 0)}\n")
         _write(hdir / "free_hugepages", f"{pages.get('free', 0)}\n")
         _write(hdir / "resv_hugepages", f"{pages.get('resv', 0)}\n")
     for name, size in facts.get("shm", {}).items():
-        shm = root / "dev/shm" / name
+        shm = root / "dev/shm" / _name(name)
         shm.parent.mkdir(parents=True, exist_ok=True)
         with shm.open("wb") as fh:
             fh.truncate(int(size))  # sparse: the size is what the probe reads
@@ -152,8 +173,9 @@ def build_root(facts: dict[str, Any], root: Path) -> Path:
     if facts.get("mounts") is not None:  # /proc/mounts lines (host.cgroups reads the cgroup ones)
         _write(root / "proc/mounts", "".join(f"{line}\n" for line in facts["mounts"]))
     for where, text in facts.get("cgroup_controllers", {}).items():  # mount point -> its file
-        _write(root / where.strip("/") / "cgroup.controllers", f"{text}\n")
-
+        _write(_under(root, where) / "cgroup.controllers", f"{text}\n")
+    if facts.get("cap_eff") is not None:  # the capturing process's capabilities (host.cgroups)
+        _write(root / "proc/self/status", f"CapEff:\t{facts['cap_eff']}\n")
     if facts.get("boot_time"):  # when it booted (ISO 8601): what anchors its dmesg times
         booted = datetime.fromisoformat(str(facts["boot_time"]).replace("Z", "+00:00"))
         _write(root / "proc/stat", f"btime {int(booted.timestamp())}\n")

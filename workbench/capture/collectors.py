@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import stat
 import threading
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from workbench.core.errors import HostReadError
 from workbench.core.host import WATCHED_PROCESSES, Host
 from workbench.core.identity import machine_facts
 from workbench.core.lifecycle import STATES
+from workbench.core.mounts import unescape_mount
 from workbench.core.pci import is_bdf
 from workbench.virt.recorded import LIBVIRT_DIR, domain_member
 
@@ -191,8 +191,14 @@ def collect_kernel(src: Source, out: Collected) -> None:
 def _cgroups(host: Host, copy: Copier) -> None:
     """What host.cgroups reads: the cgroup and cgroup2 lines of /proc/mounts (only those: other
     mounts name file servers and paths that are no business of a capture), each cgroup2
-    mount's cgroup.controllers, this process's /proc/self/cgroup."""
+    mount's cgroup.controllers, this process's /proc/self/cgroup, and whether it could run
+    libvirt's BPF query for v2's devices (its CapEff line and uid_map: probes.cgroup_devices)."""
     copy.file("proc/self/cgroup")
+    copy.file("proc/self/uid_map")
+    status, _ = host.try_read("proc/self/status")
+    if status is not None:  # the capability line only: no pid, name or memory figures
+        caps = [line for line in status.splitlines()[:200] if line.startswith("CapEff:")][:1]
+        copy.tree.add_bytes("proc/self/status", "".join(f"{line}\n" for line in caps).encode())
     text, _ = host.try_read("proc/self/mounts" if host.live else "proc/mounts")
     if text is None:
         return
@@ -200,8 +206,7 @@ def _cgroups(host: Host, copy: Copier) -> None:
     copy.tree.add_bytes("proc/mounts", "".join(f"{line}\n" for line in kept).encode())
     for fields in (line.split() for line in kept):
         if fields[2] == "cgroup2":  # a mount point's spaces are octal escapes (\\040)
-            where = re.sub(r"\\([0-7]{3})", lambda m: chr(int(m.group(1), 8)), fields[1])
-            copy.file(f"{where.strip('/')}/cgroup.controllers")
+            copy.file(f"{unescape_mount(fields[1]).strip('/')}/cgroup.controllers")
 
 
 def _iomem(src: Source, copy: Copier) -> dict[str, Any]:

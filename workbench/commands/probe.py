@@ -120,8 +120,8 @@ def _report(
         colour = args.color == "always" or (args.color == "auto" and sys.stdout.isatty())
         text, errors, status = render_vhv(report, target.host, colour=colour)
         sys.stdout.write(text)
-        for line in errors:
-            say(line)
+        for line in errors:  # as vhv prints them: libvirt's error line, no prefix of ours
+            sys.stderr.write(line + "\n")
         return status
     elif args.json:
         sys.stdout.write(json.dumps(report.to_dict(), indent=2) + "\n")

@@ -98,12 +98,18 @@ def _cgroup_lines(result: ProbeResult | None, errors: list[str]) -> list[VhvLine
     if not _checked(result) or result is None:
         return [VhvLine(c, "NOTE", _note(result, "host.cgroups"), "host.cgroups") for c in checks]
     if result.facts.get("error"):
-        errors.append(f"Unable to initialize cgroups: {safe_text(str(result.facts['error']))}")
+        said = safe_text(str(result.facts["error"])[:300])
+        if said == "no cgroup backend available":  # libvirt's VIR_ERR_INTERNAL_ERROR wording
+            said = f"internal error: {said}"
+        errors.append(f"Unable to initialize cgroups: {said}")
         return []  # vhv prints no controller line when libvirt cannot open the cgroups
     have = result.facts.get("controllers") or {}
+    why = safe_text(str(result.facts.get("devices_bpf"))[:200])
     return [
         VhvLine(c, "PASS", None, "host.cgroups")
         if have.get(name)
+        else VhvLine(c, "NOTE", f"not recorded: {why}", "host.cgroups")
+        if have.get(name) is None
         else VhvLine(c, "WARN", hint(name), "host.cgroups")
         for c, name in zip(checks, CHECKED, strict=True)
     ]
@@ -130,9 +136,13 @@ def _iommu_lines(host: Host, cpu: CpuFeatures | None) -> list[VhvLine]:
         if not host.exists(f"{tables}/{table}"):
             return [VhvLine(check, "WARN", NO_TABLE.format(table), src)]
         lines = [VhvLine(check, "PASS", None, src)]
-    elif cpu.arch == "s390":
+    elif cpu.arch == "ppc64":  # vhv: on PPC64 the IOMMU is always there
+        lines = [VhvLine(check, "PASS", None, src)]
+    elif cpu.arch == "s390":  # usual on s390x: no PCI, and vhv says it skipped (its NOTE)
+        if not host.is_dir("sys/bus/pci/devices"):
+            return [VhvLine(check, "NOTE", "Skipped - PCI support disabled", src)]
         if not host.listdir("sys/bus/pci/devices"):
-            return []  # usual on s390x: no PCI, no IOMMU line
+            return [VhvLine(check, "NOTE", "Skipped - No PCI devices are online", src)]
         lines = [VhvLine(check, "PASS", None, src)]
     else:
         return [VhvLine(check, "WARN", "Unknown if this platform has IOMMU support", src)]
@@ -149,6 +159,23 @@ def _iommu_lines(host: Host, cpu: CpuFeatures | None) -> list[VhvLine]:
         else "IOMMU capability not compiled into kernel."
     )
     return [*lines, VhvLine(enabled, "WARN", why, src)]
+
+
+def _kvm_hv_line(host: Host) -> VhvLine:
+    """vhv's PowerPC line: kvm_hv loaded (a /proc/modules line starting with it)."""
+    check, src = "for PowerPC KVM module loaded", "kvm.device"
+    modules, _ = host.try_read("proc/modules")
+    if modules is not None:
+        loaded = any(line.startswith("kvm_hv") for line in modules.splitlines()[:10_000])
+    elif host.is_dir("sys/module"):
+        loaded = host.is_dir("sys/module/kvm_hv")
+    else:
+        return VhvLine(check, "NOTE", _unrecorded(host, "proc/modules"), src)
+    return (
+        VhvLine(check, "PASS", None, src)
+        if loaded
+        else VhvLine(check, "WARN", "Load kvm_hv for better performance", src)
+    )
 
 
 def _secure_line(result: ProbeResult | None) -> VhvLine:
@@ -171,14 +198,16 @@ def vhv_lines(report: Report, host: Host) -> tuple[list[VhvLine], list[str]]:
         lines.append(VhvLine(hw, "NOTE", _unrecorded(host, "proc/cpuinfo"), "cpu.virtualization"))
         has_flag, has_hw = True, True  # unknown: show what the /dev/kvm probe knows
     else:
-        has_flag = cpu.arch in ("x86", "s390")
+        has_flag = cpu.arch in ("x86", "s390", "ppc64")
         wanted = {"x86": {"vmx", "svm"}, "s390": {"sie"}}.get(cpu.arch, set())
-        has_hw = bool(wanted & cpu.flags)
+        has_hw = cpu.arch == "ppc64" or bool(wanted & cpu.flags)  # vhv: PPC64 always has it
         if has_flag:
             level: Level = "PASS" if has_hw else "FAIL"
             lines.append(VhvLine(hw, level, None if has_hw else NO_HW_VIRT, "cpu.virtualization"))
     if has_hw or not has_flag:
         lines += _kvm_lines(results.get("kvm.device"), cpu is None or cpu.arch == "x86")
+    if cpu is not None and cpu.arch == "ppc64":
+        lines.append(_kvm_hv_line(host))
     lines.append(
         _node(
             results.get("host.vhost_net"), "if device /dev/vhost-net exists", "WARN", VHOST_NET_HINT

@@ -6,8 +6,8 @@ import re
 from dataclasses import dataclass, field
 
 from workbench.core.pcitopo import UNPLACED, Cards, Node, Place, find_cards, recorded
+from workbench.core.viability import is_bridge_class
 
-BRIDGE_CLASSES = frozenset({"0600", "0604", "0609"})
 _BDF = re.compile(r"^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$")
 _HEX = re.compile(r"^(?:0x)?([0-9a-fA-F]+)$")
 
@@ -74,7 +74,7 @@ class PciDevice:
 
     @property
     def is_bridge(self) -> bool:
-        return self.class4 in BRIDGE_CLASSES
+        return is_bridge_class(self.class4)
 
     @property
     def ids(self) -> str:

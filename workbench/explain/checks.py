@@ -8,12 +8,11 @@ from dataclasses import dataclass, field
 
 from workbench.core import devstate
 from workbench.core.devstate import Range
-from workbench.core.viability import keeps_viable
+from workbench.core.viability import PASSTHROUGH_DRIVERS, is_passthrough_driver, keeps_viable
 from workbench.explain.facts import Device, Facts
 from workbench.explain.model import Evidence
 
 HOST_GPU_DRIVERS = frozenset({"nvidia", "nouveau", "amdgpu", "radeon", "i915", "xe", "nvidiafb"})
-PASSTHROUGH_DRIVERS = frozenset({"vfio-pci", "pci-stub"})
 VIRT_FLAGS = frozenset({"vmx", "svm"})
 
 
@@ -56,7 +55,7 @@ def gpu_on_passthrough_driver(facts: Facts, subject: dict[str, str]) -> CheckHit
     """The GPU the lines are about is on vfio-pci or pci-stub (an lspci block, a driver line,
     the machine): its own driver is not what stops it."""
     for dev in _subject_devices(facts, subject):
-        if dev.driver in PASSTHROUGH_DRIVERS:
+        if is_passthrough_driver(dev.driver):
             return CheckHit(list(dev.evidence), {})
     return None
 
@@ -68,7 +67,7 @@ def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckH
     by_card: dict[str, list[Device]] = {}
     by_group: dict[int, list[Device]] = {}
     for other in facts.devices.values():
-        if keeps_viable(other.driver, other.pci_class):
+        if keeps_viable(other.driver):
             continue  # the kernel's rule (workbench.core.viability)
         by_card.setdefault(other.card, []).append(other)
         if other.group is not None:
@@ -111,7 +110,7 @@ def _passed_through(facts: Facts, bdf: str, subject_bdf: str | None) -> bool:
     if not facts.devices:
         return True  # a bare /proc/iomem excerpt: the user pasted it about this GPU
     dev = facts.devices.get(bdf)
-    return dev is not None and dev.driver in PASSTHROUGH_DRIVERS
+    return dev is not None and is_passthrough_driver(dev.driver)
 
 
 def iomem_without_bootfb(facts: Facts, subject: dict[str, str]) -> CheckHit | None:

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from workbench.core import devstate
 from workbench.core.devstate import Range
 from workbench.core.errors import HostReadError
+from workbench.core.viability import is_bridge_class
 from workbench.explain.model import Evidence
 
 if TYPE_CHECKING:
@@ -127,7 +128,7 @@ class Device:
 
     @property
     def is_bridge(self) -> bool:
-        return self.pci_class is not None and self.pci_class.startswith("06")
+        return is_bridge_class(self.pci_class)
 
     @property
     def slot(self) -> str:
