@@ -33,6 +33,7 @@ from probes.vm_access import (
     user_groups,
 )
 from probes.vm_checks import NOT_RECORDED, Check
+from probes.vm_devstate import CHECK as DEVSTATE_CHECK
 from probes.vm_devstate import state_checks, vm_devices
 from probes.vm_hugepages import check_hugepages
 from probes.vm_startlog import LastStart, last_start
@@ -502,6 +503,10 @@ class VmPreflight(Probe):
         return Outcome(worst(findings), _summary(vms), facts, findings)
 
 
+# Which probe reports a failing check this one does not repeat (the rest: libvirt.domains).
+_REPORTED_BY = {DEVSTATE_CHECK: "pci.device_state"}
+
+
 def _said_elsewhere(findings: list[Finding], vm: _Vm) -> None:
     """A VM that cannot start whose every failing check another probe already reported (its
     finding is not repeated here): still a failure of this probe, pointing there, so that
@@ -518,7 +523,8 @@ def _said_elsewhere(findings: list[Finding], vm: _Vm) -> None:
             "VM_CANNOT_START",
             "fail",
             safe_text(f"{vm.name}: cannot start ({failing.check} check failed)."),
-            "libvirt.domains' finding about this VM says why, with its cause and remedy.",
+            f"{_REPORTED_BY.get(failing.check, 'libvirt.domains')}'s finding about it says why, "
+            "with its cause and remedy.",
         )
     )
 

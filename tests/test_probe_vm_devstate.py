@@ -153,7 +153,11 @@ def test_the_command_line_run_says_it_cannot_start(
     assert preflight["facts"]["vms"]["gpuvm"]["ready"] is False
     assert preflight["summary"] == "cannot: gpuvm"
     assert [f["cause"] for f in probes["pci.device_state"]["findings"]] == ["BOOT_FB_HOLDS_BAR"]
-    assert preflight["findings"] == []
+    # the cause is pci.device_state's finding; vm.preflight fails, pointing there
+    assert preflight["status"] == "fail"
+    (pointer,) = preflight["findings"]
+    assert pointer["code"] == "VM_CANNOT_START" and pointer["cause"] is None
+    assert pointer["remedy"].startswith("pci.device_state's finding")
 
 
 def test_the_hostile_testers_run_through_the_test_driver(
