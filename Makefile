@@ -108,6 +108,12 @@ bench-sos: setup
 bench-fleet: setup
 	$(BIN)/python bench/bench_fleet.py
 
+# The README tour's pictures (docs/demo-*.png), redrawn from the current code: a fresh demo per
+# picture at a fixed path and terminal size, drawn by headless Chromium. Look at each one.
+.PHONY: screenshots
+screenshots: setup
+	$(BIN)/python scripts/tour_screenshots.py docs
+
 # issue 16: the node_exporter textfile against --json, and the rendering alone.
 .PHONY: bench-prom
 bench-prom: setup

@@ -3,6 +3,7 @@ that is not benign is a finding that names it (`cause=CODE`)."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from workbench.core.machinelogs import kernel_log
@@ -47,6 +48,22 @@ def cause_findings(causes: list[CauseMatch], where: str = "") -> list[Finding]:
 def explanation_facts(explained: Explanation) -> list[dict[str, Any]]:
     """`facts["causes"]`: the contract between evidence probes and the UI."""
     return [c.to_dict() for c in explained.causes]
+
+
+def _with_lines(finding: Finding, causes: list[CauseMatch], source: str) -> Finding:
+    """The finding saying which lines of the log show its cause, and whether the machine's
+    facts (its drivers, its groups) join them: a driver line alone proves no cause."""
+    cause = next((c for c in causes if c.code == finding.cause), None)
+    if cause is None:
+        return finding
+    lines = sorted({e.line for e in cause.evidence if e.source == source and e.line > 0})
+    if not lines:
+        return finding
+    joined = any(e.source != source for e in cause.evidence)
+    shown = ", ".join(str(n) for n in lines[:8]) + (", ..." if len(lines) > 8 else "")
+    words = f" Kernel log line{'s' if len(lines) > 1 else ''} {shown}"
+    words += " with the machine's facts." if joined else "."
+    return replace(finding, message=finding.message + words)
 
 
 class KernelLog(Probe):
@@ -94,7 +111,9 @@ class KernelLog(Probe):
             c for c in explained.causes if any(e.source == log.source for e in c.evidence)
         ]
         facts["causes"] = explanation_facts(explained)
-        findings = cause_findings(explained.causes)
+        findings = [
+            _with_lines(f, explained.causes, log.source) for f in cause_findings(explained.causes)
+        ]
         # What was read is judged, and the summary says what that was: never a clean pass of
         # a whole log when its middle was left out.
         if gap is not None:

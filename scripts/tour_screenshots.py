@@ -1,7 +1,9 @@
 """The README tour's pictures (docs/*.png): the demo driven headless as the snapshot tests drive
 it, each state exported as Textual's SVG, drawn by headless Chromium, cropped to the terminal (its
 view box), reduced to 32 colours when pngquant is installed. Run from the repository: .venv/bin/python
-scripts/tour_screenshots.py [OUT_DIR]; then look at every picture before committing it."""
+scripts/tour_screenshots.py [OUT_DIR] (`make screenshots`); then look at every picture before
+committing it. Each picture is a fresh demo at a fixed path and size, so two runs draw the same
+screens (only our own log's clock times differ, and they are off-screen)."""
 
 from __future__ import annotations
 
@@ -40,7 +42,8 @@ async def settle(pilot: Pilot[Any], done: Callable[[], bool], timeout_s: float =
 
 def loaded(pilot: Pilot[Any]) -> bool:
     app: Any = pilot.app
-    return app.probes.report is not None and VM in app.virt.failures
+    failure = app.virt.failures.get(VM)
+    return app.probes.report is not None and failure is not None and bool(failure.failed)
 
 
 async def overview(pilot: Pilot[Any]) -> None:
@@ -58,18 +61,21 @@ async def vms(pilot: Pilot[Any]) -> None:
 
 
 async def logs(pilot: Pilot[Any]) -> None:
+    from workbench.ui.screens.logpicker import LogPickerScreen
     from workbench.ui.screens.machinelogs import MachineLogsScreen
 
     app: Any = pilot.app
     await settle(pilot, lambda: loaded(pilot))
     await pilot.press("l")  # the picker: the failed start's logs ticked
-    await pilot.pause(0.2)
+    await settle(pilot, lambda: isinstance(app.screen, LogPickerScreen))
     await pilot.press("enter")  # merged by time
     await settle(pilot, lambda: isinstance(app.screen, MachineLogsScreen) and app.screen.merged)
     await pilot.press("slash", *"not viable", "enter")  # search forward: past the end
     await pilot.press("N")  # back to QEMU's error line: the pane names its cause
-    await pilot.press(*["up"] * 8)  # up to the kernel's marked snd_hda_intel lines
-    await pilot.press(*["down"] * 8)  # back: the same line, the window now shows both
+    # Up a window's height and back: the same line, now near the window's foot, so the window
+    # holds QEMU's start and both marked lines, not our own log's clock-timed lines after them.
+    await pilot.press(*["up"] * 12)
+    await pilot.press(*["down"] * 12)
     await settle(pilot, lambda: True)
 
 
@@ -102,33 +108,49 @@ def to_png(svg: str, size: tuple[int, int], out: Path, work: Path) -> None:
         )
 
 
-def main() -> None:
-    from workbench.core.logging import configure_logging
+# (name, terminal size, the keys): the sizes hold what the README says each picture shows
+# (every VM and both "Why" sections; the logs' status line and the detail pane).
+PICTURES: tuple[tuple[str, tuple[int, int], Steps], ...] = (
+    ("demo-overview", (120, 27), overview),
+    ("demo-vms", (124, 40), vms),
+    ("demo-logs", (124, 24), logs),
+)
+
+
+def picture(base: Path, size: tuple[int, int], steps: Steps) -> str:
+    """One picture's SVG from a fresh demo, opened as `workbench demo` opens it (the same
+    target, log and app factory), at the fixed path the snapshots use (no random name)."""
+    from workbench.core.host import Host
+    from workbench.core.logging import log_origin
     from workbench.demo import demo_environment
+    from workbench.target import Target
     from workbench.ui.app import WorkbenchApp
     from workbench.ui.config import UiConfig
 
+    shutil.rmtree(base, ignore_errors=True)
+    base.mkdir(parents=True)
+    try:
+        with demo_environment(base) as env:
+            target = Target(Host(env.root), env.uri, "the demo machine", "demo")
+            with log_origin(target.label, env.log):  # its records in its own log, as the CLI
+                config = UiConfig.from_target(target)
+                config.stable = True  # no clock, no version in the picture
+                return asyncio.run(export(WorkbenchApp(config), size, steps))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def main() -> None:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else REPO / "docs"
     out.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        os.environ["XDG_CACHE_HOME"] = str(work / "cache")
+        os.environ["XDG_CACHE_HOME"] = str(work / "cache")  # the demo built afresh
+        os.environ["XDG_STATE_HOME"] = str(work / "state")  # never the user's log
+        os.environ.pop("WORKBENCH_LOG_FILE", None)
         base = Path("/tmp/workbench-ui-demo")  # noqa: S108 - the snapshots' path: no random name
-        shutil.rmtree(base, ignore_errors=True)
-        base.mkdir(parents=True)
-        with demo_environment(base) as env:
-            configure_logging(env.log)  # ours, as `workbench demo` writes it: a third source
-            for name, size, steps in (
-                ("demo-overview", (120, 27), overview),
-                ("demo-vms", (124, 26), vms),
-                ("demo-logs", (124, 24), logs),
-            ):
-                app = WorkbenchApp(
-                    UiConfig(root=str(env.root), connect=env.uri, stable=True, log_path=env.log)
-                )
-                svg = asyncio.run(export(app, size, steps))
-                to_png(svg, size, out / f"{name}.png", work)
-        shutil.rmtree(base, ignore_errors=True)
+        for name, size, steps in PICTURES:
+            to_png(picture(base, size, steps), size, out / f"{name}.png", work)
     for png in sorted(out.glob("demo-*.png")):
         print(f"{png}  {png.stat().st_size // 1024} kB")
 

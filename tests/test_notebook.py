@@ -34,6 +34,9 @@ finally:
 """
 
 
+FOREIGN = {"level": "error", "event": "another.run.failed", "logger": "workbench.cli"}
+
+
 def joined(value: str | list[str]) -> str:
     """A notebook file stores multi-line outputs as a list of lines."""
     return value if isinstance(value, str) else "".join(value)
@@ -60,13 +63,21 @@ def executed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The notebook, run by a real kernel; the result kept for a look."""
     tmp_path = tmp_path_factory.mktemp("notebook")
     executed = tmp_path / "diagnose.executed.ipynb"
+    # the user's own log, with another run's error: the notebook's log cell must not show it
+    global_log = tmp_path / "state" / "workbench" / "workbench.log"
+    global_log.parent.mkdir(parents=True)
+    global_log.write_text(json.dumps({**FOREIGN, "timestamp": "2026-11-29T07:00:00Z"}) + "\n")
     notebook = REPO / "examples" / "diagnose.ipynb"
     run = subprocess.run(
         [sys.executable, "-c", EXECUTE, str(notebook), str(executed), str(tmp_path / "kernel")],
         capture_output=True,
         text=True,
         cwd=tmp_path,
-        env={**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache")},  # the demo's archives
+        env={
+            **{k: v for k, v in os.environ.items() if k != "WORKBENCH_LOG_FILE"},
+            "XDG_CACHE_HOME": str(tmp_path / "cache"),  # the demo's archives
+            "XDG_STATE_HOME": str(tmp_path / "state"),  # the user's global log
+        },
         timeout=600,
         check=False,
     )
@@ -92,13 +103,19 @@ def test_the_walkthrough_notebook_runs(executed: Path) -> None:
     assert "win11-gaming" in vms and "0000:01:00.0" in vms
     logs = html_of(next(c for c in code if "filter(level=" in "".join(c["source"])))
     assert "probe.finished" in logs and "guest.agent" in logs
+    assert FOREIGN["event"] not in logs  # the demo's own log, not the user's global one
     causes = text_of(cell("[(f.cause, f.message)"))  # why media-server did not start
     assert "GROUP_MEMBER_NOT_VFIO" in causes and "snd_hda_intel" in causes
-    explained = text_of(cell("from workbench.core.host import Host"))
-    assert explained.index("GROUP_MEMBER_NOT_VFIO") < explained.index("HOST_DRIVER_BOUND")
-    evidence = text_of(cell("[e.text for e in explanation.causes[0].evidence]"))
+    explained = cell("explained = workbench.explain_logs(")  # the public API, no internals
+    shown = text_of(explained)
+    assert shown.index("GROUP_MEMBER_NOT_VFIO") < shown.index("HOST_DRIVER_BOUND")
+    assert "wb-explain" in html_of(explained) and "group 11 is not viable" in html_of(explained)
+    evidence = text_of(cell('[e.text for e in explained["GROUP_MEMBER_NOT_VFIO"]'))
     assert "group 11 is not viable" in evidence and "04:00.1 driver: snd_hda_intel" in evidence
-    assert "Bind every device of the group" in text_of(cell("explanation.causes[0].remedy"))
+    remedy = text_of(cell('explained["GROUP_MEMBER_NOT_VFIO"].remedy'))
+    assert "Bind every device of the group" in remedy
+    sources = "".join("".join(c["source"]) for c in code)
+    assert "workbench.core" not in sources and "workbench.explain." not in sources
     sos = html_of(cell("from workbench.demo_sos import"))
     assert "libvirt.domains" in sos and "wb-fail" in sos and "snd_hda_intel" in sos
     table = html_of(cell("fleet = workbench.fleet"))

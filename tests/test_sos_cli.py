@@ -324,7 +324,8 @@ def test_a_virt_only_report_says_which_plugins_to_ask_for(tree: Path) -> None:
     out = run_cli("probe", "--sos", str(tree))
     assert (
         "  this sosreport lacks lspci -nnvv, the kernel command line, the kernel log: ask for "
-        "`sos report -o pci,kernel,processor,memory,libvirt,virsh,block,logs`" in out.stdout
+        "`sos report -o pci,kernel,processor,memory,hardware,filesys,cgroups,block,process,"
+        "libvirt,virsh,logs`" in out.stdout
     )
     doc = json.loads(run_cli("probe", "--sos", str(tree), "--json").stdout)
     assert doc["host"]["sos_lacks"] == ["lspci -nnvv", "the kernel command line", "the kernel log"]

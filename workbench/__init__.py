@@ -4,9 +4,9 @@ __version__ = "0.1.0"
 
 
 def __getattr__(name: str) -> object:
-    """`workbench.diagnose`, `.vms`, `.logs`: loaded on first use, so `import workbench` (and
-    the CLI) stays light."""
-    if name in ("diagnose", "vms"):
+    """`workbench.diagnose`, `.vms`, `.logs`, `.explain_logs`: loaded on first use, so `import
+    workbench` (and the CLI) stays light. (`workbench.explain` is the catalogue's package.)"""
+    if name in ("diagnose", "vms", "explain_logs"):
         from workbench import api
 
         return getattr(api, name)

@@ -6,6 +6,7 @@
     workbench.vms("qemu:///system")                # domains and their transition timelines
     workbench.logs(path).filter(level="error").tail(20)
     workbench.fleet(["captures/"])                 # many machines side by side
+    workbench.explain_logs("dmesg.txt", root=DIR)  # the causes the lines show
 
 Each result renders as an HTML table in Jupyter (`_repr_html_`) and as readable text in a REPL.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from workbench.api.explain import ExplainView, explain_logs
 from workbench.api.fleet import FleetView
 from workbench.api.logs import LogsView
 from workbench.api.report import Diagnosis, ProbeView
@@ -21,11 +23,13 @@ from workbench.api.vms import VmsView
 
 __all__ = [
     "Diagnosis",
+    "ExplainView",
     "FleetView",
     "LogsView",
     "ProbeView",
     "VmsView",
     "diagnose",
+    "explain_logs",
     "fleet",
     "logs",
     "vms",

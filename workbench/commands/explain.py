@@ -37,6 +37,10 @@ KMSG_REFUSED = (
     "dmesg's output instead (`dmesg | workbench explain`)"
 )
 SHOWN_CHARS = 300  # of an evidence line on the terminal; --json keeps it whole
+SUGGESTIVE = (
+    "── suggestive: these lines point to a cause only with the machine's facts (its drivers "
+    "now, its IOMMU groups); with --root/--capture/--sos the machine's facts decide ──"
+)
 GLYPH = {"fail": "✘", "warn": "!", "info": "·", "unlikely": "?"}
 ASCII_GLYPH = {"fail": "x", "warn": "!", "info": "*", "unlikely": "?"}
 COLOUR = {"fail": "31", "warn": "33", "info": "2"}
@@ -292,9 +296,17 @@ def render_text(explanation: Explanation, *, colour: bool, ascii_only: bool, sou
         )
         for cause in benign:
             lines += _cause_lines(cause, glyphs, colour, sources)
+    if explanation.suggestive:
+        if lines:
+            lines.append("")
+        lines.append(_paint(SUGGESTIVE, "2", colour))
+        for cause in explanation.suggestive:
+            lines += _cause_lines(cause, glyphs, colour, sources, suggestive=True)
     n_lines = explanation.lines
     found = f"{len(real)} cause{'s' if len(real) != 1 else ''}" if real else "no cause found"
     extra = f", {len(benign)} harmless" if benign else ""
+    if explanation.suggestive:
+        extra += f", {len(explanation.suggestive)} suggestive (not a verdict)"
     unread = ", ".join(f"{n['source']} log" for n in explanation.not_read)
     missing = f" (not read: {safe_text(unread)})" if unread else ""
     lines.append(f"{n_lines} line{'s' if n_lines != 1 else ''} read, {found}{extra}{missing}")
@@ -323,15 +335,17 @@ def _shown(text: str) -> str:
 
 
 def _cause_lines(
-    cause: CauseMatch, glyphs: dict[str, str], colour: bool, sources: bool
+    cause: CauseMatch, glyphs: dict[str, str], colour: bool, sources: bool, suggestive: bool = False
 ) -> list[str]:
     s = safe_text
 
     level = "info" if cause.benign else cause.severity
-    # The machine's own facts argue against it: shown as unlikely, never as a plain failure.
-    glyph = glyphs["unlikely"] if cause.against and not cause.benign else glyphs[level]
-    head = _paint(f"{glyph} {s(cause.title)}", COLOUR[level], colour)
-    kind = "harmless" if cause.benign else cause.severity
+    # The machine's own facts argue against it, or only a log's words suggest it: shown as a
+    # question, never as a plain failure.
+    doubt = suggestive or (cause.against and not cause.benign)
+    glyph = glyphs["unlikely"] if doubt else glyphs[level]
+    head = _paint(f"{glyph} {s(cause.title)}", COLOUR["info" if suggestive else level], colour)
+    kind = "suggestive" if suggestive else "harmless" if cause.benign else cause.severity
     meta = [s(cause.code), kind, f"confidence {cause.confidence:.2f}"]
     if cause.against and not cause.benign:
         meta.append(

@@ -109,6 +109,10 @@ class Check:
     alone: bool  # the fact shows the cause even when no line does
     # the fact argues against the cause: its confidence is scaled by (1 - weight)
     against: bool = False
+    # The fact shows the cause only where no line did (it adds nothing to lines that did), and
+    # is a verdict only when the machine's own facts back it: shown by a log's words alone
+    # (its driver lines), the cause is `suggestive` (the machine's facts decide).
+    seed: bool = False
 
 
 @dataclass(frozen=True)
@@ -199,8 +203,11 @@ def load(text: str) -> Catalogue:
             against = bool(c.get("against"))
             if against and c.get("alone"):
                 raise _bad(where, f"check {name!r}: a fact against a cause cannot show it alone")
+            seed = bool(c.get("seed"))
+            if seed and (against or c.get("alone") is not None):
+                raise _bad(where, f"check {name!r}: a seed shows its cause alone, for it")
             weight = _weight(c.get("weight"), where)
-            checks.append(Check(name, weight, bool(c.get("alone")), against))
+            checks.append(Check(name, weight, bool(c.get("alone")) or seed, against, seed))
         causes[code] = Cause(
             code=code,
             title=str(entry["title"]),

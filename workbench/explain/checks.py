@@ -20,6 +20,9 @@ VIRT_FLAGS = frozenset({"vmx", "svm"})
 class CheckHit:
     evidence: list[Evidence] = field(default_factory=list)
     subject: dict[str, str] = field(default_factory=dict)
+    # Only a log's words showed it (driver lines), not the machine's own facts: a seed check's
+    # cause is then suggestive, not a verdict (catalogue.Check.seed).
+    from_lines_only: bool = False
 
 
 def _subject_devices(facts: Facts, subject: dict[str, str]) -> list[Device]:
@@ -80,6 +83,35 @@ def group_member_on_host_driver(facts: Facts, subject: dict[str, str]) -> CheckH
             if other.bdf != gpu.bdf:
                 driver = other.driver or ""
                 return CheckHit(list(other.evidence), {"device": other.bdf, "driver": driver})
+    return None
+
+
+def passthrough_group_member_on_host_driver(
+    facts: Facts, subject: dict[str, str]
+) -> CheckHit | None:
+    """A device on vfio-pci or pci-stub (meant for a VM) shares its card or IOMMU group with a
+    device on a host driver: the group is not viable. The first such pair, by address; the
+    card's functions stand in for the group when the lines do not say it."""
+    on_host: dict[str, list[Device]] = {}
+    for other in facts.devices.values():
+        if not keeps_viable(other.driver, other.pci_class):
+            on_host.setdefault(other.card, []).append(other)
+            if other.group is not None:
+                on_host.setdefault(f"group {other.group}", []).append(other)
+    for dev in sorted(facts.devices.values(), key=lambda d: d.bdf):
+        if dev.driver not in PASSTHROUGH_DRIVERS or dev.is_bridge:
+            continue
+        # its group's members when the groups are known, else its card's (the card's functions
+        # share a group nearly always)
+        near = on_host.get(f"group {dev.group}" if dev.group is not None else dev.card, [])
+        for other in near:
+            if other.bdf == dev.bdf:
+                continue
+            found = {"bdf": dev.bdf, "device": other.bdf, "driver": other.driver or ""}
+            if dev.group is not None:
+                found["group"] = str(dev.group)
+            machine = dev.bound_now and other.bound_now
+            return CheckHit([*dev.evidence, *other.evidence], found, not machine)
     return None
 
 

@@ -112,11 +112,18 @@ class Device:
     # The upstream port of the card's own PCIe switch it sits below (core.pcitopo; the
     # machine's topology): None, its card is its slot.
     card_switch: str | None = None
+    # (driver, line) of the first log lines that named its driver: those that agree with the
+    # machine's binding stay its evidence beside the sysfs link.
+    seen: list[tuple[str, Evidence]] = field(default_factory=list)
 
     def saw_driver(self, driver: str, evidence: Evidence) -> None:
         """A log line or an lspci block shows `driver` on this device (the latest wins, as a
         log shows rebinding in order), unless the machine says what holds it now."""
+        if len(self.seen) < 4:
+            self.seen.append((driver, evidence))
         if self.bound_now:
+            if driver == self.driver and len(self.evidence) < 4:
+                self.evidence.append(evidence)  # the log agrees with the machine: it shows it
             return
         self.driver = driver
         if len(self.evidence) < 4:
@@ -258,7 +265,8 @@ class Facts:
                 known.driver, known.bound_now = dev.driver, True
                 link = f"/{dev.sysfs}/driver" if dev.sysfs else f"/sys/bus/pci/devices/{dev.bdf}"
                 link = origin or link
-                known.evidence = [Evidence(0, f"{dev.bdf} driver: {dev.driver}", link)]
+                agree = [ev for driver, ev in known.seen if driver == dev.driver][:3]
+                known.evidence = [Evidence(0, f"{dev.bdf} driver: {dev.driver}", link), *agree]
             known.group = dev.iommu_group if known.group is None else known.group
             known.card_switch = inventory.card_switch(dev.bdf)
             if dev.sysfs and (dev.is_gpu or dev.driver in ("vfio-pci", "pci-stub")):

@@ -265,20 +265,50 @@ class Matcher:
 
     def result(self) -> Explanation:
         """The causes the evidence shows, ranked."""
+        suggested: list[tuple[CauseMatch, tuple[int, int]]] = []
         for cause in self.catalogue.causes.values():
             for check in cause.checks:
+                if check.seed:
+                    continue
                 for found in self._checked(cause.code, check.name, check.alone):
                     if check.against:
                         found.against[check.name] = check.weight
                     else:
                         found.checks[check.name] = check.weight
+        for cause in self.catalogue.causes.values():  # seeds: where the rest showed nothing
+            for check in cause.checks:
+                if check.seed and not self._found.get(cause.code):
+                    seeded = self._seeded(cause.code, check.name, check.weight)
+                    if seeded is not None:
+                        suggested.append((self._match(cause.code, seeded), seeded.first))
         matches = [
             (self._match(code, found), found.first)
             for code, entries in self._found.items()
             for found in entries
         ]
         matches.sort(key=lambda m: (m[0].benign, -m[0].confidence, m[1], m[0].code))
-        return Explanation(lines=self.lines, causes=[m for m, _ in matches])
+        suggested.sort(key=lambda m: (-m[0].confidence, m[0].code))
+        return Explanation(
+            lines=self.lines,
+            causes=[m for m, _ in matches],
+            suggestive=[m for m, _ in suggested],
+        )
+
+    def _seeded(self, code: str, name: str, weight: float) -> _Found | None:
+        """A seed check's cause where no line showed it: an entry of the causes when the
+        machine's facts back it; returned apart (suggestive) when only a log's words do."""
+        hit = getattr(check_functions, name)(self.facts, {})
+        if hit is None:
+            return None
+        found = _Found(first=(sys.maxsize, 0), subject=dict(hit.subject))
+        found.checks[name] = weight
+        for ev in hit.evidence:
+            if len(found.by_facts) < KEEP_FIRST and all(e.text != ev.text for e in found.by_facts):
+                found.by_facts.append(ev)
+        if not hit.from_lines_only:
+            self._found.setdefault(code, []).append(found)
+            return None
+        return found
 
     def _checked(self, code: str, name: str, alone: bool) -> list[_Found]:
         """The entries of `code` that check `name` supports (adding its subject and evidence);

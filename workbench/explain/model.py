@@ -68,6 +68,9 @@ class Explanation:
     # Evidence that was asked for and could not be had: `{"source", "why"}` each (a machine's
     # kernel log not recorded, ...). No cause found with something here is not a clean bill.
     not_read: list[dict[str, str]] = field(default_factory=list)
+    # Causes a log's words alone suggest (its driver lines), which the machine's own facts
+    # would decide (`--root`, `--capture`, `--sos`): never a verdict, never in `found`.
+    suggestive: list[CauseMatch] = field(default_factory=list)
 
     @property
     def found(self) -> bool:
@@ -80,4 +83,5 @@ class Explanation:
             "lines": self.lines,
             "causes": [c.to_dict() for c in self.causes],
             "not_read": [dict(n) for n in self.not_read],
+            "suggestive": [c.to_dict() for c in self.suggestive],
         }

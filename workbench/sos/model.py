@@ -9,8 +9,13 @@ from typing import Any
 from workbench.core.host import SOSREPORT, Host
 
 SOURCE = SOSREPORT  # the manifest's `source` of a root made from a sosreport (Host.recorded_by)
-# The plugins that hold what Workbench judges: said in every "not in this sosreport" hint.
-PLUGINS = "pci,kernel,processor,memory,libvirt,virsh,block,logs"
+# The plugins that hold what Workbench judges: said in every "not in this sosreport" hint, so
+# every plugin a hint names (`collected_by`) is one of them (tests/test_sos_hints.py).
+PLUGIN_NAMES = (
+    "pci", "kernel", "processor", "memory", "hardware", "filesys", "cgroups", "block",
+    "process", "libvirt", "virsh", "logs",
+)  # fmt: skip
+PLUGINS = ",".join(PLUGIN_NAMES)
 ASK_FOR = f"sos report -o {PLUGINS}"
 
 

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from workbench.core.errors import HostReadError
-from workbench.sos.model import ASK_FOR, SosNotes
+from workbench.sos.model import ASK_FOR, PLUGIN_NAMES, PLUGINS, SosNotes
 
 MAX_COPY_BYTES = 4 * 1024 * 1024  # a /proc or /etc file larger than this is not a real one
 MAX_DIR_ENTRIES = 4096  # names taken from one directory of the report
@@ -24,7 +24,10 @@ def safe_name(name: str) -> bool:
 
 
 def collected_by(plugin: str) -> str:
-    """The words of a hint's HOW: the plugin that collects it, and the whole list to ask for."""
+    """The words of a hint's HOW: the plugin that collects it, and the whole list to ask for
+    (which holds it: a plugin missing there is a mistake here, not the report's)."""
+    if plugin not in PLUGIN_NAMES:
+        raise ValueError(f"{plugin!r} is not in the sos plugins asked for ({PLUGINS})")
     return f"collected by the {plugin} plugin: {ASK_FOR}"
 
 
