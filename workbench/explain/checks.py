@@ -94,12 +94,12 @@ def passthrough_group_member_on_host_driver(
     card's functions stand in for the group when the lines do not say it."""
     on_host: dict[str, list[Device]] = {}
     for other in facts.devices.values():
-        if not keeps_viable(other.driver, other.pci_class):
+        if not keeps_viable(other.driver):
             on_host.setdefault(other.card, []).append(other)
             if other.group is not None:
                 on_host.setdefault(f"group {other.group}", []).append(other)
     for dev in sorted(facts.devices.values(), key=lambda d: d.bdf):
-        if dev.driver not in PASSTHROUGH_DRIVERS or dev.is_bridge:
+        if not is_passthrough_driver(dev.driver) or dev.is_bridge:
             continue
         # its group's members when the groups are known, else its card's (the card's functions
         # share a group nearly always)
