@@ -32,6 +32,10 @@ NOTES = {
 }
 
 
+# Textual's own screen keys (focus, copy): listed after the screen's own.
+_GENERIC = {b.action for b in Screen.BINDINGS if isinstance(b, Binding)}
+
+
 @dataclass(frozen=True)
 class HelpRow:
     """One action's keys (as the footer shows them) and what it does."""
@@ -63,7 +67,11 @@ def help_rows(screen: Screen[object]) -> list[HelpRow]:
             )
             if shown not in slot[0]:
                 slot[0].append(shown)
-    return [HelpRow(tuple(keys), text, everywhere) for keys, text, everywhere in rows.values()]
+    found = [
+        (action in _GENERIC, HelpRow(tuple(keys), text, everywhere))
+        for (_, action), (keys, text, everywhere) in rows.items()
+    ]
+    return [row for _, row in sorted(found, key=lambda pair: pair[0])]
 
 
 def help_text(title: str, rows: list[HelpRow], note: str | None = None) -> Text:
