@@ -83,11 +83,13 @@ def demo_fleet(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
 def test_demo_fleet_table(snap_compare: Any, demo_fleet: Any) -> None:
     """`workbench demo --fleet`: four machines (adl-dual-radeon, b550-lab, demo-workstation,
     duo-z370) x the probes as glyphs; demo-workstation and duo-z370 both ✘ in libvirt.domains
-    and vm.preflight (the same cause: a group member on snd_hda_intel)."""
+    and vm.preflight (the same cause: a group member on snd_hda_intel); below the table the
+    text table's "failing probes:" and "causes:" groups (GROUP_MEMBER_NOT_VFIO: both, (2))."""
     from workbench.ui.fleet.app import FleetApp
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: True)
 
-    # wide enough for every probe's column: the two machines' ✘ are in the last three
-    assert snap_compare(FleetApp(demo_fleet), terminal_size=(250, 14), run_before=run_before)
+    # wide enough for every probe's column: the two machines' ✘ are in the last three; tall
+    # enough for the four rows and the shared groups below them
+    assert snap_compare(FleetApp(demo_fleet), terminal_size=(300, 24), run_before=run_before)

@@ -50,7 +50,9 @@ def test_overview_demo(
     """The demo machine's overview: the hardware probes pass but vfio.binding (the GTX 1650's
     audio on snd_hda_intel) warns; libvirt.domains and vm.preflight fail for media-server,
     vm.preflight's verdict starting `cause: Another device of the IOMMU group is on a host
-    driver ·`; guest.agent fails for ubuntu-dev (no agent); the tally in the bar."""
+    driver ·`; guest.agent fails for ubuntu-dev (no agent); the tally in the bar. The cursor
+    on vm.preflight (the first failure with a cause), the verdict line under the table saying
+    its whole cause and `enter: details and remedy`."""
 
     async def run_before(pilot: Pilot[Any]) -> None:
         await settle(pilot, lambda: domains_loaded(pilot))  # wait for every probe and the VMs

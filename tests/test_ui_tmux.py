@@ -100,7 +100,8 @@ def test_demo_as_a_user(tmux: str) -> None:
     keys(tmux, "Enter")  # ours, the kernel's and media-server's QEMU log: its start failed
     wait_for(tmux, "following")
     keys(tmux, "?")
-    wait_for(tmux, "retry with backoff")
+    wait_for(tmux, "Logs — keys")  # the help of the keys bound here
+    wait_for(tmux, "Prev hit")
     keys(tmux, "Escape")  # alone: escape then q at once would read as alt+q
     time.sleep(0.3)
     keys(tmux, "q")  # the merged logs: back to the workbench

@@ -45,21 +45,7 @@ def render_fleet(fleet: Fleet, *, ascii_only: bool = False) -> str:
         lines += [f"  {safe_text(m.name)}: {safe_text(m.source)}" for m in clashing[:LISTED]]
         if len(clashing) > LISTED:
             lines.append(f"  {len(clashing) - LISTED} more (--json)")
-    groups = fleet.probes()
-    failing = [
-        (pid, status) for pid in probes for status in ("fail", "error") if groups[pid].get(status)
-    ]
-    if failing:
-        lines.append("")
-        lines.append("failing probes:")
-        for pid, status in failing:
-            lines.append(f"  {safe_text(pid)} {status}: {_names(groups[pid][status])}")
-    causes = fleet.causes()
-    if causes:
-        lines.append("")
-        lines.append("causes:")
-        for code, machines in sorted(causes.items(), key=lambda kv: (-len(kv[1]), kv[0])):
-            lines.append(f"  {safe_text(code)}: {_names(machines)}")
+    lines += shared_lines(fleet)
     unopened = [m for m in fleet.machines if m.error is not None]
     if unopened:
         lines.append("")
@@ -75,6 +61,31 @@ def render_fleet(fleet: Fleet, *, ascii_only: bool = False) -> str:
     if ascii_only:
         text = text.encode("ascii", "backslashreplace").decode("ascii")
     return text
+
+
+def shared_lines(fleet: Fleet) -> list[str]:
+    """What the machines share: the machines of each failing probe, then of each cause (most
+    machines first), each group after a blank line; the text table's words, and the TUI's."""
+    lines: list[str] = []
+    groups = fleet.probes()
+    failing = [
+        (pid, status)
+        for pid in fleet.probe_ids()
+        for status in ("fail", "error")
+        if groups[pid].get(status)
+    ]
+    if failing:
+        lines.append("")
+        lines.append("failing probes:")
+        for pid, status in failing:
+            lines.append(f"  {safe_text(pid)} {status}: {_names(groups[pid][status])}")
+    causes = fleet.causes()
+    if causes:
+        lines.append("")
+        lines.append("causes:")
+        for code, machines in sorted(causes.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+            lines.append(f"  {safe_text(code)}: {_names(machines)}")
+    return lines
 
 
 def _headers(probes: list[str]) -> list[str]:

@@ -26,8 +26,10 @@ def candidates(level: str) -> re.Pattern[bytes]:
     """Lines that may state `level` or worse: its words (any ASCII case) before a colon, any
     priority prefix (`<13>`, kmsg's `6,1234,...;`) or a JSON object, judged in full."""
     words = [w.encode() for w, name in _WORDS.items() if RANK[name] >= RANK[level]]
+    # QEMU's error_report lines state no word: its program's name, `qemu-kvm: ` too
+    qemu = rb"|qemu-(?:system-[A-Za-z0-9_]+|kvm): " if RANK[level] <= RANK["error"] else b""
     return re.compile(
-        rb"(?i:" + b"|".join(words) + rb")\s?:|(?m:^)(?:<[0-9]{1,3}>|[0-9]{1,4},[0-9]|\{)"
+        rb"(?i:" + b"|".join(words) + rb")\s?:|(?m:^)(?:<[0-9]{1,3}>|[0-9]{1,4},[0-9]|\{)" + qemu
     )
 
 

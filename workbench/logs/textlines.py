@@ -1,7 +1,8 @@
 """A text log line (QEMU, libvirt, syslog, dmesg, journalctl short-iso) as a LogRecord, so the
 filters and the renderer treat it like a JSON record: its time from its prefix, its level where
 the layout says it (a kmsg `<3>` or `3,...;` priority, QEMU's and libvirt's `warning:` /
-`error:` words), the rest as its message. Bounded: only the line's head is looked at."""
+`error:` words, QEMU's error_report lines), the rest as its message. Bounded: only the line's
+head is looked at."""
 
 from __future__ import annotations
 
@@ -19,6 +20,12 @@ _WORD = re.compile(
 )
 _WORDS = {"warning": "warning", "error": "error", "critical": "critical", "fatal": "critical"}
 _WORDS |= {"debug": "debug", "info": "info"}
+# QEMU's error_report() writes `qemu-system-x86_64: -device vfio-pci,...: msg` (the option
+# it failed on) or `qemu-system-x86_64: vfio ...: msg` with no level word (warn_report() and
+# info_report() add `warning:` / `info:`): such a line is an error.
+QEMU_ERROR = re.compile(
+    r"\s*(?:qemu-system-[A-Za-z0-9_]+|qemu-kvm): (?:-[a-z][a-z-]*[ ,=]|vfio)", re.ASCII
+)
 
 
 def line_level(raw: str, after: int = 0) -> str | None:
@@ -28,7 +35,9 @@ def line_level(raw: str, after: int = 0) -> str | None:
         number = int(prio.group(1) or prio.group(2))
         return _SYSLOG[number & 7]
     word = _WORD.search(raw, after, min(len(raw), after + HEAD))
-    return _WORDS[word.group(1).lower()] if word else None
+    if word:
+        return _WORDS[word.group(1).lower()]
+    return "error" if QEMU_ERROR.match(raw, after) else None
 
 
 def iso(when: float) -> str | None:

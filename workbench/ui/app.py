@@ -23,9 +23,9 @@ from workbench.ui.safe_app import SafeApp
 from workbench.ui.screens.base import WorkbenchScreen
 from workbench.ui.screens.details import DetailsScreen
 from workbench.ui.screens.error import show_failure
+from workbench.ui.screens.help import HelpScreen
 from workbench.ui.screens.logpicker import OURS, LogChoice, LogPickerScreen, machine_logs
 from workbench.ui.screens.logs import LogsScreen
-from workbench.ui.screens.modals import HelpScreen
 from workbench.ui.screens.overview import OverviewScreen
 from workbench.ui.screens.vms import VmsScreen
 from workbench.ui.virt import VirtBridge
@@ -102,7 +102,7 @@ class WorkbenchApp(SafeApp):
         self.probes.run_all()
 
     def action_help(self) -> None:
-        self.push_screen(HelpScreen())
+        self.push_screen(HelpScreen.over(self.screen))
 
     def action_logs(self) -> None:
         """The machine's logs on offer (ours, the kernel's, each VM's QEMU log)."""

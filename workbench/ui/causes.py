@@ -64,20 +64,20 @@ def subject_words(cause: Mapping[str, Any], omit: tuple[str, ...] = ()) -> str:
 
 def evidence_lines(cause: Mapping[str, Any], limit: int = MAX_EVIDENCE_SHOWN) -> list[Text]:
     """Each evidence line as `  12 │ text`: the line number dim, where it came from when the
-    lines came from several inputs, the text exactly as logged but escaped."""
+    lines came from several inputs, the text exactly as logged but escaped. A fact (a file
+    of the machine, line 0) has no line number: its path alone, `fact` when none is given."""
     evidence = [e for e in cause.get("evidence") or () if isinstance(e, dict)]
     sources = {e.get("source") for e in evidence}
-    width = max([len(str(e.get("line", ""))) for e in evidence] or [1])
+    logged = [e for e in evidence if e.get("line")]
+    width = max([len(str(e.get("line", ""))) for e in logged] or [1])
     out = []
     for e in evidence[:limit]:
-        where = f"{e.get('source')}:" if len(sources) > 1 and e.get("source") else ""
-        out.append(
-            assemble(
-                ("  ", ""),
-                plain(f"{where}{e.get('line', '?')!s:>{width}} │ ", "dim"),
-                plain(e.get("text", "")),
-            )
-        )
+        if not e.get("line"):  # a fact: its file, never `: 0`
+            head = str(e.get("source") or "fact")
+        else:
+            where = f"{e.get('source')}:" if len(sources) > 1 and e.get("source") else ""
+            head = f"{where}{e.get('line', '?')!s:>{width}}"
+        out.append(assemble(("  ", ""), plain(f"{head} │ ", "dim"), plain(e.get("text", ""))))
     more = max(0, len(evidence) - limit) + int(cause.get("more_evidence") or 0)
     if more:
         out.append(plain(f"  … {more} more line(s)", "dim"))

@@ -501,6 +501,13 @@ class VirtBridge:
         """The fallback chooser for `vm`'s screen: Looking Glass, virt-viewer, the URI."""
         from workbench.ui.screens.modals import FallbackScreen
 
+        if self.config.connect is None:  # a capture or a sosreport: nothing live to show
+            self.app.notify(
+                f"{vm}: its display is not in this recording (a recorded machine has no live"
+                " screen to show; open the live host with --connect)",
+                severity="warning",
+            )
+            return
         chain = self.display_chain(vm)
         if chain is None:
             self.app.notify(f"{vm}: its configuration is not loaded yet", severity="warning")

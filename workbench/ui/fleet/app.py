@@ -12,10 +12,12 @@ from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Static
 
 from workbench.core.text import safe_text
 from workbench.fleet.model import Fleet, FleetMachine
+from workbench.fleet.table import shared_lines
 from workbench.textreport import GLYPH  # the text table's own, one set
 from workbench.ui.plain import plain
 from workbench.ui.safe_app import SafeApp
@@ -56,9 +58,11 @@ class FleetApp(SafeApp):
     CSS = """
     #fleet { height: 1fr; }
     #fleet-status { height: 3; padding: 0 1; }
+    #fleet-shared { height: auto; max-height: 40%; padding: 0 1; border-top: solid $accent; }
     """
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("enter", "open", "Open workbench", show=True),
+        Binding("question_mark", "help", "Help", id="help"),
         Binding("q", "quit", "Quit", id="quit"),
     ]
 
@@ -71,9 +75,18 @@ class FleetApp(SafeApp):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        yield DataTable(id="fleet", cursor_type="row", zebra_stripes=True)
+        # the machine column stays when the probes' columns are scrolled sideways
+        yield DataTable(id="fleet", cursor_type="row", zebra_stripes=True, fixed_columns=1)
         yield Static(self._problems(), id="fleet-status", markup=False)
+        shared = "\n".join(shared_lines(self.fleet)).strip("\n")
+        with VerticalScroll(id="fleet-shared"):  # the text table's words
+            yield Static(plain(shared or "no probe failed; no cause found", multiline=True))
         yield Footer()
+
+    def action_help(self) -> None:
+        from workbench.ui.screens.help import HelpScreen
+
+        self.push_screen(HelpScreen.over(self.screen, "Fleet"))
 
     def _problems(self) -> str:
         said = f"{len(self.fleet.machines)} machine(s); enter opens one's workbench"

@@ -1,4 +1,4 @@
-"""Small modal screens: confirm a destructive action, choose a fallback, help."""
+"""Small modal screens: confirm a destructive action, choose a fallback (the help is\nscreens/help.py)."""
 
 from __future__ import annotations
 
@@ -58,37 +58,20 @@ class FallbackScreen(ModalScreen[str | None]):
                     if why is None
                     else assemble(plain(name), "  ", plain(f"unavailable: {why}", "dim")),
                     id=name,
-                    disabled=why is not None,
                 )
                 for name, why in self.choices
             ]
             yield OptionList(*options, id="choices")
-            yield Label("[dim]enter: use it   escape: close[/]")
+            yield Label("[dim]enter: use it (an unavailable one says why)   escape: close[/]")
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        """An available choice is used; an unavailable one says why, and the chooser stays
+        (each can be selected: a disabled option would take Enter and say nothing)."""
+        why = dict(self.choices).get(event.option.id or "")
+        if why is not None:
+            self.app.notify(f"{event.option.id} is unavailable: {why}", severity="warning")
+            return
         self.dismiss(event.option.id)
 
     def action_dismiss_none(self) -> None:
         self.dismiss(None)
-
-
-HELP = """[b]Workbench[/] — keys
-
-[b]o[/] overview   [b]v[/] VMs   [b]l[/] logs   [b]?[/] this help   [b]ctrl+p[/] commands   [b]q[/] quit
-
-[b]Overview[/]   enter: probe details   R: rerun every probe
-[b]Details[/]    r: retry now   b: retry with backoff (countdown)   x: cancel   escape: back
-[b]VMs[/]        f: display fallback chooser   with --allow-actions: s start, d shutdown,
-             D force off, t reboot, p suspend, u resume (d, D and t ask first)
-[b]Logs[/]       e: errors   w: warnings and up   a: everything   /: search
-             n: next error   F: follow on/off   enter: record details
-"""
-
-
-class HelpScreen(ModalScreen[None]):
-    BINDINGS = [Binding("escape,question_mark,q", "app.pop_screen", "Close")]
-    DEFAULT_CSS = MODAL_CSS.format(name="HelpScreen").replace("width: 70", "width: 90")
-
-    def compose(self) -> ComposeResult:
-        with Vertical():
-            yield Static(HELP)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, Header
+from textual.widgets import DataTable, Footer, Header, Static
 
 from workbench.core.report import ProbeResult
 from workbench.ui.causes import causes_of, short_title, top_cause
@@ -21,12 +21,19 @@ class OverviewScreen(WorkbenchScreen):
         Binding("R", "rerun", "Rerun all", id="probe.rerun"),
     ]
     FOLLOWS = (ProbeFinished, ConnectionChanged)
+    DEFAULT_CSS = """
+    OverviewScreen #verdict { height: auto; max-height: 6; padding: 0 1;
+        border-top: solid $accent; }
+    """
 
     def compose(self) -> ComposeResult:
         yield Header()
         yield StatusBar(id="status")
         table: DataTable[Text] = DataTable(id="probes", cursor_type="row", zebra_stripes=True)
         yield table
+        # The selected probe's whole verdict and cause, wrapped: a narrow terminal cuts the
+        # table's Verdict column, never this.
+        yield Static(id="verdict")
         yield Footer()
 
     _dirty = False
@@ -75,7 +82,58 @@ class OverviewScreen(WorkbenchScreen):
         for key, cells in rows:
             table.add_row(*cells, key=key)
         table.cursor_coordinate = cursor
+        self._select_the_failure()
         self.refresh_status()
+        self.refresh_verdict()
+
+    _selected_once = False
+
+    def _select_the_failure(self) -> None:
+        """Once every probe has answered, the cursor goes to the first failure with a cause
+        (else the first failure), unless the operator has moved it: a small terminal shows
+        that row, and the verdict line its whole cause."""
+        results = self.wb.probes.results
+        if self._selected_once or len(results) < len(self.wb.probes.classes):
+            return
+        self._selected_once = True
+        table = self.query_one("#probes", DataTable)
+        if table.cursor_row != 0:
+            return
+        failed = [
+            r for p in self.wb.probes.classes if (r := results.get(p.id)) and r.status == "fail"
+        ]
+        explained = [r.id for r in failed if top_cause(causes_of(r.facts)) is not None]
+        chosen = explained or [r.id for r in failed]
+        if chosen:
+            table.move_cursor(row=table.get_row_index(chosen[0]))
+
+    def selected(self) -> str | None:
+        table = self.query_one("#probes", DataTable)
+        if table.row_count == 0:
+            return None
+        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        return None if key is None else str(key)
+
+    def refresh_verdict(self) -> None:
+        """The selected probe in full: its status, its likeliest cause's whole title, its
+        verdict, and the key to its details (the remedy)."""
+        probe_id = self.selected()
+        result = None if probe_id is None else self.wb.probes.results.get(probe_id)
+        if probe_id is None or result is None:
+            text = plain("" if probe_id is None else f"{probe_id}: running…", "dim")
+        else:
+            text = assemble(ICONS[result.status], " ", plain(f"{probe_id} {result.status}", "b"))
+            if result.blocked_by:
+                text.append_text(plain(f" · blocked by {', '.join(result.blocked_by)}"))
+            top = top_cause(causes_of(result.facts))
+            if top is not None:
+                text.append_text(assemble((" · cause: ", "dim"), plain(top.get("title"), "b")))
+            text.append_text(assemble((" · ", "dim"), plain(result.summary)))
+            text.append_text(plain("  (enter: details and remedy)", "dim"))
+        self.query_one("#verdict", Static).update(text)
+
+    def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
+        self.refresh_verdict()
 
     def _cells(self, probe_id: str, area: str, result: ProbeResult | None) -> list[Text]:
         # Summaries quote the machine (its cmdline, VM names): text, never markup.
@@ -109,12 +167,9 @@ class OverviewScreen(WorkbenchScreen):
             self.wb.show_details(str(event.row_key.value))
 
     def action_details(self) -> None:
-        table = self.query_one("#probes", DataTable)
-        if table.row_count == 0:
-            return
-        key = table.coordinate_to_cell_key(table.cursor_coordinate).row_key.value
+        key = self.selected()
         if key is not None:
-            self.wb.show_details(str(key))
+            self.wb.show_details(key)
 
     def on_screen_resume(self) -> None:
         self.refresh_all()

@@ -85,6 +85,10 @@ def mode_text(config: UiConfig, not_recorded: bool = False) -> str:
 class VmsScreen(WorkbenchScreen):
     BINDINGS = [
         Binding("f", "fallback", "Display…", id="vm.display"),
+        # The why pane takes the keys (up/down/pageup/pagedown scroll to the remedy); w again
+        # or escape: back to the VMs.
+        Binding("w", "why", "Why/remedy", id="vm.why"),
+        Binding("escape", "why_off", "Back to the VMs", show=False),
         Binding("s", "act('start')", "Start", id="vm.start"),
         Binding("d", "act('shutdown')", "Shutdown", id="vm.shutdown"),
         # A shut-off VM is not offered a shutdown (check_action); the key still says it is off.
@@ -98,6 +102,7 @@ class VmsScreen(WorkbenchScreen):
     DEFAULT_CSS = """
     VmsScreen #domains { height: 1fr; }
     VmsScreen #why-box { height: auto; max-height: 50%; }
+    VmsScreen #why-box:focus { background: $boost; }
     VmsScreen #timeline { height: 1fr; }
     VmsScreen #mode { padding: 0 1; color: $text-muted; }
     """
@@ -107,7 +112,7 @@ class VmsScreen(WorkbenchScreen):
         yield StatusBar(id="status")
         yield DataTable(id="domains", cursor_type="row")
         yield Label(id="mode")
-        with VerticalScroll(id="why-box"):
+        with VerticalScroll(id="why-box", can_focus=True):
             yield StartFailureView(id="why")
         yield DataTable(id="timeline", cursor_type="row")
         yield Footer()
@@ -296,6 +301,20 @@ class VmsScreen(WorkbenchScreen):
     def action_request(self, action: str) -> None:
         """Ask for `action` whatever the footer offers: the request says why not if it cannot."""
         self.action_act(action)
+
+    def action_why(self) -> None:
+        """The why pane takes focus (its keys scroll it: the remedy below the fold of a small
+        terminal); again, back to the VMs."""
+        box = self.query_one("#why-box", VerticalScroll)
+        if box.has_focus:
+            self.query_one("#domains", DataTable).focus()
+        elif box.display:
+            box.focus()
+        else:
+            self.notify("nothing to explain for this VM")
+
+    def action_why_off(self) -> None:
+        self.query_one("#domains", DataTable).focus()
 
     def action_fallback(self) -> None:
         vm = self.selected()

@@ -213,19 +213,35 @@ class ViewScreen(Screen[None]):
         self.update_status()
 
     def action_find(self, forward: bool) -> None:
+        """The next (or previous) hit from the cursor, wrapping round the ends like less and
+        vim: the view opens following, at the last line, and a hit above it is found."""
         if self.search is None:
             self.notify("no search: / to search")
             return
         view = self.query_one(MergedView)
-        start = view.cursor + 1 if forward else view.cursor - 1
-        self._find(self.search, start, forward, view.rows)
+        self._find(self.search, view.cursor, forward, view.rows)
 
     @work(thread=True, exclusive=True, group="view-find", exit_on_error=False)
     def _find(
-        self, pattern: re.Pattern[str], start: int, forward: bool, rows: array[int] | None
+        self, pattern: re.Pattern[str], cursor: int, forward: bool, rows: array[int] | None
     ) -> None:
+        start = cursor + 1 if forward else cursor - 1
         found = self.timeline.find(pattern, start, forward, rows)
-        self.app.call_from_thread(self._found, found, "no further hit")
+        if found is not None:
+            self.app.call_from_thread(self._found, found, "")
+            return
+        count = len(self.timeline) if rows is None else len(rows)
+        # round the end: from the other end up to the cursor (the cursor's own line last)
+        again = self.timeline.find(pattern, 0 if forward else count - 1, forward, rows, cursor)
+        if again is not None:
+            self.app.call_from_thread(self._wrapped, again, forward)
+        else:
+            self.app.call_from_thread(self._found, None, f"no hit for /{pattern.pattern}")
+
+    def _wrapped(self, pos: int, forward: bool) -> None:
+        end = "bottom" if forward else "top"
+        self.notify(f"wrapped: search hit {end}, continued at {'top' if forward else 'bottom'}")
+        self._found(pos, "")
 
     def _found(self, pos: int | None, missing: str) -> None:
         if pos is None:

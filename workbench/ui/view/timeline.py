@@ -155,12 +155,20 @@ class Timeline:
     # --- finding rows --------------------------------------------------------------------------
 
     def find(
-        self, pattern: re.Pattern[str], start: int, forward: bool, rows: Sequence[int] | None
+        self,
+        pattern: re.Pattern[str],
+        start: int,
+        forward: bool,
+        rows: Sequence[int] | None,
+        stop: int | None = None,
     ) -> int | None:
         """The first position (a row, or an index into `rows`) from `start` in that direction
-        whose shown text matches `pattern`."""
+        (up to `stop`, inclusive, when given) whose shown text matches `pattern`."""
         count = len(self) if rows is None else len(rows)
-        span = range(start, count) if forward else range(start, -1, -1)
+        if forward:
+            span = range(start, count if stop is None else min(count, stop + 1))
+        else:
+            span = range(min(start, count - 1), -1 if stop is None else max(-1, stop - 1), -1)
         for pos in span:
             row = pos if rows is None else rows[pos]
             if pattern.search(self.shown(row)):
