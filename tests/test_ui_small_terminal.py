@@ -27,16 +27,16 @@ def flat(text: str) -> str:
 async def test_overview_at_80x24_shows_the_selected_cause_whole(
     make_app: Callable[..., Any], demo_env: Any
 ) -> None:
-    """Opened with no key pressed, the cursor is on vm.preflight (the first failure with a
-    cause): the verdict line under the table holds its whole cause title, its status and the
-    key to its details."""
+    """Opened with no key pressed, the cursor is on the first failure with a cause (kernel.log:
+    its boot lines with the machine's bindings name it): the verdict line under the table holds
+    its whole cause title, its status and the key to its details."""
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(80, 24)) as pilot:
         await settle(pilot, lambda: domains_loaded(pilot))
         line = app.screen.query_one("#verdict", Static)
-        await settle(pilot, lambda: "vm.preflight" in str(line.render()))
+        await settle(pilot, lambda: "kernel.log" in str(line.render()))
         shown = flat(str(line.render()))
-        assert f"vm.preflight fail · cause: {TITLE}" in shown
+        assert f"kernel.log fail · cause: {TITLE}" in shown
         assert "enter: details and remedy" in shown
         assert TITLE in flat(screen_text(app))  # drawn, not clipped
 
@@ -49,7 +49,7 @@ async def test_overview_at_40x12_shows_a_verdict(
     app = make_app(demo_env.root, demo_env.uri)
     async with app.run_test(size=(40, 12)) as pilot:
         await settle(pilot, lambda: domains_loaded(pilot))
-        assert "vm.preflight fail" in flat(screen_text(app))
+        assert "kernel.log fail" in flat(screen_text(app))
         await pilot.press("ctrl+home")  # the table's first row
         await pilot.pause(0.1)
         result = app.probes.results["cpu.virtualization"]

@@ -42,7 +42,11 @@ def run_qemu_ga(workdir: Path) -> Iterator[Path]:
     finally:
         if proc is not None:
             proc.terminate()
-            proc.wait(10)
+            try:
+                proc.wait(10)
+            except subprocess.TimeoutExpired:  # busy with a client on a loaded machine
+                proc.kill()
+                proc.wait()
 
 
 class SessionDaemon:

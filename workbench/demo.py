@@ -181,6 +181,10 @@ def demo_environment(workdir: Path | None = None, with_agent: bool = True) -> It
     finally:
         if agent is not None:
             agent.terminate()
-            agent.wait(5)
+            try:
+                agent.wait(5)
+            except subprocess.TimeoutExpired:  # an agent that ignores SIGTERM is killed
+                agent.kill()
+                agent.wait()
         if owned:
             shutil.rmtree(base, ignore_errors=True)

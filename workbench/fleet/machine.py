@@ -96,8 +96,12 @@ def open_fleet(
     What the walk passed over leads with its limits (`limits_first`); no machine at all is a
     ConfigError (`nothing_found`)."""
     from workbench.fleet.discover import discover, fleet_workdir
+    from workbench.fleet.pool import refuse_while_bootstrapping
     from workbench.fleet.run import run_fleet
 
+    # A worker starting under a script without a __main__ guard stops here, before it makes a
+    # work directory that the pool's stop (SIGTERM) would leave behind.
+    refuse_while_bootstrapping()
     with contextlib.ExitStack() as own:
         work = workdir if workdir is not None else own.enter_context(fleet_workdir())
         entries, passed = discover(list(paths), work)
