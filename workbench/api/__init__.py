@@ -80,9 +80,12 @@ def logs(path: str | Path) -> LogsView:
     return LogsView(Path(path).expanduser())
 
 
-def fleet(paths: str | Path | list[str | Path], index: bool = True) -> FleetView:
+def fleet(
+    paths: str | Path | list[str | Path], index: bool = True, workers: int | None = None
+) -> FleetView:
     """Every machine in `paths` (captures, sosreports, roots, directories of them) probed,
     side by side: an HTML table in Jupyter, `.to_dict()` (workbench.fleet/1). A machine that
     cannot be opened is a row saying why, never the fleet's failure. `index=False`: every
-    archive probed afresh, the fleet index neither read nor written."""
-    return FleetView.open(paths, index=index)
+    archive probed afresh, the fleet index neither read nor written; `workers`: at most this
+    many machines at once (default: the CPU count), as `workbench fleet --workers`."""
+    return FleetView.open(paths, index=index, workers=workers)

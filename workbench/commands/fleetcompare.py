@@ -22,8 +22,9 @@ def run_compare(a: str, b: str, paths: list[str], as_json: bool) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
+    from workbench.core.identity import NOT_RECORDED
     from workbench.core.logging import configure_logging
-    from workbench.fleet.compare import NOT_RECORDED, differences, to_dict
+    from workbench.fleet.compare import differences, to_dict
     from workbench.fleet.run import probe_entry
 
     configure_logging()

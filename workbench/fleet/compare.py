@@ -7,11 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from workbench.core.identity import NOT_RECORDED
 from workbench.core.text import safe_text
 from workbench.fleet.model import FleetMachine
 
 SCHEMA = "workbench.fleet-compare/1"
-NOT_RECORDED = "not recorded"
 
 
 @dataclass(frozen=True)
