@@ -85,3 +85,15 @@ def test_fleet_of_nothing_is_refused_like_the_cli(tmp_path: Path) -> None:
         assert caught.value.remedy
     with pytest.raises(ConfigError, match="missing"):
         workbench.fleet([tmp_path / "missing"])
+
+
+def test_fleet_workers_bounds_the_machines_at_once(
+    make_root: Callable[..., Path], tmp_path: Path
+) -> None:
+    """`workbench.fleet(paths, workers=1)` takes the CLI's --workers and gives the same
+    machines and statuses as the default (workers change how, never what)."""
+    roots = [str(make_root(h)) for h in ("asrock-z170-gtx960", "mapmanagement-b550-chipset-gpu")]
+    one = workbench.fleet(roots, workers=1)
+    two = workbench.fleet(roots)
+    assert len(one.machines) == 2
+    assert [m.statuses for m in one.machines] == [m.statuses for m in two.machines]

@@ -28,10 +28,12 @@ from typing import Any
 
 
 class _CallableModule(types.ModuleType):
-    def __call__(self, paths: str | Path | list[str | Path], index: bool = True) -> Any:
+    def __call__(
+        self, paths: str | Path | list[str | Path], index: bool = True, workers: int | None = None
+    ) -> Any:
         from workbench.api import fleet
 
-        return fleet(paths, index=index)
+        return fleet(paths, index=index, workers=workers)
 
 
 sys.modules[__name__].__class__ = _CallableModule
