@@ -307,6 +307,19 @@ def test_unusable_cache_dir_is_said_once_and_the_fleet_still_runs(
     assert "Traceback" not in done.stderr
 
 
+def test_the_index_note_reaches_the_terminal_escaped(fleet_dir: Path, tmp_path: Path) -> None:
+    """A note naming a path with a terminal control in it (here the cache dir) is shown
+    escaped, never acted on."""
+    blocker = tmp_path / "bad\x1b[2Jname"
+    blocker.write_text("x")
+    done = run_cli(
+        "fleet", str(fleet_dir / "captures"), "--json", env={"XDG_CACHE_HOME": str(blocker)}
+    )
+    assert done.returncode in (0, 1), done.stderr
+    assert "fleet index not used" in done.stderr
+    assert "\x1b" not in done.stderr and "bad\\x1b[2Jname" in done.stderr
+
+
 def test_a_result_that_cannot_be_written_is_said_once(
     fleet_dir: Path, cache: Path, tmp_path: Path
 ) -> None:

@@ -8,7 +8,7 @@ import argparse
 import json
 import sys
 
-from workbench.commands.common import text_stdout, usage_error
+from workbench.commands.common import say, text_stdout, usage_error
 from workbench.fleet.model import Fleet
 from workbench.fleet.table import render_fleet
 
@@ -40,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
             if counter is not None:
                 counter.end()  # the progress line ended before anything else is said
         for note in fleet.notes:  # once each: the index could not be used or written
-            sys.stderr.write(f"workbench: {note}\n")
+            say(note)  # escaped: a note may name an archive, whose name the customer chose
         if not args.json and not args.text and _terminal():
             # the TUI opens machines from `workdir` (a bundle's reports): inside its block
             from workbench.ui.fleet.run import run_fleet_ui
